@@ -1,0 +1,157 @@
+/*
+ * config.h: crdbfeedd's configuration, as parsed from an INI-style file into
+ * a fresh immutable struct. One key table (config.c) drives parsing,
+ * defaults, validation, --help, the man page check and the example config.
+ * Reload = parse into a new struct, validate, diff against the old one, swap.
+ */
+#ifndef CRDBFEEDD_CONFIG_H
+#define CRDBFEEDD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "crdb.h"
+
+/* What a change to a key needs before it takes effect. */
+enum cfg_reload {
+	CFG_RELOAD_LIVE = 0,     /* applied on SIGHUP */
+	CFG_RELOAD_FEED,         /* applied on SIGHUP by restarting that feed
+				    (from its checkpoint) or sink */
+	CFG_RELOAD_RESTART       /* needs a daemon restart; logged by name */
+};
+
+enum cfg_type {
+	CFG_STRING, CFG_BOOL, CFG_INT, CFG_DURATION /* ms */, CFG_SIZE /* bytes,
+	k/M/G suffixes */, CFG_ENUM, CFG_MODE /* octal */, CFG_LIST /* comma
+	separated */
+};
+
+enum cfg_section { CFG_SECTION_GLOBAL, CFG_SECTION_FEED, CFG_SECTION_SINK };
+
+/* One row of the key table (exported for --help and the docs check). */
+struct cfg_key {
+	enum cfg_section section;
+	const char *name;
+	enum cfg_type type;
+	const char *default_value;  /* as written in the file; "" = unset */
+	const char *enum_values;    /* CFG_ENUM: "a|b|c" */
+	enum cfg_reload reload;
+	const char *help;           /* one line */
+};
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_nkeys;
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_NOTICE,
+		 LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* Where a feed starts when it has no checkpoint. */
+enum feed_start {
+	FEED_START_INITIAL_SCAN, /* initial_scan='yes': emit current rows first */
+	FEED_START_NOW,          /* initial_scan='no': only changes from now */
+	FEED_START_CURSOR        /* from start_cursor (HLC or RFC 3339) */
+};
+
+/* What a full subscriber buffer does (per sink). */
+enum slow_policy {
+	SLOW_POLICY_BLOCK,      /* stop reading the feed until it drains */
+	SLOW_POLICY_DISCONNECT, /* close that subscriber with an error line */
+	SLOW_POLICY_DROP        /* skip events, then say how many were missed */
+};
+
+enum sink_type { SINK_UNIX, SINK_STDOUT };
+
+/* A changefeed option passed through to the statement (validated by
+ * libcrdb's crdb_feed_spec_set_option when the config is loaded). */
+struct feed_option {
+	char *name;
+	char *value; /* NULL for a flag */
+};
+
+struct sink_config {
+	char *name;            /* section name: [sink NAME] */
+	char *feed;            /* the feed it serves */
+	enum sink_type type;
+	char *path;            /* SINK_UNIX: socket path */
+	mode_t mode;           /* SINK_UNIX: file mode, default 0660 */
+	char *group;           /* SINK_UNIX: group name or NULL */
+	enum slow_policy policy;  /* default: disconnect (unix), block (stdout) */
+	size_t buffer_bytes;      /* per-subscriber bound */
+	size_t low_watermark;     /* block policy: resume below this */
+	bool resolved;            /* send resolved lines unless the subscriber
+				     asks otherwise */
+	const char *file;         /* where it was defined, for messages */
+	int line;
+};
+
+struct feed_config {
+	char *name;            /* section name: [feed NAME] */
+	char *dsn;             /* own or the global default; may hold no
+				  password (see password_file) */
+	char *password_file;   /* read at connect time; NULL = none */
+	char **tables;         /* targets "db.schema.table" or "t" */
+	char **families;       /* parallel to tables, NULL entries = none */
+	size_t ntables;
+	char *query;           /* CDC query (AS SELECT ...) or NULL */
+	struct feed_option *options;
+	size_t noptions;
+	crdb_envelope envelope;
+	bool diff;
+	int64_t resolved_ms;   /* resolved interval, also sent as
+				  min_checkpoint_frequency */
+	enum feed_start start;
+	char *start_cursor;    /* FEED_START_CURSOR */
+	int64_t backoff_initial_ms;
+	int64_t backoff_max_ms;
+	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
+	const char *file;
+	int line;
+};
+
+struct config {
+	char *path;
+	/* global section [crdbfeedd] */
+	char *state_dir;
+	enum log_level log_level;
+	/* feeds and sinks, in file order */
+	struct feed_config *feeds;
+	size_t nfeeds;
+	struct sink_config *sinks;
+	size_t nsinks;
+};
+
+/* Collected problems: every error found, each "file:line: message". */
+struct config_diag {
+	char **lines;
+	size_t nlines;
+};
+void config_diag_free(struct config_diag *diag);
+void config_diag_print(const struct config_diag *diag, FILE *out);
+
+/*
+ * Parse and validate a file into a fresh config. Returns NULL when there was
+ * any problem; diag then lists all of them. Never touches a running config.
+ */
+struct config *config_load(const char *path, struct config_diag *diag);
+void config_free(struct config *cfg);
+
+/* Find a feed or sink by name, or NULL. */
+const struct feed_config *config_feed(const struct config *cfg, const char *name);
+const struct sink_config *config_sink(const struct config *cfg, const char *name);
+
+/* True when two feed sections would run the same statement on the same
+ * server (a reload keeps such a feed streaming). */
+bool config_feed_equal(const struct feed_config *a, const struct feed_config *b);
+bool config_sink_equal(const struct sink_config *a, const struct sink_config *b);
+
+/* Build the feed's changefeed spec (targets or query, options, resolved and
+ * min_checkpoint_frequency, never a cursor). Caller frees. */
+crdb_feed_spec *config_feed_spec(const struct feed_config *feed, crdb_error *err);
+
+/* Print the key table as --help text / as an example config. */
+void config_print_help(FILE *out);
+void config_print_example(FILE *out);
+
+#endif /* CRDBFEEDD_CONFIG_H */

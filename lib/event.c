@@ -1,0 +1,3 @@
+/* lib/event.c: placeholder until written. */
+#include "config.h"
+typedef int crdb__placeholder_event;

@@ -1,0 +1,1 @@
+# tests/crdbsim/local.mk: (filled in by its owner)

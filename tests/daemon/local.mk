@@ -1,0 +1,1 @@
+# tests/daemon/local.mk: (filled in by its owner)

@@ -1,0 +1,1 @@
+# tests/pg/local.mk: (filled in by its owner)

@@ -1,0 +1,1 @@
+# tests/unit/core.mk: (filled in by its owner)

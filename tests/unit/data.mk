@@ -1,0 +1,1 @@
+# tests/unit/data.mk: (filled in by its owner)
