@@ -1,1 +1,3 @@
-# tests/crdbsim/local.mk: (filled in by its owner)
+# tests/crdbsim/local.mk: crdbsim, the CockroachDB wire emulator (built by
+# make check, never installed), and its tests.
+include tests/crdbsim/feed.mk
