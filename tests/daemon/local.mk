@@ -1,1 +1,2 @@
-# tests/daemon/local.mk: (filled in by its owner)
+# tests/daemon/local.mk: crdbfeedd's tests.
+include tests/daemon/config.mk

@@ -1,0 +1,1 @@
+# tests/daemon/config.mk: config parser tests (owned by the config author)
