@@ -102,6 +102,16 @@ size_t sim_hlc_format(struct sim_hlc ts, char *buf, size_t buflen);
 int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
 			struct simfeed_error *err);
 
+/*
+ * Parse one wal2json document (or any JSON text) into a jansson tree without
+ * losing digits: integers that fit int64 become integers, every other number
+ * (numeric 22.30, floats, huge values) becomes a JSON string holding its
+ * exact text, which sim_render_event renders by the column's type. Plain
+ * json_loads() turns numeric 22.30 into the double 22.3 and refuses integers
+ * beyond int64. Returns NULL on malformed input or out of memory.
+ */
+json_t *sim_wal2json_loads(const char *text, size_t len);
+
 /* Parse the statement (see simfeed_parse for the return convention). */
 int sim_parse_changefeed(const char *sql, const char *const *params,
 			 int nparams, int64_t now_ns,
