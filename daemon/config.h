@@ -154,4 +154,21 @@ crdb_feed_spec *config_feed_spec(const struct feed_config *feed, crdb_error *err
 void config_print_help(FILE *out);
 void config_print_example(FILE *out);
 
+/*
+ * Extensions (CONFIG helper), all compatible additions:
+ */
+
+/* A copy of a connection string with any password replaced by "***",
+ * for logs and status. Caller frees with free(); NULL on ENOMEM. */
+char *config_dsn_mask(const char *dsn);
+
+/* Names for messages and docs: "crdbfeedd"/"feed"/"sink", "duration",
+ * "live"/"feed"/"restart". Static strings. */
+const char *config_section_name(enum cfg_section section);
+const char *config_type_name(enum cfg_type type);
+const char *config_reload_name(enum cfg_reload reload);
+
+/* One "SECTION KEY" line per table row, for the docs check. */
+void config_print_keys(FILE *out);
+
 #endif /* CRDBFEEDD_CONFIG_H */
