@@ -1,0 +1,58 @@
+/*
+ * encode.h: the output line, one NDJSON object per event, encoded once and
+ * shared by reference between every subscriber that receives it.
+ */
+#ifndef CRDBFEEDD_ENCODE_H
+#define CRDBFEEDD_ENCODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdb.h"
+
+/* Bumped whenever a field changes meaning or disappears (crdbfeedd(8)). */
+#define LINE_FORMAT_VERSION 1
+
+enum line_kind {
+	LINE_ROW,      /* a data row */
+	LINE_RESOLVED, /* a resolved timestamp */
+	LINE_STATE,    /* the feed's state changed */
+	LINE_MISSED,   /* drop policy: lines this subscriber missed */
+	LINE_ERROR,    /* a message to one subscriber before it is closed */
+	LINE_SUBSCRIBED /* the answer to a subscriber's request line */
+};
+
+/*
+ * One encoded line and what filters need to know about it. The bytes end
+ * with '\n'. Allocated once (header, bytes and table name together) and
+ * freed when the last reference goes.
+ */
+struct line {
+	unsigned refs;
+	enum line_kind kind;
+	crdb_op op;          /* LINE_ROW */
+	uint64_t seq;        /* position in its feed's stream; 0 = none */
+	const char *table;   /* LINE_ROW: the event's table; else NULL */
+	size_t len;
+	char data[];         /* len bytes, then the table name */
+};
+
+struct line *line_ref(struct line *line);
+void line_unref(struct line *line);
+
+/* A data row. diff says whether to write "before". NULL on ENOMEM or when
+ * jansson cannot encode the values (message in errbuf). */
+struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
+			  char *errbuf, size_t errlen);
+struct line *line_new_resolved(const char *feed, crdb_hlc resolved);
+/* state: "connecting", "streaming", "reconnecting", "failed", "stopped";
+ * reason may be NULL. */
+struct line *line_new_state(const char *feed, const char *state,
+			    const char *reason);
+struct line *line_new_missed(const char *feed, uint64_t missed);
+struct line *line_new_error(const char *feed, const char *message);
+/* Encode any object as a line of the given kind (used for LINE_SUBSCRIBED). */
+struct line *line_new_json(enum line_kind kind, json_t *obj);
+
+#endif /* CRDBFEEDD_ENCODE_H */

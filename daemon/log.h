@@ -1,0 +1,32 @@
+/*
+ * log.h: crdbfeedd's log lines. One line per event on stderr, with the feed
+ * (or sink) it concerns; syslog priority prefixes ("<6>") under systemd.
+ */
+#ifndef CRDBFEEDD_LOG_H
+#define CRDBFEEDD_LOG_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/* Read JOURNAL_STREAM / INVOCATION_ID once, before the first line. */
+void log_init(enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+bool log_enabled(enum log_level level);
+
+/*
+ * Write one line: "who" names the feed or sink ("feed orders", "sink x"),
+ * or is NULL for the daemon itself. The message must not end with a
+ * newline; embedded newlines are replaced so that one event stays one line.
+ */
+void log_msg(enum log_level level, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_error(who, ...)   log_msg(LOG_LEVEL_ERROR, who, __VA_ARGS__)
+#define log_warning(who, ...) log_msg(LOG_LEVEL_WARNING, who, __VA_ARGS__)
+#define log_notice(who, ...)  log_msg(LOG_LEVEL_NOTICE, who, __VA_ARGS__)
+#define log_info(who, ...)    log_msg(LOG_LEVEL_INFO, who, __VA_ARGS__)
+#define log_debug(who, ...)   log_msg(LOG_LEVEL_DEBUG, who, __VA_ARGS__)
+
+#endif /* CRDBFEEDD_LOG_H */
