@@ -1,1 +1,16 @@
-# tests/unit/data.mk: (filled in by its owner)
+# tests/unit/data.mk: libcrdb's data side: type registries and value
+# conversion (check_types), changefeed row decoding (check_event), and
+# allocation failure across the API (check_oom). The cases are data files
+# in tests/unit/cases-data/, found through $top_srcdir.
+DATA_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+DATA_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
+
+check_PROGRAMS += tests/unit/check_types
+TESTS += tests/unit/check_types
+tests_unit_check_types_SOURCES = tests/unit/check_types.c
+tests_unit_check_types_CFLAGS = $(DATA_CHECK_CFLAGS)
+tests_unit_check_types_LDADD = $(DATA_CHECK_LDADD)
+
+dist_check_DATA += \
+	tests/unit/cases-data/types.cases \
+	tests/unit/cases-data/values.cases
