@@ -1,0 +1,967 @@
+/*
+ * feed.c: one changefeed's state machine (crdb-wire.md §10.1).
+ *
+ *   CONNECTING --ok--> STARTING --first row--> STREAMING
+ *       |                  |                       |
+ *       +-- transient -----+---- error, EOF, ------+--> BACKOFF --timer--> CONNECTING
+ *       |                  |     stall, bad row    |
+ *       +-- permanent -----+-----------------------+--> FAILED (until reload)
+ *   any --feed_stop--> STOPPING --feed_finish--> STOPPED
+ *
+ * feed_set_state() is the only place that changes state: it logs the
+ * transition and tells subscribers through a state line. Every statement is
+ * rebuilt from the config, resuming with cursor = the checkpoint and
+ * initial_scan='no' once there is one. The socket is read only while no
+ * `block` sink is full (backpressure reaches CockroachDB through TCP).
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "feed.h"
+
+#include "checkpoint.h"
+#include "defer.h"
+#include "log.h"
+#include "sink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_RESOLVED_MS 10000
+#define DEFAULT_BACKOFF_INITIAL_MS 500
+#define DEFAULT_BACKOFF_MAX_MS 30000
+#define MIN_STALL_MS 30000
+
+struct pending_resolved {
+	uint64_t seq;  /* the resolved line's position */
+	crdb_hlc hlc;
+};
+
+enum start_step {
+	STEP_SET,      /* SET statement_timeout = 0 sent */
+	STEP_FEED      /* the changefeed statement sent */
+};
+
+struct feed {
+	const struct feed_config *cfg;
+	char *name;
+	char who[160];          /* "feed NAME" */
+	char *state_dir;        /* NULL: the checkpoint lives in memory only */
+	struct event_base *base;
+	feed_state_hook hook;
+	void *hook_arg;
+
+	enum feed_state state;
+	char reason[256];       /* why the last transition happened */
+
+	crdb_conn *conn;
+	struct event *sock_ev;
+	enum start_step step;
+	crdb_decode_opts dopts;
+	struct event *backoff_timer;
+	struct event *watchdog;
+	struct event *progress; /* sink progress, handled outside the sink */
+	int64_t backoff_ms;
+	int64_t last_activity_ms;
+	bool started;           /* feed_start ran (state lines say "connecting" before) */
+	bool paused;            /* a block sink is full: socket not read */
+	bool checkpoint_error;  /* the last write failed (log once) */
+
+	crdb_hlc checkpoint;    /* resume cursor: every earlier event written */
+	crdb_hlc last_resolved; /* newest resolved timestamp received */
+	uint64_t seq;           /* last line published */
+	struct pending_resolved *pending;
+	size_t npending, pending_cap;
+
+	struct sink **sinks;
+	size_t nsinks;
+	uint64_t rows;          /* counters, for the stop line */
+	uint64_t reconnects;
+};
+
+static const char *const state_names[] = {
+	[FEED_CONNECTING] = "connecting", [FEED_STARTING] = "starting",
+	[FEED_STREAMING] = "streaming", [FEED_BACKOFF] = "backoff",
+	[FEED_FAILED] = "failed", [FEED_STOPPING] = "stopping",
+	[FEED_STOPPED] = "stopped",
+};
+
+/* What subscribers see in {"type":"state"} lines (crdbfeedd(8)). */
+static const char *const public_names[] = {
+	[FEED_CONNECTING] = "connecting", [FEED_STARTING] = "connecting",
+	[FEED_STREAMING] = "streaming", [FEED_BACKOFF] = "reconnecting",
+	[FEED_FAILED] = "failed", [FEED_STOPPING] = "stopped",
+	[FEED_STOPPED] = "stopped",
+};
+
+const char *feed_state_name(enum feed_state state)
+{
+	return state_names[state];
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+const char *feed_name(const struct feed *feed)
+{
+	return feed->name;
+}
+
+const char *feed_who(const struct feed *feed)
+{
+	return feed->who;
+}
+
+enum feed_state feed_get_state(const struct feed *feed)
+{
+	return feed->state;
+}
+
+const struct feed_config *feed_config(const struct feed *feed)
+{
+	return feed->cfg;
+}
+
+uint64_t feed_seq(const struct feed *feed)
+{
+	return feed->seq;
+}
+
+crdb_hlc feed_checkpoint(const struct feed *feed)
+{
+	return feed->checkpoint;
+}
+
+static int64_t resolved_ms(const struct feed *feed)
+{
+	return feed->cfg->resolved_ms > 0 ? feed->cfg->resolved_ms : DEFAULT_RESOLVED_MS;
+}
+
+static int64_t stall_ms(const struct feed *feed)
+{
+	int64_t stall = feed->cfg->stall_timeout_ms;
+
+	if (stall > 0)
+		return stall;
+	stall = 5 * resolved_ms(feed);
+	return stall > MIN_STALL_MS ? stall : MIN_STALL_MS;
+}
+
+/* ---- publishing ----------------------------------------------------------- */
+
+/* Give a line the next position and offer it to every sink. Steals line. */
+static void feed_publish(struct feed *feed, struct line *line)
+{
+	line->seq = ++feed->seq;
+	for (size_t i = 0; i < feed->nsinks; i++)
+		sink_offer(feed->sinks[i], line);
+	line_unref(line);
+}
+
+struct line *feed_state_line(const struct feed *feed)
+{
+	const char *reason = feed->reason[0] ? feed->reason : NULL;
+
+	if (feed->state == FEED_STREAMING)
+		reason = NULL;
+	if (!feed->started)
+		return line_new_state(feed->name, "connecting", NULL);
+	return line_new_state(feed->name, public_names[feed->state], reason);
+}
+
+static bool feed_blocked(const struct feed *feed)
+{
+	for (size_t i = 0; i < feed->nsinks; i++)
+		if (sink_is_blocking(feed->sinks[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Move the checkpoint to the newest resolved timestamp whose line, and so
+ * every line before it, every block sink has written.
+ */
+static void feed_advance_checkpoint(struct feed *feed)
+{
+	uint64_t done = feed->seq;
+	size_t popped = 0;
+	crdb_hlc newest = { 0, 0 };
+	char errbuf[256], hlcbuf[CRDB_HLC_BUFSIZE];
+
+	if (feed->npending == 0)
+		return;
+	for (size_t i = 0; i < feed->nsinks; i++) {
+		uint64_t d = sink_done_seq(feed->sinks[i], feed->seq);
+
+		if (d < done)
+			done = d;
+	}
+	while (popped < feed->npending && feed->pending[popped].seq <= done) {
+		newest = feed->pending[popped].hlc;
+		popped++;
+	}
+	if (popped == 0)
+		return;
+	feed->npending -= popped;
+	memmove(feed->pending, feed->pending + popped,
+		feed->npending * sizeof(*feed->pending));
+	if (crdb_hlc_compare(newest, feed->checkpoint) <= 0)
+		return;
+	feed->checkpoint = newest;
+	crdb_hlc_format(newest, hlcbuf);
+	if (!feed->state_dir) {
+		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
+		return;
+	}
+	if (checkpoint_write(feed->state_dir, feed->name, newest, errbuf, sizeof(errbuf))) {
+		if (!feed->checkpoint_error)
+			log_error(feed->who, "checkpoint not saved: %s", errbuf);
+		feed->checkpoint_error = true;
+		return;
+	}
+	if (feed->checkpoint_error)
+		log_notice(feed->who, "checkpoint saved again");
+	feed->checkpoint_error = false;
+	log_debug(feed->who, "checkpoint %s", hlcbuf);
+}
+
+/* ---- state changes -------------------------------------------------------- */
+
+static void feed_close_conn(struct feed *feed)
+{
+	if (feed->sock_ev) {
+		event_free(feed->sock_ev);
+		feed->sock_ev = NULL;
+	}
+	if (feed->conn) {
+		/* Closing the session ends a sinkless changefeed (§2.4). */
+		crdb_conn_free(feed->conn);
+		feed->conn = NULL;
+	}
+	feed->paused = false;
+}
+
+/* The one function that changes a feed's state. */
+static void feed_set_state(struct feed *feed, enum feed_state state,
+			   const char *reason)
+{
+	enum feed_state old = feed->state;
+	enum log_level level = LOG_LEVEL_INFO;
+
+	if (state == FEED_FAILED)
+		level = LOG_LEVEL_ERROR;
+	else if (state == FEED_BACKOFF)
+		level = LOG_LEVEL_WARNING;
+	else if (state == FEED_STARTING || state == FEED_CONNECTING)
+		level = LOG_LEVEL_DEBUG;
+	snprintf(feed->reason, sizeof(feed->reason), "%s", reason ? reason : "");
+	feed->state = state;
+	if (reason && *reason)
+		log_msg(level, feed->who, "%s -> %s: %s", state_names[old],
+			state_names[state], reason);
+	else
+		log_msg(level, feed->who, "%s -> %s", state_names[old],
+			state_names[state]);
+	/* Subscribers hear about changes they can act on. */
+	if (strcmp(public_names[old], public_names[state]) != 0 &&
+	    state != FEED_CONNECTING && state != FEED_STARTING) {
+		struct line *line = feed_state_line(feed);
+
+		if (line)
+			feed_publish(feed, line);
+	}
+	if (feed->hook)
+		feed->hook(feed, state, reason, feed->hook_arg);
+}
+
+static void feed_connect(struct feed *feed);
+
+static void on_backoff_timer(evutil_socket_t fd, short what, void *arg)
+{
+	feed_connect(arg);
+}
+
+/* Transient trouble: drop the connection, retry later from the checkpoint. */
+static void feed_backoff(struct feed *feed, const char *reason)
+{
+	int64_t initial = feed->cfg->backoff_initial_ms > 0 ?
+		feed->cfg->backoff_initial_ms : DEFAULT_BACKOFF_INITIAL_MS;
+	int64_t max = feed->cfg->backoff_max_ms > 0 ?
+		feed->cfg->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
+	int64_t delay;
+	struct timeval tv;
+	char msg[400];
+
+	feed_close_conn(feed);
+	if (feed->backoff_ms < initial)
+		feed->backoff_ms = initial;
+	if (feed->backoff_ms > max)
+		feed->backoff_ms = max;
+	/* Full jitter over the upper half keeps feeds from reconnecting in
+	 * lock step after a server restart. */
+	delay = feed->backoff_ms / 2 + random() % (feed->backoff_ms / 2 + 1);
+	feed->backoff_ms = feed->backoff_ms > max / 2 ? max : feed->backoff_ms * 2;
+	feed->reconnects++;
+	snprintf(msg, sizeof(msg), "%s; reconnecting in %" PRId64 " ms", reason, delay);
+	feed_set_state(feed, FEED_BACKOFF, msg);
+	ms_to_tv(delay, &tv);
+	evtimer_add(feed->backoff_timer, &tv);
+}
+
+static void feed_fail(struct feed *feed, const char *reason)
+{
+	feed_close_conn(feed);
+	evtimer_del(feed->backoff_timer);
+	feed_set_state(feed, FEED_FAILED, reason);
+}
+
+/* Classify a failed result (NULL: the connection is gone) and act. */
+static void feed_result_error(struct feed *feed, const PGresult *res)
+{
+	const char *why = NULL;
+	crdb_errclass cls = crdb_classify_result(res, &why);
+	char msg[512], text[300];
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (!primary && feed->conn)
+		primary = PQerrorMessage(crdb_conn_pg(feed->conn));
+	snprintf(text, sizeof(text), "%s", primary && *primary ? primary : "connection lost");
+	text[strcspn(text, "\n")] = '\0';
+	if (cls == CRDB_ERRCLASS_PERMANENT) {
+		snprintf(msg, sizeof(msg), "%s%s%s%s%s", why ? why : "permanent error",
+			 ": ", text, sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
+		feed_fail(feed, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "%s%s%s", text,
+			 sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
+		feed_backoff(feed, msg);
+	}
+}
+
+/* ---- the statement -------------------------------------------------------- */
+
+/* The changefeed statement for the current checkpoint. NULL: permanent
+ * (the config cannot make a statement); msg says why. */
+static char *feed_build_statement(struct feed *feed, char *cursor, size_t cursor_len,
+				  char *msg, size_t msglen)
+{
+	const struct feed_config *cfg = feed->cfg;
+	crdb_error err;
+	crdb_feed_spec *spec = config_feed_spec(cfg, &err);
+	const char *cursor_param = NULL;
+	char buf[CRDB_HLC_BUFSIZE], dur[32];
+	char *sql = NULL;
+
+	cursor[0] = '\0';
+	if (!spec) {
+		snprintf(msg, msglen, "cannot build the statement: %s", err.message);
+		return NULL;
+	}
+	crdb_feed_spec_unset_option(spec, "cursor");
+	crdb_feed_spec_unset_option(spec, "no_initial_scan");
+	crdb_feed_spec_unset_option(spec, "initial_scan");
+	if (!crdb_hlc_is_zero(feed->checkpoint)) {
+		crdb_hlc_format(feed->checkpoint, buf);
+		if (crdb_feed_spec_set_option(spec, "cursor", buf, &err) ||
+		    crdb_feed_spec_set_option(spec, "initial_scan", "no", &err))
+			goto fail;
+	} else if (cfg->start == FEED_START_CURSOR && cfg->start_cursor) {
+		if (crdb_feed_spec_set_option(spec, "cursor", cfg->start_cursor, &err) ||
+		    crdb_feed_spec_set_option(spec, "initial_scan", "no", &err))
+			goto fail;
+	} else if (crdb_feed_spec_set_option(spec, "initial_scan",
+					     cfg->start == FEED_START_NOW ? "no" : "yes",
+					     &err)) {
+		goto fail;
+	}
+	/* Resolved timestamps are the checkpoint: always ask, and as often as
+	 * asked (min_checkpoint_frequency defaults to 30 s, §3). */
+	snprintf(dur, sizeof(dur), "%" PRId64 "ms", resolved_ms(feed));
+	if (crdb_feed_spec_set_option(spec, "resolved", dur, &err) ||
+	    crdb_feed_spec_set_option(spec, "min_checkpoint_frequency", dur, &err))
+		goto fail;
+	sql = crdb_feed_spec_build(spec, true, &cursor_param, &err);
+	if (!sql)
+		goto fail;
+	if (cursor_param)
+		snprintf(cursor, cursor_len, "%s", cursor_param);
+	crdb_feed_spec_free(spec);
+	return sql;
+fail:
+	snprintf(msg, msglen, "cannot build the statement: %s", err.message);
+	crdb_feed_spec_free(spec);
+	return NULL;
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+static void on_session_io(evutil_socket_t fd, short what, void *arg);
+static void on_connect_io(evutil_socket_t fd, short what, void *arg);
+
+/* (Re)arm the socket event: the socket may change during a connect. */
+static int feed_watch(struct feed *feed, short what, event_callback_fn cb)
+{
+	int fd = crdb_conn_socket(feed->conn);
+
+	if (feed->sock_ev)
+		event_free(feed->sock_ev);
+	feed->sock_ev = NULL;
+	if (fd < 0)
+		return -1;
+	feed->sock_ev = event_new(feed->base, fd, what, cb, feed);
+	if (!feed->sock_ev || event_add(feed->sock_ev, NULL))
+		return -1;
+	return 0;
+}
+
+/* Append "key='value'" to buf, quoted as libpq's conninfo wants. */
+static int conninfo_append(char **buf, size_t *len, size_t *cap,
+			   const char *key, const char *value)
+{
+	size_t need = strlen(key) + 2 * strlen(value) + 8;
+	char *p;
+
+	if (*len + need >= *cap) {
+		size_t ncap = (*cap + need) * 2;
+		char *grown = realloc(*buf, ncap);
+
+		if (!grown)
+			return -1;
+		*buf = grown;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	p += sprintf(p, "%s%s='", *len ? " " : "", key);
+	for (const char *v = value; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	*len = (size_t)(p - *buf);
+	return 0;
+}
+
+/*
+ * The DSN with the password read from password_file, as a keyword/value
+ * conninfo. Caller frees (after wiping). NULL with msg set on failure.
+ */
+static char *conninfo_with_password(const char *dsn, const char *password_file,
+				    char *msg, size_t msglen)
+{
+	char password[1024], *errmsg = NULL, *out = NULL;
+	size_t len = 0, cap = 0;
+	PQconninfoOption *opts;
+	FILE *f = fopen(password_file, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(msg, msglen, "password file %s: %s", password_file, strerror(errno));
+		return NULL;
+	}
+	n = fread(password, 1, sizeof(password) - 1, f);
+	fclose(f);
+	password[n] = '\0';
+	password[strcspn(password, "\r\n")] = '\0';
+	opts = PQconninfoParse(dsn, &errmsg);
+	if (!opts) {
+		snprintf(msg, msglen, "bad dsn: %s", errmsg ? errmsg : "out of memory");
+		PQfreemem(errmsg);
+		explicit_bzero(password, sizeof(password));
+		return NULL;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || strcmp(o->keyword, "password") == 0)
+			continue;
+		if (conninfo_append(&out, &len, &cap, o->keyword, o->val))
+			goto nomem;
+	}
+	if (conninfo_append(&out, &len, &cap, "password", password))
+		goto nomem;
+	PQconninfoFree(opts);
+	explicit_bzero(password, sizeof(password));
+	return out;
+nomem:
+	PQconninfoFree(opts);
+	explicit_bzero(password, sizeof(password));
+	if (out)
+		explicit_bzero(out, cap);
+	free(out);
+	snprintf(msg, msglen, "out of memory");
+	return NULL;
+}
+
+static void feed_send_changefeed(struct feed *feed)
+{
+	PGconn *pg = crdb_conn_pg(feed->conn);
+	char cursor[128], msg[512];
+	const char *params[1];
+	char *sql = feed_build_statement(feed, cursor, sizeof(cursor), msg, sizeof(msg));
+	int flushed;
+
+	if (!sql) {
+		feed_fail(feed, msg);
+		return;
+	}
+	log_debug(feed->who, "sending %s%s%s", sql, cursor[0] ? " with $1 = " : "", cursor);
+	params[0] = cursor;
+	if (!PQsendQueryParams(pg, sql, cursor[0] ? 1 : 0, NULL, params, NULL, NULL, 1) ||
+	    !PQsetSingleRowMode(pg)) {
+		crdb_free(sql);
+		feed_result_error(feed, NULL);
+		return;
+	}
+	crdb_free(sql);
+	feed->step = STEP_FEED;
+	flushed = PQflush(pg);
+	if (flushed < 0) {
+		feed_result_error(feed, NULL);
+		return;
+	}
+	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
+		feed_backoff(feed, "cannot watch the connection's socket");
+}
+
+static void feed_handle_row(struct feed *feed, const PGresult *res)
+{
+	crdb_event ev = { 0 };
+	crdb_error err;
+	struct line *line;
+	char errbuf[256];
+
+	feed->last_activity_ms = now_ms();
+	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
+		char hlc[CRDB_HLC_BUFSIZE], msg[512];
+		const char *table = PQgetisnull(res, 0, 0) ? "(resolved)" :
+			PQgetvalue(res, 0, 0);
+
+		crdb_hlc_format(feed->checkpoint, hlc);
+		log_error(feed->who, "rejected a row from table %.100s after resolved %s: %s",
+			  table, hlc, err.message);
+		snprintf(msg, sizeof(msg), "undecodable row from table %.100s: %s",
+			 table, err.message);
+		feed_backoff(feed, msg);
+		return;
+	}
+	if (feed->state == FEED_STARTING) {
+		feed->backoff_ms = 0;
+		feed_set_state(feed, FEED_STREAMING, NULL);
+	}
+	if (ev.kind == CRDB_EVENT_RESOLVED) {
+		/* A repeat after a reconnect says nothing new. */
+		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
+			feed->last_resolved = ev.resolved;
+			line = line_new_resolved(feed->name, ev.resolved);
+			if (!line)
+				goto nomem;
+			if (feed->npending == feed->pending_cap) {
+				size_t ncap = feed->pending_cap ? feed->pending_cap * 2 : 16;
+				struct pending_resolved *grown =
+					realloc(feed->pending, ncap * sizeof(*grown));
+
+				if (!grown) {
+					line_unref(line);
+					goto nomem;
+				}
+				feed->pending = grown;
+				feed->pending_cap = ncap;
+			}
+			feed_publish(feed, line);
+			feed->pending[feed->npending].seq = feed->seq;
+			feed->pending[feed->npending].hlc = ev.resolved;
+			feed->npending++;
+			feed_advance_checkpoint(feed);
+		}
+	} else {
+		line = line_new_row(feed->name, &ev, feed->dopts.diff, errbuf, sizeof(errbuf));
+		if (!line) {
+			char msg[300];
+
+			crdb_event_clear(&ev);
+			snprintf(msg, sizeof(msg), "cannot encode a row: %s", errbuf);
+			feed_backoff(feed, msg);
+			return;
+		}
+		feed->rows++;
+		feed_publish(feed, line);
+	}
+	crdb_event_clear(&ev);
+	return;
+nomem:
+	crdb_event_clear(&ev);
+	feed_backoff(feed, "out of memory");
+}
+
+/*
+ * Take every result libpq has complete, as long as no block sink is full.
+ * Returns when libpq needs more input, the feed paused, or the connection
+ * was closed (feed->conn NULL then).
+ */
+static void feed_drain(struct feed *feed)
+{
+	while (feed->conn && !feed->paused) {
+		PGconn *pg = crdb_conn_pg(feed->conn);
+		PGresult *res;
+
+		if (PQisBusy(pg))
+			return;
+		res = PQgetResult(pg);
+		if (!res) {
+			if (feed->step == STEP_SET) {
+				feed_send_changefeed(feed);
+				continue;
+			}
+			/* The statement ended without an error result. */
+			feed_backoff(feed, "the changefeed statement ended");
+			return;
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (feed->step == STEP_FEED)
+				feed_handle_row(feed, res);
+			break;
+		case PGRES_COMMAND_OK:
+			break;
+		case PGRES_TUPLES_OK:
+			if (feed->step == STEP_FEED) {
+				/* end_time or initial_scan='only' (§2.4). */
+				PQclear(res);
+				feed_close_conn(feed);
+				feed_set_state(feed, FEED_STOPPED, "the changefeed completed");
+				return;
+			}
+			break;
+		case PGRES_FATAL_ERROR:
+			feed_result_error(feed, res);
+			PQclear(res);
+			return;
+		default:
+			break;
+		}
+		PQclear(res);
+		if (feed->conn && feed_blocked(feed)) {
+			feed->paused = true;
+			if (feed->sock_ev)
+				event_del(feed->sock_ev);
+			log_debug(feed->who, "a block sink is full: pausing");
+		}
+	}
+}
+
+static void on_session_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+	PGconn *pg = crdb_conn_pg(feed->conn);
+
+	if (what & EV_WRITE) {
+		int flushed = PQflush(pg);
+
+		if (flushed < 0) {
+			feed_result_error(feed, NULL);
+			return;
+		}
+		if (!flushed && feed_watch(feed, EV_READ | EV_PERSIST, on_session_io)) {
+			feed_backoff(feed, "cannot watch the connection's socket");
+			return;
+		}
+	}
+	if (what & EV_READ) {
+		if (!PQconsumeInput(pg)) {
+			feed_result_error(feed, NULL);
+			return;
+		}
+		feed_drain(feed);
+	}
+}
+
+static void feed_start_session(struct feed *feed)
+{
+	PGconn *pg = crdb_conn_pg(feed->conn);
+	int flushed;
+
+	feed_set_state(feed, FEED_STARTING, NULL);
+	if (PQsetnonblocking(pg, 1) || !PQsendQuery(pg, "SET statement_timeout = 0")) {
+		feed_result_error(feed, NULL);
+		return;
+	}
+	feed->step = STEP_SET;
+	flushed = PQflush(pg);
+	if (flushed < 0) {
+		feed_result_error(feed, NULL);
+		return;
+	}
+	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
+		feed_backoff(feed, "cannot watch the connection's socket");
+}
+
+static void feed_poll_connect(struct feed *feed)
+{
+	crdb_error err;
+
+	switch (crdb_connect_poll(feed->conn, &err)) {
+	case CRDB_POLL_OK:
+		feed->last_activity_ms = now_ms();
+		feed_start_session(feed);
+		return;
+	case CRDB_POLL_READING:
+		if (feed_watch(feed, EV_READ, on_connect_io))
+			feed_backoff(feed, "cannot watch the connection's socket");
+		return;
+	case CRDB_POLL_WRITING:
+		if (feed_watch(feed, EV_WRITE, on_connect_io))
+			feed_backoff(feed, "cannot watch the connection's socket");
+		return;
+	case CRDB_POLL_FAILED:
+	default:
+		feed_backoff(feed, err.message);
+		return;
+	}
+}
+
+static void on_connect_io(evutil_socket_t fd, short what, void *arg)
+{
+	feed_poll_connect(arg);
+}
+
+static void feed_connect(struct feed *feed)
+{
+	const struct feed_config *cfg = feed->cfg;
+	char msg[300], *conninfo = NULL;
+	crdb_error err;
+
+	feed_close_conn(feed);
+	feed->dopts.envelope = cfg->envelope;
+	feed->dopts.diff = cfg->diff;
+	feed->last_activity_ms = now_ms();
+	feed_set_state(feed, FEED_CONNECTING, NULL);
+	if (cfg->password_file && *cfg->password_file) {
+		conninfo = conninfo_with_password(cfg->dsn, cfg->password_file,
+						  msg, sizeof(msg));
+		if (!conninfo) {
+			feed_backoff(feed, msg);
+			return;
+		}
+	}
+	feed->conn = crdb_connect_start(conninfo ? conninfo : cfg->dsn, &err);
+	if (conninfo) {
+		explicit_bzero(conninfo, strlen(conninfo));
+		free(conninfo);
+	}
+	if (!feed->conn) {
+		if (err.code == CRDB_ENOMEM)
+			feed_backoff(feed, err.message);
+		else
+			feed_fail(feed, err.message);
+		return;
+	}
+	feed_poll_connect(feed);
+}
+
+/* ---- watchdog and sink progress ------------------------------------------- */
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+	int64_t idle = now_ms() - feed->last_activity_ms;
+
+	if (feed->paused)
+		return;
+	if (feed->state != FEED_CONNECTING && feed->state != FEED_STARTING &&
+	    feed->state != FEED_STREAMING)
+		return;
+	if (idle >= stall_ms(feed)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "stalled: nothing received for %" PRId64 " ms", idle);
+		feed_backoff(feed, msg);
+	}
+}
+
+static void on_progress(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+
+	feed_advance_checkpoint(feed);
+	if (feed->paused && !feed_blocked(feed)) {
+		feed->paused = false;
+		feed->last_activity_ms = now_ms();
+		log_debug(feed->who, "block sinks drained: resuming");
+		if (feed->sock_ev)
+			event_add(feed->sock_ev, NULL);
+		/* Rows libpq already holds would not wake the socket. */
+		feed_drain(feed);
+	}
+}
+
+void feed_sink_progress(struct feed *feed)
+{
+	if (!event_pending(feed->progress, EV_TIMEOUT, NULL))
+		event_active(feed->progress, EV_TIMEOUT, 0);
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
+		      const char *state_dir, feed_state_hook hook, void *arg)
+{
+	struct feed *feed = calloc(1, sizeof(*feed));
+
+	if (!feed)
+		return NULL;
+	feed->cfg = cfg;
+	feed->base = base;
+	feed->hook = hook;
+	feed->hook_arg = arg;
+	feed->state = FEED_STOPPED;
+	feed->name = strdup(cfg->name);
+	feed->state_dir = state_dir ? strdup(state_dir) : NULL;
+	feed->backoff_timer = evtimer_new(base, on_backoff_timer, feed);
+	feed->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, feed);
+	feed->progress = event_new(base, -1, 0, on_progress, feed);
+	if (!feed->name || (state_dir && !feed->state_dir) ||
+	    !feed->backoff_timer || !feed->watchdog || !feed->progress) {
+		if (feed->backoff_timer)
+			event_free(feed->backoff_timer);
+		if (feed->watchdog)
+			event_free(feed->watchdog);
+		if (feed->progress)
+			event_free(feed->progress);
+		free(feed->name);
+		free(feed->state_dir);
+		free(feed);
+		return NULL;
+	}
+	snprintf(feed->who, sizeof(feed->who), "feed %s", cfg->name);
+	return feed;
+}
+
+static void feed_arm_watchdog(struct feed *feed)
+{
+	struct timeval tv;
+	int64_t period = stall_ms(feed) / 5;
+
+	ms_to_tv(period < 200 ? 200 : period, &tv);
+	event_del(feed->watchdog);
+	event_add(feed->watchdog, &tv);
+}
+
+int feed_start(struct feed *feed)
+{
+	char errbuf[256], hlc[CRDB_HLC_BUFSIZE];
+
+	feed->started = true;
+	if (feed->state_dir) {
+		int rc = checkpoint_read(feed->state_dir, feed->name, &feed->checkpoint,
+					 errbuf, sizeof(errbuf));
+
+		if (rc < 0) {
+			feed_fail(feed, errbuf);
+			return -1;
+		}
+		if (rc == 1) {
+			crdb_hlc_format(feed->checkpoint, hlc);
+			log_info(feed->who, "resuming from checkpoint %s", hlc);
+			feed->last_resolved = feed->checkpoint;
+		}
+	}
+	feed_arm_watchdog(feed);
+	feed_connect(feed);
+	return 0;
+}
+
+void feed_set_config(struct feed *feed, const struct feed_config *cfg)
+{
+	feed->cfg = cfg;
+	feed_arm_watchdog(feed);
+}
+
+void feed_restart(struct feed *feed, const struct feed_config *cfg)
+{
+	feed->cfg = cfg;
+	feed->backoff_ms = 0;
+	evtimer_del(feed->backoff_timer);
+	log_info(feed->who, "restarting from the checkpoint (configuration changed)");
+	feed_arm_watchdog(feed);
+	feed_connect(feed);
+}
+
+void feed_stop(struct feed *feed, const char *why)
+{
+	if (feed->state == FEED_STOPPING || feed->state == FEED_STOPPED)
+		return;
+	feed_close_conn(feed);
+	evtimer_del(feed->backoff_timer);
+	event_del(feed->watchdog);
+	feed_set_state(feed, FEED_STOPPING, why);
+}
+
+void feed_finish(struct feed *feed)
+{
+	feed_advance_checkpoint(feed);
+	if (feed->state != FEED_STOPPED)
+		feed_set_state(feed, FEED_STOPPED, NULL);
+	log_info(feed->who, "%llu rows, %llu reconnects",
+		 (unsigned long long)feed->rows, (unsigned long long)feed->reconnects);
+}
+
+static void feed_release(void *ptr)
+{
+	struct feed *feed = ptr;
+
+	free(feed->pending);
+	free(feed->sinks);
+	free(feed->name);
+	free(feed->state_dir);
+	free(feed);
+}
+
+void feed_free(struct feed *feed)
+{
+	feed_close_conn(feed);
+	event_free(feed->backoff_timer);
+	event_free(feed->watchdog);
+	event_free(feed->progress);
+	feed->hook = NULL;
+	defer_free(feed_release, feed);
+}
+
+int feed_add_sink(struct feed *feed, struct sink *sink)
+{
+	struct sink **grown = realloc(feed->sinks, (feed->nsinks + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	feed->sinks = grown;
+	feed->sinks[feed->nsinks++] = sink;
+	return 0;
+}
+
+void feed_remove_sink(struct feed *feed, struct sink *sink)
+{
+	for (size_t i = 0; i < feed->nsinks; i++) {
+		if (feed->sinks[i] == sink) {
+			memmove(feed->sinks + i, feed->sinks + i + 1,
+				(feed->nsinks - i - 1) * sizeof(*feed->sinks));
+			feed->nsinks--;
+			break;
+		}
+	}
+	/* A full block sink may have been what paused the feed. */
+	feed_sink_progress(feed);
+}

@@ -1,0 +1,670 @@
+/*
+ * main.c: crdbfeedd's command line and wiring: the config (or quick mode's
+ * one feed) becomes feeds and sinks on one event_base; signals arrive as
+ * loop events; deferred frees run after each pass of the loop. Nothing
+ * else lives here.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "config.h"
+#include "defer.h"
+#include "encode.h"
+#include "feed.h"
+#include "log.h"
+#include "sink.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define SHUTDOWN_FLUSH_MS 5000  /* how long sinks may flush at exit */
+#define SHUTDOWN_POLL_MS 50
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;      /* current config (owned) */
+	bool quick;              /* quick mode: no state, stdout only */
+	struct feed **feeds;     /* parallel to cfg->feeds */
+	struct sink **sinks;     /* parallel to cfg->sinks; NULL = not open */
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *shutdown_timer;
+	int64_t shutdown_deadline_ms;
+	bool shutting_down;
+	bool done;
+	int exit_code;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: crdbfeedd -c FILE [-v]\n"
+		"       crdbfeedd --check-config -c FILE\n"
+		"       crdbfeedd --dsn URL [--option K[=V]]... [-v] TABLE...\n"
+		"\n"
+		"Stream CockroachDB changefeeds as NDJSON to Unix-socket subscribers\n"
+		"and standard output, resuming from checkpoints after any fault.\n"
+		"\n"
+		"  -c, --config FILE    run the feeds and sinks of FILE (foreground)\n"
+		"      --check-config   validate FILE, list every problem, exit 0 or 1\n"
+		"      --dsn URL        quick mode: one feed of TABLE... to stdout, no state\n"
+		"  -o, --option K[=V]   quick mode: a changefeed option (repeatable)\n"
+		"  -v, --verbose        log at debug level\n"
+		"  -h, --help           show this help and the configuration keys\n"
+		"  -V, --version        show the version\n"
+		"\n"
+		"Exit status: 0 stopped by a signal; 1 --check-config found problems;\n"
+		"64 usage; 69 quick mode's feed failed permanently; 70 internal error;\n"
+		"71 a socket could not be set up; 73 the state directory is unusable;\n"
+		"78 the configuration is invalid. See crdbfeedd(8).\n");
+}
+
+/* ---- feeds and sinks from a config ---------------------------------------- */
+
+static void on_feed_state(struct feed *feed, enum feed_state state,
+			  const char *reason, void *arg);
+
+static ssize_t feed_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && i < cfg->nfeeds; i++)
+		if (strcmp(cfg->feeds[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Make the running feeds and sinks match next: unchanged feeds keep
+ * streaming (and their unchanged sinks keep their subscribers), changed
+ * feeds restart from their checkpoint, removed ones stop, new ones start.
+ * Takes next. Returns 0, or -1 when a sink could not be opened (the rest
+ * is applied anyway).
+ */
+static int daemon_apply(struct daemon *d, struct config *next)
+{
+	struct config *old = d->cfg;
+	struct feed **feeds = calloc(next->nfeeds ? next->nfeeds : 1, sizeof(*feeds));
+	struct sink **sinks = calloc(next->nsinks ? next->nsinks : 1, sizeof(*sinks));
+	int rc = 0;
+
+	if (!feeds || !sinks) {
+		free(feeds);
+		free(sinks);
+		log_error(NULL, "out of memory applying the configuration");
+		config_free(next);
+		return -1;
+	}
+	/* 1. Sinks: keep the equal ones whose feed survives, close the rest
+	 * (before the old config they point into goes away). */
+	for (size_t i = 0; old && i < old->nsinks; i++) {
+		struct sink *sink = d->sinks[i];
+		const struct sink_config *ns;
+		ssize_t fi;
+
+		if (!sink)
+			continue;
+		ns = config_sink(next, old->sinks[i].name);
+		fi = ns ? feed_index(next, ns->feed) : -1;
+		if (ns && fi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
+		    feed_index(old, ns->feed) >= 0) {
+			sinks[ns - next->sinks] = sink;
+			sink_set_config(sink, ns);
+			continue;
+		}
+		ssize_t ofi = feed_index(old, old->sinks[i].feed);
+
+		if (ofi >= 0 && d->feeds[ofi])
+			feed_remove_sink(d->feeds[ofi], sink);
+		log_info(NULL, "sink %s %s", old->sinks[i].name,
+			 ns ? "changed: reopening" : "removed");
+		sink_close(sink);
+	}
+	/* 2. Feeds: keep, restart or stop. */
+	for (size_t i = 0; old && i < old->nfeeds; i++) {
+		struct feed *feed = d->feeds[i];
+		ssize_t ni = feed_index(next, old->feeds[i].name);
+
+		if (!feed)
+			continue;
+		if (ni < 0) {
+			feed_stop(feed, "removed from the configuration");
+			feed_finish(feed);
+			feed_free(feed);
+			continue;
+		}
+		feeds[ni] = feed;
+		if (config_feed_equal(&old->feeds[i], &next->feeds[ni])) {
+			feed_set_config(feed, &next->feeds[ni]);
+			if (feed_get_state(feed) == FEED_FAILED)
+				feed_restart(feed, &next->feeds[ni]);
+		} else {
+			feed_restart(feed, &next->feeds[ni]);
+		}
+	}
+	free(d->feeds);
+	free(d->sinks);
+	d->feeds = feeds;
+	d->sinks = sinks;
+	d->cfg = next;
+	config_free(old);
+	if (!d->quick)
+		log_set_level(next->log_level);
+	/* 3. New feeds exist before their sinks, so that a subscriber's first
+	 * line is the feed's state. */
+	for (size_t i = 0; i < next->nfeeds; i++) {
+		if (feeds[i])
+			continue;
+		feeds[i] = feed_new(d->base, &next->feeds[i],
+				    d->quick ? NULL : next->state_dir,
+				    on_feed_state, d);
+		if (!feeds[i]) {
+			log_error(NULL, "out of memory creating feed %s", next->feeds[i].name);
+			rc = -1;
+		}
+	}
+	for (size_t i = 0; i < next->nsinks; i++) {
+		ssize_t fi = feed_index(next, next->sinks[i].feed);
+		char errbuf[512];
+
+		if (sinks[i] || fi < 0 || !feeds[fi])
+			continue;
+		sinks[i] = sink_open(d->base, &next->sinks[i], feeds[fi], errbuf, sizeof(errbuf));
+		if (!sinks[i]) {
+			log_error(NULL, "sink %s: %s", next->sinks[i].name, errbuf);
+			rc = -1;
+			continue;
+		}
+		if (feed_add_sink(feeds[fi], sinks[i])) {
+			log_error(NULL, "out of memory attaching sink %s", next->sinks[i].name);
+			sink_close(sinks[i]);
+			sinks[i] = NULL;
+			rc = -1;
+		}
+	}
+	/* 4. Start what is new (after its sinks, so nothing is missed). */
+	for (size_t i = 0; i < next->nfeeds; i++)
+		if (feeds[i] && feed_get_state(feeds[i]) == FEED_STOPPED)
+			feed_start(feeds[i]);
+	return rc;
+}
+
+/* ---- shutdown ------------------------------------------------------------- */
+
+static size_t daemon_queued(const struct daemon *d)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; d->cfg && i < d->cfg->nsinks; i++)
+		if (d->sinks[i])
+			total += sink_queued_bytes(d->sinks[i]);
+	return total;
+}
+
+/* Checkpoints written, sinks closed: leave the loop. */
+static void daemon_finish(struct daemon *d)
+{
+	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
+		if (d->feeds[i])
+			feed_finish(d->feeds[i]);
+	for (size_t i = 0; d->cfg && i < d->cfg->nsinks; i++) {
+		if (!d->sinks[i])
+			continue;
+		ssize_t fi = feed_index(d->cfg, d->cfg->sinks[i].feed);
+
+		if (fi >= 0 && d->feeds[fi])
+			feed_remove_sink(d->feeds[fi], d->sinks[i]);
+		sink_close(d->sinks[i]);
+		d->sinks[i] = NULL;
+	}
+	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++) {
+		if (d->feeds[i])
+			feed_free(d->feeds[i]);
+		d->feeds[i] = NULL;
+	}
+	d->done = true;
+	event_base_loopbreak(d->base);
+}
+
+static void on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t queued = daemon_queued(d);
+
+	if (queued && now_ms() < d->shutdown_deadline_ms) {
+		struct timeval tv = { 0, SHUTDOWN_POLL_MS * 1000 };
+
+		evtimer_add(d->shutdown_timer, &tv);
+		return;
+	}
+	if (queued)
+		log_warning(NULL, "%zu bytes still queued for subscribers after %d ms; closing anyway",
+			    queued, SHUTDOWN_FLUSH_MS);
+	daemon_finish(d);
+}
+
+/* Stop the feeds, let the sinks flush for a bounded time, then finish. */
+static void daemon_shutdown(struct daemon *d, const char *why)
+{
+	struct timeval now = { 0, 0 };
+
+	if (d->shutting_down)
+		return;
+	d->shutting_down = true;
+	log_notice(NULL, "shutting down: %s", why);
+	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
+		if (d->feeds[i])
+			feed_stop(d->feeds[i], why);
+	d->shutdown_deadline_ms = now_ms() + SHUTDOWN_FLUSH_MS;
+	evtimer_add(d->shutdown_timer, &now);
+}
+
+static void on_feed_state(struct feed *feed, enum feed_state state,
+			  const char *reason, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->quick || d->shutting_down)
+		return;
+	if (state == FEED_FAILED) {
+		fprintf(stderr, "crdbfeedd: %s: %s\n", feed_name(feed),
+			reason ? reason : "failed");
+		d->exit_code = EX_UNAVAILABLE;
+		daemon_shutdown(d, "the feed failed");
+	} else if (state == FEED_STOPPED) {
+		daemon_shutdown(d, "the changefeed completed");
+	}
+}
+
+static void on_stdout_closed(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->quick)
+		daemon_shutdown(d, "standard output closed");
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->shutting_down) {
+		/* A second signal: the operator does not want to wait. */
+		log_warning(NULL, "second signal %d: exiting at once", (int)sig);
+		_exit(128 + (int)sig);
+	}
+	daemon_shutdown(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct config_diag diag = { 0 };
+	struct config *next;
+
+	if (d->quick || d->shutting_down)
+		return;
+	log_notice(NULL, "SIGHUP: reloading %s", d->cfg->path);
+	next = config_load(d->cfg->path, &diag);
+	if (!next) {
+		log_error(NULL, "reload failed; keeping the running configuration (%zu problems):",
+			  diag.nlines);
+		for (size_t i = 0; i < diag.nlines; i++)
+			log_error(NULL, "%s", diag.lines[i]);
+		config_diag_free(&diag);
+		return;
+	}
+	config_diag_free(&diag);
+	if (strcmp(next->state_dir ? next->state_dir : "",
+		   d->cfg->state_dir ? d->cfg->state_dir : "") != 0)
+		log_warning(NULL, "state_dir changed: takes effect at the next restart");
+	if (next->state_dir && d->cfg->state_dir &&
+	    strcmp(next->state_dir, d->cfg->state_dir) != 0) {
+		/* Feeds keep the directory they started with; new feeds
+		 * must use it too so that one process has one state dir. */
+		char *keep = strdup(d->cfg->state_dir);
+
+		if (keep) {
+			free(next->state_dir);
+			next->state_dir = keep;
+		}
+	}
+	daemon_apply(d, next);
+	log_notice(NULL, "reloaded: %zu feeds, %zu sinks", d->cfg->nfeeds, d->cfg->nsinks);
+}
+
+/* ---- quick mode ------------------------------------------------------------ */
+
+/* "10s", "1500ms", "1m30s", "2h" or bare milliseconds -> ms; -1 if bad. */
+static int64_t parse_duration_ms(const char *s)
+{
+	int64_t total = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double n = strtod(s, &end);
+		int64_t unit;
+
+		if (end == s || n < 0)
+			return -1;
+		if (strncmp(end, "ms", 2) == 0) {
+			unit = 1;
+			end += 2;
+		} else if (*end == 's') {
+			unit = 1000;
+			end++;
+		} else if (*end == 'm') {
+			unit = 60000;
+			end++;
+		} else if (*end == 'h') {
+			unit = 3600000;
+			end++;
+		} else if (*end == '\0') {
+			unit = 1;
+		} else {
+			return -1;
+		}
+		total += (int64_t)(n * (double)unit);
+		s = end;
+	}
+	return total;
+}
+
+/* One feed of the given tables and one stdout sink (block). */
+static struct config *quick_config(const char *dsn, char **tables, int ntables,
+				   char **options, int noptions)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct feed_config *feed;
+	struct sink_config *sink;
+
+	if (!cfg)
+		return NULL;
+	cfg->feeds = feed = calloc(1, sizeof(*feed));
+	cfg->sinks = sink = calloc(1, sizeof(*sink));
+	if (!feed || !sink)
+		goto fail;
+	cfg->nfeeds = cfg->nsinks = 1;
+	cfg->path = strdup("(command line)");
+	cfg->log_level = LOG_LEVEL_INFO;
+	feed->name = strdup("quick");
+	feed->dsn = strdup(dsn);
+	feed->tables = calloc((size_t)ntables, sizeof(char *));
+	feed->families = calloc((size_t)ntables, sizeof(char *));
+	feed->options = calloc((size_t)noptions + 1, sizeof(*feed->options));
+	feed->envelope = CRDB_ENVELOPE_WRAPPED;
+	feed->resolved_ms = 10000;
+	feed->start = FEED_START_INITIAL_SCAN;
+	feed->file = "(command line)";
+	if (!cfg->path || !feed->name || !feed->dsn || !feed->tables ||
+	    !feed->families || !feed->options)
+		goto fail;
+	for (int i = 0; i < ntables; i++) {
+		if (!(feed->tables[i] = strdup(tables[i])))
+			goto fail;
+		feed->ntables++;
+	}
+	for (int i = 0; i < noptions; i++) {
+		char *eq = strchr(options[i], '=');
+		char *name = eq ? strndup(options[i], (size_t)(eq - options[i]))
+				: strdup(options[i]);
+		const char *value = eq ? eq + 1 : NULL;
+		crdb_error err;
+
+		if (!name)
+			goto fail;
+		/* Where to start and how often to resolve are the feed's own
+		 * settings (the daemon manages cursor and resolved itself). */
+		if (strcmp(name, "resolved") == 0) {
+			feed->resolved_ms = parse_duration_ms(value);
+			if (feed->resolved_ms <= 0) {
+				fprintf(stderr, "crdbfeedd: --option resolved: bad duration %s\n",
+					value ? value : "(none)");
+				free(name);
+				goto fail;
+			}
+			free(name);
+			continue;
+		}
+		if (strcmp(name, "min_checkpoint_frequency") == 0) {
+			free(name);
+			continue;
+		}
+		if (strcmp(name, "cursor") == 0 && value) {
+			feed->start = FEED_START_CURSOR;
+			feed->start_cursor = strdup(value);
+			free(name);
+			if (!feed->start_cursor)
+				goto fail;
+			continue;
+		}
+		if ((strcmp(name, "initial_scan") == 0 && value && strcmp(value, "no") == 0) ||
+		    strcmp(name, "no_initial_scan") == 0) {
+			feed->start = FEED_START_NOW;
+			free(name);
+			continue;
+		}
+		if (strcmp(name, "initial_scan") == 0 && (!value || strcmp(value, "yes") == 0)) {
+			free(name);
+			continue;
+		}
+		if (strcmp(name, "envelope") == 0 && value &&
+		    crdb_envelope_parse(value, &feed->envelope, &err)) {
+			fprintf(stderr, "crdbfeedd: --option envelope: %s\n", err.message);
+			free(name);
+			goto fail;
+		}
+		if (strcmp(name, "diff") == 0)
+			feed->diff = true;
+		feed->options[feed->noptions].name = name;
+		if (value && !(feed->options[feed->noptions].value = strdup(value))) {
+			feed->noptions++;
+			goto fail;
+		}
+		feed->noptions++;
+	}
+	sink->name = strdup("stdout");
+	sink->feed = strdup("quick");
+	if (!sink->name || !sink->feed)
+		goto fail;
+	sink->type = SINK_STDOUT;
+	sink->policy = SLOW_POLICY_BLOCK;
+	sink->buffer_bytes = 1024 * 1024;
+	sink->low_watermark = 512 * 1024;
+	sink->resolved = true;
+	sink->file = "(command line)";
+	return cfg;
+fail:
+	config_free(cfg);
+	return NULL;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static int check_state_dir(const char *dir)
+{
+	struct stat st;
+
+	if (!dir || !*dir) {
+		fprintf(stderr, "crdbfeedd: state_dir is not set\n");
+		return -1;
+	}
+	if (stat(dir, &st) != 0 && errno == ENOENT && mkdir(dir, 0750) != 0) {
+		fprintf(stderr, "crdbfeedd: cannot create state_dir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "crdbfeedd: state_dir %s is not writable: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "dsn", required_argument, NULL, 'd' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config_path = NULL, *dsn = NULL;
+	char **options = NULL;
+	int noptions = 0, opt;
+	bool check_only = false, verbose = false;
+	struct daemon d = { 0 };
+	struct config *cfg;
+	struct timespec seed;
+
+	options = calloc((size_t)argc, sizeof(char *));
+	if (!options)
+		return EX_OSERR;
+	while ((opt = getopt_long(argc, argv, "c:o:vhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'd':
+			dsn = optarg;
+			break;
+		case 'o':
+			options[noptions++] = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			printf("\nConfiguration keys (crdbfeedd.conf(5)):\n");
+			config_print_help(stdout);
+			free(options);
+			return 0;
+		case 'V':
+			printf("crdbfeedd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			free(options);
+			return 0;
+		default:
+			usage(stderr);
+			free(options);
+			return EX_USAGE;
+		}
+	}
+	if ((config_path && dsn) || (!config_path && !dsn) ||
+	    (dsn && optind >= argc) || (config_path && optind < argc) ||
+	    (check_only && !config_path) || (noptions && !dsn)) {
+		usage(stderr);
+		free(options);
+		return EX_USAGE;
+	}
+	if (config_path) {
+		struct config_diag diag = { 0 };
+
+		cfg = config_load(config_path, &diag);
+		if (check_only) {
+			config_diag_print(&diag, stderr);
+			config_diag_free(&diag);
+			config_free(cfg);
+			free(options);
+			return cfg ? 0 : 1;
+		}
+		if (!cfg) {
+			config_diag_print(&diag, stderr);
+			config_diag_free(&diag);
+			free(options);
+			return EX_CONFIG;
+		}
+		config_diag_free(&diag);
+		if (check_state_dir(cfg->state_dir)) {
+			config_free(cfg);
+			free(options);
+			return EX_CANTCREAT;
+		}
+	} else {
+		cfg = quick_config(dsn, argv + optind, argc - optind, options, noptions);
+		d.quick = true;
+		if (!cfg) {
+			free(options);
+			return EX_USAGE;
+		}
+	}
+	free(options);
+	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	clock_gettime(CLOCK_REALTIME, &seed);
+	srandom((unsigned)(seed.tv_nsec ^ getpid()));
+	signal(SIGPIPE, SIG_IGN);
+
+	d.base = event_base_new();
+	if (!d.base) {
+		config_free(cfg);
+		return EX_OSERR;
+	}
+	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, on_term, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	d.shutdown_timer = evtimer_new(d.base, on_shutdown_timer, &d);
+	if (!d.sig_term || !d.sig_int || !d.sig_hup || !d.shutdown_timer ||
+	    evsignal_add(d.sig_term, NULL) || evsignal_add(d.sig_int, NULL) ||
+	    evsignal_add(d.sig_hup, NULL)) {
+		log_error(NULL, "cannot set up signal handling");
+		config_free(cfg);
+		return EX_OSERR;
+	}
+	sink_set_stdout_closed_hook(on_stdout_closed, &d);
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (daemon_apply(&d, cfg)) {
+		/* A sink that cannot listen at start is an operator error. */
+		d.exit_code = EX_OSERR;
+		daemon_shutdown(&d, "a sink could not be opened");
+	} else {
+		log_notice(NULL, "started: %zu feeds, %zu sinks%s", d.cfg->nfeeds,
+			   d.cfg->nsinks, d.quick ? " (quick mode)" : "");
+	}
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+
+	while (!d.done) {
+		if (event_base_loop(d.base, EVLOOP_ONCE) < 0) {
+			log_error(NULL, "event loop failed");
+			d.exit_code = EX_SOFTWARE;
+			break;
+		}
+		defer_run();
+	}
+	defer_run();
+	log_notice(NULL, "stopped");
+	event_free(d.sig_term);
+	event_free(d.sig_int);
+	event_free(d.sig_hup);
+	event_free(d.shutdown_timer);
+	free(d.feeds);
+	free(d.sinks);
+	config_free(d.cfg);
+	event_base_free(d.base);
+	return d.exit_code;
+}

@@ -1,0 +1,1006 @@
+/*
+ * sink.c: listeners, subscribers, their queues and filters, and the
+ * slow-consumer policies.
+ *
+ * A subscriber's queue is a ring of references to shared lines (never
+ * copies), bounded in bytes by the sink's `buffer`. Lines are written in
+ * batches with writev(2) when the socket is writable. When a line does not
+ * fit, the sink's policy decides:
+ *   block       queue it anyway and make the feed stop reading until the
+ *               queue is below the low watermark (nothing is lost; the bound
+ *               is exceeded by at most one line);
+ *   disconnect  send a final error line if the socket takes it, and close;
+ *   drop        skip the line, count it, and once the queue is empty send
+ *               one {"type":"missed"} line.
+ * A subscriber may send one JSON request line to narrow what it gets
+ * (crdbfeedd(8), "SUBSCRIBING").
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "sink.h"
+
+#include "defer.h"
+#include "feed.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define REQUEST_MAX 4096  /* one request line, bytes */
+#define WRITE_BATCH 64    /* lines per writev */
+#define ACCEPT_RETRY_MS 1000
+
+enum sub_state {
+	SUB_ACTIVE,  /* receiving lines */
+	SUB_BLOCKED, /* block policy: over the bound, its feed is paused */
+	SUB_CLOSED   /* closed, waiting for the deferred free */
+};
+
+/* Operation bits of a request's "ops" filter. */
+#define OP_BIT(op) (1u << (op))
+#define OPS_ALL (OP_BIT(CRDB_OP_UNKNOWN) | OP_BIT(CRDB_OP_INSERT) | \
+		 OP_BIT(CRDB_OP_UPDATE) | OP_BIT(CRDB_OP_UPSERT) | \
+		 OP_BIT(CRDB_OP_DELETE))
+
+struct subscriber {
+	TAILQ_ENTRY(subscriber) link;
+	struct sink *sink;
+	enum sub_state state;
+	int fd;
+	bool is_stdout;
+	bool sync_write;       /* fd cannot be polled (regular file): write now */
+	struct event *read_ev;
+	struct event *write_ev;
+	char ident[96];        /* "sink S subscriber pid=1 uid=0" */
+
+	/* the queue: a ring of line references */
+	struct line **ring;
+	size_t ring_cap, head, count;
+	size_t head_off;       /* bytes of ring[head] already written */
+	size_t queued_bytes;
+
+	/* drop policy */
+	bool dropping;
+	uint64_t missed;
+
+	/* the request line and the filter it set */
+	char request[REQUEST_MAX];
+	size_t request_len;
+	bool request_done;
+	char **tables;         /* NULL = every table */
+	size_t ntables;
+	unsigned ops;
+	bool resolved;
+};
+
+TAILQ_HEAD(subscriber_list, subscriber);
+
+struct sink {
+	const struct sink_config *cfg;
+	char *name;
+	char who[160];         /* "sink NAME" */
+	struct event_base *base;
+	struct feed *feed;
+	int listen_fd;
+	struct event *listen_ev;
+	struct event *accept_retry;
+	char *path;            /* the socket we created, to unlink */
+	struct subscriber_list subs;
+	size_t nsubs;
+	size_t nblocked;
+	uint64_t disconnects;  /* slow-consumer disconnects */
+	uint64_t drops;        /* drop episodes */
+	bool closed;
+};
+
+static void (*stdout_closed_hook)(void *);
+static void *stdout_closed_arg;
+
+void sink_set_stdout_closed_hook(void (*hook)(void *arg), void *arg)
+{
+	stdout_closed_hook = hook;
+	stdout_closed_arg = arg;
+}
+
+const char *sink_name(const struct sink *sink)
+{
+	return sink->name;
+}
+
+const struct sink_config *sink_config(const struct sink *sink)
+{
+	return sink->cfg;
+}
+
+void sink_set_config(struct sink *sink, const struct sink_config *cfg)
+{
+	sink->cfg = cfg;
+}
+
+static size_t high_watermark(const struct sink *sink)
+{
+	return sink->cfg->buffer_bytes ? sink->cfg->buffer_bytes : 1024 * 1024;
+}
+
+static size_t low_watermark(const struct sink *sink)
+{
+	size_t high = high_watermark(sink);
+	size_t low = sink->cfg->low_watermark;
+
+	return low && low < high ? low : high / 2;
+}
+
+/* ---- subscribers ------------------------------------------------------- */
+
+static void subscriber_free(void *ptr)
+{
+	struct subscriber *sub = ptr;
+
+	for (size_t i = 0; i < sub->ntables; i++)
+		free(sub->tables[i]);
+	free(sub->tables);
+	free(sub->ring);
+	free(sub);
+}
+
+static void queue_clear(struct subscriber *sub)
+{
+	while (sub->count) {
+		line_unref(sub->ring[sub->head]);
+		sub->head = (sub->head + 1) % sub->ring_cap;
+		sub->count--;
+	}
+	sub->head_off = 0;
+	sub->queued_bytes = 0;
+}
+
+/*
+ * The one function that ends a subscriber. reason is logged at `level`;
+ * the sink's feed hears about it (a blocked subscriber may have been the
+ * one holding the feed or its checkpoint back).
+ */
+static void subscriber_close(struct subscriber *sub, enum log_level level,
+			     const char *reason)
+{
+	struct sink *sink = sub->sink;
+
+	if (sub->state == SUB_CLOSED)
+		return;
+	log_msg(level, sink->who, "subscriber %s closed: %s", sub->ident, reason);
+	if (sub->state == SUB_BLOCKED)
+		sink->nblocked--;
+	sub->state = SUB_CLOSED;
+	if (sub->read_ev)
+		event_free(sub->read_ev);
+	if (sub->write_ev)
+		event_free(sub->write_ev);
+	sub->read_ev = sub->write_ev = NULL;
+	queue_clear(sub);
+	if (sub->is_stdout) {
+		/* Gone by itself (EPIPE), not closed with its sink. */
+		if (!sink->closed && stdout_closed_hook)
+			stdout_closed_hook(stdout_closed_arg);
+	} else {
+		close(sub->fd);
+	}
+	sub->fd = -1;
+	TAILQ_REMOVE(&sink->subs, sub, link);
+	sink->nsubs--;
+	defer_free(subscriber_free, sub);
+	if (sink->feed)
+		feed_sink_progress(sink->feed);
+}
+
+static int queue_push(struct subscriber *sub, struct line *line)
+{
+	if (sub->count == sub->ring_cap) {
+		size_t ncap = sub->ring_cap ? sub->ring_cap * 2 : 64;
+		struct line **ring = malloc(ncap * sizeof(*ring));
+
+		if (!ring)
+			return -1;
+		for (size_t i = 0; i < sub->count; i++)
+			ring[i] = sub->ring[(sub->head + i) % sub->ring_cap];
+		free(sub->ring);
+		sub->ring = ring;
+		sub->ring_cap = ncap;
+		sub->head = 0;
+	}
+	sub->ring[(sub->head + sub->count) % sub->ring_cap] = line_ref(line);
+	sub->count++;
+	sub->queued_bytes += line->len;
+	return 0;
+}
+
+static void subscriber_flush(struct subscriber *sub);
+
+/* Queue a line (already past the filter and the policy) and arrange for it
+ * to be written. */
+static void subscriber_queue(struct subscriber *sub, struct line *line)
+{
+	if (queue_push(sub, line)) {
+		subscriber_close(sub, LOG_LEVEL_ERROR, "out of memory queueing a line");
+		return;
+	}
+	if (sub->sync_write)
+		subscriber_flush(sub);
+	else if (sub->write_ev && !event_pending(sub->write_ev, EV_WRITE, NULL))
+		event_add(sub->write_ev, NULL);
+}
+
+/* After the queue shrank: unblock, finish a drop episode. */
+static void subscriber_drained(struct subscriber *sub)
+{
+	struct sink *sink = sub->sink;
+
+	if (sub->state == SUB_BLOCKED && sub->queued_bytes <= low_watermark(sink)) {
+		sub->state = SUB_ACTIVE;
+		sink->nblocked--;
+		log_debug(sink->who, "subscriber %s drained; resuming", sub->ident);
+	}
+	if (sub->dropping && sub->count == 0) {
+		const char *feed = sink->feed ? feed_name(sink->feed) : NULL;
+		struct line *line = line_new_missed(feed, sub->missed);
+
+		log_info(sink->who, "subscriber %s caught up after missing %llu lines",
+			 sub->ident, (unsigned long long)sub->missed);
+		sub->dropping = false;
+		sub->missed = 0;
+		if (line) {
+			subscriber_queue(sub, line);
+			line_unref(line);
+		}
+	}
+}
+
+/* Write as much of the queue as the socket takes, in batches. */
+static void subscriber_flush(struct subscriber *sub)
+{
+	struct sink *sink = sub->sink;
+	bool progressed = false;
+
+	while (sub->count && sub->state != SUB_CLOSED) {
+		struct iovec iov[WRITE_BATCH];
+		int niov = 0;
+		ssize_t n;
+
+		for (size_t i = 0; i < sub->count && niov < WRITE_BATCH; i++) {
+			struct line *line = sub->ring[(sub->head + i) % sub->ring_cap];
+			size_t off = i == 0 ? sub->head_off : 0;
+
+			iov[niov].iov_base = line->data + off;
+			iov[niov].iov_len = line->len - off;
+			niov++;
+		}
+		n = writev(sub->fd, iov, niov);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (sub->sync_write)
+					continue; /* a file cannot say EAGAIN; be safe */
+				break;
+			}
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "write: %s", strerror(errno));
+			subscriber_close(sub, LOG_LEVEL_INFO, msg);
+			return;
+		}
+		progressed = true;
+		size_t left = (size_t)n;
+
+		while (left && sub->count) {
+			struct line *line = sub->ring[sub->head];
+			size_t rest = line->len - sub->head_off;
+
+			if (left < rest) {
+				sub->head_off += left;
+				sub->queued_bytes -= left;
+				left = 0;
+				break;
+			}
+			left -= rest;
+			sub->queued_bytes -= rest;
+			sub->head_off = 0;
+			sub->head = (sub->head + 1) % sub->ring_cap;
+			sub->count--;
+			line_unref(line);
+		}
+	}
+	if (sub->state == SUB_CLOSED)
+		return;
+	if (sub->write_ev) {
+		if (sub->count)
+			event_add(sub->write_ev, NULL);
+		else
+			event_del(sub->write_ev);
+	}
+	if (progressed) {
+		subscriber_drained(sub);
+		if (sink->feed)
+			feed_sink_progress(sink->feed);
+	}
+}
+
+static void on_subscriber_writable(evutil_socket_t fd, short what, void *arg)
+{
+	subscriber_flush(arg);
+}
+
+/* Best effort: finish the line being written, then the error line, and
+ * never wait for the socket. */
+static void subscriber_say_goodbye(struct subscriber *sub, const char *message)
+{
+	const char *feed = sub->sink->feed ? feed_name(sub->sink->feed) : NULL;
+	struct line *line = line_new_error(feed, message);
+	struct iovec iov[2];
+	int niov = 0;
+
+	if (!line)
+		return;
+	if (sub->count && sub->head_off) {
+		struct line *head = sub->ring[sub->head];
+
+		iov[niov].iov_base = head->data + sub->head_off;
+		iov[niov].iov_len = head->len - sub->head_off;
+		niov++;
+	}
+	iov[niov].iov_base = line->data;
+	iov[niov].iov_len = line->len;
+	niov++;
+	if (writev(sub->fd, iov, niov) < 0) {
+		/* The subscriber is too slow to hear it; closing says enough. */
+	}
+	line_unref(line);
+}
+
+static bool subscriber_wants(const struct subscriber *sub,
+			     const struct line *line)
+{
+	switch (line->kind) {
+	case LINE_RESOLVED:
+		return sub->resolved;
+	case LINE_ROW:
+		if (!(sub->ops & OP_BIT(line->op)))
+			return false;
+		if (!sub->tables)
+			return true;
+		for (size_t i = 0; i < sub->ntables; i++)
+			if (strcmp(sub->tables[i], line->table) == 0)
+				return true;
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The policy, for one subscriber and one line. */
+static void subscriber_offer(struct subscriber *sub, struct line *line)
+{
+	struct sink *sink = sub->sink;
+	size_t high = high_watermark(sink);
+
+	if (!subscriber_wants(sub, line))
+		return;
+	if (sub->dropping) {
+		sub->missed++;
+		return;
+	}
+	if (sub->queued_bytes + line->len <= high || sub->count == 0) {
+		subscriber_queue(sub, line);
+		return;
+	}
+	switch (sink->cfg->policy) {
+	case SLOW_POLICY_BLOCK:
+		subscriber_queue(sub, line);
+		if (sub->state == SUB_ACTIVE) {
+			sub->state = SUB_BLOCKED;
+			sink->nblocked++;
+			log_debug(sink->who, "subscriber %s is %zu bytes behind; pausing the feed",
+				  sub->ident, sub->queued_bytes);
+		}
+		break;
+	case SLOW_POLICY_DISCONNECT: {
+		char msg[160];
+
+		sink->disconnects++;
+		snprintf(msg, sizeof(msg),
+			 "too slow: %zu bytes queued, the sink's buffer is %zu bytes",
+			 sub->queued_bytes, high);
+		subscriber_say_goodbye(sub, msg);
+		subscriber_close(sub, LOG_LEVEL_WARNING, msg);
+		break;
+	}
+	case SLOW_POLICY_DROP:
+		sink->drops++;
+		sub->dropping = true;
+		sub->missed = 1;
+		log_warning(sink->who, "subscriber %s too slow (%zu bytes queued): dropping lines until it catches up (drop #%llu)",
+			    sub->ident, sub->queued_bytes,
+			    (unsigned long long)sink->drops);
+		break;
+	}
+}
+
+void sink_offer(struct sink *sink, struct line *line)
+{
+	struct subscriber *sub, *next;
+
+	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
+		next = TAILQ_NEXT(sub, link);
+		subscriber_offer(sub, line);
+	}
+}
+
+bool sink_is_blocking(const struct sink *sink)
+{
+	return sink->cfg->policy == SLOW_POLICY_BLOCK && sink->nblocked > 0;
+}
+
+uint64_t sink_done_seq(const struct sink *sink, uint64_t feed_seq)
+{
+	const struct subscriber *sub;
+	uint64_t done = feed_seq;
+
+	if (sink->cfg->policy != SLOW_POLICY_BLOCK)
+		return UINT64_MAX;
+	TAILQ_FOREACH(sub, &sink->subs, link) {
+		/* The first queued line with a position bounds what is done;
+		 * lines without one (acks, missed) do not count. */
+		for (size_t i = 0; i < sub->count; i++) {
+			const struct line *line = sub->ring[(sub->head + i) % sub->ring_cap];
+
+			if (line->seq) {
+				if (line->seq - 1 < done)
+					done = line->seq - 1;
+				break;
+			}
+		}
+	}
+	return done;
+}
+
+size_t sink_queued_bytes(const struct sink *sink)
+{
+	const struct subscriber *sub;
+	size_t total = 0;
+
+	TAILQ_FOREACH(sub, &sink->subs, link)
+		total += sub->queued_bytes;
+	return total;
+}
+
+/* ---- the request line --------------------------------------------------- */
+
+static const char *const op_names[] = {
+	[CRDB_OP_UNKNOWN] = "unknown", [CRDB_OP_INSERT] = "insert",
+	[CRDB_OP_UPDATE] = "update", [CRDB_OP_UPSERT] = "upsert",
+	[CRDB_OP_DELETE] = "delete",
+};
+
+/* Parse {"tables":[...],"ops":[...],"resolved":bool} into sub's filter.
+ * Returns 0, or -1 with msg set (the filter is then unchanged). */
+static int request_apply(struct subscriber *sub, const char *text, size_t len,
+			 char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *tables = NULL, *ops = NULL, *resolved = NULL, *value;
+	const char *key;
+	char **names = NULL;
+	size_t nnames = 0;
+	unsigned opbits = OPS_ALL;
+	int rc = -1;
+
+	if (!req) {
+		snprintf(msg, msglen, "request is not JSON: %s", jerr.text);
+		return -1;
+	}
+	if (!json_is_object(req)) {
+		snprintf(msg, msglen, "request must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(req, key, value) {
+		if (strcmp(key, "tables") == 0) {
+			tables = value;
+		} else if (strcmp(key, "ops") == 0) {
+			ops = value;
+		} else if (strcmp(key, "resolved") == 0) {
+			resolved = value;
+		} else {
+			snprintf(msg, msglen, "unknown request field \"%.64s\" (expected tables, ops, resolved)", key);
+			goto out;
+		}
+	}
+	if (tables) {
+		size_t i;
+
+		if (!json_is_array(tables) || json_array_size(tables) == 0) {
+			snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
+			goto out;
+		}
+		names = calloc(json_array_size(tables), sizeof(*names));
+		if (!names) {
+			snprintf(msg, msglen, "out of memory");
+			goto out;
+		}
+		json_array_foreach(tables, i, value) {
+			if (!json_is_string(value)) {
+				snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
+				goto out;
+			}
+			names[nnames] = strdup(json_string_value(value));
+			if (!names[nnames]) {
+				snprintf(msg, msglen, "out of memory");
+				goto out;
+			}
+			nnames++;
+		}
+	}
+	if (ops) {
+		size_t i;
+
+		if (!json_is_array(ops) || json_array_size(ops) == 0) {
+			snprintf(msg, msglen, "\"ops\" must be a non-empty array of insert, update, upsert, delete, unknown");
+			goto out;
+		}
+		opbits = 0;
+		json_array_foreach(ops, i, value) {
+			const char *name = json_string_value(value);
+			size_t op;
+
+			for (op = 0; name && op < sizeof(op_names) / sizeof(op_names[0]); op++)
+				if (strcmp(name, op_names[op]) == 0)
+					break;
+			if (!name || op == sizeof(op_names) / sizeof(op_names[0])) {
+				snprintf(msg, msglen, "\"ops\" must be a non-empty array of insert, update, upsert, delete, unknown");
+				goto out;
+			}
+			opbits |= OP_BIT(op);
+		}
+	}
+	if (resolved && !json_is_boolean(resolved)) {
+		snprintf(msg, msglen, "\"resolved\" must be true or false");
+		goto out;
+	}
+	/* Valid: swap the filter in. */
+	for (size_t i = 0; i < sub->ntables; i++)
+		free(sub->tables[i]);
+	free(sub->tables);
+	sub->tables = names;
+	sub->ntables = nnames;
+	names = NULL;
+	nnames = 0;
+	sub->ops = opbits;
+	if (resolved)
+		sub->resolved = json_is_true(resolved);
+	rc = 0;
+out:
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	json_decref(req);
+	return rc;
+}
+
+/* The acknowledgement: {"v":1,"type":"subscribed","feed":F,"tables":..,
+ * "ops":..,"resolved":..} with the filter now in force. */
+static struct line *request_ack(const struct subscriber *sub)
+{
+	json_t *obj = json_object(), *tables, *ops;
+	struct line *line;
+
+	if (!obj)
+		return NULL;
+	tables = sub->tables ? json_array() : json_null();
+	ops = json_array();
+	for (size_t i = 0; tables && i < sub->ntables; i++)
+		json_array_append_new(tables, json_string(sub->tables[i]));
+	for (size_t op = 0; ops && op < sizeof(op_names) / sizeof(op_names[0]); op++)
+		if (sub->ops & OP_BIT(op))
+			json_array_append_new(ops, json_string(op_names[op]));
+	json_object_set_new(obj, "v", json_integer(LINE_FORMAT_VERSION));
+	json_object_set_new(obj, "type", json_string("subscribed"));
+	if (sub->sink->feed)
+		json_object_set_new(obj, "feed", json_string(feed_name(sub->sink->feed)));
+	json_object_set_new(obj, "tables", tables);
+	json_object_set_new(obj, "ops", ops);
+	json_object_set_new(obj, "resolved", json_boolean(sub->resolved));
+	line = line_new_json(LINE_SUBSCRIBED, obj);
+	json_decref(obj);
+	return line;
+}
+
+static void request_finish(struct subscriber *sub)
+{
+	char msg[256];
+	struct line *line;
+
+	sub->request_done = true;
+	if (request_apply(sub, sub->request, sub->request_len, msg, sizeof(msg))) {
+		log_info(sub->sink->who, "subscriber %s sent a bad request: %s",
+			 sub->ident, msg);
+		subscriber_say_goodbye(sub, msg);
+		subscriber_close(sub, LOG_LEVEL_INFO, "bad request");
+		return;
+	}
+	log_info(sub->sink->who, "subscriber %s narrowed its subscription",
+		 sub->ident);
+	line = request_ack(sub);
+	if (line) {
+		subscriber_queue(sub, line);
+		line_unref(line);
+	}
+}
+
+static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct subscriber *sub = arg;
+	char discard[1024];
+	ssize_t n;
+
+	if (sub->request_done) {
+		n = read(fd, discard, sizeof(discard));
+	} else {
+		n = read(fd, sub->request + sub->request_len,
+			 sizeof(sub->request) - sub->request_len);
+	}
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "read: %s", strerror(errno));
+		subscriber_close(sub, LOG_LEVEL_INFO, msg);
+		return;
+	}
+	if (n == 0) {
+		/* The client shut down its side (socat does at end of its
+		 * input): keep sending; a write error will tell us it left. */
+		event_del(sub->read_ev);
+		if (!sub->request_done && sub->request_len)
+			request_finish(sub);
+		return;
+	}
+	if (sub->request_done)
+		return;
+	char *nl = memchr(sub->request + sub->request_len, '\n', (size_t)n);
+
+	sub->request_len += (size_t)n;
+	if (nl) {
+		sub->request_len = (size_t)(nl - sub->request);
+		request_finish(sub);
+	} else if (sub->request_len == sizeof(sub->request)) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "request line longer than %d bytes", REQUEST_MAX);
+		subscriber_say_goodbye(sub, msg);
+		subscriber_close(sub, LOG_LEVEL_INFO, msg);
+	}
+}
+
+/* A new subscriber on fd, which it owns from now on (except stdout). */
+static struct subscriber *subscriber_new(struct sink *sink, int fd,
+					 bool is_stdout)
+{
+	struct subscriber *sub = calloc(1, sizeof(*sub));
+
+	if (!sub)
+		return NULL;
+	sub->sink = sink;
+	sub->fd = fd;
+	sub->is_stdout = is_stdout;
+	sub->ops = OPS_ALL;
+	sub->resolved = sink->cfg->resolved;
+	sub->state = SUB_ACTIVE;
+	if (is_stdout) {
+		snprintf(sub->ident, sizeof(sub->ident), "stdout");
+		sub->request_done = true;
+	} else {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			snprintf(sub->ident, sizeof(sub->ident), "pid=%ld uid=%ld fd=%d",
+				 (long)cred.pid, (long)cred.uid, fd);
+		else
+			snprintf(sub->ident, sizeof(sub->ident), "fd=%d", fd);
+		sub->read_ev = event_new(sink->base, fd, EV_READ | EV_PERSIST,
+					 on_subscriber_readable, sub);
+		if (!sub->read_ev || event_add(sub->read_ev, NULL)) {
+			if (sub->read_ev)
+				event_free(sub->read_ev);
+			free(sub);
+			return NULL;
+		}
+	}
+	sub->write_ev = event_new(sink->base, fd, EV_WRITE, on_subscriber_writable, sub);
+	if (!sub->write_ev) {
+		if (sub->read_ev)
+			event_free(sub->read_ev);
+		free(sub);
+		return NULL;
+	}
+	if (is_stdout) {
+		/* Files and /dev/null cannot be polled: write them at once. */
+		if (event_add(sub->write_ev, NULL)) {
+			event_free(sub->write_ev);
+			sub->write_ev = NULL;
+			sub->sync_write = true;
+		} else {
+			event_del(sub->write_ev);
+		}
+	}
+	TAILQ_INSERT_TAIL(&sink->subs, sub, link);
+	sink->nsubs++;
+	/* Say where the feed stands, so that "quiet" is not "broken". */
+	if (sink->feed) {
+		struct line *line = feed_state_line(sink->feed);
+
+		if (line) {
+			subscriber_queue(sub, line);
+			line_unref(line);
+		}
+	}
+	return sub;
+}
+
+/* ---- the listener --------------------------------------------------------- */
+
+static void on_accept(evutil_socket_t fd, short what, void *arg);
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *sink = arg;
+
+	event_add(sink->listen_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *sink = arg;
+
+	for (int i = 0; i < 32; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct subscriber *sub;
+
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop accepting for a
+				 * while instead of spinning on the event. */
+				struct timeval tv = { ACCEPT_RETRY_MS / 1000,
+						      (ACCEPT_RETRY_MS % 1000) * 1000 };
+
+				log_warning(sink->who, "accept: %s; pausing accepts for %d ms",
+					    strerror(errno), ACCEPT_RETRY_MS);
+				event_del(sink->listen_ev);
+				evtimer_add(sink->accept_retry, &tv);
+			}
+			return;
+		}
+		sub = subscriber_new(sink, cfd, false);
+		if (!sub) {
+			log_error(sink->who, "out of memory accepting a subscriber");
+			close(cfd);
+			return;
+		}
+		log_info(sink->who, "subscriber %s connected (%zu now)", sub->ident,
+			 sink->nsubs);
+	}
+}
+
+/* Is someone listening on path? 1 yes, 0 no (stale), -1 cannot tell. */
+static int socket_in_use(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	close(fd);
+	if (rc == 0)
+		return 1;
+	return errno == ECONNREFUSED ? 0 : -1;
+}
+
+static int listen_unix(struct sink *sink, char *errbuf, size_t errlen)
+{
+	const struct sink_config *cfg = sink->cfg;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old_umask;
+	int fd;
+
+	if (!cfg->path || strlen(cfg->path) >= sizeof(addr.sun_path)) {
+		snprintf(errbuf, errlen, "socket path missing or longer than %zu bytes",
+			 sizeof(addr.sun_path) - 1);
+		return -1;
+	}
+	memcpy(addr.sun_path, cfg->path, strlen(cfg->path) + 1);
+	if (lstat(cfg->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(errbuf, errlen, "%s exists and is not a socket; not replacing it",
+				 cfg->path);
+			return -1;
+		}
+		switch (socket_in_use(cfg->path)) {
+		case 1:
+			snprintf(errbuf, errlen, "%s is in use by another process", cfg->path);
+			return -1;
+		case 0:
+			log_notice(sink->who, "replacing stale socket %s", cfg->path);
+			if (unlink(cfg->path) && errno != ENOENT) {
+				snprintf(errbuf, errlen, "unlink %s: %s", cfg->path, strerror(errno));
+				return -1;
+			}
+			break;
+		default:
+			snprintf(errbuf, errlen, "%s exists and cannot be probed: %s",
+				 cfg->path, strerror(errno));
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Born with no access for others; the configured mode comes next. */
+	old_umask = umask(0177);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		umask(old_umask);
+		snprintf(errbuf, errlen, "bind %s: %s", cfg->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old_umask);
+	sink->path = strdup(cfg->path);
+	if (!sink->path) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	if (cfg->group && *cfg->group) {
+		struct group *gr = getgrnam(cfg->group);
+
+		if (!gr) {
+			snprintf(errbuf, errlen, "unknown group %s", cfg->group);
+			goto fail;
+		}
+		if (chown(cfg->path, (uid_t)-1, gr->gr_gid)) {
+			snprintf(errbuf, errlen, "chown %s: %s", cfg->path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (chmod(cfg->path, cfg->mode ? cfg->mode : 0660)) {
+		snprintf(errbuf, errlen, "chmod %s: %s", cfg->path, strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, 128)) {
+		snprintf(errbuf, errlen, "listen %s: %s", cfg->path, strerror(errno));
+		goto fail;
+	}
+	sink->listen_fd = fd;
+	return 0;
+fail:
+	unlink(cfg->path);
+	free(sink->path);
+	sink->path = NULL;
+	close(fd);
+	return -1;
+}
+
+static void sink_free(void *ptr)
+{
+	struct sink *sink = ptr;
+
+	free(sink->name);
+	free(sink->path);
+	free(sink);
+}
+
+struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
+		       struct feed *feed, char *errbuf, size_t errlen)
+{
+	struct sink *sink = calloc(1, sizeof(*sink));
+
+	if (!sink || !(sink->name = strdup(cfg->name))) {
+		snprintf(errbuf, errlen, "out of memory");
+		free(sink);
+		return NULL;
+	}
+	sink->cfg = cfg;
+	sink->base = base;
+	sink->feed = feed;
+	sink->listen_fd = -1;
+	TAILQ_INIT(&sink->subs);
+	snprintf(sink->who, sizeof(sink->who), "sink %s", cfg->name);
+	if (cfg->type == SINK_STDOUT) {
+		int flags = fcntl(STDOUT_FILENO, F_GETFL);
+
+		/* Never let a slow reader of stdout stall the loop. */
+		if (flags < 0 || fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK)) {
+			snprintf(errbuf, errlen, "standard output: %s", strerror(errno));
+			sink_free(sink);
+			return NULL;
+		}
+		if (!subscriber_new(sink, STDOUT_FILENO, true)) {
+			snprintf(errbuf, errlen, "out of memory");
+			sink_free(sink);
+			return NULL;
+		}
+		return sink;
+	}
+	if (listen_unix(sink, errbuf, errlen)) {
+		sink_free(sink);
+		return NULL;
+	}
+	sink->listen_ev = event_new(base, sink->listen_fd, EV_READ | EV_PERSIST,
+				    on_accept, sink);
+	sink->accept_retry = evtimer_new(base, on_accept_retry, sink);
+	if (!sink->listen_ev || !sink->accept_retry ||
+	    event_add(sink->listen_ev, NULL)) {
+		snprintf(errbuf, errlen, "cannot watch the listening socket");
+		sink->feed = NULL;
+		sink_close(sink);
+		return NULL;
+	}
+	log_info(sink->who, "listening on %s (policy %s, buffer %zu bytes)",
+		 cfg->path,
+		 cfg->policy == SLOW_POLICY_BLOCK ? "block" :
+		 cfg->policy == SLOW_POLICY_DROP ? "drop" : "disconnect",
+		 high_watermark(sink));
+	return sink;
+}
+
+void sink_close(struct sink *sink)
+{
+	struct subscriber *sub;
+
+	if (sink->closed)
+		return;
+	sink->closed = true;
+	/* The feed is told by subscriber_close; detach first so that a
+	 * closing sink never wakes a feed that is going away. */
+	sink->feed = NULL;
+	while ((sub = TAILQ_FIRST(&sink->subs)) != NULL)
+		subscriber_close(sub, LOG_LEVEL_INFO, "sink closed");
+	if (sink->listen_ev)
+		event_free(sink->listen_ev);
+	if (sink->accept_retry)
+		event_free(sink->accept_retry);
+	sink->listen_ev = sink->accept_retry = NULL;
+	if (sink->listen_fd >= 0)
+		close(sink->listen_fd);
+	sink->listen_fd = -1;
+	if (sink->path)
+		unlink(sink->path);
+	if (sink->cfg->type == SINK_STDOUT) {
+		int flags = fcntl(STDOUT_FILENO, F_GETFL);
+
+		if (flags >= 0)
+			fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
+	}
+	if (sink->disconnects || sink->drops)
+		log_info(sink->who, "closed after %llu slow-subscriber disconnects and %llu drop episodes",
+			 (unsigned long long)sink->disconnects,
+			 (unsigned long long)sink->drops);
+	defer_free(sink_free, sink);
+}

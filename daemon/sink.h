@@ -1,0 +1,58 @@
+/*
+ * sink.h: where a feed's lines go: a Unix-socket listener with its
+ * subscribers, or standard output. Each subscriber holds a bounded queue of
+ * references to shared lines; a sink's policy says what a full queue does.
+ */
+#ifndef CRDBFEEDD_SINK_H
+#define CRDBFEEDD_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "encode.h"
+
+struct feed;
+struct sink;
+
+/*
+ * Open a sink for feed: listen on the socket (replacing a stale socket file
+ * only when nobody answers on it), or attach standard output. cfg is
+ * borrowed like a feed's. NULL with errbuf set on failure.
+ */
+struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
+		       struct feed *feed, char *errbuf, size_t errlen);
+
+/* Disconnect every subscriber, stop listening, unlink the socket, and free
+ * the sink after this loop pass. */
+void sink_close(struct sink *sink);
+
+/* Reload with an equal section: just repoint the config. */
+void sink_set_config(struct sink *sink, const struct sink_config *cfg);
+
+const char *sink_name(const struct sink *sink);
+const struct sink_config *sink_config(const struct sink *sink);
+
+/* Offer a line to every subscriber whose filter takes it. */
+void sink_offer(struct sink *sink, struct line *line);
+
+/* A block sink with a subscriber over its bound: the feed must pause. */
+bool sink_is_blocking(const struct sink *sink);
+
+/*
+ * For a block sink: the newest feed sequence number every subscriber has
+ * written or skipped (feed_seq when all queues are empty). UINT64_MAX for
+ * the other policies, which never hold the checkpoint back.
+ */
+uint64_t sink_done_seq(const struct sink *sink, uint64_t feed_seq);
+
+/* Bytes still queued over all subscribers (shutdown waits for 0). */
+size_t sink_queued_bytes(const struct sink *sink);
+
+/* Called when standard output is gone (EPIPE): quick mode ends then. */
+void sink_set_stdout_closed_hook(void (*hook)(void *arg), void *arg);
+
+#endif /* CRDBFEEDD_SINK_H */
