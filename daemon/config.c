@@ -50,13 +50,13 @@
  */
 const struct cfg_key cfg_keys[] = {
 	{ CFG_SECTION_GLOBAL, "dsn", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
-	  "default connection string (URI or key=value) of every feed; ${VAR} takes an environment variable" },
+	  "default connection string (URI or key=value) of every feed; ${VAR} and ${VAR:-default} take environment variables" },
 	{ CFG_SECTION_GLOBAL, "password_file", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "default file (absolute path) holding the DSN password, read at each connect" },
 	{ CFG_SECTION_GLOBAL, "credential", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "default systemd credential holding the password: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=)" },
 	{ CFG_SECTION_GLOBAL, "state_dir", CFG_STRING, "/var/lib/crdbfeedd", NULL, CFG_RELOAD_RESTART,
-	  "directory (absolute path) of the feeds' checkpoints; ${VAR} takes an environment variable" },
+	  "directory (absolute path) of the feeds' checkpoints; ${VAR} and ${VAR:-default} take environment variables" },
 	{ CFG_SECTION_GLOBAL, "log_level", CFG_ENUM, "info", "error|warning|notice|info|debug", CFG_RELOAD_LIVE,
 	  "least important messages logged" },
 	{ CFG_SECTION_GLOBAL, "resolved", CFG_DURATION, "10s", NULL, CFG_RELOAD_FEED,
@@ -75,7 +75,7 @@ const struct cfg_key cfg_keys[] = {
 	  "default output buffer of each sink subscriber (k, M, G suffixes: 1024 based)" },
 
 	{ CFG_SECTION_FEED, "dsn", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
-	  "connection string of this feed (default: [crdbfeedd] dsn); ${VAR} takes an environment variable" },
+	  "connection string of this feed (default: [crdbfeedd] dsn); ${VAR} and ${VAR:-default} expanded" },
 	{ CFG_SECTION_FEED, "password_file", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "file (absolute path) holding the password (default: [crdbfeedd] password_file)" },
 	{ CFG_SECTION_FEED, "credential", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
@@ -632,7 +632,7 @@ static int parse_mode(const char *s, mode_t *out)
 	return 0;
 }
 
-/* Index of s among "a|b|c" (exact, lower case), or -1. */
+/* Index of s among "a|b|c" (any case, as the server takes them), or -1. */
 static int parse_enum(const char *s, const char *values)
 {
 	int i = 0;
@@ -640,7 +640,7 @@ static int parse_enum(const char *s, const char *values)
 	size_t len = strlen(s);
 	while (*p) {
 		size_t n = strcspn(p, "|");
-		if (n == len && strncmp(p, s, n) == 0)
+		if (n == len && strncasecmp(p, s, n) == 0)
 			return i;
 		p += n;
 		if (*p == '|')
@@ -648,6 +648,15 @@ static int parse_enum(const char *s, const char *values)
 		i++;
 	}
 	return -1;
+}
+
+/* The canonical spelling of enum value i. */
+static void enum_name(const char *values, int i, char *buf, size_t size)
+{
+	const char *p = values;
+	for (; i > 0 && *p; i--)
+		p += strcspn(p, "|") + (p[strcspn(p, "|")] == '|');
+	snprintf(buf, size, "%.*s", (int)strcspn(p, "|"), p);
 }
 
 /*
@@ -713,9 +722,9 @@ static void free_list(char **items, size_t n)
 }
 
 /*
- * Expand ${NAME} from the environment (dsn and state_dir only). A `$` not
- * followed by `{` is kept. Returns a new string, or NULL with why (a
- * static or the variable name in namebuf) set.
+ * Expand ${NAME} and ${NAME:-default} from the environment (dsn and
+ * state_dir only). A `$` not followed by `{` is kept. Returns a new string,
+ * or NULL with why set ("unset": the variable named in namebuf).
  */
 static char *expand_env(struct loader *ld, const char *s, char *namebuf,
 			size_t namesize, const char **why)
@@ -734,24 +743,35 @@ static char *expand_env(struct loader *ld, const char *s, char *namebuf,
 			goto oom;
 		const char *name = dollar + 2;
 		const char *close = strchr(name, '}');
-		size_t len = close ? (size_t)(close - name) : 0;
-		if (!close || len == 0 || len >= namesize) {
-			*why = "malformed ${NAME}";
+		size_t len = 0;
+		while (close && name + len < close &&
+		       (isalnum((unsigned char)name[len]) || name[len] == '_'))
+			len++;
+		const char *fallback = NULL;
+		if (close && name + len < close) {
+			if (strncmp(name + len, ":-", 2) == 0)
+				fallback = name + len + 2;
+			else
+				len = 0;
+		}
+		if (!close || len == 0 || len >= namesize ||
+		    isdigit((unsigned char)name[0])) {
+			*why = "malformed ${NAME} or ${NAME:-default}";
 			goto fail;
 		}
-		for (size_t i = 0; i < len; i++)
-			if (!isalnum((unsigned char)name[i]) && name[i] != '_') {
-				*why = "malformed ${NAME}";
-				goto fail;
-			}
 		memcpy(namebuf, name, len);
 		namebuf[len] = '\0';
 		const char *val = getenv(namebuf);
+		size_t vlen = val ? strlen(val) : 0;
+		if ((!val || !*val) && fallback) {
+			val = fallback;
+			vlen = (size_t)(close - fallback);
+		}
 		if (!val) {
 			*why = "unset";
 			goto fail;
 		}
-		if (!sbuf_add(&b, val, strlen(val)))
+		if (!sbuf_add(&b, val, vlen))
 			goto oom;
 		p = close + 1;
 	}
@@ -825,6 +845,8 @@ static struct raw_section *read_section(struct loader *ld, struct raw_file *rf,
 	size_t ilen = len - 2;
 	memcpy(inner, text + 1, ilen);
 	inner[ilen] = '\0';
+	char shown[128];
+	snprintf(shown, sizeof(shown), "%.100s", inner);
 	char *word = (char *)skip_space(inner);
 	size_t wlen = strcspn(word, " \t");
 	char *rest = (char *)skip_space(word + wlen);
@@ -850,8 +872,8 @@ static struct raw_section *read_section(struct loader *ld, struct raw_file *rf,
 			return NULL;
 		}
 	} else {
-		diag(ld, line, "unknown section [%.100s] (expected [crdbfeedd], [feed NAME] or [sink NAME])",
-		     inner);
+		diag(ld, line, "unknown section [%s] (expected [crdbfeedd], [feed NAME] or [sink NAME])",
+		     shown);
 		return NULL;
 	}
 
@@ -1174,8 +1196,7 @@ static int get_expanded(struct loader *ld, const struct setting *st,
 		diag(ld, st->line, "%s: environment variable %s is not set",
 		     st->key->name, name);
 	else if (why)
-		diag(ld, st->line, "%s: %s (use ${NAME} with letters, digits and '_')",
-		     st->key->name, why);
+		diag(ld, st->line, "%s: %s", st->key->name, why);
 	return -1;
 }
 
@@ -1404,6 +1425,8 @@ static int feed_tables(struct loader *ld, struct feed_config *f,
 	int rc = 0;
 	for (size_t i = 0; i < (size_t)n; i++) {
 		/* Split "name [FAMILY fam]" on blanks outside double quotes. */
+		char shown[128];
+		snprintf(shown, sizeof(shown), "%.100s", items[i]);
 		char *words[4] = { 0 };
 		size_t nwords = 0;
 		char *p = items[i];
@@ -1424,8 +1447,8 @@ static int feed_tables(struct loader *ld, struct feed_config *f,
 		p = (char *)skip_space(p);
 		if (*p || (nwords != 1 && nwords != 3) ||
 		    (nwords == 3 && strcasecmp(words[1], "FAMILY") != 0)) {
-			diag(ld, st->line, "tables: expected 'table' or 'table FAMILY family', not '%.100s'",
-			     items[i]);
+			diag(ld, st->line, "tables: expected 'table' or 'table FAMILY family', not '%s'",
+			     shown);
 			rc = -1;
 			continue;
 		}
@@ -1448,8 +1471,8 @@ static int feed_tables(struct loader *ld, struct feed_config *f,
 			    ((!family && !f->families[j]) ||
 			     (family && f->families[j] &&
 			      strcmp(family, f->families[j]) == 0))) {
-				diag(ld, st->line, "tables: '%.100s' listed twice",
-				     items[i]);
+				diag(ld, st->line, "tables: '%s' listed twice",
+				     shown);
 				rc = -1;
 			}
 		f->tables[i] = xstrdup(ld, words[0]);
@@ -1524,8 +1547,8 @@ static int feed_start_cursor(struct loader *ld, const struct setting *st,
 	crdb_error_clear(&err2);
 	if (crdb_hlc_parse(st->value, strlen(st->value), &hlc, &err1) < 0 &&
 	    crdb_hlc_from_rfc3339(st->value, &hlc, &err2) < 0) {
-		diag(ld, st->line, "start_cursor: '%.100s' is neither an HLC timestamp (wall.logical: %s) nor an RFC 3339 time (%s)",
-		     st->value, err1.message, err2.message);
+		diag(ld, st->line, "start_cursor: expected an HLC timestamp (wall.logical, e.g. 1701102296662969433.0000000000) or an RFC 3339 time (e.g. 2024-01-02T03:04:05Z), not '%.100s'",
+		     st->value);
 		return -1;
 	}
 	char buf[CRDB_HLC_BUFSIZE];
@@ -1621,13 +1644,17 @@ static void load_feed(struct loader *ld, const struct raw_file *rf,
 			bad = 1;
 	}
 	st = setting_get(rf, sec, "schema_change_policy");
-	if (get_enum(ld, &st, &e) < 0)
+	if (get_enum(ld, &st, &e) < 0) {
 		bad = 1;
-	else if (e >= 0 && (check_option(ld, st.line, st.key->name,
-					  "schema_change_policy", st.value) < 0 ||
-			    add_option(ld, f, "schema_change_policy",
-				       strlen("schema_change_policy"), st.value) < 0))
-		bad = 1;
+	} else if (e >= 0) {
+		char policy[32];
+		enum_name(st.key->enum_values, e, policy, sizeof(policy));
+		if (check_option(ld, st.line, st.key->name,
+				 "schema_change_policy", policy) < 0 ||
+		    add_option(ld, f, "schema_change_policy",
+			       strlen("schema_change_policy"), policy) < 0)
+			bad = 1;
+	}
 	st = setting_get(rf, sec, "options");
 	if (feed_options(ld, f, &st) < 0)
 		bad = 1;
@@ -1672,7 +1699,7 @@ static void load_feed(struct loader *ld, const struct raw_file *rf,
 		bad = 1;
 
 	/* Cross-option rules as the server applies them. */
-	if (!bad && !ld->failed) {
+	if (!bad) {
 		crdb_error err;
 		crdb_error_clear(&err);
 		crdb_feed_spec *spec = config_feed_spec(f, &err);
@@ -2066,8 +2093,8 @@ void config_print_example(FILE *out)
 		fprintf(out, "\n; %s\n; %s", k->help, type_names[k->type]);
 		if (k->type == CFG_ENUM)
 			fprintf(out, ": %s", k->enum_values);
-		fprintf(out, "; reload: %s\n;%s = %s\n", reload_names[k->reload],
-			k->name, shown_default(i));
+		fprintf(out, "; reload: %s\n;%s =%s%s\n", reload_names[k->reload],
+			k->name, shown_default(i)[0] ? " " : "", shown_default(i));
 	}
 }
 

@@ -1,0 +1,503 @@
+/*
+ * check_config.c: crdbfeedd's config parser (daemon/config.c), driven by the
+ * case files in tests/daemon/config-cases/ (format: README there). Also the
+ * shipped configs in conf/, password masking (dsn-mask.txt), and the key
+ * table itself. With --print-keys / --print-example / --print-help it
+ * prints the key table instead (for check-config-docs.sh).
+ */
+#include <config.h> /* autoconf's */
+
+#include "daemon/config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CASES 256
+#define LINE_MAX_LEN 8192
+
+static char case_dir[4096];
+static char *case_files[MAX_CASES];
+static size_t ncases;
+
+static const char *srcdir(void)
+{
+	const char *d = getenv("top_srcdir");
+	return d && *d ? d : ".";
+}
+
+/* A growing text, for dumps and failure messages. */
+struct text {
+	char *s;
+	size_t len;
+};
+
+static void text_add(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(n, 0);
+	char *p = realloc(t->s, t->len + (size_t)n + 1);
+	ck_assert_ptr_nonnull(p);
+	t->s = p;
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+static const char *str(const char *s)
+{
+	return s ? s : "(null)";
+}
+
+static const char *const envelope_names[] = { "wrapped", "bare", "row",
+					      "key_only", "enriched" };
+static const char *const start_names[] = { "initial_scan", "now", "cursor" };
+static const char *const policy_names[] = { "block", "disconnect", "drop" };
+static const char *const level_names[] = { "error", "warning", "notice",
+					   "info", "debug" };
+
+/* Every field of a config, one "path = value" line each. */
+static void dump_config(const struct config *cfg, struct text *t)
+{
+	text_add(t, "global.state_dir = %s\n", str(cfg->state_dir));
+	text_add(t, "global.log_level = %s\n", level_names[cfg->log_level]);
+	text_add(t, "global.nfeeds = %zu\n", cfg->nfeeds);
+	text_add(t, "global.nsinks = %zu\n", cfg->nsinks);
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		const struct feed_config *f = &cfg->feeds[i];
+		const char *n = f->name;
+		text_add(t, "feed.%s.index = %zu\n", n, i);
+		text_add(t, "feed.%s.line = %d\n", n, f->line);
+		text_add(t, "feed.%s.dsn = %s\n", n, str(f->dsn));
+		text_add(t, "feed.%s.password_file = %s\n", n, str(f->password_file));
+		text_add(t, "feed.%s.tables =", n);
+		for (size_t j = 0; j < f->ntables; j++) {
+			text_add(t, "%s %s", j ? "," : "", f->tables[j]);
+			if (f->families[j])
+				text_add(t, " FAMILY %s", f->families[j]);
+		}
+		text_add(t, "\n");
+		text_add(t, "feed.%s.query = %s\n", n, str(f->query));
+		text_add(t, "feed.%s.options =", n);
+		for (size_t j = 0; j < f->noptions; j++) {
+			text_add(t, "%s %s", j ? "," : "", f->options[j].name);
+			if (f->options[j].value)
+				text_add(t, "=%s", f->options[j].value);
+		}
+		text_add(t, "\n");
+		text_add(t, "feed.%s.envelope = %s\n", n, envelope_names[f->envelope]);
+		text_add(t, "feed.%s.diff = %s\n", n, f->diff ? "yes" : "no");
+		text_add(t, "feed.%s.resolved_ms = %" PRId64 "\n", n, f->resolved_ms);
+		text_add(t, "feed.%s.start = %s\n", n, start_names[f->start]);
+		text_add(t, "feed.%s.start_cursor = %s\n", n, str(f->start_cursor));
+		text_add(t, "feed.%s.backoff_initial_ms = %" PRId64 "\n", n,
+			 f->backoff_initial_ms);
+		text_add(t, "feed.%s.backoff_max_ms = %" PRId64 "\n", n,
+			 f->backoff_max_ms);
+		text_add(t, "feed.%s.stall_timeout_ms = %" PRId64 "\n", n,
+			 f->stall_timeout_ms);
+	}
+	for (size_t i = 0; i < cfg->nsinks; i++) {
+		const struct sink_config *s = &cfg->sinks[i];
+		const char *n = s->name;
+		text_add(t, "sink.%s.index = %zu\n", n, i);
+		text_add(t, "sink.%s.line = %d\n", n, s->line);
+		text_add(t, "sink.%s.feed = %s\n", n, str(s->feed));
+		text_add(t, "sink.%s.type = %s\n", n,
+			 s->type == SINK_UNIX ? "unix" : "stdout");
+		text_add(t, "sink.%s.path = %s\n", n, str(s->path));
+		text_add(t, "sink.%s.mode = %04o\n", n, (unsigned)s->mode);
+		text_add(t, "sink.%s.group = %s\n", n, str(s->group));
+		text_add(t, "sink.%s.policy = %s\n", n, policy_names[s->policy]);
+		text_add(t, "sink.%s.buffer_bytes = %zu\n", n, s->buffer_bytes);
+		text_add(t, "sink.%s.low_watermark = %zu\n", n, s->low_watermark);
+		text_add(t, "sink.%s.resolved = %s\n", n, s->resolved ? "yes" : "no");
+	}
+}
+
+static void diag_text(const struct config_diag *d, struct text *t)
+{
+	for (size_t i = 0; i < d->nlines; i++)
+		text_add(t, "  | %s\n", d->lines[i]);
+	if (d->nlines == 0)
+		text_add(t, "  | (no problems)\n");
+}
+
+static char *case_path(const char *name)
+{
+	size_t len = strlen(case_dir) + 1 + strlen(name) + 1;
+	char *p = malloc(len);
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, len, "%s/%s", case_dir, name);
+	return p;
+}
+
+static struct config *load_ok(const char *path)
+{
+	struct config_diag d = { 0 };
+	struct config *cfg = config_load(path, &d);
+	if (!cfg) {
+		struct text t = { 0 };
+		diag_text(&d, &t);
+		ck_abort_msg("%s should load, but:\n%s", path, t.s);
+	}
+	ck_assert_uint_eq(d.nlines, 0);
+	config_diag_free(&d);
+	return cfg;
+}
+
+/* ";! equal-feed NAME OTHER.conf OTHERNAME yes|no" (or equal-sink). */
+static void check_equal(const char *path, int dline, const struct config *cfg,
+			const char *args, bool sinks)
+{
+	char name[128], other[256], oname[128], want[8];
+	ck_assert_msg(sscanf(args, "%127s %255s %127s %7s", name, other, oname,
+			     want) == 4,
+		      "%s:%d: malformed equal directive", path, dline);
+	char *opath = case_path(other);
+	struct config *ocfg = load_ok(opath);
+	bool eq;
+	if (sinks) {
+		const struct sink_config *a = config_sink(cfg, name);
+		const struct sink_config *b = config_sink(ocfg, oname);
+		ck_assert_msg(a && b, "%s:%d: no such sink", path, dline);
+		eq = config_sink_equal(a, b);
+		ck_assert_msg(config_sink_equal(b, a) == eq, "not symmetric");
+	} else {
+		const struct feed_config *a = config_feed(cfg, name);
+		const struct feed_config *b = config_feed(ocfg, oname);
+		ck_assert_msg(a && b, "%s:%d: no such feed", path, dline);
+		eq = config_feed_equal(a, b);
+		ck_assert_msg(config_feed_equal(b, a) == eq, "not symmetric");
+	}
+	ck_assert_msg(eq == (strcmp(want, "yes") == 0),
+		      "%s:%d: %s %s vs %s %s: equal is %s, expected %s", path,
+		      dline, name, sinks ? "sink" : "feed", other, oname,
+		      eq ? "yes" : "no", want);
+	config_free(ocfg);
+	free(opath);
+}
+
+/* ";! spec FEED = STATEMENT": the statement libcrdb builds from the spec. */
+static void check_spec(const char *path, int dline, const struct config *cfg,
+		       const char *args)
+{
+	const char *eq = strstr(args, " = ");
+	ck_assert_msg(eq, "%s:%d: malformed spec directive", path, dline);
+	char name[128];
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - args), args);
+	const struct feed_config *f = config_feed(cfg, name);
+	ck_assert_msg(f, "%s:%d: no feed %s", path, dline, name);
+	crdb_error err;
+	crdb_error_clear(&err);
+	crdb_feed_spec *spec = config_feed_spec(f, &err);
+	ck_assert_msg(spec, "%s:%d: config_feed_spec: %s", path, dline,
+		      err.message);
+	ck_assert_ptr_null(crdb_feed_spec_option(spec, "cursor"));
+	const char *param = "unset";
+	char *stmt = crdb_feed_spec_build(spec, true, &param, &err);
+	ck_assert_msg(stmt, "%s:%d: build: %s", path, dline, err.message);
+	ck_assert_msg(param == NULL, "a cursor parameter without a cursor");
+	ck_assert_msg(strcmp(stmt, eq + 3) == 0,
+		      "%s:%d: feed %s builds\n  %s\nexpected\n  %s", path, dline,
+		      name, stmt, eq + 3);
+	crdb_free(stmt);
+	crdb_feed_spec_free(spec);
+}
+
+static char *rstrip(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	return s;
+}
+
+START_TEST(test_case_file)
+{
+	const char *name = case_files[_i];
+	char *path = case_path(name);
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp, "cannot open %s", path);
+
+	/* First pass: the environment and the expected problems. */
+	char line[LINE_MAX_LEN];
+	struct text want = { 0 };
+	size_t nwant = 0;
+	int lineno = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		rstrip(line);
+		if (strncmp(line, ";! env ", 7) == 0) {
+			char *eq = strchr(line + 7, '=');
+			if (eq) {
+				*eq = '\0';
+				ck_assert_int_eq(setenv(line + 7, eq + 1, 1), 0);
+			} else {
+				ck_assert_int_eq(unsetenv(line + 7), 0);
+			}
+		} else if (strncmp(line, ";! error ", 9) == 0) {
+			char *msg = strstr(line + 9, ": ");
+			ck_assert_msg(msg, "%s:%d: malformed error directive",
+				      name, lineno);
+			*msg = '\0';
+			if (strcmp(line + 9, "-") == 0)
+				text_add(&want, "%s: %s\n", path, msg + 2);
+			else
+				text_add(&want, "%s:%s: %s\n", path, line + 9,
+					 msg + 2);
+			nwant++;
+		}
+	}
+
+	struct config_diag d = { 0 };
+	struct config *cfg = config_load(path, &d);
+	struct text got = { 0 };
+	for (size_t i = 0; i < d.nlines; i++)
+		text_add(&got, "%s\n", d.lines[i]);
+	if (strcmp(got.s ? got.s : "", want.s ? want.s : "") != 0) {
+		/* Check truncates long messages: the details go to stderr. */
+		fprintf(stderr, "%s: problems differ.\ngot:\n%sexpected:\n%s",
+			name, got.s ? got.s : "(none)\n",
+			want.s ? want.s : "(none)\n");
+		ck_abort_msg("%s: problems differ (see above)", name);
+	}
+	if (nwant > 0)
+		ck_assert_msg(cfg == NULL, "%s: loaded despite problems", name);
+	else
+		ck_assert_msg(cfg != NULL, "%s: did not load", name);
+
+	struct text dump = { 0 };
+	if (cfg)
+		dump_config(cfg, &dump);
+
+	/* Second pass: the checks on the result. */
+	rewind(fp);
+	lineno = 0;
+	size_t nchecks = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		rstrip(line);
+		if (strncmp(line, ";! expect ", 10) == 0) {
+			ck_assert_msg(cfg, "%s:%d: expect needs a loaded config",
+				      name, lineno);
+			/* Whole lines only: "x = 1" must not match "x = 10". */
+			char needle[LINE_MAX_LEN + 2];
+			snprintf(needle, sizeof(needle), "%s\n", line + 10);
+			bool found = strncmp(dump.s, needle, strlen(needle)) == 0;
+			char nl_needle[LINE_MAX_LEN + 3];
+			snprintf(nl_needle, sizeof(nl_needle), "\n%s\n", line + 10);
+			found = found || strstr(dump.s, nl_needle);
+			if (!found)
+				fprintf(stderr, "%s: the config is:\n%s", name, dump.s);
+			ck_assert_msg(found, "%s:%d: no line '%s' (see above)",
+				      name, lineno, line + 10);
+			nchecks++;
+		} else if (strncmp(line, ";! absent ", 10) == 0) {
+			for (size_t i = 0; i < d.nlines; i++)
+				ck_assert_msg(!strstr(d.lines[i], line + 10),
+					      "%s: '%s' leaked in '%s'", name,
+					      line + 10, d.lines[i]);
+			nchecks++;
+		} else if (strncmp(line, ";! spec ", 8) == 0) {
+			ck_assert_msg(cfg, "%s:%d: spec needs a loaded config",
+				      name, lineno);
+			check_spec(name, lineno, cfg, line + 8);
+			nchecks++;
+		} else if (strncmp(line, ";! equal-feed ", 14) == 0) {
+			ck_assert_msg(cfg, "%s:%d: needs a loaded config", name, lineno);
+			check_equal(name, lineno, cfg, line + 14, false);
+			nchecks++;
+		} else if (strncmp(line, ";! equal-sink ", 14) == 0) {
+			ck_assert_msg(cfg, "%s:%d: needs a loaded config", name, lineno);
+			check_equal(name, lineno, cfg, line + 14, true);
+			nchecks++;
+		}
+	}
+	/* A case that checks nothing proves nothing. */
+	ck_assert_msg(nwant + nchecks > 0, "%s: no ;! error/expect/spec/absent/equal lines",
+		      name);
+	fclose(fp);
+	config_free(cfg);
+	config_diag_free(&d);
+	free(want.s);
+	free(got.s);
+	free(dump.s);
+	free(path);
+}
+END_TEST
+
+/* The shipped configs load (the demo one with its ${CRDB_DSN}). */
+START_TEST(test_shipped_configs)
+{
+	static const char *const files[] = { "conf/crdbfeedd.conf",
+					     "conf/crdbfeedd-minimal.conf",
+					     "conf/demo.conf" };
+	const char *name = files[_i];
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", srcdir(), name);
+	ck_assert_int_eq(setenv("CRDB_DSN", "postgresql://root@127.0.0.1:1/defaultdb?sslmode=disable", 1), 0);
+	struct config *cfg = load_ok(path);
+	if (strcmp(name, "conf/demo.conf") == 0) {
+		const struct feed_config *f = config_feed(cfg, "demo");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_str_eq(f->dsn, "postgresql://root@127.0.0.1:1/defaultdb?sslmode=disable");
+		ck_assert_uint_eq(f->ntables, 1);
+		ck_assert_str_eq(f->tables[0], "demo");
+		ck_assert_int_eq(f->resolved_ms, 1000);
+		ck_assert_int_eq(f->start, FEED_START_INITIAL_SCAN);
+		ck_assert_uint_eq(cfg->nsinks, 1);
+		ck_assert_int_eq(cfg->sinks[0].type, SINK_STDOUT);
+	}
+	if (strcmp(name, "conf/crdbfeedd-minimal.conf") == 0) {
+		ck_assert_uint_ge(cfg->nfeeds, 1);
+		ck_assert_uint_ge(cfg->nsinks, 1);
+	}
+	config_free(cfg);
+}
+END_TEST
+
+/* dsn-mask.txt: "INPUT<TAB>EXPECTED" per line; # comments. */
+START_TEST(test_dsn_mask)
+{
+	char *path = case_path("dsn-mask.txt");
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp, "cannot open %s", path);
+	char line[LINE_MAX_LEN];
+	int lineno = 0, ncases_read = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		rstrip(line);
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *tab = strchr(line, '\t');
+		ck_assert_msg(tab, "dsn-mask.txt:%d: no tab", lineno);
+		*tab = '\0';
+		char *masked = config_dsn_mask(line);
+		ck_assert_ptr_nonnull(masked);
+		ck_assert_msg(strcmp(masked, tab + 1) == 0,
+			      "dsn-mask.txt:%d: '%s' masks to '%s', expected '%s'",
+			      lineno, line, masked, tab + 1);
+		free(masked);
+		ncases_read++;
+	}
+	ck_assert_int_gt(ncases_read, 5);
+	fclose(fp);
+	free(path);
+}
+END_TEST
+
+/* The key table is consistent: enum defaults are among their values,
+ * no key twice in a section, every key has help. */
+START_TEST(test_key_table)
+{
+	ck_assert_uint_gt(cfg_nkeys, 30);
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		ck_assert_msg(k->help && strlen(k->help) > 10, "%s: no help", k->name);
+		ck_assert_msg(!strchr(k->help, '\n'), "%s: help not one line", k->name);
+		ck_assert_msg((k->type == CFG_ENUM) == (k->enum_values != NULL),
+			      "%s: enum values", k->name);
+		if (k->type == CFG_ENUM && k->default_value[0]) {
+			char vals[256];
+			snprintf(vals, sizeof(vals), "|%s|", k->enum_values);
+			char needle[64];
+			snprintf(needle, sizeof(needle), "|%s|", k->default_value);
+			ck_assert_msg(strstr(vals, needle), "%s: default %s not in %s",
+				      k->name, k->default_value, k->enum_values);
+		}
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(cfg_keys[j].section != k->section ||
+				      strcmp(cfg_keys[j].name, k->name) != 0,
+				      "%s twice", k->name);
+	}
+}
+END_TEST
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void find_cases(void)
+{
+	snprintf(case_dir, sizeof(case_dir), "%s/tests/daemon/config-cases",
+		 srcdir());
+	DIR *dir = opendir(case_dir);
+	if (!dir) {
+		fprintf(stderr, "check_config: cannot open %s (set top_srcdir)\n",
+			case_dir);
+		exit(1);
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) && ncases < MAX_CASES) {
+		size_t len = strlen(de->d_name);
+		if (len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0 &&
+		    strncmp(de->d_name, "aux-", 4) != 0)
+			case_files[ncases++] = strdup(de->d_name);
+	}
+	closedir(dir);
+	qsort(case_files, ncases, sizeof(case_files[0]), cmp_str);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--print-keys") == 0) {
+		config_print_keys(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--print-example") == 0) {
+		config_print_example(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--print-help") == 0) {
+		config_print_help(stdout);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--load") == 0) {
+		/* For writing case files: the problems, or the dump. */
+		struct config_diag d = { 0 };
+		struct config *cfg = config_load(argv[2], &d);
+		config_diag_print(&d, stdout);
+		if (cfg) {
+			struct text t = { 0 };
+			dump_config(cfg, &t);
+			fputs(t.s, stdout);
+			free(t.s);
+		}
+		config_diag_free(&d);
+		config_free(cfg);
+		return cfg ? 0 : 1;
+	}
+	find_cases();
+	if (ncases < 10) {
+		fprintf(stderr, "check_config: only %zu case files in %s\n",
+			ncases, case_dir);
+		return 1;
+	}
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("cases");
+	tcase_add_loop_test(tc, test_case_file, 0, (int)ncases);
+	tcase_add_loop_test(tc, test_shipped_configs, 0, 3);
+	tcase_add_test(tc, test_dsn_mask);
+	tcase_add_test(tc, test_key_table);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_VERBOSE);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	for (size_t i = 0; i < ncases; i++)
+		free(case_files[i]);
+	return failed ? 1 : 0;
+}
