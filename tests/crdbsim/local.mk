@@ -1,3 +1,24 @@
 # tests/crdbsim/local.mk: crdbsim, the CockroachDB wire emulator (built by
-# make check, never installed), and its tests.
+# make and make check, never installed), and its wire tests. The engine's
+# sources come from feed.mk, the parser/renderer tests from render.mk.
 include tests/crdbsim/feed.mk
+include tests/crdbsim/render.mk
+
+noinst_PROGRAMS += tests/crdbsim/crdbsim
+tests_crdbsim_crdbsim_SOURCES = \
+	tests/crdbsim/main.c \
+	tests/crdbsim/sim.h \
+	tests/crdbsim/server.c \
+	tests/crdbsim/session.c \
+	tests/crdbsim/intercept.c \
+	tests/crdbsim/intercept.h \
+	tests/crdbsim/proto.c \
+	tests/crdbsim/proto.h \
+	tests/crdbsim/control.c \
+	$(CRDBSIM_FEED_SOURCES)
+tests_crdbsim_crdbsim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
+tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)
+
+dist_check_SCRIPTS += tests/crdbsim/crdbsim-env tests/crdbsim/crdbsim-restart
+EXTRA_DIST += tests/crdbsim/README.md

@@ -1,0 +1,288 @@
+/*
+ * server.c: crdbsim's listeners (TCP and Unix), the registry of client
+ * sessions with the lookups that cancel and SHOW STATEMENTS need, the
+ * CockroachDB-style ids, and the emulated version strings.
+ */
+#include "config.h"
+
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int socklen, void *arg)
+{
+	struct sim_server *srv = arg;
+	char peer[INET6_ADDRSTRLEN + 8] = "local";
+	(void)l;
+	(void)socklen;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+		char host[INET_ADDRSTRLEN];
+		if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host))
+			snprintf(peer, sizeof peer, "%s:%u", host,
+				 ntohs(in->sin_port));
+	}
+	if (!sim_session_new(srv, fd, peer))
+		sim_log("cannot create a session: out of memory");
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	/* EMFILE and friends: log and keep listening. */
+	sim_log("accept: %s", strerror(errno));
+}
+
+int sim_server_listen_tcp(struct sim_server *srv, const char *hostport)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss,
+				       &sslen) != 0) {
+		sim_log("bad --listen address: %s", hostport);
+		return -1;
+	}
+	srv->tcp = evconnlistener_new_bind(srv->base, accept_cb, srv,
+					   LEV_OPT_CLOSE_ON_FREE |
+					   LEV_OPT_REUSEABLE |
+					   LEV_OPT_CLOSE_ON_EXEC, 128,
+					   (struct sockaddr *)&ss, sslen);
+	if (!srv->tcp) {
+		sim_log("cannot listen on %s: %s", hostport, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(srv->tcp, accept_error_cb);
+	return 0;
+}
+
+int sim_server_listen_unix(struct sim_server *srv, const char *path)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		sim_log("Unix socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	unlink(path);   /* a stale socket from a killed crdbsim */
+	srv->unix_listener = evconnlistener_new_bind(
+		srv->base, accept_cb, srv,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+		(struct sockaddr *)&sun, sizeof sun);
+	if (!srv->unix_listener) {
+		sim_log("cannot listen on %s: %s", path, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(srv->unix_listener, accept_error_cb);
+	return 0;
+}
+
+void sim_server_close_listeners(struct sim_server *srv)
+{
+	if (srv->tcp)
+		evconnlistener_free(srv->tcp);
+	if (srv->unix_listener)
+		evconnlistener_free(srv->unix_listener);
+	srv->tcp = srv->unix_listener = NULL;
+}
+
+void sim_new_id(struct sim_server *srv, char out[33])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (wall <= srv->last_id_wall)
+		wall = srv->last_id_wall + 1;
+	srv->last_id_wall = wall;
+	/* CockroachDB: the HLC wall time, then the node id (1). */
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)wall, 1ULL);
+}
+
+unsigned sim_count_sessions(const struct sim_server *srv, unsigned *feeds)
+{
+	unsigned n = 0, f = 0;
+	for (const struct sim_session *s = srv->sessions; s;
+	     s = sim_session_next(s)) {
+		n++;
+		if (sim_session_has_feed(s))
+			f++;
+	}
+	if (feeds)
+		*feeds = f;
+	return n;
+}
+
+struct sim_session *sim_find_by_query_id(struct sim_server *srv,
+					 const char *query_id)
+{
+	for (struct sim_session *s = srv->sessions; s; s = sim_session_next(s)) {
+		const char *q = sim_session_query_id(s);
+		if (q && strcasecmp(q, query_id) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+struct sim_session *sim_find_by_session_id(struct sim_server *srv,
+					   const char *session_id)
+{
+	for (struct sim_session *s = srv->sessions; s; s = sim_session_next(s))
+		if (strcasecmp(sim_session_id(s), session_id) == 0)
+			return s;
+	return NULL;
+}
+
+struct sim_session *sim_find_by_cancel_key(struct sim_server *srv,
+					   uint32_t pid, uint32_t secret)
+{
+	for (struct sim_session *s = srv->sessions; s; s = sim_session_next(s)) {
+		uint32_t p, k;
+		if (sim_session_key(s, &p, &k) && p == pid && k == secret)
+			return s;
+	}
+	return NULL;
+}
+
+/* Append s as a SQL literal; returns false when out of room. */
+static bool put_literal(char **buf, size_t *len, size_t *cap, const char *s,
+			const char *cast)
+{
+	size_t need = strlen(s) * 2 + strlen(cast) + 8;
+	if (*len + need >= *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		while (*len + need >= ncap)
+			ncap *= 2;
+		char *p = realloc(*buf, ncap);
+		if (!p)
+			return false;
+		*buf = p;
+		*cap = ncap;
+	}
+	char *o = *buf + *len;
+	*o++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'')
+			*o++ = '\'';
+		*o++ = *s;
+	}
+	*o++ = '\'';
+	strcpy(o, cast);
+	o += strlen(cast);
+	*len = (size_t)(o - *buf);
+	return true;
+}
+
+static bool put_raw(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 1 >= *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		while (*len + n + 1 >= ncap)
+			ncap *= 2;
+		char *p = realloc(*buf, ncap);
+		if (!p)
+			return false;
+		*buf = p;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/*
+ * SHOW [CLUSTER] STATEMENTS: CockroachDB's columns, with their types, over
+ * a VALUES list of the running statements. An empty list is a typed SELECT
+ * with no rows. txn_id is a zero UUID: crdbsim does not track transactions.
+ */
+char *sim_statements_sql(struct sim_server *srv)
+{
+	static const char *const empty =
+		"(SELECT NULL::text AS query_id, NULL::uuid AS txn_id, "
+		"NULL::int8 AS node_id, NULL::text AS session_id, "
+		"NULL::text AS user_name, NULL::timestamptz AS start, "
+		"NULL::text AS query, NULL::text AS client_address, "
+		"NULL::text AS application_name, NULL::bool AS distributed, "
+		"NULL::text AS phase LIMIT 0)";
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rows = 0;
+	bool ok = true;
+
+	for (struct sim_session *s = srv->sessions; s && ok;
+	     s = sim_session_next(s)) {
+		struct sim_running r;
+		if (!sim_session_running(s, &r))
+			continue;
+		char start[64];
+		snprintf(start, sizeof start, "%lld",
+			 (long long)r.start_us);
+		ok = put_raw(&buf, &len, &cap, rows ? ", (" :
+			     "(SELECT * FROM (VALUES (") &&
+		     put_literal(&buf, &len, &cap, r.query_id, "::text") &&
+		     put_raw(&buf, &len, &cap,
+			     ", '00000000-0000-0000-0000-000000000000'::uuid, 1::int8, ") &&
+		     put_literal(&buf, &len, &cap, r.session_id, "::text") &&
+		     put_raw(&buf, &len, &cap, ", ") &&
+		     put_literal(&buf, &len, &cap, r.user, "::text") &&
+		     put_raw(&buf, &len, &cap, ", to_timestamp(") &&
+		     put_raw(&buf, &len, &cap, start) &&
+		     put_raw(&buf, &len, &cap, " / 1000000.0)::timestamptz, ") &&
+		     put_literal(&buf, &len, &cap, r.query, "::text") &&
+		     put_raw(&buf, &len, &cap, ", ") &&
+		     put_literal(&buf, &len, &cap, r.client_address, "::text") &&
+		     put_raw(&buf, &len, &cap, ", ") &&
+		     put_literal(&buf, &len, &cap, r.application_name, "::text") &&
+		     put_raw(&buf, &len, &cap, ", false, 'executing'::text)");
+		rows++;
+	}
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	if (rows == 0)
+		return strdup(empty);
+	if (!put_raw(&buf, &len, &cap,
+		     ") AS v(query_id, txn_id, node_id, session_id, user_name, "
+		     "start, query, client_address, application_name, "
+		     "distributed, phase))")) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+void sim_version_string(int version, char *buf, size_t len)
+{
+	/* §6.1: build.GetInfo().Short(). Build time and Go version are
+	 * placeholders in the real format; 23.1.11's are plausible [INF]. */
+	int major = version / 10000, minor = version / 100 % 100,
+	    patch = version % 100;
+	snprintf(buf, len,
+		 "CockroachDB CCL v%d.%d.%d (x86_64-pc-linux-gnu, built "
+		 "2023/09/27 01:53:43, go1.19.10)", major, minor, patch);
+}
+
+int sim_parse_version_arg(const char *s)
+{
+	unsigned major, minor, patch;
+	char tail;
+	if (*s == 'v')
+		s++;
+	if (sscanf(s, "%u.%u.%u%c", &major, &minor, &patch, &tail) != 3 ||
+	    major > 999 || minor > 99 || patch > 99)
+		return -1;
+	return (int)(major * 10000 + minor * 100 + patch);
+}
