@@ -65,15 +65,17 @@ struct crdb_conn {
 
 /*
  * Copy a libpq message into dst as one line: each line trimmed, empty lines
- * dropped, the rest joined with "; ". Truncates at dst's size.
+ * dropped, the rest joined with "; ". Truncates at dst's size and returns
+ * whether it did.
  */
-static void join_lines(char *dst, size_t size, const char *msg)
+static bool join_lines(char *dst, size_t size, const char *msg)
 {
 	size_t out = 0;
+	bool truncated = false;
 
 	dst[0] = '\0';
 	if (!msg)
-		return;
+		return false;
 	while (*msg) {
 		const char *end = strchr(msg, '\n');
 		size_t len = end ? (size_t)(end - msg) : strlen(msg);
@@ -92,29 +94,39 @@ static void join_lines(char *dst, size_t size, const char *msg)
 			memcpy(dst + out, "; ", 2);
 			out += 2;
 		}
-		if (out + len >= size)
+		if (out + len >= size) {
 			len = size - 1 - out;
+			truncated = true;
+		}
 		memcpy(dst + out, line, len);
 		out += len;
 		dst[out] = '\0';
-		if (out + 1 >= size)
+		if (out + 1 >= size) {
+			truncated = truncated || *msg;
 			break;
+		}
 	}
 	/* A stray \r or tab inside a line would still break "one line". */
 	for (char *p = dst; *p; p++)
 		if (*p == '\r' || *p == '\t')
 			*p = ' ';
+	return truncated;
 }
 
-/* Replace every occurrence of secret[0..len) in msg by as many '*'. */
-static void mask(char *msg, const char *secret, size_t len)
+/*
+ * Replace every occurrence of secret[0..len) in msg by as many '*'. When
+ * msg was cut short, a tail that begins the secret is masked as well, so
+ * that truncation cannot leave part of a password behind.
+ */
+static void mask(char *msg, const char *secret, size_t len, bool truncated)
 {
 	if (!len)
 		return;
 	for (char *p = msg; *p;) {
-		if (strncmp(p, secret, len) == 0) {
-			memset(p, '*', len);
-			p += len;
+		size_t rest = strnlen(p, len);
+		if (strncmp(p, secret, rest) == 0 && (rest == len || truncated)) {
+			memset(p, '*', rest);
+			p += rest;
 		} else {
 			p++;
 		}
@@ -123,7 +135,8 @@ static void mask(char *msg, const char *secret, size_t len)
 
 /* The value after "password" "=" in a keyword/value string or a URI
  * query ("...&password=x"); quoted values without their quotes. */
-static void mask_keyword_passwords(char *msg, const char *conninfo)
+static void mask_keyword_passwords(char *msg, const char *conninfo,
+				   bool truncated)
 {
 	const char *p = conninfo;
 
@@ -148,12 +161,13 @@ static void mask_keyword_passwords(char *msg, const char *conninfo)
 			while (*p && !isspace((unsigned char)*p) && *p != '&')
 				p++;
 		}
-		mask(msg, start, (size_t)(p - start));
+		mask(msg, start, (size_t)(p - start), truncated);
 	}
 }
 
 /* The password of a URI's userinfo, "scheme://user:password@host/...". */
-static void mask_uri_password(char *msg, const char *conninfo)
+static void mask_uri_password(char *msg, const char *conninfo,
+			      bool truncated)
 {
 	const char *p = strstr(conninfo, "://");
 
@@ -167,23 +181,23 @@ static void mask_uri_password(char *msg, const char *conninfo)
 		return;
 	const char *colon = memchr(p, ':', (size_t)(at - p));
 	if (colon)
-		mask(msg, colon + 1, (size_t)(at - colon - 1));
+		mask(msg, colon + 1, (size_t)(at - colon - 1), truncated);
 }
 
 /* Mask whatever in conninfo is a password, raw and as libpq decoded it. */
-static void mask_passwords(char *msg, const char *conninfo)
+static void mask_passwords(char *msg, const char *conninfo, bool truncated)
 {
 	if (!conninfo)
 		return;
-	mask_keyword_passwords(msg, conninfo);
-	mask_uri_password(msg, conninfo);
+	mask_keyword_passwords(msg, conninfo, truncated);
+	mask_uri_password(msg, conninfo, truncated);
 
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	if (!opts)
 		return;
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val)
-			mask(msg, o->val, strlen(o->val));
+			mask(msg, o->val, strlen(o->val), truncated);
 	PQconninfoFree(opts);
 }
 
@@ -194,18 +208,24 @@ static void mask_passwords(char *msg, const char *conninfo)
 static int fail_pq(crdb_error *err, crdb_errcode code, const char *sqlstate,
 		   const char *conninfo, const char *prefix, const char *pqmsg)
 {
-	char line[CRDB_ERROR_MSGLEN];
+	char msg[CRDB_ERROR_MSGLEN];
 
 	if (!err)
 		return -1;
-	join_lines(line, sizeof line, pqmsg);
-	mask_passwords(line, conninfo);
-	if (!line[0])
-		snprintf(line, sizeof line, "no details from libpq");
+	/* The whole message is built here and masked as it will be shown, so
+	 * that no later truncation can expose part of a password. */
+	int plen = snprintf(msg, sizeof msg, "%s: ", prefix);
+	if (plen < 0 || (size_t)plen >= sizeof msg - 1)
+		plen = 0;
+	bool truncated = join_lines(msg + plen, sizeof msg - (size_t)plen,
+				    pqmsg);
+	if (!msg[plen])
+		snprintf(msg + plen, sizeof msg - (size_t)plen,
+			 "no details from libpq");
+	mask_passwords(msg, conninfo, truncated);
 	if (sqlstate)
-		return crdb__fail_sqlstate(err, code, sqlstate, "%s: %s",
-					   prefix, line);
-	return crdb__fail(err, code, "%s: %s", prefix, line);
+		return crdb__fail_sqlstate(err, code, sqlstate, "%s", msg);
+	return crdb__fail(err, code, "%s", msg);
 }
 
 /* Fail with the error of a result (server error: code and SQLSTATE). */

@@ -9,13 +9,16 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,6 +285,80 @@ START_TEST(test_malformed_conninfo_masks_password)
 					&err));
 	ck_assert_int_eq(err.code, CRDB_EINVAL);
 	ck_assert_ptr_null(strstr(err.message, "secret123"));
+
+	/* Long user names push the password to wherever the message is cut:
+	 * not even its first half may show. */
+	for (int user_len = 100; user_len < 300; user_len++) {
+		char long_uri[512];
+		int n = snprintf(long_uri, sizeof long_uri,
+				 "postgresql://%0*d:secret123@[::1", user_len, 0);
+		ck_assert_int_lt(n, (int)sizeof long_uri);
+		ck_assert_ptr_null(crdb_connect(long_uri, &err));
+		ck_assert_int_eq(err.code, CRDB_EINVAL);
+		ck_assert_msg(!strstr(err.message, "secr"),
+			      "part of the password shows: %s", err.message);
+	}
+}
+END_TEST
+
+/*
+ * A server that accepts TCP connections (the kernel completes them in the
+ * backlog) and never says a word. Returns the listening socket.
+ */
+static int listen_silent(int *port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof addr;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+	*port = ntohs(addr.sin_port);
+	return fd;
+}
+
+START_TEST(test_nonblocking_never_blocks)
+{
+	/* Against a silent server every poll must come back at once and keep
+	 * asking to wait; only the blocking path waits (connect_timeout). */
+	int port;
+	int lfd = listen_silent(&port);
+	char conninfo[128];
+	crdb_error err;
+
+	snprintf(conninfo, sizeof conninfo,
+		 "host=127.0.0.1 port=%d connect_timeout=2", port);
+	crdb_conn *conn = crdb_connect_start(conninfo, &err);
+	ck_assert_msg(conn, "crdb_connect_start: %s", err.message);
+	crdb_poll st = CRDB_POLL_WRITING;
+	for (int i = 0; i < 10; i++) {
+		double t0 = now_s();
+		st = crdb_connect_poll(conn, &err);
+		double took = now_s() - t0;
+		ck_assert_msg(took < 0.5, "crdb_connect_poll blocked %.2f s",
+			      took);
+		ck_assert_msg(st == CRDB_POLL_READING || st == CRDB_POLL_WRITING,
+			      "poll %d gave %d against a silent server", i, st);
+		struct pollfd pfd = {
+			.fd = crdb_conn_socket(conn),
+			.events = st == CRDB_POLL_READING ? POLLIN : POLLOUT,
+		};
+		ck_assert_int_ge(poll(&pfd, 1, 50), 0);
+	}
+	ck_assert_int_eq(st, CRDB_POLL_READING);
+	crdb_conn_free(conn);
+
+	double t0 = now_s();
+	ck_assert_ptr_null(crdb_connect(conninfo, &err));
+	double took = now_s() - t0;
+	ck_assert_int_eq(err.code, CRDB_ECONNECT);
+	ck_assert_msg(took > 1.0 && took < 3 * FAIL_FAST_S,
+		      "connect_timeout=2 gave up after %.1f s", took);
+	ck_assert_ptr_null(strchr(err.message, '\n'));
+	close(lfd);
 }
 END_TEST
 
@@ -515,6 +592,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tc, test_missing_socket_dir);
 	tcase_add_test(tc, test_password_not_in_message);
 	tcase_add_test(tc, test_malformed_conninfo_masks_password);
+	tcase_add_test(tc, test_nonblocking_never_blocks);
 	tcase_add_test(tc, test_null_arguments);
 	suite_add_tcase(s, tc);
 
