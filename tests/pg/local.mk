@@ -10,3 +10,13 @@ tests_pg_check_pg_conn_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_pg_check_pg_conn_LDFLAGS = $(AM_LDFLAGS) -pthread
 tests_pg_check_pg_conn_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS) \
 	$(JANSSON_LIBS)
+
+check_PROGRAMS += tests/pg/check_pg_types
+TESTS += tests/pg/check_pg_types
+dist_check_DATA += tests/pg/types.sql tests/pg/types.expected
+
+tests_pg_check_pg_types_SOURCES = tests/pg/check_pg_types.c
+tests_pg_check_pg_types_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+tests_pg_check_pg_types_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS) \
+	$(JANSSON_LIBS)
