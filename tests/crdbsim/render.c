@@ -1065,6 +1065,8 @@ static int put_column(struct sbuf *sb, const char *type, const json_t *value)
 		if (t == T_TEXT || t == T_BYTEA || t == T_TIMESTAMP ||
 		    t == T_TIMESTAMPTZ) /* oid and friends: a string (§5) */
 			put_json_string(sb, buf, strlen(buf));
+		else if (t == T_FLOAT4 || t == T_FLOAT8) /* 100 -> 1E+2 */
+			put_float(sb, (double)json_integer_value(value));
 		else
 			sb_puts(sb, buf);
 		return 0;

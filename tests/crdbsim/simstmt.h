@@ -112,6 +112,9 @@ int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
  */
 json_t *sim_wal2json_loads(const char *text, size_t len);
 
+/* Free a statement from sim_parse_changefeed (NULL is fine). */
+void sim_stmt_free(struct simfeed_stmt *stmt);
+
 /* Parse the statement (see simfeed_parse for the return convention). */
 int sim_parse_changefeed(const char *sql, const char *const *params,
 			 int nparams, int64_t now_ns,
