@@ -2041,13 +2041,19 @@ fail:
 /* Help and example                                                    */
 /* ------------------------------------------------------------------ */
 
-/* The default as shown to people: inherited keys name their source. */
-static const char *shown_default(size_t idx)
+/* "duration; default: 10s; reload: feed": one key's facts, as --help,
+ * the man page and the example config show them. */
+static void describe_key(size_t idx, char *buf, size_t size)
 {
 	const struct cfg_key *k = &cfg_keys[idx];
-	if (k->default_value[0])
-		return k->default_value;
-	return "";
+	char values[128] = "";
+	if (k->type == CFG_ENUM)
+		snprintf(values, sizeof(values), " (%s)", k->enum_values);
+	const char *def = k->default_value;
+	if (!def[0])
+		def = inherited_index(idx) >= 0 ? "from [crdbfeedd]" : "unset";
+	snprintf(buf, size, "%s%s; default: %s; reload: %s", type_names[k->type],
+		 values, def, reload_names[k->reload]);
 }
 
 void config_print_help(FILE *out)
@@ -2061,13 +2067,9 @@ void config_print_help(FILE *out)
 				section_names[k->section],
 				k->section == CFG_SECTION_GLOBAL ? "" : " NAME");
 		}
-		fprintf(out, "  %-22s %s", k->name, type_names[k->type]);
-		if (k->type == CFG_ENUM)
-			fprintf(out, " (%s)", k->enum_values);
-		if (shown_default(i)[0])
-			fprintf(out, ", default %s", shown_default(i));
-		fprintf(out, ", reload: %s\n      %s\n", reload_names[k->reload],
-			k->help);
+		char desc[256];
+		describe_key(i, desc, sizeof(desc));
+		fprintf(out, "  %-22s %s\n      %s\n", k->name, desc, k->help);
 	}
 }
 
@@ -2090,17 +2092,20 @@ void config_print_example(FILE *out)
 					section_names[k->section],
 					section_names[k->section]);
 		}
-		fprintf(out, "\n; %s\n; %s", k->help, type_names[k->type]);
-		if (k->type == CFG_ENUM)
-			fprintf(out, ": %s", k->enum_values);
-		fprintf(out, "; reload: %s\n;%s =%s%s\n", reload_names[k->reload],
-			k->name, shown_default(i)[0] ? " " : "", shown_default(i));
+		char desc[256];
+		describe_key(i, desc, sizeof(desc));
+		fprintf(out, "\n; %s\n; %s\n;%s =%s%s\n", k->help, desc, k->name,
+			k->default_value[0] ? " " : "", k->default_value);
 	}
 }
 
 void config_print_keys(FILE *out)
 {
 	for (size_t i = 0; i < cfg_nkeys; i++)
-		fprintf(out, "%s %s\n", section_names[cfg_keys[i].section],
-			cfg_keys[i].name);
+	{
+		char desc[256];
+		describe_key(i, desc, sizeof(desc));
+		fprintf(out, "%s\t%s\t%s\n", section_names[cfg_keys[i].section],
+			cfg_keys[i].name, desc);
+	}
 }

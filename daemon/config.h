@@ -168,7 +168,8 @@ const char *config_section_name(enum cfg_section section);
 const char *config_type_name(enum cfg_type type);
 const char *config_reload_name(enum cfg_reload reload);
 
-/* One "SECTION KEY" line per table row, for the docs check. */
+/* One "SECTION<TAB>KEY<TAB>facts" line per table row (facts as --help
+ * shows them: type, default, reload), for the docs check. */
 void config_print_keys(FILE *out);
 
 #endif /* CRDBFEEDD_CONFIG_H */

@@ -1,1 +1,39 @@
-# tests/daemon/config.mk: config parser tests (owned by the config author)
+# tests/daemon/config.mk: config parser tests (owned by the config author).
+# check_config builds daemon/config.c on its own against libcrdb and runs
+# the case files in tests/daemon/config-cases/; check-config-docs.sh asks
+# it for the key table and checks conf/crdbfeedd.conf and crdbfeedd.conf(5).
+check_PROGRAMS += tests/daemon/check_config
+TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
+dist_check_SCRIPTS += tests/daemon/check-config-docs.sh
+tests_daemon_check_config_SOURCES = tests/daemon/check_config.c \
+	daemon/config.c daemon/config.h
+tests_daemon_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
+tests_daemon_check_config_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
+	$(LIBPQ_LIBS) $(JANSSON_LIBS)
+
+# The shipped configs and the man page are read by the tests.
+EXTRA_DIST += conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/demo.conf \
+	daemon/crdbfeedd.conf.5
+dist_check_DATA += \
+	tests/daemon/config-cases/README \
+	tests/daemon/config-cases/bad-env.conf \
+	tests/daemon/config-cases/bad-feed.conf \
+	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-options.conf \
+	tests/daemon/config-cases/bad-password.conf \
+	tests/daemon/config-cases/bad-references.conf \
+	tests/daemon/config-cases/bad-syntax.conf \
+	tests/daemon/config-cases/bad-values.conf \
+	tests/daemon/config-cases/dsn-mask.txt \
+	tests/daemon/config-cases/good-basic.conf \
+	tests/daemon/config-cases/good-credential.conf \
+	tests/daemon/config-cases/good-cursor.conf \
+	tests/daemon/config-cases/good-defaults.conf \
+	tests/daemon/config-cases/good-empty.conf \
+	tests/daemon/config-cases/good-env.conf \
+	tests/daemon/config-cases/good-families.conf \
+	tests/daemon/config-cases/good-inherit.conf \
+	tests/daemon/config-cases/good-query.conf \
+	tests/daemon/config-cases/good-syntax.conf
