@@ -1,0 +1,806 @@
+/*
+ * ingest.c: the engine object, its set-up on PostgreSQL and the ingest loop
+ * that turns logical decoding into crdbsim's persistent change history.
+ *
+ * Set-up (blocking, once at start) in the database the engine serves:
+ * `defaultdb`, or the database named in --pg when it is not `postgres`
+ * (the engine tests use that to run next to a crdbsim). It creates:
+ *   crdbsim.history  one row per change: (commit lsn, position) is the key
+ *                    (persisting twice is a no-op), (wall, logical, pos) the
+ *                    HLC order feeds read in; `change` is wal2json's text
+ *   crdbsim.meta     newest HLC handed out, last persisted commit LSN, GC
+ *                    threshold
+ *   crdbsim.ddl      written by event triggers inside the DDL's own
+ *                    transaction, so a DROP or ALTER reaches the slot in
+ *                    commit order like any change ('drop' / 'alter' with
+ *                    the table's column signature)
+ *   event triggers   CREATE TABLE sets REPLICA IDENTITY FULL (wal2json then
+ *                    gives whole old rows: `before` images for diff and
+ *                    keys of deletes); existing tables get it at start
+ *   the slot         crdbsim_<db>, wal2json, format 2; TRUNCATE arrives as
+ *                    action "T" (wal2json's default actions)
+ *
+ * The loop (every 10 ms when idle, at once while the slot is behind):
+ * pg_logical_slot_peek_changes (bounded), stamp each transaction with an
+ * HLC from its commit time (us * 1000, logical counter on ties, strictly
+ * increasing), persist the batch and the meta row in one statement, then
+ * pg_replication_slot_advance. A crash between persist and advance only
+ * re-peeks transactions that the persisted LSN skips (crdbsim-notes.md).
+ * When a peek comes back short the slot was drained, so `now` (taken
+ * before the peek) becomes the resolved frontier, and later transactions
+ * are stamped above it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "feedint.h"
+
+#define INGEST_IDLE_US 10000    /* poll period while drained */
+#define INGEST_RETRY_US 200000  /* after an error */
+#define INGEST_PEEK_ROWS "4000" /* bound of one peek (whole txns) */
+#define INGEST_PEEK_ROWS_N 4000
+
+enum { STEP_IDLE, STEP_PEEK, STEP_PERSIST, STEP_ADVANCE };
+
+int64_t sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int sim_hlc_cmp(struct sim_hlc a, struct sim_hlc b)
+{
+	if (a.wall != b.wall)
+		return a.wall < b.wall ? -1 : 1;
+	if (a.logical != b.logical)
+		return a.logical < b.logical ? -1 : 1;
+	return 0;
+}
+
+static struct sim_hlc hlc_max(struct sim_hlc a, struct sim_hlc b)
+{
+	return sim_hlc_cmp(a, b) >= 0 ? a : b;
+}
+
+struct sim_hlc sim_engine_gc_threshold(const struct simfeed_engine *e)
+{
+	struct sim_hlc ttl = { 0, 0 };
+
+	if (e->gc_ttl_ms > 0)
+		ttl.wall = sim_now_ns() - e->gc_ttl_ms * 1000000;
+	return hlc_max(ttl, e->gc_threshold);
+}
+
+/* "0/1573788" -> 0x1573788; 0 on garbage (never a real commit LSN). */
+static uint64_t lsn_parse(const char *s)
+{
+	unsigned int hi, lo;
+
+	if (!s || sscanf(s, "%X/%X", &hi, &lo) != 2)
+		return 0;
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void lsn_format(uint64_t lsn, char *buf, size_t len)
+{
+	snprintf(buf, len, "%X/%X", (unsigned int)(lsn >> 32),
+		 (unsigned int)lsn);
+}
+
+/* wal2json's commit time "2026-11-24 16:51:57.934189+00" -> us. */
+static int pg_ts_to_us(const char *s, int64_t *us)
+{
+	struct tm tm;
+	int n = 0, frac = 0, digits = 0;
+
+	memset(&tm, 0, sizeof tm);
+	if (!s || sscanf(s, "%d-%d-%d %d:%d:%d%n", &tm.tm_year, &tm.tm_mon,
+			 &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+			 &n) != 6)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if (digits < 6)
+				frac = frac * 10 + (*s - '0');
+		for (; digits < 6; digits++)
+			frac *= 10;
+	}
+	int off = 0;
+	if (*s == '+' || *s == '-') {
+		int sign = *s == '-' ? -1 : 1, h = 0, m = 0, sec = 0;
+		if (sscanf(s + 1, "%d:%d:%d", &h, &m, &sec) < 1)
+			return -1;
+		off = sign * (h * 3600 + m * 60 + sec);
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	*us = ((int64_t)t - off) * 1000000 + frac;
+	return 0;
+}
+
+/* ---- set-up ---- */
+
+static const char setup_sql[] =
+	"SET client_min_messages = warning;"
+	"CREATE SCHEMA IF NOT EXISTS crdbsim;"
+	"CREATE TABLE IF NOT EXISTS crdbsim.history ("
+	" lsn pg_lsn NOT NULL, pos integer NOT NULL, xid bigint NOT NULL,"
+	" wall bigint NOT NULL, logical integer NOT NULL,"
+	" action text NOT NULL, schema_name text, table_name text,"
+	" change text NOT NULL, PRIMARY KEY (lsn, pos));"
+	"CREATE INDEX IF NOT EXISTS history_hlc"
+	" ON crdbsim.history (wall, logical, pos);"
+	"CREATE TABLE IF NOT EXISTS crdbsim.meta ("
+	" id integer PRIMARY KEY CHECK (id = 1),"
+	" last_wall bigint NOT NULL DEFAULT 0,"
+	" last_logical integer NOT NULL DEFAULT 0,"
+	" persisted_lsn pg_lsn NOT NULL DEFAULT '0/0',"
+	" gc_wall bigint NOT NULL DEFAULT 0,"
+	" gc_logical integer NOT NULL DEFAULT 0);"
+	"INSERT INTO crdbsim.meta (id) VALUES (1) ON CONFLICT DO NOTHING;"
+	"CREATE TABLE IF NOT EXISTS crdbsim.ddl ("
+	" id bigserial PRIMARY KEY, kind text NOT NULL,"
+	" schema_name text NOT NULL, table_name text NOT NULL,"
+	" columns text);"
+	/* The column signature a feed compares for schema_change_policy. */
+	"CREATE OR REPLACE FUNCTION crdbsim.columns_of(rel oid) RETURNS text"
+	" LANGUAGE sql STABLE AS $f$"
+	" SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod),"
+	"  ', ' ORDER BY attnum) FROM pg_attribute"
+	" WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped $f$;"
+	"CREATE OR REPLACE FUNCTION crdbsim.on_ddl_end() RETURNS event_trigger"
+	" LANGUAGE plpgsql AS $f$ DECLARE r record; BEGIN"
+	" FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP"
+	"  CONTINUE WHEN r.object_type <> 'table'"
+	"   OR r.schema_name IN ('crdbsim', 'pg_temp') OR r.in_extension;"
+	"  IF r.command_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') THEN"
+	"   IF (SELECT relreplident FROM pg_class WHERE oid = r.objid) <> 'f' THEN"
+	"    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.object_identity);"
+	"   END IF;"
+	"  ELSIF r.command_tag = 'ALTER TABLE' THEN"
+	"   INSERT INTO crdbsim.ddl (kind, schema_name, table_name, columns)"
+	"    SELECT 'alter', n.nspname, c.relname, crdbsim.columns_of(c.oid)"
+	"    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	"    WHERE c.oid = r.objid;"
+	"  END IF;"
+	" END LOOP; END $f$;"
+	"CREATE OR REPLACE FUNCTION crdbsim.on_sql_drop() RETURNS event_trigger"
+	" LANGUAGE plpgsql AS $f$ BEGIN"
+	" INSERT INTO crdbsim.ddl (kind, schema_name, table_name)"
+	"  SELECT 'drop', schema_name, object_name"
+	"  FROM pg_event_trigger_dropped_objects()"
+	"  WHERE object_type = 'table' AND NOT is_temporary"
+	"   AND schema_name <> 'crdbsim';"
+	" END $f$;"
+	"DROP EVENT TRIGGER IF EXISTS crdbsim_ddl_end;"
+	"CREATE EVENT TRIGGER crdbsim_ddl_end ON ddl_command_end"
+	" EXECUTE FUNCTION crdbsim.on_ddl_end();"
+	"DROP EVENT TRIGGER IF EXISTS crdbsim_sql_drop;"
+	"CREATE EVENT TRIGGER crdbsim_sql_drop ON sql_drop"
+	" EXECUTE FUNCTION crdbsim.on_sql_drop();"
+	/* Tables made before crdbsim ran (or while it was down). */
+	"DO $f$ DECLARE r record; BEGIN"
+	" FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c"
+	"  JOIN pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'f'"
+	"   AND n.nspname NOT IN ('crdbsim', 'pg_catalog', 'information_schema')"
+	"   AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
+	" LOOP EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.rel);"
+	" END LOOP; END $f$;";
+
+/* Rebuild dsn as a keyword=value string with dbname replaced. */
+static char *dsn_with_db(const char *dsn, const char *db, char *dbout,
+			 size_t dboutlen, char *errbuf, size_t errlen)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+
+	if (!opts) {
+		snprintf(errbuf, errlen, "bad --pg DSN: %s",
+			 perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return NULL;
+	}
+	size_t cap = strlen(dsn) * 2 + 256, len = 0;
+	char *out = malloc(cap);
+	const char *given = NULL;
+
+	if (!out) {
+		PQconninfoFree(opts);
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	out[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (!strcmp(o->keyword, "dbname") && o->val && o->val[0])
+			given = o->val;
+	if (!db)
+		db = given && strcmp(given, "postgres") ? given : "defaultdb";
+	snprintf(dbout, dboutlen, "%s", db);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		const char *v = !strcmp(o->keyword, "dbname") ? dbout : o->val;
+
+		if (!v || !v[0])
+			continue;
+		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap) {
+			cap = cap * 2 + 2 * strlen(v) + 64;
+			char *n = realloc(out, cap);
+			if (!n) {
+				free(out);
+				PQconninfoFree(opts);
+				snprintf(errbuf, errlen, "out of memory");
+				return NULL;
+			}
+			out = n;
+		}
+		len += (size_t)sprintf(out + len, "%s='", o->keyword);
+		for (const char *p = v; *p; p++) {
+			if (*p == '\'' || *p == '\\')
+				out[len++] = '\\';
+			out[len++] = *p;
+		}
+		out[len++] = '\'';
+		out[len++] = ' ';
+		out[len] = '\0';
+	}
+	PQconninfoFree(opts);
+	return out;
+}
+
+/* Create the served database through the server's own database. */
+static int ensure_database(const char *pg_dsn, const char *db, char *errbuf,
+			   size_t errlen)
+{
+	char maint[64];
+	char *dsn = dsn_with_db(pg_dsn, "postgres", maint, sizeof maint,
+				errbuf, errlen);
+	if (!dsn)
+		return -1;
+	PGconn *c = PQconnectdb(dsn);
+	int rc = -1;
+
+	free(dsn);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(errbuf, errlen, "connecting to PostgreSQL: %s",
+			 PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	const char *params[1] = { db };
+	PGresult *res = PQexecParams(c,
+		"SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
+		params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		rc = 0;
+	} else if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		char *id = PQescapeIdentifier(c, db, strlen(db));
+		char sql[256];
+
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", id ? id : "x");
+		PQfreemem(id);
+		PQclear(res);
+		res = PQexec(c, sql);
+		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* Lost a race with the front end creating it: fine. */
+		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    (st && (!strcmp(st, "42P04") || !strcmp(st, "23505"))))
+			rc = 0;
+		else
+			snprintf(errbuf, errlen, "CREATE DATABASE %s: %s", db,
+				 PQresultErrorMessage(res));
+	} else {
+		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(res));
+	}
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
+
+static int setup_database(struct simfeed_engine *e, char *errbuf,
+			  size_t errlen)
+{
+	PGconn *c = PQconnectdb(e->db_dsn);
+	int rc = -1;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(errbuf, errlen, "connecting to %s: %s", e->dbname,
+			 PQerrorMessage(c));
+		goto out;
+	}
+	/* Two engines (crdbsim and a test) on one server must not race. */
+	if (aconn_exec_sync(c, "SELECT pg_advisory_lock(7283451)", errbuf,
+			    errlen) ||
+	    aconn_exec_sync(c, setup_sql, errbuf, errlen))
+		goto out;
+
+	const char *params[1] = { e->slot };
+	PGresult *res = PQexecParams(c,
+		"SELECT pg_create_logical_replication_slot($1, 'wal2json')"
+		" WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots"
+		"  WHERE slot_name = $1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(errbuf, errlen, "creating slot %s: %s", e->slot,
+			 PQresultErrorMessage(res));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	res = PQexec(c, "SELECT last_wall, last_logical, persisted_lsn,"
+		     " gc_wall, gc_logical FROM crdbsim.meta WHERE id = 1");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(errbuf, errlen, "reading crdbsim.meta: %s",
+			 PQresultErrorMessage(res));
+		PQclear(res);
+		goto out;
+	}
+	e->last.wall = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	e->last.logical = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	e->persisted_lsn = lsn_parse(PQgetvalue(res, 0, 2));
+	e->gc_threshold.wall = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	e->gc_threshold.logical = (int32_t)strtol(PQgetvalue(res, 0, 4),
+						  NULL, 10);
+	PQclear(res);
+	res = PQexec(c, "SELECT wall, logical FROM crdbsim.history"
+		     " ORDER BY wall DESC, logical DESC LIMIT 1");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		e->head.wall = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		e->head.logical = (int32_t)strtol(PQgetvalue(res, 0, 1),
+						  NULL, 10);
+	}
+	PQclear(res);
+	e->frontier = e->head;
+	rc = 0;
+out:
+	PQfinish(c);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static void ingest_schedule(struct simfeed_engine *e, long us)
+{
+	struct timeval tv = { us / 1000000, us % 1000000 };
+
+	e->ingest_step = STEP_IDLE;
+	evtimer_add(e->ingest_timer, &tv);
+}
+
+static void ingest_fail(struct simfeed_engine *e, const char *what,
+			const char *msg)
+{
+	if (e->ingest_errors++ < 5)
+		fprintf(stderr, "crdbsim: ingest %s: %s\n", what, msg);
+	free(e->persist_json);
+	e->persist_json = NULL;
+	ingest_schedule(e, INGEST_RETRY_US);
+}
+
+static void ingest_on_advance(void *arg, PGresult *res)
+{
+	struct simfeed_engine *e = arg;
+
+	if (res) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+		    e->ingest_errors++ < 5)
+			fprintf(stderr, "crdbsim: slot advance: %s",
+				PQresultErrorMessage(res));
+		return;
+	}
+	ingest_schedule(e, e->round_full ? 0 : INGEST_IDLE_US);
+}
+
+static void ingest_advance(struct simfeed_engine *e)
+{
+	char lsn[32], errbuf[256];
+	const char *params[2] = { e->slot, lsn };
+
+	if (!e->advance_to) {
+		ingest_schedule(e, e->round_full ? 0 : INGEST_IDLE_US);
+		return;
+	}
+	lsn_format(e->advance_to, lsn, sizeof lsn);
+	e->ingest_step = STEP_ADVANCE;
+	if (aconn_send(e->ingest,
+		       "SELECT pg_replication_slot_advance($1, $2::pg_lsn)"
+		       " FROM pg_replication_slots WHERE slot_name = $1"
+		       "  AND confirmed_flush_lsn < $2::pg_lsn",
+		       2, params, ingest_on_advance, e, errbuf, sizeof errbuf))
+		ingest_fail(e, "advance", errbuf);
+}
+
+/* The round's changes are in history (or there were none). */
+static void ingest_committed(struct simfeed_engine *e)
+{
+	e->ingest_errors = 0;
+	e->last = hlc_max(e->last, e->pending_last);
+	e->head = hlc_max(e->head, e->pending_head);
+	if (e->pending_lsn > e->persisted_lsn)
+		e->persisted_lsn = e->pending_lsn;
+	e->frontier = hlc_max(e->frontier, e->head);
+	if (!e->round_full) {
+		/* Drained: nothing committed before the peek is missing, and
+		 * later commits are stamped above `last`. */
+		e->frontier = hlc_max(e->frontier, e->pending_frontier);
+		e->last = hlc_max(e->last, e->frontier);
+	}
+	sim_feeds_wake(e);
+	ingest_advance(e);
+}
+
+static void ingest_on_persist(void *arg, PGresult *res)
+{
+	struct simfeed_engine *e = arg;
+
+	if (res) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+			free(e->persist_json);
+			e->persist_json = NULL;
+			e->pending_last = e->last; /* discard the round */
+			if (e->ingest_errors++ < 5)
+				fprintf(stderr, "crdbsim: persist: %s",
+					PQresultErrorMessage(res));
+		}
+		return;
+	}
+	if (!e->persist_json) {
+		ingest_schedule(e, INGEST_RETRY_US);
+		return;
+	}
+	free(e->persist_json);
+	e->persist_json = NULL;
+	ingest_committed(e);
+}
+
+/* Map one wal2json change to a history row (NULL: not for history). */
+static json_t *history_row(json_t *doc, const char *text, uint64_t lsn,
+			   int pos, json_int_t xid, struct sim_hlc ts)
+{
+	const char *action = json_string_value(json_object_get(doc, "action"));
+	const char *schema = json_string_value(json_object_get(doc, "schema"));
+	const char *table = json_string_value(json_object_get(doc, "table"));
+	char lsnbuf[32];
+
+	if (!schema || !table || !action || !text)
+		return NULL;
+	if (!strcmp(schema, "crdbsim")) {
+		/* Only the DDL log travels; it names the user table. */
+		if (strcmp(table, "ddl") || strcmp(action, "I"))
+			return NULL;
+		json_t *cols = json_object_get(doc, "columns");
+		size_t i;
+		json_t *col;
+		action = schema = table = NULL;
+		json_array_foreach(cols, i, col) {
+			const char *n = json_string_value(
+				json_object_get(col, "name"));
+			const char *v = json_string_value(
+				json_object_get(col, "value"));
+			if (!n)
+				continue;
+			if (!strcmp(n, "kind"))
+				action = v;
+			else if (!strcmp(n, "schema_name"))
+				schema = v;
+			else if (!strcmp(n, "table_name"))
+				table = v;
+		}
+		if (!action || !schema || !table)
+			return NULL;
+	} else if (strcmp(action, "I") && strcmp(action, "U") &&
+		   strcmp(action, "D") && strcmp(action, "T")) {
+		return NULL;
+	}
+	lsn_format(lsn, lsnbuf, sizeof lsnbuf);
+	json_t *row = json_pack("{s:s, s:i, s:I, s:I, s:i, s:s, s:s, s:s, s:s}",
+				"lsn", lsnbuf, "pos", pos, "xid", xid,
+				"wall", (json_int_t)ts.wall,
+				"logical", (int)ts.logical, "action", action,
+				"schema_name", schema, "table_name", table,
+				"change", text);
+	return row;
+}
+
+static void ingest_on_peek(void *arg, PGresult *res);
+
+struct peek_state {
+	json_t *batch;       /* history rows */
+	json_t *txn;         /* changes of the open transaction */
+	json_int_t xid;
+	int rows;
+	bool failed;
+};
+
+static struct peek_state peek;
+
+static void peek_reset(void)
+{
+	json_decref(peek.batch);
+	json_decref(peek.txn);
+	memset(&peek, 0, sizeof peek);
+}
+
+static void peek_document(struct simfeed_engine *e, const char *data)
+{
+	json_t *doc = sim_wal2json_loads(data, strlen(data));
+	const char *action;
+
+	peek.rows++;
+	if (!doc)
+		return;
+	action = json_string_value(json_object_get(doc, "action"));
+	if (!action) {
+		json_decref(doc);
+		return;
+	}
+	if (!strcmp(action, "B")) {
+		json_decref(peek.txn);
+		peek.txn = json_array();
+		peek.xid = json_integer_value(json_object_get(doc, "xid"));
+	} else if (!strcmp(action, "C")) {
+		uint64_t lsn = lsn_parse(json_string_value(
+			json_object_get(doc, "lsn")));
+		uint64_t next = lsn_parse(json_string_value(
+			json_object_get(doc, "nextlsn")));
+		int64_t us;
+
+		if (next > e->advance_to)
+			e->advance_to = next;
+		if (lsn > e->persisted_lsn && peek.txn &&
+		    json_array_size(peek.txn) > 0 &&
+		    pg_ts_to_us(json_string_value(json_object_get(doc,
+					"timestamp")), &us) == 0) {
+			struct sim_hlc ts = { us * 1000, 0 };
+			if (sim_hlc_cmp(ts, e->pending_last) <= 0) {
+				ts = e->pending_last;
+				ts.logical++;
+			}
+			e->pending_last = ts;
+			e->pending_head = ts;
+			e->pending_lsn = lsn;
+			size_t i;
+			json_t *ch;
+			int pos = 0;
+			json_array_foreach(peek.txn, i, ch) {
+				json_t *row = history_row(
+					json_object_get(ch, "doc"),
+					json_string_value(json_object_get(ch,
+							"text")),
+					lsn, pos, peek.xid, ts);
+				if (row) {
+					json_array_append_new(peek.batch, row);
+					pos++;
+				}
+			}
+		}
+		json_decref(peek.txn);
+		peek.txn = NULL;
+	} else if (peek.txn) {
+		/* Keep wal2json's text: it is what history stores. */
+		json_array_append_new(peek.txn, json_pack("{s:O, s:s}", "doc",
+							  doc, "text", data));
+	}
+	json_decref(doc);
+}
+
+static void ingest_on_peek(void *arg, PGresult *res)
+{
+	struct simfeed_engine *e = arg;
+
+	if (res) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			if (!peek.failed && e->ingest_errors++ < 5)
+				fprintf(stderr, "crdbsim: peek: %s",
+					PQresultErrorMessage(res));
+			peek.failed = true;
+			return;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			peek_document(e, PQgetvalue(res, i, 0));
+		return;
+	}
+	if (peek.failed) {
+		peek_reset();
+		ingest_schedule(e, INGEST_RETRY_US);
+		return;
+	}
+	e->round_full = peek.rows >= INGEST_PEEK_ROWS_N;
+	if (json_array_size(peek.batch) == 0) {
+		peek_reset();
+		e->pending_head = e->head;
+		ingest_committed(e);
+		return;
+	}
+	e->persist_json = json_dumps(peek.batch, JSON_COMPACT);
+	peek_reset();
+	if (!e->persist_json) {
+		ingest_fail(e, "persist", "out of memory");
+		return;
+	}
+	char wall[32], logical[16], lsn[32], errbuf[256];
+	snprintf(wall, sizeof wall, "%" PRId64, e->pending_last.wall);
+	snprintf(logical, sizeof logical, "%" PRId32, e->pending_last.logical);
+	lsn_format(e->pending_lsn, lsn, sizeof lsn);
+	const char *params[4] = { e->persist_json, wall, logical, lsn };
+	e->ingest_step = STEP_PERSIST;
+	if (aconn_send(e->ingest,
+		"WITH ins AS (INSERT INTO crdbsim.history"
+		" SELECT x.lsn::pg_lsn, x.pos, x.xid, x.wall, x.logical,"
+		"  x.action, x.schema_name, x.table_name, x.change"
+		" FROM json_to_recordset($1::json) AS x(lsn text, pos integer,"
+		"  xid bigint, wall bigint, logical integer, action text,"
+		"  schema_name text, table_name text, change text)"
+		" ON CONFLICT DO NOTHING RETURNING 1)"
+		" UPDATE crdbsim.meta SET last_wall = $2, last_logical = $3,"
+		"  persisted_lsn = greatest(persisted_lsn, $4::pg_lsn)"
+		" WHERE id = 1",
+		4, params, ingest_on_persist, e, errbuf, sizeof errbuf))
+		ingest_fail(e, "persist", errbuf);
+}
+
+static void ingest_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct simfeed_engine *e = arg;
+	char errbuf[256];
+	const char *params[1] = { e->slot };
+
+	(void)fd;
+	(void)what;
+	peek_reset();
+	peek.batch = json_array();
+	e->advance_to = 0;
+	e->pending_last = e->last;
+	e->pending_head = e->head;
+	e->pending_lsn = e->persisted_lsn;
+	e->pending_frontier.wall = sim_now_ns();
+	e->pending_frontier.logical = 0;
+	e->ingest_step = STEP_PEEK;
+	if (aconn_send(e->ingest,
+		"SELECT data FROM pg_logical_slot_peek_changes($1, NULL, "
+		INGEST_PEEK_ROWS ", 'format-version', '2',"
+		" 'include-xids', '1', 'include-timestamp', '1',"
+		" 'include-pk', '1', 'include-lsn', '1',"
+		" 'filter-tables', 'crdbsim.history,crdbsim.meta')",
+		1, params, ingest_on_peek, e, errbuf, sizeof errbuf))
+		ingest_fail(e, "peek", errbuf);
+}
+
+/* ---- GC ---- */
+
+int sim_engine_apply_gc(struct simfeed_engine *e, struct sim_hlc threshold)
+{
+	PGconn *c = PQconnectdb(e->db_dsn);
+	char wall[32], logical[16];
+	const char *params[2] = { wall, logical };
+	int rc = -1;
+
+	if (sim_hlc_cmp(threshold, e->gc_threshold) > 0)
+		e->gc_threshold = threshold;
+	snprintf(wall, sizeof wall, "%" PRId64, e->gc_threshold.wall);
+	snprintf(logical, sizeof logical, "%" PRId32, e->gc_threshold.logical);
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *res = PQexecParams(c,
+			"WITH del AS (DELETE FROM crdbsim.history"
+			" WHERE (wall, logical) < ($1::bigint, $2::integer)"
+			" RETURNING 1)"
+			" UPDATE crdbsim.meta SET gc_wall = $1, gc_logical = $2"
+			" WHERE id = 1", 2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			rc = 0;
+		else
+			fprintf(stderr, "crdbsim: gc: %s",
+				PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	PQfinish(c);
+	return rc;
+}
+
+/* ---- the engine object ---- */
+
+struct simfeed_engine *simfeed_engine_new(struct event_base *base,
+					  const struct simfeed_settings *s,
+					  char *errbuf, size_t errlen)
+{
+	struct simfeed_engine *e = calloc(1, sizeof *e);
+
+	if (!e) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	e->base = base;
+	e->rangefeed = s->rangefeed_enabled;
+	e->gc_ttl_ms = s->gc_ttl_ms;
+	e->emulated_version = s->emulated_version;
+	e->pg_dsn = strdup(s->pg_dsn ? s->pg_dsn : "");
+	if (!e->pg_dsn) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	e->db_dsn = dsn_with_db(e->pg_dsn, NULL, e->dbname, sizeof e->dbname,
+				errbuf, errlen);
+	if (!e->db_dsn)
+		goto fail;
+	snprintf(e->slot, sizeof e->slot, "crdbsim_");
+	for (size_t i = 0, n = strlen(e->slot); e->dbname[i] &&
+	     n + 1 < sizeof e->slot; i++) {
+		char ch = e->dbname[i];
+		/* Slot names allow [a-z0-9_] only. */
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		else if (!((ch >= 'a' && ch <= 'z') ||
+			   (ch >= '0' && ch <= '9')))
+			ch = '_';
+		e->slot[n++] = ch;
+		e->slot[n] = '\0';
+	}
+	if (ensure_database(e->pg_dsn, e->dbname, errbuf, errlen) ||
+	    setup_database(e, errbuf, errlen))
+		goto fail;
+	if (e->gc_ttl_ms > 0) {
+		struct sim_hlc t = { sim_now_ns() - e->gc_ttl_ms * 1000000, 0 };
+		if (sim_hlc_cmp(t, e->gc_threshold) > 0 &&
+		    sim_engine_apply_gc(e, t))
+			fprintf(stderr, "crdbsim: start-up GC failed\n");
+	}
+	e->ingest = aconn_open(base, e->db_dsn, errbuf, errlen);
+	if (!e->ingest)
+		goto fail;
+	e->ingest_timer = evtimer_new(base, ingest_on_timer, e);
+	if (!e->ingest_timer) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	ingest_schedule(e, 0);
+	return e;
+fail:
+	simfeed_engine_free(e);
+	return NULL;
+}
+
+void simfeed_engine_free(struct simfeed_engine *e)
+{
+	if (!e)
+		return;
+	sim_feeds_free_all(e);
+	if (e->ingest_timer)
+		event_free(e->ingest_timer);
+	aconn_free(e->ingest);
+	peek_reset();
+	free(e->persist_json);
+	free(e->db_dsn);
+	free(e->pg_dsn);
+	free(e);
+}
+
+void simfeed_engine_set_rangefeed(struct simfeed_engine *e, bool on)
+{
+	e->rangefeed = on;
+}
+
+bool simfeed_engine_rangefeed(const struct simfeed_engine *e)
+{
+	return e->rangefeed;
+}
+
+int simfeed_gc(struct simfeed_engine *e, int64_t age_ms)
+{
+	struct sim_hlc t = { sim_now_ns() - age_ms * 1000000, 0 };
+
+	if (sim_hlc_cmp(t, e->gc_threshold) < 0)
+		t = e->gc_threshold;
+	return sim_engine_apply_gc(e, t);
+}
