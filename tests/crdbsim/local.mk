@@ -22,3 +22,15 @@ tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)
 
 dist_check_SCRIPTS += tests/crdbsim/crdbsim-env tests/crdbsim/crdbsim-restart
 EXTRA_DIST += tests/crdbsim/README.md
+
+# Wire tests: through libpq and libcrdb against crdbsim (under crdbsim-env).
+check_PROGRAMS += tests/crdbsim/check_sim_wire
+TESTS += tests/crdbsim/check_sim_wire
+tests_crdbsim_check_sim_wire_SOURCES = tests/crdbsim/check_sim_wire.c
+tests_crdbsim_check_sim_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+tests_crdbsim_check_sim_wire_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
+	$(JANSSON_LIBS) $(LIBPQ_LIBS)
+dist_check_DATA += \
+	tests/crdbsim/cases/wire_startup.cases \
+	tests/crdbsim/cases/wire_versions.cases

@@ -1,0 +1,963 @@
+/*
+ * check_sim_wire.c: tests of crdbsim's wire front end through libpq and
+ * libcrdb, run under crdbsim-env (CRDB_DSN, PG_DSN, CRDBSIM_CONTROL):
+ * start-up parameters and versions (§6.1-§6.3), the statements crdbsim
+ * answers itself (§6.4), relay of ordinary SQL in both protocols, cancel
+ * by CancelRequest and by CANCEL QUERY (§2.5), CANCEL SESSION, the
+ * control socket, robustness against bad client messages, and restart.
+ * Case files: tests/crdbsim/cases/wire_*.cases.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crdb.h"
+
+/* ---- helpers ---- */
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	/* A missing environment is a failure, never a skip. */
+	ck_assert_msg(v && *v, "%s is not set: run under tests/crdbsim/crdbsim-env", name);
+	return v;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A conninfo for CRDB_DSN emulating version v (NULL: the default). */
+static char *dsn_for(const char *v)
+{
+	char *s = NULL;
+	const char *base = env("CRDB_DSN");
+	int n;
+	if (v)
+		n = asprintf(&s, "%s%coptions=-c%%20crdbsim.version%%3D%s", base,
+			     strchr(base, '?') ? '&' : '?', v);
+	else
+		n = asprintf(&s, "%s", base);
+	ck_assert_int_ge(n, 0);
+	return s;
+}
+
+static PGconn *connect_v(const char *v)
+{
+	char *dsn = dsn_for(v);
+	PGconn *c = PQconnectdb(dsn);
+	free(dsn);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+		      PQerrorMessage(c));
+	return c;
+}
+
+static PGconn *connect_sim(void)
+{
+	return connect_v(NULL);
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+		      PQresultStatus(r) == PGRES_TUPLES_OK,
+		      "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* The single value of a one-row, one-column query (caller frees). */
+static char *scalar(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
+		      PQerrorMessage(c));
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_int_eq(PQnfields(r), 1);
+	char *v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static bool is_hex32(const char *s)
+{
+	if (strlen(s) != 32)
+		return false;
+	for (int i = 0; i < 32; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* One command on the control socket; the reply line (caller frees). */
+static char *control(const char *cmd)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+		      "control connect: %s", strerror(errno));
+	char line[512];
+	snprintf(line, sizeof line, "%s\n", cmd);
+	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	size_t n = 0;
+	while (n < sizeof line - 1) {
+		ssize_t r = read(fd, line + n, 1);
+		ck_assert_int_eq(r, 1);
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	close(fd);
+	return strdup(line);
+}
+
+/* Read a case file: fields split on tabs. Calls fn per line. */
+static int for_each_case(const char *file,
+			 void (*fn)(char **fields, int n, int lineno))
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tests/crdbsim/cases/%s",
+		 env("top_srcdir"), file);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	char line[1024];
+	int lineno = 0, cases = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *fields[8];
+		int n = 0;
+		char *save = NULL;
+		for (char *t = strtok_r(line, "\t", &save); t && n < 8;
+		     t = strtok_r(NULL, "\t", &save))
+			fields[n++] = t;
+		fn(fields, n, lineno);
+		cases++;
+	}
+	fclose(f);
+	return cases;
+}
+
+/* Wait until `sql` on c gives at least one row (at most 5 s). */
+static void wait_rows(PGconn *c, const char *sql)
+{
+	double end = now_s() + 5;
+	for (;;) {
+		PGresult *r = PQexec(c, sql);
+		ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
+			      sql, PQerrorMessage(c));
+		int n = PQntuples(r);
+		PQclear(r);
+		if (n > 0)
+			return;
+		ck_assert_msg(now_s() < end, "timed out waiting for: %s", sql);
+		usleep(20000);
+	}
+}
+
+/* Send `SELECT pg_sleep(secs)` on c and wait until crdbsim lists it. */
+static void start_sleep(PGconn *c, PGconn *observer, int secs)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "SELECT pg_sleep(%d)", secs);
+	ck_assert(PQsendQuery(c, sql));
+	wait_rows(observer, "SELECT query_id FROM [SHOW CLUSTER STATEMENTS] "
+		  "WHERE query LIKE 'SELECT pg_sleep(%'");
+}
+
+/* The final result of what c runs: its status and SQLSTATE. */
+static ExecStatusType finish(PGconn *c, char sqlstate[6], char *msg,
+			     size_t msglen)
+{
+	ExecStatusType st = PGRES_EMPTY_QUERY;
+	PGresult *r;
+	sqlstate[0] = '\0';
+	if (msg)
+		msg[0] = '\0';
+	while ((r = PQgetResult(c))) {
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR) {
+			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(sqlstate, 6, "%s", s ? s : "");
+			if (msg)
+				snprintf(msg, msglen, "%s", m ? m : "");
+		}
+		PQclear(r);
+	}
+	return st;
+}
+
+/* ---- start-up and versions ---- */
+
+static PGconn *startup_conn;
+
+static void check_startup_param(char **f, int n, int lineno)
+{
+	ck_assert_msg(n == 2, "wire_startup.cases:%d: want 2 fields", lineno);
+	const char *got = PQparameterStatus(startup_conn, f[0]);
+	ck_assert_msg(got, "%s not sent", f[0]);
+	size_t len = strlen(f[1]);
+	if (len && f[1][len - 1] == '*')
+		ck_assert_msg(strncmp(got, f[1], len - 1) == 0,
+			      "%s = '%s', want prefix '%.*s'", f[0], got,
+			      (int)len - 1, f[1]);
+	else
+		ck_assert_msg(strcmp(got, f[1]) == 0, "%s = '%s', want '%s'",
+			      f[0], got, f[1]);
+}
+
+START_TEST(startup_parameters)
+{
+	startup_conn = connect_sim();
+	ck_assert_int_gt(for_each_case("wire_startup.cases", check_startup_param), 5);
+	/* libpq derives its numeric version from server_version. */
+	ck_assert_int_eq(PQserverVersion(startup_conn), 130000);
+	/* SELECT version() says the same as crdb_version (§6.1). */
+	char *v = scalar(startup_conn, "SELECT version()");
+	ck_assert_str_eq(v, PQparameterStatus(startup_conn, "crdb_version"));
+	free(v);
+	v = scalar(startup_conn, "SHOW server_version");
+	ck_assert_str_eq(v, "13.0.0");
+	free(v);
+	PQfinish(startup_conn);
+}
+END_TEST
+
+static void check_version(char **f, int n, int lineno)
+{
+	ck_assert_msg(n == 3, "wire_versions.cases:%d: want 3 fields", lineno);
+	char *dsn = dsn_for(f[0]);
+	crdb_error err;
+	crdb_conn *c = crdb_connect(dsn, &err);
+	ck_assert_msg(c, "%s: %s", f[0], err.message);
+	ck_assert(crdb_conn_is_crdb(c));
+	ck_assert_str_eq(crdb_conn_vendor(c), "CockroachDB");
+	int v = 0;
+	ck_assert_int_eq(crdb_conn_server_version(c, &v, &err), 0);
+	ck_assert_int_eq(v, atoi(f[1]));
+	int pid = crdb_conn_backend_pid(c);
+	if (strcmp(f[2], "zero") == 0) {
+		ck_assert_int_eq(pid, 0);
+		ck_assert_int_eq(PQbackendPID(crdb_conn_pg(c)), 0);
+	} else {
+		ck_assert_int_ge(pid, 1048576);
+		ck_assert_int_le(pid, 2097151);
+	}
+	/* The session id libcrdb fetched is the one SHOW session_id gives. */
+	const char *sid = crdb_conn_session_id(c);
+	ck_assert_ptr_nonnull(sid);
+	ck_assert(is_hex32(sid));
+	char *shown = scalar(crdb_conn_pg(c), "SHOW session_id");
+	ck_assert_str_eq(sid, shown);
+	free(shown);
+	crdb_conn_free(c);
+	free(dsn);
+}
+
+START_TEST(versions_per_connection)
+{
+	ck_assert_int_gt(for_each_case("wire_versions.cases", check_version), 3);
+}
+END_TEST
+
+START_TEST(default_version_libcrdb)
+{
+	crdb_error err;
+	crdb_conn *c = crdb_connect(env("CRDB_DSN"), &err);
+	ck_assert_msg(c, "%s", err.message);
+	ck_assert(crdb_conn_is_crdb(c));
+	int v = 0;
+	ck_assert_int_eq(crdb_conn_server_version(c, &v, &err), 0);
+	ck_assert_int_eq(v, 230111);
+	ck_assert_int_gt(crdb_conn_backend_pid(c), 0);
+	crdb_conn_free(c);
+}
+END_TEST
+
+START_TEST(control_version_applies_to_new_connections)
+{
+	char *r = control("version 21.2.10");
+	ck_assert_str_eq(r, "ok 210210");
+	free(r);
+	PGconn *old = connect_sim();
+	r = control("version 23.1.11");
+	ck_assert_str_eq(r, "ok 230111");
+	free(r);
+	PGconn *cur = connect_sim();
+	ck_assert_int_eq(PQbackendPID(old), 0);
+	ck_assert_int_gt(PQbackendPID(cur), 0);
+	ck_assert_ptr_nonnull(strstr(PQparameterStatus(old, "crdb_version"), " v21.2.10 "));
+	ck_assert_ptr_nonnull(strstr(PQparameterStatus(cur, "crdb_version"), " v23.1.11 "));
+	PQfinish(old);
+	PQfinish(cur);
+	r = control("version 1.2");
+	ck_assert_int_eq(strncmp(r, "error ", 6), 0);
+	free(r);
+}
+END_TEST
+
+START_TEST(ssl_request_refused)
+{
+	/* sslmode=prefer sends SSLRequest; 'N' lets it go on in clear. */
+	char *dsn = NULL;
+	const char *base = env("CRDB_DSN");
+	ck_assert_int_ge(asprintf(&dsn, "%.*s", (int)(strstr(base, "sslmode=") ? strstr(base, "sslmode=") - base : (long)strlen(base)), base), 0);
+	char *full = NULL;
+	ck_assert_int_ge(asprintf(&full, "%s%ssslmode=prefer", dsn,
+				  strchr(dsn, '?') ? "" : "?"), 0);
+	PGconn *c = PQconnectdb(full);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_ptr_null(PQsslStruct(c, "OpenSSL"));
+	exec_ok(c, "SELECT 1");
+	PQfinish(c);
+	free(dsn);
+	free(full);
+}
+END_TEST
+
+/* ---- intercepted statements ---- */
+
+START_TEST(session_id_forms)
+{
+	PGconn *c = connect_sim();
+	char *a = scalar(c, "SHOW session_id");
+	char *b = scalar(c, "select session_id from [show session_id]");
+	ck_assert(is_hex32(a));
+	ck_assert_str_eq(a, b);
+	/* Extended protocol, as psycopg sends it. */
+	PGresult *r = PQexecParams(c, "SELECT session_id FROM [SHOW session_id]",
+				   0, NULL, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQfname(r, 0), "session_id");
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), a);
+	PQclear(r);
+	/* Another session has another id. */
+	PGconn *d = connect_sim();
+	char *other = scalar(d, "SHOW session_id");
+	ck_assert_str_ne(a, other);
+	free(a);
+	free(b);
+	free(other);
+	PQfinish(c);
+	PQfinish(d);
+}
+END_TEST
+
+START_TEST(version_extended)
+{
+	PGconn *c = connect_sim();
+	PGresult *r = PQexecParams(c, "SELECT version()", 0, NULL, NULL, NULL,
+				   NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQfname(r, 0), "version");
+	ck_assert_str_eq(PQgetvalue(r, 0, 0),
+			 PQparameterStatus(c, "crdb_version"));
+	PQclear(r);
+	/* A literal that merely mentions version() stays as it is. */
+	char *v = scalar(c, "SELECT 'version()'");
+	ck_assert_str_eq(v, "version()");
+	free(v);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(show_statements)
+{
+	static const char *const cols[] = {
+		"query_id", "txn_id", "node_id", "session_id", "user_name",
+		"start", "query", "client_address", "application_name",
+		"distributed", "phase",
+	};
+	PGconn *busy = connect_sim(), *obs = connect_sim();
+	char *busy_sid = scalar(busy, "SHOW session_id");
+	start_sleep(busy, obs, 2);
+
+	PGresult *r = PQexec(obs, "SHOW CLUSTER STATEMENTS");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQnfields(r), 11);
+	for (int i = 0; i < 11; i++)
+		ck_assert_str_eq(PQfname(r, i), cols[i]);
+	/* The sleeper and the SHOW itself are running. */
+	ck_assert_int_ge(PQntuples(r), 2);
+	PQclear(r);
+
+	r = PQexec(obs, "SELECT query_id, session_id, query, user_name FROM "
+		   "[SHOW STATEMENTS] WHERE query !~ 'SHOW'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert(is_hex32(PQgetvalue(r, 0, 0)));
+	ck_assert_str_eq(PQgetvalue(r, 0, 1), busy_sid);
+	ck_assert_str_eq(PQgetvalue(r, 0, 2), "SELECT pg_sleep(2)");
+	ck_assert_str_eq(PQgetvalue(r, 0, 3), "root");
+	PQclear(r);
+
+	/* Extended protocol with a parameter and an alias. */
+	const char *params[1] = {busy_sid};
+	r = PQexecParams(obs, "SELECT s.query FROM [SHOW CLUSTER STATEMENTS] AS s "
+			 "WHERE s.session_id = $1", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(obs));
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "SELECT pg_sleep(2)");
+	PQclear(r);
+
+	char st[6];
+	ck_assert_int_eq(finish(busy, st, NULL, 0), PGRES_TUPLES_OK);
+	/* Idle again: no longer listed. */
+	r = PQexecParams(obs, "SELECT query FROM [SHOW STATEMENTS] WHERE session_id = $1",
+			 1, NULL, params, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(r), 0);
+	PQclear(r);
+	free(busy_sid);
+	PQfinish(busy);
+	PQfinish(obs);
+}
+END_TEST
+
+START_TEST(cluster_setting_rangefeed)
+{
+	PGconn *c = connect_sim();
+	exec_ok(c, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	char *v = scalar(c, "SHOW CLUSTER SETTING kv.rangefeed.enabled");
+	ck_assert_str_eq(v, "t");
+	free(v);
+	PGresult *r = PQexec(c, "SET CLUSTER SETTING kv.rangefeed.enabled TO false");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdStatus(r), "SET CLUSTER SETTING");
+	PQclear(r);
+	v = scalar(c, "SHOW CLUSTER SETTING kv.rangefeed.enabled");
+	ck_assert_str_eq(v, "f");
+	free(v);
+	char *reply = control("rangefeed on");
+	ck_assert_str_eq(reply, "ok on");
+	free(reply);
+	/* Extended protocol too. */
+	r = PQexecParams(c, "SHOW CLUSTER SETTING kv.rangefeed.enabled", 0,
+			 NULL, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	reply = control("stats");
+	ck_assert_ptr_nonnull(strstr(reply, " rangefeed=on"));
+	free(reply);
+	reply = control("rangefeed off");
+	ck_assert_str_eq(reply, "ok off");
+	free(reply);
+	PQfinish(c);
+}
+END_TEST
+
+static char notice_severity[32], notice_text[256];
+static int notices;
+
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	(void)arg;
+	const char *s = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	snprintf(notice_severity, sizeof notice_severity, "%s", s ? s : "");
+	snprintf(notice_text, sizeof notice_text, "%s", m ? m : "");
+	notices++;
+}
+
+START_TEST(listen_unlisten)
+{
+	PGconn *c = connect_sim();
+	PQsetNoticeReceiver(c, notice_receiver, NULL);
+	notices = 0;
+	PGresult *r = PQexec(c, "LISTEN x");
+	/* §6.4: not an error, a severity-ERROR notice. */
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdStatus(r), "LISTEN");
+	PQclear(r);
+	ck_assert_int_eq(notices, 1);
+	ck_assert_str_eq(notice_severity, "ERROR");
+	ck_assert_str_eq(notice_text, "CRDB does not support LISTEN");
+	r = PQexec(c, "UNLISTEN x");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdStatus(r), "UNLISTEN");
+	PQclear(r);
+	ck_assert_int_eq(notices, 2);
+	ck_assert_str_eq(notice_severity, "NOTICE");
+	ck_assert_str_eq(notice_text, "CRDB does not support LISTEN, making UNLISTEN a no-op");
+	/* Extended protocol. */
+	r = PQexecParams(c, "LISTEN y", 0, NULL, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdStatus(r), "LISTEN");
+	PQclear(r);
+	ck_assert_int_eq(notices, 3);
+	PQfinish(c);
+}
+END_TEST
+
+/* ---- relay ---- */
+
+START_TEST(relay_sql)
+{
+	PGconn *c = connect_sim();
+	exec_ok(c, "DROP TABLE IF EXISTS wire_relay");
+	exec_ok(c, "CREATE TABLE wire_relay (id INT8 PRIMARY KEY, v TEXT, b BYTEA)");
+	PGresult *r = PQexec(c, "INSERT INTO wire_relay VALUES (1, 'a', '\\x00ff'), (2, 'b', NULL)");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdTuples(r), "2");
+	PQclear(r);
+	/* A transaction rolled back leaves nothing; status follows. */
+	exec_ok(c, "BEGIN");
+	ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INTRANS);
+	exec_ok(c, "INSERT INTO wire_relay VALUES (3, 'c', NULL)");
+	r = PQexec(c, "SELECT nope FROM wire_relay");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42703");
+	PQclear(r);
+	ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
+	exec_ok(c, "ROLLBACK");
+	ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+	char *n = scalar(c, "SELECT count(*) FROM wire_relay");
+	ck_assert_str_eq(n, "2");
+	free(n);
+	/* Several statements in one simple Query. */
+	r = PQexec(c, "UPDATE wire_relay SET v = 'z' WHERE id = 2; SELECT v FROM wire_relay WHERE id = 2");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "z");
+	PQclear(r);
+	/* Extended protocol with parameters, binary result. */
+	const char *params[2] = {"1", "a"};
+	r = PQexecParams(c, "SELECT b, id FROM wire_relay WHERE id = $1 AND v = $2",
+			 2, NULL, params, NULL, NULL, 1);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_int_eq(PQgetlength(r, 0, 0), 2);
+	ck_assert_int_eq((unsigned char)PQgetvalue(r, 0, 0)[1], 0xff);
+	PQclear(r);
+	/* Text result of bytea is hex (§2.3). */
+	n = scalar(c, "SELECT b FROM wire_relay WHERE id = 1");
+	ck_assert_str_eq(n, "\\x00ff");
+	free(n);
+	/* Named prepared statements. */
+	r = PQprepare(c, "ins", "INSERT INTO wire_relay VALUES ($1, $2, NULL)", 2, NULL);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	for (int i = 10; i < 13; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "%d", i);
+		const char *p[2] = {id, "p"};
+		r = PQexecPrepared(c, "ins", 2, p, NULL, NULL, 0);
+		ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	}
+	r = PQdescribePrepared(c, "ins");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_int_eq(PQnparams(r), 2);
+	PQclear(r);
+	n = scalar(c, "SELECT count(*) FROM wire_relay WHERE v = 'p'");
+	ck_assert_str_eq(n, "3");
+	free(n);
+	/* SET statement_timeout is PostgreSQL's business. */
+	exec_ok(c, "SET statement_timeout = 0");
+	n = scalar(c, "SHOW statement_timeout");
+	ck_assert_str_eq(n, "0");
+	free(n);
+	/* COPY in and out pass through. */
+	r = PQexec(c, "COPY wire_relay (id, v) FROM STDIN");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COPY_IN);
+	PQclear(r);
+	ck_assert_int_eq(PQputCopyData(c, "20\tcopy\n21\tcopy\n", 16), 1);
+	ck_assert_int_eq(PQputCopyEnd(c, NULL), 1);
+	r = PQgetResult(c);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	ck_assert_ptr_null(PQgetResult(c));
+	n = scalar(c, "SELECT count(*) FROM wire_relay WHERE v = 'copy'");
+	ck_assert_str_eq(n, "2");
+	free(n);
+	exec_ok(c, "DROP TABLE wire_relay");
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(relay_database_and_errors)
+{
+	/* CockroachDB's database name is PostgreSQL's: a missing one fails. */
+	const char *base = env("CRDB_DSN");
+	const char *slash = strstr(base + strlen("postgresql://"), "/");
+	ck_assert_ptr_nonnull(slash);
+	char *dsn = NULL;
+	ck_assert_int_ge(asprintf(&dsn, "%.*s/no_such_db?sslmode=disable",
+				  (int)(slash - base), base), 0);
+	PGconn *c = PQconnectdb(dsn);
+	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
+	ck_assert_ptr_nonnull(strstr(PQerrorMessage(c), "no_such_db"));
+	PQfinish(c);
+	free(dsn);
+	c = connect_sim();
+	char *db = scalar(c, "SELECT current_database()");
+	ck_assert_str_eq(db, "defaultdb");
+	free(db);
+	PQfinish(c);
+}
+END_TEST
+
+/* ---- cancel ---- */
+
+static void check_cancel_relayed(const char *version)
+{
+	char *dsn = dsn_for(version);
+	crdb_error err;
+	crdb_conn *c = crdb_connect(dsn, &err);
+	ck_assert_msg(c, "%s", err.message);
+	PGconn *obs = connect_sim();
+	double t0 = now_s();
+	start_sleep(crdb_conn_pg(c), obs, 10);
+	ck_assert_msg(crdb_conn_cancel(c, &err) == 0, "%s", err.message);
+	char st[6], msg[256];
+	ck_assert_int_eq(finish(crdb_conn_pg(c), st, msg, sizeof msg),
+			 PGRES_FATAL_ERROR);
+	ck_assert_str_eq(st, "57014");
+	ck_assert_str_eq(msg, "query execution canceled");
+	ck_assert_msg(now_s() - t0 < 5, "cancel took %.1f s", now_s() - t0);
+	/* The session goes on. */
+	ck_assert_int_eq(PQtransactionStatus(crdb_conn_pg(c)), PQTRANS_IDLE);
+	char *one = scalar(crdb_conn_pg(c), "SELECT 1");
+	ck_assert_str_eq(one, "1");
+	free(one);
+	PQfinish(obs);
+	crdb_conn_free(c);
+	free(dsn);
+}
+
+START_TEST(cancel_request_new_version)
+{
+	check_cancel_relayed("23.1.11");
+}
+END_TEST
+
+START_TEST(cancel_query_old_version)
+{
+	/* Before 22.1, libcrdb goes through SHOW CLUSTER STATEMENTS and
+	 * CANCEL QUERY (§2.5). */
+	check_cancel_relayed("21.2.10");
+}
+END_TEST
+
+START_TEST(cancel_request_ignored_before_22_1)
+{
+	PGconn *c = connect_v("21.2.10");
+	PGconn *obs = connect_sim();
+	ck_assert_int_eq(PQbackendPID(c), 0);
+	start_sleep(c, obs, 1);
+	PGcancel *k = PQgetCancel(c);
+	ck_assert_ptr_nonnull(k);
+	char errbuf[256];
+	ck_assert(PQcancel(k, errbuf, sizeof errbuf));
+	PQfreeCancel(k);
+	char st[6];
+	/* Ignored: the statement runs to its end. */
+	ck_assert_int_eq(finish(c, st, NULL, 0), PGRES_TUPLES_OK);
+	PQfinish(c);
+	PQfinish(obs);
+}
+END_TEST
+
+START_TEST(cancel_query_statement)
+{
+	PGconn *c = connect_sim(), *obs = connect_sim();
+	start_sleep(c, obs, 10);
+	char *qid = scalar(obs, "SELECT query_id FROM [SHOW STATEMENTS] WHERE query !~ 'SHOW'");
+	ck_assert(is_hex32(qid));
+	/* Extended protocol with the id as a parameter, as psycopg does. */
+	const char *params[1] = {qid};
+	PGresult *r = PQexecParams(obs, "CANCEL QUERY $1", 1, NULL, params,
+				   NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(obs));
+	ck_assert_str_eq(PQcmdStatus(r), "CANCEL QUERIES 1");
+	PQclear(r);
+	char st[6], msg[256];
+	ck_assert_int_eq(finish(c, st, msg, sizeof msg), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(st, "57014");
+	ck_assert_str_eq(msg, "query execution canceled");
+	/* An unknown id is an error, unless IF EXISTS. */
+	r = PQexec(obs, "CANCEL QUERY '00000000000000000000000000000001'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	r = PQexec(obs, "CANCEL QUERY IF EXISTS '00000000000000000000000000000001'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	ck_assert_str_eq(PQcmdStatus(r), "CANCEL QUERIES 0");
+	PQclear(r);
+	/* CANCEL QUERIES with a subquery. */
+	start_sleep(c, obs, 10);
+	r = PQexec(obs, "CANCEL QUERIES SELECT query_id FROM [SHOW CLUSTER STATEMENTS] "
+		   "WHERE query LIKE 'SELECT pg_sleep%'");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(obs));
+	ck_assert_str_eq(PQcmdStatus(r), "CANCEL QUERIES 1");
+	PQclear(r);
+	ck_assert_int_eq(finish(c, st, NULL, 0), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(st, "57014");
+	free(qid);
+	PQfinish(c);
+	PQfinish(obs);
+}
+END_TEST
+
+START_TEST(cancel_session)
+{
+	PGconn *victim = connect_sim(), *c = connect_sim();
+	char *sid = scalar(victim, "SHOW session_id");
+	char sql[128];
+	snprintf(sql, sizeof sql, "CANCEL SESSION '%s'", sid);
+	PGresult *r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(PQcmdStatus(r), "CANCEL SESSIONS 1");
+	PQclear(r);
+	/* The victim's connection is closed. */
+	r = PQexec(victim, "SELECT 1");
+	ck_assert_int_ne(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	ck_assert_int_eq(PQstatus(victim), CONNECTION_BAD);
+	PQfinish(victim);
+	/* Through libcrdb. */
+	crdb_error err;
+	crdb_conn *v2 = crdb_connect(env("CRDB_DSN"), &err);
+	ck_assert_msg(v2, "%s", err.message);
+	ck_assert_msg(crdb_conn_cancel_session(v2, &err) == 0, "%s", err.message);
+	r = PQexec(crdb_conn_pg(v2), "SELECT 1");
+	ck_assert_int_ne(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	crdb_conn_free(v2);
+	/* Unknown session. */
+	r = PQexec(c, "CANCEL SESSION '00000000000000000000000000000001'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	free(sid);
+	PQfinish(c);
+}
+END_TEST
+
+/* ---- robustness ---- */
+
+static int raw_connect(void)
+{
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(env("CRDBSIM_PORT")));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	return fd;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* A raw session past start-up (ReadyForQuery read). */
+static int raw_session(void)
+{
+	int fd = raw_connect();
+	unsigned char pkt[64];
+	size_t n = 8;
+	put32(pkt + 4, 196608);
+	memcpy(pkt + n, "user\0root\0database\0defaultdb\0\0", 30);
+	n += 30;
+	put32(pkt, (uint32_t)n);
+	ck_assert_int_eq(write(fd, pkt, n), (ssize_t)n);
+	/* Read until 'Z' (whole messages). */
+	for (;;) {
+		unsigned char hdr[5];
+		ck_assert_int_eq(recv(fd, hdr, 5, MSG_WAITALL), 5);
+		uint32_t len = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
+			       ((uint32_t)hdr[3] << 8) | hdr[4];
+		ck_assert_uint_lt(len, 4096);
+		char body[4096];
+		if (len > 4)
+			ck_assert_int_eq(recv(fd, body, len - 4, MSG_WAITALL), (ssize_t)(len - 4));
+		if (hdr[0] == 'Z')
+			return fd;
+	}
+}
+
+/* After garbage, crdbsim answers 08P01 and closes. */
+static void expect_protocol_error(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	unsigned char buf[1024];
+	ssize_t n = recv(fd, buf, sizeof buf, 0);
+	ck_assert_int_gt(n, 5);
+	ck_assert_int_eq(buf[0], 'E');
+	ck_assert_ptr_nonnull(memmem(buf, (size_t)n, "C08P01", 7));
+	/* Then EOF. */
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+		;
+	ck_assert_int_eq(n, 0);
+	close(fd);
+}
+
+START_TEST(bad_messages_close_session)
+{
+	/* Length below 4. */
+	int fd = raw_session();
+	unsigned char m[16] = {'Q', 0, 0, 0, 2};
+	ck_assert_int_eq(write(fd, m, 5), 5);
+	expect_protocol_error(fd);
+	/* More than 1 GiB. */
+	fd = raw_session();
+	m[0] = 'Q';
+	put32(m + 1, 0x40000010u);
+	ck_assert_int_eq(write(fd, m, 5), 5);
+	expect_protocol_error(fd);
+	/* Unknown message type. */
+	fd = raw_session();
+	m[0] = 'y';
+	put32(m + 1, 4);
+	ck_assert_int_eq(write(fd, m, 5), 5);
+	expect_protocol_error(fd);
+	/* A Query without its NUL. */
+	fd = raw_session();
+	memcpy(m, "Q\0\0\0\x07" "abc", 8);
+	ck_assert_int_eq(write(fd, m, 8), 8);
+	expect_protocol_error(fd);
+	/* A bad start-up length. */
+	fd = raw_connect();
+	put32(m, 3);
+	ck_assert_int_eq(write(fd, m, 4), 4);
+	expect_protocol_error(fd);
+	/* crdbsim is still there. */
+	PGconn *c = connect_sim();
+	exec_ok(c, "SELECT 1");
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(control_commands)
+{
+	PGconn *c = connect_sim();
+	char *r = control("stats");
+	ck_assert_int_eq(strncmp(r, "ok sessions=", 12), 0);
+	ck_assert_int_ge(atoi(r + 12), 1);
+	free(r);
+	static const char *const bad[] = {
+		"nope", "dup", "dup x", "stall -1", "gc", "fail 57014",
+		"rangefeed maybe", "version",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = control(bad[i]);
+		ck_assert_msg(strncmp(r, "error ", 6) == 0, "%s -> %s", bad[i], r);
+		free(r);
+	}
+	/* Commands that act on running feeds report how many (none here). */
+	static const char *const zero[] = {
+		"close-all", "shutdown-feeds", "fail XXUUU injected failure",
+		"dup 3", "stall 10",
+	};
+	for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
+		r = control(zero[i]);
+		ck_assert_msg(strcmp(r, "ok 0") == 0, "%s -> %s", zero[i], r);
+		free(r);
+	}
+	r = control("gc 90000000");
+	ck_assert_int_eq(strncmp(r, "ok ", 3), 0);
+	free(r);
+	/* Idle sessions survive close-all. */
+	exec_ok(c, "SELECT 1");
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(restart_same_port)
+{
+	char cmd[4200];
+	PGconn *c = connect_sim();
+	exec_ok(c, "SELECT 1");
+	snprintf(cmd, sizeof cmd, "%s/tests/crdbsim/crdbsim-restart",
+		 env("top_srcdir"));
+	ck_assert_int_eq(system(cmd), 0);
+	/* The old connection is gone; a new one works on the same port. */
+	PGresult *r = PQexec(c, "SELECT 1");
+	ck_assert_int_ne(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	PQfinish(c);
+	c = connect_sim();
+	exec_ok(c, "SELECT 1");
+	char *reply = control("stats");
+	ck_assert_int_eq(strncmp(reply, "ok ", 3), 0);
+	free(reply);
+	PQfinish(c);
+}
+END_TEST
+
+static Suite *wire_suite(void)
+{
+	Suite *s = suite_create("crdbsim wire");
+	TCase *t = tcase_create("startup");
+	tcase_add_test(t, startup_parameters);
+	tcase_add_test(t, versions_per_connection);
+	tcase_add_test(t, default_version_libcrdb);
+	tcase_add_test(t, control_version_applies_to_new_connections);
+	tcase_add_test(t, ssl_request_refused);
+	suite_add_tcase(s, t);
+	t = tcase_create("intercepts");
+	tcase_add_test(t, session_id_forms);
+	tcase_add_test(t, version_extended);
+	tcase_add_test(t, show_statements);
+	tcase_add_test(t, cluster_setting_rangefeed);
+	tcase_add_test(t, listen_unlisten);
+	suite_add_tcase(s, t);
+	t = tcase_create("relay");
+	tcase_add_test(t, relay_sql);
+	tcase_add_test(t, relay_database_and_errors);
+	suite_add_tcase(s, t);
+	t = tcase_create("cancel");
+	tcase_add_test(t, cancel_request_new_version);
+	tcase_add_test(t, cancel_query_old_version);
+	tcase_add_test(t, cancel_request_ignored_before_22_1);
+	tcase_add_test(t, cancel_query_statement);
+	tcase_add_test(t, cancel_session);
+	suite_add_tcase(s, t);
+	t = tcase_create("robustness");
+	tcase_add_test(t, bad_messages_close_session);
+	tcase_add_test(t, control_commands);
+	/* Last: it replaces the crdbsim process. */
+	tcase_add_test(t, restart_same_port);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(wire_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
