@@ -247,6 +247,9 @@ typedef struct crdb_hlc {
 /*
  * Parse "<wall ns>.<logical, 10 digits>" (CockroachDB's decimal form). A
  * bare integer is wall nanoseconds with logical 0 (as a cursor accepts).
+ * A shorter fraction is read as the decimal it is, the way CockroachDB
+ * reads a cursor: "1.2" is logical 2000000000, and "123.5" (logical
+ * 5000000000) is refused as too large; more than 10 digits are refused.
  * Rejects signs, spaces, empty parts, overflow and trailing bytes, with a
  * message that says what was wrong. len is the byte count (no NUL needed).
  */
@@ -266,7 +269,9 @@ static inline bool crdb_hlc_is_zero(crdb_hlc hlc)
 /*
  * Convert an RFC 3339 time ("2024-01-02T03:04:05.123456789Z", offsets
  * "+02:00", lower-case t/z, and a space instead of T accepted) to an HLC
- * with logical 0, for use as a cursor.
+ * with logical 0, for use as a cursor. Up to 9 fraction digits; times
+ * before 1970, after 2262-04-11T23:47:16.854775807Z (int64 ns) and leap
+ * seconds (:60) are refused.
  */
 int crdb_hlc_from_rfc3339(const char *s, crdb_hlc *out, crdb_error *err);
 
