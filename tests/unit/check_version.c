@@ -58,6 +58,32 @@ START_TEST(test_version_null_err)
 }
 END_TEST
 
+/* Any "v<a>.<b>.<c>" that fits an int gives a*10000 + b*100 + c,
+ * wherever it stands after a non-word byte. */
+START_TEST(test_version_random)
+{
+	static const char *const before[] = { "", "CockroachDB CCL ", "(", "-", " x " };
+	char text[96];
+	unsigned seed = 12345;
+	crdb_error err;
+
+	for (int i = 0; i < 20000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		int a = (int)(seed >> 8) % 1000;
+		seed = seed * 1103515245u + 12345u;
+		int b = (int)(seed >> 8) % 1000;
+		seed = seed * 1103515245u + 12345u;
+		int c = (int)(seed >> 8) % 1000;
+		snprintf(text, sizeof text, "%sv%d.%d.%d (x86_64, go1.19)",
+			 before[i % 5], a, b, c);
+		int v = -1;
+		ck_assert_msg(crdb_parse_version(text, &v, &err) == 0, "%s: %s",
+			      text, err.message);
+		ck_assert_msg(v == a * 10000 + b * 100 + c, "%s gave %d", text, v);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	cases_load("version.cases", &version_cases);
@@ -66,6 +92,7 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 	tcase_add_loop_test(tc, test_version_case, 0, (int)version_cases.count);
 	tcase_add_test(tc, test_version_null_err);
+	tcase_add_test(tc, test_version_random);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
