@@ -210,11 +210,12 @@ void config_diag_print(const struct config_diag *diag, FILE *out)
 struct loader {
 	const char *file;
 	struct config_diag *diag;
+	int *diag_line;  /* the line of each diag line, for sorting */
 	bool failed;
 	bool oom;
 };
 
-static void diag_add_line(struct loader *ld, const char *text)
+static void diag_add_line(struct loader *ld, int line, const char *text)
 {
 	ld->failed = true;
 	if (ld->oom || ld->diag->nlines > CFG_DIAG_MAX)
@@ -223,8 +224,12 @@ static void diag_add_line(struct loader *ld, const char *text)
 	for (size_t i = 0; i < ld->diag->nlines; i++)
 		if (strcmp(ld->diag->lines[i], text) == 0)
 			return;
-	if (ld->diag->nlines == CFG_DIAG_MAX)
-		text = "too many problems; stopped listing them";
+	char last[CFG_DIAG_LEN];
+	if (ld->diag->nlines == CFG_DIAG_MAX) {
+		snprintf(last, sizeof(last), "%.*s: too many problems; stopped listing them",
+			 CFG_DIAG_LEN - 64, ld->file);
+		text = last;
+	}
 	char **lines = realloc(ld->diag->lines,
 			       (ld->diag->nlines + 1) * sizeof(*lines));
 	if (!lines) {
@@ -232,6 +237,16 @@ static void diag_add_line(struct loader *ld, const char *text)
 		return;
 	}
 	ld->diag->lines = lines;
+	int *nums = realloc(ld->diag_line,
+			    (ld->diag->nlines + 1) * sizeof(*nums));
+	if (!nums) {
+		ld->oom = true;
+		return;
+	}
+	ld->diag_line = nums;
+	/* Whole-file lines (0) and the final "too many" go last. */
+	nums[ld->diag->nlines] = line > 0 && ld->diag->nlines < CFG_DIAG_MAX ?
+				 line : INT_MAX;
 	char *copy = strdup(text);
 	if (!copy) {
 		ld->oom = true;
@@ -258,7 +273,25 @@ static void diag(struct loader *ld, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
 	va_end(ap);
-	diag_add_line(ld, text);
+	diag_add_line(ld, line, text);
+}
+
+/* Problems are found section by section; people read them by line. */
+static void diag_sort(struct loader *ld)
+{
+	char **lines = ld->diag->lines;
+	int *nums = ld->diag_line;
+	for (size_t i = 1; nums && i < ld->diag->nlines; i++) {
+		char *l = lines[i];
+		int n = nums[i];
+		size_t j = i;
+		for (; j > 0 && nums[j - 1] > n; j--) {
+			lines[j] = lines[j - 1];
+			nums[j] = nums[j - 1];
+		}
+		lines[j] = l;
+		nums[j] = n;
+	}
 }
 
 static void diag_oom(struct loader *ld)
@@ -1807,6 +1840,12 @@ static void load_global(struct loader *ld, const struct raw_file *rf,
 		diag(ld, st.line, "state_dir: '%.200s' is not an absolute path",
 		     cfg->state_dir);
 	}
+	/* The global password source, even when no feed uses it. */
+	if (rf->global) {
+		struct feed_config scratch = { 0 };
+		feed_password(ld, rf, rf->global, &scratch);
+		free(scratch.password_file);
+	}
 	st = setting_get(rf, g, "log_level");
 	if (get_enum(ld, &st, &e) == 0)
 		cfg->log_level = e < 0 ? LOG_LEVEL_INFO : (enum log_level)e;
@@ -1869,13 +1908,14 @@ static void check_references(struct loader *ld, const struct config *cfg)
 
 struct config *config_load(const char *path, struct config_diag *diag_out)
 {
-	struct loader ld = { path, diag_out, false, false };
+	struct loader ld = { path, diag_out, NULL, false, false };
 	diag_out->lines = NULL;
 	diag_out->nlines = 0;
 
 	FILE *fp = fopen(path, "r");
 	if (!fp) {
 		diag(&ld, 0, "cannot open: %s", strerror(errno));
+		free(ld.diag_line);
 		return NULL;
 	}
 	struct raw_file rf = { 0 };
@@ -1885,6 +1925,7 @@ struct config *config_load(const char *path, struct config_diag *diag_out)
 	if (!cfg) {
 		diag_oom(&ld);
 		raw_file_free(&rf);
+		free(ld.diag_line);
 		return NULL;
 	}
 	if (rc < 0 || ld.oom)
@@ -1916,6 +1957,8 @@ struct config *config_load(const char *path, struct config_diag *diag_out)
 		check_references(&ld, cfg);
 out:
 	raw_file_free(&rf);
+	diag_sort(&ld);
+	free(ld.diag_line);
 	if (ld.failed) {
 		config_free(cfg);
 		return NULL;

@@ -18,6 +18,9 @@ EXTRA_DIST += conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/demo.conf \
 	daemon/crdbfeedd.conf.5
 dist_check_DATA += \
 	tests/daemon/config-cases/README \
+	tests/daemon/config-cases/aux-eq-changed.conf \
+	tests/daemon/config-cases/aux-eq-dsn.conf \
+	tests/daemon/config-cases/aux-eq-same.conf \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
@@ -27,6 +30,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-syntax.conf \
 	tests/daemon/config-cases/bad-values.conf \
 	tests/daemon/config-cases/dsn-mask.txt \
+	tests/daemon/config-cases/eq-reload.conf \
 	tests/daemon/config-cases/good-basic.conf \
 	tests/daemon/config-cases/good-credential.conf \
 	tests/daemon/config-cases/good-cursor.conf \
