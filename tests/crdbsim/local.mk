@@ -18,7 +18,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	$(CRDBSIM_FEED_SOURCES)
 tests_crdbsim_crdbsim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
-tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)
+tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS) \
+	-lpthread -lm
 
 dist_check_SCRIPTS += tests/crdbsim/crdbsim-env tests/crdbsim/crdbsim-restart
 EXTRA_DIST += tests/crdbsim/README.md
@@ -34,3 +35,12 @@ tests_crdbsim_check_sim_wire_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
 dist_check_DATA += \
 	tests/crdbsim/cases/wire_startup.cases \
 	tests/crdbsim/cases/wire_versions.cases
+
+# Changefeeds through the wire front end (needs the real engine in
+# CRDBSIM_FEED_SOURCES), and psycopg's own crdb client as a user.
+check_PROGRAMS += tests/crdbsim/check_sim_wirefeed
+tests_crdbsim_check_sim_wirefeed_SOURCES = tests/crdbsim/check_sim_wirefeed.c
+tests_crdbsim_check_sim_wirefeed_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
+tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
+dist_check_SCRIPTS += tests/crdbsim/run_psycopg_test
+dist_check_DATA += tests/crdbsim/test_psycopg.py
