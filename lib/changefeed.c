@@ -60,37 +60,45 @@ static const char *const on_error_values[] = { "pause", "fail", NULL };
 static const char *const virtual_columns_values[] = { "omitted", "null", NULL };
 static const char *const enriched_values[] = { "source", "schema", NULL };
 
+/*
+ * `since` records what crdb-wire.md says about an option's history; NULL
+ * means the option is in the new options.go table (§4.6) and the note
+ * records no first release for it.
+ */
 static const struct opt_def opt_table[] = {
-	{ "cursor", OPT_TIMESTAMP, 0, NULL, "all versions" },
-	{ "end_time", OPT_TIMESTAMP, 0, NULL, "v22.1" },
+	{ "cursor", OPT_TIMESTAMP, 0, NULL, "all versions (§4.5)" },
+	{ "end_time", OPT_TIMESTAMP, 0, NULL, NULL },
 	{ "envelope", OPT_ENUM, 0, envelope_values,
-	  "bare v22.2 (CDC queries), enriched v25.2" },
+	  "bare: default of CDC queries (docs v23.1); enriched: v25.2" },
 	{ "format", OPT_ENUM, 0, format_values,
-	  "csv v22.1 (initial_scan only), parquet v23.1, protobuf v25.4" },
-	{ "full_table_name", OPT_FLAG, 0, NULL, "v20.2" },
-	{ "key_in_value", OPT_FLAG, 0, NULL, "all versions" },
-	{ "topic_in_value", OPT_FLAG, 0, NULL, "v21.2" },
+	  "protobuf: docs v25.4; csv needs initial_scan='only'; parquet is cloud storage only" },
+	{ "full_table_name", OPT_FLAG, 0, NULL, NULL },
+	{ "key_in_value", OPT_FLAG, 0, NULL, "old tests: wrapped only" },
+	{ "topic_in_value", OPT_FLAG, 0, NULL, NULL },
 	{ "updated", OPT_FLAG, 0, NULL, "all versions" },
-	{ "mvcc_timestamp", OPT_FLAG, 0, NULL, "v21.2" },
-	{ "diff", OPT_FLAG, 0, NULL, "v20.1" },
-	{ "split_column_families", OPT_FLAG, 0, NULL, "v21.2" },
+	{ "mvcc_timestamp", OPT_FLAG, 0, NULL, NULL },
+	{ "diff", OPT_FLAG, 0, NULL, "old tests: wrapped only" },
+	{ "split_column_families", OPT_FLAG, 0, NULL, NULL },
 	{ "initial_scan", OPT_ENUM, OPT_VALUE_OPTIONAL, initial_scan_values,
-	  "flag before v22.1, 'yes'/'no'/'only' from v22.1" },
-	{ "no_initial_scan", OPT_FLAG, 0, NULL, "all versions" },
-	{ "initial_scan_only", OPT_FLAG, 0, NULL, "v22.1" },
-	{ "unordered", OPT_FLAG, 0, NULL, "v22.2" },
-	{ "encode_json_value_null_as_object", OPT_FLAG, 0, NULL, "v24.1" },
-	{ "schema_change_events", OPT_ENUM, 0, schema_events_values, "v19.2" },
-	{ "schema_change_policy", OPT_ENUM, 0, schema_policy_values, "v19.2" },
-	{ "on_error", OPT_ENUM, 0, on_error_values, "v21.2 (jobs only)" },
-	{ "virtual_columns", OPT_ENUM, 0, virtual_columns_values, "v22.1" },
-	{ "min_checkpoint_frequency", OPT_DURATION, OPT_ZERO_OK, NULL, "v22.1" },
+	  "a flag before v22.1; 'yes'/'no'/'only' documented from v22.1" },
+	{ "no_initial_scan", OPT_FLAG, 0, NULL, "before v22.1 (still accepted)" },
+	{ "initial_scan_only", OPT_FLAG, 0, NULL, NULL },
+	{ "unordered", OPT_FLAG, 0, NULL, NULL },
+	{ "encode_json_value_null_as_object", OPT_FLAG, 0, NULL, NULL },
+	{ "schema_change_events", OPT_ENUM, 0, schema_events_values, NULL },
+	{ "schema_change_policy", OPT_ENUM, 0, schema_policy_values, NULL },
+	{ "on_error", OPT_ENUM, 0, on_error_values, "jobs only: no effect on sinkless feeds" },
+	{ "virtual_columns", OPT_ENUM, 0, virtual_columns_values,
+	  "v22.1 (virtual columns omitted by default since)" },
+	{ "min_checkpoint_frequency", OPT_DURATION, OPT_ZERO_OK, NULL,
+	  "documented from v22.1" },
 	{ "resolved", OPT_DURATION, OPT_VALUE_OPTIONAL | OPT_ZERO_OK, NULL,
 	  "all versions; a bare flag means 0" },
-	{ "lagging_ranges_threshold", OPT_DURATION, 0, NULL, "v23.2" },
-	{ "lagging_ranges_polling_interval", OPT_DURATION, 0, NULL, "v23.2" },
-	{ "key_column", OPT_STRING, 0, NULL, "v23.1, needs unordered" },
-	{ "enriched_properties", OPT_ENUM_LIST, 0, enriched_values, "v25.2" },
+	{ "lagging_ranges_threshold", OPT_DURATION, 0, NULL, NULL },
+	{ "lagging_ranges_polling_interval", OPT_DURATION, 0, NULL, NULL },
+	{ "key_column", OPT_STRING, 0, NULL, "needs unordered (§12)" },
+	{ "enriched_properties", OPT_ENUM_LIST, 0, enriched_values,
+	  "with envelope=enriched, v25.2" },
 	{ "confluent_schema_registry", OPT_STRING, 0, NULL, "format=avro" },
 	{ "avro_schema_prefix", OPT_STRING, 0, NULL, "format=avro" },
 };
@@ -648,9 +656,11 @@ static int check_duration(const struct opt_def *def, const char *value,
 
 /*
  * A cursor or end_time as the AS OF SYSTEM TIME parser reads it (§4.5): a
- * timestamp (RFC 3339, or without a zone, read as UTC), an HLC decimal, or
- * a negative interval (Go-style here). Whether it lies in the future or
- * behind the GC threshold only the server can tell.
+ * timestamp (RFC 3339, the same without a zone, read as UTC, or a bare
+ * date), an HLC decimal, or a negative interval (Go-style here). The
+ * server's parser accepts more spellings (zone names, "+0200"); we accept
+ * this well-defined subset. Whether the time lies in the future or behind
+ * the GC threshold only the server can tell.
  */
 static int check_timestamp(const char *value, crdb_error *err)
 {
@@ -664,8 +674,13 @@ static int check_timestamp(const char *value, crdb_error *err)
 		return 0;
 	if (crdb_hlc_from_rfc3339(value, &hlc, NULL) == 0)
 		return 0;
-	if (strlen(value) < sizeof buf - 1) {
+	if (strlen(value) < sizeof buf - 16) {
+		/* zone-less (read as UTC, the session default), and a bare
+		 * date at midnight */
 		snprintf(buf, sizeof buf, "%sZ", value);
+		if (crdb_hlc_from_rfc3339(buf, &hlc, NULL) == 0)
+			return 0;
+		snprintf(buf, sizeof buf, "%sT00:00:00Z", value);
 		if (crdb_hlc_from_rfc3339(buf, &hlc, NULL) == 0)
 			return 0;
 	}
