@@ -1693,8 +1693,14 @@ static void load_feed(struct loader *ld, const struct raw_file *rf,
 		bad = 1;
 
 	st = setting_get(rf, sec, "resolved");
-	if (get_duration(ld, &st, &f->resolved_ms) < 0)
+	if (get_duration(ld, &st, &f->resolved_ms) < 0) {
 		bad = 1;
+	} else if (f->resolved_ms <= 0) {
+		/* The checkpoint only moves with resolved timestamps, and
+		 * min_checkpoint_frequency = 0 would ask for every one. */
+		diag(ld, st.line, "resolved: must be more than 0");
+		bad = 1;
+	}
 
 	st = setting_get(rf, sec, "start");
 	if (get_enum(ld, &st, &e) < 0)
