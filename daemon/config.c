@@ -522,8 +522,8 @@ char *config_dsn_mask(const char *dsn)
 	return masked;
 }
 
-/* Replace every occurrence of secret in text by ***, in place (bounded by
- * text's own size since *** is no longer than... not always: rebuild). */
+/* Replace every occurrence of secret in text (of size bytes) by ***,
+ * truncating if the result would not fit. */
 static void mask_secret(char *text, size_t size, const char *secret)
 {
 	if (!secret || !*secret)
@@ -863,6 +863,15 @@ static struct raw_section *raw_find(struct raw_file *rf,
 			return s;
 	}
 	return NULL;
+}
+
+static bool raw_has_feed(const struct raw_file *rf, const char *name)
+{
+	for (size_t i = 0; i < rf->nsections; i++)
+		if (rf->sections[i].kind == CFG_SECTION_FEED &&
+		    strcmp(rf->sections[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 /* "[crdbfeedd]", "[feed NAME]", "[sink NAME]"; NULL when ignored. */
@@ -1776,7 +1785,7 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 	if (!st.explicit)
 		diag(ld, sec->line, "sink %s: no feed (set feed = NAME)", s->name);
 	else if (get_string(ld, &st, &s->feed) == 0 &&
-		 !raw_find((struct raw_file *)rf, CFG_SECTION_FEED, s->feed))
+		 !raw_has_feed(rf, s->feed))
 		diag(ld, st.line, "feed: no [feed %.100s] section", s->feed);
 
 	st = setting_get(rf, sec, "type");
@@ -1903,11 +1912,20 @@ static void check_references(struct loader *ld, const struct config *cfg)
 	}
 	for (size_t i = 0; i < cfg->nsinks; i++) {
 		const struct sink_config *a = &cfg->sinks[i];
-		for (size_t j = 0; j < i && a->path; j++) {
+		bool stdout_told = false;
+		for (size_t j = 0; j < i; j++) {
 			const struct sink_config *b = &cfg->sinks[j];
-			if (b->path && strcmp(a->path, b->path) == 0)
+			if (a->path && b->path && strcmp(a->path, b->path) == 0)
 				diag(ld, a->line, "sink %s: path %.200s is also the path of sink %s (line %d)",
 				     a->name, a->path, b->name, b->line);
+			/* Two would write every line of the feed twice. */
+			if (!stdout_told && a->type == SINK_STDOUT &&
+			    b->type == SINK_STDOUT && a->feed && b->feed &&
+			    strcmp(a->feed, b->feed) == 0) {
+				diag(ld, a->line, "sink %s: feed %s already has a stdout sink, %s (line %d)",
+				     a->name, a->feed, b->name, b->line);
+				stdout_told = true;
+			}
 		}
 	}
 }
