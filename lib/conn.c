@@ -13,7 +13,9 @@
  *
  * Everything crdb_conn_cancel() reads is written before the handle is
  * reported ready and never changed afterwards, so cancel may run on another
- * thread while the owner is blocked in a statement.
+ * thread while the owner is blocked in a statement (once the connect has
+ * finished). The conninfo, which may hold a password, is kept only where a
+ * cancel needs a second connection (CockroachDB) and is wiped when freed.
  *
  * Messages are one line and never carry the password: libpq's multi-line
  * messages are joined with "; ", and whatever looks like a password in the
@@ -48,7 +50,8 @@ enum conn_state {
 
 struct crdb_conn {
 	PGconn *pg;
-	char *conninfo;          /* kept for cancel's second connection */
+	char *conninfo;          /* CockroachDB: kept for cancel's second
+				    connection; NULL once ready on PostgreSQL */
 	enum conn_state state;
 	bool is_crdb;
 	bool version_known;      /* server_version parsed */
@@ -324,6 +327,25 @@ static void take_session_id(crdb_conn *conn, const PGresult *res)
 /* Connecting                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Wipe and drop the conninfo copy: it may hold a password. */
+static void forget_conninfo(crdb_conn *conn)
+{
+	if (!conn->conninfo)
+		return;
+	explicit_bzero(conn->conninfo, strlen(conn->conninfo));
+	crdb__free(conn->conninfo);
+	conn->conninfo = NULL;
+}
+
+/* Everything is known. Only CockroachDB's cancels open a second
+ * connection, so only there is the conninfo (and its password) kept. */
+static void become_ready(crdb_conn *conn)
+{
+	if (!conn->is_crdb)
+		forget_conninfo(conn);
+	conn->state = CONN_READY;
+}
+
 static crdb_conn *conn_new(const char *conninfo, crdb_error *err)
 {
 	if (!conninfo) {
@@ -385,7 +407,7 @@ crdb_conn *crdb_connect(const char *conninfo, crdb_error *err)
 		take_session_id(conn, res);
 		PQclear(res);
 	}
-	conn->state = CONN_READY;
+	become_ready(conn);
 	return conn;
 
 failed:
@@ -451,7 +473,7 @@ static crdb_poll continue_session_fetch(crdb_conn *conn, crdb_error *err)
 						   "connect: SHOW session_id");
 			if (PQsetnonblocking(conn->pg, 0) != 0)
 				return poll_failed(conn, err, "connect");
-			conn->state = CONN_READY;
+			become_ready(conn);
 			return CRDB_POLL_OK;
 		}
 		take_session_id(conn, res);
@@ -496,7 +518,7 @@ crdb_poll crdb_connect_poll(crdb_conn *conn, crdb_error *err)
 	}
 	if (conn->is_crdb)
 		return start_session_fetch(conn, err);
-	conn->state = CONN_READY;
+	become_ready(conn);
 	return CRDB_POLL_OK;
 }
 
@@ -518,7 +540,7 @@ void crdb_conn_free(crdb_conn *conn)
 		PQfreeCancel(conn->cancel);
 	if (conn->pg)
 		PQfinish(conn->pg);
-	crdb__free(conn->conninfo);
+	forget_conninfo(conn);
 	crdb__free(conn);
 }
 
