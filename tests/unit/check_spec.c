@@ -195,6 +195,67 @@ START_TEST(test_spec_large)
 }
 END_TEST
 
+/* Build "CREATE CHANGEFEED FOR TABLE <name>" and return the name part. */
+static char *rendered_name(const char *name, crdb_error *err)
+{
+	crdb_feed_spec *spec = crdb_feed_spec_new(err);
+	ck_assert_ptr_nonnull(spec);
+	if (crdb_feed_spec_add_table(spec, name, NULL, err) != 0) {
+		crdb_feed_spec_free(spec);
+		return NULL;
+	}
+	char *sql = crdb_feed_spec_build(spec, false, NULL, err);
+	ck_assert_ptr_nonnull(sql);
+	static const char prefix[] = "CREATE CHANGEFEED FOR TABLE ";
+	ck_assert(strncmp(sql, prefix, sizeof prefix - 1) == 0);
+	char *out = strdup(sql + sizeof prefix - 1);
+	ck_assert_ptr_nonnull(out);
+	crdb_free(sql);
+	crdb_feed_spec_free(spec);
+	return out;
+}
+
+/*
+ * Quoting is a fixed point: whatever name is accepted, its rendering is
+ * accepted again and renders the same (so no quote is lost or doubled
+ * twice), and garbage fails with EINVAL instead of reaching the SQL.
+ */
+START_TEST(test_spec_quoting_random)
+{
+	static const char alphabet[] = "aZ_$9.\" ;\xc3\xa9tT";
+	unsigned seed = 4242;
+	char name[24];
+	crdb_error err;
+	int accepted = 0;
+
+	for (int i = 0; i < 30000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t len = 1 + (seed >> 16) % (sizeof name - 2);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			name[k] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+		}
+		name[len] = '\0';
+		crdb_error_clear(&err);
+		char *once = rendered_name(name, &err);
+		if (!once) {
+			ck_assert_int_eq(err.code, CRDB_EINVAL);
+			continue;
+		}
+		accepted++;
+		char *twice = rendered_name(once, &err);
+		ck_assert_msg(twice, "'%s' rendered as '%s', which fails: %s",
+			      name, once, err.message);
+		ck_assert_msg(strcmp(once, twice) == 0, "'%s' -> '%s' -> '%s'",
+			      name, once, twice);
+		free(once);
+		free(twice);
+	}
+	/* the generator must reach the interesting cases */
+	ck_assert_int_gt(accepted, 1000);
+}
+END_TEST
+
 int main(void)
 {
 	cases_load("spec.cases", &spec_cases);
@@ -204,6 +265,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_spec_case, 0, (int)spec_cases.count);
 	tcase_add_test(tc, test_spec_null_args);
 	tcase_add_test(tc, test_spec_large);
+	tcase_add_test(tc, test_spec_quoting_random);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
