@@ -272,7 +272,7 @@ static bool is_name(const struct lexer *lx)
 
 /* name [. name [. name]] -> target; err on a database other than defaultdb */
 static int parse_table_name(struct lexer *lx, struct sim_target *t,
-			    struct simfeed_error *err)
+			    char **written, struct simfeed_error *err)
 {
 	char *parts[3] = { 0 };
 	int n = 0, rc = -1;
@@ -307,7 +307,11 @@ static int parse_table_name(struct lexer *lx, struct sim_target *t,
 	}
 	t->schema = strdup(schema);
 	t->table = strdup(table);
-	if (!t->schema || !t->table) {
+	if (written &&
+	    asprintf(written, "%s%s%s%s%s", n == 3 ? parts[0] : "", n == 3 ? "." : "",
+		     n >= 2 ? parts[n - 2] : "", n >= 2 ? "." : "", table) < 0)
+		*written = NULL;
+	if (!t->schema || !t->table || (written && !*written)) {
 		fail(err, SQLSTATE_UNCATEGORIZED, "out of memory");
 		goto out;
 	}
@@ -339,34 +343,73 @@ static void target_clear(struct sim_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* [TABLE] name [FAMILY f] {, ...} */
+static bool same_target(const struct sim_target *a, const struct sim_target *b)
+{
+	return !strcmp(a->schema, b->schema) && !strcmp(a->table, b->table) &&
+	       ((!a->family && !b->family) ||
+		(a->family && b->family && !strcmp(a->family, b->family)));
+}
+
+/* [TABLE] name [FAMILY f] {, ...}; duplicates refused as CockroachDB does
+ * ("CHANGEFEED targets TABLE foo and TABLE defaultdb.foo are duplicates") */
 static int parse_targets(struct lexer *lx, struct simfeed_stmt *st,
 			 struct simfeed_error *err)
 {
+	char **written = NULL;
+	int rc = -1;
+
 	for (;;) {
 		struct sim_target t = { 0 };
+		char *w = NULL;
 		if (is_kw(lx, "table"))
 			next(lx);
-		if (parse_table_name(lx, &t, err) < 0)
-			return -1;
+		if (parse_table_name(lx, &t, &w, err) < 0)
+			goto out;
 		if (is_kw(lx, "family")) {
 			next(lx);
 			if (!is_name(lx)) {
 				target_clear(&t);
-				return syntax_error(lx, err);
+				free(w);
+				syntax_error(lx, err);
+				goto out;
 			}
 			t.family = lx->cur.text;
 			lx->cur.text = NULL;
 			next(lx);
 		}
-		if (add_target(st, &t, err) < 0) {
+		for (size_t i = 0; i < st->ntargets; i++) {
+			if (!same_target(&st->targets[i], &t))
+				continue;
+			fail(err, SQLSTATE_UNCATEGORIZED,
+			     "CHANGEFEED targets TABLE %s%s%s and TABLE %s%s%s are duplicates",
+			     written[i], t.family ? " FAMILY " : "", t.family ? t.family : "",
+			     w, t.family ? " FAMILY " : "", t.family ? t.family : "");
 			target_clear(&t);
-			return -1;
+			free(w);
+			goto out;
 		}
+		char **v = realloc(written, (st->ntargets + 1) * sizeof *v);
+		if (!v || add_target(st, &t, err) < 0) {
+			if (v)
+				written = v;
+			else
+				fail(err, SQLSTATE_UNCATEGORIZED, "out of memory");
+			target_clear(&t);
+			free(w);
+			goto out;
+		}
+		written = v;
+		written[st->ntargets - 1] = w;
 		if (!is_punct(lx, ','))
-			return 0;
+			break;
 		next(lx);
 	}
+	rc = 0;
+out:
+	for (size_t i = 0; written && i < st->ntargets; i++)
+		free(written[i]);
+	free(written);
+	return rc;
 }
 
 /* ---- options --------------------------------------------------------------- */
@@ -613,9 +656,10 @@ static int uint_opt(const struct opt *op, uint64_t *out, struct simfeed_error *e
 
 /* What options were seen, for cross-option checks. */
 struct seen {
-	bool initial_scan_flag, no_initial_scan, initial_scan_only, resolved,
+	bool initial_scan, no_initial_scan, initial_scan_only, resolved,
 	     diff, updated, mvcc, end_time, unordered, envelope, key_in_value,
-	     topic_in_value, firehose_opt;
+	     topic_in_value, firehose_opt, key_column, csv;
+	const char *initial_scan_value; /* NULL: given without a value */
 };
 
 static int apply_option(struct simfeed_stmt *st, const struct opt *op,
@@ -629,7 +673,6 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 	static const char *const events[] = { "column_changes", "default", NULL };
 	static const char *const on_error[] = { "pause", "fail", NULL };
 	static const char *const virtual_cols[] = { "omitted", "null", NULL };
-	static const char *const scans[] = { "yes", "no", "only", NULL };
 	static const char *const formats[] = { "json", "avro", "experimental_avro",
 		"csv", "parquet", "protobuf", NULL };
 	/* accepted without effect, any value or none */
@@ -664,7 +707,10 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 		if (!one_of(op->value, formats))
 			return fail(err, SQLSTATE_UNCATEGORIZED, "unknown format: %s",
 				    op->value);
-		if (strcasecmp(op->value, "json") != 0)
+		/* csv has a rule of its own, checked with initial_scan */
+		if (!strcasecmp(op->value, "csv"))
+			seen->csv = true;
+		else if (strcasecmp(op->value, "json") != 0)
 			return fail(err, SQLSTATE_UNSUPPORTED,
 				    "crdbsim emulates only format=json, not format=%s",
 				    op->value);
@@ -674,6 +720,8 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 		if (require_value(op, err) < 0 ||
 		    sim_parse_timestamp(op->value, now_ns, &ts, err) < 0)
 			return -1;
+		/* the text of crdb-wire.md §4.5 [TEST old]; newer releases
+		 * say "timestamp '...' is in the future" */
 		if (cursor && ts.wall > now_ns)
 			return fail(err, SQLSTATE_UNCATEGORIZED,
 				    "cannot specify timestamp in the future");
@@ -700,33 +748,18 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 		if (duration_opt(op, false, &ms, err) < 0)
 			return -1;
 	} else if (strcmp(n, "initial_scan") == 0) {
-		if (!op->value || !op->value[0]) {
-			seen->initial_scan_flag = true;
-			st->initial_scan = SIM_SCAN_YES;
-		} else {
-			if (!one_of(op->value, scans))
-				return fail(err, SQLSTATE_UNCATEGORIZED,
-					    "unknown initial_scan: %s", op->value);
-			st->initial_scan = !strcasecmp(op->value, "yes") ? SIM_SCAN_YES :
-					   !strcasecmp(op->value, "no") ? SIM_SCAN_NO :
-					   SIM_SCAN_ONLY;
-			if (st->initial_scan == SIM_SCAN_NO)
-				seen->no_initial_scan = true;
-			else if (st->initial_scan == SIM_SCAN_ONLY)
-				seen->initial_scan_only = true;
-			else
-				seen->initial_scan_flag = true;
-		}
+		/* resolved with the other two in check_options, in
+		 * GetInitialScanType's order */
+		seen->initial_scan = true;
+		seen->initial_scan_value = op->value;
 	} else if (strcmp(n, "no_initial_scan") == 0) {
 		if (require_no_value(op, err) < 0)
 			return -1;
 		seen->no_initial_scan = true;
-		st->initial_scan = SIM_SCAN_NO;
 	} else if (strcmp(n, "initial_scan_only") == 0) {
 		if (require_no_value(op, err) < 0)
 			return -1;
 		seen->initial_scan_only = true;
-		st->initial_scan = SIM_SCAN_ONLY;
 	} else if (strcmp(n, "schema_change_policy") == 0) {
 		if (enum_opt(op, policies, err) < 0)
 			return -1;
@@ -766,8 +799,9 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 		case 's': st->split_column_families = true; break;
 		}
 	} else if (strcmp(n, "key_column") == 0) {
-		return fail(err, SQLSTATE_UNSUPPORTED,
-			    "crdbsim does not emulate key_column");
+		if (require_value(op, err) < 0)
+			return -1;
+		seen->key_column = true;
 	} else if (strcmp(n, "crdbsim_events") == 0) {
 		seen->firehose_opt = true;
 		return uint_opt(op, &st->firehose_events, err);
@@ -789,7 +823,7 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 }
 
 static int check_options(struct simfeed_stmt *st, const struct seen *seen,
-			 struct simfeed_error *err)
+			 int64_t now_ns, struct simfeed_error *err)
 {
 	static const struct { size_t off; const char *name; } scan_only[] = {
 		{ offsetof(struct seen, diff), "diff" },
@@ -799,12 +833,32 @@ static int check_options(struct simfeed_stmt *st, const struct seen *seen,
 		{ offsetof(struct seen, updated), "updated" },
 	};
 
-	if (seen->initial_scan_flag && seen->no_initial_scan)
+	/* CockroachDB's GetInitialScanType, in its order */
+	if (seen->initial_scan && seen->no_initial_scan)
 		return fail(err, SQLSTATE_UNCATEGORIZED,
 			    "cannot specify both initial_scan and no_initial_scan");
-	if (seen->initial_scan_only && (seen->initial_scan_flag || seen->no_initial_scan))
+	if (seen->initial_scan && seen->initial_scan_only)
 		return fail(err, SQLSTATE_UNCATEGORIZED,
 			    "cannot specify both initial_scan and initial_scan_only");
+	if (seen->no_initial_scan && seen->initial_scan_only)
+		return fail(err, SQLSTATE_UNCATEGORIZED,
+			    "cannot specify both initial_scan='only' and no_initial_scan");
+	if (seen->initial_scan) {
+		const char *v = seen->initial_scan_value ? seen->initial_scan_value : "";
+		if (!*v || !strcasecmp(v, "yes"))
+			st->initial_scan = SIM_SCAN_YES;
+		else if (!strcasecmp(v, "no"))
+			st->initial_scan = SIM_SCAN_NO;
+		else if (!strcasecmp(v, "only"))
+			st->initial_scan = SIM_SCAN_ONLY;
+		else
+			return fail(err, SQLSTATE_UNCATEGORIZED,
+				    "unknown initial_scan: %s", v);
+	} else if (seen->no_initial_scan) {
+		st->initial_scan = SIM_SCAN_NO;
+	} else if (seen->initial_scan_only) {
+		st->initial_scan = SIM_SCAN_ONLY;
+	}
 	if (st->initial_scan == SIM_SCAN_ONLY) {
 		for (size_t i = 0; i < sizeof scan_only / sizeof scan_only[0]; i++)
 			if (*(const bool *)((const char *)seen + scan_only[i].off))
@@ -815,20 +869,40 @@ static int check_options(struct simfeed_stmt *st, const struct seen *seen,
 	if (seen->unordered && seen->resolved)
 		return fail(err, SQLSTATE_UNCATEGORIZED,
 			    "resolved timestamps cannot be guaranteed to be correct in unordered mode");
+	if (seen->key_column && !seen->unordered)
+		return fail(err, SQLSTATE_UNCATEGORIZED,
+			    "key_column requires the unordered option");
+	if (seen->key_column)
+		return fail(err, SQLSTATE_UNSUPPORTED,
+			    "crdbsim does not emulate key_column");
+	if (seen->csv && st->initial_scan != SIM_SCAN_ONLY)
+		return fail(err, SQLSTATE_UNCATEGORIZED,
+			    "format=csv is only usable with initial_scan_only");
+	if (seen->csv)
+		return fail(err, SQLSTATE_UNSUPPORTED,
+			    "crdbsim emulates only format=json, not format=csv");
 	if ((seen->key_in_value || seen->topic_in_value) &&
 	    st->envelope != SIM_ENV_WRAPPED && st->envelope != SIM_ENV_BARE &&
 	    st->envelope != SIM_ENV_ENRICHED)
 		return fail(err, SQLSTATE_UNCATEGORIZED,
 			    "%s is only usable with envelope=wrapped",
 			    seen->key_in_value ? "key_in_value" : "topic_in_value");
-	if (st->has_end_time && st->has_cursor &&
-	    (st->end_time.wall < st->cursor.wall ||
-	     (st->end_time.wall == st->cursor.wall &&
-	      st->end_time.logical < st->cursor.logical)))
-		return fail(err, SQLSTATE_UNCATEGORIZED,
-			    "specified end time %lld.%010d cannot be less than cursor %lld.%010d",
-			    (long long)st->end_time.wall, (int)st->end_time.logical,
-			    (long long)st->cursor.wall, (int)st->cursor.logical);
+	if (st->has_end_time) {
+		/* the statement time is the cursor, or now */
+		struct sim_hlc stmt_time = { now_ns, 0 };
+		char e[48], t[48];
+		if (st->has_cursor)
+			stmt_time = st->cursor;
+		if (st->end_time.wall < stmt_time.wall ||
+		    (st->end_time.wall == stmt_time.wall &&
+		     st->end_time.logical < stmt_time.logical)) {
+			sim_hlc_format(st->end_time, e, sizeof e);
+			sim_hlc_format(stmt_time, t, sizeof t);
+			return fail(err, SQLSTATE_UNCATEGORIZED,
+				    "specified end time %s cannot be less than statement time %s",
+				    e, t);
+		}
+	}
 	if (seen->firehose_opt && !st->firehose)
 		return fail(err, SQLSTATE_INVALID_PARAM,
 			    "invalid option \"crdbsim_*\": only for the target crdbsim.firehose");
@@ -924,7 +998,7 @@ static int parse_query(struct lexer *lx, struct simfeed_stmt *st,
 		return syntax_error(lx, err);
 	next(lx);
 	struct sim_target t = { 0 };
-	if (parse_table_name(lx, &t, err) < 0)
+	if (parse_table_name(lx, &t, NULL, err) < 0)
 		return -1;
 	if (add_target(st, &t, err) < 0) {
 		target_clear(&t);
@@ -1062,7 +1136,7 @@ int sim_parse_changefeed(const char *sql, const char *const *params,
 	for (size_t i = 0; i < opts.n; i++)
 		if (apply_option(st, &opts.v[i], now_ns, &seen, err) < 0)
 			goto out;
-	if (check_options(st, &seen, err) < 0 || set_displays(st, err) < 0)
+	if (check_options(st, &seen, now_ns, err) < 0 || set_displays(st, err) < 0)
 		goto out;
 	*out = st;
 	st = NULL;
