@@ -14,9 +14,9 @@ CRDBSIM_ENGINE_SOURCES = \
 	tests/crdbsim/render.c
 
 CRDBSIM_FEED_SOURCES = \
-	tests/crdbsim/simfeed.h \
-	tests/crdbsim/simstmt.h \
-	tests/crdbsim/feed_stub.c
+	$(CRDBSIM_ENGINE_SOURCES) \
+	tests/crdbsim/feed_parse.c \
+	tests/crdbsim/parse.c
 
 # Engine tests: the engine driven directly on its own event loop against
 # PG_DSN (a database of their own, next to crdbsim's defaultdb).

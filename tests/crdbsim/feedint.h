@@ -80,6 +80,8 @@ struct simfeed_engine {
 	struct sim_hlc pending_frontier;
 	uint64_t pending_lsn;
 	bool round_full;                /* the peek hit its bound: go again */
+	uint64_t wal_now;               /* WAL flush LSN before this round */
+	uint64_t wal_seen;              /* ... before the last drained peek */
 	char *persist_json;             /* the batch being persisted */
 	struct sim_hlc gc_threshold;    /* persisted GC threshold */
 	int ingest_errors;              /* consecutive, for the log */
