@@ -13,7 +13,7 @@
  * keep their case, unquoted ones are lower-cased. A statement with INTO has
  * a sink, which crdbsim does not emulate: it is refused (0A000).
  *
- * Options: WITH name [= 'value' | = $n], ... Every option of §4.6 is
+ * Options: WITH name [= 'value' | = word | = $n], ... Every option of §4.6 is
  * accepted. Options that change nothing in crdbsim (no jobs, no protected
  * timestamps, one node) are accepted and ignored: on_error,
  * protect_data_from_gc_on_pause, gc_protect_expires_after, metrics_label,
@@ -468,7 +468,10 @@ static int parse_options(struct lexer *lx, const char *const *params,
 		next(lx);
 		if (is_punct(lx, '=')) {
 			next(lx);
-			if (lx->cur.kind == TK_STRING) {
+			/* string_or_placeholder: a string, a placeholder, or a
+			 * bare word (WITH format=json, envelope=row) */
+			if (lx->cur.kind == TK_STRING || lx->cur.kind == TK_IDENT ||
+			    lx->cur.kind == TK_QIDENT) {
 				op.value = lx->cur.text;
 				lx->cur.text = NULL;
 			} else if (lx->cur.kind == TK_PARAM) {
