@@ -10,8 +10,10 @@
  * out of double range) they become a JSON string of the server's text form,
  * and NaN/Infinity/-Infinity always do. The same rule applies to numbers
  * inside json/jsonb values: a number jansson cannot hold exactly (an integer
- * beyond int64, a real that does not round-trip) is turned into a string of
- * its text before parsing, so that no digit is silently lost.
+ * beyond int64, a real that does not round-trip) becomes a string of its
+ * text, so that no digit is silently lost. json/jsonb text is read by our
+ * own reader (see json_from_text), nested at most 512 levels; jsonb refuses
+ * duplicate keys, json keeps the last one.
  *
  * Binary date/time values are rendered as PostgreSQL's text output with
  * DateStyle ISO, IntervalStyle postgres and TimeZone UTC: timestamptz as
@@ -1021,108 +1023,326 @@ static json_t *uuid_from_binary(const crdb_type_info *ti,
 /* ------------------------------------------------------------------ */
 
 /*
- * One pass over JSON text: refuse nesting deeper than JSON_MAX_DEPTH, and
- * count the number tokens jansson cannot hold exactly (see the file
- * header). When quote is given, write the text there with those numbers
- * turned into strings.
+ * Our own JSON reader, building jansson values. jansson's json_loadb()
+ * is not safe when an allocation fails inside its lexer: it drops the byte
+ * and goes on, returning wrong values or overrunning its buffer (jansson
+ * issue #362, still so in 2.14). Building values one by one with
+ * json_object()/json_stringn()/... keeps every failure visible. It also
+ * applies our number rule and depth bound directly.
  */
-static int json_prescan(const char *s, size_t len, size_t *inexact,
-			char *quote, crdb_error *err)
+struct json_reader {
+	const char *s;
+	size_t len, pos;
+	int depth;
+	bool reject_duplicates;
+	const crdb_type_info *ti;
+	crdb_error *err;
+};
+
+static json_t *jr_fail(struct json_reader *r, const char *what)
 {
-	size_t depth = 0, o = 0;
-	bool in_string = false;
+	crdb__fail(r->err, CRDB_EPROTO, "malformed %s value: %s at byte %zu",
+		   r->ti->name, what, r->pos);
+	return NULL;
+}
 
-	*inexact = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
+static void jr_space(struct json_reader *r)
+{
+	while (r->pos < r->len && (r->s[r->pos] == ' ' ||
+				   r->s[r->pos] == '\t' ||
+				   r->s[r->pos] == '\n' ||
+				   r->s[r->pos] == '\r'))
+		r->pos++;
+}
 
-		if (in_string) {
-			if (c == '\\' && i + 1 < len) {
-				if (quote)
-					quote[o++] = c;
-				c = s[++i];
-			} else if (c == '"') {
-				in_string = false;
-			}
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > JSON_MAX_DEPTH)
-				return crdb__fail(err, CRDB_EPROTO,
-					"JSON nested deeper than %d levels",
-					JSON_MAX_DEPTH);
-		} else if (c == '}' || c == ']') {
-			if (depth)
-				depth--;
-		} else if (c == '-' || (c >= '0' && c <= '9')) {
-			size_t end = i;
-			bool real = false;
-			json_int_t iv;
-			double dv;
+static int jr_hex4(const char *p)
+{
+	int v = 0;
 
-			while (end < len && strchr("0123456789+-.eE", s[end])) {
-				if (s[end] == '.' || s[end] == 'e' ||
-				    s[end] == 'E')
-					real = true;
-				end++;
-			}
-			/* Invalid tokens are left for jansson to refuse. */
-			bool exact = !json_number_syntax(s + i, end - i) ||
-				(real ? decimal_exact_double(s + i, end - i, &dv)
-				      : integer_text(s + i, end - i, &iv));
-			if (!exact)
-				(*inexact)++;
-			if (quote) {
-				if (!exact)
-					quote[o++] = '"';
-				memcpy(quote + o, s + i, end - i);
-				o += end - i;
-				if (!exact)
-					quote[o++] = '"';
-			}
-			i = end - 1;
+	for (int i = 0; i < 4; i++) {
+		int d = hexval(p[i]);
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+static size_t utf8_put(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* A string at r->pos (on its '"'): *out (caller frees) and its length. */
+static int jr_string(struct json_reader *r, char **out, size_t *outlen)
+{
+	size_t start = ++r->pos, end = start, n = 0;
+	char *buf;
+
+	/* Find the closing quote; the text bounds the decoded size. */
+	while (end < r->len && r->s[end] != '"')
+		end += r->s[end] == '\\' ? 2 : 1;
+	if (end >= r->len) {
+		jr_fail(r, "unterminated string");
+		return -1;
+	}
+	buf = crdb__malloc(end - start + 1);
+	if (!buf) {
+		oom(r->err);
+		return -1;
+	}
+	while (r->pos < end) {
+		unsigned char c = (unsigned char)r->s[r->pos];
+
+		if (c < 0x20) {
+			crdb__free(buf);
+			jr_fail(r, "control character in string");
+			return -1;
+		}
+		if (c != '\\') {
+			buf[n++] = (char)c;
+			r->pos++;
 			continue;
 		}
-		if (quote)
-			quote[o++] = c;
+		c = (unsigned char)r->s[r->pos + 1];
+		r->pos += 2;
+		switch (c) {
+		case '"': buf[n++] = '"'; continue;
+		case '\\': buf[n++] = '\\'; continue;
+		case '/': buf[n++] = '/'; continue;
+		case 'b': buf[n++] = '\b'; continue;
+		case 'f': buf[n++] = '\f'; continue;
+		case 'n': buf[n++] = '\n'; continue;
+		case 'r': buf[n++] = '\r'; continue;
+		case 't': buf[n++] = '\t'; continue;
+		case 'u':
+			break;
+		default:
+			r->pos -= 2;
+			crdb__free(buf);
+			jr_fail(r, "bad escape in string");
+			return -1;
+		}
+		int cp = end - r->pos >= 4 ? jr_hex4(r->s + r->pos) : -1;
+		if (cp < 0)
+			goto bad_u;
+		r->pos += 4;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			goto bad_u;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			int lo = end - r->pos >= 6 && r->s[r->pos] == '\\' &&
+				 r->s[r->pos + 1] == 'u' ?
+				 jr_hex4(r->s + r->pos + 2) : -1;
+			if (lo < 0xdc00 || lo > 0xdfff)
+				goto bad_u;
+			r->pos += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		}
+		n += utf8_put(buf + n, (uint32_t)cp);
 	}
+	r->pos = end + 1;
+	if (!utf8_valid((const unsigned char *)buf, n)) {
+		crdb__free(buf);
+		jr_fail(r, "invalid UTF-8 in string");
+		return -1;
+	}
+	*out = buf;
+	*outlen = n;
 	return 0;
+
+bad_u:
+	crdb__free(buf);
+	jr_fail(r, "bad \\u escape in string");
+	return -1;
+}
+
+/* A number: an exact integer or real, else a string of its text. */
+static json_t *jr_number(struct json_reader *r)
+{
+	size_t start = r->pos;
+	bool real = false;
+	json_int_t iv;
+	double dv;
+	json_t *j;
+
+	while (r->pos < r->len && strchr("0123456789+-.eE", r->s[r->pos]) &&
+	       r->s[r->pos] != '\0') {
+		char c = r->s[r->pos];
+		if (c == '.' || c == 'e' || c == 'E')
+			real = true;
+		r->pos++;
+	}
+	if (!json_number_syntax(r->s + start, r->pos - start)) {
+		r->pos = start;
+		return jr_fail(r, "bad number");
+	}
+	if (!real && integer_text(r->s + start, r->pos - start, &iv))
+		j = json_integer(iv);
+	else if (real && decimal_exact_double(r->s + start, r->pos - start,
+					      &dv))
+		j = json_real(dv);
+	else
+		j = json_stringn_nocheck(r->s + start, r->pos - start);
+	return j ? j : oom(r->err);
+}
+
+static json_t *jr_value(struct json_reader *r);
+
+static json_t *jr_container(struct json_reader *r, bool object)
+{
+	const char close = object ? '}' : ']';
+	json_t *c;
+
+	if (++r->depth > JSON_MAX_DEPTH) {
+		crdb__fail(r->err, CRDB_EPROTO,
+			   "malformed %s value: JSON nested deeper than %d "
+			   "levels", r->ti->name, JSON_MAX_DEPTH);
+		return NULL;
+	}
+	r->pos++;
+	c = object ? json_object() : json_array();
+	if (!c)
+		return oom(r->err);
+	jr_space(r);
+	if (r->pos < r->len && r->s[r->pos] == close) {
+		r->pos++;
+		r->depth--;
+		return c;
+	}
+	for (;;) {
+		char *key = NULL;
+		size_t keylen = 0;
+		json_t *v;
+
+		jr_space(r);
+		if (object) {
+			if (r->pos >= r->len || r->s[r->pos] != '"') {
+				json_decref(c);
+				return jr_fail(r, "expected a string key");
+			}
+			if (jr_string(r, &key, &keylen) < 0) {
+				json_decref(c);
+				return NULL;
+			}
+			if (r->reject_duplicates &&
+			    json_object_getn(c, key, keylen)) {
+				crdb__free(key);
+				json_decref(c);
+				return jr_fail(r, "duplicate object key");
+			}
+			jr_space(r);
+			if (r->pos >= r->len || r->s[r->pos] != ':') {
+				crdb__free(key);
+				json_decref(c);
+				return jr_fail(r, "expected ':'");
+			}
+			r->pos++;
+		}
+		v = jr_value(r);
+		if (!v) {
+			crdb__free(key);
+			json_decref(c);
+			return NULL;
+		}
+		/* Without duplicate rejection the last value wins, as in
+		 * PostgreSQL's json -> jsonb. */
+		if (object ? json_object_setn_new_nocheck(c, key, keylen, v)
+			   : json_array_append_new(c, v)) {
+			crdb__free(key);
+			json_decref(c);
+			return oom(r->err);
+		}
+		crdb__free(key);
+		jr_space(r);
+		if (r->pos < r->len && r->s[r->pos] == ',') {
+			r->pos++;
+			continue;
+		}
+		if (r->pos < r->len && r->s[r->pos] == close) {
+			r->pos++;
+			r->depth--;
+			return c;
+		}
+		json_decref(c);
+		return jr_fail(r, object ? "expected ',' or '}'"
+					 : "expected ',' or ']'");
+	}
+}
+
+static json_t *jr_value(struct json_reader *r)
+{
+	static const struct {
+		const char *word;
+		size_t len;
+	} words[3] = { { "true", 4 }, { "false", 5 }, { "null", 4 } };
+	char c;
+
+	jr_space(r);
+	if (r->pos >= r->len)
+		return jr_fail(r, "unexpected end of input");
+	c = r->s[r->pos];
+	if (c == '{' || c == '[')
+		return jr_container(r, c == '{');
+	if (c == '"') {
+		char *buf;
+		size_t n;
+		json_t *j;
+		if (jr_string(r, &buf, &n) < 0)
+			return NULL;
+		j = json_stringn_nocheck(buf, n);
+		crdb__free(buf);
+		return j ? j : oom(r->err);
+	}
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return jr_number(r);
+	for (int i = 0; i < 3; i++) {
+		if (r->len - r->pos >= words[i].len &&
+		    memcmp(r->s + r->pos, words[i].word, words[i].len) == 0) {
+			r->pos += words[i].len;
+			return i == 0 ? json_true() : i == 1 ? json_false()
+							     : json_null();
+		}
+	}
+	return jr_fail(r, "unexpected character");
 }
 
 static json_t *json_from_text(const crdb_type_info *ti, const char *s,
 			      size_t len, bool reject_duplicates,
 			      crdb_error *err)
 {
-	size_t inexact;
-	char *quoted = NULL;
-	json_error_t jerr;
-	json_t *j;
-	size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
+	struct json_reader r = {
+		.s = s, .len = len, .reject_duplicates = reject_duplicates,
+		.ti = ti, .err = err,
+	};
+	json_t *j = jr_value(&r);
 
-	if (reject_duplicates)
-		flags |= JSON_REJECT_DUPLICATES;
-	if (json_prescan(s, len, &inexact, NULL, err) < 0)
+	if (!j)
 		return NULL;
-	if (inexact) {
-		if (len > (SIZE_MAX - 1) / 3)
-			return oom(err);
-		quoted = crdb__malloc(len + 2 * inexact + 1);
-		if (!quoted)
-			return oom(err);
-		json_prescan(s, len, &inexact, quoted, NULL);
-		len += 2 * inexact;
-		s = quoted;
+	jr_space(&r);
+	if (r.pos != r.len) {
+		json_decref(j);
+		return jr_fail(&r, "trailing bytes after the JSON value");
 	}
-	j = json_loadb(s, len, flags, &jerr);
-	crdb__free(quoted);
-	if (j)
-		return j;
-	if (json_error_code(&jerr) == json_error_out_of_memory)
-		return oom(err);
-	crdb__fail(err, CRDB_EPROTO,
-		   "malformed %s value: %s at line %d column %d", ti->name,
-		   jerr.text, jerr.line, jerr.column);
-	return NULL;
+	return j;
 }
 
 /* ------------------------------------------------------------------ */

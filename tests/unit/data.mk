@@ -14,3 +14,19 @@ tests_unit_check_types_LDADD = $(DATA_CHECK_LDADD)
 dist_check_DATA += \
 	tests/unit/cases-data/types.cases \
 	tests/unit/cases-data/values.cases
+
+check_PROGRAMS += tests/unit/check_event
+TESTS += tests/unit/check_event
+tests_unit_check_event_SOURCES = tests/unit/check_event.c
+tests_unit_check_event_CFLAGS = $(DATA_CHECK_CFLAGS)
+tests_unit_check_event_LDADD = $(DATA_CHECK_LDADD)
+
+# Installs counting allocators for libcrdb and jansson, so it must own the
+# process: one scenario per API area, each run with allocation N failing.
+check_PROGRAMS += tests/unit/check_oom
+TESTS += tests/unit/check_oom
+tests_unit_check_oom_SOURCES = tests/unit/check_oom.c
+tests_unit_check_oom_CFLAGS = $(DATA_CHECK_CFLAGS)
+tests_unit_check_oom_LDADD = $(DATA_CHECK_LDADD)
+
+dist_check_DATA += tests/unit/cases-data/events.cases
