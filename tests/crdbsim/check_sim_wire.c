@@ -916,6 +916,15 @@ START_TEST(restart_same_port)
 }
 END_TEST
 
+/* The restarted crdbsim outlives the test that restarted it. */
+START_TEST(alive_after_restart)
+{
+	PGconn *c = connect_sim();
+	exec_ok(c, "SELECT 1");
+	PQfinish(c);
+}
+END_TEST
+
 static Suite *wire_suite(void)
 {
 	Suite *s = suite_create("crdbsim wire");
@@ -949,6 +958,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, control_commands);
 	/* Last: it replaces the crdbsim process. */
 	tcase_add_test(t, restart_same_port);
+	tcase_add_test(t, alive_after_restart);
 	suite_add_tcase(s, t);
 	return s;
 }
