@@ -365,6 +365,8 @@ struct sbuf {
 
 static bool sbuf_add(struct sbuf *b, const char *s, size_t len)
 {
+	if (len > (SIZE_MAX / 4) - b->len)
+		return false; /* also keeps cap's doubling from overflowing */
 	if (b->len + len + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
 		while (cap < b->len + len + 1)
@@ -400,21 +402,27 @@ static char *mask_dsn(const char *dsn, char **found)
 	if (found)
 		*found = NULL;
 	if (dsn_is_uri(dsn)) {
-		const char *p = strstr(dsn, "://") + 3;
-		const char *auth_end = p + strcspn(p, "/?");
-		const char *at = NULL;
-		for (const char *q = p; q < auth_end; q++)
-			if (*q == '@')
-				at = q;
-		const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
-		if (colon) {
-			ok = sbuf_add(&b, dsn, (size_t)(colon + 1 - dsn)) &&
+		/* dsn_is_uri: the scheme ends at the first "://" */
+		size_t scheme_len = strncmp(dsn, "postgres://", 11) == 0 ? 11 : 13;
+		const char *p = dsn + scheme_len;
+		/* Indexes from p: the userinfo's last '@' and its first ':'. */
+		size_t auth_len = strcspn(p, "/?"), at = SIZE_MAX, colon = SIZE_MAX;
+		for (size_t i = 0; i < auth_len; i++)
+			if (p[i] == '@')
+				at = i;
+		for (size_t i = 0; at != SIZE_MAX && i < at; i++)
+			if (p[i] == ':') {
+				colon = i;
+				break;
+			}
+		if (colon != SIZE_MAX) {
+			ok = sbuf_add(&b, dsn, scheme_len + colon + 1) &&
 			     sbuf_add(&b, MASK, strlen(MASK));
 			if (found && !*found)
-				*found = strndup(colon + 1, (size_t)(at - colon - 1));
-			p = at;
+				*found = strndup(p + colon + 1, at - colon - 1);
+			p += at;
 		} else {
-			ok = sbuf_add(&b, dsn, (size_t)(p - dsn));
+			ok = sbuf_add(&b, dsn, scheme_len);
 		}
 		/* The rest, masking ?password=... and &password=... */
 		while (ok && *p) {
