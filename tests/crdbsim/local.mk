@@ -36,9 +36,10 @@ dist_check_DATA += \
 	tests/crdbsim/cases/wire_startup.cases \
 	tests/crdbsim/cases/wire_versions.cases
 
-# Changefeeds through the wire front end (needs the real engine in
-# CRDBSIM_FEED_SOURCES), and psycopg's own crdb client as a user.
+# Changefeeds through the wire front end, and psycopg's own crdb client as
+# a user (run_psycopg_test runs test_psycopg.py with /usr/bin/python3).
 check_PROGRAMS += tests/crdbsim/check_sim_wirefeed
+TESTS += tests/crdbsim/check_sim_wirefeed tests/crdbsim/run_psycopg_test
 tests_crdbsim_check_sim_wirefeed_SOURCES = tests/crdbsim/check_sim_wirefeed.c
 tests_crdbsim_check_sim_wirefeed_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
 tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
