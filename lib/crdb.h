@@ -221,6 +221,12 @@ const crdb_type_info *crdb_types_by_oid(const crdb_types *types, uint32_t oid,
  * value, arrays -> arrays, bytea -> "\\x..." hex string, everything else ->
  * its text. format is 0 (text) or 1 (binary, as PQfformat). NULL (isnull)
  * gives json null. Returns a new reference, or NULL with err set.
+ * "Exactly" means the double's shortest decimal form is the same number
+ * as the server's text (22.30 -> 22.3; 9007199254740993 -> a string); the
+ * same rule holds for numbers inside json/jsonb. Binary date/time values
+ * are rendered as PostgreSQL's text output with DateStyle ISO and TimeZone
+ * UTC ("2024-01-02 03:04:05.5+00"). Malformed values give CRDB_EPROTO;
+ * binary formats of text-only types (inet, bit, ...) CRDB_EUNSUPPORTED.
  */
 json_t *crdb_value_to_json(const crdb_types *types, uint32_t oid,
 			   const char *value, size_t len, int format,
@@ -401,7 +407,9 @@ typedef struct crdb_event {
  * key) accept both payload shapes of §3. Malformed rows (wrong column count
  * or types, bad hex, invalid JSON, wrong JSON shapes, a bad HLC) fail with
  * CRDB_EPROTO and a message that says what was wrong. On error *ev is left
- * cleared. Call crdb_event_clear() after use.
+ * cleared. Call crdb_event_clear() after use. Limits: key and value of
+ * more than 64 MiB (decoded) and JSON nested deeper than 512 levels fail
+ * with CRDB_EPROTO, as do duplicate keys in a JSON object.
  */
 int crdb_event_decode(const PGresult *res, const crdb_decode_opts *opts,
 		      crdb_event *ev, crdb_error *err);

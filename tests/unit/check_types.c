@@ -177,7 +177,8 @@ static void check_json(const struct case_line *c, const json_t *got,
 		       const char *expected)
 {
 	json_error_t jerr;
-	json_t *want = json_loads(expected, JSON_DECODE_ANY, &jerr);
+	json_t *want = json_loads(expected, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+				  &jerr);
 	char *a, *b;
 
 	ck_assert_msg(want != NULL, "line %d: bad expected JSON: %s",
