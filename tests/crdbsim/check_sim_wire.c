@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -916,6 +918,83 @@ START_TEST(restart_same_port)
 }
 END_TEST
 
+/* ---- a crdbsim of our own: --password and --unix ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+START_TEST(password_and_unix_socket)
+{
+	char listen_arg[64], unix_path[512], log[512];
+	int port = free_port();
+	snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", port);
+	snprintf(unix_path, sizeof unix_path, "%s/.s.PGSQL.%d",
+		 env("CRDBSIM_ENV_DIR"), port);
+	snprintf(log, sizeof log, "%s/crdbsim-password.log", env("CRDBSIM_ENV_DIR"));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		FILE *f = freopen(log, "w", stderr);
+		(void)f;
+		/* Not CRDBSIM_ENV_DIR's crdbsim.cmd: unset it. */
+		unsetenv("CRDBSIM_ENV_DIR");
+		execl(env("CRDBSIM"), "crdbsim", "--pg", env("PG_DSN"),
+		      "--listen", listen_arg, "--unix", unix_path,
+		      "--password", "s3cret", "--emulate-version", "22.2.3",
+		      (char *)NULL);
+		_exit(127);
+	}
+	char good[1024], bad[1024], via_unix[1024];
+	snprintf(good, sizeof good, "host=127.0.0.1 port=%d user=root "
+		 "dbname=defaultdb sslmode=disable password=s3cret", port);
+	snprintf(bad, sizeof bad, "host=127.0.0.1 port=%d user=root "
+		 "dbname=defaultdb sslmode=disable password=wrong", port);
+	snprintf(via_unix, sizeof via_unix, "host=%s port=%d user=root "
+		 "dbname=defaultdb password=s3cret", env("CRDBSIM_ENV_DIR"), port);
+	PGconn *c = NULL;
+	double end = now_s() + 20;
+	for (;;) {
+		c = PQconnectdb(good);
+		if (PQstatus(c) == CONNECTION_OK)
+			break;
+		PQfinish(c);
+		ck_assert_msg(now_s() < end, "own crdbsim did not start (see %s)", log);
+		usleep(50000);
+	}
+	ck_assert(PQconnectionUsedPassword(c));
+	ck_assert_ptr_nonnull(strstr(PQparameterStatus(c, "crdb_version"), " v22.2.3 "));
+	exec_ok(c, "SELECT 1");
+	PQfinish(c);
+	c = PQconnectdb(bad);
+	ck_assert_int_eq(PQstatus(c), CONNECTION_BAD);
+	ck_assert_ptr_nonnull(strstr(PQerrorMessage(c), "password authentication failed"));
+	PQfinish(c);
+	c = PQconnectdb(via_unix);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	char *v = scalar(c, "SELECT current_user");
+	ck_assert_str_eq(v, "postgres");       /* PostgreSQL's side of it */
+	free(v);
+	PQfinish(c);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* The restarted crdbsim outlives the test that restarted it. */
 START_TEST(alive_after_restart)
 {
@@ -934,6 +1013,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, default_version_libcrdb);
 	tcase_add_test(t, control_version_applies_to_new_connections);
 	tcase_add_test(t, ssl_request_refused);
+	tcase_add_test(t, password_and_unix_socket);
 	suite_add_tcase(s, t);
 	t = tcase_create("intercepts");
 	tcase_add_test(t, session_id_forms);

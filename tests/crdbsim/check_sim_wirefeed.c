@@ -477,6 +477,52 @@ START_TEST(control_fail)
 }
 END_TEST
 
+static unsigned long long stats_rows(void)
+{
+	char *r = control("stats");
+	const char *p = strstr(r, " rows=");
+	ck_assert_ptr_nonnull(p);
+	unsigned long long n = strtoull(p + 6, NULL, 10);
+	free(r);
+	return n;
+}
+
+START_TEST(flow_control_slow_reader)
+{
+	/* 20000 rows of 4 KB (80 MB) from the firehose; a client that reads
+	 * nothing for a while must hold crdbsim back (256 KiB of queued
+	 * output plus the kernel's socket buffers), then get every row. */
+	enum { EVENTS = 20000 };
+	PGconn *c = connect_sim();
+	unsigned long long before = stats_rows();
+	start_feed(c, "CREATE CHANGEFEED FOR crdbsim.firehose WITH "
+		   "crdbsim_events = '20000', crdbsim_size = '4000'", 1);
+	usleep(700000);
+	unsigned long long held = stats_rows() - before;
+	ck_assert_msg(held < EVENTS / 2, "%llu rows produced for a reader that "
+		      "read nothing", held);
+	ck_assert_int_gt(held, 0);
+	int rows = 0;
+	PGresult *r;
+	char tag[64] = "";
+	while ((r = next_result(c))) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+			ck_assert_int_ge(PQgetlength(r, 0, 2), 4000 - 100);
+			rows++;
+		} else {
+			ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s",
+				      PQresultErrorMessage(r));
+			snprintf(tag, sizeof tag, "%s", PQcmdStatus(r));
+		}
+		PQclear(r);
+	}
+	ck_assert_int_eq(rows, EVENTS);
+	ck_assert_str_eq(tag, "EXPERIMENTAL CHANGEFEED 20000");
+	ck_assert_uint_eq(stats_rows() - before, EVENTS);
+	PQfinish(c);
+}
+END_TEST
+
 static Suite *wirefeed_suite(void)
 {
 	Suite *s = suite_create("crdbsim wire changefeeds");
@@ -489,6 +535,7 @@ static Suite *wirefeed_suite(void)
 	tcase_add_test(t, describe_before_execution);
 	tcase_add_test(t, complete_tag_initial_scan_only);
 	tcase_add_test(t, errors_keep_session);
+	tcase_add_test(t, flow_control_slow_reader);
 	suite_add_tcase(s, t);
 	t = tcase_create("faults");
 	tcase_set_timeout(t, 60);
