@@ -1092,8 +1092,24 @@ static size_t utf8_put(char *out, uint32_t cp)
 	return 4;
 }
 
-/* A string at r->pos (on its '"'): *out (caller frees) and its length. */
-static int jr_string(struct json_reader *r, char **out, size_t *outlen)
+/* Strings shorter than this (most keys and values) need no allocation;
+ * keys use a smaller buffer, as it stays on the stack while the value
+ * nests (512 levels at most). */
+#define JR_SMALL 128
+#define JR_SMALL_KEY 64
+
+static void jr_release(const char *small, char *buf)
+{
+	if (buf != small)
+		crdb__free(buf);
+}
+
+/*
+ * A string at r->pos (on its '"'): *out and its length. *out is small
+ * when the string fits there, else allocated: free it with jr_release().
+ */
+static int jr_string(struct json_reader *r, char *small, size_t small_size,
+		     char **out, size_t *outlen)
 {
 	size_t start = ++r->pos, end = start, n = 0;
 	char *buf;
@@ -1105,7 +1121,8 @@ static int jr_string(struct json_reader *r, char **out, size_t *outlen)
 		jr_fail(r, "unterminated string");
 		return -1;
 	}
-	buf = crdb__malloc(end - start + 1);
+	buf = end - start < small_size ? small
+				       : crdb__malloc(end - start + 1);
 	if (!buf) {
 		oom(r->err);
 		return -1;
@@ -1114,7 +1131,7 @@ static int jr_string(struct json_reader *r, char **out, size_t *outlen)
 		unsigned char c = (unsigned char)r->s[r->pos];
 
 		if (c < 0x20) {
-			crdb__free(buf);
+			jr_release(small, buf);
 			jr_fail(r, "control character in string");
 			return -1;
 		}
@@ -1138,7 +1155,7 @@ static int jr_string(struct json_reader *r, char **out, size_t *outlen)
 			break;
 		default:
 			r->pos -= 2;
-			crdb__free(buf);
+			jr_release(small, buf);
 			jr_fail(r, "bad escape in string");
 			return -1;
 		}
@@ -1161,7 +1178,7 @@ static int jr_string(struct json_reader *r, char **out, size_t *outlen)
 	}
 	r->pos = end + 1;
 	if (!utf8_valid((const unsigned char *)buf, n)) {
-		crdb__free(buf);
+		jr_release(small, buf);
 		jr_fail(r, "invalid UTF-8 in string");
 		return -1;
 	}
@@ -1170,7 +1187,7 @@ static int jr_string(struct json_reader *r, char **out, size_t *outlen)
 	return 0;
 
 bad_u:
-	crdb__free(buf);
+	jr_release(small, buf);
 	jr_fail(r, "bad \\u escape in string");
 	return -1;
 }
@@ -1207,6 +1224,21 @@ static json_t *jr_number(struct json_reader *r)
 
 static json_t *jr_value(struct json_reader *r);
 
+/* Out of jr_value() so that its buffer is not on the recursion's stack. */
+static __attribute__((noinline)) json_t *jr_string_value(
+	struct json_reader *r)
+{
+	char small[JR_SMALL], *buf;
+	size_t n;
+	json_t *j;
+
+	if (jr_string(r, small, sizeof small, &buf, &n) < 0)
+		return NULL;
+	j = json_stringn_nocheck(buf, n);
+	jr_release(small, buf);
+	return j ? j : oom(r->err);
+}
+
 static json_t *jr_container(struct json_reader *r, bool object)
 {
 	const char close = object ? '}' : ']';
@@ -1229,7 +1261,7 @@ static json_t *jr_container(struct json_reader *r, bool object)
 		return c;
 	}
 	for (;;) {
-		char *key = NULL;
+		char small[JR_SMALL_KEY], *key = NULL;
 		size_t keylen = 0;
 		json_t *v;
 
@@ -1239,19 +1271,19 @@ static json_t *jr_container(struct json_reader *r, bool object)
 				json_decref(c);
 				return jr_fail(r, "expected a string key");
 			}
-			if (jr_string(r, &key, &keylen) < 0) {
+			if (jr_string(r, small, sizeof small, &key, &keylen) < 0) {
 				json_decref(c);
 				return NULL;
 			}
 			if (r->reject_duplicates &&
 			    json_object_getn(c, key, keylen)) {
-				crdb__free(key);
+				jr_release(small, key);
 				json_decref(c);
 				return jr_fail(r, "duplicate object key");
 			}
 			jr_space(r);
 			if (r->pos >= r->len || r->s[r->pos] != ':') {
-				crdb__free(key);
+				jr_release(small, key);
 				json_decref(c);
 				return jr_fail(r, "expected ':'");
 			}
@@ -1259,7 +1291,7 @@ static json_t *jr_container(struct json_reader *r, bool object)
 		}
 		v = jr_value(r);
 		if (!v) {
-			crdb__free(key);
+			jr_release(small, key);
 			json_decref(c);
 			return NULL;
 		}
@@ -1267,11 +1299,11 @@ static json_t *jr_container(struct json_reader *r, bool object)
 		 * PostgreSQL's json -> jsonb. */
 		if (object ? json_object_setn_new_nocheck(c, key, keylen, v)
 			   : json_array_append_new(c, v)) {
-			crdb__free(key);
+			jr_release(small, key);
 			json_decref(c);
 			return oom(r->err);
 		}
-		crdb__free(key);
+		jr_release(small, key);
 		jr_space(r);
 		if (r->pos < r->len && r->s[r->pos] == ',') {
 			r->pos++;
@@ -1302,16 +1334,8 @@ static json_t *jr_value(struct json_reader *r)
 	c = r->s[r->pos];
 	if (c == '{' || c == '[')
 		return jr_container(r, c == '{');
-	if (c == '"') {
-		char *buf;
-		size_t n;
-		json_t *j;
-		if (jr_string(r, &buf, &n) < 0)
-			return NULL;
-		j = json_stringn_nocheck(buf, n);
-		crdb__free(buf);
-		return j ? j : oom(r->err);
-	}
+	if (c == '"')
+		return jr_string_value(r);
 	if (c == '-' || (c >= '0' && c <= '9'))
 		return jr_number(r);
 	for (int i = 0; i < 3; i++) {

@@ -173,6 +173,12 @@ static int decode_resolved_result(crdb_error *err)
 	return rc;
 }
 
+/* Key and string longer than the JSON reader's stack buffers. */
+#define LONG_JSON "{\"a_key_longer_than_sixty_four_bytes_so_that_the_" \
+	"reader_allocates_it\": \"\\u00e9 and a value longer than one " \
+	"hundred and twenty-eight bytes, so that it also goes through the " \
+	"allocation path of the reader, with \\\"escapes\\\"\"}"
+
 static int values(crdb_error *err)
 {
 	static const struct {
@@ -192,6 +198,7 @@ static int values(crdb_error *err)
 		{ 1184, 1, "\0\2\260\352\327\366\114\140", 8 },
 		{ 1186, 1, "\0\0\0\2\222\125\123\100\0\0\0\2\0\0\0\14", 16 },
 		{ 25, 0, "h\303\251llo", 6 },
+		{ 3802, 0, LONG_JSON, sizeof LONG_JSON - 1 },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
