@@ -463,6 +463,20 @@ START_TEST(cluster_setting_rangefeed)
 	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
 	ck_assert_str_eq(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
+	/* The value as a parameter. */
+	const char *off[1] = {"false"};
+	r = PQexecParams(c, "SET CLUSTER SETTING kv.rangefeed.enabled = $1", 1,
+			 NULL, off, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(PQcmdStatus(r), "SET CLUSTER SETTING");
+	PQclear(r);
+	v = scalar(c, "SHOW CLUSTER SETTING kv.rangefeed.enabled");
+	ck_assert_str_eq(v, "f");
+	free(v);
+	r = PQexec(c, "SET CLUSTER SETTING kv.rangefeed.enabled = 'maybe'");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	free(control("rangefeed on"));
 	reply = control("stats");
 	ck_assert_ptr_nonnull(strstr(reply, " rangefeed=on"));
 	free(reply);

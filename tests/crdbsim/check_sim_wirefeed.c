@@ -523,6 +523,64 @@ START_TEST(flow_control_slow_reader)
 }
 END_TEST
 
+/* The key of the next data row, as text. */
+static char *next_key(PGconn *feed)
+{
+	PGresult *r = next_row(feed);
+	size_t len;
+	char *key = column_bytes(r, 1, &len);
+	PQclear(r);
+	return key;
+}
+
+START_TEST(control_dup)
+{
+	PGconn *w = connect_sim();
+	setup_table(w, "wf_dup");
+	PGconn *feed = running_feed(w, "wf_dup");       /* row [1] read */
+	exec_ok(w, "INSERT INTO wf_dup VALUES (2, 'y')");
+	char *k = next_key(feed);
+	ck_assert_str_eq(k, "[2]");
+	free(k);
+	char *reply = control("dup 2");
+	ck_assert_str_eq(reply, "ok 1");
+	free(reply);
+	/* The last two rows again, in their order (§9: at-least-once). */
+	k = next_key(feed);
+	ck_assert_str_eq(k, "[1]");
+	free(k);
+	k = next_key(feed);
+	ck_assert_str_eq(k, "[2]");
+	free(k);
+	exec_ok(w, "INSERT INTO wf_dup VALUES (3, 'z')");
+	k = next_key(feed);
+	ck_assert_str_eq(k, "[3]");
+	free(k);
+	PQfinish(feed);
+	PQfinish(w);
+}
+END_TEST
+
+START_TEST(control_stall)
+{
+	PGconn *w = connect_sim();
+	setup_table(w, "wf_stall");
+	PGconn *feed = running_feed(w, "wf_stall");
+	char *reply = control("stall 1500");
+	ck_assert_str_eq(reply, "ok 1");
+	free(reply);
+	double t0 = now_s();
+	exec_ok(w, "INSERT INTO wf_stall VALUES (2, 'y')");
+	char *k = next_key(feed);
+	double waited = now_s() - t0;
+	ck_assert_str_eq(k, "[2]");
+	free(k);
+	ck_assert_msg(waited >= 1.2, "row came after %.2f s of a 1.5 s stall", waited);
+	PQfinish(feed);
+	PQfinish(w);
+}
+END_TEST
+
 static Suite *wirefeed_suite(void)
 {
 	Suite *s = suite_create("crdbsim wire changefeeds");
@@ -542,6 +600,8 @@ static Suite *wirefeed_suite(void)
 	tcase_add_test(t, control_close_all);
 	tcase_add_test(t, control_shutdown_feeds);
 	tcase_add_test(t, control_fail);
+	tcase_add_test(t, control_dup);
+	tcase_add_test(t, control_stall);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -691,7 +691,14 @@ static bool run_local(struct sim_session *s, const struct sim_stmt *st,
 	case SIM_SET_CLUSTER_SETTING:
 		if (strcmp(st->name, "kv.rangefeed.enabled") == 0) {
 			bool on;
-			if (!parse_bool_setting(st->arg, &on)) {
+			const char *value = st->arg;
+			/* SET CLUSTER SETTING ... = $n (extended protocol). */
+			if (value[0] == '$' && isdigit((unsigned char)value[1])) {
+				int i = atoi(value + 1) - 1;
+				value = i >= 0 && i < nparams && params[i] ?
+					params[i] : "";
+			}
+			if (!parse_bool_setting(value, &on)) {
 				send_error(s, "22023", "could not parse value for setting kv.rangefeed.enabled", NULL);
 				return false;
 			}
