@@ -1011,8 +1011,12 @@ static void read_key(struct loader *ld, struct raw_section *sec,
 		     v->line);
 		return;
 	}
-	const char *val = skip_space(eq + 1);
-	size_t vlen = trimmed_len(val, len - (size_t)(val - text));
+	/* text is not cut at len (a comment may follow): stay within len */
+	size_t voff = (size_t)(eq + 1 - text);
+	while (voff < len && (text[voff] == ' ' || text[voff] == '\t'))
+		voff++;
+	const char *val = text + voff;
+	size_t vlen = trimmed_len(val, len - voff);
 	if (!(v->value = xstrndup(ld, val, vlen)))
 		return;
 	v->line = line;

@@ -35,6 +35,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-credential.conf \
 	tests/daemon/config-cases/good-cursor.conf \
 	tests/daemon/config-cases/good-defaults.conf \
+	tests/daemon/config-cases/good-empty-values.conf \
 	tests/daemon/config-cases/good-empty.conf \
 	tests/daemon/config-cases/good-env.conf \
 	tests/daemon/config-cases/good-families.conf \
