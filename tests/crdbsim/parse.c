@@ -1215,7 +1215,14 @@ static bool parse_ts_text(const char *s, int64_t *wall)
 	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60)
 		return false;
 	long long secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - zone;
-	*wall = (int64_t)(secs * NS_PER_SEC + frac_ns);
+	/* beyond int64 nanoseconds (after 2262): saturate, which the
+	 * callers then refuse as a future (or pre-1970) timestamp */
+	if (secs >= INT64_MAX / NS_PER_SEC)
+		*wall = INT64_MAX;
+	else if (secs <= INT64_MIN / NS_PER_SEC)
+		*wall = INT64_MIN;
+	else
+		*wall = (int64_t)(secs * NS_PER_SEC + frac_ns);
 	return true;
 }
 
@@ -1390,8 +1397,13 @@ int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
 			return fail(err, SQLSTATE_UNCATEGORIZED,
 				    "AS OF SYSTEM TIME: interval value '%s' too small, must be <= -1\xc2\xb5s",
 				    text);
-		out->wall = now_ns + (int64_t)iv;
+		long double w = (long double)now_ns + iv;
+		out->wall = w >= 9.2e18L ? INT64_MAX : w <= -9.2e18L ? INT64_MIN :
+			    (int64_t)w;
 		out->logical = 0;
+		if (out->wall <= 0)
+			return fail(err, SQLSTATE_UNCATEGORIZED,
+				    "AS OF SYSTEM TIME: timestamp before 1970-01-01T00:00:00Z is invalid");
 		return 0;
 	}
 	return fail(err, SQLSTATE_UNCATEGORIZED,
