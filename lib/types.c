@@ -36,8 +36,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* json/jsonb nesting deeper than this is refused before jansson sees it
- * (jansson's own bound, JSON_PARSER_MAX_DEPTH, is 2048). */
+/* json/jsonb nesting deeper than this is refused (our reader recurses once
+ * per level; jansson's own parser bound, JSON_PARSER_MAX_DEPTH, is 2048). */
 #define JSON_MAX_DEPTH 512
 /* PostgreSQL's MAXDIM. */
 #define ARRAY_MAX_DIMS 6
@@ -700,11 +700,20 @@ static bool decimal_exact_double(const char *s, size_t len, double *out)
 	d = strtod(canon, NULL);
 	if (!isfinite(d))
 		return false;
-	shortest_double(d, buf, sizeof buf);
-	if (!decimal_parse(buf, strlen(buf), &back))
+	/*
+	 * The shortest form of d equals the input exactly when d printed
+	 * with the input's digit count gives the input back and one digit
+	 * fewer no longer reads back as d (shorter forms exist only then).
+	 */
+	snprintf(buf, sizeof buf, "%.*e", in.ndigits - 1, d);
+	if (!decimal_parse(buf, strlen(buf), &back) ||
+	    !decimal_equal(&in, &back))
 		return false;
-	if (!decimal_equal(&in, &back))
-		return false;
+	if (in.ndigits > 1) {
+		snprintf(buf, sizeof buf, "%.*e", in.ndigits - 2, d);
+		if (strtod(buf, NULL) == d)
+			return false;
+	}
 	*out = d;
 	return true;
 }
