@@ -2,7 +2,7 @@
  * check_event.c: changefeed row decoding (crdb_event_decode and
  * crdb_event_decode_raw) for every envelope and option string of §4.3 and
  * §3, in text and binary format, from tests/unit/cases-data/events.cases
- * (format at its top); plus the result-shape checks (column count, names,
+ * (format at its top), also as real PostgreSQL results (PG_DSN); plus the result-shape checks (column count, names,
  * types, row count), the size and depth limits, crdb_envelope_parse and
  * crdb_op_name.
  */
@@ -366,6 +366,84 @@ START_TEST(test_cases)
 }
 END_TEST
 
+/*
+ * The same cases through a real PostgreSQL (PG_DSN from crdbsim-env): the
+ * raw column bytes go in as binary parameters and come back from
+ * SELECT $1::text AS "table", $2::bytea AS key, $3::bytea AS value in text
+ * (bytea as PostgreSQL's own \x hex) and in binary format, in single-row
+ * mode as a changefeed is read. text: cases are skipped (their bytes are
+ * the text form itself).
+ */
+static void run_case_pg(PGconn *conn, const struct case_line *c, int format)
+{
+	struct column cols[3];
+	crdb_decode_opts opts;
+	const char *values[3];
+	int lengths[3], formats[3] = { 1, 1, 1 };
+	crdb_event ev;
+	crdb_error err;
+	PGresult *res, *end;
+	int rc;
+
+	parse_options(c, c->field[0], &opts);
+	for (int i = 0; i < 3; i++) {
+		make_column(c, c->field[1 + i], false, 1, &cols[i]);
+		values[i] = cols[i].bytes;
+		lengths[i] = (int)cols[i].len;
+	}
+	ck_assert(PQsendQueryParams(conn, "SELECT $1::text AS \"table\", "
+				    "$2::bytea AS key, $3::bytea AS value", 3,
+				    NULL, values, lengths, formats, format));
+	ck_assert(PQsetSingleRowMode(conn));
+	res = PQgetResult(conn);
+	ck_assert_msg(PQresultStatus(res) == PGRES_SINGLE_TUPLE, "line %d: %s",
+		      c->lineno, PQresultErrorMessage(res));
+	memset(&ev, 0x5a, sizeof ev);
+	crdb_error_clear(&err);
+	rc = crdb_event_decode(res, &opts, &ev, &err);
+	check_outcome(c, format ? "PostgreSQL binary" : "PostgreSQL text", rc,
+		      &ev, &err);
+	if (rc == 0)
+		crdb_event_clear(&ev);
+	PQclear(res);
+	end = PQgetResult(conn);
+	ck_assert(PQresultStatus(end) == PGRES_TUPLES_OK);
+	PQclear(end);
+	ck_assert(PQgetResult(conn) == NULL);
+	for (int i = 0; i < 3; i++)
+		free(cols[i].bytes);
+}
+
+START_TEST(test_cases_postgres)
+{
+	const char *dsn = getenv("PG_DSN");
+	FILE *f = open_cases("events.cases");
+	struct case_line c = { .lineno = 0 };
+	PGconn *conn;
+	int runs = 0;
+
+	/* Every test runs inside crdbsim-env: a missing server is a failure. */
+	ck_assert_msg(dsn && *dsn, "PG_DSN is not set (run under crdbsim-env)");
+	conn = PQconnectdb(dsn);
+	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s",
+		      PQerrorMessage(conn));
+	while (next_case(f, &c)) {
+		bool text_only = false;
+
+		for (int i = 1; i <= 3; i++)
+			text_only |= column_only(c.field[i]) == ONLY_TEXT;
+		if (text_only)
+			continue;
+		run_case_pg(conn, &c, 0);
+		run_case_pg(conn, &c, 1);
+		runs += 2;
+	}
+	fclose(f);
+	PQfinish(conn);
+	ck_assert_int_gt(runs, 150);
+}
+END_TEST
+
 static int decode_shape(int nfields, const char *const *names,
 			const Oid *types, ExecStatusType status, int nrows,
 			crdb_error *err)
@@ -570,6 +648,7 @@ static Suite *event_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_cases);
+	tcase_add_test(tc, test_cases_postgres);
 	tcase_add_test(tc, test_result_shape);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_envelope_names);

@@ -1,7 +1,8 @@
 # tests/unit/data.mk: libcrdb's data side: type registries and value
 # conversion (check_types), changefeed row decoding (check_event), and
 # allocation failure across the API (check_oom). The cases are data files
-# in tests/unit/cases-data/, found through $top_srcdir.
+# in tests/unit/cases-data/, found through $top_srcdir. check_event also
+# replays its cases through the PostgreSQL of crdbsim-env (PG_DSN).
 DATA_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 DATA_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
 
