@@ -309,7 +309,7 @@ START_TEST(test_rows)
 		records[nrec++] = strdup(rows.line);
 	}
 	case_close(&rows);
-	ck_assert_int_ge(nrec, 7);
+	ck_assert_int_ge(nrec, 8);
 
 	case_open(&cf, "render_rows.txt");
 	while (case_next(&cf)) {

@@ -20,3 +20,9 @@ DELETE FROM t WHERE id=5;
 SET timezone='Europe/Paris';
 SELECT data FROM pg_logical_slot_peek_changes('s', NULL, NULL, 'format-version','2','include-xids','1','include-timestamp','1','include-pk','1','include-lsn','1');
 
+
+-- Part 2 (appended as the last record): arrays of floats, bytea, jsonb, interval, uuid.
+CREATE TABLE t2 (id int PRIMARY KEY, fa float8[], ra real[], ba bytea[], ja jsonb[], ia interval[], ua uuid[]);
+SELECT 'init' FROM pg_create_logical_replication_slot('s2','wal2json');
+INSERT INTO t2 VALUES (1, '{1.5,Infinity,-Infinity,NaN,100,NULL}', '{0.1,NaN}', '{"\\x0102",NULL}', ARRAY['{"b":1,"a":2}'::jsonb, 'null'::jsonb], '{"1 day","-00:00:01"}', '{e2cfe34d-4ca8-420b-ae70-64a9a799e282}');
+SELECT data FROM pg_logical_slot_peek_changes('s2', NULL, NULL, 'format-version','2','include-xids','1','include-timestamp','1','include-pk','1','include-lsn','1');
