@@ -102,7 +102,8 @@ struct feed_config {
 	int64_t resolved_ms;   /* resolved interval, also sent as
 				  min_checkpoint_frequency */
 	enum feed_start start;
-	char *start_cursor;    /* FEED_START_CURSOR */
+	char *start_cursor;    /* FEED_START_CURSOR: canonical HLC text
+				  ("wall.logical"), RFC 3339 converted */
 	int64_t backoff_initial_ms;
 	int64_t backoff_max_ms;
 	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
@@ -132,7 +133,9 @@ void config_diag_print(const struct config_diag *diag, FILE *out);
 
 /*
  * Parse and validate a file into a fresh config. Returns NULL when there was
- * any problem; diag then lists all of them. Never touches a running config.
+ * any problem; diag then lists all of them, in line order (diag is
+ * overwritten: free a previous one first). Never touches a running config.
+ * The format and every key are in crdbfeedd.conf(5).
  */
 struct config *config_load(const char *path, struct config_diag *diag);
 void config_free(struct config *cfg);
@@ -146,8 +149,10 @@ const struct sink_config *config_sink(const struct config *cfg, const char *name
 bool config_feed_equal(const struct feed_config *a, const struct feed_config *b);
 bool config_sink_equal(const struct sink_config *a, const struct sink_config *b);
 
-/* Build the feed's changefeed spec (targets or query, options, resolved and
- * min_checkpoint_frequency, never a cursor). Caller frees. */
+/* Build the feed's changefeed spec (targets or query, envelope, resolved and
+ * min_checkpoint_frequency, diff, then the options in file order; never a
+ * cursor nor initial_scan: where to start is the caller's, from
+ * feed->start / start_cursor or its checkpoint). Caller frees. */
 crdb_feed_spec *config_feed_spec(const struct feed_config *feed, crdb_error *err);
 
 /* Print the key table as --help text / as an example config. */
