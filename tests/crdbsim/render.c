@@ -17,7 +17,16 @@
  * arrive as null; inside arrays they come as text and render quoted.
  *
  * Floats follow apd's SetFloat64 (Go's shortest 'E' repr) then Text('G'), so
- * 100 renders as 1E+2 and 1e20 as 1E+20, as CockroachDB does.
+ * 100 renders as 1E+2 and 1e20 as 1E+20 (tree.AsJSON -> json.FromFloat64;
+ * cockroachdb/replicator PR 143 met such "4E+2" values in real changefeed
+ * output). REAL columns hold float32 values in CockroachDB, rendered as the
+ * float64 they widen to (0.1 -> 0.10000000149011612) [INF].
+ *
+ * Other types [INF where noted]: oid renders as a string (old AsJSON, §5);
+ * time, timetz, interval, date, inet, uuid, bit and enums pass PostgreSQL's
+ * text through (newer CockroachDB prints timetz offsets as PostgreSQL does;
+ * older releases wrote "+02:00:00"); composite values stay strings
+ * (wal2json gives no field labels).
  *
  * Deletes: the key comes from `after`, or from `before` when after is NULL
  * (the engine passes the old row / identity there); `before` is shown only
