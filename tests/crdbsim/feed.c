@@ -121,6 +121,7 @@ struct simfeed {
 	char *fh_value;
 	size_t fh_value_len;
 	uint64_t fh_sent;
+	const char *fh_table;
 };
 
 static void feed_pump(struct simfeed *f);
@@ -1359,6 +1360,8 @@ static int firehose_init(struct simfeed *f)
 	     *p == ' '; p++)
 		*p = 'x';
 	f->fh_value_len = (size_t)n;
+	f->fh_table = s->ntargets && s->targets[0].display ?
+		      s->targets[0].display : "firehose";
 	f->state = FEED_FIREHOSE;
 	return 0;
 }
@@ -1384,7 +1387,8 @@ static void firehose_pump(struct simfeed *f)
 		f->nrows++;
 		char key[32];
 		int kl = snprintf(key, sizeof key, "[%" PRIu64 "]", f->fh_sent);
-		f->out.row(f->out.arg, "firehose", 8, key, (size_t)kl,
+		f->out.row(f->out.arg, f->fh_table, strlen(f->fh_table), key,
+			   (size_t)kl,
 			   f->fh_value, f->fh_value_len);
 		if (s->firehose_resolved_every &&
 		    f->fh_sent % s->firehose_resolved_every == 0 &&
@@ -1569,6 +1573,22 @@ struct simfeed *simfeed_start(struct simfeed_engine *e,
 	f->ropts.mvcc_timestamp = stmt->mvcc_timestamp;
 	f->ropts.key_in_value = stmt->key_in_value;
 	f->ropts.topic_in_value = stmt->topic_in_value;
+	/* PostgreSQL has no column families: every table is the one family
+	 * `primary`, named in the table column under split_column_families. */
+	for (size_t i = 0; stmt->split_column_families && !stmt->firehose &&
+	     i < stmt->ntargets; i++) {
+		struct sim_target *t = &stmt->targets[i];
+		if (t->family || !t->display)
+			continue;
+		size_t n = strlen(t->display);
+		char *d = malloc(n + sizeof ".primary");
+		if (d) {
+			memcpy(d, t->display, n);
+			memcpy(d + n, ".primary", sizeof ".primary");
+			free(t->display);
+			t->display = d;
+		}
+	}
 	f->wake = event_new(e->base, -1, 0, feed_on_wake, f);
 	f->timer = evtimer_new(e->base, feed_on_wake, f);
 	f->ti = calloc(stmt->ntargets + 1, sizeof *f->ti);

@@ -26,5 +26,6 @@ tests_crdbsim_check_sim_feed_SOURCES = tests/crdbsim/check_sim_feed.c \
 	$(CRDBSIM_ENGINE_SOURCES)
 tests_crdbsim_check_sim_feed_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_crdbsim_check_sim_feed_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) \
+tests_crdbsim_check_sim_feed_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) \
 	$(LIBPQ_LIBS) $(LIBEVENT_LIBS) -lpthread -lm
+dist_check_DATA += tests/crdbsim/cases/sim_feed_envelopes.txt
