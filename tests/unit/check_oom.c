@@ -93,6 +93,9 @@ static void run_until_success(const char *name, scenario_fn fn)
 	}
 	/* Each scenario allocates, so at least one failure was tried. */
 	ck_assert_msg(n > 1, "%s: no allocation at all", name);
+	printf("%s: %lu allocations, each failure gave ENOMEM\n", name,
+	       n - 1);
+	fflush(stdout);
 }
 
 static int decode_raw_text(crdb_error *err)
