@@ -402,6 +402,15 @@ const crdb_type_info *crdb_types_by_name(const crdb_types *types,
 		return NULL;
 	}
 	memcpy(base, name, len + 1);
+	/* Type modifiers do not change the type: "numeric(10,2)",
+	 * "varchar(20)[]", "timestamp(3) with time zone". */
+	for (char *open = strchr(base, '('); open; open = strchr(open, '(')) {
+		size_t mod = strspn(open + 1, "0123456789, ");
+		if (open[1 + mod] != ')')
+			break;
+		memmove(open, open + mod + 2, strlen(open + mod + 2) + 1);
+	}
+	len = strlen(base);
 	if (len > 2 && strcmp(base + len - 2, "[]") == 0) {
 		array = true;
 		len -= 2;
