@@ -21,11 +21,14 @@
  * lagging_ranges_threshold / lagging_ranges_polling_interval (validated
  * durations), unordered (but refused with resolved, as CockroachDB does),
  * encode_json_value_null_as_object, enriched_properties (validated; no
- * "source" object is rendered), execution_locality, compression,
- * avro_schema_prefix, confluent_schema_registry, initial_scan_only (= only),
- * webhook and kafka sink settings. format must be json (avro, csv, parquet,
- * protobuf are recognised and refused as unsupported by crdbsim);
- * key_column is refused as unsupported.
+ * "source" object is rendered), execution_locality, avro_schema_prefix,
+ * confluent_schema_registry, ignore_disable_changefeed_replication,
+ * headers_json_column_name, extra_headers. Options of other sinks
+ * (kafka_sink_config, webhook_*, pubsub_sink_config, compression) are
+ * refused as CockroachDB does ("this sink is incompatible with option").
+ * format must be json (avro, parquet, protobuf are recognised and refused
+ * as unsupported by crdbsim; csv after CockroachDB's own check); key_column
+ * is refused as unsupported (after CockroachDB's unordered check).
  *
  * Error codes: CockroachDB raises most changefeed option errors with
  * errors.Errorf, so they carry XXUUU (§7); the generic KV option checks
@@ -679,15 +682,17 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 	static const char *const formats[] = { "json", "avro", "experimental_avro",
 		"csv", "parquet", "protobuf", NULL };
 	/* accepted without effect, any value or none */
-	static const char *const ignored_any[] = { "on_error",
+	static const char *const ignored_any[] = {
 		"protect_data_from_gc_on_pause", "gc_protect_expires_after",
-		"metrics_label", "execution_locality", "compression",
+		"metrics_label", "execution_locality",
 		"avro_schema_prefix", "confluent_schema_registry",
-		"kafka_sink_config", "webhook_sink_config", "webhook_auth_header",
-		"webhook_client_timeout", "pubsub_sink_config", "schema_topic",
-		"topic_name", "topic_prefix", "ignore_disable_changefeed_replication",
-		"encode_json_value_null_as_object", "enriched_properties",
+		"ignore_disable_changefeed_replication",
+		"encode_json_value_null_as_object",
 		"headers_json_column_name", "extra_headers", NULL };
+	/* options of other sinks: CockroachDB refuses them on a sinkless feed */
+	static const char *const other_sinks[] = { "kafka_sink_config",
+		"webhook_sink_config", "webhook_auth_header",
+		"webhook_client_timeout", "pubsub_sink_config", "compression", NULL };
 	const char *n = op->name;
 	int64_t ms;
 
@@ -817,6 +822,25 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 	} else if (strcmp(n, "crdbsim_resolved_every") == 0) {
 		seen->firehose_opt = true;
 		return uint_opt(op, &st->firehose_resolved_every, err);
+	} else if (strcmp(n, "enriched_properties") == 0) {
+		/* a comma list of source, schema; no effect in crdbsim */
+		char buf[256], *save;
+		if (require_value(op, err) < 0)
+			return -1;
+		snprintf(buf, sizeof buf, "%s", op->value);
+		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			while (*t == ' ')
+				t++;
+			size_t tl = strlen(t);
+			while (tl && t[tl - 1] == ' ')
+				t[--tl] = '\0';
+			if (strcasecmp(t, "source") && strcasecmp(t, "schema"))
+				return fail(err, SQLSTATE_UNCATEGORIZED,
+					    "unknown enriched_properties: %s", t);
+		}
+	} else if (one_of(n, other_sinks)) {
+		return fail(err, SQLSTATE_UNCATEGORIZED,
+			    "this sink is incompatible with option %s", n);
 	} else if (one_of(n, ignored_any)) {
 		return 0;
 	} else {
