@@ -131,8 +131,10 @@ static void control_read_cb(struct bufferevent *bev, void *arg)
 	size_t n;
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF))) {
 		char reply[512];
+		char *logged = strdup(line);    /* run_command cuts line up */
 		run_command(srv, line, reply, sizeof reply);
-		sim_log("control: %s -> %s", line, reply);
+		sim_log("control: %s -> %s", logged ? logged : line, reply);
+		free(logged);
 		free(line);
 		evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", reply);
 	}

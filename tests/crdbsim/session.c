@@ -1638,7 +1638,36 @@ static int handle_password(struct sim_session *s, char type, size_t total)
 
 /* ---- the input loop ---- */
 
+static void session_process_messages(struct sim_session *s);
+
+/*
+ * Handle what the client sent, then bound what waits: when a complete
+ * message cannot go on (PostgreSQL busy or slow) and more than
+ * SIM_RELAY_HIGH_WATER is queued, stop reading the client until it can.
+ * An incomplete message is always read to its end (at most 1 GiB).
+ */
 static void session_process(struct sim_session *s)
+{
+	session_process_messages(s);
+	if (s->dead || s->state != S_READY)
+		return;
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t queued = evbuffer_get_length(in);
+	bool blocked = false;
+	if (queued > SIM_RELAY_HIGH_WATER) {
+		unsigned char hdr[5];
+		evbuffer_copyout(in, hdr, 5);
+		uint32_t len = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
+			       ((uint32_t)hdr[3] << 8) | hdr[4];
+		blocked = (size_t)len + 1 <= queued;
+	}
+	if (blocked)
+		bufferevent_disable(s->client, EV_READ);
+	else
+		bufferevent_enable(s->client, EV_READ);
+}
+
+static void session_process_messages(struct sim_session *s)
 {
 	while (!s->dead) {
 		if (s->state == S_STARTUP) {
