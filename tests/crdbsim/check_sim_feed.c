@@ -647,6 +647,8 @@ START_TEST(test_latency)
 		if (lat > worst)
 			worst = lat;
 	}
+	printf("%s: worst commit-to-row latency %.1f ms\n", __func__,
+	       worst / 1e6);
 	ck_assert_msg(worst < 50000000, "worst latency %" PRId64 " ns", worst);
 	simfeed_stop(f);
 	run_for(5);
@@ -1316,6 +1318,8 @@ START_TEST(wire_boundary_and_latency)
 		if (ev.at_ns - committed > worst)
 			worst = ev.at_ns - committed;
 	}
+	printf("%s: worst commit-to-row latency %.1f ms\n", __func__,
+	       worst / 1e6);
 	ck_assert_msg(worst < 50000000, "worst latency %" PRId64 " ns", worst);
 	wev_clear(&ev);
 	feed_close(c);

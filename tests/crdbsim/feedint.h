@@ -86,6 +86,22 @@ struct simfeed_engine {
 	struct sim_hlc gc_threshold;    /* persisted GC threshold */
 	int ingest_errors;              /* consecutive, for the log */
 
+	/* streaming mode (replication connection; peek mode otherwise) */
+	PGconn *repl;                   /* COPY BOTH from START_REPLICATION */
+	struct event *repl_ev;
+	struct event *repl_retry;       /* reopen after a break */
+	struct aconn *probe;            /* asks for the WAL flush LSN */
+	bool streaming;
+	bool persisting;                /* a streamed batch is in flight */
+	bool probing;                   /* flush LSN query in flight */
+	uint64_t confirm_lsn;           /* reported as flushed to the slot */
+	uint64_t inflight_advance;
+	uint64_t inflight_lsn;
+	struct sim_hlc inflight_last, inflight_head;
+	uint64_t stream_sent;           /* walsender's position (keepalive) */
+	uint64_t drain_lsn;             /* flush LSN we wait to see decoded */
+	struct sim_hlc drain_t0;        /* the time it was taken */
+
 	struct simfeed *feeds;          /* running feeds (linked) */
 };
 

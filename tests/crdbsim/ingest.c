@@ -440,6 +440,8 @@ static void ingest_committed(struct simfeed_engine *e)
 	ingest_advance(e);
 }
 
+static void stream_persisted(struct simfeed_engine *e, bool ok);
+
 static void ingest_on_persist(void *arg, PGresult *res)
 {
 	struct simfeed_engine *e = arg;
@@ -454,6 +456,10 @@ static void ingest_on_persist(void *arg, PGresult *res)
 				fprintf(stderr, "crdbsim: persist: %s",
 					PQresultErrorMessage(res));
 		}
+		return;
+	}
+	if (e->streaming) {
+		stream_persisted(e, e->persist_json != NULL);
 		return;
 	}
 	if (!e->persist_json) {
@@ -515,6 +521,8 @@ static json_t *history_row(json_t *doc, const char *text, uint64_t lsn,
 }
 
 static void ingest_on_peek(void *arg, PGresult *res);
+static int persist_send(struct simfeed_engine *e, struct sim_hlc last,
+			uint64_t lsn_v, char *errbuf, size_t errlen);
 
 struct peek_state {
 	json_t *batch;       /* history rows */
@@ -632,13 +640,23 @@ static void ingest_on_peek(void *arg, PGresult *res)
 		ingest_fail(e, "persist", "out of memory");
 		return;
 	}
-	char wall[32], logical[16], lsn[32], errbuf[256];
-	snprintf(wall, sizeof wall, "%" PRId64, e->pending_last.wall);
-	snprintf(logical, sizeof logical, "%" PRId32, e->pending_last.logical);
-	lsn_format(e->pending_lsn, lsn, sizeof lsn);
+	char errbuf[256];
+	if (persist_send(e, e->pending_last, e->pending_lsn, errbuf,
+			 sizeof errbuf))
+		ingest_fail(e, "persist", errbuf);
+}
+
+/* Persist e->persist_json and the meta row in one statement. */
+static int persist_send(struct simfeed_engine *e, struct sim_hlc last,
+			uint64_t lsn_v, char *errbuf, size_t errlen)
+{
+	char wall[32], logical[16], lsn[32];
+	snprintf(wall, sizeof wall, "%" PRId64, last.wall);
+	snprintf(logical, sizeof logical, "%" PRId32, last.logical);
+	lsn_format(lsn_v, lsn, sizeof lsn);
 	const char *params[4] = { e->persist_json, wall, logical, lsn };
 	e->ingest_step = STEP_PERSIST;
-	if (aconn_send(e->ingest,
+	return aconn_send(e->ingest,
 		"WITH ins AS (INSERT INTO crdbsim.history"
 		" SELECT x.lsn::pg_lsn, x.pos, x.xid, x.wall, x.logical,"
 		"  x.action, x.schema_name, x.table_name, x.change"
@@ -649,8 +667,7 @@ static void ingest_on_peek(void *arg, PGresult *res)
 		" UPDATE crdbsim.meta SET last_wall = $2, last_logical = $3,"
 		"  persisted_lsn = greatest(persisted_lsn, $4::pg_lsn)"
 		" WHERE id = 1",
-		4, params, ingest_on_persist, e, errbuf, sizeof errbuf))
-		ingest_fail(e, "persist", errbuf);
+		4, params, ingest_on_persist, e, errbuf, errlen);
 }
 
 static void ingest_peek(struct simfeed_engine *e)
@@ -704,6 +721,8 @@ static void ingest_on_check(void *arg, PGresult *res)
 	ingest_peek(e);
 }
 
+static void stream_on_timer(struct simfeed_engine *e);
+
 static void ingest_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct simfeed_engine *e = arg;
@@ -711,12 +730,323 @@ static void ingest_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (e->streaming) {
+		stream_on_timer(e);
+		return;
+	}
 	e->pending_frontier.wall = sim_now_ns();
 	e->pending_frontier.logical = 0;
 	e->ingest_step = STEP_CHECK;
 	if (aconn_send(e->ingest, "SELECT pg_current_wal_flush_lsn()::text",
 		       0, NULL, ingest_on_check, e, errbuf, sizeof errbuf))
 		ingest_fail(e, "check", errbuf);
+}
+
+
+/* ---- streaming mode: a replication connection pushes the changes ---- */
+
+/*
+ * START_REPLICATION on the slot: wal2json documents arrive as CopyData as
+ * soon as they are decoded, without re-decoding from the slot's restart
+ * point on every poll. What is persisted is confirmed to the server with a
+ * standby status update (the flush position), so a crash re-sends only
+ * transactions the persisted LSN skips. "Drained" (the resolved frontier):
+ * take the time t0 and the server's WAL flush LSN, then ask for a
+ * keepalive; when the walsender reports having decoded past that LSN and
+ * everything received is persisted, nothing committed before t0 is
+ * missing.
+ */
+static void stream_close(struct simfeed_engine *e);
+static int stream_open(struct simfeed_engine *e, char *errbuf, size_t errlen);
+
+static uint64_t be64(const char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | (unsigned char)p[i];
+	return v;
+}
+
+static void put_be64(char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static void stream_status(struct simfeed_engine *e, bool reply)
+{
+	char msg[34];
+	/* PostgreSQL's epoch is 2000-01-01. */
+	int64_t us = sim_now_ns() / 1000 - 946684800000000LL;
+
+	if (!e->repl)
+		return;
+	msg[0] = 'r';
+	put_be64(msg + 1, e->confirm_lsn);
+	put_be64(msg + 9, e->confirm_lsn);
+	put_be64(msg + 17, e->confirm_lsn);
+	put_be64(msg + 25, (uint64_t)us);
+	msg[33] = reply ? 1 : 0;
+	if (PQputCopyData(e->repl, msg, sizeof msg) != 1 ||
+	    PQflush(e->repl) < 0) {
+		if (e->ingest_errors++ < 5)
+			fprintf(stderr, "crdbsim: replication status: %s",
+				PQerrorMessage(e->repl));
+	}
+}
+
+static bool stream_idle(const struct simfeed_engine *e)
+{
+	return !e->persisting && json_array_size(peek.batch) == 0 &&
+	       !peek.txn;
+}
+
+static void stream_maybe_persist(struct simfeed_engine *e)
+{
+	char errbuf[256];
+
+	if (e->persisting || e->ingest->busy)
+		return;
+	if (json_array_size(peek.batch) == 0) {
+		/* Only empty transactions (ours): confirm them. */
+		if (!peek.txn && e->advance_to > e->confirm_lsn) {
+			e->confirm_lsn = e->advance_to;
+			stream_status(e, false);
+		}
+		return;
+	}
+	e->persist_json = json_dumps(peek.batch, JSON_COMPACT);
+	json_array_clear(peek.batch);
+	if (!e->persist_json) {
+		fprintf(stderr, "crdbsim: persist: out of memory\n");
+		return;
+	}
+	e->inflight_last = e->pending_last;
+	e->inflight_head = e->pending_head;
+	e->inflight_lsn = e->pending_lsn;
+	e->inflight_advance = e->advance_to;
+	e->persisting = true;
+	if (persist_send(e, e->inflight_last, e->inflight_lsn, errbuf,
+			 sizeof errbuf)) {
+		e->persisting = false;
+		fprintf(stderr, "crdbsim: persist: %s\n", errbuf);
+		stream_close(e); /* the server re-sends what we lost */
+	}
+}
+
+static void stream_persisted(struct simfeed_engine *e, bool ok)
+{
+	free(e->persist_json);
+	e->persist_json = NULL;
+	e->persisting = false;
+	e->ingest_step = STEP_IDLE;
+	if (!ok) {
+		stream_close(e);
+		return;
+	}
+	e->ingest_errors = 0;
+	e->last = hlc_max(e->last, e->inflight_last);
+	e->head = hlc_max(e->head, e->inflight_head);
+	if (e->inflight_lsn > e->persisted_lsn)
+		e->persisted_lsn = e->inflight_lsn;
+	e->frontier = hlc_max(e->frontier, e->head);
+	if (e->inflight_advance > e->confirm_lsn) {
+		e->confirm_lsn = e->inflight_advance;
+		stream_status(e, false);
+	}
+	sim_feeds_wake(e);
+	stream_maybe_persist(e);
+}
+
+static void stream_drained_check(struct simfeed_engine *e)
+{
+	if (!e->drain_lsn || e->stream_sent < e->drain_lsn || !stream_idle(e))
+		return;
+	e->drain_lsn = 0;
+	e->frontier = hlc_max(e->frontier, e->drain_t0);
+	e->last = hlc_max(e->last, e->frontier);
+	sim_feeds_wake(e);
+}
+
+static void stream_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct simfeed_engine *e = arg;
+	char *buf;
+	int n;
+
+	(void)fd;
+	(void)what;
+	if (!PQconsumeInput(e->repl)) {
+		stream_close(e);
+		return;
+	}
+	while ((n = PQgetCopyData(e->repl, &buf, 1)) > 0) {
+		if (buf[0] == 'w' && n > 25) {
+			/* XLogData: start, end, time, then the document. */
+			peek_document(e, buf + 25);
+		} else if (buf[0] == 'k' && n >= 18) {
+			uint64_t end = be64(buf + 1);
+			if (end > e->stream_sent)
+				e->stream_sent = end;
+			if (buf[17])
+				stream_status(e, false);
+		}
+		PQfreemem(buf);
+	}
+	if (n < 0) {
+		stream_close(e);
+		return;
+	}
+	stream_maybe_persist(e);
+	stream_drained_check(e);
+}
+
+static void probe_on_result(void *arg, PGresult *res)
+{
+	struct simfeed_engine *e = arg;
+
+	if (res) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1)
+			e->drain_lsn = lsn_parse(PQgetvalue(res, 0, 0));
+		return;
+	}
+	e->probing = false;
+	/* The walsender answers with its position (a keepalive). */
+	stream_status(e, true);
+}
+
+static void stream_on_timer(struct simfeed_engine *e)
+{
+	char errbuf[256];
+
+	if (!e->streaming)
+		return;
+	if (e->drain_lsn) {
+		stream_status(e, true); /* still waiting: ask again */
+	} else if (!e->probing) {
+		e->drain_t0.wall = sim_now_ns();
+		e->drain_t0.logical = 0;
+		e->probing = true;
+		if (aconn_send(e->probe, "SELECT pg_current_wal_flush_lsn()::text",
+			       0, NULL, probe_on_result, e, errbuf,
+			       sizeof errbuf)) {
+			e->probing = false;
+			fprintf(stderr, "crdbsim: probe: %s\n", errbuf);
+		}
+	}
+	ingest_schedule(e, INGEST_IDLE_US);
+}
+
+static void stream_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct simfeed_engine *e = arg;
+	char errbuf[256];
+
+	(void)fd;
+	(void)what;
+	if (stream_open(e, errbuf, sizeof errbuf)) {
+		struct timeval tv = { 0, INGEST_RETRY_US };
+		if (e->ingest_errors++ < 5)
+			fprintf(stderr, "crdbsim: replication: %s\n", errbuf);
+		evtimer_add(e->repl_retry, &tv);
+	}
+}
+
+static void stream_close(struct simfeed_engine *e)
+{
+	if (e->repl_ev) {
+		event_free(e->repl_ev);
+		e->repl_ev = NULL;
+	}
+	if (e->repl) {
+		PQfinish(e->repl);
+		e->repl = NULL;
+	}
+	/* Unconfirmed work comes again from the server. */
+	json_array_clear(peek.batch);
+	json_decref(peek.txn);
+	peek.txn = NULL;
+	e->pending_last = e->last;
+	e->pending_head = e->head;
+	e->pending_lsn = e->persisted_lsn;
+	e->advance_to = e->confirm_lsn;
+	e->drain_lsn = 0;
+	if (e->repl_retry && e->streaming && !e->persisting) {
+		struct timeval tv = { 0, INGEST_RETRY_US };
+		evtimer_add(e->repl_retry, &tv);
+	}
+}
+
+static int stream_open(struct simfeed_engine *e, char *errbuf, size_t errlen)
+{
+	size_t n = strlen(e->db_dsn) + 32;
+	char *dsn = malloc(n), sql[512];
+	PGresult *res = NULL;
+
+	if (!dsn) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(dsn, n, "%s replication='database'", e->db_dsn);
+	/* A walsender of a killed crdbsim may hold the slot for a moment. */
+	for (int attempt = 0; attempt < 20; attempt++) {
+		e->repl = PQconnectdb(dsn);
+		if (PQstatus(e->repl) != CONNECTION_OK) {
+			snprintf(errbuf, errlen, "%s", PQerrorMessage(e->repl));
+			break;
+		}
+		snprintf(sql, sizeof sql, "START_REPLICATION SLOT %s LOGICAL 0/0"
+			 " (\"format-version\" '2', \"include-xids\" '1',"
+			 " \"include-timestamp\" '1', \"include-pk\" '1',"
+			 " \"include-lsn\" '1',"
+			 " \"filter-tables\" 'crdbsim.history,crdbsim.meta')",
+			 e->slot);
+		res = PQexec(e->repl, sql);
+		if (PQresultStatus(res) == PGRES_COPY_BOTH)
+			break;
+		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(res));
+		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		bool busy = st && !strcmp(st, "55006");
+		PQclear(res);
+		res = NULL;
+		PQfinish(e->repl);
+		e->repl = NULL;
+		if (!busy)
+			break;
+		struct timespec ts = { 0, 100000000 };
+		nanosleep(&ts, NULL);
+	}
+	free(dsn);
+	if (!res) {
+		if (e->repl) {
+			PQfinish(e->repl);
+			e->repl = NULL;
+		}
+		return -1;
+	}
+	PQclear(res);
+	if (PQsetnonblocking(e->repl, 1) != 0) {
+		snprintf(errbuf, errlen, "PQsetnonblocking failed");
+		PQfinish(e->repl);
+		e->repl = NULL;
+		return -1;
+	}
+	e->repl_ev = event_new(e->base, PQsocket(e->repl), EV_READ | EV_PERSIST,
+			       stream_on_read, e);
+	if (!e->repl_ev || event_add(e->repl_ev, NULL) != 0) {
+		snprintf(errbuf, errlen, "cannot watch the replication socket");
+		stream_close(e);
+		return -1;
+	}
+	if (!peek.batch)
+		peek.batch = json_array();
+	/* confirm_lsn stays 0 (ignored by the server) until we have
+	 * something to confirm: never move the slot backwards. */
+	return 0;
 }
 
 /* ---- GC ---- */
@@ -801,10 +1131,25 @@ struct simfeed_engine *simfeed_engine_new(struct event_base *base,
 	if (!e->ingest)
 		goto fail;
 	e->ingest_timer = evtimer_new(base, ingest_on_timer, e);
-	if (!e->ingest_timer) {
+	e->repl_retry = evtimer_new(base, stream_on_retry, e);
+	if (!e->ingest_timer || !e->repl_retry) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
+	/* Streaming when pg_hba allows replication connections; polling
+	 * the slot with peek/advance otherwise. */
+	char serr[256];
+	e->pending_last = e->last;
+	e->pending_head = e->head;
+	e->pending_lsn = e->persisted_lsn;
+	e->probe = aconn_open(base, e->db_dsn, errbuf, errlen);
+	if (!e->probe)
+		goto fail;
+	if (getenv("CRDBSIM_POLL") == NULL && stream_open(e, serr, sizeof serr) == 0)
+		e->streaming = true;
+	else if (getenv("CRDBSIM_POLL") == NULL)
+		fprintf(stderr, "crdbsim: no replication connection (%s);"
+			" polling the slot instead\n", serr);
 	ingest_schedule(e, 0);
 	return e;
 fail:
@@ -817,6 +1162,11 @@ void simfeed_engine_free(struct simfeed_engine *e)
 	if (!e)
 		return;
 	sim_feeds_free_all(e);
+	e->streaming = false;
+	stream_close(e);
+	if (e->repl_retry)
+		event_free(e->repl_retry);
+	aconn_free(e->probe);
 	if (e->ingest_timer)
 		event_free(e->ingest_timer);
 	aconn_free(e->ingest);
