@@ -34,6 +34,7 @@
 #define DEFAULT_BACKOFF_INITIAL_MS 500
 #define DEFAULT_BACKOFF_MAX_MS 30000
 #define MIN_STALL_MS 30000
+#define DRAIN_BATCH 256     /* results per callback before yielding */
 
 struct pending_resolved {
 	uint64_t seq;  /* the resolved line's position */
@@ -615,12 +616,20 @@ nomem:
  */
 static void feed_drain(struct feed *feed)
 {
+	unsigned taken = 0;
+
 	while (feed->conn && !feed->paused) {
 		PGconn *pg = crdb_conn_pg(feed->conn);
 		PGresult *res;
 
 		if (PQisBusy(pg))
 			return;
+		/* Let the sinks write between bursts: continue in the next
+		 * pass (rows held by libpq would not wake the socket). */
+		if (++taken > DRAIN_BATCH) {
+			feed_sink_progress(feed);
+			return;
+		}
 		res = PQgetResult(pg);
 		if (!res) {
 			if (feed->step == STEP_SET) {
@@ -804,9 +813,11 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 		log_debug(feed->who, "block sinks drained: resuming");
 		if (feed->sock_ev)
 			event_add(feed->sock_ev, NULL);
-		/* Rows libpq already holds would not wake the socket. */
-		feed_drain(feed);
 	}
+	/* Rows libpq already holds would not wake the socket. */
+	if (!feed->paused && feed->conn &&
+	    (feed->state == FEED_STARTING || feed->state == FEED_STREAMING))
+		feed_drain(feed);
 }
 
 void feed_sink_progress(struct feed *feed)

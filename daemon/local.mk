@@ -1,1 +1,27 @@
-# daemon/local.mk: (filled in by its owner)
+# daemon/local.mk: crdbfeedd, the changefeed fan-out daemon, its man page
+# and `make demo`.
+sbin_PROGRAMS += daemon/crdbfeedd
+daemon_crdbfeedd_SOURCES = \
+	daemon/main.c \
+	daemon/config.c daemon/config.h \
+	daemon/feed.c daemon/feed.h \
+	daemon/encode.c daemon/encode.h \
+	daemon/sink.c daemon/sink.h \
+	daemon/checkpoint.c daemon/checkpoint.h \
+	daemon/log.c daemon/log.h \
+	daemon/defer.c daemon/defer.h
+daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(JANSSON_CFLAGS)
+daemon_crdbfeedd_LDADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
+	$(JANSSON_LIBS)
+
+dist_man8_MANS = daemon/crdbfeedd.8
+EXTRA_DIST += daemon/demo.sh
+
+# `make demo`: crdbsim-env with a demo table, crdbfeedd with conf/demo.conf
+# streaming to the terminal, a few inserts, updates and deletes, a clean stop.
+demo: daemon/crdbfeedd tests/crdbsim/crdbsim
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
+	$(top_srcdir)/tests/crdbsim/crdbsim-env $(SHELL) $(top_srcdir)/daemon/demo.sh
+.PHONY: demo

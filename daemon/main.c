@@ -298,6 +298,14 @@ static void on_stdout_closed(void *arg)
 		daemon_shutdown(d, "standard output closed");
 }
 
+/* libevent's own warnings (e.g. epoll refusing a regular file, which the
+ * stdout sink handles) become debug lines. */
+static void on_libevent_log(int severity, const char *msg)
+{
+	log_msg(severity >= EVENT_LOG_ERR ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG,
+		"libevent", "%s", msg);
+}
+
 /* ---- signals -------------------------------------------------------------- */
 
 static void on_term(evutil_socket_t sig, short what, void *arg)
@@ -618,6 +626,7 @@ int main(int argc, char **argv)
 	srandom((unsigned)(seed.tv_nsec ^ getpid()));
 	signal(SIGPIPE, SIG_IGN);
 
+	event_set_log_callback(on_libevent_log);
 	d.base = event_base_new();
 	if (!d.base) {
 		config_free(cfg);

@@ -233,7 +233,11 @@ static void subscriber_queue(struct subscriber *sub, struct line *line)
 		subscriber_close(sub, LOG_LEVEL_ERROR, "out of memory queueing a line");
 		return;
 	}
-	if (sub->sync_write)
+	/* Normally the write waits for the loop (one writev per batch); a
+	 * queue past half its bound is written at once, so that a burst
+	 * decoded in one callback does not overflow a subscriber that reads
+	 * fast. */
+	if (sub->sync_write || sub->queued_bytes >= high_watermark(sub->sink) / 2)
 		subscriber_flush(sub);
 	else if (sub->write_ev && !event_pending(sub->write_ev, EV_WRITE, NULL))
 		event_add(sub->write_ev, NULL);

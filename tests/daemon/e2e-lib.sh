@@ -1,0 +1,148 @@
+# e2e-lib.sh: shared helpers for crdbfeedd's end-to-end tests (sourced).
+# Each test runs under tests/crdbsim/crdbsim-env (CRDB_DSN, CRDBSIM_CONTROL,
+# CRDBSIM_ENV_DIR), re-executes itself under timeout(1) so that it can never
+# hang, and FAILS (never skips) when crdbsim is missing.
+# Needs: psql, socat, jq, /usr/bin/python3.
+
+if [ -z "${E2E_UNDER_TIMEOUT:-}" ]; then
+	E2E_UNDER_TIMEOUT=1 exec timeout -k 5 "${E2E_TIMEOUT:-150}" "$0" "$@"
+fi
+set -eu
+
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+builddir=${top_builddir:-$srcdir}
+CRDBFEEDD=${CRDBFEEDD:-$builddir/daemon/crdbfeedd}
+SUBSCRIBER="/usr/bin/python3 $srcdir/tests/daemon/subscriber.py"
+test_name=$(basename "$0" .sh)
+
+fail() {
+	echo "FAIL $test_name: $*" >&2
+	if [ -n "${daemon_log:-}" ] && [ -f "$daemon_log" ]; then
+		echo "--- crdbfeedd log (last 40 lines) ---" >&2
+		tail -n 40 "$daemon_log" >&2
+	fi
+	exit 1
+}
+
+pass() {
+	echo "ok $test_name: $*"
+}
+
+[ -n "${CRDB_DSN:-}" ] || fail "CRDB_DSN is not set: run under tests/crdbsim/crdbsim-env with crdbsim built"
+[ -x "$CRDBFEEDD" ] || fail "$CRDBFEEDD is not built"
+for tool in psql socat jq; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed"
+done
+
+work=$(mktemp -d "${CRDBSIM_ENV_DIR:-${TMPDIR:-/tmp}}/e2e-$test_name.XXXXXX")
+daemon_pid=
+daemon_log=
+sub_pids=
+
+cleanup() {
+	for p in $sub_pids $daemon_pid; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+sql() {
+	psql -X -q -At -v ON_ERROR_STOP=1 "$CRDB_DSN" -c "$1"
+}
+
+# Send one command to crdbsim's control socket; print its reply.
+ctl() {
+	reply=$(printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$CRDBSIM_CONTROL")
+	case $reply in
+	ok*) ;;
+	*) fail "crdbsim control '$1' answered '$reply'" ;;
+	esac
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
+wait_for() {
+	limit=$1 what=$2
+	shift 2
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt $((limit * 10)) ] || fail "timed out after ${limit}s waiting for $what"
+		sleep 0.1
+	done
+}
+
+# start_daemon CONF [STDOUT_FILE]: crdbfeedd -c CONF in the background.
+start_daemon() {
+	daemon_log=$work/crdbfeedd.log
+	"$CRDBFEEDD" -v -c "$1" >"${2:-/dev/null}" 2>>"$daemon_log" &
+	daemon_pid=$!
+}
+
+# stop_daemon: SIGTERM, wait (at most 15 s); the exit status must be 0.
+stop_daemon() {
+	kill -TERM "$daemon_pid"
+	rc=0
+	wait "$daemon_pid" || rc=$?
+	daemon_pid=
+	[ $rc -eq 0 ] || fail "crdbfeedd exited $rc after SIGTERM"
+}
+
+daemon_alive() {
+	kill -0 "$daemon_pid" 2>/dev/null
+}
+
+# subscribe SOCKET OUTFILE [subscriber.py options]: in the background;
+# returns once connected.
+subscribe() {
+	sock=$1 out=$2
+	shift 2
+	$SUBSCRIBER "$sock" "$out" "$@" &
+	sub_pids="$sub_pids $!"
+	last_sub_pid=$!
+	wait_for 10 "subscriber on $sock" test -f "$out.connected"
+}
+
+# count_rows FILE [jq filter]: number of row lines (matching the filter).
+count_rows() {
+	jq -c "select(.type == \"row\")${2:+ | select($2)}" "$1" 2>/dev/null | wc -l
+}
+
+# rows_at_least FILE N [jq filter]: for wait_for (recounts on each call).
+rows_at_least() {
+	[ "$(count_rows "$1" "${3:-}")" -ge "$2" ]
+}
+
+# log_count_at_least PATTERN N: the daemon log has N lines matching.
+log_count_at_least() {
+	[ "$(grep -c -- "$1" "$daemon_log")" -ge "$2" ]
+}
+
+# has_line FILE JQ_CONDITION: some line satisfies the condition.
+has_line() {
+	[ -n "$(jq -c "select($2)" "$1" 2>/dev/null)" ]
+}
+
+# start_poker: commit a tiny transaction to a side table every 0.3 s.
+# crdbsim (at the time of writing) delivers at most 256 changes of a large
+# transaction until the next WAL activity; the poker keeps it going so that
+# the volume tests measure crdbfeedd, not that limit.
+start_poker() {
+	sql "CREATE TABLE IF NOT EXISTS e2e_poke (id SERIAL PRIMARY KEY)"
+	(while :; do sql "INSERT INTO e2e_poke DEFAULT VALUES" >/dev/null 2>&1 || true; sleep 0.3; done) &
+	sub_pids="$sub_pids $!"
+}
+
+# write_conf FILE: the common [crdbfeedd] section, then stdin.
+write_conf() {
+	{
+		echo "[crdbfeedd]"
+		echo "dsn = $CRDB_DSN"
+		echo "state_dir = $work/state"
+		echo "log_level = debug"
+		echo "resolved = 500ms"
+		echo "backoff_initial = 200ms"
+		echo "backoff_max = 1s"
+		cat
+	} >"$1"
+}
