@@ -1499,7 +1499,8 @@ static json_t *time_from_binary(const crdb_type_info *ti,
 		unsigned a = (unsigned)(east < 0 ? -(int64_t)east : east);
 		size_t n = strlen(buf);
 
-		if (zone > 15 * 3600 + 59 * 60 || zone < -(15 * 3600 + 59 * 60))
+		if (zone > 15 * 3600 + 59 * 60 + 59 ||
+		    zone < -(15 * 3600 + 59 * 60 + 59))
 			return proto(err, ti, "time zone out of range");
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%02u",
 				      east < 0 ? '-' : '+', a / 3600);
@@ -1988,6 +1989,8 @@ static json_t *array_from_binary(const crdb_types *types,
 			return bin_array_proto(&ba, "too many elements");
 	}
 	if (ndim == 0) {
+		if (len != 12)
+			return bin_array_proto(&ba, "trailing bytes");
 		arr = json_array();
 		return arr ? arr : oom(err);
 	}
