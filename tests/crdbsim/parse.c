@@ -518,6 +518,50 @@ static int parse_options(struct lexer *lx, const char *const *params,
 	return 0;
 }
 
+/*
+ * Durations and intervals are summed exactly in 128-bit nanoseconds (no
+ * floating point: valgrind runs long double at double precision, and a
+ * cursor must not move by a few hundred ns).
+ */
+typedef __int128 ns128;
+#define NS128_CAP ((ns128)1 << 120)
+
+/* A decimal number ("12", "1.5", ".5") at *pp times unit ns, exactly (the
+ * fraction truncated to whole ns, as Go does). False without digits. */
+static bool scaled_number(const char **pp, int64_t unit, ns128 *out)
+{
+	const char *p = *pp;
+	ns128 ip = 0, num = 0, den = 1;
+	const ns128 ip_cap = (ns128)100000000000000000LL * 1000; /* 1e20 */
+	bool digits = false;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits = true)
+		if (ip < ip_cap)
+			ip = ip * 10 + (*p - '0');
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true) {
+			if (den < (ns128)1000000000000000000LL) {
+				num = num * 10 + (*p - '0');
+				den *= 10;
+			}
+		}
+	}
+	if (!digits)
+		return false;
+	*pp = p;
+	*out = ip * unit + num * unit / den;
+	return true;
+}
+
+static void add_capped(ns128 *total, ns128 v)
+{
+	*total += v;
+	if (*total > NS128_CAP)
+		*total = NS128_CAP;
+	else if (*total < -NS128_CAP)
+		*total = -NS128_CAP;
+}
+
 /* Go's time.ParseDuration, to nanoseconds. */
 static int parse_go_duration(const char *s, int64_t *out, char *msg, size_t msglen)
 {
@@ -528,7 +572,7 @@ static int parse_go_duration(const char *s, int64_t *out, char *msg, size_t msgl
 	};
 	const char *p = s;
 	bool neg = false;
-	long double total = 0;
+	ns128 total = 0;
 
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
@@ -539,23 +583,11 @@ static int parse_go_duration(const char *s, int64_t *out, char *msg, size_t msgl
 	if (!*p)
 		goto invalid;
 	while (*p) {
-		const char *st = p;
-		long double v = 0, scale = 1;
-		bool digits = false;
-		while (*p >= '0' && *p <= '9') {
-			v = v * 10 + (*p++ - '0');
-			digits = true;
-		}
-		if (*p == '.') {
-			p++;
-			while (*p >= '0' && *p <= '9') {
-				scale /= 10;
-				v += (*p++ - '0') * scale;
-				digits = true;
-			}
-		}
-		if (!digits)
+		const char *num = p;
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
 			goto invalid;
+		while ((*p >= '0' && *p <= '9') || *p == '.')
+			p++;
 		const char *u = p;
 		while (*p && *p != '.' && (*p < '0' || *p > '9'))
 			p++;
@@ -573,9 +605,12 @@ static int parse_go_duration(const char *s, int64_t *out, char *msg, size_t msgl
 				 (int)ul, u, s);
 			return -1;
 		}
-		(void)st;
-		total += v * units[k].ns;
-		if (total > 9.2e18L)
+		ns128 v;
+		const char *q = num;
+		if (!scaled_number(&q, units[k].ns, &v) || q != u)
+			goto invalid;
+		add_capped(&total, v);
+		if (total > INT64_MAX)
 			goto invalid;
 	}
 	*out = (int64_t)(neg ? -total : total);
@@ -1302,30 +1337,36 @@ static int parse_decimal_hlc(const char *s, struct sim_hlc *out,
  * 365.25 days (CockroachDB adds them on the calendar; a cursor months back
  * is beyond any GC TTL anyway). Returns false when it is not one.
  */
-static bool parse_interval(const char *s, long double *ns)
+static bool parse_interval(const char *s, ns128 *ns)
 {
-	static const struct { const char *unit; long double ns; } units[] = {
-		{ "microseconds", 1e3L }, { "microsecond", 1e3L }, { "usecs", 1e3L },
-		{ "usec", 1e3L }, { "us", 1e3L },
-		{ "milliseconds", 1e6L }, { "millisecond", 1e6L }, { "msecs", 1e6L },
-		{ "msec", 1e6L }, { "ms", 1e6L },
-		{ "seconds", 1e9L }, { "second", 1e9L }, { "secs", 1e9L }, { "sec", 1e9L },
-		{ "s", 1e9L },
-		{ "minutes", 60e9L }, { "minute", 60e9L }, { "mins", 60e9L },
-		{ "min", 60e9L }, { "m", 60e9L },
-		{ "hours", 3600e9L }, { "hour", 3600e9L }, { "hrs", 3600e9L },
-		{ "hr", 3600e9L }, { "h", 3600e9L },
-		{ "days", 86400e9L }, { "day", 86400e9L }, { "d", 86400e9L },
-		{ "weeks", 604800e9L }, { "week", 604800e9L }, { "w", 604800e9L },
-		{ "months", 2592000e9L }, { "month", 2592000e9L }, { "mons", 2592000e9L },
-		{ "mon", 2592000e9L },
-		{ "years", 31557600e9L }, { "year", 31557600e9L }, { "yrs", 31557600e9L },
-		{ "yr", 31557600e9L }, { "y", 31557600e9L },
+	static const struct { const char *unit; int64_t ns; } units[] = {
+		{ "microseconds", 1000 }, { "microsecond", 1000 }, { "usecs", 1000 },
+		{ "usec", 1000 }, { "us", 1000 },
+		{ "milliseconds", 1000000 }, { "millisecond", 1000000 },
+		{ "msecs", 1000000 }, { "msec", 1000000 }, { "ms", 1000000 },
+		{ "seconds", NS_PER_SEC }, { "second", NS_PER_SEC },
+		{ "secs", NS_PER_SEC }, { "sec", NS_PER_SEC }, { "s", NS_PER_SEC },
+		{ "minutes", 60 * NS_PER_SEC }, { "minute", 60 * NS_PER_SEC },
+		{ "mins", 60 * NS_PER_SEC }, { "min", 60 * NS_PER_SEC },
+		{ "m", 60 * NS_PER_SEC },
+		{ "hours", 3600 * NS_PER_SEC }, { "hour", 3600 * NS_PER_SEC },
+		{ "hrs", 3600 * NS_PER_SEC }, { "hr", 3600 * NS_PER_SEC },
+		{ "h", 3600 * NS_PER_SEC },
+		{ "days", 86400 * NS_PER_SEC }, { "day", 86400 * NS_PER_SEC },
+		{ "d", 86400 * NS_PER_SEC },
+		{ "weeks", 604800 * NS_PER_SEC }, { "week", 604800 * NS_PER_SEC },
+		{ "w", 604800 * NS_PER_SEC },
+		{ "months", 2592000 * NS_PER_SEC }, { "month", 2592000 * NS_PER_SEC },
+		{ "mons", 2592000 * NS_PER_SEC }, { "mon", 2592000 * NS_PER_SEC },
+		{ "years", 31557600 * NS_PER_SEC }, { "year", 31557600 * NS_PER_SEC },
+		{ "yrs", 31557600 * NS_PER_SEC }, { "yr", 31557600 * NS_PER_SEC },
+		{ "y", 31557600 * NS_PER_SEC },
 	};
 	const char *p = s;
-	long double total = 0;
+	ns128 total = 0;
 	bool any = false;
-	/* a leading sign applies to a following hh:mm:ss too */
+
+	/* each field carries its own sign, as in PostgreSQL */
 	while (*p) {
 		while (*p == ' ')
 			p++;
@@ -1336,33 +1377,35 @@ static bool parse_interval(const char *s, long double *ns)
 			sign = *p == '-' ? -1 : 1;
 			p++;
 		}
-		if (!isdigit((unsigned char)*p) && *p != '.')
-			return false;
 		/* hh:mm[:ss[.f]] */
 		const char *q = p;
 		while (isdigit((unsigned char)*q))
 			q++;
-		if (*q == ':') {
-			unsigned hh = 0, mm = 0;
-			long double ss = 0;
-			char *end;
-			hh = (unsigned)strtoul(p, &end, 10);
-			if (*end != ':')
+		if (*q == ':' && q > p) {
+			ns128 hh, mm, ss = 0;
+			if (!scaled_number(&p, 3600 * NS_PER_SEC, &hh) || *p != ':')
 				return false;
-			mm = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end == ':') {
-				ss = strtold(end + 1, &end);
+			p++;
+			q = p;
+			while (isdigit((unsigned char)*q))
+				q++;
+			if (q == p || *q == '.' || !scaled_number(&p, 60 * NS_PER_SEC, &mm))
+				return false;
+			if (*p == ':') {
+				p++;
+				if (!scaled_number(&p, NS_PER_SEC, &ss))
+					return false;
 			}
-			total += sign * ((long double)hh * 3600 + mm * 60 + ss) * 1e9L;
-			p = end;
+			add_capped(&total, sign * (hh + mm + ss));
 			any = true;
 			continue;
 		}
-		char *end;
-		long double v = strtold(p, &end);
-		if (end == p)
+		const char *num = p;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+		if (p == num)
 			return false;
-		p = end;
+		const char *num_end = p;
 		while (*p == ' ')
 			p++;
 		const char *u = p;
@@ -1377,7 +1420,10 @@ static bool parse_interval(const char *s, long double *ns)
 				break;
 		if (k == sizeof units / sizeof units[0])
 			return false;
-		total += sign * v * units[k].ns;
+		ns128 v;
+		if (!scaled_number(&num, units[k].ns, &v) || num != num_end)
+			return false;
+		add_capped(&total, sign * v);
 		any = true;
 	}
 	if (!any)
@@ -1390,7 +1436,7 @@ int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
 			struct simfeed_error *err)
 {
 	int64_t wall;
-	long double iv;
+	ns128 iv;
 
 	if (!text)
 		return fail(err, SQLSTATE_UNCATEGORIZED,
@@ -1421,8 +1467,8 @@ int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
 			return fail(err, SQLSTATE_UNCATEGORIZED,
 				    "AS OF SYSTEM TIME: interval value '%s' too small, must be <= -1\xc2\xb5s",
 				    text);
-		long double w = (long double)now_ns + iv;
-		out->wall = w >= 9.2e18L ? INT64_MAX : w <= -9.2e18L ? INT64_MIN :
+		ns128 w = (ns128)now_ns + iv;
+		out->wall = w >= INT64_MAX ? INT64_MAX : w <= INT64_MIN ? INT64_MIN :
 			    (int64_t)w;
 		out->logical = 0;
 		if (out->wall <= 0)
