@@ -302,6 +302,22 @@ static int parse_table_name(struct lexer *lx, struct sim_target *t,
 		else
 			schema = parts[0];
 	}
+	/* system.jobs and the like: CockroachDB's system database */
+	if ((n == 2 && strcmp(parts[0], "system") == 0) ||
+	    (n == 3 && strcmp(parts[0], "system") == 0)) {
+		fail(err, SQLSTATE_UNCATEGORIZED,
+		     "CHANGEFEEDs are not supported on system tables");
+		goto out;
+	}
+	/* virtual schemas hold no targets (CockroachDB's resolver then says
+	 * the table does not exist, old test) */
+	if (!strcmp(schema, "information_schema") || !strcmp(schema, "pg_catalog") ||
+	    !strcmp(schema, "crdb_internal") || !strcmp(schema, "pg_extension")) {
+		fail(err, SQLSTATE_UNDEF_TABLE,
+		     "failed to resolve targets in the CHANGEFEED stmt: table \"%s.%s\" does not exist",
+		     schema, table);
+		goto out;
+	}
 	if (db && strcmp(db, "defaultdb") != 0) {
 		fail(err, SQLSTATE_UNDEF_TABLE,
 		     "failed to resolve targets in the CHANGEFEED stmt: table \"%s.%s.%s\" does not exist",
@@ -364,6 +380,12 @@ static int parse_targets(struct lexer *lx, struct simfeed_stmt *st,
 	for (;;) {
 		struct sim_target t = { 0 };
 		char *w = NULL;
+		if (st->ntargets == 0 && is_kw(lx, "database")) {
+			/* newest releases: not for core (sinkless) feeds (§1.2) */
+			fail(err, SQLSTATE_UNSUPPORTED,
+			     "database-level changefeeds are not supported for sinkless changefeeds");
+			goto out;
+		}
 		if (is_kw(lx, "table"))
 			next(lx);
 		if (parse_table_name(lx, &t, &w, err) < 0)
