@@ -530,6 +530,30 @@ START_TEST(listen_unlisten)
 }
 END_TEST
 
+START_TEST(error_fields_by_version)
+{
+	/* §6.5: the non-localized severity (V) arrived in 22.1.3. */
+	static const struct { const char *version; bool v; } cases[] = {
+		{"22.1.2", false}, {"22.1.3", true}, {"21.2.10", false},
+		{"23.1.11", true},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		PGconn *c = connect_v(cases[i].version);
+		PGresult *r = PQexec(c, "CANCEL QUERY 'ffffffffffffffffffffffffffffffff'");
+		ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+		ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SEVERITY), "ERROR");
+		const char *v = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+		if (cases[i].v)
+			ck_assert_msg(v && !strcmp(v, "ERROR"), "%s: V missing",
+				      cases[i].version);
+		else
+			ck_assert_msg(!v, "%s: V sent", cases[i].version);
+		PQclear(r);
+		PQfinish(c);
+	}
+}
+END_TEST
+
 /* ---- relay ---- */
 
 START_TEST(relay_sql)
@@ -1085,6 +1109,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, show_statements);
 	tcase_add_test(t, cluster_setting_rangefeed);
 	tcase_add_test(t, listen_unlisten);
+	tcase_add_test(t, error_fields_by_version);
 	suite_add_tcase(s, t);
 	t = tcase_create("relay");
 	tcase_add_test(t, relay_sql);

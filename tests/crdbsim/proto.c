@@ -88,7 +88,7 @@ int proto_end(struct pmsg *m, struct evbuffer *out)
 	return rc;
 }
 
-static int error_or_notice(struct evbuffer *out, char type,
+static int error_or_notice(struct evbuffer *out, char type, bool v_field,
 			   const char *severity, const char *sqlstate,
 			   const char *message, const char *hint)
 {
@@ -96,8 +96,10 @@ static int error_or_notice(struct evbuffer *out, char type,
 	proto_begin(&m, type);
 	proto_put_byte(&m, 'S');
 	proto_put_cstr(&m, severity);
-	proto_put_byte(&m, 'V');
-	proto_put_cstr(&m, severity);
+	if (v_field) {
+		proto_put_byte(&m, 'V');
+		proto_put_cstr(&m, severity);
+	}
 	proto_put_byte(&m, 'C');
 	proto_put_cstr(&m, sqlstate);
 	proto_put_byte(&m, 'M');
@@ -110,16 +112,18 @@ static int error_or_notice(struct evbuffer *out, char type,
 	return proto_end(&m, out);
 }
 
-int proto_error(struct evbuffer *out, const char *severity,
+int proto_error(struct evbuffer *out, bool v_field, const char *severity,
 		const char *sqlstate, const char *message, const char *hint)
 {
-	return error_or_notice(out, 'E', severity, sqlstate, message, hint);
+	return error_or_notice(out, 'E', v_field, severity, sqlstate, message,
+			       hint);
 }
 
-int proto_notice(struct evbuffer *out, const char *severity,
+int proto_notice(struct evbuffer *out, bool v_field, const char *severity,
 		 const char *sqlstate, const char *message)
 {
-	return error_or_notice(out, 'N', severity, sqlstate, message, NULL);
+	return error_or_notice(out, 'N', v_field, severity, sqlstate, message,
+			       NULL);
 }
 
 int proto_command_complete(struct evbuffer *out, const char *tag)

@@ -30,10 +30,11 @@ void proto_put_cstr(struct pmsg *m, const char *s);
 /* Append type, length and payload to out and free the builder. */
 int proto_end(struct pmsg *m, struct evbuffer *out);
 
-/* Composed messages; each returns 0 or -1 (out of memory). */
-int proto_error(struct evbuffer *out, const char *severity,
+/* Composed messages; each returns 0 or -1 (out of memory). v_field adds
+ * the non-localized severity (V), which CockroachDB sends from 22.1.3. */
+int proto_error(struct evbuffer *out, bool v_field, const char *severity,
 		const char *sqlstate, const char *message, const char *hint);
-int proto_notice(struct evbuffer *out, const char *severity,
+int proto_notice(struct evbuffer *out, bool v_field, const char *severity,
 		 const char *sqlstate, const char *message);
 int proto_command_complete(struct evbuffer *out, const char *tag);
 int proto_ready(struct evbuffer *out, char status);

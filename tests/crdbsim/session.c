@@ -36,6 +36,8 @@
 #define CODE_CANCEL_REQUEST  80877102
 #define CODE_PROTOCOL_3      196608
 #define CANCEL_REQUEST_VERSION 220100   /* §2.5, §6.3 */
+/* ErrorResponse's V field arrived in 22.1.3 (§6.5). */
+#define V_FIELD(s) ((s)->version >= 220103)
 
 enum sess_state {
 	S_STARTUP,      /* waiting for the start-up packet */
@@ -172,7 +174,7 @@ static void fatal(struct sim_session *s, const char *sqlstate,
 		s->feed = NULL;
 	}
 	s->in_feed = false;
-	if (proto_error(cout(s), "FATAL", sqlstate, msg, NULL) != 0) {
+	if (proto_error(cout(s), V_FIELD(s), "FATAL", sqlstate, msg, NULL) != 0) {
 		session_close(s);
 		return;
 	}
@@ -195,7 +197,7 @@ static void ready(struct sim_session *s)
 static void send_error(struct sim_session *s, const char *sqlstate,
 		       const char *message, const char *hint)
 {
-	if (proto_error(cout(s), "ERROR", sqlstate, message, hint) != 0)
+	if (proto_error(cout(s), V_FIELD(s), "ERROR", sqlstate, message, hint) != 0)
 		fatal(s, "53200", "out of memory");
 }
 
@@ -380,7 +382,7 @@ static void feed_notice(void *arg, const char *message)
 	struct sim_session *s = arg;
 	if (s->dead || !s->in_feed)
 		return;
-	if (proto_notice(cout(s), "NOTICE", "00000", message) != 0)
+	if (proto_notice(cout(s), V_FIELD(s), "NOTICE", "00000", message) != 0)
 		fatal(s, "53200", "out of memory");
 }
 
@@ -708,11 +710,11 @@ static bool run_local(struct sim_session *s, const struct sim_stmt *st,
 		return proto_command_complete(cout(s), "SET CLUSTER SETTING") == 0;
 	case SIM_LISTEN:
 		/* §6.4: a severity-ERROR notice, not an error. */
-		return proto_notice(cout(s), "ERROR", "0A000",
+		return proto_notice(cout(s), V_FIELD(s), "ERROR", "0A000",
 				    "CRDB does not support LISTEN") == 0 &&
 		       proto_command_complete(cout(s), "LISTEN") == 0;
 	case SIM_UNLISTEN:
-		return proto_notice(cout(s), "NOTICE", "00000",
+		return proto_notice(cout(s), V_FIELD(s), "NOTICE", "00000",
 				    "CRDB does not support LISTEN, making UNLISTEN a no-op") == 0 &&
 		       proto_command_complete(cout(s), "UNLISTEN") == 0;
 	case SIM_ERROR:
@@ -1785,7 +1787,7 @@ static int relay_cancel_error(struct sim_session *s, const char *msg,
 	}
 	if (!is_cancel)
 		return 1;
-	return proto_error(cout(s), "ERROR", "57014",
+	return proto_error(cout(s), V_FIELD(s), "ERROR", "57014",
 			   "query execution canceled", NULL) == 0 ? 0 : -1;
 }
 
