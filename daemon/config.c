@@ -964,6 +964,50 @@ static struct raw_section *read_section(struct loader *ld, struct raw_file *rf,
 	return s;
 }
 
+/* Edit distance of two short strings (at most 127 bytes each); case
+ * differences cost nothing, so 'Tables' is near 'tables'. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[128], prev[128];
+	if (la > 127 || lb > 127)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) ==
+				      tolower((unsigned char)b[j - 1]) ? 0 : 1;
+			size_t best = prev[j - 1] + cost;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+		}
+		memcpy(prev, row, (lb + 1) * sizeof(row[0]));
+	}
+	return prev[lb];
+}
+
+/* The section's key closest to a misspelt one, if close enough. */
+static const char *nearest_key(enum cfg_section section, const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = 3; /* at most 2 edits */
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		if (cfg_keys[i].section != section)
+			continue;
+		size_t d = edit_distance(key, cfg_keys[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = cfg_keys[i].name;
+		}
+	}
+	return best;
+}
+
 static void read_key(struct loader *ld, struct raw_section *sec,
 		     bool in_ignored_section, const char *text, size_t len,
 		     int line)
@@ -990,6 +1034,7 @@ static void read_key(struct loader *ld, struct raw_section *sec,
 		diag(ld, line, "unknown key '%.100s...'", text);
 		return;
 	}
+	/* (text is cut at klen below; the '%.100s' above stops at 100) */
 	memcpy(key, text, klen);
 	key[klen] = '\0';
 	ssize_t idx = key_index(sec->kind, key);
@@ -997,11 +1042,14 @@ static void read_key(struct loader *ld, struct raw_section *sec,
 		const char *where = sec->kind == CFG_SECTION_GLOBAL ? "[crdbfeedd]" :
 				    sec->kind == CFG_SECTION_FEED ? "a [feed] section" :
 				    "a [sink] section";
-		const char *hint = "";
+		char hint[160] = "";
+		const char *near;
 		if (sec->kind != CFG_SECTION_FEED && key_index(CFG_SECTION_FEED, key) >= 0)
-			hint = " (it belongs in a [feed NAME] section)";
+			snprintf(hint, sizeof(hint), " (it belongs in a [feed NAME] section)");
 		else if (sec->kind != CFG_SECTION_SINK && key_index(CFG_SECTION_SINK, key) >= 0)
-			hint = " (it belongs in a [sink NAME] section)";
+			snprintf(hint, sizeof(hint), " (it belongs in a [sink NAME] section)");
+		else if ((near = nearest_key(sec->kind, key)))
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near);
 		diag(ld, line, "unknown key '%s' in %s%s", key, where, hint);
 		return;
 	}
