@@ -11,7 +11,10 @@
  * Names: t, s.t, db.s.t (db must be defaultdb; a two-part name whose first
  * part is defaultdb means defaultdb.public.t), double-quoted identifiers
  * keep their case, unquoted ones are lower-cased. A statement with INTO has
- * a sink, which crdbsim does not emulate: it is refused (0A000).
+ * a sink, which crdbsim does not emulate: it is refused (0A000). Refused
+ * here as CockroachDB does: duplicate targets, system tables, virtual
+ * schemas, FOR DATABASE. Table existence is the engine's to check.
+ * Links with render.c (sim_hlc_format for error texts).
  *
  * Options: WITH name [= 'value' | = word | = $n], ... Every option of §4.6 is
  * accepted. Options that change nothing in crdbsim (no jobs, no protected
