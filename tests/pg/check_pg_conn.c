@@ -364,6 +364,63 @@ START_TEST(test_nonblocking_never_blocks)
 }
 END_TEST
 
+/* An allocator for libcrdb that fails its fail_at-th allocation. */
+static int alloc_count, alloc_fail_at;
+
+static void *failing_malloc(size_t size)
+{
+	return ++alloc_count == alloc_fail_at ? NULL : malloc(size);
+}
+
+static void *failing_realloc(void *ptr, size_t size)
+{
+	return ++alloc_count == alloc_fail_at ? NULL : realloc(ptr, size);
+}
+
+START_TEST(test_connect_out_of_memory)
+{
+	/* Every allocation libcrdb makes while connecting may fail: the
+	 * result is ENOMEM and nothing leaks (ASan/valgrind check that), until
+	 * enough allocations succeed for the connect to work. */
+	for (int nonblocking = 0; nonblocking <= 1; nonblocking++) {
+		bool connected = false;
+		for (alloc_fail_at = 1; !connected && alloc_fail_at < 20;
+		     alloc_fail_at++) {
+			crdb_error err;
+			crdb_conn *conn;
+			int waits;
+
+			alloc_count = 0;
+			crdb_set_allocator(failing_malloc, failing_realloc, free);
+			if (nonblocking) {
+				conn = crdb_connect_start(pg_dsn(), &err);
+				if (conn && drive_connect(conn, &waits, &err) !=
+				    CRDB_POLL_OK) {
+					crdb_conn_free(conn);
+					conn = NULL;
+				}
+			} else {
+				conn = crdb_connect(pg_dsn(), &err);
+			}
+			crdb_set_allocator(NULL, NULL, NULL);
+			if (conn) {
+				assert_is_postgres(conn);
+				crdb_conn_free(conn);
+				connected = true;
+			} else {
+				ck_assert_msg(err.code == CRDB_ENOMEM,
+					      "allocation %d failed: %s %s",
+					      alloc_fail_at,
+					      crdb_errcode_name(err.code),
+					      err.message);
+			}
+		}
+		ck_assert_msg(connected, "never connected");
+		ck_assert_int_gt(alloc_fail_at, 2);
+	}
+}
+END_TEST
+
 START_TEST(test_null_arguments)
 {
 	crdb_error err;
@@ -706,6 +763,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tc, test_malformed_conninfo_masks_password);
 	tcase_add_test(tc, test_nonblocking_never_blocks);
 	tcase_add_test(tc, test_null_arguments);
+	tcase_add_test(tc, test_connect_out_of_memory);
 	suite_add_tcase(s, tc);
 
 	/* Check's default of 4 s is too short for a million rows on a busy
