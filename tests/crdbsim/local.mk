@@ -45,3 +45,14 @@ tests_crdbsim_check_sim_wirefeed_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
 tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_test
 dist_check_DATA += tests/crdbsim/test_psycopg.py
+
+# Statement classification and rewriting (no server needed).
+check_PROGRAMS += tests/crdbsim/check_sim_intercept
+TESTS += tests/crdbsim/check_sim_intercept
+tests_crdbsim_check_sim_intercept_SOURCES = \
+	tests/crdbsim/check_sim_intercept.c \
+	tests/crdbsim/intercept.c \
+	tests/crdbsim/intercept.h
+tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
+dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases

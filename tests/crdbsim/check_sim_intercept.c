@@ -1,0 +1,152 @@
+/*
+ * check_sim_intercept.c: unit tests of crdbsim's statement classification
+ * and SQL rewriting (intercept.c), driven by cases/wire_intercept.cases:
+ * what crdbsim answers itself, what it rewrites for PostgreSQL, and that
+ * nothing inside literals, quoted identifiers or comments is touched.
+ * Needs no server.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intercept.h"
+
+static const char *const kind_names[] = {
+	[SIM_RELAY] = "relay",
+	[SIM_CHANGEFEED] = "changefeed",
+	[SIM_CANCEL_QUERY] = "cancel_query",
+	[SIM_CANCEL_QUERIES] = "cancel_queries",
+	[SIM_CANCEL_SESSION] = "cancel_session",
+	[SIM_CANCEL_SESSIONS] = "cancel_sessions",
+	[SIM_SET_CLUSTER_SETTING] = "set_cluster_setting",
+	[SIM_LISTEN] = "listen",
+	[SIM_UNLISTEN] = "unlisten",
+	[SIM_ERROR] = "error",
+};
+
+static char *statements(void *arg)
+{
+	(void)arg;
+	return strdup("(STMTS)");
+}
+
+static const struct sim_rewrite_ctx ctx = {
+	.version_string = "V1",
+	.session_id = "S1",
+	.rangefeed = false,
+	.statements_sql = statements,
+};
+
+static void check_case(const char *sql, const char *kind, const char *want,
+		       int lineno)
+{
+	struct sim_stmt st;
+	ck_assert_int_eq(sim_classify(sql, &ctx, &st), 0);
+	ck_assert_msg(strcmp(kind_names[st.kind], kind) == 0,
+		      "line %d: %s: kind %s, want %s", lineno, sql,
+		      kind_names[st.kind], kind);
+	char got[2048];
+	switch (st.kind) {
+	case SIM_RELAY:
+		snprintf(got, sizeof got, "%s",
+			 strcmp(st.sql, sql) == 0 ? "=" : st.sql);
+		break;
+	case SIM_CANCEL_QUERY:
+	case SIM_CANCEL_QUERIES:
+	case SIM_CANCEL_SESSION:
+	case SIM_CANCEL_SESSIONS:
+		snprintf(got, sizeof got, "%s%s", st.if_exists ? "?" : "", st.arg);
+		break;
+	case SIM_SET_CLUSTER_SETTING:
+		snprintf(got, sizeof got, "%s=%s", st.name, st.arg);
+		break;
+	case SIM_ERROR:
+		snprintf(got, sizeof got, "%s", st.sqlstate);
+		break;
+	default:
+		snprintf(got, sizeof got, "-");
+		break;
+	}
+	ck_assert_msg(strcmp(got, want) == 0, "line %d: %s\n got: %s\nwant: %s",
+		      lineno, sql, got, want);
+	sim_stmt_clear(&st);
+}
+
+START_TEST(cases)
+{
+	const char *top = getenv("top_srcdir");
+	ck_assert_msg(top, "top_srcdir is not set");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tests/crdbsim/cases/wire_intercept.cases", top);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	char line[4096];
+	int lineno = 0, n = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *kind = strchr(line, '\t');
+		ck_assert_msg(kind, "line %d: no tab", lineno);
+		*kind++ = '\0';
+		char *want = strchr(kind, '\t');
+		ck_assert_msg(want, "line %d: no second tab", lineno);
+		*want++ = '\0';
+		check_case(line, kind, want, lineno);
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_gt(n, 40);
+}
+END_TEST
+
+START_TEST(parameters_counted)
+{
+	struct sim_stmt st;
+	ck_assert_int_eq(sim_classify("CREATE CHANGEFEED FOR t WITH cursor = $2, resolved = $1",
+				      &ctx, &st), 0);
+	ck_assert_int_eq(st.nparams, 2);
+	sim_stmt_clear(&st);
+	/* $n inside literals and dollar quotes are not parameters. */
+	ck_assert_int_eq(sim_classify("SELECT '$3', $$ $4 $$, $1", &ctx, &st), 0);
+	ck_assert_int_eq(st.nparams, 1);
+	sim_stmt_clear(&st);
+}
+END_TEST
+
+START_TEST(unterminated_input)
+{
+	/* Unterminated literals and comments: no crash, relayed as is. */
+	static const char *const bad[] = {
+		"SELECT 'abc", "SELECT \"abc", "SELECT $$abc", "SELECT /* x",
+		"SELECT E'\\", "[SHOW", "[SHOW STATEMENTS", "SELECT version(",
+		"CANCEL", "SET CLUSTER SETTING", "SHOW CLUSTER SETTING", "",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct sim_stmt st;
+		ck_assert_int_eq(sim_classify(bad[i], &ctx, &st), 0);
+		ck_assert_ptr_nonnull(st.sql);
+		sim_stmt_clear(&st);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("crdbsim intercept");
+	TCase *t = tcase_create("classify");
+	tcase_add_test(t, cases);
+	tcase_add_test(t, parameters_counted);
+	tcase_add_test(t, unterminated_input);
+	suite_add_tcase(s, t);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
