@@ -1119,7 +1119,8 @@ static int read_file(struct loader *ld, FILE *fp, struct raw_file *rf)
 		}
 		if (c == EOF) {
 			if (ferror(fp)) {
-				diag(ld, line, "read error: %s", strerror(errno));
+				diag(ld, line > 1 ? line : 0, "cannot read: %s",
+				     strerror(errno));
 				return -1;
 			}
 			eof = true;

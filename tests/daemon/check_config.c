@@ -536,6 +536,15 @@ START_TEST(test_missing_file)
 	ck_assert_uint_eq(d.nlines, 1);
 	ck_assert_str_eq(d.lines[0], "/nonexistent/crdbfeedd.conf: cannot open: No such file or directory");
 	config_diag_free(&d);
+	/* A directory opens but cannot be read. */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/conf", srcdir());
+	ck_assert_ptr_null(config_load(dir, &d));
+	ck_assert_uint_eq(d.nlines, 1);
+	char expect[4200];
+	snprintf(expect, sizeof(expect), "%s: cannot read: Is a directory", dir);
+	ck_assert_str_eq(d.lines[0], expect);
+	config_diag_free(&d);
 }
 END_TEST
 
