@@ -639,6 +639,47 @@ START_TEST(relay_sql)
 }
 END_TEST
 
+/* The next result in pipeline mode, with its status checked. */
+static void pipeline_expect(PGconn *c, ExecStatusType want, const char *value)
+{
+	PGresult *r = PQgetResult(c);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(PQresultStatus(r) == want, "got %s: %s",
+		      PQresStatus(PQresultStatus(r)), PQresultErrorMessage(r));
+	if (value)
+		ck_assert_str_eq(PQgetvalue(r, 0, 0), value);
+	PQclear(r);
+	if (want != PGRES_PIPELINE_SYNC)
+		ck_assert_ptr_null(PQgetResult(c));
+}
+
+START_TEST(relay_pipeline_mixed)
+{
+	/* One pipeline (one Sync) mixing relayed statements and ones crdbsim
+	 * answers itself: results come back in order. */
+	PGconn *c = connect_sim();
+	ck_assert(PQenterPipelineMode(c));
+	ck_assert(PQsendQueryParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0));
+	ck_assert(PQsendQueryParams(c, "UNLISTEN x", 0, NULL, NULL, NULL, NULL, 0));
+	ck_assert(PQsendQueryParams(c, "SELECT 2", 0, NULL, NULL, NULL, NULL, 0));
+	ck_assert(PQsendQueryParams(c, "CANCEL QUERY IF EXISTS 'ab'", 0, NULL,
+				    NULL, NULL, NULL, 0));
+	ck_assert(PQpipelineSync(c));
+	ck_assert(PQsendQueryParams(c, "SELECT 3", 0, NULL, NULL, NULL, NULL, 0));
+	ck_assert(PQpipelineSync(c));
+	pipeline_expect(c, PGRES_TUPLES_OK, "1");
+	pipeline_expect(c, PGRES_COMMAND_OK, NULL);
+	pipeline_expect(c, PGRES_TUPLES_OK, "2");
+	pipeline_expect(c, PGRES_COMMAND_OK, NULL);
+	pipeline_expect(c, PGRES_PIPELINE_SYNC, NULL);
+	pipeline_expect(c, PGRES_TUPLES_OK, "3");
+	pipeline_expect(c, PGRES_PIPELINE_SYNC, NULL);
+	ck_assert(PQexitPipelineMode(c));
+	exec_ok(c, "SELECT 4");
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(relay_large_volumes)
 {
 	/* Tens of megabytes each way: crdbsim's bounded buffers pause and
@@ -1115,6 +1156,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, relay_sql);
 	tcase_add_test(t, relay_database_and_errors);
 	tcase_add_test(t, relay_large_volumes);
+	tcase_add_test(t, relay_pipeline_mixed);
 	suite_add_tcase(s, t);
 	t = tcase_create("cancel");
 	tcase_add_test(t, cancel_request_new_version);
