@@ -492,6 +492,51 @@ START_TEST(test_gc_threshold)
 }
 END_TEST
 
+
+/* An UPDATE of the primary key is a delete of the old key and an insert
+ * of the new one, as CockroachDB stores rows by key. */
+START_TEST(test_key_change)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+	struct simfeed_stmt *s = stmt_for("t");
+	s->diff = true;
+	struct simfeed *f = start_live(s, &sink1);
+	sql("INSERT INTO t VALUES (1, 'a')");
+	sql("UPDATE t SET id = 2 WHERE id = 1");
+	want_rows = 3;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	ck_assert_str_eq(sink1.rows[1].key, "[1]");
+	ck_assert_str_eq(sink1.rows[1].value, "{\"after\": null, \"before\": "
+			 "{\"id\": 1, \"v\": \"a\"}}");
+	ck_assert_str_eq(sink1.rows[2].key, "[2]");
+	ck_assert_str_eq(sink1.rows[2].value, "{\"after\": {\"id\": 2, "
+			 "\"v\": \"a\"}, \"before\": null}");
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
+/* A feed with unread history below a new GC threshold fails (§7). */
+START_TEST(test_gc_midstream)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY)");
+	struct simfeed *f = start_live(stmt_for("t"), &sink1);
+	ck_assert_int_eq(simfeed_stall(engine, 10000), 1);
+	sql("INSERT INTO t VALUES (1)");
+	run_for(200);
+	ck_assert_uint_eq(sink1.n, 0);
+	ck_assert_int_eq(simfeed_gc(engine, 0), 0);
+	ck_assert(run_until(has_ended, &sink1, 2000));
+	ck_assert_str_eq(sink1.err.sqlstate, "XXUUU");
+	ck_assert_msg(strstr(sink1.err.message, "must be after replica GC "
+			     "threshold") != NULL, "%s", sink1.err.message);
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1327,6 +1372,87 @@ START_TEST(wire_boundary_and_latency)
 }
 END_TEST
 
+
+/* CDC query (projection, WHERE, bare envelope), initial_scan='only' with
+ * its CommandComplete tag, TRUNCATE, DROP and schema_change_policy='stop'
+ * endings (§1.3, §2.4, §7). */
+START_TEST(wire_cdc_and_endings)
+{
+	wire_setup();
+	PGconn *w = crdb();
+	crdb_sql(w, "CREATE TABLE cdc (a integer PRIMARY KEY, b text)");
+	crdb_sql(w, "INSERT INTO cdc VALUES (1, 'x'), (2, 'y')");
+	struct wev ev;
+	memset(&ev, 0, sizeof ev);
+	char want[256], ts[48];
+
+	PGconn *c = crdb();
+	feed_send(c, "CREATE CHANGEFEED WITH updated AS SELECT b, a + 1 AS c"
+		  " FROM cdc WHERE a > 1", 0);
+	crdb_decode_opts bare = { CRDB_ENVELOPE_BARE, false };
+	feed_next(c, 0, 5000, &bare, &ev);
+	ck_assert_msg(ev.kind == WEV_ROW, "%d %s", ev.kind, ev.message);
+	ck_assert_str_eq(ev.table, "cdc");
+	ck_assert(ev.key_len == 3 && !memcmp(ev.key, "[2]", 3));
+	event_ts(&ev, ts, sizeof ts);
+	snprintf(want, sizeof want, "{\"__crdb__\": {\"updated\": \"%s\"}, "
+		 "\"b\": \"y\", \"c\": 3}", ts);
+	ck_assert_str_eq(ev.value, want);
+	crdb_sql(w, "INSERT INTO cdc VALUES (0, 'no'), (5, 'z')");
+	feed_next(c, 0, 5000, &bare, &ev);
+	ck_assert(ev.kind == WEV_ROW && ev.key_len == 3 &&
+		  !memcmp(ev.key, "[5]", 3));
+	event_ts(&ev, ts, sizeof ts);
+	snprintf(want, sizeof want, "{\"__crdb__\": {\"updated\": \"%s\"}, "
+		 "\"b\": \"z\", \"c\": 6}", ts);
+	ck_assert_str_eq(ev.value, want);
+	feed_close(c);
+
+	c = crdb();
+	feed_send(c, "CREATE CHANGEFEED FOR TABLE cdc WITH initial_scan='only'",
+		  1);
+	for (int i = 0; i < 4; i++) {
+		feed_next(c, 1, 5000, NULL, &ev);
+		ck_assert_int_eq(ev.kind, WEV_ROW);
+	}
+	feed_next(c, 1, 5000, NULL, &ev);
+	ck_assert_int_eq(ev.kind, WEV_DONE);
+	ck_assert_str_eq(ev.message, "EXPERIMENTAL CHANGEFEED 4");
+	PQfinish(c);
+
+	const char *endings[3][3] = {
+		{ "", "TRUNCATE cdc", "\"cdc\" was truncated" },
+		{ ", schema_change_policy='stop'",
+		  "ALTER TABLE cdc ADD COLUMN d integer", NULL },
+		{ "", "DROP TABLE cdc", "\"defaultdb.public.cdc\" was dropped" },
+	};
+	for (int i = 0; i < 3; i++) {
+		char q[256];
+		c = crdb();
+		snprintf(q, sizeof q, "CREATE CHANGEFEED FOR TABLE cdc WITH "
+			 "initial_scan='no', resolved='10ms', "
+			 "min_checkpoint_frequency='10ms'%s", endings[i][0]);
+		feed_send(c, q, 1);
+		feed_wait_live(c, 1);
+		crdb_sql(w, endings[i][1]);
+		feed_next_data(c, 1, 5000, &ev);
+		ck_assert_msg(ev.kind == WEV_ERROR, "%s: %d", endings[i][1],
+			      ev.kind);
+		if (endings[i][2]) {
+			ck_assert_str_eq(ev.sqlstate, "XXUUU");
+			ck_assert_str_eq(ev.message, endings[i][2]);
+		} else {
+			ck_assert_str_eq(ev.sqlstate, "55C01");
+			ck_assert_msg(strstr(ev.message, "schema change occurred "
+					     "at ") != NULL, "%s", ev.message);
+		}
+		PQfinish(c);
+	}
+	wev_clear(&ev);
+	PQfinish(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sim_feed");
@@ -1340,6 +1466,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_cursor_resume_and_restart);
 	tcase_add_test(tc, test_gc_threshold);
+	tcase_add_test(tc, test_key_change);
+	tcase_add_test(tc, test_gc_midstream);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_faults);
@@ -1358,6 +1486,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, wire_cursor_restart_gc);
 	tcase_add_test(tc, wire_faults);
 	tcase_add_test(tc, wire_boundary_and_latency);
+	tcase_add_test(tc, wire_cdc_and_endings);
 	suite_add_tcase(s, tc);
 	return s;
 }

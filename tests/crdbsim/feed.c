@@ -602,6 +602,36 @@ static bool snapshot_visible(const struct simfeed *f, uint64_t xid32)
 	return true;
 }
 
+static const json_t *column_value(const json_t *cols, const char *name)
+{
+	size_t i;
+	json_t *col;
+
+	json_array_foreach(cols, i, col) {
+		const char *n = json_string_value(json_object_get(col, "name"));
+		if (n && !strcmp(n, name))
+			return json_object_get(col, "value");
+	}
+	return NULL;
+}
+
+/* Did an UPDATE change the primary key (old row in `before`)? */
+static bool key_changed(const json_t *pk, const json_t *after,
+			const json_t *before)
+{
+	size_t i;
+	json_t *name;
+
+	json_array_foreach(pk, i, name) {
+		const char *n = json_string_value(name);
+		const json_t *a = n ? column_value(after, n) : NULL;
+		const json_t *b = n ? column_value(before, n) : NULL;
+		if (a && b && !json_equal(a, b))
+			return true;
+	}
+	return false;
+}
+
 /* Emit one history row. 1: continue, 0: async work started, -1: ended. */
 static int live_row(struct simfeed *f, PGresult *res, int i)
 {
@@ -673,6 +703,13 @@ static int live_row(struct simfeed *f, PGresult *res, int i)
 	int rc = 1;
 	if (!after && !before) {
 		rc = 1;
+	} else if (!f->cdc_sql && after && before && key_changed(pk, after,
+								 before)) {
+		/* CockroachDB sees a new key as a delete of the old row and
+		 * an insert of the new one. */
+		rc = render_and_queue(f, (size_t)t, pk, NULL, before, ts) ||
+		     render_and_queue(f, (size_t)t, pk, after, NULL, ts) ?
+			-1 : 1;
 	} else if (f->cdc_sql) {
 		rc = cdc_eval(f, pk, after, before, ts) ? -1 : 0;
 	} else {
@@ -1701,6 +1738,30 @@ int simfeed_duplicate(struct simfeed_engine *e, int n)
 		feed_kick(f);
 	}
 	return count;
+}
+
+/*
+ * After a GC: a feed that still has history to read below the new
+ * threshold lost it, as a CockroachDB feed that fell behind the GC TTL
+ * (§7: "contains GC threshold").
+ */
+void sim_feeds_gc(struct simfeed_engine *e, struct sim_hlc threshold)
+{
+	for (struct simfeed *f = e->feeds; f; f = f->next) {
+		if (f->stopped || (f->state != FEED_LIVE &&
+				   f->state != FEED_SCAN))
+			continue;
+		if (sim_hlc_cmp(f->pos, threshold) >= 0 ||
+		    sim_hlc_cmp(f->pos, e->head) >= 0)
+			continue;
+		feed_failf(f, "XXUUU", NULL,
+			   "batch timestamp %" PRId64 ".%09" PRId64 ",%d must "
+			   "be after replica GC threshold %" PRId64 ".%09"
+			   PRId64 ",%d",
+			   f->pos.wall / 1000000000, f->pos.wall % 1000000000,
+			   (int)f->pos.logical, threshold.wall / 1000000000,
+			   threshold.wall % 1000000000, (int)threshold.logical);
+	}
 }
 
 int simfeed_stall(struct simfeed_engine *e, int64_t ms)

@@ -116,6 +116,8 @@ int sim_engine_apply_gc(struct simfeed_engine *e, struct sim_hlc threshold);
 
 /* feed.c: the ingest loop persisted more history (or the frontier moved). */
 void sim_feeds_wake(struct simfeed_engine *e);
+/* feed.c: end the feeds that lost unread history to a GC. */
+void sim_feeds_gc(struct simfeed_engine *e, struct sim_hlc threshold);
 /* feed.c: end every feed quietly (engine going away). */
 void sim_feeds_free_all(struct simfeed_engine *e);
 

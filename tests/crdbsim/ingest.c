@@ -1193,5 +1193,7 @@ int simfeed_gc(struct simfeed_engine *e, int64_t age_ms)
 
 	if (sim_hlc_cmp(t, e->gc_threshold) < 0)
 		t = e->gc_threshold;
-	return sim_engine_apply_gc(e, t);
+	int rc = sim_engine_apply_gc(e, t);
+	sim_feeds_gc(e, e->gc_threshold);
+	return rc;
 }
