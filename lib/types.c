@@ -28,7 +28,7 @@
 
 #include "crdb_internal.h"
 
-#include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -671,21 +671,81 @@ static bool decimal_equal(const struct decimal *a, const struct decimal *b)
 	       memcmp(a->digits, b->digits, (size_t)a->ndigits) == 0;
 }
 
-/* The shortest "%.*e" form of d that reads back as d. */
+static double double_step(double d, int step)
+{
+	union { double d; uint64_t u; } v = { .d = d };
+
+	v.u += (uint64_t)(int64_t)step; /* next magnitude up/down (d != 0) */
+	return v.d;
+}
+
+/*
+ * Does the decimal text reach d only by a tie, exactly halfway to a
+ * neighbour? PostgreSQL's shortest output (Ryu) does not use such forms.
+ * The midpoints are exact in an x86 long double; where long double is no
+ * wider than double the check is skipped.
+ */
+static bool double_tie(double d, const char *text)
+{
+#if LDBL_MANT_DIG >= 55
+	long double c, up, down;
+
+	if (d == 0)
+		return false;
+	up = ((long double)d + (long double)double_step(d, 1)) / 2;
+	down = ((long double)d + (long double)double_step(d, -1)) / 2;
+	c = strtold(text, NULL);
+	return c == up || c == down;
+#else
+	(void)d;
+	(void)text;
+	return false;
+#endif
+}
+
+/* The shortest "%.*e" form of d that reads back as d without a tie. */
 static void shortest_double(double d, char *buf, size_t size)
 {
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*e", prec - 1, d);
-		if (strtod(buf, NULL) == d)
+		if (strtod(buf, NULL) == d && !double_tie(d, buf))
 			return;
 	}
 }
 
+/*
+ * The same for a float4, as PostgreSQL prints it: a form that reaches f
+ * only by a tie (exactly halfway to a neighbour, rounded to even) does
+ * not count, so -123587024 is "-1.23587024e+08", not "-1.2358702e+08"
+ * (which, read as a double for JSON, would be a different number).
+ */
+static float float_step(float f, int step)
+{
+	union { float f; uint32_t u; } v = { .f = f };
+
+	v.u += (uint32_t)step; /* the next magnitude up or down (f != 0) */
+	return v.f;
+}
+
 static void shortest_float(float f, char *buf, size_t size)
 {
+	double up, down;
+
+	if (f == 0) {
+		snprintf(buf, size, "%.1g", (double)f);
+		return;
+	}
+	/* Midpoints to the neighbours, exact in a double (no libm needed). */
+	up = ((double)f + (double)float_step(f, 1)) / 2;
+	down = ((double)f + (double)float_step(f, -1)) / 2;
 	for (int prec = 1; prec <= 9; prec++) {
+		double c;
+
 		snprintf(buf, size, "%.*g", prec, (double)f);
-		if (strtof(buf, NULL) == f)
+		if (strtof(buf, NULL) != f)
+			continue;
+		c = strtod(buf, NULL);
+		if (c != up && c != down)
 			return;
 	}
 }
@@ -712,7 +772,9 @@ static bool decimal_exact_double(const char *s, size_t len, double *out)
 	/*
 	 * The shortest form of d equals the input exactly when d printed
 	 * with the input's digit count gives the input back and one digit
-	 * fewer no longer reads back as d (shorter forms exist only then).
+	 * fewer no longer reads back as d, or only by a tie (shorter forms
+	 * exist only then). The input itself may be a tie form: Go's
+	 * shortest output, which CockroachDB uses, allows them.
 	 */
 	snprintf(buf, sizeof buf, "%.*e", in.ndigits - 1, d);
 	if (!decimal_parse(buf, strlen(buf), &back) ||
@@ -720,7 +782,7 @@ static bool decimal_exact_double(const char *s, size_t len, double *out)
 		return false;
 	if (in.ndigits > 1) {
 		snprintf(buf, sizeof buf, "%.*e", in.ndigits - 2, d);
-		if (strtod(buf, NULL) == d)
+		if (strtod(buf, NULL) == d && !double_tie(d, buf))
 			return false;
 	}
 	*out = d;
