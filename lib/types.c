@@ -23,6 +23,10 @@
  *
  * Types with OIDs no registry knows (enums and other user-defined types)
  * become strings in text format and are refused in binary format.
+ *
+ * Number checks use strtod/snprintf, which follow LC_NUMERIC: under a
+ * locale with a decimal comma, reals would all become strings. Programs
+ * that call setlocale() should leave LC_NUMERIC as "C".
  */
 #include "config.h"
 
