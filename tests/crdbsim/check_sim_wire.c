@@ -1030,8 +1030,7 @@ START_TEST(restart_same_port)
 	char cmd[4200];
 	PGconn *c = connect_sim();
 	exec_ok(c, "SELECT 1");
-	snprintf(cmd, sizeof cmd, "%s/tests/crdbsim/crdbsim-restart",
-		 env("top_srcdir"));
+	snprintf(cmd, sizeof cmd, "%s", env("CRDBSIM_RESTART"));
 	ck_assert_int_eq(system(cmd), 0);
 	/* The old connection is gone; a new one works on the same port. */
 	PGresult *r = PQexec(c, "SELECT 1");
