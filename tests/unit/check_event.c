@@ -376,7 +376,7 @@ END_TEST
  * SELECT $1::text AS "table", $2::bytea AS key, $3::bytea AS value in text
  * (bytea as PostgreSQL's own \x hex) and in binary format, in single-row
  * mode as a changefeed is read. text: cases are skipped (their bytes are
- * the text form itself).
+ * the text form itself), and so are hex: table names.
  */
 static void run_case_pg(PGconn *conn, const struct case_line *c, int format)
 {
@@ -436,7 +436,8 @@ START_TEST(test_cases_postgres)
 
 		for (int i = 1; i <= 3; i++)
 			text_only |= column_only(c.field[i]) == ONLY_TEXT;
-		if (text_only)
+		/* PostgreSQL refuses invalid UTF-8 in a text parameter. */
+		if (text_only || column_only(c.field[1]) == ONLY_BINARY)
 			continue;
 		run_case_pg(conn, &c, 0);
 		run_case_pg(conn, &c, 1);
