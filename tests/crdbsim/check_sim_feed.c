@@ -1049,6 +1049,8 @@ static void run_envelope_case(char **f, int lineno)
 			o.envelope = CRDB_ENVELOPE_ROW;
 		if (strstr(f[0], "key_only"))
 			o.envelope = CRDB_ENVELOPE_KEY_ONLY;
+		if (strstr(f[0], "'bare'"))
+			o.envelope = CRDB_ENVELOPE_BARE;
 		o.diff = strstr(f[0], "diff") != NULL;
 		feed_next(c, format, 5000, &o, &ev);
 		ck_assert_msg(ev.kind == WEV_ROW, "case %d: %d %s", lineno,
@@ -1103,7 +1105,7 @@ START_TEST(wire_envelopes)
 		run_envelope_case(f, lineno);
 	}
 	fclose(fp);
-	ck_assert_int_ge(envelope_case, 2 * 13);
+	ck_assert_int_ge(envelope_case, 2 * 14);
 }
 END_TEST
 
