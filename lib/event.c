@@ -443,17 +443,17 @@ static int decode(const char *table, size_t table_len, const char *key,
 	if (table_len == 0 || memchr(table, '\0', table_len))
 		return crdb__fail(err, CRDB_EPROTO,
 				  "table column: empty or contains NUL");
-	if (!key)
-		return crdb__fail(err, CRDB_EPROTO,
-				  "key column: NULL in a data row (table %.*s)",
-				  (int)(table_len > 64 ? 64 : table_len),
-				  table);
 	/* Callers put the name into JSON: it must be valid UTF-8. */
 	json_t *name = crdb_value_to_json(crdb_types_crdb(), TEXT_OID, table,
 					  table_len, 1, err);
 	if (!name)
 		return in_column(err, "table");
 	json_decref(name);
+	if (!key)
+		return crdb__fail(err, CRDB_EPROTO,
+				  "key column: NULL in a data row (table %.*s)",
+				  (int)(table_len > 64 ? 64 : table_len),
+				  table);
 	ev->table = crdb__strndup(table, table_len);
 	if (!ev->table)
 		return crdb__fail(err, CRDB_ENOMEM, "out of memory");
