@@ -581,6 +581,81 @@ START_TEST(control_stall)
 }
 END_TEST
 
+/* "updated" of a wrapped value, copied into out. */
+static void updated_of(const char *value, char *out, size_t len)
+{
+	const char *p = strstr(value, "\"updated\": \"");
+	ck_assert_msg(p, "no updated in %s", value);
+	p += strlen("\"updated\": \"");
+	size_t n = strcspn(p, "\"");
+	ck_assert_uint_lt(n, len);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+START_TEST(cursor_resume_across_restart)
+{
+	/* A client resumes from the `updated` of the last row it saw, after
+	 * crdbsim was killed and restarted, and gets exactly the changes made
+	 * meanwhile, even those committed while crdbsim was down. */
+	PGconn *w = connect_sim();
+	setup_table(w, "wf_resume");
+	PGconn *feed = connect_sim();
+	start_feed(feed, "EXPERIMENTAL CHANGEFEED FOR wf_resume WITH updated", 1);
+	exec_ok(w, "INSERT INTO wf_resume VALUES (1, 'a')");
+	PGresult *r = next_row(feed);
+	size_t len;
+	char *value = column_bytes(r, 2, &len);
+	char cursor[64];
+	updated_of(value, cursor, sizeof cursor);
+	free(value);
+	PQclear(r);
+	PQfinish(feed);
+	PQfinish(w);
+
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "%s --down-ms 200", env("CRDBSIM_RESTART"));
+	/* Writes straight to PostgreSQL while crdbsim is away. */
+	char pgdsn[1024];
+	const char *pg = env("PG_DSN");
+	const char *slash = strrchr(pg, '/');
+	snprintf(pgdsn, sizeof pgdsn, "%.*s/defaultdb", (int)(slash - pg), pg);
+	PGconn *direct = PQconnectdb(pgdsn);
+	ck_assert_msg(PQstatus(direct) == CONNECTION_OK, "%s", PQerrorMessage(direct));
+	ck_assert_int_eq(system(cmd), 0);
+	exec_ok(direct, "INSERT INTO wf_resume VALUES (2, 'b')");
+	exec_ok(direct, "UPDATE wf_resume SET data = 'c' WHERE id = 1");
+	PQfinish(direct);
+
+	w = connect_sim();
+	feed = connect_sim();
+	const char *params[1] = {cursor};
+	ck_assert(PQsendQueryParams(feed, "EXPERIMENTAL CHANGEFEED FOR wf_resume "
+				    "WITH cursor = $1", 1, NULL, params, NULL,
+				    NULL, 1));
+	ck_assert(PQsetSingleRowMode(feed));
+	static const char *const want[][2] = {
+		{"[2]", "{\"after\": {\"data\": \"b\", \"id\": 2}}"},
+		{"[1]", "{\"after\": {\"data\": \"c\", \"id\": 1}}"},
+		{"[3]", "{\"after\": {\"data\": \"d\", \"id\": 3}}"},
+	};
+	for (int i = 0; i < 3; i++) {
+		if (i == 2)
+			exec_ok(w, "INSERT INTO wf_resume VALUES (3, 'd')");
+		r = next_row(feed);
+		char *key = column_bytes(r, 1, &len);
+		value = column_bytes(r, 2, &len);
+		ck_assert_str_eq(key, want[i][0]);
+		ck_assert_str_eq(value, want[i][1]);
+		free(key);
+		free(value);
+		PQclear(r);
+	}
+	PQfinish(feed);
+	PQfinish(w);
+}
+END_TEST
+
 static Suite *wirefeed_suite(void)
 {
 	Suite *s = suite_create("crdbsim wire changefeeds");
@@ -602,6 +677,8 @@ static Suite *wirefeed_suite(void)
 	tcase_add_test(t, control_fail);
 	tcase_add_test(t, control_dup);
 	tcase_add_test(t, control_stall);
+	/* Last: it replaces the crdbsim process. */
+	tcase_add_test(t, cursor_resume_across_restart);
 	suite_add_tcase(s, t);
 	return s;
 }

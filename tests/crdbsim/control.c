@@ -93,10 +93,10 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 			snprintf(reply, len, "ok %d", simfeed_gc(srv->engine, v));
 	} else if (!strcmp(cmd, "rangefeed")) {
 		if (arg && !strcmp(arg, "on")) {
-			simfeed_engine_set_rangefeed(srv->engine, true);
+			sim_settings_set_rangefeed(srv, true);
 			snprintf(reply, len, "ok on");
 		} else if (arg && !strcmp(arg, "off")) {
-			simfeed_engine_set_rangefeed(srv->engine, false);
+			sim_settings_set_rangefeed(srv, false);
 			snprintf(reply, len, "ok off");
 		} else {
 			snprintf(reply, len, "error usage: rangefeed on|off");

@@ -305,6 +305,9 @@ int main(int argc, char **argv)
 		sim_log("changefeed engine: %s", errbuf[0] ? errbuf : "failed");
 		return 1;
 	}
+	/* A setting stored by an earlier run wins over --rangefeed. */
+	if (sim_settings_load(&srv) != 0)
+		return 1;
 	struct event *sigs[3];
 	const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {

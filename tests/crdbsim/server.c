@@ -286,3 +286,60 @@ int sim_parse_version_arg(const char *s)
 		return -1;
 	return (int)(major * 10000 + minor * 100 + patch);
 }
+
+/* Run a statement on the helper connection; false (logged) on error. */
+static bool admin_exec(struct sim_server *srv, const char *sql, int n,
+		       const char *const *params, PGresult **out)
+{
+	if (PQstatus(srv->admin) != CONNECTION_OK)
+		PQreset(srv->admin);
+	PGresult *r = PQexecParams(srv->admin, sql, n, NULL, params, NULL,
+				   NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		sim_log("settings: %s", PQerrorMessage(srv->admin));
+		PQclear(r);
+		return false;
+	}
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return true;
+}
+
+int sim_settings_load(struct sim_server *srv)
+{
+	/* Two crdbsims (or crdbsim and its engine) may race on the schema:
+	 * IF NOT EXISTS still fails with 23505 then, so try twice. */
+	bool ok = false;
+	for (int i = 0; i < 2 && !ok; i++)
+		ok = admin_exec(srv, "CREATE SCHEMA IF NOT EXISTS crdbsim", 0,
+				NULL, NULL) &&
+		     admin_exec(srv, "CREATE TABLE IF NOT EXISTS "
+				"crdbsim.cluster_settings (name text PRIMARY KEY, "
+				"value text NOT NULL)", 0, NULL, NULL);
+	if (!ok)
+		return -1;
+	PGresult *r;
+	if (!admin_exec(srv, "SELECT value FROM crdbsim.cluster_settings "
+			"WHERE name = 'kv.rangefeed.enabled'", 0, NULL, &r))
+		return -1;
+	if (PQntuples(r) == 1) {
+		bool on = strcmp(PQgetvalue(r, 0, 0), "true") == 0;
+		simfeed_engine_set_rangefeed(srv->engine, on);
+		sim_log("kv.rangefeed.enabled = %s (stored)", on ? "true" : "false");
+	}
+	PQclear(r);
+	return 0;
+}
+
+void sim_settings_set_rangefeed(struct sim_server *srv, bool on)
+{
+	const char *params[1] = {on ? "true" : "false"};
+	simfeed_engine_set_rangefeed(srv->engine, on);
+	/* Blocking, on the local PostgreSQL: a millisecond. */
+	admin_exec(srv, "INSERT INTO crdbsim.cluster_settings VALUES "
+		   "('kv.rangefeed.enabled', $1) ON CONFLICT (name) DO UPDATE "
+		   "SET value = excluded.value", 1, params, NULL);
+}

@@ -704,7 +704,7 @@ static bool run_local(struct sim_session *s, const struct sim_stmt *st,
 				send_error(s, "22023", "could not parse value for setting kv.rangefeed.enabled", NULL);
 				return false;
 			}
-			simfeed_engine_set_rangefeed(s->srv->engine, on);
+			sim_settings_set_rangefeed(s->srv, on);
 		}
 		/* Other settings are accepted and ignored [documented]. */
 		return proto_command_complete(cout(s), "SET CLUSTER SETTING") == 0;

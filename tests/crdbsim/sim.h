@@ -80,6 +80,11 @@ void sim_version_string(int version, char *buf, size_t len);
 /* "23.1.11" -> 230111; -1 when malformed. */
 int sim_parse_version_arg(const char *s);
 
+/* Cluster settings survive a restart, as on CockroachDB: kept in
+ * crdbsim.cluster_settings of defaultdb. Load applies what is stored. */
+int sim_settings_load(struct sim_server *srv);
+void sim_settings_set_rangefeed(struct sim_server *srv, bool on);
+
 /* ---- session.c ---- */
 struct sim_session *sim_session_new(struct sim_server *srv, int fd,
 				    const char *peer);
