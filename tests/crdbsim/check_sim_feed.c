@@ -537,6 +537,35 @@ START_TEST(test_gc_midstream)
 }
 END_TEST
 
+
+/* The replication connection breaks (walsender terminated): the engine
+ * reconnects and nothing is lost. */
+START_TEST(test_stream_reconnect)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY)");
+	struct simfeed *f = start_live(stmt_for("t"), &sink1);
+	sql("INSERT INTO t VALUES (1)");
+	sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+	    " WHERE slot_name = 'crdbsim_" TEST_DB "' AND active_pid IS NOT NULL");
+	sql("INSERT INTO t VALUES (2)");
+	want_rows = 2;
+	ck_assert(run_until(has_rows, &sink1, 8000));
+	sql("INSERT INTO t VALUES (3)");
+	want_rows = 3;
+	ck_assert(run_until(has_rows, &sink1, 8000));
+	run_for(100);
+	ck_assert_uint_eq(sink1.n, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[8];
+		snprintf(want, sizeof want, "[%d]", i + 1);
+		ck_assert_str_eq(sink1.rows[i].key, want);
+	}
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1470,6 +1499,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_gc_threshold);
 	tcase_add_test(tc, test_key_change);
 	tcase_add_test(tc, test_gc_midstream);
+	tcase_add_test(tc, test_stream_reconnect);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_faults);

@@ -948,6 +948,8 @@ static void stream_on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (e->repl)
+		return;
 	if (stream_open(e, errbuf, sizeof errbuf)) {
 		struct timeval tv = { 0, INGEST_RETRY_US };
 		if (e->ingest_errors++ < 5)
@@ -963,6 +965,11 @@ static void stream_close(struct simfeed_engine *e)
 		e->repl_ev = NULL;
 	}
 	if (e->repl) {
+		if (e->streaming)
+			fprintf(stderr, "crdbsim: replication connection "
+				"lost (%s); reconnecting\n",
+				*PQerrorMessage(e->repl) ?
+				PQerrorMessage(e->repl) : "closed");
 		PQfinish(e->repl);
 		e->repl = NULL;
 	}
@@ -975,7 +982,7 @@ static void stream_close(struct simfeed_engine *e)
 	e->pending_lsn = e->persisted_lsn;
 	e->advance_to = e->confirm_lsn;
 	e->drain_lsn = 0;
-	if (e->repl_retry && e->streaming && !e->persisting) {
+	if (e->repl_retry && e->streaming) {
 		struct timeval tv = { 0, INGEST_RETRY_US };
 		evtimer_add(e->repl_retry, &tv);
 	}
