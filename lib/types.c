@@ -32,7 +32,6 @@
 
 #include "crdb_internal.h"
 
-#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -675,36 +674,39 @@ static bool decimal_equal(const struct decimal *a, const struct decimal *b)
 	       memcmp(a->digits, b->digits, (size_t)a->ndigits) == 0;
 }
 
-static double double_step(double d, int step)
-{
-	union { double d; uint64_t u; } v = { .d = d };
-
-	v.u += (uint64_t)(int64_t)step; /* next magnitude up/down (d != 0) */
-	return v.d;
-}
-
 /*
- * Does the decimal text reach d only by a tie, exactly halfway to a
- * neighbour? PostgreSQL's shortest output (Ryu) does not use such forms.
- * The midpoints are exact in an x86 long double; where long double is no
- * wider than double the check is skipped.
+ * Does text (a "%.*e" form that reads back as d) reach d only by a tie,
+ * exactly halfway to a neighbour? PostgreSQL's shortest output (Ryu) does
+ * not use such forms. A tie is told apart by nudging the decimal by a
+ * tiny amount (10^-10 of its last digit) both ways: off a midpoint both
+ * nudges still read as d, on one they fall on different doubles. This
+ * needs no long double (valgrind computes those as doubles) and no libm.
  */
-static bool double_tie(double d, const char *text)
+static bool double_tie(const char *text)
 {
-#if LDBL_MANT_DIG >= 55
-	long double c, up, down;
+	char up[64], down[64];
+	const char *e = strchr(text, 'e');
+	size_t mant = e ? (size_t)(e - text) : strlen(text);
+	size_t i;
 
-	if (d == 0)
+	if (mant + 12 + strlen(text + mant) >= sizeof up ||
+	    strtod(text, NULL) == 0)
 		return false;
-	up = ((long double)d + (long double)double_step(d, 1)) / 2;
-	down = ((long double)d + (long double)double_step(d, -1)) / 2;
-	c = strtold(text, NULL);
-	return c == up || c == down;
-#else
-	(void)d;
-	(void)text;
-	return false;
-#endif
+	snprintf(up, sizeof up, "%.*s0000000001%s", (int)mant, text,
+		 text + mant);
+	memcpy(down, text, mant);
+	/* The decimal minus one unit of its last digit, then 9s. */
+	for (i = mant; i-- > 0;) {
+		if (down[i] == '.' || down[i] == '-' || down[i] == '+')
+			continue;
+		if (down[i] > '0') {
+			down[i]--;
+			break;
+		}
+		down[i] = '9';
+	}
+	snprintf(down + mant, sizeof down - mant, "9999999999%s", text + mant);
+	return strtod(up, NULL) != strtod(down, NULL);
 }
 
 /* The shortest "%.*e" form of d that reads back as d without a tie. */
@@ -712,7 +714,7 @@ static void shortest_double(double d, char *buf, size_t size)
 {
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*e", prec - 1, d);
-		if (strtod(buf, NULL) == d && !double_tie(d, buf))
+		if (strtod(buf, NULL) == d && !double_tie(buf))
 			return;
 	}
 }
@@ -786,7 +788,7 @@ static bool decimal_exact_double(const char *s, size_t len, double *out)
 		return false;
 	if (in.ndigits > 1) {
 		snprintf(buf, sizeof buf, "%.*e", in.ndigits - 2, d);
-		if (strtod(buf, NULL) == d && !double_tie(d, buf))
+		if (strtod(buf, NULL) == d && !double_tie(buf))
 			return false;
 	}
 	*out = d;
