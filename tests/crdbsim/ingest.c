@@ -20,14 +20,25 @@
  *   the slot         crdbsim_<db>, wal2json, format 2; TRUNCATE arrives as
  *                    action "T" (wal2json's default actions)
  *
- * The loop (every 10 ms when idle, at once while the slot is behind):
- * pg_logical_slot_peek_changes (bounded), stamp each transaction with an
- * HLC from its commit time (us * 1000, logical counter on ties, strictly
- * increasing), persist the batch and the meta row in one statement, then
- * pg_replication_slot_advance. A crash between persist and advance only
- * re-peeks transactions that the persisted LSN skips (crdbsim-notes.md).
- * When a peek comes back short the slot was drained, so `now` (taken
- * before the peek) becomes the resolved frontier, and later transactions
+ * wal2json runs with format-version 2, xids, timestamps, pk and lsn, and
+ * filter-tables 'crdbsim.history,crdbsim.meta' (not crdbsim.*: the DDL log
+ * must travel).
+ *
+ * Two ways to read the slot, same persistence:
+ *  - streaming (normal): a replication connection (START_REPLICATION)
+ *    pushes each transaction once; see "streaming mode" below. Changes
+ *    reach feeds a few ms after commit.
+ *  - polling (fallback when pg_hba has no replication line, or with
+ *    CRDBSIM_POLL=1 in the environment): every 10 ms ask where WAL ends;
+ *    when it moved, pg_logical_slot_peek_changes (bounded), persist, then
+ *    pg_replication_slot_advance. Each peek re-decodes from the slot's
+ *    restart point, so this gets slower with write volume.
+ * Either way each transaction gets an HLC from its commit time (us * 1000,
+ * logical counter on ties, strictly increasing) and the batch and the meta
+ * row are persisted in one statement before the slot is told; a crash in
+ * between only re-delivers transactions that the persisted LSN skips
+ * (crdbsim-notes.md). When the slot is known drained, the time taken
+ * before that check becomes the resolved frontier, and later transactions
  * are stamped above it.
  */
 #include "config.h"
