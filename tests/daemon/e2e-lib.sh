@@ -86,6 +86,9 @@ stop_daemon() {
 	wait "$daemon_pid" || rc=$?
 	daemon_pid=
 	[ $rc -eq 0 ] || fail "crdbfeedd exited $rc after SIGTERM"
+	# Sanitizer builds (CRDBFEEDD pointing at one) report here.
+	! grep -q 'runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer' "$daemon_log" ||
+		fail "sanitizer report in the daemon's log"
 }
 
 daemon_alive() {

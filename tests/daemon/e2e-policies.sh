@@ -42,18 +42,19 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$daemon_pid/status"; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$daemon_pid/status"; }
 base_kb=$(rss_kb)
 
-# Slow readers: tiny receive buffers, no reading for 6 seconds.
+# Slow readers: tiny receive buffers, no reading for a while. The block
+# one pauses the whole feed during its 6 s; the others stay stalled long
+# after it, while the feed runs at full speed.
 subscribe "$work/block.sock" "$work/block.out" --stall 6 --rcvbuf 4096 --duration 90
-block_pid=$last_sub_pid
-subscribe "$work/disconnect.sock" "$work/slow-disc.out" --stall 6 --rcvbuf 4096 --duration 90
+subscribe "$work/disconnect.sock" "$work/slow-disc.out" --stall 20 --rcvbuf 4096 --duration 90
 subscribe "$work/disconnect.sock" "$work/fast-disc.out" --duration 90
-subscribe "$work/drop.sock" "$work/drop.out" --stall 6 --rcvbuf 4096 --duration 90
+subscribe "$work/drop.sock" "$work/drop.out" --stall 20 --rcvbuf 4096 --duration 90
 
 start_poker
 sql "INSERT INTO pol SELECT g, repeat('x', 80) FROM generate_series(1, $rows) g"
 wait_for 100 "all $rows rows at the block subscriber" rows_at_least "$work/block.out" "$rows"
 wait_for 20 "all rows at the fast subscriber" rows_at_least "$work/fast-disc.out" "$rows"
-wait_for 20 "the drop subscriber's missed line" has_line "$work/drop.out" '.type == "missed"'
+wait_for 40 "the drop subscriber's missed line" has_line "$work/drop.out" '.type == "missed"'
 hwm=$(hwm_kb)
 
 # block: everything, exactly once (no fault happened, so no repeats).
@@ -81,9 +82,16 @@ grep -q "sink pol-drop: subscriber pid=[0-9]* uid=[0-9]* .*dropping lines" "$dae
 
 # Memory: the queues are bounded, so the daemon grew far less than the
 # volume of lines (about 170 bytes each).
+# Not measurable under a sanitizer (shadow memory, quarantine).
 volume_kb=$((rows * 170 / 1024))
 growth=$((hwm - base_kb))
-[ "$growth" -lt $((volume_kb / 2)) ] ||
-	fail "memory grew by ${growth} kB for ${volume_kb} kB of lines: queues not bounded"
+real_bin=$CRDBFEEDD
+[ -x "$(dirname "$CRDBFEEDD")/.libs/crdbfeedd" ] && real_bin=$(dirname "$CRDBFEEDD")/.libs/crdbfeedd
+if [ -n "${ASAN_OPTIONS:-}" ] || ldd "$real_bin" 2>/dev/null | grep -q 'libasan'; then
+	echo "memory bound not checked: $CRDBFEEDD uses AddressSanitizer"
+else
+	[ "$growth" -lt $((volume_kb / 2)) ] ||
+		fail "memory grew by ${growth} kB for ${volume_kb} kB of lines: queues not bounded"
+fi
 stop_daemon
 pass "block lost nothing, disconnect and drop as documented, growth ${growth} kB for ${volume_kb} kB"
