@@ -946,7 +946,8 @@ static void stream_on_timer(struct simfeed_engine *e)
 			       0, NULL, probe_on_result, e, errbuf,
 			       sizeof errbuf)) {
 			e->probing = false;
-			fprintf(stderr, "crdbsim: probe: %s\n", errbuf);
+			if (e->ingest_errors++ < 5)
+				fprintf(stderr, "crdbsim: probe: %s\n", errbuf);
 		}
 	}
 	ingest_schedule(e, INGEST_IDLE_US);
