@@ -699,10 +699,24 @@ static void on_session_io(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Server notices (§2.4: deprecations, column family warnings, old cursor)
+ * become log lines naming the feed instead of libpq's bare stderr text. */
+static void on_notice(void *arg, const char *message)
+{
+	struct feed *feed = arg;
+	char text[512];
+
+	snprintf(text, sizeof(text), "%s", message);
+	text[strcspn(text, "\n")] = '\0';
+	log_notice(feed->who, "server says: %s", text);
+}
+
 static void feed_start_session(struct feed *feed)
 {
 	PGconn *pg = crdb_conn_pg(feed->conn);
 	int flushed;
+
+	PQsetNoticeProcessor(pg, on_notice, feed);
 
 	feed_set_state(feed, FEED_STARTING, NULL);
 	if (PQsetnonblocking(pg, 1) || !PQsendQuery(pg, "SET statement_timeout = 0")) {

@@ -505,6 +505,23 @@ fail:
 	return NULL;
 }
 
+/* Build quick mode's statement once, so that a bad table name or option
+ * is a usage error now rather than a failed feed later. */
+static int quick_check(const struct config *cfg)
+{
+	crdb_error err;
+	crdb_feed_spec *spec = config_feed_spec(&cfg->feeds[0], &err);
+	char *sql = spec ? crdb_feed_spec_build(spec, true, NULL, &err) : NULL;
+
+	crdb_feed_spec_free(spec);
+	if (!sql) {
+		fprintf(stderr, "crdbfeedd: %s\n", err.message);
+		return -1;
+	}
+	crdb_free(sql);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static int check_state_dir(const char *dir)
@@ -615,7 +632,8 @@ int main(int argc, char **argv)
 	} else {
 		cfg = quick_config(dsn, argv + optind, argc - optind, options, noptions);
 		d.quick = true;
-		if (!cfg) {
+		if (!cfg || quick_check(cfg)) {
+			config_free(cfg);
 			free(options);
 			return EX_USAGE;
 		}

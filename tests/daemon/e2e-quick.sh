@@ -2,7 +2,9 @@
 # e2e-quick.sh: the command line. Quick mode prints one NDJSON line per
 # insert, update and delete (op insert/update/delete with diff, upsert/delete
 # without, §4), resolved and state lines; usage errors exit 64; --version,
-# --help; --check-config lists problems with file:line and exits 1.
+# --help; --check-config lists problems with file:line and exits 1; quick
+# mode survives a closed connection; bad options exit 64, a permanent
+# error 69; under systemd log lines carry <N> priorities.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 # --- usage, version, help, check-config ---------------------------------
@@ -29,6 +31,10 @@ daemon_log=$work/quick.log
 daemon_pid=$!
 # The initial scan delivers row 1.
 wait_for 20 "the initial scan row" has_line "$out" '.type == "row" and .key == [1]'
+# Quick mode survives a fault, resuming in the process.
+wait_for 20 "a resolved line" has_line "$out" '.type == "resolved"'
+ctl close-all
+wait_for 20 "the reconnecting line" has_line "$out" '.type == "state" and .state == "reconnecting"'
 sql "INSERT INTO quick_t VALUES (2, 'two', 20)"
 sql "UPDATE quick_t SET qty = 11 WHERE id = 1"
 sql "DELETE FROM quick_t WHERE id = 2"
@@ -66,9 +72,21 @@ has_line "$out2" '.type == "row" and .key == [3] and .op == "upsert" and .after.
 	fail "upsert line wrong: $(grep '"key":\[3\]' "$out2" | head -1)"
 [ "$(count_rows "$out2" '.key == [1]')" -eq 0 ] || fail "initial_scan=no still scanned row 1"
 
+# --- bad options are usage errors -----------------------------------------
+rc=0; "$CRDBFEEDD" --dsn "$CRDB_DSN" -o no_such_option quick_t >/dev/null 2>"$work/opt.err" || rc=$?
+[ $rc -eq 64 ] || fail "unknown option: exit $rc, expected 64"
+grep -q 'no_such_option' "$work/opt.err" || fail "unknown option not named: $(cat "$work/opt.err")"
+
 # --- a permanent error ends quick mode with 69 ---------------------------
 rc=0
 "$CRDBFEEDD" --dsn "$CRDB_DSN" no_such_table >/dev/null 2>"$work/perm.err" || rc=$?
 [ $rc -eq 69 ] || fail "missing table: exit $rc, expected 69 ($(tail -n 3 "$work/perm.err"))"
 grep -q 'no_such_table' "$work/perm.err" || fail "the reason does not name the table"
+# Under systemd, log lines carry syslog priorities instead of timestamps.
+rc=0
+JOURNAL_STREAM=8:1 "$CRDBFEEDD" --dsn "$CRDB_DSN" no_such_table >/dev/null 2>"$work/journal.err" || rc=$?
+[ $rc -eq 69 ] || fail "missing table under systemd: exit $rc"
+grep -q '^<3>error: feed quick: .*no_such_table' "$work/journal.err" || fail "no <3> error line: $(cat "$work/journal.err")"
+grep -q '^<5>notice: ' "$work/journal.err" || fail "no <5> notice line"
+grep -v '^<[0-7]>' "$work/journal.err" | grep -v '^crdbfeedd: ' | grep -q . && fail "log lines without a priority under systemd"
 pass "quick mode, usage, check-config"
