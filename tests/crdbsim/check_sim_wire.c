@@ -616,7 +616,15 @@ START_TEST(relay_sql)
 	n = scalar(c, "SELECT count(*) FROM wire_relay WHERE v = 'p'");
 	ck_assert_str_eq(n, "3");
 	free(n);
-	/* SET statement_timeout is PostgreSQL's business. */
+	/* SET statement_timeout is PostgreSQL's business; its error reads
+	 * as CockroachDB's (§2.5). */
+	exec_ok(c, "SET statement_timeout = '100ms'");
+	r = PQexec(c, "SELECT pg_sleep(5)");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57014");
+	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+			 "query execution canceled due to statement timeout");
+	PQclear(r);
 	exec_ok(c, "SET statement_timeout = 0");
 	n = scalar(c, "SHOW statement_timeout");
 	ck_assert_str_eq(n, "0");

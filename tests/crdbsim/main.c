@@ -212,6 +212,13 @@ static int ensure_database(const char *pg_dsn)
 	return rc;
 }
 
+/* "schema crdbsim already exists, skipping" and the like. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -288,6 +295,7 @@ int main(int argc, char **argv)
 		sim_log("cannot connect to PostgreSQL: %s", PQerrorMessage(srv.admin));
 		return 1;
 	}
+	PQsetNoticeProcessor(srv.admin, ignore_notice, NULL);
 	srv.base = event_base_new();
 	if (!srv.base) {
 		sim_log("cannot create the event loop");

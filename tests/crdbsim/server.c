@@ -316,7 +316,9 @@ int sim_settings_load(struct sim_server *srv)
 	for (int i = 0; i < 2 && !ok; i++)
 		ok = admin_exec(srv, "CREATE SCHEMA IF NOT EXISTS crdbsim", 0,
 				NULL, NULL) &&
-		     admin_exec(srv, "CREATE TABLE IF NOT EXISTS "
+		     /* UNLOGGED: logical decoding, thus the changefeed
+		      * history, never sees it; it still outlives crdbsim. */
+		     admin_exec(srv, "CREATE UNLOGGED TABLE IF NOT EXISTS "
 				"crdbsim.cluster_settings (name text PRIMARY KEY, "
 				"value text NOT NULL)", 0, NULL, NULL);
 	if (!ok)

@@ -92,7 +92,6 @@ struct sim_session {
 	int expected;           /* ReadyForQuery messages PostgreSQL owes */
 	int swallow;            /* of which injected by crdbsim */
 	char txn_status;
-	bool cancel_requested;
 	bool relay_paused;
 
 	/* extended protocol */
@@ -182,7 +181,13 @@ static void fatal(struct sim_session *s, const char *sqlstate,
 	bufferevent_disable(s->client, EV_READ);
 	if (s->backend)
 		bufferevent_disable(s->backend, EV_READ);
-	if (evbuffer_get_length(cout(s)) == 0)
+	if (evbuffer_get_length(cout(s)) == 0) {
+		session_close(s);
+		return;
+	}
+	/* A client that never reads its last error is closed anyway. */
+	static const struct timeval linger = {5, 0};
+	if (event_add(s->tick, &linger) != 0)
 		session_close(s);
 }
 
@@ -538,7 +543,6 @@ bool sim_session_cancel(struct sim_session *s)
 	}
 	if (s->running && s->expected > 0 && s->pg_cancel) {
 		char errbuf[256];
-		s->cancel_requested = true;
 		/* Blocking, but to the local PostgreSQL: a millisecond. */
 		if (!PQcancel(s->pg_cancel, errbuf, sizeof errbuf))
 			sim_log("cancel to PostgreSQL failed: %s", errbuf);
@@ -938,20 +942,16 @@ static int handle_parse(struct sim_session *s, const char *payload,
 	rewrite_ctx(s, &ctx);
 	/* Classify before deciding where it goes; SHOW STATEMENTS lists the
 	 * statement itself, so it runs from here. */
-	char *saved_query = s->query ? strdup(s->query) : NULL;
 	set_running(s, sql);
 	if (sim_classify(sql, &ctx, &st) != 0) {
-		free(saved_query);
 		fatal(s, "53200", "out of memory");
 		return H_GONE;
 	}
 	if (st.kind != SIM_RELAY) {
 		if (!settle_backend(s)) {
 			sim_stmt_clear(&st);
-			free(saved_query);
 			return s->dead ? H_GONE : H_WAIT;
 		}
-		free(saved_query);
 		drop_input(s, total);
 		if (st.kind == SIM_ERROR) {
 			send_error(s, st.sqlstate, st.message, NULL);
@@ -982,7 +982,6 @@ static int handle_parse(struct sim_session *s, const char *payload,
 		}
 		return H_DONE;
 	}
-	free(saved_query);
 	drop_local(s, false, name);
 	remember_relayed(s, name, sql);
 	int rc = H_DONE;
@@ -1708,6 +1707,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct sim_session *s = arg;
+	if (s->state == S_CLOSING) {
+		session_close(s);
+		return;
+	}
 	if (s->feed_done) {
 		/* The engine ended the feed: free it outside its callback. */
 		s->feed_done = false;
@@ -1770,13 +1773,14 @@ static bool pass_parameter(const char *name)
 	return false;
 }
 
-/* PostgreSQL's cancel error, reworded as CockroachDB's (§2.5). */
+/* PostgreSQL's 57014 errors, reworded as CockroachDB's (§2.5, §7):
+ * 0 when sent reworded, 1 when msg is another error, -1 out of memory. */
 static int relay_cancel_error(struct sim_session *s, const char *msg,
 			      size_t total)
 {
 	struct preader r;
 	preader_init(&r, msg + 5, total - 5);
-	bool is_cancel = false;
+	bool is_cancel = false, timeout = false;
 	for (;;) {
 		uint8_t f = preader_byte(&r);
 		if (r.bad || f == 0)
@@ -1784,11 +1788,14 @@ static int relay_cancel_error(struct sim_session *s, const char *msg,
 		const char *v = preader_cstr(&r);
 		if (f == 'C' && !strcmp(v, "57014"))
 			is_cancel = true;
+		if (f == 'M' && strstr(v, "statement timeout"))
+			timeout = true;
 	}
 	if (!is_cancel)
 		return 1;
 	return proto_error(cout(s), V_FIELD(s), "ERROR", "57014",
-			   "query execution canceled", NULL) == 0 ? 0 : -1;
+			   timeout ? "query execution canceled due to statement timeout"
+				   : "query execution canceled", NULL) == 0 ? 0 : -1;
 }
 
 static void backend_read_cb(struct bufferevent *bev, void *arg)
@@ -1796,7 +1803,7 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 	struct sim_session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	bool became_idle = false;
-	while (!s->dead) {
+	while (!s->dead && s->state != S_CLOSING) {
 		if (evbuffer_get_length(cout(s)) > SIM_RELAY_HIGH_WATER) {
 			s->relay_paused = true;
 			bufferevent_disable(bev, EV_READ);
@@ -1837,7 +1844,6 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 				if (s->expected == 0) {
 					if (!swallow)
 						clear_running(s);
-					s->cancel_requested = false;
 					became_idle = true;
 				}
 				continue;
@@ -1851,7 +1857,7 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 					continue;
 				}
 			}
-			if (type == 'E' && s->cancel_requested) {
+			if (type == 'E') {
 				int rc = relay_cancel_error(s, msg, total);
 				if (rc < 0) {
 					fatal(s, "53200", "out of memory");
