@@ -738,6 +738,30 @@ START_TEST(relay_large_volumes)
 }
 END_TEST
 
+START_TEST(disconnect_cancels_relayed_statement)
+{
+	/* A client gone mid-statement: PostgreSQL must not run it on. */
+	PGconn *c = connect_sim(), *obs = connect_sim();
+	start_sleep(c, obs, 30);
+	PQfinish(c);
+	PGconn *pg = PQconnectdb(env("PG_DSN"));
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	double end = now_s() + 5;
+	for (;;) {
+		char *n = scalar(pg, "SELECT count(*) FROM pg_stat_activity "
+				 "WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'");
+		bool gone = strcmp(n, "0") == 0;
+		free(n);
+		if (gone)
+			break;
+		ck_assert_msg(now_s() < end, "the orphaned statement still runs");
+		usleep(50000);
+	}
+	PQfinish(pg);
+	PQfinish(obs);
+}
+END_TEST
+
 START_TEST(relay_database_and_errors)
 {
 	/* CockroachDB's database name is PostgreSQL's: a missing one fails. */
@@ -1007,7 +1031,7 @@ START_TEST(control_commands)
 	free(r);
 	static const char *const bad[] = {
 		"nope", "dup", "dup x", "stall -1", "gc", "fail 57014",
-		"rangefeed maybe", "version",
+		"rangefeed maybe", "version", "drain", "drain maybe",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		r = control(bad[i]);
@@ -1024,6 +1048,22 @@ START_TEST(control_commands)
 		ck_assert_msg(strcmp(r, "ok 0") == 0, "%s -> %s", zero[i], r);
 		free(r);
 	}
+	/* drain: new connections refused as a draining node does (§7),
+	 * existing ones go on. */
+	r = control("drain on");
+	ck_assert_str_eq(r, "ok on");
+	free(r);
+	PGconn *refused = PQconnectdb(env("CRDB_DSN"));
+	ck_assert_int_eq(PQstatus(refused), CONNECTION_BAD);
+	ck_assert_ptr_nonnull(strstr(PQerrorMessage(refused),
+				     "server is not accepting clients, try another node"));
+	PQfinish(refused);
+	exec_ok(c, "SELECT 1");
+	r = control("drain off");
+	ck_assert_str_eq(r, "ok off");
+	free(r);
+	refused = connect_sim();
+	PQfinish(refused);
 	r = control("gc 90000000");
 	ck_assert_int_eq(strncmp(r, "ok ", 3), 0);
 	free(r);
@@ -1171,6 +1211,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, cancel_request_ignored_before_22_1);
 	tcase_add_test(t, cancel_query_statement);
 	tcase_add_test(t, cancel_session);
+	tcase_add_test(t, disconnect_cancels_relayed_statement);
 	suite_add_tcase(s, t);
 	t = tcase_create("robustness");
 	tcase_add_test(t, bad_messages_close_session);

@@ -101,6 +101,16 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 		} else {
 			snprintf(reply, len, "error usage: rangefeed on|off");
 		}
+	} else if (!strcmp(cmd, "drain")) {
+		if (arg && !strcmp(arg, "on")) {
+			srv->draining = true;
+			snprintf(reply, len, "ok on");
+		} else if (arg && !strcmp(arg, "off")) {
+			srv->draining = false;
+			snprintf(reply, len, "ok off");
+		} else {
+			snprintf(reply, len, "error usage: drain on|off");
+		}
 	} else if (!strcmp(cmd, "version")) {
 		int ver = arg ? sim_parse_version_arg(arg) : -1;
 		if (ver < 0) {

@@ -323,6 +323,12 @@ static void session_close(struct sim_session *s)
 		event_free(s->pg_ev);
 	if (s->tick)
 		event_free(s->tick);
+	if (s->pg_cancel && s->expected > 0) {
+		/* PostgreSQL would run an orphaned statement to its end. */
+		char errbuf[256];
+		if (!PQcancel(s->pg_cancel, errbuf, sizeof errbuf))
+			sim_log("cancel to PostgreSQL failed: %s", errbuf);
+	}
 	if (s->pg)
 		PQfinish(s->pg);
 	if (s->pg_cancel)
@@ -1576,6 +1582,11 @@ static int handle_startup(struct sim_session *s)
 			fatal(s, "53200", "out of memory");
 			return H_GONE;
 		}
+	}
+	if (s->srv->draining) {
+		/* §7: a draining node refuses new connections. */
+		fatal(s, "57P01", "server is not accepting clients, try another node");
+		return H_GONE;
 	}
 	if (options && !take_options(s, options)) {
 		fatal(s, "22023", "crdbsim: bad options (crdbsim.version wants X.Y.Z)");

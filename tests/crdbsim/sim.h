@@ -49,6 +49,7 @@ struct sim_server {
 	PGconn *admin;
 	const char *password;           /* NULL: trust */
 	int default_version;            /* for new connections, 230111 */
+	bool draining;                  /* refuse new sessions (57P01) */
 	struct evconnlistener *tcp;
 	struct evconnlistener *unix_listener;
 	struct sim_session *sessions;   /* doubly linked */
