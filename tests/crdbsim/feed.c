@@ -94,6 +94,9 @@ struct simfeed {
 	uint64_t snap_xmin, snap_xmax, *xip;
 	size_t nxip;
 	struct sim_hlc scan_ts;
+	size_t scan_first, scan_end; /* targets to scan: [first, end) */
+	bool backfill;          /* a schema-change backfill, not the start */
+	struct sim_hlc backfill_ts;
 
 	/* live */
 	struct sim_hlc pos;     /* emitted everything <= (pos, pos_idx) */
@@ -125,6 +128,8 @@ struct simfeed {
 };
 
 static void feed_pump(struct simfeed *f);
+static void target_info_free(struct target_info *ti);
+static void scan_begin(struct simfeed *f);
 
 /* ---- small helpers ---- */
 
@@ -690,6 +695,20 @@ static int live_row(struct simfeed *f, PGresult *res, int i)
 			}
 			free(ti->sig);
 			ti->sig = strdup(sig);
+			if (f->stmt->schema_change_policy ==
+			    SIM_SCHEMA_BACKFILL) {
+				/* §9: the whole table again, in the new
+				 * schema, at the change's timestamp. */
+				json_decref(doc);
+				PQclear(f->batch);
+				f->batch = NULL;
+				f->backfill = true;
+				f->backfill_ts = ts;
+				f->scan_first = (size_t)t;
+				f->scan_end = (size_t)t + 1;
+				scan_begin(f);
+				return 0;
+			}
 		}
 		json_decref(doc);
 		return 1;
@@ -848,6 +867,11 @@ static void scan_on_columns(void *arg, PGresult *res)
 			return;
 		}
 		int n = PQntuples(res);
+		char *sig = ti->sig;
+		ti->sig = NULL; /* a backfill re-reads the rest, not this */
+		target_info_free(ti);
+		memset(ti, 0, sizeof *ti);
+		ti->sig = sig;
 		ti->names = calloc((size_t)n + 1, sizeof *ti->names);
 		ti->types = calloc((size_t)n + 1, sizeof *ti->types);
 		ti->oids = calloc((size_t)n + 1, sizeof *ti->oids);
@@ -908,7 +932,7 @@ static void scan_on_columns(void *arg, PGresult *res)
 
 static void scan_next_target(struct simfeed *f)
 {
-	if (f->scan_target >= f->stmt->ntargets) {
+	if (f->scan_target >= f->scan_end) {
 		f->step = 2;
 		send_query(f, "COMMIT", 0, NULL, scan_on_fetch);
 		return;
@@ -936,6 +960,7 @@ static int parse_snapshot(struct simfeed *f, const char *s)
 
 	if (sscanf(s, "%llu:%llu:%n", &xmin, &xmax, &n) != 2)
 		return -1;
+	f->nxip = 0;
 	f->snap_xmin = xmin;
 	f->snap_xmax = xmax;
 	s += n;
@@ -969,6 +994,9 @@ static void scan_on_snapshot(void *arg, PGresult *res)
 					   "crdbsim: bad snapshot");
 			f->scan_ts.wall = sim_now_ns();
 			f->scan_ts.logical = 0;
+			/* Backfilled rows carry the schema change's time. */
+			if (f->backfill)
+				f->scan_ts = f->backfill_ts;
 		} else if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 			   PQresultStatus(res) != PGRES_TUPLES_OK) {
 			fail_pg(f, res);
@@ -982,17 +1010,23 @@ static void scan_on_snapshot(void *arg, PGresult *res)
 		feed_failf(f, "XXUUU", NULL, "crdbsim: no snapshot");
 		return;
 	}
-	f->scan_target = 0;
+	f->scan_target = f->scan_first;
 	scan_next_target(f);
 }
 
 static void scan_begin(struct simfeed *f)
 {
-	/* Everything in history up to here committed before the snapshot;
-	 * later entries are filtered by snapshot visibility. */
-	f->pos = f->e->head;
-	f->pos_idx = INT32_MAX;
-	f->caught_up = f->pos;
+	if (!f->backfill) {
+		/* Everything in history up to here committed before the
+		 * snapshot; later entries are filtered by visibility. */
+		f->pos = f->e->head;
+		f->pos_idx = INT32_MAX;
+		f->caught_up = f->pos;
+		f->scan_first = 0;
+		f->scan_end = f->stmt->ntargets;
+	}
+	/* A backfill keeps pos at its schema change: live replay resumes
+	 * there, skipping what the new snapshot saw. */
 	f->state = FEED_SCAN;
 	f->step = 0;
 	send_query(f, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
@@ -1044,6 +1078,12 @@ static void scan_step(struct simfeed *f)
 		/* Committed: the scan is over. */
 		PQclear(f->batch);
 		f->batch = NULL;
+		if (f->backfill) {
+			f->backfill = false;
+			f->state = FEED_LIVE;
+			feed_kick(f);
+			return;
+		}
 		if (f->stmt->initial_scan == SIM_SCAN_ONLY) {
 			if (flush_queue(f))
 				feed_complete(f);
@@ -1066,7 +1106,7 @@ static void scan_step(struct simfeed *f)
 	f->batch = NULL;
 	f->scan_target++;
 	f->step = 0;
-	if (f->scan_target < f->stmt->ntargets) {
+	if (f->scan_target < f->scan_end) {
 		/* CLOSE first, then the next table. */
 		send_query(f, "CLOSE crdbsim_scan", 0, NULL, scan_on_fetch);
 		f->step = 3;
