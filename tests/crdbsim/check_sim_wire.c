@@ -483,6 +483,23 @@ START_TEST(cluster_setting_rangefeed)
 	reply = control("rangefeed off");
 	ck_assert_str_eq(reply, "ok off");
 	free(reply);
+	/* Not inside a transaction; nothing in an aborted one. */
+	exec_ok(c, "BEGIN");
+	r = PQexec(c, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "25001");
+	PQclear(r);
+	r = PQexec(c, "SELECT nope");
+	PQclear(r);
+	ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
+	r = PQexec(c, "LISTEN x");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "25P02");
+	PQclear(r);
+	exec_ok(c, "ROLLBACK");
+	v = scalar(c, "SHOW CLUSTER SETTING kv.rangefeed.enabled");
+	ck_assert_str_eq(v, "f");
+	free(v);
 	PQfinish(c);
 }
 END_TEST

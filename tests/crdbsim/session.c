@@ -691,9 +691,28 @@ static bool parse_bool_setting(const char *v, bool *out)
 
 /* Run a statement crdbsim answers itself (not changefeeds). Returns false
  * after an error. */
+/* Statements crdbsim answers obey the transaction state too. */
+static bool txn_allows(struct sim_session *s, const struct sim_stmt *st)
+{
+	if (s->txn_status == 'E' && st->kind != SIM_ERROR) {
+		send_error(s, "25P02", "current transaction is aborted, commands "
+			   "ignored until end of transaction block", NULL);
+		return false;
+	}
+	if (s->txn_status == 'T' && st->kind == SIM_SET_CLUSTER_SETTING) {
+		/* [INF] CockroachDB's wording and code (ActiveSQLTransaction). */
+		send_error(s, "25001", "SET CLUSTER SETTING cannot be used inside "
+			   "a multi-statement transaction", NULL);
+		return false;
+	}
+	return true;
+}
+
 static bool run_local(struct sim_session *s, const struct sim_stmt *st,
 		      char *const *params, int nparams)
 {
+	if (!txn_allows(s, st))
+		return false;
 	switch (st->kind) {
 	case SIM_CANCEL_QUERY:
 	case SIM_CANCEL_QUERIES:
@@ -742,6 +761,10 @@ static int run_changefeed(struct sim_session *s, const char *sql,
 			  char *const *params, int nparams, bool extended,
 			  const int16_t formats[3])
 {
+	if (s->txn_status == 'E') {
+		txn_allows(s, &(struct sim_stmt){.kind = SIM_CHANGEFEED});
+		return -1;
+	}
 	size_t n = strlen(sql);
 	while (n > 0 && (isspace((unsigned char)sql[n - 1]) || sql[n - 1] == ';'))
 		n--;
