@@ -33,6 +33,7 @@ struct daemon {
 	struct event_base *base;
 	struct config *cfg;      /* current config (owned) */
 	bool quick;              /* quick mode: no state, stdout only */
+	bool verbose;            /* -v: debug level whatever the config says */
 	struct feed **feeds;     /* parallel to cfg->feeds */
 	struct sink **sinks;     /* parallel to cfg->sinks; NULL = not open */
 	struct event *sig_term, *sig_int, *sig_hup;
@@ -163,7 +164,7 @@ static int daemon_apply(struct daemon *d, struct config *next)
 	d->cfg = next;
 	config_free(old);
 	if (!d->quick)
-		log_set_level(next->log_level);
+		log_set_level(d->verbose ? LOG_LEVEL_DEBUG : next->log_level);
 	/* 3. New feeds exist before their sinks, so that a subscriber's first
 	 * line is the feed's state. */
 	for (size_t i = 0; i < next->nfeeds; i++) {
@@ -662,8 +663,7 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	sink_set_stdout_closed_hook(on_stdout_closed, &d);
-	if (verbose)
-		log_set_level(LOG_LEVEL_DEBUG);
+	d.verbose = verbose;
 	if (daemon_apply(&d, cfg)) {
 		/* A sink that cannot listen at start is an operator error. */
 		d.exit_code = EX_OSERR;
@@ -672,8 +672,6 @@ int main(int argc, char **argv)
 		log_notice(NULL, "started: %zu feeds, %zu sinks%s", d.cfg->nfeeds,
 			   d.cfg->nsinks, d.quick ? " (quick mode)" : "");
 	}
-	if (verbose)
-		log_set_level(LOG_LEVEL_DEBUG);
 
 	while (!d.done) {
 		if (event_base_loop(d.base, EVLOOP_ONCE) < 0) {
