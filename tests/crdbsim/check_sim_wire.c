@@ -927,6 +927,18 @@ START_TEST(cancel_session)
 	ck_assert_int_ne(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
 	crdb_conn_free(v2);
+	/* CANCEL SESSIONS with a subquery, on a session that is busy. */
+	PGconn *busy = connect_sim();
+	start_sleep(busy, c, 10);
+	r = PQexec(c, "CANCEL SESSIONS SELECT session_id FROM [SHOW CLUSTER STATEMENTS] "
+		   "WHERE query LIKE 'SELECT pg_sleep%'");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	ck_assert_str_eq(PQcmdStatus(r), "CANCEL SESSIONS 1");
+	PQclear(r);
+	char st[6];
+	ck_assert_int_eq(finish(busy, st, NULL, 0), PGRES_FATAL_ERROR);
+	ck_assert_int_eq(PQstatus(busy), CONNECTION_BAD);
+	PQfinish(busy);
 	/* Unknown session. */
 	r = PQexec(c, "CANCEL SESSION '00000000000000000000000000000001'");
 	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
