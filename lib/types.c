@@ -1562,14 +1562,15 @@ static json_t *time_from_binary(const crdb_type_info *ti,
 	format_clock((uint64_t)usecs, buf, sizeof buf);
 	if (tz) {
 		/* Seconds west of UTC; printed as the offset east. */
-		int32_t zone = (int32_t)rd32(p + 8);
-		int32_t east = -zone;
-		unsigned a = (unsigned)(east < 0 ? -(int64_t)east : east);
+		int32_t zone = (int32_t)rd32(p + 8), east;
+		unsigned a;
 		size_t n = strlen(buf);
 
 		if (zone > 15 * 3600 + 59 * 60 + 59 ||
 		    zone < -(15 * 3600 + 59 * 60 + 59))
 			return proto(err, ti, "time zone out of range");
+		east = -zone;
+		a = (unsigned)(east < 0 ? -east : east);
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%c%02u",
 				      east < 0 ? '-' : '+', a / 3600);
 		if (a % 3600)
