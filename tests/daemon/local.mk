@@ -16,3 +16,15 @@ DAEMON_E2E_TESTS = \
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py
 dist_check_DATA += tests/daemon/e2e-lib.sh
+
+# Output lines and checkpoints, from case files.
+check_PROGRAMS += tests/daemon/check_encode
+TESTS += tests/daemon/check_encode
+tests_daemon_check_encode_SOURCES = tests/daemon/check_encode.c \
+	daemon/encode.c daemon/encode.h daemon/checkpoint.c daemon/checkpoint.h
+tests_daemon_check_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
+tests_daemon_check_encode_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
+	$(LIBPQ_LIBS) $(JANSSON_LIBS)
+dist_check_DATA += tests/daemon/encode-cases/rows.txt

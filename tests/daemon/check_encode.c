@@ -1,0 +1,210 @@
+/*
+ * check_encode.c: crdbfeedd's output lines (daemon/encode.c) and
+ * checkpoints (daemon/checkpoint.c). Rows are decoded by libcrdb from the
+ * cases in encode-cases/rows.txt and encoded; the lines must match byte for
+ * byte. Checkpoints: round trip, forward only, no temporary file left,
+ * a corrupt file is an error (never a silent restart from scratch).
+ */
+#include <config.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/checkpoint.h"
+#include "daemon/encode.h"
+
+static char *case_path(const char *name)
+{
+	const char *top = getenv("top_srcdir");
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/tests/daemon/encode-cases/%s",
+		 top ? top : ".", name);
+	return path;
+}
+
+/* Split "a | b | c" in place into at most max fields. */
+static int split_fields(char *s, char **out, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		char *sep = n < max - 1 ? strstr(s, " | ") : NULL;
+
+		out[n++] = s;
+		if (!sep)
+			break;
+		*sep = '\0';
+		s = sep + 3;
+	}
+	return n;
+}
+
+START_TEST(test_row_cases)
+{
+	FILE *f = fopen(case_path("rows.txt"), "r");
+	char buf[8192];
+	int lineno = 0, ncases = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", case_path("rows.txt"));
+	while (fgets(buf, sizeof(buf), f)) {
+		char *field[6];
+		crdb_decode_opts opts = { 0 };
+		crdb_event ev = { 0 };
+		crdb_error err;
+		struct line *line;
+		char errbuf[128];
+		bool null_table;
+
+		lineno++;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0] == '#' || buf[0] == '\0')
+			continue;
+		ck_assert_int_eq(split_fields(buf, field, 6), 6);
+		ck_assert_int_eq(crdb_envelope_parse(field[0], &opts.envelope, &err), 0);
+		opts.diff = strcmp(field[1], "yes") == 0;
+		null_table = strcmp(field[2], "NULL") == 0;
+		const char *value = strcmp(field[4], "EMPTY") == 0 ? "" : field[4];
+		int rc = crdb_event_decode_raw(null_table ? NULL : field[2],
+					       null_table ? 0 : strlen(field[2]),
+					       null_table ? NULL : field[3],
+					       null_table ? 0 : strlen(field[3]),
+					       value, strlen(value), 1, &opts, &ev, &err);
+
+		ck_assert_msg(rc == 0, "rows.txt:%d: decode: %s", lineno, err.message);
+		if (ev.kind == CRDB_EVENT_RESOLVED)
+			line = line_new_resolved("f", ev.resolved);
+		else
+			line = line_new_row("f", &ev, opts.diff, errbuf, sizeof(errbuf));
+		ck_assert_msg(line != NULL, "rows.txt:%d: encode failed", lineno);
+		ck_assert_msg(line->len == strlen(field[5]) + 1 &&
+			      memcmp(line->data, field[5], line->len - 1) == 0 &&
+			      line->data[line->len - 1] == '\n',
+			      "rows.txt:%d:\n got      %.*s\n expected %s", lineno,
+			      (int)line->len - 1, line->data, field[5]);
+		ck_assert_int_eq(line->refs, 1);
+		if (ev.kind == CRDB_EVENT_ROW) {
+			ck_assert_int_eq(line->kind, LINE_ROW);
+			ck_assert_str_eq(line->table, field[2]);
+			ck_assert_int_eq(line->op, ev.op);
+		} else {
+			ck_assert_int_eq(line->kind, LINE_RESOLVED);
+			ck_assert_ptr_null(line->table);
+		}
+		crdb_event_clear(&ev);
+		line_unref(line);
+		ncases++;
+	}
+	fclose(f);
+	ck_assert_int_ge(ncases, 10);
+}
+END_TEST
+
+/* Lines are byte counts, not C strings. */
+static void assert_line(const struct line *line, const char *expected)
+{
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(line->len == strlen(expected) &&
+		      memcmp(line->data, expected, line->len) == 0,
+		      "got %.*s expected %s", (int)line->len, line->data, expected);
+}
+
+START_TEST(test_control_lines)
+{
+	struct line *line = line_new_state("f", "reconnecting", "lost \"it\"\n");
+
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(line->kind, LINE_STATE);
+	assert_line(line,
+		"{\"v\":1,\"type\":\"state\",\"feed\":\"f\",\"state\":\"reconnecting\",\"reason\":\"lost \\\"it\\\"\\n\"}\n");
+	/* Shared by reference: the last unref frees it (valgrind/ASan see). */
+	ck_assert_ptr_eq(line_ref(line), line);
+	ck_assert_int_eq(line->refs, 2);
+	line_unref(line);
+	line_unref(line);
+
+	line = line_new_state("f", "streaming", NULL);
+	assert_line(line, "{\"v\":1,\"type\":\"state\",\"feed\":\"f\",\"state\":\"streaming\"}\n");
+	line_unref(line);
+	line = line_new_missed("f", 1234);
+	assert_line(line, "{\"v\":1,\"type\":\"missed\",\"feed\":\"f\",\"missed\":1234}\n");
+	line_unref(line);
+	line = line_new_error("f", "too slow");
+	assert_line(line, "{\"v\":1,\"type\":\"error\",\"feed\":\"f\",\"error\":\"too slow\"}\n");
+	line_unref(line);
+}
+END_TEST
+
+static char state_dir[64];
+
+static void make_state_dir(void)
+{
+	snprintf(state_dir, sizeof(state_dir), "/tmp/check_encode.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
+}
+
+static void remove_state_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_checkpoint)
+{
+	char errbuf[256], path[256];
+	crdb_hlc a = { 1700000000000000000, 2 }, b = { 1700000000000000000, 3 }, got;
+	struct stat st;
+
+	make_state_dir();
+	ck_assert_int_eq(checkpoint_read(state_dir, "f", &got, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(checkpoint_write(state_dir, "f", b, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(checkpoint_read(state_dir, "f", &got, errbuf, sizeof(errbuf)), 1);
+	ck_assert_int_eq(crdb_hlc_compare(got, b), 0);
+	/* Only forward: an older timestamp leaves the file alone. */
+	ck_assert_int_eq(checkpoint_write(state_dir, "f", a, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(checkpoint_read(state_dir, "f", &got, errbuf, sizeof(errbuf)), 1);
+	ck_assert_int_eq(crdb_hlc_compare(got, b), 0);
+	snprintf(path, sizeof(path), "%s/f.checkpoint.tmp", state_dir);
+	ck_assert_int_ne(stat(path, &st), 0);
+	/* The file is one line: the HLC. */
+	snprintf(path, sizeof(path), "%s/f.checkpoint", state_dir);
+	FILE *f = fopen(path, "r");
+	char text[64] = "";
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(text, sizeof(text), f));
+	fclose(f);
+	ck_assert_str_eq(text, "1700000000000000000.0000000003\n");
+	/* A corrupt file is an error, not "no checkpoint". */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("garbage\n", f);
+	fclose(f);
+	ck_assert_int_eq(checkpoint_read(state_dir, "f", &got, errbuf, sizeof(errbuf)), -1);
+	ck_assert_ptr_nonnull(strstr(errbuf, "f.checkpoint"));
+	remove_state_dir();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("encode");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_row_cases);
+	tcase_add_test(tc, test_control_lines);
+	tcase_add_test(tc, test_checkpoint);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
