@@ -617,6 +617,54 @@ START_TEST(test_schema_change_backfill)
 }
 END_TEST
 
+
+/* Several targets: each scanned (more than one FETCH for the big one),
+ * then live changes of both, with their own table names. */
+START_TEST(test_multiple_targets)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE a (id int PRIMARY KEY)");
+	sql("CREATE TABLE b (k text, n int, PRIMARY KEY (n, k))");
+	sql("INSERT INTO a SELECT generate_series(1, 1200)");
+	sql("INSERT INTO b VALUES ('x', 1)");
+	struct simfeed_stmt *s = calloc(1, sizeof *s);
+	s->targets = calloc(2, sizeof *s->targets);
+	s->ntargets = 2;
+	s->targets[0].schema = strdup("public");
+	s->targets[0].table = strdup("a");
+	s->targets[0].display = strdup("a");
+	s->targets[1].schema = strdup("public");
+	s->targets[1].table = strdup("b");
+	s->targets[1].display = strdup("defaultdb.public.b");
+	s->min_checkpoint_ms = 30000;
+	struct simfeed *f = start(s, &sink1);
+	want_rows = 1201;
+	ck_assert(run_until(has_rows, &sink1, 10000));
+	sql("INSERT INTO b VALUES ('y', 2)");
+	sql("DELETE FROM a WHERE id = 7");
+	want_rows = 1203;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	size_t na = 0, nb = 0;
+	for (size_t i = 0; i < 1201; i++) {
+		if (!strcmp(sink1.rows[i].table, "a"))
+			na++;
+		else if (!strcmp(sink1.rows[i].table, "defaultdb.public.b"))
+			nb++;
+	}
+	ck_assert_uint_eq(na, 1200);
+	ck_assert_uint_eq(nb, 1);
+	/* Key in primary-key order (n, k), not column order. */
+	ck_assert_str_eq(sink1.rows[1201].key, "[2, \"y\"]");
+	ck_assert_str_eq(sink1.rows[1201].value,
+			 "{\"after\": {\"k\": \"y\", \"n\": 2}}");
+	ck_assert_str_eq(sink1.rows[1202].table, "a");
+	ck_assert_str_eq(sink1.rows[1202].key, "[7]");
+	ck_assert_str_eq(sink1.rows[1202].value, "{\"after\": null}");
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1551,6 +1599,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_key_change);
 	tcase_add_test(tc, test_gc_midstream);
 	tcase_add_test(tc, test_stream_reconnect);
+	tcase_add_test(tc, test_multiple_targets);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

@@ -713,7 +713,8 @@ static int live_row(struct simfeed *f, PGresult *res, int i)
 		json_decref(doc);
 		return 1;
 	}
-	json_t *pk = pk_names_of(doc);
+	json_t *pk = f->ti[t].pk_names ? json_incref(f->ti[t].pk_names)
+				       : pk_names_of(doc);
 	json_t *after = NULL, *before = NULL;
 	if (!strcmp(action, "I") || !strcmp(action, "U"))
 		after = json_object_get(doc, "columns");
@@ -1303,6 +1304,9 @@ static void validate_on_targets(void *arg, PGresult *res)
 				return;
 			}
 			f->ti[i].sig = strdup(PQgetvalue(res, i, 2));
+			if (!PQgetisnull(res, i, 3))
+				f->ti[i].pk_names = json_loads(
+					PQgetvalue(res, i, 3), 0, NULL);
 		}
 		return;
 	}
@@ -1397,7 +1401,15 @@ static void validate(struct simfeed *f)
 	}
 	const char *params[2] = { f->tgt_schemas, f->tgt_tables };
 	send_query(f,
-		"SELECT c.oid, c.relkind, crdbsim.columns_of(c.oid)"
+		"SELECT c.oid, c.relkind, crdbsim.columns_of(c.oid),"
+		/* wal2json lists key columns in column order; a key is in
+		 * index order (§4.2). */
+		" (SELECT json_agg(a.attname ORDER BY k.ord) FROM pg_index i"
+		"  CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY"
+		"   AS k(attnum, ord)"
+		"  JOIN pg_attribute a ON a.attrelid = i.indrelid"
+		"   AND a.attnum = k.attnum"
+		"  WHERE i.indrelid = c.oid AND i.indisprimary)::text"
 		" FROM unnest($1::text[], $2::text[]) WITH ORDINALITY"
 		"  AS x(s, t, n)"
 		" LEFT JOIN pg_namespace ns ON ns.nspname = x.s"
