@@ -713,6 +713,41 @@ START_TEST(test_scan_matches_live_types)
 }
 END_TEST
 
+
+/* An UPDATE that leaves a TOASTed column alone still shows it in after. */
+START_TEST(test_unchanged_toast)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY, big text, v int)");
+	struct simfeed_stmt *s = stmt_for("t");
+	s->diff = true;
+	struct simfeed *f = start_live(s, &sink1);
+	sql("INSERT INTO t SELECT 1, string_agg(md5(i::text), '') , 0"
+	    " FROM generate_series(1, 400) AS i");
+	sql("UPDATE t SET v = 1 WHERE id = 1");
+	want_rows = 2;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	json_t *ins = json_loads(sink1.rows[0].value, 0, NULL);
+	json_t *upd = json_loads(sink1.rows[1].value, 0, NULL);
+	ck_assert_ptr_nonnull(ins);
+	ck_assert_ptr_nonnull(upd);
+	const char *big0 = json_string_value(json_object_get(
+		json_object_get(ins, "after"), "big"));
+	const char *big1 = json_string_value(json_object_get(
+		json_object_get(upd, "after"), "big"));
+	ck_assert_ptr_nonnull(big0);
+	ck_assert_uint_eq(strlen(big0), 400 * 32);
+	ck_assert_ptr_nonnull(big1);
+	ck_assert_str_eq(big0, big1);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+		json_object_get(upd, "after"), "v")), 1);
+	json_decref(ins);
+	json_decref(upd);
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1649,6 +1684,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stream_reconnect);
 	tcase_add_test(tc, test_multiple_targets);
 	tcase_add_test(tc, test_scan_matches_live_types);
+	tcase_add_test(tc, test_unchanged_toast);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

@@ -620,6 +620,23 @@ static const json_t *column_value(const json_t *cols, const char *name)
 	return NULL;
 }
 
+/*
+ * wal2json leaves unchanged TOASTed columns out of an UPDATE's new row;
+ * the old row (REPLICA IDENTITY FULL logs it whole) has their values.
+ */
+static void fill_unchanged_toast(json_t *after, const json_t *before)
+{
+	size_t i;
+	json_t *col;
+
+	json_array_foreach(before, i, col) {
+		const char *n = json_string_value(json_object_get(col, "name"));
+		if (n && !column_value(after, n) &&
+		    json_object_get(col, "value"))
+			json_array_append(after, col);
+	}
+}
+
 /* Did an UPDATE change the primary key (old row in `before`)? */
 static bool key_changed(const json_t *pk, const json_t *after,
 			const json_t *before)
@@ -720,6 +737,8 @@ static int live_row(struct simfeed *f, PGresult *res, int i)
 		after = json_object_get(doc, "columns");
 	if (!strcmp(action, "U") || !strcmp(action, "D"))
 		before = json_object_get(doc, "identity");
+	if (after && before)
+		fill_unchanged_toast(after, before);
 	int rc = 1;
 	if (!after && !before) {
 		rc = 1;
