@@ -10,6 +10,11 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sim.h \
 	tests/crdbsim/server.c \
 	tests/crdbsim/session.c \
+	tests/crdbsim/session.h \
+	tests/crdbsim/startup.c \
+	tests/crdbsim/statements.c \
+	tests/crdbsim/answer.c \
+	tests/crdbsim/feedwire.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
 	tests/crdbsim/proto.c \

@@ -5,10 +5,11 @@
  * PostgreSQL connection, protocol state, running statement, feed).
  *
  * Who owns what: main.c (arguments, start-up, signals, files), server.c
- * (listeners, session registry, cancel lookups, ids), session.c (one
- * session: start-up, relay, extended protocol, changefeeds), intercept.c
- * (which statements crdbsim answers itself, and SQL rewrites), proto.c
- * (v3 message encoding), control.c (the fault-injection control socket).
+ * (listeners, session registry, cancel lookups, ids, stored settings),
+ * one session in session.c, startup.c, statements.c, answer.c and
+ * feedwire.c (see session.h), intercept.c (which statements crdbsim
+ * answers itself, and SQL rewrites), proto.c (v3 message encoding),
+ * control.c (the fault-injection control socket).
  */
 #ifndef CRDBSIM_SIM_H
 #define CRDBSIM_SIM_H
@@ -86,7 +87,7 @@ int sim_parse_version_arg(const char *s);
 int sim_settings_load(struct sim_server *srv);
 void sim_settings_set_rangefeed(struct sim_server *srv, bool on);
 
-/* ---- session.c ---- */
+/* ---- session.c, answer.c (see session.h) ---- */
 struct sim_session *sim_session_new(struct sim_server *srv, int fd,
 				    const char *peer);
 void sim_session_free(struct sim_session *s);
