@@ -748,6 +748,48 @@ START_TEST(test_unchanged_toast)
 }
 END_TEST
 
+
+/* §9: several writes to one row in one transaction give one event with
+ * the last version (and the pre-transaction row as before). */
+START_TEST(test_txn_coalesce)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+	sql("INSERT INTO t VALUES (2, 'two'), (4, 'four')");
+	struct simfeed_stmt *s = stmt_for("t");
+	s->diff = true;
+	struct simfeed *f = start_live(s, &sink1);
+	sql("BEGIN");
+	sql("INSERT INTO t VALUES (1, 'a')");
+	sql("UPDATE t SET v = 'b' WHERE id = 1");
+	sql("UPDATE t SET v = 'x' WHERE id = 2");
+	sql("UPDATE t SET v = 'y' WHERE id = 2");
+	sql("INSERT INTO t VALUES (3, 'gone')");
+	sql("DELETE FROM t WHERE id = 3");
+	sql("DELETE FROM t WHERE id = 4");
+	sql("INSERT INTO t VALUES (4, 'again')");
+	sql("UPDATE t SET v = 'c' WHERE id = 1");
+	sql("COMMIT");
+	sql("INSERT INTO t VALUES (9, 'end')");
+	want_rows = 4;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	run_for(100);
+	ck_assert_uint_eq(sink1.n, 4);
+	ck_assert_str_eq(sink1.rows[0].key, "[2]");
+	ck_assert_str_eq(sink1.rows[0].value, "{\"after\": {\"id\": 2, \"v\": "
+			 "\"y\"}, \"before\": {\"id\": 2, \"v\": \"two\"}}");
+	ck_assert_str_eq(sink1.rows[1].key, "[4]");
+	ck_assert_str_eq(sink1.rows[1].value, "{\"after\": {\"id\": 4, \"v\": "
+			 "\"again\"}, \"before\": {\"id\": 4, \"v\": \"four\"}}");
+	ck_assert_str_eq(sink1.rows[2].key, "[1]");
+	ck_assert_str_eq(sink1.rows[2].value, "{\"after\": {\"id\": 1, \"v\": "
+			 "\"c\"}, \"before\": null}");
+	ck_assert_str_eq(sink1.rows[3].key, "[9]");
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1685,6 +1727,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_multiple_targets);
 	tcase_add_test(tc, test_scan_matches_live_types);
 	tcase_add_test(tc, test_unchanged_toast);
+	tcase_add_test(tc, test_txn_coalesce);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

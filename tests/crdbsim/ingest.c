@@ -552,6 +552,131 @@ static void peek_reset(void)
 	memset(&peek, 0, sizeof peek);
 }
 
+
+/* The key of a change as text (pk values), NULL when it has none or an
+ * UPDATE moved it. */
+static char *change_key(json_t *doc)
+{
+	const char *action = json_string_value(json_object_get(doc, "action"));
+	json_t *pk = json_object_get(doc, "pk"), *name;
+	json_t *cols = NULL, *vals = json_array();
+	size_t i;
+	char *key = NULL;
+
+	if (!action || !vals || json_array_size(pk) == 0)
+		goto out;
+	if (!strcmp(action, "I") || !strcmp(action, "U"))
+		cols = json_object_get(doc, "columns");
+	else if (!strcmp(action, "D"))
+		cols = json_object_get(doc, "identity");
+	if (!cols)
+		goto out;
+	json_array_foreach(pk, i, name) {
+		const char *n = json_string_value(json_object_get(name, "name"));
+		json_t *v = NULL, *o = NULL, *col;
+		size_t k;
+		json_array_foreach(cols, k, col)
+			if (n && !strcmp(json_string_value(json_object_get(col,
+					"name")) ? json_string_value(
+					json_object_get(col, "name")) : "", n))
+				v = json_object_get(col, "value");
+		json_array_foreach(json_object_get(doc, "identity"), k, col)
+			if (n && !strcmp(json_string_value(json_object_get(col,
+					"name")) ? json_string_value(
+					json_object_get(col, "name")) : "", n))
+				o = json_object_get(col, "value");
+		if (!v)
+			goto out;
+		if (!strcmp(action, "U") && o && !json_equal(o, v))
+			goto out; /* the key moved: keep it apart */
+		json_array_append(vals, v);
+	}
+	char *k = json_dumps(vals, JSON_COMPACT | JSON_ENCODE_ANY);
+	const char *schema = json_string_value(json_object_get(doc, "schema"));
+	const char *table = json_string_value(json_object_get(doc, "table"));
+	if (k && schema && table && asprintf(&key, "%s.%s %s", schema, table,
+					     k) < 0)
+		key = NULL;
+	free(k);
+out:
+	json_decref(vals);
+	return key;
+}
+
+/*
+ * §9: several writes to one row in one transaction give one event, the
+ * last version, with the row as it was before the transaction as
+ * `before`. Merged changes are rewritten (their text re-encoded); the
+ * earlier ones are marked "skip". An insert deleted again in the same
+ * transaction leaves nothing.
+ */
+static void coalesce_txn(json_t *txn)
+{
+	size_t n = json_array_size(txn);
+
+	if (n < 2)
+		return;
+	char **keys = calloc(n, sizeof *keys);
+	if (!keys)
+		return;
+	for (size_t i = 0; i < n; i++)
+		keys[i] = change_key(json_object_get(json_array_get(txn, i),
+						     "doc"));
+	for (size_t last = n; last-- > 0;) {
+		if (!keys[last] || json_is_true(json_object_get(
+				json_array_get(txn, last), "skip")))
+			continue;
+		size_t first = last;
+		for (size_t j = 0; j < last; j++)
+			if (keys[j] && !strcmp(keys[j], keys[last]) &&
+			    !json_is_true(json_object_get(json_array_get(txn,
+							j), "skip"))) {
+				if (first == last)
+					first = j;
+				json_object_set_new(json_array_get(txn, j),
+						    "skip", json_true());
+			}
+		if (first == last)
+			continue;
+		json_t *fdoc = json_object_get(json_array_get(txn, first), "doc");
+		json_t *ch = json_array_get(txn, last);
+		json_t *ldoc = json_deep_copy(json_object_get(ch, "doc"));
+		const char *fa = json_string_value(json_object_get(fdoc, "action"));
+		const char *la = json_string_value(json_object_get(ldoc, "action"));
+		if (!ldoc || !fa || !la) {
+			json_decref(ldoc);
+			continue;
+		}
+		if (!strcmp(fa, "I")) {
+			if (!strcmp(la, "D")) {
+				json_object_set_new(ch, "skip", json_true());
+				json_decref(ldoc);
+				continue;
+			}
+			json_object_set_new(ldoc, "action", json_string("I"));
+			json_object_del(ldoc, "identity");
+		} else {
+			json_t *id = json_object_get(fdoc, "identity");
+			if (id)
+				json_object_set(ldoc, "identity", id);
+			if (!strcmp(la, "I"))
+				json_object_set_new(ldoc, "action",
+						    json_string("U"));
+		}
+		char *text = json_dumps(ldoc, JSON_COMPACT);
+		if (text) {
+			json_object_set_new(ch, "doc", ldoc);
+			json_object_set_new(ch, "text", json_string(text));
+			free(text);
+		} else {
+			json_decref(ldoc);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 static void peek_document(struct simfeed_engine *e, const char *data)
 {
 	json_t *doc = sim_wal2json_loads(data, strlen(data));
@@ -593,7 +718,10 @@ static void peek_document(struct simfeed_engine *e, const char *data)
 			size_t i;
 			json_t *ch;
 			int pos = 0;
+			coalesce_txn(peek.txn);
 			json_array_foreach(peek.txn, i, ch) {
+				if (json_is_true(json_object_get(ch, "skip")))
+					continue;
 				json_t *row = history_row(
 					json_object_get(ch, "doc"),
 					json_string_value(json_object_get(ch,
