@@ -708,8 +708,11 @@ static void peek_document(struct simfeed_engine *e, const char *data)
 		    pg_ts_to_us(json_string_value(json_object_get(doc,
 					"timestamp")), &us) == 0) {
 			struct sim_hlc ts = { us * 1000, 0 };
-			if (sim_hlc_cmp(ts, e->pending_last) <= 0) {
-				ts = e->pending_last;
+			/* Above every HLC handed out and above the resolved
+			 * frontier (e->last includes it). */
+			struct sim_hlc floor = hlc_max(e->pending_last, e->last);
+			if (sim_hlc_cmp(ts, floor) <= 0) {
+				ts = floor;
 				ts.logical++;
 			}
 			e->pending_last = ts;
@@ -1007,6 +1010,7 @@ static void stream_drained_check(struct simfeed_engine *e)
 	e->drain_lsn = 0;
 	e->frontier = hlc_max(e->frontier, e->drain_t0);
 	e->last = hlc_max(e->last, e->frontier);
+	e->pending_last = hlc_max(e->pending_last, e->last);
 	sim_feeds_wake(e);
 }
 
