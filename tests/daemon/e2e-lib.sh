@@ -61,13 +61,14 @@ ctl() {
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
+# (sh has no local variables: these names must not clash with callers'.)
 wait_for() {
-	limit=$1 what=$2
+	_wf_limit=$1 _wf_what=$2
 	shift 2
-	i=0
+	_wf_n=0
 	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt $((limit * 10)) ] || fail "timed out after ${limit}s waiting for $what"
+		_wf_n=$((_wf_n + 1))
+		[ $_wf_n -lt $((_wf_limit * 10)) ] || fail "timed out after ${_wf_limit}s waiting for $_wf_what"
 		sleep 0.1
 	done
 }
@@ -98,12 +99,12 @@ daemon_alive() {
 # subscribe SOCKET OUTFILE [subscriber.py options]: in the background;
 # returns once connected.
 subscribe() {
-	sock=$1 out=$2
+	_sub_sock=$1 _sub_out=$2
 	shift 2
-	$SUBSCRIBER "$sock" "$out" "$@" &
+	$SUBSCRIBER "$_sub_sock" "$_sub_out" "$@" &
 	sub_pids="$sub_pids $!"
 	last_sub_pid=$!
-	wait_for 10 "subscriber on $sock" test -f "$out.connected"
+	wait_for 10 "subscriber on $_sub_sock" test -f "$_sub_out.connected"
 }
 
 # count_rows FILE [jq filter]: number of row lines (matching the filter).
