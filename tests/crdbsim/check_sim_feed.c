@@ -790,6 +790,71 @@ START_TEST(test_txn_coalesce)
 }
 END_TEST
 
+
+static void *t_writer(void *arg)
+{
+	PGconn *c = PQconnectdb(test_dsn);
+	int n = *(int *)arg;
+
+	for (int i = 0; i < n && PQstatus(c) == CONNECTION_OK; i++) {
+		char q[96];
+		snprintf(q, sizeof q, "INSERT INTO t VALUES (%d)", i + 1);
+		PQclear(PQexec(c, q));
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+/* Under a stream of writes, every data row's updated is above every
+ * resolved row sent before it (§3), and resolved rows only go forward. */
+START_TEST(test_resolved_invariant_under_writes)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY)");
+	struct simfeed_stmt *s = stmt_for("t");
+	s->updated = true;
+	s->initial_scan = SIM_SCAN_NO;
+	s->has_resolved = true;
+	s->resolved_ms = 0;
+	s->min_checkpoint_ms = 5;
+	struct simfeed *f = start(s, &sink1);
+	ck_assert(run_until(has_started, &sink1, 3000));
+	run_for(50);
+	int n = 400;
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, t_writer, &n), 0);
+	size_t data = 0;
+	int64_t end = sim_now_ns() + 20000000000LL;
+	while (sim_now_ns() < end) {
+		run_for(20);
+		data = 0;
+		for (size_t i = 0; i < sink1.n; i++)
+			data += sink1.rows[i].table != NULL;
+		if (data >= (size_t)n)
+			break;
+	}
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(data, (size_t)n);
+	struct sim_hlc resolved = { 0, 0 };
+	size_t nresolved = 0;
+	for (size_t i = 0; i < sink1.n; i++) {
+		struct row *r = &sink1.rows[i];
+		if (r->table) {
+			ck_assert_int_gt(sim_hlc_cmp(hlc_of(r->value,
+					"updated"), resolved), 0);
+		} else {
+			struct sim_hlc h = hlc_of(r->value, "resolved");
+			ck_assert_int_gt(sim_hlc_cmp(h, resolved), 0);
+			resolved = h;
+			nresolved++;
+		}
+	}
+	ck_assert_uint_gt(nresolved, 5);
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1728,6 +1793,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_scan_matches_live_types);
 	tcase_add_test(tc, test_unchanged_toast);
 	tcase_add_test(tc, test_txn_coalesce);
+	tcase_add_test(tc, test_resolved_invariant_under_writes);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

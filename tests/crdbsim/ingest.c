@@ -1296,9 +1296,11 @@ struct simfeed_engine *simfeed_engine_new(struct event_base *base,
 	e->probe = aconn_open(base, e->db_dsn, errbuf, errlen);
 	if (!e->probe)
 		goto fail;
-	if (getenv("CRDBSIM_POLL") == NULL && stream_open(e, serr, sizeof serr) == 0)
+	const char *poll = getenv("CRDBSIM_POLL");
+	bool want_stream = !poll || !*poll || !strcmp(poll, "0");
+	if (want_stream && stream_open(e, serr, sizeof serr) == 0)
 		e->streaming = true;
-	else if (getenv("CRDBSIM_POLL") == NULL)
+	else if (want_stream)
 		fprintf(stderr, "crdbsim: no replication connection (%s);"
 			" polling the slot instead\n", serr);
 	ingest_schedule(e, 0);
