@@ -193,7 +193,7 @@ bool answer_txn_allows(struct sim_session *s, const struct sim_stmt *st)
 }
 
 bool answer_run(struct sim_session *s, const struct sim_stmt *st,
-		      char *const *params, int nparams)
+		char *const *params, int nparams)
 {
 	if (!answer_txn_allows(s, st))
 		return false;

@@ -172,8 +172,8 @@ static void start_feed(struct sim_session *s, struct simfeed_stmt *stmt,
 
 /* A changefeed statement: 1 started, 0 not a sinkless feed, -1 error sent. */
 int feedwire_run(struct sim_session *s, const char *sql,
-			  char *const *params, int nparams, bool extended,
-			  const int16_t formats[3])
+		 char *const *params, int nparams, bool extended,
+		 const int16_t formats[3])
 {
 	if (s->txn_status == 'E') {
 		answer_txn_allows(s, &(struct sim_stmt){.kind = SIM_CHANGEFEED});

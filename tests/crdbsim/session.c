@@ -67,7 +67,7 @@ void sess_clear_running(struct sim_session *s)
 
 /* A fatal error to the client, then close once it is written. */
 void sess_fatal(struct sim_session *s, const char *sqlstate,
-		  const char *fmt, ...)
+		const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -107,7 +107,7 @@ void sess_ready(struct sim_session *s)
 }
 
 void sess_error(struct sim_session *s, const char *sqlstate,
-		       const char *message, const char *hint)
+		const char *message, const char *hint)
 {
 	if (proto_error(sess_out(s), V_FIELD(s), "ERROR", sqlstate, message,
 			hint) != 0)

@@ -90,6 +90,7 @@ struct sim_session {
 
 	/* extended protocol */
 	bool batch_forwarded, batch_local, skip_until_sync;
+	size_t drain_pending;   /* bytes of the message being handled */
 	struct local_obj *locals;
 	struct relay_stmt *relayed;
 	unsigned nnamed;

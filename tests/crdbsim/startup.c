@@ -108,7 +108,7 @@ static void pg_poll(struct sim_session *s, PostgresPollingStatusType st)
 		msg[strcspn(msg, "\n")] = '\0';
 		/* "database ... does not exist" keeps its SQLSTATE. */
 		sess_fatal(s, strstr(msg, "does not exist") ? "3D000" : "08006",
-		      "%s", msg);
+			   "%s", msg);
 		return;
 	}
 	case PGRES_POLLING_READING:
@@ -143,7 +143,7 @@ static void begin_backend(struct sim_session *s)
 	s->pg = PQconnectStartParams(kw, val, 1);
 	if (!s->pg || PQstatus(s->pg) == CONNECTION_BAD) {
 		sess_fatal(s, "08006", "cannot connect to PostgreSQL: %s",
-		      s->pg ? PQerrorMessage(s->pg) : "out of memory");
+			   s->pg ? PQerrorMessage(s->pg) : "out of memory");
 		return;
 	}
 	pg_poll(s, PGRES_POLLING_WRITING);
@@ -281,7 +281,7 @@ int startup_handle(struct sim_session *s)
 	}
 	if (code != CODE_PROTOCOL_3) {
 		sess_fatal(s, "0A000", "unsupported frontend protocol %u.%u",
-		      code >> 16, code & 0xffff);
+			   code >> 16, code & 0xffff);
 		return H_GONE;
 	}
 	const char *options = NULL;
@@ -369,7 +369,7 @@ int startup_password(struct sim_session *s, char type, size_t total)
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	if (type != 'p') {
 		sess_fatal(s, "08P01", "expected password response, got message type %d",
-		      (unsigned char)type);
+			   (unsigned char)type);
 		return H_GONE;
 	}
 	const char *msg = (const char *)evbuffer_pullup(in, (ssize_t)total);
@@ -384,7 +384,7 @@ int startup_password(struct sim_session *s, char type, size_t total)
 	evbuffer_drain(in, total);
 	if (!ok) {
 		sess_fatal(s, "28P01", "password authentication failed for user %s",
-		      s->user);
+			   s->user);
 		return H_GONE;
 	}
 	begin_backend(s);

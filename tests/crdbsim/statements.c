@@ -29,9 +29,11 @@ static int forward_raw(struct sim_session *s, size_t n)
 	return 0;
 }
 
+/* The message answered here is dropped once its handler has returned:
+ * until then its name, SQL and parameters are read in place. */
 static void drop_input(struct sim_session *s, size_t n)
 {
-	evbuffer_drain(bufferevent_get_input(s->client), n);
+	s->drain_pending = n;
 }
 
 static void rewrite_ctx(struct sim_session *s, struct sim_rewrite_ctx *ctx)
@@ -468,8 +470,20 @@ static int handle_sync(struct sim_session *s, size_t total)
 	return s->dead ? H_GONE : H_DONE;
 }
 
+static int handle_message(struct sim_session *s, char type, size_t total);
+
 /* One complete client message of the READY state. */
 int stmt_handle_message(struct sim_session *s, char type, size_t total)
+{
+	s->drain_pending = 0;
+	int rc = handle_message(s, type, total);
+	if (!s->dead && s->drain_pending)
+		evbuffer_drain(bufferevent_get_input(s->client), s->drain_pending);
+	s->drain_pending = 0;
+	return rc;
+}
+
+static int handle_message(struct sim_session *s, char type, size_t total)
 {
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	if (s->skip_until_sync && type != 'S' && type != 'X') {
@@ -514,7 +528,7 @@ int stmt_handle_message(struct sim_session *s, char type, size_t total)
 	case 'C': return handle_close(s, payload, len, total);
 	default:
 		sess_fatal(s, "08P01", "invalid frontend message type %d",
-		      (unsigned char)type);
+			   (unsigned char)type);
 		return H_GONE;
 	}
 }
