@@ -751,9 +751,22 @@ static void feed_poll_connect(struct feed *feed)
 			feed_backoff(feed, "cannot watch the connection's socket");
 		return;
 	case CRDB_POLL_FAILED:
-	default:
-		feed_backoff(feed, err.message);
+	default: {
+		/* Refused connections are transient; a missing database or
+		 * bad credentials need the operator (§7, libcrdb decides). */
+		const char *why = NULL;
+		char msg[400];
+
+		if (crdb_classify_error(err.sqlstate, err.message, &why) ==
+		    CRDB_ERRCLASS_PERMANENT) {
+			snprintf(msg, sizeof(msg), "%s: %s", why ? why : "permanent error",
+				 err.message);
+			feed_fail(feed, msg);
+		} else {
+			feed_backoff(feed, err.message);
+		}
 		return;
+	}
 	}
 }
 

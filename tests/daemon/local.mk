@@ -13,7 +13,8 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-reload.sh \
 	tests/daemon/e2e-faults.sh \
 	tests/daemon/e2e-noloss.sh \
-	tests/daemon/e2e-emfile.sh
+	tests/daemon/e2e-emfile.sh \
+	tests/daemon/e2e-password.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py
 dist_check_DATA += tests/daemon/e2e-lib.sh
