@@ -3,7 +3,9 @@
 # (close-all), the feed logs the reason, tells subscribers "reconnecting",
 # reconnects from its checkpoint after a backoff, and rows written after
 # the fault still arrive; a permanent error (rangefeeds off, §7) puts the
-# feed in the failed state with the reason while the daemon keeps running.
+# feed in the failed state with the reason while the daemon keeps running;
+# a second feed on a missing table fails from the start without disturbing
+# the first.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
@@ -17,11 +19,20 @@ feed = rec
 type = unix
 path = $work/rec.sock
 policy = block
+[feed missing]
+tables = no_such_table
+start = now
+[sink missing-socket]
+feed = missing
+type = unix
+path = $work/missing.sock
 EOF2
 start_daemon "$work/rec.conf"
 wait_for 20 "the socket" test -S "$work/rec.sock"
 subscribe "$work/rec.sock" "$work/rec.out" --duration 60 --until-type failed
 wait_for 20 "streaming" has_line "$work/rec.out" '.type == "state" and .state == "streaming"'
+# A feed that fails for good does not disturb the other one.
+wait_for 20 "feed missing failed" grep -q 'feed missing: .* -> failed: .*no_such_table' "$daemon_log"
 sql "INSERT INTO rec SELECT generate_series(1, 5)"
 wait_for 20 "rows 1..5" rows_at_least "$work/rec.out" 5
 wait_for 20 "a checkpoint" test -s "$work/state/rec.checkpoint"
