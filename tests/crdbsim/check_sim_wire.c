@@ -1015,6 +1015,74 @@ static void expect_protocol_error(int fd)
 	close(fd);
 }
 
+/* Append a message (type, body) to buf at *n. */
+static void put_msg(unsigned char *buf, size_t *n, char type,
+		    const void *body, size_t len)
+{
+	buf[(*n)++] = (unsigned char)type;
+	put32(buf + *n, (uint32_t)len + 4);
+	*n += 4;
+	memcpy(buf + *n, body, len);
+	*n += len;
+}
+
+/* Read one message; its type, body copied into body (bounded). */
+static char read_msg(int fd, char *body, size_t cap, size_t *len)
+{
+	unsigned char hdr[5];
+	ck_assert_int_eq(recv(fd, hdr, 5, MSG_WAITALL), 5);
+	uint32_t l = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
+		     ((uint32_t)hdr[3] << 8) | hdr[4];
+	ck_assert_uint_ge(l, 4);
+	ck_assert_uint_le(l - 4, cap);
+	if (l > 4)
+		ck_assert_int_eq(recv(fd, body, l - 4, MSG_WAITALL), (ssize_t)(l - 4));
+	*len = l - 4;
+	return (char)hdr[0];
+}
+
+START_TEST(extended_messages_one_by_one)
+{
+	/* Each message of a statement crdbsim answers arrives on its own:
+	 * nothing may be read from a message already dropped. */
+	int fd = raw_session();
+	unsigned char buf[256];
+	size_t n = 0;
+	put_msg(buf, &n, 'P', "s1\0LISTEN x\0\0\0", 14);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	usleep(50000);
+	n = 0;
+	put_msg(buf, &n, 'B', "p1\0s1\0\0\0\0\0\0\0", 12);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	usleep(50000);
+	n = 0;
+	put_msg(buf, &n, 'D', "Pp1\0", 4);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	usleep(50000);
+	n = 0;
+	put_msg(buf, &n, 'E', "p1\0\0\0\0\0", 7);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	usleep(50000);
+	n = 0;
+	put_msg(buf, &n, 'C', "Ss1\0", 4);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	usleep(50000);
+	n = 0;
+	put_msg(buf, &n, 'S', "", 0);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	static const char want[] = "12nNC3Z";
+	char body[1024];
+	size_t len;
+	for (size_t i = 0; i < sizeof want - 1; i++) {
+		char t = read_msg(fd, body, sizeof body, &len);
+		ck_assert_msg(t == want[i], "message %zu: '%c', want '%c'", i, t, want[i]);
+		if (t == 'C')
+			ck_assert_str_eq(body, "LISTEN");
+	}
+	close(fd);
+}
+END_TEST
+
 START_TEST(bad_messages_close_session)
 {
 	/* Length below 4. */
@@ -1244,6 +1312,7 @@ static Suite *wire_suite(void)
 	suite_add_tcase(s, t);
 	t = tcase_create("robustness");
 	tcase_add_test(t, bad_messages_close_session);
+	tcase_add_test(t, extended_messages_one_by_one);
 	tcase_add_test(t, control_commands);
 	/* Last: it replaces the crdbsim process. */
 	tcase_add_test(t, restart_same_port);
