@@ -855,6 +855,43 @@ START_TEST(test_resolved_invariant_under_writes)
 }
 END_TEST
 
+
+/* CDC query with event_op() in the projection and the WHERE clause; a
+ * delete keeps the key and NULLs the rest (§1.3). */
+START_TEST(test_cdc_event_op)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE ev (a int PRIMARY KEY, b text)");
+	struct simfeed_stmt *s = stmt_for("ev");
+	s->query = strdup("SELECT a, b, event_op() AS op FROM ev"
+			  " WHERE event_op() <> 'update'");
+	s->query_columns = calloc(3, sizeof *s->query_columns);
+	s->query_columns[0] = strdup("a");
+	s->query_columns[1] = strdup("b");
+	s->query_columns[2] = strdup("event_op() AS op");
+	s->nquery_columns = 3;
+	s->query_where = strdup("event_op() <> 'update'");
+	s->envelope = SIM_ENV_BARE;
+	s->diff = true;
+	struct simfeed *f = start_live(s, &sink1);
+	sql("INSERT INTO ev VALUES (2, 'y')");
+	sql("UPDATE ev SET b = 'z' WHERE a = 2");
+	sql("DELETE FROM ev WHERE a = 2");
+	want_rows = 2;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	run_for(100);
+	ck_assert_uint_eq(sink1.n, 2);
+	ck_assert_str_eq(sink1.rows[0].key, "[2]");
+	ck_assert_str_eq(sink1.rows[0].value,
+			 "{\"a\": 2, \"b\": \"y\", \"op\": \"insert\"}");
+	ck_assert_str_eq(sink1.rows[1].key, "[2]");
+	ck_assert_str_eq(sink1.rows[1].value,
+			 "{\"a\": 2, \"b\": null, \"op\": \"delete\"}");
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 START_TEST(test_truncate_and_drop)
 {
 	sink_clear(&sink1);
@@ -1794,6 +1831,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_unchanged_toast);
 	tcase_add_test(tc, test_txn_coalesce);
 	tcase_add_test(tc, test_resolved_invariant_under_writes);
+	tcase_add_test(tc, test_cdc_event_op);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

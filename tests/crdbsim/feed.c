@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -578,11 +579,14 @@ static int cdc_eval(struct simfeed *f, const json_t *pk_names,
 		feed_failf(f, "XXUUU", NULL, "crdbsim: out of memory");
 		return -1;
 	}
-	const char *params[2] = { rec, after ? "t" : "f" };
+	/* event_op() (§1.3): insert/update need diff, else upsert. */
+	const char *op = !after ? "delete" : !f->stmt->diff ? "upsert" :
+			 before ? "update" : "insert";
+	const char *params[3] = { rec, after ? "t" : "f", op };
 	f->cdc_key = key;
 	f->cdc_key_len = kl;
 	f->cdc_ts = ts;
-	int rc = send_query(f, f->cdc_sql, 2, params, cdc_on_eval);
+	int rc = send_query(f, f->cdc_sql, 3, params, cdc_on_eval);
 	free(rec);
 	return rc;
 }
@@ -1237,6 +1241,26 @@ static void cdc_on_describe(void *arg, PGresult *res)
 	free(oids);
 }
 
+/* Copy of a CDC expression with event_op() turned into parameter $3. */
+static char *subst_event_op(const char *in)
+{
+	char *out = malloc(strlen(in) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*in) {
+		if (!strncasecmp(in, "event_op()", 10)) {
+			memcpy(o, "$3::text", 8);
+			o += 8;
+			in += 10;
+		} else {
+			*o++ = *in++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Build the CDC statement: projection and WHERE over one record. */
 static int cdc_prepare(struct simfeed *f)
 {
@@ -1260,21 +1284,27 @@ static int cdc_prepare(struct simfeed *f)
 	size_t o = (size_t)snprintf(sql, len, "SELECT ");
 	if (s->nquery_columns == 0)
 		o += (size_t)snprintf(sql + o, len - o, "*");
-	for (size_t i = 0; i < s->nquery_columns; i++)
+	for (size_t i = 0; i < s->nquery_columns; i++) {
+		char *col = subst_event_op(s->query_columns[i]);
 		o += (size_t)snprintf(sql + o, len - o, "%s%s", i ? ", " : "",
-				      s->query_columns[i]);
+				      col ? col : "NULL");
+		free(col);
+	}
 	o += (size_t)snprintf(sql + o, len - o,
 		" FROM jsonb_populate_record(NULL::%s.%s, $1::jsonb) AS %s"
-		" WHERE NOT $2::boolean", qs, qt, qt);
-	if (s->query_where)
-		snprintf(sql + o, len - o, " OR (%s)", s->query_where);
-	else
-		snprintf(sql + o, len - o, " OR true");
+		" WHERE $3::text IS NOT NULL AND (NOT $2::boolean", qs, qt, qt);
+	if (s->query_where) {
+		char *w = subst_event_op(s->query_where);
+		snprintf(sql + o, len - o, " OR (%s))", w ? w : "false");
+		free(w);
+	} else {
+		snprintf(sql + o, len - o, " OR true)");
+	}
 	PQfreemem(qs);
 	PQfreemem(qt);
 	f->cdc_sql = sql;
-	const char *params[2] = { "{}", "t" };
-	return send_query(f, sql, 2, params, cdc_on_describe);
+	const char *params[3] = { "{}", "t", "insert" };
+	return send_query(f, sql, 3, params, cdc_on_describe);
 }
 
 static void validate_on_targets(void *arg, PGresult *res)
