@@ -14,9 +14,11 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-faults.sh \
 	tests/daemon/e2e-noloss.sh \
 	tests/daemon/e2e-emfile.sh \
-	tests/daemon/e2e-password.sh
+	tests/daemon/e2e-password.sh \
+	tests/daemon/e2e-badrow.sh
 TESTS += $(DAEMON_E2E_TESTS)
-dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py
+dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
+	tests/daemon/fakecrdb.py
 dist_check_DATA += tests/daemon/e2e-lib.sh
 
 # Output lines and checkpoints, from case files.
