@@ -2,7 +2,7 @@
 # e2e-sockets.sh: config mode with a Unix-socket sink. Two subscribers both
 # get every event; a subscriber's request line narrows what it gets (tables,
 # ops, resolved); a bad request gets an error line and is closed; a stale
-# socket file is replaced, a live one is not.
+# socket file is replaced, a live one is not; mode and group are applied.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
@@ -20,14 +20,16 @@ diff = yes
 feed = ab
 type = unix
 path = $sock
-mode = 0600
+mode = 0660
+group = daemon
 policy = disconnect
 buffer = 1M
 EOF2
 start_daemon "$work/sock.conf"
 wait_for 20 "the listener" grep -q "listening on $sock" "$daemon_log"
 grep -q "replacing stale socket $sock" "$daemon_log" || fail "stale socket not replaced"
-[ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode is $(stat -c %a "$sock"), expected 600"
+[ "$(stat -c %a "$sock")" = 660 ] || fail "socket mode is $(stat -c %a "$sock"), expected 660"
+[ "$(stat -c %G "$sock")" = daemon ] || fail "socket group is $(stat -c %G "$sock"), expected daemon"
 
 subscribe "$sock" "$work/all1.out" --duration 60 --until-type missed
 subscribe "$sock" "$work/all2.out" --duration 60 --until-type missed
