@@ -209,6 +209,13 @@ static int handle_parse(struct sim_session *s, const char *payload,
 			return s->dead ? H_GONE : H_DONE;
 		}
 		drop_local(s, false, name);
+		if (s->nnamed >= SIM_MAX_NAMED) {
+			/* Bounded: a client cannot grow crdbsim without end. */
+			sess_error(s, "53200", "crdbsim: too many prepared statements and portals", NULL);
+			s->skip_until_sync = true;
+			sim_stmt_clear(&st);
+			return s->dead ? H_GONE : H_DONE;
+		}
 		struct local_obj *o = calloc(1, sizeof *o);
 		if (!o || !(o->name = strdup(name))) {
 			free(o);
@@ -334,6 +341,12 @@ static int handle_bind(struct sim_session *s, const char *payload, size_t len,
 	result_formats(nres > 3 ? 3 : nres, res, o->formats);
 	drop_input(s, total);
 	drop_local(s, true, portal);
+	if (s->nnamed >= SIM_MAX_NAMED) {
+		sess_free_local(o);
+		sess_error(s, "53200", "crdbsim: too many prepared statements and portals", NULL);
+		s->skip_until_sync = true;
+		return s->dead ? H_GONE : H_DONE;
+	}
 	o->next = s->locals;
 	s->locals = o;
 	s->nnamed++;
