@@ -67,8 +67,7 @@ static void drop_local(struct sim_session *s, bool portal, const char *name)
 	}
 }
 
-static void remember_relayed(struct sim_session *s, const char *name,
-			     const char *sql)
+static void forget_relayed(struct sim_session *s, const char *name)
 {
 	for (struct relay_stmt **pp = &s->relayed; *pp; pp = &(*pp)->next) {
 		if (strcmp((*pp)->name, name) == 0) {
@@ -78,9 +77,15 @@ static void remember_relayed(struct sim_session *s, const char *name,
 			free(r->sql);
 			free(r);
 			s->nnamed--;
-			break;
+			return;
 		}
 	}
+}
+
+static void remember_relayed(struct sim_session *s, const char *name,
+			     const char *sql)
+{
+	forget_relayed(s, name);
 	if (s->nnamed >= SIM_MAX_NAMED)
 		return;         /* only SHOW STATEMENTS loses the text */
 	struct relay_stmt *r = calloc(1, sizeof *r);
@@ -452,6 +457,8 @@ static int handle_close(struct sim_session *s, const char *payload, size_t len,
 		return H_GONE;
 	}
 	if (!find_local(s, what == 'P', name)) {
+		if (what == 'S')
+			forget_relayed(s, name);
 		s->batch_forwarded = true;
 		return forward_raw(s, total) == 0 ? H_DONE : H_GONE;
 	}
