@@ -133,7 +133,8 @@ static int daemon_apply(struct daemon *d, struct config *next)
 			feed_remove_sink(d->feeds[ofi], sink);
 		log_info(NULL, "sink %s %s", old->sinks[i].name,
 			 ns ? "changed: reopening" : "removed");
-		sink_close(sink);
+		sink_close(sink, ns ? "the sink changed in a reload: connect again"
+				    : "the sink was removed in a reload");
 	}
 	/* 2. Feeds: keep, restart or stop. */
 	for (size_t i = 0; old && i < old->nfeeds; i++) {
@@ -192,7 +193,7 @@ static int daemon_apply(struct daemon *d, struct config *next)
 		}
 		if (feed_add_sink(feeds[fi], sinks[i])) {
 			log_error(NULL, "out of memory attaching sink %s", next->sinks[i].name);
-			sink_close(sinks[i]);
+			sink_close(sinks[i], NULL);
 			sinks[i] = NULL;
 			rc = -1;
 		}
@@ -229,7 +230,7 @@ static void daemon_finish(struct daemon *d)
 
 		if (fi >= 0 && d->feeds[fi])
 			feed_remove_sink(d->feeds[fi], d->sinks[i]);
-		sink_close(d->sinks[i]);
+		sink_close(d->sinks[i], NULL);
 		d->sinks[i] = NULL;
 	}
 	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++) {

@@ -963,7 +963,7 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 	    event_add(sink->listen_ev, NULL)) {
 		snprintf(errbuf, errlen, "cannot watch the listening socket");
 		sink->feed = NULL;
-		sink_close(sink);
+		sink_close(sink, NULL);
 		return NULL;
 	}
 	log_info(sink->who, "listening on %s (policy %s, buffer %zu bytes)",
@@ -974,12 +974,15 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 	return sink;
 }
 
-void sink_close(struct sink *sink)
+void sink_close(struct sink *sink, const char *why)
 {
 	struct subscriber *sub;
 
 	if (sink->closed)
 		return;
+	if (why)
+		TAILQ_FOREACH(sub, &sink->subs, link)
+			subscriber_say_goodbye(sub, why);
 	sink->closed = true;
 	/* The feed is told by subscriber_close; detach first so that a
 	 * closing sink never wakes a feed that is going away. */

@@ -26,9 +26,10 @@ struct sink;
 struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 		       struct feed *feed, char *errbuf, size_t errlen);
 
-/* Disconnect every subscriber, stop listening, unlink the socket, and free
- * the sink after this loop pass. */
-void sink_close(struct sink *sink);
+/* Disconnect every subscriber (each first gets an error line saying why,
+ * when why is not NULL), stop listening, unlink the socket, and free the
+ * sink after this loop pass. */
+void sink_close(struct sink *sink, const char *why);
 
 /* Reload with an equal section: just repoint the config. */
 void sink_set_config(struct sink *sink, const struct sink_config *cfg);

@@ -73,6 +73,7 @@ wait_for 20 "a checkpoint for a" test -s "$work/state/a.checkpoint"
 feed_a "diff = yes" | write_conf "$work/rl.conf"
 kill -HUP "$daemon_pid"
 wait_for 20 "socket b removed" test ! -e "$work/b.sock"
+wait_for 20 "b's subscriber told" has_line "$work/b.out" '.type == "error" and (.error | test("removed in a reload"))'
 wait_for 20 "feed a restarted" grep -q 'feed a: restarting from the checkpoint' "$daemon_log"
 sql "UPDATE rl_a SET v = 30 WHERE id = 3"
 wait_for 20 "the update with its before image" has_line "$work/a.out" '.type == "row" and .key == [3] and .after.v == 30 and .before.v == 3'
