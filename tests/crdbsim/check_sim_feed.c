@@ -35,7 +35,7 @@
 #include "feedint.h"
 
 #define TEST_DB "simfeed_test"
-#define MAXROWS 20000
+#define MAXROWS 40000
 
 struct row {
 	char *table, *key, *value;
@@ -887,6 +887,37 @@ START_TEST(test_cdc_event_op)
 	ck_assert_str_eq(sink1.rows[1].key, "[2]");
 	ck_assert_str_eq(sink1.rows[1].value,
 			 "{\"a\": 2, \"b\": null, \"op\": \"delete\"}");
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
+
+/* A big transaction (30000 rows in one INSERT) flows quickly: its first
+ * rows reach the feed well before the whole of it. */
+START_TEST(test_big_transaction)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY, pad text)");
+	struct simfeed *f = start_live(stmt_for("t"), &sink1);
+	int64_t t0 = sim_now_ns();
+	sql("INSERT INTO t SELECT g, repeat('x', 80)"
+	    " FROM generate_series(1, 30000) g");
+	int64_t committed = sim_now_ns();
+	want_rows = 1;
+	ck_assert(run_until(has_rows, &sink1, 10000));
+	int64_t first = sink1.arrived_ns[0];
+	want_rows = 30000;
+	ck_assert_msg(run_until(has_rows, &sink1, 30000), "%zu rows after "
+		      "%.0f ms (first after %.0f ms)", sink1.n,
+		      (sim_now_ns() - committed) / 1e6,
+		      (first - committed) / 1e6);
+	int64_t last = sink1.arrived_ns[29999];
+	printf("%s: insert %.0f ms, first row %.0f ms, all %.0f ms after "
+	       "commit\n", __func__, (committed - t0) / 1e6,
+	       (first - committed) / 1e6, (last - committed) / 1e6);
+	ck_assert_msg(first - committed < 3000000000LL, "first row after "
+		      "%.0f ms", (first - committed) / 1e6);
 	simfeed_stop(f);
 	run_for(5);
 }
@@ -1832,6 +1863,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_txn_coalesce);
 	tcase_add_test(tc, test_resolved_invariant_under_writes);
 	tcase_add_test(tc, test_cdc_event_op);
+	tcase_add_test(tc, test_big_transaction);
 	tcase_add_test(tc, test_truncate_and_drop);
 	tcase_add_test(tc, test_schema_change_stop);
 	tcase_add_test(tc, test_schema_change_backfill);

@@ -1541,6 +1541,18 @@ static void firehose_pump(struct simfeed *f)
 	}
 }
 
+/*
+ * Is there history up to h that the feed has not read? Its position is
+ * (pos, pos_idx): one transaction's rows share an HLC and are read in
+ * pieces, so a position inside h's transaction is still before it.
+ */
+static bool pos_before(const struct simfeed *f, struct sim_hlc h)
+{
+	int c = sim_hlc_cmp(f->pos, h);
+
+	return c < 0 || (c == 0 && f->pos_idx != INT32_MAX);
+}
+
 /* ---- the pump ---- */
 
 static void feed_pump(struct simfeed *f)
@@ -1604,9 +1616,9 @@ static void feed_pump(struct simfeed *f)
 			}
 			continue;
 		}
-		if (sim_hlc_cmp(f->e->head, f->pos) > 0 &&
+		if (pos_before(f, f->e->head) &&
 		    !(f->stmt->has_end_time &&
-		      sim_hlc_cmp(f->pos, f->stmt->end_time) >= 0)) {
+		      !pos_before(f, f->stmt->end_time))) {
 			live_read(f);
 			continue;
 		}
@@ -1616,7 +1628,7 @@ static void feed_pump(struct simfeed *f)
 		    sim_hlc_cmp(fr, f->stmt->end_time) > 0)
 			fr = f->stmt->end_time;
 		if (sim_hlc_cmp(fr, f->caught_up) > 0 &&
-		    sim_hlc_cmp(f->pos, f->e->head) >= 0)
+		    !pos_before(f, f->e->head))
 			f->caught_up = fr;
 		live_idle(f);
 		if (f->qlen > 0)
@@ -1853,7 +1865,7 @@ void sim_feeds_gc(struct simfeed_engine *e, struct sim_hlc threshold)
 				   f->state != FEED_SCAN))
 			continue;
 		if (sim_hlc_cmp(f->pos, threshold) >= 0 ||
-		    sim_hlc_cmp(f->pos, e->head) >= 0)
+		    !pos_before(f, e->head))
 			continue;
 		feed_failf(f, "XXUUU", NULL,
 			   "batch timestamp %" PRId64 ".%09" PRId64 ",%d must "

@@ -617,29 +617,42 @@ static void coalesce_txn(json_t *txn)
 	if (n < 2)
 		return;
 	char **keys = calloc(n, sizeof *keys);
-	if (!keys)
+	json_t *seen = json_object(); /* key -> [first, last] */
+	if (!keys || !seen) {
+		free(keys);
+		json_decref(seen);
 		return;
-	for (size_t i = 0; i < n; i++)
+	}
+	bool dup = false;
+	for (size_t i = 0; i < n; i++) {
 		keys[i] = change_key(json_object_get(json_array_get(txn, i),
 						     "doc"));
-	for (size_t last = n; last-- > 0;) {
-		if (!keys[last] || json_is_true(json_object_get(
-				json_array_get(txn, last), "skip")))
+		if (!keys[i])
 			continue;
-		size_t first = last;
-		for (size_t j = 0; j < last; j++)
-			if (keys[j] && !strcmp(keys[j], keys[last]) &&
-			    !json_is_true(json_object_get(json_array_get(txn,
-							j), "skip"))) {
-				if (first == last)
-					first = j;
-				json_object_set_new(json_array_get(txn, j),
-						    "skip", json_true());
-			}
+		json_t *fl = json_object_get(seen, keys[i]);
+		if (fl) {
+			json_array_set_new(fl, 1, json_integer((json_int_t)i));
+			dup = true;
+		} else {
+			json_object_set_new(seen, keys[i],
+					    json_pack("[I, I]", (json_int_t)i,
+						      (json_int_t)i));
+		}
+	}
+	for (size_t i = 0; dup && i < n; i++) {
+		if (!keys[i])
+			continue;
+		json_t *fl = json_object_get(seen, keys[i]);
+		size_t first = (size_t)json_integer_value(json_array_get(fl, 0));
+		size_t last = (size_t)json_integer_value(json_array_get(fl, 1));
+		json_t *ch = json_array_get(txn, i);
 		if (first == last)
 			continue;
+		if (i != last) {
+			json_object_set_new(ch, "skip", json_true());
+			continue;
+		}
 		json_t *fdoc = json_object_get(json_array_get(txn, first), "doc");
-		json_t *ch = json_array_get(txn, last);
 		json_t *ldoc = json_deep_copy(json_object_get(ch, "doc"));
 		const char *fa = json_string_value(json_object_get(fdoc, "action"));
 		const char *la = json_string_value(json_object_get(ldoc, "action"));
@@ -675,6 +688,7 @@ static void coalesce_txn(json_t *txn)
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
+	json_decref(seen);
 }
 
 static void peek_document(struct simfeed_engine *e, const char *data)
