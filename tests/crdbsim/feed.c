@@ -35,7 +35,8 @@
 
 #include "feedint.h"
 
-#define FETCH_ROWS 256          /* history rows per read */
+#define FETCH_ROWS 1024         /* history rows per read */
+#define FETCH_ROWS_SQL "1024"
 #define SCAN_ROWS 500           /* table rows per FETCH */
 #define PUMP_BURST 2048         /* rows per loop pass before yielding */
 #define DUP_WINDOW 256          /* rows kept for simfeed_duplicate */
@@ -815,7 +816,7 @@ static void live_read(struct simfeed *f)
 		" AND (wall, logical) <= ($4::bigint, $5::integer)"
 		" AND (schema_name, table_name) IN"
 		"  (SELECT * FROM unnest($6::text[], $7::text[]))"
-		" ORDER BY wall, logical, pos LIMIT " "256",
+		" ORDER BY wall, logical, pos LIMIT " FETCH_ROWS_SQL,
 		7, params, live_on_read);
 }
 
