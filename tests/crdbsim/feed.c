@@ -1711,7 +1711,8 @@ struct simfeed *simfeed_start(struct simfeed_engine *e,
 	struct simfeed *f = calloc(1, sizeof *f);
 	char errbuf[256];
 
-	if (!f) {
+	if (!f || (stmt->ntargets == 0 && !stmt->firehose)) {
+		free(f);
 		simfeed_stmt_free(stmt);
 		return NULL;
 	}
