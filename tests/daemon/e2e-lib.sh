@@ -127,16 +127,6 @@ has_line() {
 	[ -n "$(jq -c "select($2)" "$1" 2>/dev/null)" ]
 }
 
-# start_poker: commit a tiny transaction to a side table every 0.3 s.
-# crdbsim (at the time of writing) delivers at most 256 changes of a large
-# transaction until the next WAL activity; the poker keeps it going so that
-# the volume tests measure crdbfeedd, not that limit.
-start_poker() {
-	sql "CREATE TABLE IF NOT EXISTS e2e_poke (id SERIAL PRIMARY KEY)"
-	(while :; do sql "INSERT INTO e2e_poke DEFAULT VALUES" >/dev/null 2>&1 || true; sleep 0.3; done) &
-	sub_pids="$sub_pids $!"
-}
-
 # write_conf FILE: the common [crdbfeedd] section, then stdin.
 write_conf() {
 	{

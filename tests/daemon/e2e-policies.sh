@@ -50,7 +50,6 @@ subscribe "$work/disconnect.sock" "$work/slow-disc.out" --stall 20 --rcvbuf 4096
 subscribe "$work/disconnect.sock" "$work/fast-disc.out" --duration 90
 subscribe "$work/drop.sock" "$work/drop.out" --stall 20 --rcvbuf 4096 --duration 90
 
-start_poker
 sql "INSERT INTO pol SELECT g, repeat('x', 80) FROM generate_series(1, $rows) g"
 wait_for 100 "all $rows rows at the block subscriber" rows_at_least "$work/block.out" "$rows"
 wait_for 20 "all rows at the fast subscriber" rows_at_least "$work/fast-disc.out" "$rows"

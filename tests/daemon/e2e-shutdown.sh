@@ -22,8 +22,7 @@ start_stalled() {
 	start_daemon "$work/sd.conf"
 	wait_for 20 "streaming" grep -q 'starting -> streaming' "$daemon_log"
 	subscribe "$work/sd.sock" "$work/$1.out" --stall 60 --rcvbuf 4096 --duration 1
-	start_poker
-	sql "INSERT INTO sd SELECT g, repeat('x', 200) FROM generate_series($2, $(($2 + 4999))) g"
+		sql "INSERT INTO sd SELECT g, repeat('x', 200) FROM generate_series($2, $(($2 + 4999))) g"
 	wait_for 30 "the feed to pause" grep -q 'pausing' "$daemon_log"
 }
 
