@@ -3,7 +3,8 @@
  * is a compact JSON object with a fixed key order:
  *
  *   {"v":1,"type":"row","feed":F,"table":T,"key":K,"op":O,"after":A,
- *    "before":B,"updated":U,"mvcc_timestamp":M}
+ *    "before":B,"updated":U,"mvcc_timestamp":M}     ("after" absent under
+ *                                                    key_only)
  *   {"v":1,"type":"resolved","feed":F,"resolved":R}
  *   {"v":1,"type":"state","feed":F,"state":S,"reason":W}
  *   {"v":1,"type":"missed","feed":F,"missed":N}
@@ -125,7 +126,10 @@ struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
 	}
 	if (json_object_set_new(obj, "key", or_null(ev->key)) ||
 	    json_object_set_new(obj, "op", json_string(crdb_op_name(ev->op))) ||
-	    json_object_set_new(obj, "after", or_null(ev->after)) ||
+	    /* A delete's "after" is null; envelopes without a row image
+	     * (key_only) have no "after" at all. */
+	    ((ev->after || ev->op == CRDB_OP_DELETE) &&
+	     json_object_set_new(obj, "after", or_null(ev->after))) ||
 	    (diff && json_object_set_new(obj, "before", or_null(ev->before))) ||
 	    (ev->has_updated && set_hlc(obj, "updated", ev->updated)) ||
 	    (ev->has_mvcc && set_hlc(obj, "mvcc_timestamp", ev->mvcc_timestamp))) {
