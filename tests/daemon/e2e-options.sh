@@ -2,7 +2,8 @@
 # e2e-options.sh: the NDJSON fields under changefeed options (§4), through
 # quick mode: envelope=row (row as value, empty value on delete),
 # envelope=key_only (no "after", op unknown), updated and mvcc_timestamp
-# (HLC strings, in that order), full_table_name (db.schema.table).
+# (HLC strings, in that order), full_table_name (db.schema.table), and a
+# CDC query feed (AS SELECT ... WHERE) in config mode.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
@@ -48,4 +49,27 @@ sort -c "$work/updated" || fail "updated timestamps out of order for one key"
 run_feed fullname -o full_table_name
 [ "$(count_rows "$work/fullname.out" '.table == "defaultdb.public.opt_t"')" -eq 3 ] ||
 	fail "full_table_name: $(grep row "$work/fullname.out" | head -1)"
-pass "envelope=row, key_only, updated, mvcc_timestamp, full_table_name"
+# A CDC query (§1.3): projected columns, rows filtered by WHERE, envelope
+# bare by default (no "before"), through a config file and a stdout sink.
+sql "CREATE TABLE cdc_t (id INT PRIMARY KEY, name TEXT, qty INT)"
+write_conf "$work/cdc.conf" <<EOF2
+[feed cdc]
+query = SELECT id, qty FROM cdc_t WHERE qty > 1
+start = now
+[sink cdc-out]
+feed = cdc
+type = stdout
+EOF2
+start_daemon "$work/cdc.conf" "$work/cdc.out"
+wait_for 20 "cdc streaming" has_line "$work/cdc.out" '.type == "state" and .state == "streaming"'
+sql "INSERT INTO cdc_t VALUES (1, 'small', 1), (2, 'big', 5)"
+sql "UPDATE cdc_t SET qty = 7 WHERE id = 1"
+wait_for 20 "the query's rows" rows_at_least "$work/cdc.out" 2
+sleep 1
+stop_daemon
+[ "$(count_rows "$work/cdc.out")" -eq 2 ] || fail "CDC query rows: $(grep row "$work/cdc.out" | tr '\n' ' ')"
+has_line "$work/cdc.out" '.type == "row" and .table == "cdc_t" and .key == [2] and .after == {"id": 2, "qty": 5}' ||
+	fail "CDC query row for id 2: $(grep row "$work/cdc.out" | head -1)"
+has_line "$work/cdc.out" '.type == "row" and .key == [1] and .after == {"id": 1, "qty": 7}' ||
+	fail "CDC query row for id 1 after the update"
+pass "envelope=row, key_only, updated, mvcc_timestamp, full_table_name, CDC query"
