@@ -87,6 +87,12 @@ static const char REASON_UNKNOWN[] =
 	"unclassified server error: reconnect with backoff and resume";
 
 static const struct message_rule message_rules[] = {
+	/* libpq's connect failures carry no SQLSTATE, only the server's text:
+	 * "connection to server at ... failed: FATAL:  password authentication
+	 * failed for user ...". Retrying cannot fix credentials. */
+	{ "password authentication failed", PERMANENT, REASON_AUTH },
+	{ "no password supplied", PERMANENT, REASON_AUTH },
+	{ "failed: FATAL:  database \"", PERMANENT, REASON_DATABASE },
 	{ "rangefeeds require the kv.rangefeed.enabled setting", PERMANENT, REASON_RANGEFEEDS },
 	/* "must be after replica GC threshold" (KV) and "is older than
 	 * the GC threshold" (newer wrapper), also mid-stream. */
