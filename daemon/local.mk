@@ -25,3 +25,9 @@ demo: daemon/crdbfeedd tests/crdbsim/crdbsim
 	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
 	$(top_srcdir)/tests/crdbsim/crdbsim-env $(SHELL) $(top_srcdir)/daemon/demo.sh
 .PHONY: demo
+
+dist_man5_MANS = daemon/crdbfeedd.conf.5
+
+# The example configurations are installed as documentation.
+confexamplesdir = $(docdir)/examples
+dist_confexamples_DATA = conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/demo.conf

@@ -13,9 +13,8 @@ tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_daemon_check_config_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
 	$(LIBPQ_LIBS) $(JANSSON_LIBS)
 
-# The shipped configs and the man page are read by the tests.
-EXTRA_DIST += conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/demo.conf \
-	daemon/crdbfeedd.conf.5
+# The shipped configs and the man page, which the tests read, are
+# distributed by daemon/local.mk (installed as docs and man5).
 dist_check_DATA += \
 	tests/daemon/config-cases/README \
 	tests/daemon/config-cases/aux-eq-changed.conf \
