@@ -386,6 +386,15 @@ static int decode_row(json_t *value, const crdb_decode_opts *opts,
 				  "value column: empty, which only key_only "
 				  "and row deletes send");
 	}
+	/* A bare or row value that is JSON null is a delete with no
+	 * metadata: CockroachDB's JSON encoder renders a missing row as null
+	 * when no __crdb__ member has to be added [INF, crdb-wire.md §4.3]. */
+	if (json_is_null(value) && (opts->envelope == CRDB_ENVELOPE_BARE ||
+				    opts->envelope == CRDB_ENVELOPE_ROW)) {
+		ev->op = CRDB_OP_DELETE;
+		ev->after = json_null();
+		return 0;
+	}
 	if (!json_is_object(value))
 		return crdb__fail(err, CRDB_EPROTO,
 				  "value column: not a JSON object");
