@@ -33,24 +33,65 @@ void line_unref(struct line *line)
 		free(line);
 }
 
+/*
+ * jansson prints reals with 17 significant digits, so CockroachDB's 22.30
+ * (a double 22.3) would come out as 22.300000000000001. Use the fewest
+ * digits (15, 16 or 17) with which every real of the line reads back as the
+ * same double: the shortest exact form for the usual values.
+ */
+static bool reals_round_trip(const json_t *json, int precision)
+{
+	char buf[40];
+	size_t i;
+	const char *key;
+	json_t *member;
+
+	switch (json_typeof(json)) {
+	case JSON_REAL:
+		snprintf(buf, sizeof buf, "%.*g", precision, json_real_value(json));
+		return strtod(buf, NULL) == json_real_value(json);
+	case JSON_ARRAY:
+		for (i = 0; i < json_array_size(json); i++)
+			if (!reals_round_trip(json_array_get(json, i), precision))
+				return false;
+		return true;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)json, key, member)
+			if (!reals_round_trip(member, precision))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+static size_t dump_flags(const json_t *obj)
+{
+	int precision = 15;
+
+	while (precision < 17 && !reals_round_trip(obj, precision))
+		precision++;
+	return JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(precision);
+}
+
 /* The one place that turns an object into a line. Steals obj. */
 static struct line *line_from_json(enum line_kind kind, json_t *obj,
 				   const char *table)
 {
 	size_t table_len = table ? strlen(table) + 1 : 0;
 	struct line *line = NULL;
-	size_t need;
+	size_t need, flags;
 
 	if (!obj)
 		return NULL;
-	need = json_dumpb(obj, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	flags = dump_flags(obj);
+	need = json_dumpb(obj, NULL, 0, flags);
 	if (need == 0)
 		goto out;
 	line = malloc(sizeof(*line) + need + 1 + table_len);
 	if (!line)
 		goto out;
-	if (json_dumpb(obj, line->data, need,
-		       JSON_COMPACT | JSON_PRESERVE_ORDER) != need) {
+	if (json_dumpb(obj, line->data, need, flags) != need) {
 		free(line);
 		line = NULL;
 		goto out;
