@@ -87,6 +87,7 @@ const char *crdb_errcode_name(crdb_errcode code)
 	return "unknown";
 }
 
+__attribute__((format(printf, 2, 0)))
 static void set_message(crdb_error *err, const char *fmt, va_list ap)
 {
 	vsnprintf(err->message, sizeof err->message, fmt, ap);

@@ -26,11 +26,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	(void)l;
 	(void)socklen;
 	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+		struct sockaddr_in in; /* copied: sa may be less aligned */
 		char host[INET_ADDRSTRLEN];
-		if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host))
+		memcpy(&in, sa, sizeof in);
+		if (inet_ntop(AF_INET, &in.sin_addr, host, sizeof host))
 			snprintf(peer, sizeof peer, "%s:%u", host,
-				 ntohs(in->sin_port));
+				 ntohs(in.sin_port));
 	}
 	if (!sim_session_new(srv, fd, peer))
 		sim_log("cannot create a session: out of memory");
