@@ -82,6 +82,15 @@ struct sink_config {
 	size_t low_watermark;     /* block policy: resume below this */
 	bool resolved;            /* send resolved lines unless the subscriber
 				     asks otherwise */
+	/* SINK_UNIX: who may subscribe, checked with SO_PEERCRED on accept.
+	 * Both empty = anyone who can open the socket file. Otherwise a peer
+	 * is let in when its uid is in allow_uids or its primary gid is in
+	 * allow_gids (resolved from names or numbers when the file is loaded;
+	 * root is not special). */
+	uid_t *allow_uids;
+	size_t nallow_uids;
+	gid_t *allow_gids;
+	size_t nallow_gids;
 	const char *file;         /* where it was defined, for messages */
 	int line;
 };
@@ -107,6 +116,13 @@ struct feed_config {
 	int64_t backoff_initial_ms;
 	int64_t backoff_max_ms;
 	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
+	/* TLS files for libpq (sslrootcert, sslcert, sslkey), absolute paths
+	 * after resolution: a value "credential:NAME" in the file becomes
+	 * $CREDENTIALS_DIRECTORY/NAME. NULL = not set (the DSN may still set
+	 * them itself; these override it). Added to the conninfo at connect. */
+	char *sslrootcert;
+	char *sslcert;
+	char *sslkey;
 	const char *file;
 	int line;
 };
@@ -116,6 +132,19 @@ struct config {
 	/* global section [crdbfeedd] */
 	char *state_dir;
 	enum log_level log_level;
+	/* control socket (status, metrics, pause, resume, reload): NULL = none */
+	char *control_socket;
+	mode_t control_mode;       /* default 0660 */
+	char *control_group;       /* NULL = the daemon's group */
+	uid_t *control_allow_uids; /* SO_PEERCRED allow-list, as for sinks */
+	size_t ncontrol_allow_uids;
+	gid_t *control_allow_gids;
+	size_t ncontrol_allow_gids;
+	/* Prometheus metrics over HTTP: a Unix socket path and/or a loopback
+	 * TCP address "127.0.0.1:9187" / "[::1]:9187" (validated: loopback
+	 * only). NULL = off. */
+	char *metrics_socket;
+	char *metrics_listen;
 	/* feeds and sinks, in file order */
 	struct feed_config *feeds;
 	size_t nfeeds;

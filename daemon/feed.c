@@ -86,7 +86,8 @@ struct feed {
 static const char *const state_names[] = {
 	[FEED_CONNECTING] = "connecting", [FEED_STARTING] = "starting",
 	[FEED_STREAMING] = "streaming", [FEED_BACKOFF] = "backoff",
-	[FEED_FAILED] = "failed", [FEED_STOPPING] = "stopping",
+	[FEED_FAILED] = "failed", [FEED_PAUSED] = "paused",
+	[FEED_STOPPING] = "stopping",
 	[FEED_STOPPED] = "stopped",
 };
 
@@ -94,7 +95,8 @@ static const char *const state_names[] = {
 static const char *const public_names[] = {
 	[FEED_CONNECTING] = "connecting", [FEED_STARTING] = "connecting",
 	[FEED_STREAMING] = "streaming", [FEED_BACKOFF] = "reconnecting",
-	[FEED_FAILED] = "failed", [FEED_STOPPING] = "stopped",
+	[FEED_FAILED] = "failed", [FEED_PAUSED] = "paused",
+	[FEED_STOPPING] = "stopped",
 	[FEED_STOPPED] = "stopped",
 };
 

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "encode.h"
+#include "stats.h"
 
 struct sink;
 struct feed;
@@ -23,6 +24,7 @@ enum feed_state {
 	FEED_STREAMING,  /* rows or resolved timestamps arrive */
 	FEED_BACKOFF,    /* waiting for the reconnect timer */
 	FEED_FAILED,     /* permanent error: waits for a reload */
+	FEED_PAUSED,     /* paused by an operator: no connection */
 	FEED_STOPPING,   /* connection closed, sinks flushing */
 	FEED_STOPPED     /* done; may be freed */
 };
@@ -74,6 +76,25 @@ void feed_remove_sink(struct feed *feed, struct sink *sink);
 /* A sink wrote or dropped lines: maybe resume reading, advance the
  * checkpoint. Safe to call from anywhere (the work runs later). */
 void feed_sink_progress(struct feed *feed);
+
+/*
+ * Operator pause (control socket, crdbfeedctl pause): close the connection
+ * and keep the checkpoint; sinks and subscribers stay (they get a state line
+ * "paused"). Nothing is lost: feed_resume reconnects from the checkpoint
+ * (counted as RECONNECT_RESUME). A reload keeps a paused feed paused unless
+ * its statement changed. The pause does not survive a daemon restart.
+ * Return 0, or -1 when the feed is stopping/stopped (pause) or not paused
+ * (resume).
+ */
+int feed_pause(struct feed *feed, const char *why);
+int feed_resume(struct feed *feed);
+
+/* Copy the feed's counters out (see stats.h). */
+void feed_get_stats(const struct feed *feed, struct feed_stats *out);
+
+/* The public state name subscribers and status see: "connecting",
+ * "streaming", "reconnecting", "failed", "paused", "stopped". */
+const char *feed_public_state(const struct feed *feed);
 
 /* A line with the feed's current state, for a new subscriber. New ref. */
 struct line *feed_state_line(const struct feed *feed);

@@ -1,5 +1,10 @@
 # daemon/local.mk: crdbfeedd, the changefeed fan-out daemon, its man page
-# and `make demo`.
+# and `make demo`. Sources of the systemd glue, the control/metrics side and
+# extra core files come from their own fragments (one owner each).
+include daemon/core.mk
+include daemon/systemd.mk
+include daemon/obs.mk
+
 sbin_PROGRAMS += daemon/crdbfeedd
 daemon_crdbfeedd_SOURCES = \
 	daemon/main.c \
@@ -9,11 +14,15 @@ daemon_crdbfeedd_SOURCES = \
 	daemon/sink.c daemon/sink.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
 	daemon/log.c daemon/log.h \
-	daemon/defer.c daemon/defer.h
+	daemon/defer.c daemon/defer.h \
+	daemon/stats.h \
+	$(CRDBFEEDD_CORE_SOURCES) \
+	$(CRDBFEEDD_SYSTEMD_SOURCES) \
+	$(CRDBFEEDD_OBS_SOURCES)
 daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) \
-	$(JANSSON_CFLAGS)
+	$(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_crdbfeedd_LDADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
-	$(JANSSON_LIBS)
+	$(JANSSON_LIBS) $(SYSTEMD_LIBS)
 
 dist_man8_MANS = daemon/crdbfeedd.8
 EXTRA_DIST += daemon/demo.sh

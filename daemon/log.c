@@ -54,11 +54,11 @@ bool log_enabled(enum log_level level)
 	return level <= current_level;
 }
 
-void log_msg(enum log_level level, const char *who, const char *fmt, ...)
+static void log_vmsg(enum log_level level, const char *who, const char *suffix,
+		     const char *fmt, va_list ap)
 {
 	char line[2048];
 	size_t len = 0;
-	va_list ap;
 	int n;
 
 	if (!log_enabled(level))
@@ -90,11 +90,14 @@ void log_msg(enum log_level level, const char *who, const char *fmt, ...)
 	if (len < sizeof(line)) {
 		size_t start = len;
 
-		va_start(ap, fmt);
 		n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-		va_end(ap);
 		if (n > 0)
 			len += (size_t)n;
+		if (suffix && len < sizeof(line)) {
+			n = snprintf(line + len, sizeof(line) - len, "%s", suffix);
+			if (n > 0)
+				len += (size_t)n;
+		}
 		if (len >= sizeof(line))
 			len = sizeof(line) - 1;
 		/* One event, one line: the message may quote server text. */
@@ -109,4 +112,40 @@ void log_msg(enum log_level level, const char *who, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, len) < 0) {
 		/* Nowhere left to report it. */
 	}
+}
+
+void log_msg(enum log_level level, const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(level, who, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_ctx_msg(enum log_level level, const struct log_ctx *ctx,
+		 const char *fmt, ...)
+{
+	char who[160], suffix[256];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	who[0] = suffix[0] = '\0';
+	if (ctx && ctx->feed)
+		snprintf(who, sizeof(who), "feed %s", ctx->feed);
+	else if (ctx && ctx->sink)
+		snprintf(who, sizeof(who), "sink %s", ctx->sink);
+	if (ctx)
+		snprintf(suffix, sizeof(suffix), "%s%s%s%s%s%s",
+			 ctx->table ? " [table " : "", ctx->table ? ctx->table : "",
+			 ctx->table ? "]" : "",
+			 ctx->sqlstate ? " [SQLSTATE " : "",
+			 ctx->sqlstate ? ctx->sqlstate : "",
+			 ctx->sqlstate ? "]" : "");
+	va_start(ap, fmt);
+	log_vmsg(level, who[0] ? who : NULL, suffix, fmt, ap);
+	va_end(ap);
 }

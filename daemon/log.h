@@ -23,6 +23,22 @@ bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Structured context for a line. Under the journal (JOURNAL_STREAM names our
+ * stderr) the fields go out as FEED=, SINK=, TABLE=, SQLSTATE= with the
+ * message; on plain stderr the line reads "feed F: message" (or "sink S:")
+ * with " [table T] [SQLSTATE X]" after the message. Any field may be NULL.
+ */
+struct log_ctx {
+	const char *feed;
+	const char *sink;
+	const char *table;
+	const char *sqlstate;
+};
+
+void log_ctx_msg(enum log_level level, const struct log_ctx *ctx,
+		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define log_error(who, ...)   log_msg(LOG_LEVEL_ERROR, who, __VA_ARGS__)
 #define log_warning(who, ...) log_msg(LOG_LEVEL_WARNING, who, __VA_ARGS__)
 #define log_notice(who, ...)  log_msg(LOG_LEVEL_NOTICE, who, __VA_ARGS__)

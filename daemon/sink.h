@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "encode.h"
+#include "stats.h"
 
 struct feed;
 struct sink;
@@ -25,6 +26,18 @@ struct sink;
  */
 struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 		       struct feed *feed, char *errbuf, size_t errlen);
+
+/*
+ * The same with a listening socket handed over by systemd (socket
+ * activation): the sink dup()s fd and never binds, chmods or unlinks; the
+ * caller keeps fd for later reloads. The socket must be a listening
+ * AF_UNIX stream socket (checked: NULL with errbuf set otherwise).
+ */
+struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg,
+			  struct feed *feed, int fd, char *errbuf, size_t errlen);
+
+/* Copy the sink's counters and gauges out (see stats.h). */
+void sink_get_stats(const struct sink *sink, struct sink_stats *out);
 
 /* Disconnect every subscriber (each first gets an error line saying why,
  * when why is not NULL), stop listening, unlink the socket, and free the

@@ -1,0 +1,75 @@
+/*
+ * stats.h: the counters and gauges a feed and a sink expose to the status
+ * command, the metrics endpoint and the systemd STATUS line. Each is copied
+ * out by feed_get_stats()/sink_get_stats(): readers never hold pointers
+ * into a live feed or sink.
+ *
+ * Counters only grow for the life of the process (a reload that keeps a
+ * feed or sink keeps its counters; a restarted feed keeps them too; a
+ * removed one takes them with it). Times are CLOCK_REALTIME milliseconds
+ * since the epoch, 0 = never.
+ */
+#ifndef CRDBFEEDD_STATS_H
+#define CRDBFEEDD_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdb.h"
+
+/* Why a feed left a connection behind and scheduled a reconnect. */
+enum reconnect_reason {
+	RECONNECT_CONNECT,   /* the connection attempt failed */
+	RECONNECT_ERROR,     /* the server sent a retryable error */
+	RECONNECT_LOST,      /* the connection broke or closed */
+	RECONNECT_STALL,     /* nothing arrived within the stall timeout */
+	RECONNECT_BAD_ROW,   /* a row could not be decoded or encoded */
+	RECONNECT_RELOAD,    /* a reload changed the feed's statement */
+	RECONNECT_RESUME,    /* an operator resumed a paused feed */
+	RECONNECT_NREASONS
+};
+
+/* "connect", "error", "lost", "stall", "bad_row", "reload", "resume". */
+const char *reconnect_reason_name(enum reconnect_reason reason);
+
+struct feed_stats {
+	uint64_t rows;            /* data rows received and published */
+	uint64_t resolved;        /* resolved rows received */
+	uint64_t bytes_in;        /* payload bytes received (key + value) */
+	uint64_t lines_out;       /* lines published to the sinks */
+	uint64_t bytes_out;       /* bytes of those lines (encoded once) */
+	uint64_t bad_rows;        /* rows that failed to decode or encode */
+	uint64_t reconnects[RECONNECT_NREASONS];
+	uint64_t checkpoint_writes;        /* successful writes */
+	uint64_t checkpoint_errors;        /* failed writes (old file kept) */
+	crdb_hlc last_resolved;   /* newest resolved timestamp received */
+	int64_t last_resolved_at; /* when it arrived */
+	crdb_hlc checkpoint;      /* the resume cursor (durable unless quick) */
+	int64_t checkpoint_at;    /* when the checkpoint last advanced */
+	int64_t state_since;      /* when the current state began */
+	int64_t last_row_at;      /* when the last data row arrived */
+	bool paused;              /* paused by an operator (feed_pause) */
+	char last_error[256];     /* last error or reason, "" = none; never
+				     holds a password (libpq never echoes
+				     one and DSNs are masked) */
+};
+
+struct sink_stats {
+	uint64_t accepted;        /* subscribers accepted, ever */
+	uint64_t refused;         /* connections refused by the allow-list */
+	uint64_t accept_errors;   /* accept(2) failures (EMFILE, ...) */
+	uint64_t lines_out;       /* lines written to subscribers */
+	uint64_t bytes_out;       /* bytes written to subscribers */
+	uint64_t dropped;         /* lines skipped by the drop policy */
+	uint64_t disconnected_slow;   /* closed by the disconnect policy */
+	uint64_t disconnected_other;  /* closed by error, EOF or a bad request */
+	uint64_t blocked;         /* times a block subscriber paused its feed */
+	size_t subscribers;       /* connected now */
+	size_t queued_bytes;      /* queued over all subscribers now */
+	size_t max_queued_bytes;  /* the fullest subscriber's queue now */
+	size_t buffer_bytes;      /* the per-subscriber bound (config) */
+	bool activated;           /* the listener came from systemd */
+};
+
+#endif /* CRDBFEEDD_STATS_H */

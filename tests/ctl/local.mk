@@ -1,0 +1,1 @@
+# tests/ctl/local.mk: the control socket, metrics and crdbfeedctl tests.

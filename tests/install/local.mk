@@ -1,0 +1,1 @@
+# tests/install/local.mk: make install DESTDIR and a program built against the installed libcrdb.

@@ -1,0 +1,1 @@
+# tests/security/local.mk: access control, secrets, TLS and load tests.
