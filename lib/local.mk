@@ -21,3 +21,6 @@ lib_libcrdb_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBCRDB_LT_VERSION) \
 
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = lib/libcrdb.pc
+
+# The library's manual, libcrdb(3).
+dist_man3_MANS = lib/libcrdb.3
