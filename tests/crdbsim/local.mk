@@ -21,10 +21,12 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/proto.h \
 	tests/crdbsim/control.c \
 	$(CRDBSIM_FEED_SOURCES)
+# libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c).
 tests_crdbsim_crdbsim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
-tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS) \
-	-lpthread -lm
+tests_crdbsim_crdbsim_LDADD = $(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS) \
+	$(LIBEVENT_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS) -lpthread -lm
 
 dist_check_SCRIPTS += tests/crdbsim/crdbsim-env tests/crdbsim/crdbsim-restart
 EXTRA_DIST += tests/crdbsim/README.md
