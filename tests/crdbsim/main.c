@@ -7,10 +7,12 @@
  *   crdbsim --pg PG_DSN --listen HOST:PORT [--unix PATH] [--control PATH]
  *           [--pid-file PATH] [--emulate-version 23.1.11] [--rangefeed]
  *           [--gc-ttl 25h] [--password PW]
+ *           [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
  */
 #include "config.h"
 
 #include "sim.h"
+#include "session.h"    /* sim_tls_init */
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,6 +51,7 @@ static void usage(FILE *f)
 		"               [--control PATH] [--pid-file PATH]\n"
 		"               [--emulate-version X.Y.Z] [--rangefeed]\n"
 		"               [--gc-ttl DURATION] [--password PW]\n"
+		"               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 		"See tests/crdbsim/README.md.\n");
 }
 
@@ -239,11 +242,15 @@ int main(int argc, char **argv)
 		{"rangefeed", no_argument, NULL, 'r'},
 		{"gc-ttl", required_argument, NULL, 'g'},
 		{"password", required_argument, NULL, 'w'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"tls-client-ca", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *pg = NULL, *listen = NULL, *unix_path = NULL,
 		   *control = NULL, *pid_file = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
 	struct sim_server srv;
 	struct simfeed_settings settings;
 	int64_t gc_ttl_ms = 25LL * 3600 * 1000;  /* CockroachDB's default */
@@ -261,6 +268,9 @@ int main(int argc, char **argv)
 		case 'P': pid_file = optarg; break;
 		case 'r': rangefeed = true; break;
 		case 'w': srv.password = optarg; break;
+		case 'C': tls_cert = optarg; break;
+		case 'K': tls_key = optarg; break;
+		case 'A': tls_client_ca = optarg; break;
 		case 'v':
 			srv.default_version = sim_parse_version_arg(optarg);
 			if (srv.default_version < 0) {
@@ -282,6 +292,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
+	if (!tls_cert != !tls_key || (tls_client_ca && !tls_cert)) {
+		fprintf(stderr, "crdbsim: --tls-cert and --tls-key go together "
+			"(--tls-client-ca needs both)\n");
+		return 64;
+	}
+	if (tls_cert && sim_tls_init(tls_cert, tls_key, tls_client_ca) != 0)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	write_cmd_file(argc, argv);
 
@@ -331,10 +348,12 @@ int main(int argc, char **argv)
 		return 1;
 	if (pid_file && write_pid_file(pid_file) != 0)
 		return 1;
-	sim_log("listening on %s, PostgreSQL %s, emulating v%d.%d.%d, rangefeed %s",
+	sim_log("listening on %s, PostgreSQL %s, emulating v%d.%d.%d, rangefeed %s, %s",
 		listen, pg, srv.default_version / 10000,
 		srv.default_version / 100 % 100, srv.default_version % 100,
-		rangefeed ? "on" : "off");
+		rangefeed ? "on" : "off",
+		!tls_cert ? "no TLS" : tls_client_ca ?
+		"TLS with client certificates" : "TLS");
 
 	event_base_dispatch(srv.base);
 
@@ -350,6 +369,7 @@ int main(int argc, char **argv)
 	event_base_free(srv.base);
 	PQfinish(srv.admin);
 	free(srv.pg_dsn);
+	sim_tls_free();
 	if (pid_file)
 		unlink(pid_file);
 	return 0;

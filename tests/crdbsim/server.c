@@ -1,11 +1,12 @@
 /*
- * server.c: crdbsim's listeners (TCP and Unix), the registry of client
+ * server.c: crdbsim's listeners (TCP and Unix), the TLS server context
+ * (--tls-cert, --tls-key, --tls-client-ca), the registry of client
  * sessions with the lookups that cancel and SHOW STATEMENTS need, the
  * CockroachDB-style ids, and the emulated version strings.
  */
 #include "config.h"
 
-#include "sim.h"
+#include "session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,92 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+/* ---- TLS ---- */
+
+static SSL_CTX *tls_ctx;
+static bool tls_client_certs;
+
+/* Log OpenSSL's queued errors after what failed. */
+static void log_tls_errors(const char *what, const char *file)
+{
+	unsigned long e;
+	bool any = false;
+	while ((e = ERR_get_error()) != 0) {
+		char buf[256];
+		ERR_error_string_n(e, buf, sizeof buf);
+		sim_log("TLS: %s %s: %s", what, file, buf);
+		any = true;
+	}
+	if (!any)
+		sim_log("TLS: %s %s failed", what, file);
+}
+
+int sim_tls_init(const char *cert, const char *key, const char *client_ca)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_tls_errors("creating the context", "");
+		return -1;
+	}
+	/* CockroachDB (Go's crypto/tls) accepts TLS 1.2 and 1.3 only. */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		log_tls_errors("setting the minimum version", "");
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		log_tls_errors("loading the certificate", cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		log_tls_errors("loading the key", key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_tls_errors("matching the key with the certificate", key);
+		goto fail;
+	}
+	if (client_ca) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+		if (!names ||
+		    SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+			if (names)
+				sk_X509_NAME_pop_free(names, X509_NAME_free);
+			log_tls_errors("loading the client CA", client_ca);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		/* Certificate authentication: a client without a
+		 * certificate signed by this CA fails the handshake. */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+				   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		tls_client_certs = true;
+	}
+	tls_ctx = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+void sim_tls_free(void)
+{
+	if (tls_ctx)
+		SSL_CTX_free(tls_ctx);
+	tls_ctx = NULL;
+}
+
+SSL_CTX *sim_tls_ctx(bool *client_certs)
+{
+	if (client_certs)
+		*client_certs = tls_client_certs;
+	return tls_ctx;
+}
+
+/* ---- listeners ---- */
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int socklen, void *arg)

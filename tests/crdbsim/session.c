@@ -1,8 +1,8 @@
 /*
  * session.c: the life of one crdbsim client session (see session.h):
  * creation and teardown, the input loop that feeds client messages to
- * startup.c and statements.c with bounded buffers, deferred work, and the
- * relay of PostgreSQL's answers back to the client (filtered and
+ * startup.c and statements.c with bounded buffers, the switch to TLS,
+ * deferred work, and the relay of PostgreSQL's answers back to the client (filtered and
  * reworded where CockroachDB differs).
  */
 #include "config.h"
@@ -16,6 +16,9 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 
 #include "proto.h"
 
@@ -65,6 +68,39 @@ void sess_clear_running(struct sim_session *s)
 	s->query_id[0] = '\0';
 }
 
+/* Bytes still to reach the client's socket: under TLS the filter's
+ * output and the encrypted bytes in the socket bufferevent below it. */
+static size_t client_pending(struct sim_session *s)
+{
+	size_t n = evbuffer_get_length(sess_out(s));
+	struct bufferevent *under = bufferevent_get_underlying(s->client);
+	if (under)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+/* S_CLOSING: wait for the last bytes to be written, but not forever. A
+ * plain socket's write callback says when it is drained; below a TLS
+ * filter nobody tells us, so poll. */
+static void closing_wait(struct sim_session *s)
+{
+	static const struct timeval poll_tls = {0, 20000};
+	struct timeval left;
+	if (client_pending(s) == 0 || sess_now_us() >= s->close_by_us) {
+		sess_close(s);
+		return;
+	}
+	if (s->tls) {
+		left = poll_tls;
+	} else {
+		int64_t us = s->close_by_us - sess_now_us();
+		left.tv_sec = (time_t)(us / 1000000);
+		left.tv_usec = (suseconds_t)(us % 1000000);
+	}
+	if (event_add(s->tick, &left) != 0)
+		sess_close(s);
+}
+
 /* A fatal error to the client, then close once it is written. */
 void sess_fatal(struct sim_session *s, const char *sqlstate,
 		const char *fmt, ...)
@@ -88,14 +124,9 @@ void sess_fatal(struct sim_session *s, const char *sqlstate,
 	bufferevent_disable(s->client, EV_READ);
 	if (s->backend)
 		bufferevent_disable(s->backend, EV_READ);
-	if (evbuffer_get_length(sess_out(s)) == 0) {
-		sess_close(s);
-		return;
-	}
 	/* A client that never reads its last error is closed anyway. */
-	static const struct timeval linger = {5, 0};
-	if (event_add(s->tick, &linger) != 0)
-		sess_close(s);
+	s->close_by_us = sess_now_us() + 5000000;
+	closing_wait(s);
 }
 
 void sess_ready(struct sim_session *s)
@@ -354,7 +385,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct sim_session *s = arg;
 	if (s->state == S_CLOSING) {
-		sess_close(s);
+		closing_wait(s);
 		return;
 	}
 	if (s->feed_done) {
@@ -379,7 +410,7 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 	size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
 	if (s->state == S_CLOSING) {
 		if (queued == 0)
-			sess_close(s);
+			closing_wait(s);
 		return;
 	}
 	if (s->feed_paused && s->feed && queued < SIM_FEED_HIGH_WATER) {
@@ -397,10 +428,64 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 
 static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
 	struct sim_session *s = arg;
+	if (s->tls && (what & BEV_EVENT_ERROR)) {
+		/* A failed handshake (no or a bad client certificate, a
+		 * client that does not trust us) says why only here. */
+		unsigned long e;
+		while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			char buf[256];
+			if (ERR_GET_LIB(e) == 0)
+				continue;       /* libevent's errno marker */
+			ERR_error_string_n(e, buf, sizeof buf);
+			sim_log("session %s (%s): TLS: %s", s->session_id,
+				s->peer, buf);
+		}
+		/* The alert that tells the client why is still queued in
+		 * the socket bufferevent: let it go out first. */
+		if (s->state != S_CLOSING) {
+			struct bufferevent *under = bufferevent_get_underlying(bev);
+			s->state = S_CLOSING;
+			bufferevent_disable(bev, EV_READ);
+			if (under)
+				bufferevent_enable(under, EV_WRITE);
+			s->close_by_us = sess_now_us() + 1000000;
+		}
+		closing_wait(s);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		sess_close(s);
+}
+
+int sess_start_tls(struct sim_session *s, SSL_CTX *ctx)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return -1;
+	struct bufferevent *under = s->client;
+	struct bufferevent *tls = bufferevent_openssl_filter_new(
+		s->srv->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE);
+	if (!tls) {
+		SSL_free(ssl);
+		return -1;
+	}
+	/* From here freeing the filter frees the socket bufferevent. */
+	s->client = tls;
+	s->tls = true;
+	/* Clients close without close_notify; that is an EOF, not an error. */
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	/* Bound what waits below the filter: the filter encrypts only up to
+	 * the socket's write high-water mark, and the socket reads only up
+	 * to its read high-water mark while the session is not reading. */
+	bufferevent_setwatermark(under, EV_WRITE, SIM_FEED_HIGH_WATER / 4,
+				 SIM_FEED_HIGH_WATER);
+	bufferevent_setwatermark(under, EV_READ, 0, SIM_RELAY_HIGH_WATER);
+	bufferevent_setcb(tls, client_read_cb, client_write_cb,
+			  client_event_cb, s);
+	bufferevent_setwatermark(tls, EV_WRITE, SIM_FEED_HIGH_WATER / 2, 0);
+	return bufferevent_enable(tls, EV_READ | EV_WRITE);
 }
 
 /* ---- PostgreSQL -> client ---- */

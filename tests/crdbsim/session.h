@@ -3,16 +3,19 @@
  * files that handle it (not by the rest of crdbsim, which uses sim.h):
  *
  *   session.c     life cycle, the input loop, relay of PostgreSQL's answers
- *   startup.c     start-up packet, SSL/cancel requests, password, the
- *                 session's PostgreSQL connection, the start-up answer
+ *   startup.c     start-up packet, SSL/cancel requests, password or
+ *                 client certificate, the session's PostgreSQL
+ *                 connection, the start-up answer
  *   statements.c  client messages of the READY state: simple Query and the
  *                 extended protocol, relayed or answered here
  *   answer.c      statements crdbsim answers (CANCEL ..., cluster
  *                 settings, LISTEN) and cancelling what a session runs
  *   feedwire.c    a changefeed on the wire (struct simfeed_out)
  *
- * Life of a session: STARTUP (SSLRequest refused with 'N', CancelRequest
- * handled, StartupMessage read) -> PASSWORD (with --password) ->
+ * Life of a session: STARTUP (SSLRequest refused with 'N', or with
+ * --tls-cert answered 'S' and the session goes on through a TLS filter;
+ * CancelRequest handled, StartupMessage read) -> PASSWORD (with
+ * --password, unless a client certificate authenticated the user) ->
  * CONNECTING (its own PostgreSQL connection, opened with libpq
  * non-blocking; crdbsim then speaks raw protocol on libpq's socket) ->
  * READY (statements relayed message by message, or answered here) <->
@@ -29,6 +32,8 @@
 
 #include "sim.h"
 #include "intercept.h"
+
+#include <openssl/ssl.h>
 
 /* ErrorResponse's V field arrived in 22.1.3 (§6.5). */
 #define V_FIELD(s) ((s)->version >= 220103)
@@ -65,7 +70,9 @@ struct sim_session {
 	struct sim_server *srv;
 	enum sess_state state;
 	bool dead;
-	struct bufferevent *client;
+	struct bufferevent *client;  /* the socket, or the TLS filter over it */
+	bool tls;               /* client is a TLS filter (after 'S') */
+	int64_t close_by_us;    /* S_CLOSING: give up flushing at this time */
 	struct event *tick;     /* deferred work: stop a feed, resume input */
 	char peer[64];
 
@@ -140,6 +147,18 @@ void sess_free_local(struct local_obj *o);
 void sess_backend_read_cb(struct bufferevent *bev, void *arg);
 void sess_backend_write_cb(struct bufferevent *bev, void *arg);
 void sess_backend_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* Switch the client connection to TLS (after 'S' was queued in plain
+ * text): the TLS filter takes over the socket bufferevent. 0 or -1. */
+int sess_start_tls(struct sim_session *s, SSL_CTX *ctx);
+
+/* ---- server.c: the TLS server context ---- */
+/* Load the certificate chain and key; with client_ca, client certificates
+ * signed by it are required. 0, or -1 after logging why. */
+int sim_tls_init(const char *cert, const char *key, const char *client_ca);
+void sim_tls_free(void);
+/* NULL when crdbsim runs without TLS (SSLRequest then gets 'N'). */
+SSL_CTX *sim_tls_ctx(bool *client_certs);
 
 /* ---- startup.c ---- */
 int startup_handle(struct sim_session *s);

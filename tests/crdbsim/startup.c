@@ -1,10 +1,17 @@
 /*
- * startup.c: a session's start (§6): the start-up packet, SSLRequest and
- * GSSENCRequest refused with 'N', CancelRequest (honoured from emulated
- * 22.1, §2.5), the per-connection emulated version from `options`,
- * cleartext password, the session's own PostgreSQL connection (libpq,
- * non-blocking), and the start-up answer: ParameterStatus of §6.1 and
- * BackendKeyData of §6.3.
+ * startup.c: a session's start (§6): the start-up packet, SSLRequest
+ * (refused with 'N', or with --tls-cert accepted with 'S' and TLS from
+ * there on), GSSENCRequest refused with 'N', CancelRequest (honoured from
+ * emulated 22.1, §2.5), the per-connection emulated version from
+ * `options`, client-certificate or cleartext-password authentication,
+ * the session's own PostgreSQL connection (libpq, non-blocking), and the
+ * start-up answer: ParameterStatus of §6.1 and BackendKeyData of §6.3.
+ *
+ * TLS follows CockroachDB's secure mode [from memory of pkg/sql/pgwire;
+ * crdb-wire.md does not cover TLS]: a plain-text StartupMessage is
+ * refused ("node is running secure mode, SSL connection required",
+ * 08P01); a client certificate, when one is required and presented,
+ * authenticates the user named by its Common Name instead of a password.
  */
 #include "config.h"
 
@@ -15,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/x509.h>
 
 #include "proto.h"
 
@@ -238,6 +248,37 @@ static void handle_cancel_request(struct sim_session *s, const char *pkt)
 	sess_close(s);
 }
 
+/* With client certificates required, the certificate's Common Name must
+ * be the user asked for: 1 authenticated, 0 no certificate in play, -1
+ * refused (FATAL sent). */
+static int cert_authenticates(struct sim_session *s)
+{
+	bool client_certs = false;
+	if (!s->tls || !sim_tls_ctx(&client_certs) || !client_certs)
+		return 0;
+	SSL *ssl = bufferevent_openssl_get_ssl(s->client);
+	X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	char cn[256] = "";
+	if (peer) {
+		X509_NAME *subject = X509_get_subject_name(peer);
+		if (subject && X509_NAME_get_text_by_NID(subject, NID_commonName,
+							 cn, sizeof cn) < 0)
+			cn[0] = '\0';
+		X509_free(peer);
+	}
+	if (!peer) {
+		/* The handshake requires one: not reached, but be sure. */
+		sess_fatal(s, "28000", "no client certificate presented");
+		return -1;
+	}
+	if (strcmp(cn, s->user) != 0) {
+		sess_fatal(s, "28000", "requested user is %s, but certificate is for %s",
+			   s->user, cn);
+		return -1;
+	}
+	return 1;
+}
+
 int startup_handle(struct sim_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->client);
@@ -262,6 +303,23 @@ int startup_handle(struct sim_session *s)
 	preader_init(&r, pkt, len);
 	(void)preader_int32(&r);
 	uint32_t code = (uint32_t)preader_int32(&r);
+	SSL_CTX *tls_ctx = sim_tls_ctx(NULL);
+	if (code == CODE_SSL_REQUEST && tls_ctx && !s->tls) {
+		if (len != 8) {
+			sess_fatal(s, "08P01", "invalid length of SSL request");
+			return H_GONE;
+		}
+		evbuffer_drain(in, len);
+		/* 'S' goes out in plain text, then the handshake follows. */
+		if (evbuffer_add(sess_out(s), "S", 1) != 0 ||
+		    sess_start_tls(s, tls_ctx) != 0) {
+			sim_log("session %s (%s): cannot start TLS",
+				s->session_id, s->peer);
+			sess_close(s);
+			return H_GONE;
+		}
+		return H_DONE;
+	}
 	if (code == CODE_SSL_REQUEST || code == CODE_GSSENC_REQUEST) {
 		evbuffer_drain(in, len);
 		/* Refused politely: the client goes on in plain text. */
@@ -277,6 +335,11 @@ int startup_handle(struct sim_session *s)
 			return H_GONE;
 		}
 		handle_cancel_request(s, pkt);
+		return H_GONE;
+	}
+	if (tls_ctx && !s->tls) {
+		sess_fatal(s, "08P01",
+			   "node is running secure mode, SSL connection required");
 		return H_GONE;
 	}
 	if (code != CODE_PROTOCOL_3) {
@@ -349,7 +412,10 @@ int startup_handle(struct sim_session *s)
 		s->key_secret = rnd[1];
 		s->has_key = true;
 	}
-	if (s->srv->password) {
+	int cert = cert_authenticates(s);
+	if (cert < 0)
+		return H_GONE;
+	if (s->srv->password && !cert) {
 		struct pmsg m;
 		proto_begin(&m, 'R');
 		proto_put_int32(&m, 3);         /* cleartext password */
