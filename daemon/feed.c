@@ -7,6 +7,7 @@
  *       |                  |     stall, bad row    |
  *       +-- permanent -----+-----------------------+--> FAILED (until reload)
  *   any --feed_stop--> STOPPING --feed_finish--> STOPPED
+ *   any but STOPPING/STOPPED --feed_pause--> PAUSED --feed_resume--> CONNECTING
  *
  * feed_set_state() is the only place that changes state: it logs the
  * transition and tells subscribers through a state line. Every statement is
@@ -68,7 +69,7 @@ struct feed {
 	int64_t backoff_ms;
 	int64_t last_activity_ms;
 	bool started;           /* feed_start ran (state lines say "connecting" before) */
-	bool paused;            /* a block sink is full: socket not read */
+	bool blocked;           /* a block sink is full: socket not read */
 	bool checkpoint_error;  /* the last write failed (log once) */
 
 	crdb_hlc checkpoint;    /* resume cursor: every earlier event written */
@@ -79,8 +80,13 @@ struct feed {
 
 	struct sink **sinks;
 	size_t nsinks;
-	uint64_t rows;          /* counters, for the stop line */
-	uint64_t reconnects;
+
+	/* Counters are plain adds where things happen; times are
+	 * CLOCK_MONOTONIC ms (cheap, and a wall clock step cannot make an
+	 * age negative), turned into wall clock times by feed_get_stats. */
+	struct feed_stats stats;
+	int64_t last_resolved_mono, checkpoint_mono, state_since_mono;
+	int64_t last_row_mono;
 };
 
 static const char *const state_names[] = {
@@ -100,6 +106,18 @@ static const char *const public_names[] = {
 	[FEED_STOPPED] = "stopped",
 };
 
+static const char *const reconnect_names[RECONNECT_NREASONS] = {
+	[RECONNECT_CONNECT] = "connect", [RECONNECT_ERROR] = "error",
+	[RECONNECT_LOST] = "lost", [RECONNECT_STALL] = "stall",
+	[RECONNECT_BAD_ROW] = "bad_row", [RECONNECT_RELOAD] = "reload",
+	[RECONNECT_RESUME] = "resume",
+};
+
+const char *reconnect_reason_name(enum reconnect_reason reason)
+{
+	return (unsigned)reason < RECONNECT_NREASONS ? reconnect_names[reason] : "unknown";
+}
+
 const char *feed_state_name(enum feed_state state)
 {
 	return state_names[state];
@@ -111,6 +129,22 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The failure subscribers and status see last (never holds a password:
+ * libpq does not echo one and the DSN is not part of any message). */
+static void feed_note_error(struct feed *feed, const char *message)
+{
+	snprintf(feed->stats.last_error, sizeof(feed->stats.last_error), "%s",
+		 message ? message : "");
 }
 
 static void ms_to_tv(int64_t ms, struct timeval *tv)
@@ -170,6 +204,8 @@ static int64_t stall_ms(const struct feed *feed)
 static void feed_publish(struct feed *feed, struct line *line)
 {
 	line->seq = ++feed->seq;
+	feed->stats.lines_out++;
+	feed->stats.bytes_out += line->len;
 	for (size_t i = 0; i < feed->nsinks; i++)
 		sink_offer(feed->sinks[i], line);
 	line_unref(line);
@@ -181,9 +217,7 @@ struct line *feed_state_line(const struct feed *feed)
 
 	if (feed->state == FEED_STREAMING)
 		reason = NULL;
-	if (!feed->started)
-		return line_new_state(feed->name, "connecting", NULL);
-	return line_new_state(feed->name, public_names[feed->state], reason);
+	return line_new_state(feed->name, feed_public_state(feed), reason);
 }
 
 static bool feed_blocked(const struct feed *feed)
@@ -225,19 +259,28 @@ static void feed_advance_checkpoint(struct feed *feed)
 	if (crdb_hlc_compare(newest, feed->checkpoint) <= 0)
 		return;
 	feed->checkpoint = newest;
+	feed->checkpoint_mono = now_ms();
 	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
 		return;
 	}
+	/* A failed write keeps the old file (checkpoint.h) and the stream
+	 * going: the next resolved timestamp tries again. One line per
+	 * outage, one when it ends. */
 	if (checkpoint_write(feed->state_dir, feed->name, newest, errbuf, sizeof(errbuf))) {
-		if (!feed->checkpoint_error)
-			log_error(feed->who, "checkpoint not saved: %s", errbuf);
+		feed->stats.checkpoint_errors++;
+		if (!feed->checkpoint_error) {
+			log_error(feed->who, "checkpoint not saved (the old one stays; streaming on): %s",
+				  errbuf);
+			feed_note_error(feed, errbuf);
+		}
 		feed->checkpoint_error = true;
 		return;
 	}
+	feed->stats.checkpoint_writes++;
 	if (feed->checkpoint_error)
-		log_notice(feed->who, "checkpoint saved again");
+		log_notice(feed->who, "checkpoint saved again (%s)", hlcbuf);
 	feed->checkpoint_error = false;
 	log_debug(feed->who, "checkpoint %s", hlcbuf);
 }
@@ -255,15 +298,21 @@ static void feed_close_conn(struct feed *feed)
 		crdb_conn_free(feed->conn);
 		feed->conn = NULL;
 	}
-	feed->paused = false;
+	feed->blocked = false;
 }
 
-/* The one function that changes a feed's state. */
-static void feed_set_state(struct feed *feed, enum feed_state state,
-			   const char *reason)
+/*
+ * The one function that changes a feed's state. table and sqlstate (may be
+ * NULL) go into the log line's structured context.
+ */
+static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
+			       const char *reason, const char *table,
+			       const char *sqlstate)
 {
 	enum feed_state old = feed->state;
 	enum log_level level = LOG_LEVEL_INFO;
+	struct log_ctx ctx = { .feed = feed->name, .table = table,
+			       .sqlstate = sqlstate };
 
 	if (state == FEED_FAILED)
 		level = LOG_LEVEL_ERROR;
@@ -272,13 +321,15 @@ static void feed_set_state(struct feed *feed, enum feed_state state,
 	else if (state == FEED_STARTING || state == FEED_CONNECTING)
 		level = LOG_LEVEL_DEBUG;
 	snprintf(feed->reason, sizeof(feed->reason), "%s", reason ? reason : "");
+	if (state != old)
+		feed->state_since_mono = now_ms();
 	feed->state = state;
 	if (reason && *reason)
-		log_msg(level, feed->who, "%s -> %s: %s", state_names[old],
-			state_names[state], reason);
+		log_ctx_msg(level, &ctx, "%s -> %s: %s", state_names[old],
+			    state_names[state], reason);
 	else
-		log_msg(level, feed->who, "%s -> %s", state_names[old],
-			state_names[state]);
+		log_ctx_msg(level, &ctx, "%s -> %s", state_names[old],
+			    state_names[state]);
 	/* Subscribers hear about changes they can act on. */
 	if (strcmp(public_names[old], public_names[state]) != 0 &&
 	    state != FEED_CONNECTING && state != FEED_STARTING) {
@@ -291,6 +342,12 @@ static void feed_set_state(struct feed *feed, enum feed_state state,
 		feed->hook(feed, state, reason, feed->hook_arg);
 }
 
+static void feed_set_state(struct feed *feed, enum feed_state state,
+			   const char *reason)
+{
+	feed_set_state_ctx(feed, state, reason, NULL, NULL);
+}
+
 static void feed_connect(struct feed *feed);
 
 static void on_backoff_timer(evutil_socket_t fd, short what, void *arg)
@@ -298,8 +355,13 @@ static void on_backoff_timer(evutil_socket_t fd, short what, void *arg)
 	feed_connect(arg);
 }
 
-/* Transient trouble: drop the connection, retry later from the checkpoint. */
-static void feed_backoff(struct feed *feed, const char *reason)
+/*
+ * Transient trouble: drop the connection, retry later from the checkpoint.
+ * why is counted; table and sqlstate (may be NULL) are log context.
+ */
+static void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
+			     const char *reason, const char *table,
+			     const char *sqlstate)
 {
 	int64_t initial = feed->cfg->backoff_initial_ms > 0 ?
 		feed->cfg->backoff_initial_ms : DEFAULT_BACKOFF_INITIAL_MS;
@@ -318,18 +380,32 @@ static void feed_backoff(struct feed *feed, const char *reason)
 	 * lock step after a server restart. */
 	delay = feed->backoff_ms / 2 + random() % (feed->backoff_ms / 2 + 1);
 	feed->backoff_ms = feed->backoff_ms > max / 2 ? max : feed->backoff_ms * 2;
-	feed->reconnects++;
+	feed->stats.reconnects[why]++;
+	feed_note_error(feed, reason);
 	snprintf(msg, sizeof(msg), "%s; reconnecting in %" PRId64 " ms", reason, delay);
-	feed_set_state(feed, FEED_BACKOFF, msg);
+	feed_set_state_ctx(feed, FEED_BACKOFF, msg, table, sqlstate);
 	ms_to_tv(delay, &tv);
 	evtimer_add(feed->backoff_timer, &tv);
 }
 
-static void feed_fail(struct feed *feed, const char *reason)
+static void feed_backoff(struct feed *feed, enum reconnect_reason why,
+			 const char *reason)
+{
+	feed_backoff_ctx(feed, why, reason, NULL, NULL);
+}
+
+static void feed_fail_ctx(struct feed *feed, const char *reason,
+			  const char *sqlstate)
 {
 	feed_close_conn(feed);
 	evtimer_del(feed->backoff_timer);
-	feed_set_state(feed, FEED_FAILED, reason);
+	feed_note_error(feed, reason);
+	feed_set_state_ctx(feed, FEED_FAILED, reason, NULL, sqlstate);
+}
+
+static void feed_fail(struct feed *feed, const char *reason)
+{
+	feed_fail_ctx(feed, reason, NULL);
 }
 
 /* Classify a failed result (NULL: the connection is gone) and act. */
@@ -345,14 +421,18 @@ static void feed_result_error(struct feed *feed, const PGresult *res)
 		primary = PQerrorMessage(crdb_conn_pg(feed->conn));
 	snprintf(text, sizeof(text), "%s", primary && *primary ? primary : "connection lost");
 	text[strcspn(text, "\n")] = '\0';
+	if (sqlstate && !*sqlstate)
+		sqlstate = NULL;
 	if (cls == CRDB_ERRCLASS_PERMANENT) {
 		snprintf(msg, sizeof(msg), "%s%s%s%s%s", why ? why : "permanent error",
 			 ": ", text, sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
-		feed_fail(feed, msg);
+		feed_fail_ctx(feed, msg, sqlstate);
 	} else {
 		snprintf(msg, sizeof(msg), "%s%s%s", text,
 			 sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
-		feed_backoff(feed, msg);
+		/* An error the server sent vs. a connection that went away. */
+		feed_backoff_ctx(feed, sqlstate ? RECONNECT_ERROR : RECONNECT_LOST,
+				 msg, NULL, sqlstate);
 	}
 }
 
@@ -461,53 +541,135 @@ static int conninfo_append(char **buf, size_t *len, size_t *cap,
 	return 0;
 }
 
-/*
- * The DSN with the password read from password_file, as a keyword/value
- * conninfo. Caller frees (after wiping). NULL with msg set on failure.
- */
-static char *conninfo_with_password(const char *dsn, const char *password_file,
-				    char *msg, size_t msglen)
+/* Read the first line of a password file (at most 1023 bytes). */
+static int read_password(const char *path, char *buf, size_t len,
+			 char *msg, size_t msglen)
 {
-	char password[1024], *errmsg = NULL, *out = NULL;
-	size_t len = 0, cap = 0;
-	PQconninfoOption *opts;
-	FILE *f = fopen(password_file, "re");
+	FILE *f = fopen(path, "re");
 	size_t n;
 
 	if (!f) {
-		snprintf(msg, msglen, "password file %s: %s", password_file, strerror(errno));
-		return NULL;
+		snprintf(msg, msglen, "password file %s: %s", path, strerror(errno));
+		return -1;
 	}
-	n = fread(password, 1, sizeof(password) - 1, f);
+	n = fread(buf, 1, len - 1, f);
+	if (ferror(f)) {
+		snprintf(msg, msglen, "password file %s: read error", path);
+		fclose(f);
+		explicit_bzero(buf, len);
+		return -1;
+	}
 	fclose(f);
-	password[n] = '\0';
-	password[strcspn(password, "\r\n")] = '\0';
-	opts = PQconninfoParse(dsn, &errmsg);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/*
+ * The DSN as a keyword/value conninfo with what the feed section overrides:
+ * the password read from password_file, and the TLS files sslrootcert,
+ * sslcert and sslkey (the section wins over the DSN). *out is NULL when
+ * nothing is overridden (use the DSN as it is); otherwise the caller wipes
+ * and frees it. -1 with msg set on failure (msg never holds the password).
+ */
+static int conninfo_build(const struct feed_config *cfg, char **out,
+			  char *msg, size_t msglen)
+{
+	const char *const override_keys[] = { "sslrootcert", "sslcert", "sslkey" };
+	const char *override_values[] = { cfg->sslrootcert, cfg->sslcert, cfg->sslkey };
+	const size_t noverrides = sizeof(override_keys) / sizeof(override_keys[0]);
+	bool has_password = cfg->password_file && *cfg->password_file;
+	bool any = has_password;
+	char password[1024], *errmsg = NULL, *buf = NULL;
+	size_t len = 0, cap = 0;
+	PQconninfoOption *opts;
+
+	*out = NULL;
+	for (size_t i = 0; i < noverrides; i++)
+		if (override_values[i] && *override_values[i])
+			any = true;
+	if (!any)
+		return 0;
+	password[0] = '\0';
+	if (has_password &&
+	    read_password(cfg->password_file, password, sizeof(password), msg, msglen))
+		return -1;
+	opts = PQconninfoParse(cfg->dsn, &errmsg);
 	if (!opts) {
+		/* libpq's parse errors quote keywords, never values. */
 		snprintf(msg, msglen, "bad dsn: %s", errmsg ? errmsg : "out of memory");
+		msg[strcspn(msg, "\n")] = '\0';
 		PQfreemem(errmsg);
 		explicit_bzero(password, sizeof(password));
-		return NULL;
+		return -1;
 	}
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (!o->val || strcmp(o->keyword, "password") == 0)
+		bool overridden = has_password && strcmp(o->keyword, "password") == 0;
+
+		for (size_t i = 0; i < noverrides; i++)
+			if (override_values[i] && *override_values[i] &&
+			    strcmp(o->keyword, override_keys[i]) == 0)
+				overridden = true;
+		if (!o->val || overridden)
 			continue;
-		if (conninfo_append(&out, &len, &cap, o->keyword, o->val))
+		if (conninfo_append(&buf, &len, &cap, o->keyword, o->val))
 			goto nomem;
 	}
-	if (conninfo_append(&out, &len, &cap, "password", password))
+	for (size_t i = 0; i < noverrides; i++)
+		if (override_values[i] && *override_values[i] &&
+		    conninfo_append(&buf, &len, &cap, override_keys[i], override_values[i]))
+			goto nomem;
+	if (has_password && conninfo_append(&buf, &len, &cap, "password", password))
 		goto nomem;
 	PQconninfoFree(opts);
 	explicit_bzero(password, sizeof(password));
-	return out;
+	*out = buf;
+	return 0;
 nomem:
 	PQconninfoFree(opts);
 	explicit_bzero(password, sizeof(password));
-	if (out)
-		explicit_bzero(out, cap);
-	free(out);
+	if (buf)
+		explicit_bzero(buf, cap);
+	free(buf);
 	snprintf(msg, msglen, "out of memory");
-	return NULL;
+	return -1;
+}
+
+/*
+ * TLS failures that the feed's own settings cause: the CA does not vouch
+ * for the server, the name does not match, a certificate or key file is
+ * missing, unreadable or mismatched, or the server will not take our
+ * certificate. Retrying cannot fix any of them, and every retry would log
+ * the same line: the feed FAILS with libpq's message until a reload (the
+ * usual fix is a config or file change followed by `reload`). Broken
+ * handshakes (EOF, reset) stay transient: they are the network's.
+ */
+static bool tls_config_error(const char *message)
+{
+	static const char *const needles[] = {
+		"certificate verify failed",
+		"does not match host name",
+		"could not read root certificate file",
+		"root certificate file",          /* "... does not exist" */
+		"could not open certificate file",
+		"could not read certificate file",
+		"could not load private key file",
+		"has group or world access",
+		"certificate present, but not private key",
+		"does not match private key",
+		"alert unknown ca",
+		"alert bad certificate",
+		"alert certificate required",
+		"alert certificate unknown",
+		"server does not support SSL, but SSL was required",
+	};
+
+	if (!message)
+		return false;
+	for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
+		if (strstr(message, needles[i]))
+			return true;
+	return false;
 }
 
 static void feed_send_changefeed(struct feed *feed)
@@ -538,7 +700,7 @@ static void feed_send_changefeed(struct feed *feed)
 		return;
 	}
 	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
-		feed_backoff(feed, "cannot watch the connection's socket");
+		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
 }
 
 static void feed_handle_row(struct feed *feed, const PGresult *res)
@@ -549,17 +711,22 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	char errbuf[256];
 
 	feed->last_activity_ms = now_ms();
+	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
+				(uint64_t)PQgetlength(res, 0, 2);
 	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
-		char hlc[CRDB_HLC_BUFSIZE], msg[512];
-		const char *table = PQgetisnull(res, 0, 0) ? "(resolved)" :
-			PQgetvalue(res, 0, 0);
+		char hlc[CRDB_HLC_BUFSIZE], msg[512], table[101];
 
+		/* The table name is server text of any length: bounded. */
+		snprintf(table, sizeof(table), "%s", PQgetisnull(res, 0, 0) ?
+			 "(resolved)" : PQgetvalue(res, 0, 0));
 		crdb_hlc_format(feed->checkpoint, hlc);
-		log_error(feed->who, "rejected a row from table %.100s after resolved %s: %s",
-			  table, hlc, err.message);
-		snprintf(msg, sizeof(msg), "undecodable row from table %.100s: %s",
+		feed->stats.bad_rows++;
+		log_ctx_msg(LOG_LEVEL_ERROR, &(struct log_ctx){ .feed = feed->name, .table = table },
+			    "rejected a row from table %s after resolved %s: %s",
+			    table, hlc, err.message);
+		snprintf(msg, sizeof(msg), "undecodable row from table %s: %s",
 			 table, err.message);
-		feed_backoff(feed, msg);
+		feed_backoff(feed, RECONNECT_BAD_ROW, msg);
 		return;
 	}
 	if (feed->state == FEED_STARTING) {
@@ -567,9 +734,11 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 		feed_set_state(feed, FEED_STREAMING, NULL);
 	}
 	if (ev.kind == CRDB_EVENT_RESOLVED) {
+		feed->stats.resolved++;
 		/* A repeat after a reconnect says nothing new. */
 		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
 			feed->last_resolved = ev.resolved;
+			feed->last_resolved_mono = feed->last_activity_ms;
 			line = line_new_resolved(feed->name, ev.resolved);
 			if (!line)
 				goto nomem;
@@ -594,21 +763,24 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	} else {
 		line = line_new_row(feed->name, &ev, feed->dopts.diff, errbuf, sizeof(errbuf));
 		if (!line) {
-			char msg[300];
+			char msg[300], table[101];
 
+			snprintf(table, sizeof(table), "%s", ev.table ? ev.table : "?");
 			crdb_event_clear(&ev);
+			feed->stats.bad_rows++;
 			snprintf(msg, sizeof(msg), "cannot encode a row: %s", errbuf);
-			feed_backoff(feed, msg);
+			feed_backoff_ctx(feed, RECONNECT_BAD_ROW, msg, table, NULL);
 			return;
 		}
-		feed->rows++;
+		feed->stats.rows++;
+		feed->last_row_mono = feed->last_activity_ms;
 		feed_publish(feed, line);
 	}
 	crdb_event_clear(&ev);
 	return;
 nomem:
 	crdb_event_clear(&ev);
-	feed_backoff(feed, "out of memory");
+	feed_backoff(feed, RECONNECT_BAD_ROW, "out of memory");
 }
 
 /*
@@ -620,7 +792,7 @@ static void feed_drain(struct feed *feed)
 {
 	unsigned taken = 0;
 
-	while (feed->conn && !feed->paused) {
+	while (feed->conn && !feed->blocked) {
 		PGconn *pg = crdb_conn_pg(feed->conn);
 		PGresult *res;
 
@@ -639,7 +811,7 @@ static void feed_drain(struct feed *feed)
 				continue;
 			}
 			/* The statement ended without an error result. */
-			feed_backoff(feed, "the changefeed statement ended");
+			feed_backoff(feed, RECONNECT_LOST, "the changefeed statement ended");
 			return;
 		}
 		switch (PQresultStatus(res)) {
@@ -667,7 +839,7 @@ static void feed_drain(struct feed *feed)
 		}
 		PQclear(res);
 		if (feed->conn && feed_blocked(feed)) {
-			feed->paused = true;
+			feed->blocked = true;
 			if (feed->sock_ev)
 				event_del(feed->sock_ev);
 			log_debug(feed->who, "a block sink is full: pausing");
@@ -688,7 +860,7 @@ static void on_session_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (!flushed && feed_watch(feed, EV_READ | EV_PERSIST, on_session_io)) {
-			feed_backoff(feed, "cannot watch the connection's socket");
+			feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
 			return;
 		}
 	}
@@ -732,7 +904,7 @@ static void feed_start_session(struct feed *feed)
 		return;
 	}
 	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
-		feed_backoff(feed, "cannot watch the connection's socket");
+		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
 }
 
 static void feed_poll_connect(struct feed *feed)
@@ -746,11 +918,11 @@ static void feed_poll_connect(struct feed *feed)
 		return;
 	case CRDB_POLL_READING:
 		if (feed_watch(feed, EV_READ, on_connect_io))
-			feed_backoff(feed, "cannot watch the connection's socket");
+			feed_backoff(feed, RECONNECT_CONNECT, "cannot watch the connection's socket");
 		return;
 	case CRDB_POLL_WRITING:
 		if (feed_watch(feed, EV_WRITE, on_connect_io))
-			feed_backoff(feed, "cannot watch the connection's socket");
+			feed_backoff(feed, RECONNECT_CONNECT, "cannot watch the connection's socket");
 		return;
 	case CRDB_POLL_FAILED:
 	default: {
@@ -759,13 +931,16 @@ static void feed_poll_connect(struct feed *feed)
 		const char *why = NULL;
 		char msg[400];
 
-		if (crdb_classify_error(err.sqlstate, err.message, &why) ==
+		if (tls_config_error(err.message)) {
+			snprintf(msg, sizeof(msg), "TLS configuration: %s", err.message);
+			feed_fail(feed, msg);
+		} else if (crdb_classify_error(err.sqlstate, err.message, &why) ==
 		    CRDB_ERRCLASS_PERMANENT) {
 			snprintf(msg, sizeof(msg), "%s: %s", why ? why : "permanent error",
 				 err.message);
 			feed_fail(feed, msg);
 		} else {
-			feed_backoff(feed, err.message);
+			feed_backoff(feed, RECONNECT_CONNECT, err.message);
 		}
 		return;
 	}
@@ -788,13 +963,9 @@ static void feed_connect(struct feed *feed)
 	feed->dopts.diff = cfg->diff;
 	feed->last_activity_ms = now_ms();
 	feed_set_state(feed, FEED_CONNECTING, NULL);
-	if (cfg->password_file && *cfg->password_file) {
-		conninfo = conninfo_with_password(cfg->dsn, cfg->password_file,
-						  msg, sizeof(msg));
-		if (!conninfo) {
-			feed_backoff(feed, msg);
-			return;
-		}
+	if (conninfo_build(cfg, &conninfo, msg, sizeof(msg))) {
+		feed_backoff(feed, RECONNECT_CONNECT, msg);
+		return;
 	}
 	feed->conn = crdb_connect_start(conninfo ? conninfo : cfg->dsn, &err);
 	if (conninfo) {
@@ -803,7 +974,7 @@ static void feed_connect(struct feed *feed)
 	}
 	if (!feed->conn) {
 		if (err.code == CRDB_ENOMEM)
-			feed_backoff(feed, err.message);
+			feed_backoff(feed, RECONNECT_CONNECT, err.message);
 		else
 			feed_fail(feed, err.message);
 		return;
@@ -818,7 +989,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 	struct feed *feed = arg;
 	int64_t idle = now_ms() - feed->last_activity_ms;
 
-	if (feed->paused)
+	if (feed->blocked)
 		return;
 	if (feed->state != FEED_CONNECTING && feed->state != FEED_STARTING &&
 	    feed->state != FEED_STREAMING)
@@ -827,7 +998,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "stalled: nothing received for %" PRId64 " ms", idle);
-		feed_backoff(feed, msg);
+		feed_backoff(feed, RECONNECT_STALL, msg);
 	}
 }
 
@@ -836,15 +1007,15 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	struct feed *feed = arg;
 
 	feed_advance_checkpoint(feed);
-	if (feed->paused && !feed_blocked(feed)) {
-		feed->paused = false;
+	if (feed->blocked && !feed_blocked(feed)) {
+		feed->blocked = false;
 		feed->last_activity_ms = now_ms();
 		log_debug(feed->who, "block sinks drained: resuming");
 		if (feed->sock_ev)
 			event_add(feed->sock_ev, NULL);
 	}
 	/* Rows libpq already holds would not wake the socket. */
-	if (!feed->paused && feed->conn &&
+	if (!feed->blocked && feed->conn &&
 	    (feed->state == FEED_STARTING || feed->state == FEED_STREAMING))
 		feed_drain(feed);
 }
@@ -888,6 +1059,7 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 		return NULL;
 	}
 	snprintf(feed->who, sizeof(feed->who), "feed %s", cfg->name);
+	feed->state_since_mono = now_ms();
 	return feed;
 }
 
@@ -936,6 +1108,8 @@ void feed_restart(struct feed *feed, const struct feed_config *cfg)
 	feed->cfg = cfg;
 	feed->backoff_ms = 0;
 	evtimer_del(feed->backoff_timer);
+	feed->stats.reconnects[RECONNECT_RELOAD]++;
+	/* A changed statement also ends an operator pause (feed.h). */
 	log_info(feed->who, "restarting from the checkpoint (configuration changed)");
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
@@ -956,8 +1130,67 @@ void feed_finish(struct feed *feed)
 	feed_advance_checkpoint(feed);
 	if (feed->state != FEED_STOPPED)
 		feed_set_state(feed, FEED_STOPPED, NULL);
+	uint64_t reconnects = 0;
+
+	for (int i = 0; i < RECONNECT_NREASONS; i++)
+		reconnects += feed->stats.reconnects[i];
 	log_info(feed->who, "%llu rows, %llu reconnects",
-		 (unsigned long long)feed->rows, (unsigned long long)feed->reconnects);
+		 (unsigned long long)feed->stats.rows, (unsigned long long)reconnects);
+}
+
+int feed_pause(struct feed *feed, const char *why)
+{
+	char reason[200];
+
+	if (feed->state == FEED_STOPPING || feed->state == FEED_STOPPED)
+		return -1;
+	if (feed->state == FEED_PAUSED)
+		return 0;
+	/* Closing the session ends the changefeed on the server (§2.4); the
+	 * checkpoint and what the sinks hold stay, so resume loses nothing
+	 * (rows after the checkpoint may come again, as after any reconnect). */
+	feed_close_conn(feed);
+	evtimer_del(feed->backoff_timer);
+	snprintf(reason, sizeof(reason), "%s", why && *why ? why : "paused by the operator");
+	feed_set_state(feed, FEED_PAUSED, reason);
+	return 0;
+}
+
+int feed_resume(struct feed *feed)
+{
+	if (feed->state != FEED_PAUSED)
+		return -1;
+	feed->backoff_ms = 0;
+	feed->stats.reconnects[RECONNECT_RESUME]++;
+	log_info(feed->who, "resuming from the checkpoint (operator)");
+	feed_arm_watchdog(feed);
+	feed_connect(feed);
+	return 0;
+}
+
+/* A CLOCK_MONOTONIC time as CLOCK_REALTIME ms; 0 stays 0 (never). */
+static int64_t mono_to_wall(int64_t mono, int64_t mono_now, int64_t wall_now)
+{
+	return mono ? wall_now - (mono_now - mono) : 0;
+}
+
+void feed_get_stats(const struct feed *feed, struct feed_stats *out)
+{
+	int64_t mono_now = now_ms(), wall_now = wall_ms();
+
+	*out = feed->stats;
+	out->last_resolved = feed->last_resolved;
+	out->checkpoint = feed->checkpoint;
+	out->last_resolved_at = mono_to_wall(feed->last_resolved_mono, mono_now, wall_now);
+	out->checkpoint_at = mono_to_wall(feed->checkpoint_mono, mono_now, wall_now);
+	out->state_since = mono_to_wall(feed->state_since_mono, mono_now, wall_now);
+	out->last_row_at = mono_to_wall(feed->last_row_mono, mono_now, wall_now);
+	out->paused = feed->state == FEED_PAUSED;
+}
+
+const char *feed_public_state(const struct feed *feed)
+{
+	return feed->started ? public_names[feed->state] : "connecting";
 }
 
 static void feed_release(void *ptr)

@@ -14,6 +14,9 @@
  *               one {"type":"missed"} line.
  * A subscriber may send one JSON request line to narrow what it gets
  * (crdbfeedd(8), "SUBSCRIBING").
+ *
+ * A sink with allow_users/allow_groups checks each peer's SO_PEERCRED on
+ * accept: a peer in neither list gets one error line and is closed.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -40,6 +43,13 @@
 #define REQUEST_MAX 4096  /* one request line, bytes */
 #define WRITE_BATCH 64    /* lines per writev */
 #define ACCEPT_RETRY_MS 1000
+
+/* Why a subscriber ends, for the counters. */
+enum sub_close_cause {
+	CLOSE_OTHER, /* error, EOF or a bad request */
+	CLOSE_SLOW,  /* the disconnect policy */
+	CLOSE_SINK   /* its sink closed (reload, shutdown) */
+};
 
 enum sub_state {
 	SUB_ACTIVE,  /* receiving lines */
@@ -99,8 +109,12 @@ struct sink {
 	struct subscriber_list subs;
 	size_t nsubs;
 	size_t nblocked;
-	uint64_t disconnects;  /* slow-consumer disconnects */
 	uint64_t drops;        /* drop episodes */
+	/* counters (plain adds where things happen; see stats.h) */
+	uint64_t accepted, refused, accept_errors;
+	uint64_t lines_out, bytes_out, dropped;
+	uint64_t disconnected_slow, disconnected_other, blocked;
+	bool activated;        /* the listener came from systemd */
 	bool closed;
 };
 
@@ -170,14 +184,18 @@ static void queue_clear(struct subscriber *sub)
  * the sink's feed hears about it (a blocked subscriber may have been the
  * one holding the feed or its checkpoint back).
  */
-static void subscriber_close(struct subscriber *sub, enum log_level level,
-			     const char *reason)
+static void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
+			     enum log_level level, const char *reason)
 {
 	struct sink *sink = sub->sink;
 
 	if (sub->state == SUB_CLOSED)
 		return;
 	log_msg(level, sink->who, "subscriber %s closed: %s", sub->ident, reason);
+	if (cause == CLOSE_SLOW)
+		sink->disconnected_slow++;
+	else if (cause == CLOSE_OTHER)
+		sink->disconnected_other++;
 	if (sub->state == SUB_BLOCKED)
 		sink->nblocked--;
 	sub->state = SUB_CLOSED;
@@ -230,7 +248,7 @@ static void subscriber_flush(struct subscriber *sub);
 static void subscriber_queue(struct subscriber *sub, struct line *line)
 {
 	if (queue_push(sub, line)) {
-		subscriber_close(sub, LOG_LEVEL_ERROR, "out of memory queueing a line");
+		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_ERROR, "out of memory queueing a line");
 		return;
 	}
 	/* Normally the write waits for the loop (one writev per batch); a
@@ -299,10 +317,11 @@ static void subscriber_flush(struct subscriber *sub)
 			char msg[128];
 
 			snprintf(msg, sizeof(msg), "write: %s", strerror(errno));
-			subscriber_close(sub, LOG_LEVEL_INFO, msg);
+			subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, msg);
 			return;
 		}
 		progressed = true;
+		sink->bytes_out += (uint64_t)n;
 		size_t left = (size_t)n;
 
 		while (left && sub->count) {
@@ -317,6 +336,7 @@ static void subscriber_flush(struct subscriber *sub)
 			}
 			left -= rest;
 			sub->queued_bytes -= rest;
+			sink->lines_out++;
 			sub->head_off = 0;
 			sub->head = (sub->head + 1) % sub->ring_cap;
 			sub->count--;
@@ -400,6 +420,7 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 		return;
 	if (sub->dropping) {
 		sub->missed++;
+		sink->dropped++;
 		return;
 	}
 	if (sub->queued_bytes + line->len <= high || sub->count == 0) {
@@ -412,6 +433,7 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 		if (sub->state == SUB_ACTIVE) {
 			sub->state = SUB_BLOCKED;
 			sink->nblocked++;
+			sink->blocked++;
 			log_debug(sink->who, "subscriber %s is %zu bytes behind; pausing the feed",
 				  sub->ident, sub->queued_bytes);
 		}
@@ -419,16 +441,16 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 	case SLOW_POLICY_DISCONNECT: {
 		char msg[160];
 
-		sink->disconnects++;
 		snprintf(msg, sizeof(msg),
 			 "too slow: %zu bytes queued, the sink's buffer is %zu bytes",
 			 sub->queued_bytes, high);
 		subscriber_say_goodbye(sub, msg);
-		subscriber_close(sub, LOG_LEVEL_WARNING, msg);
+		subscriber_close(sub, CLOSE_SLOW, LOG_LEVEL_WARNING, msg);
 		break;
 	}
 	case SLOW_POLICY_DROP:
 		sink->drops++;
+		sink->dropped++;
 		sub->dropping = true;
 		sub->missed = 1;
 		log_warning(sink->who, "subscriber %s too slow (%zu bytes queued): dropping lines until it catches up (drop #%llu)",
@@ -637,7 +659,7 @@ static void request_finish(struct subscriber *sub)
 		log_info(sub->sink->who, "subscriber %s sent a bad request: %s",
 			 sub->ident, msg);
 		subscriber_say_goodbye(sub, msg);
-		subscriber_close(sub, LOG_LEVEL_INFO, "bad request");
+		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, "bad request");
 		return;
 	}
 	log_info(sub->sink->who, "subscriber %s narrowed its subscription",
@@ -667,7 +689,7 @@ static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "read: %s", strerror(errno));
-		subscriber_close(sub, LOG_LEVEL_INFO, msg);
+		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, msg);
 		return;
 	}
 	if (n == 0) {
@@ -691,13 +713,14 @@ static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
 
 		snprintf(msg, sizeof(msg), "request line longer than %d bytes", REQUEST_MAX);
 		subscriber_say_goodbye(sub, msg);
-		subscriber_close(sub, LOG_LEVEL_INFO, msg);
+		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, msg);
 	}
 }
 
-/* A new subscriber on fd, which it owns from now on (except stdout). */
+/* A new subscriber on fd, which it owns from now on (except stdout).
+ * cred: its peer's credentials, NULL when unknown. */
 static struct subscriber *subscriber_new(struct sink *sink, int fd,
-					 bool is_stdout)
+					 bool is_stdout, const struct ucred *cred)
 {
 	struct subscriber *sub = calloc(1, sizeof(*sub));
 
@@ -713,12 +736,9 @@ static struct subscriber *subscriber_new(struct sink *sink, int fd,
 		snprintf(sub->ident, sizeof(sub->ident), "stdout");
 		sub->request_done = true;
 	} else {
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		if (cred)
 			snprintf(sub->ident, sizeof(sub->ident), "pid=%ld uid=%ld fd=%d",
-				 (long)cred.pid, (long)cred.uid, fd);
+				 (long)cred->pid, (long)cred->uid, fd);
 		else
 			snprintf(sub->ident, sizeof(sub->ident), "fd=%d", fd);
 		sub->read_ev = event_new(sink->base, fd, EV_READ | EV_PERSIST,
@@ -772,6 +792,53 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 	event_add(sink->listen_ev, NULL);
 }
 
+/* Is the peer on the sink's allow-list? Empty lists let everyone in (the
+ * socket file's mode and group are then the only gate). */
+static bool peer_allowed(const struct sink_config *cfg, const struct ucred *cred)
+{
+	if (cfg->nallow_uids == 0 && cfg->nallow_gids == 0)
+		return true;
+	if (!cred)
+		return false; /* unknown peer: fail closed */
+	for (size_t i = 0; i < cfg->nallow_uids; i++)
+		if (cfg->allow_uids[i] == cred->uid)
+			return true;
+	for (size_t i = 0; i < cfg->nallow_gids; i++)
+		if (cfg->allow_gids[i] == cred->gid)
+			return true;
+	return false;
+}
+
+/* Tell a refused peer why (one error line, best effort: never wait on
+ * it), log it, count it, close it. */
+static void sink_refuse(struct sink *sink, int cfd, const struct ucred *cred)
+{
+	const char *feed = sink->feed ? feed_name(sink->feed) : NULL;
+	char msg[256];
+	struct line *line;
+
+	sink->refused++;
+	if (cred) {
+		log_warning(sink->who, "refused subscriber pid %ld uid %ld gid %ld: not in allow_users/allow_groups",
+			    (long)cred->pid, (long)cred->uid, (long)cred->gid);
+		snprintf(msg, sizeof(msg), "uid %ld is not allowed to subscribe to sink %s (allow_users/allow_groups)",
+			 (long)cred->uid, sink->name);
+	} else {
+		log_warning(sink->who, "refused a subscriber whose credentials are unknown (SO_PEERCRED: %s)",
+			    strerror(errno));
+		snprintf(msg, sizeof(msg), "unknown peers are not allowed to subscribe to sink %s (allow_users/allow_groups)",
+			 sink->name);
+	}
+	line = line_new_error(feed, msg);
+	if (line) {
+		if (send(cfd, line->data, line->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* Gone already, or not reading: closing says enough. */
+		}
+		line_unref(line);
+	}
+	close(cfd);
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct sink *sink = arg;
@@ -779,10 +846,16 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < 32; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct subscriber *sub;
+		struct ucred cred;
+		socklen_t credlen = sizeof(cred);
+		bool have_cred;
 
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			sink->accept_errors++;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Out of descriptors: stop accepting for a
@@ -794,15 +867,23 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 					    strerror(errno), ACCEPT_RETRY_MS);
 				event_del(sink->listen_ev);
 				evtimer_add(sink->accept_retry, &tv);
+			} else {
+				log_warning(sink->who, "accept: %s", strerror(errno));
 			}
 			return;
 		}
-		sub = subscriber_new(sink, cfd, false);
+		have_cred = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0;
+		if (!peer_allowed(sink->cfg, have_cred ? &cred : NULL)) {
+			sink_refuse(sink, cfd, have_cred ? &cred : NULL);
+			continue;
+		}
+		sub = subscriber_new(sink, cfd, false, have_cred ? &cred : NULL);
 		if (!sub) {
 			log_error(sink->who, "out of memory accepting a subscriber");
 			close(cfd);
 			return;
 		}
+		sink->accepted++;
 		log_info(sink->who, "subscriber %s connected (%zu now)", sub->ident,
 			 sink->nsubs);
 	}
@@ -920,8 +1001,14 @@ static void sink_free(void *ptr)
 	free(sink);
 }
 
-struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
-		       struct feed *feed, char *errbuf, size_t errlen)
+static const char *policy_name(enum slow_policy policy)
+{
+	return policy == SLOW_POLICY_BLOCK ? "block" :
+	       policy == SLOW_POLICY_DROP ? "drop" : "disconnect";
+}
+
+static struct sink *sink_alloc(struct event_base *base, const struct sink_config *cfg,
+			       struct feed *feed, char *errbuf, size_t errlen)
 {
 	struct sink *sink = calloc(1, sizeof(*sink));
 
@@ -936,6 +1023,32 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 	sink->listen_fd = -1;
 	TAILQ_INIT(&sink->subs);
 	snprintf(sink->who, sizeof(sink->who), "sink %s", cfg->name);
+	return sink;
+}
+
+/* Start accepting on sink->listen_fd. On failure the sink is closed. */
+static int sink_watch_listener(struct sink *sink, char *errbuf, size_t errlen)
+{
+	sink->listen_ev = event_new(sink->base, sink->listen_fd, EV_READ | EV_PERSIST,
+				    on_accept, sink);
+	sink->accept_retry = evtimer_new(sink->base, on_accept_retry, sink);
+	if (!sink->listen_ev || !sink->accept_retry ||
+	    event_add(sink->listen_ev, NULL)) {
+		snprintf(errbuf, errlen, "cannot watch the listening socket");
+		sink->feed = NULL;
+		sink_close(sink, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
+		       struct feed *feed, char *errbuf, size_t errlen)
+{
+	struct sink *sink = sink_alloc(base, cfg, feed, errbuf, errlen);
+
+	if (!sink)
+		return NULL;
 	if (cfg->type == SINK_STDOUT) {
 		int flags = fcntl(STDOUT_FILENO, F_GETFL);
 
@@ -945,7 +1058,7 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 			sink_free(sink);
 			return NULL;
 		}
-		if (!subscriber_new(sink, STDOUT_FILENO, true)) {
+		if (!subscriber_new(sink, STDOUT_FILENO, true, NULL)) {
 			snprintf(errbuf, errlen, "out of memory");
 			sink_free(sink);
 			return NULL;
@@ -956,22 +1069,102 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 		sink_free(sink);
 		return NULL;
 	}
-	sink->listen_ev = event_new(base, sink->listen_fd, EV_READ | EV_PERSIST,
-				    on_accept, sink);
-	sink->accept_retry = evtimer_new(base, on_accept_retry, sink);
-	if (!sink->listen_ev || !sink->accept_retry ||
-	    event_add(sink->listen_ev, NULL)) {
-		snprintf(errbuf, errlen, "cannot watch the listening socket");
-		sink->feed = NULL;
-		sink_close(sink, NULL);
+	if (sink_watch_listener(sink, errbuf, errlen))
+		return NULL;
+	log_info(sink->who, "listening on %s (policy %s, buffer %zu bytes)",
+		 cfg->path, policy_name(cfg->policy), high_watermark(sink));
+	return sink;
+}
+
+/* Is fd a listening AF_UNIX stream socket? 0, or -1 with errbuf set. */
+static int check_activated_socket(int fd, char *errbuf, size_t errlen)
+{
+	int domain = 0, type = 0, listening = 0;
+	socklen_t len;
+
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len)) {
+		snprintf(errbuf, errlen, "passed fd %d is not a socket: %s", fd,
+			 strerror(errno));
+		return -1;
+	}
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len))
+		type = -1;
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len))
+		listening = 0;
+	if (domain != AF_UNIX || type != SOCK_STREAM || !listening) {
+		snprintf(errbuf, errlen, "passed fd %d is not a listening Unix stream socket (ListenStream= with a path)",
+			 fd);
+		return -1;
+	}
+	return 0;
+}
+
+struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg,
+			  struct feed *feed, int fd, char *errbuf, size_t errlen)
+{
+	struct sink *sink;
+	int dupfd, flags;
+
+	if (cfg->type != SINK_UNIX) {
+		snprintf(errbuf, errlen, "only a unix sink can take a socket from systemd");
 		return NULL;
 	}
-	log_info(sink->who, "listening on %s (policy %s, buffer %zu bytes)",
-		 cfg->path,
-		 cfg->policy == SLOW_POLICY_BLOCK ? "block" :
-		 cfg->policy == SLOW_POLICY_DROP ? "drop" : "disconnect",
-		 high_watermark(sink));
+	if (check_activated_socket(fd, errbuf, errlen))
+		return NULL;
+	sink = sink_alloc(base, cfg, feed, errbuf, errlen);
+	if (!sink)
+		return NULL;
+	/* Our own descriptor: the caller keeps fd for later reloads. The
+	 * file's path, mode and group are systemd's (the .socket unit):
+	 * sink->path stays NULL, so nothing here unlinks it. */
+	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0) {
+		snprintf(errbuf, errlen, "dup of passed fd %d: %s", fd, strerror(errno));
+		sink_free(sink);
+		return NULL;
+	}
+	flags = fcntl(dupfd, F_GETFL);
+	if (flags < 0 || fcntl(dupfd, F_SETFL, flags | O_NONBLOCK)) {
+		snprintf(errbuf, errlen, "passed fd %d: %s", fd, strerror(errno));
+		close(dupfd);
+		sink_free(sink);
+		return NULL;
+	}
+	sink->listen_fd = dupfd;
+	sink->activated = true;
+	if (sink_watch_listener(sink, errbuf, errlen))
+		return NULL;
+	log_info(sink->who, "listening on a socket from systemd%s%s (policy %s, buffer %zu bytes)",
+		 cfg->path ? " for " : "", cfg->path ? cfg->path : "",
+		 policy_name(cfg->policy), high_watermark(sink));
 	return sink;
+}
+
+void sink_get_stats(const struct sink *sink, struct sink_stats *out)
+{
+	const struct subscriber *sub;
+
+	memset(out, 0, sizeof(*out));
+	out->accepted = sink->accepted;
+	out->refused = sink->refused;
+	out->accept_errors = sink->accept_errors;
+	out->lines_out = sink->lines_out;
+	out->bytes_out = sink->bytes_out;
+	out->dropped = sink->dropped;
+	out->disconnected_slow = sink->disconnected_slow;
+	out->disconnected_other = sink->disconnected_other;
+	out->blocked = sink->blocked;
+	out->subscribers = sink->nsubs;
+	TAILQ_FOREACH(sub, &sink->subs, link) {
+		out->queued_bytes += sub->queued_bytes;
+		if (sub->queued_bytes > out->max_queued_bytes)
+			out->max_queued_bytes = sub->queued_bytes;
+	}
+	out->buffer_bytes = high_watermark(sink);
+	out->activated = sink->activated;
 }
 
 void sink_close(struct sink *sink, const char *why)
@@ -988,7 +1181,7 @@ void sink_close(struct sink *sink, const char *why)
 	 * closing sink never wakes a feed that is going away. */
 	sink->feed = NULL;
 	while ((sub = TAILQ_FIRST(&sink->subs)) != NULL)
-		subscriber_close(sub, LOG_LEVEL_INFO, "sink closed");
+		subscriber_close(sub, CLOSE_SINK, LOG_LEVEL_INFO, "sink closed");
 	if (sink->listen_ev)
 		event_free(sink->listen_ev);
 	if (sink->accept_retry)
@@ -1005,9 +1198,9 @@ void sink_close(struct sink *sink, const char *why)
 		if (flags >= 0)
 			fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
 	}
-	if (sink->disconnects || sink->drops)
+	if (sink->disconnected_slow || sink->drops)
 		log_info(sink->who, "closed after %llu slow-subscriber disconnects and %llu drop episodes",
-			 (unsigned long long)sink->disconnects,
+			 (unsigned long long)sink->disconnected_slow,
 			 (unsigned long long)sink->drops);
 	defer_free(sink_free, sink);
 }
