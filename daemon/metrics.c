@@ -1,0 +1,648 @@
+/*
+ * metrics.c: crdbfeedd's Prometheus text exposition (format 0.0.4).
+ *
+ * Families are written whole (# HELP, # TYPE, then one sample per feed or
+ * sink), in a fixed order, from counters copied out with feed_get_stats()
+ * and sink_get_stats(). Gauges that have no value yet (no resolved
+ * timestamp received, no checkpoint) are left out for that feed rather
+ * than reported as 0, which a dashboard would read as 1970. Every name
+ * here is documented in crdbfeedctl(1), "METRICS": keep the two in step.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "metrics.h"
+
+#include "control.h"
+#include "feed.h"
+#include "sink.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* ---- the bounded buffer ------------------------------------------------ */
+
+void textbuf_init(struct textbuf *buf, size_t limit)
+{
+	memset(buf, 0, sizeof(*buf));
+	buf->limit = limit;
+}
+
+void textbuf_free(struct textbuf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+}
+
+static bool textbuf_reserve(struct textbuf *buf, size_t more)
+{
+	size_t need, ncap;
+	char *ndata;
+
+	if (buf->failed)
+		return false;
+	if (more > buf->limit || buf->len > buf->limit - more) {
+		buf->failed = true;
+		return false;
+	}
+	need = buf->len + more + 1;
+	if (need <= buf->cap)
+		return true;
+	ncap = buf->cap ? buf->cap : 4096;
+	while (ncap < need)
+		ncap *= 2;
+	ndata = realloc(buf->data, ncap);
+	if (!ndata) {
+		buf->failed = true;
+		return false;
+	}
+	buf->data = ndata;
+	buf->cap = ncap;
+	return true;
+}
+
+void textbuf_append(struct textbuf *buf, const char *data, size_t len)
+{
+	if (!textbuf_reserve(buf, len))
+		return;
+	memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+}
+
+void textbuf_puts(struct textbuf *buf, const char *s)
+{
+	textbuf_append(buf, s, strlen(s));
+}
+
+void textbuf_printf(struct textbuf *buf, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		buf->failed = true;
+		return;
+	}
+	if ((size_t)n < sizeof(small)) {
+		textbuf_append(buf, small, (size_t)n);
+		return;
+	}
+	if (!textbuf_reserve(buf, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf->len += (size_t)n;
+}
+
+/* ---- the format's primitives ------------------------------------------- */
+
+static void escape(struct textbuf *buf, const char *value, bool quotes)
+{
+	const char *run = value;
+
+	for (const char *p = value; *p; p++) {
+		const char *rep = NULL;
+
+		if (*p == '\\')
+			rep = "\\\\";
+		else if (*p == '\n')
+			rep = "\\n";
+		else if (*p == '"' && quotes)
+			rep = "\\\"";
+		if (!rep)
+			continue;
+		textbuf_append(buf, run, (size_t)(p - run));
+		textbuf_puts(buf, rep);
+		run = p + 1;
+	}
+	textbuf_puts(buf, run);
+}
+
+void metrics_escape_label(struct textbuf *buf, const char *value)
+{
+	escape(buf, value, true);
+}
+
+void metrics_family(struct textbuf *buf, const char *name,
+		    enum metric_type type, const char *help)
+{
+	textbuf_printf(buf, "# HELP %s ", name);
+	escape(buf, help, false);
+	textbuf_printf(buf, "\n# TYPE %s %s\n", name,
+		       type == METRIC_COUNTER ? "counter" : "gauge");
+}
+
+static void sample_head(struct textbuf *buf, const char *name,
+			const char *const *labels)
+{
+	textbuf_puts(buf, name);
+	if (!labels || !labels[0])
+		return;
+	textbuf_puts(buf, "{");
+	for (size_t i = 0; labels[i] && labels[i + 1]; i += 2) {
+		textbuf_printf(buf, "%s%s=\"", i ? "," : "", labels[i]);
+		metrics_escape_label(buf, labels[i + 1]);
+		textbuf_puts(buf, "\"");
+	}
+	textbuf_puts(buf, "}");
+}
+
+void metrics_sample_u64(struct textbuf *buf, const char *name,
+			const char *const *labels, uint64_t value)
+{
+	sample_head(buf, name, labels);
+	textbuf_printf(buf, " %llu\n", (unsigned long long)value);
+}
+
+/* The shortest %g form that reads back as the same double (so that
+ * 0.1 prints as 0.1 and a timestamp keeps its milliseconds). */
+static void format_double(char *out, size_t outlen, double value)
+{
+	if (isnan(value)) {
+		snprintf(out, outlen, "NaN");
+		return;
+	}
+	if (isinf(value)) {
+		snprintf(out, outlen, value > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	for (int precision = 1; precision <= 17; precision++) {
+		snprintf(out, outlen, "%.*g", precision, value);
+		if (strtod(out, NULL) == value)
+			return;
+	}
+}
+
+void metrics_sample_double(struct textbuf *buf, const char *name,
+			   const char *const *labels, double value)
+{
+	char text[64];
+
+	format_double(text, sizeof(text), value);
+	sample_head(buf, name, labels);
+	textbuf_printf(buf, " %s\n", text);
+}
+
+/* ---- the process ------------------------------------------------------- */
+
+void metrics_process_figures(struct process_figures *out)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	struct rusage ru;
+	FILE *statm;
+	DIR *dir;
+
+	out->resident_bytes = out->virtual_bytes = -1;
+	out->open_fds = out->max_fds = -1;
+	out->cpu_seconds = -1;
+	statm = fopen("/proc/self/statm", "re");
+	if (statm) {
+		unsigned long size, resident;
+
+		if (page > 0 && fscanf(statm, "%lu %lu", &size, &resident) == 2) {
+			out->virtual_bytes = (int64_t)size * page;
+			out->resident_bytes = (int64_t)resident * page;
+		}
+		fclose(statm);
+	}
+	dir = opendir("/proc/self/fd");
+	if (dir) {
+		struct dirent *ent;
+		int64_t n = 0;
+		int self = dirfd(dir);
+
+		while ((ent = readdir(dir)) != NULL) {
+			/* Not ".", "..", nor the descriptor reading it. */
+			if (ent->d_name[0] == '.' || atoi(ent->d_name) == self)
+				continue;
+			n++;
+		}
+		closedir(dir);
+		out->open_fds = n;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		out->max_fds = (int64_t)rl.rlim_cur;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		out->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+			((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void render_process(struct textbuf *buf, const struct daemon_view *view,
+			   int64_t now_ms, const struct process_figures *proc)
+{
+	const char *build[] = { "version", view->version ? view->version : "", NULL };
+
+	metrics_family(buf, "crdbfeedd_build_info", METRIC_GAUGE,
+		       "Always 1; the version crdbfeedd was built from is the label.");
+	metrics_sample_u64(buf, "crdbfeedd_build_info", build, 1);
+	metrics_family(buf, "crdbfeedd_ready", METRIC_GAUGE,
+		       "1 once start-up finished (READY=1 was sent), 0 before and while stopping.");
+	metrics_sample_u64(buf, "crdbfeedd_ready", NULL,
+			   view->ready && !view->shutting_down);
+	metrics_family(buf, "crdbfeedd_uptime_seconds", METRIC_GAUGE,
+		       "Seconds since the process started.");
+	metrics_sample_double(buf, "crdbfeedd_uptime_seconds", NULL,
+			      now_ms > view->started_at ?
+			      (double)(now_ms - view->started_at) / 1e3 : 0.0);
+	metrics_family(buf, "process_start_time_seconds", METRIC_GAUGE,
+		       "Start time of the process since the Unix epoch in seconds.");
+	metrics_sample_double(buf, "process_start_time_seconds", NULL,
+			      (double)view->started_at / 1e3);
+	if (proc->cpu_seconds >= 0) {
+		metrics_family(buf, "process_cpu_seconds_total", METRIC_COUNTER,
+			       "Total user and system CPU time spent in seconds.");
+		metrics_sample_double(buf, "process_cpu_seconds_total", NULL,
+				      proc->cpu_seconds);
+	}
+	if (proc->resident_bytes >= 0) {
+		metrics_family(buf, "process_resident_memory_bytes", METRIC_GAUGE,
+			       "Resident memory size in bytes.");
+		metrics_sample_u64(buf, "process_resident_memory_bytes", NULL,
+				   (uint64_t)proc->resident_bytes);
+	}
+	if (proc->virtual_bytes >= 0) {
+		metrics_family(buf, "process_virtual_memory_bytes", METRIC_GAUGE,
+			       "Virtual memory size in bytes.");
+		metrics_sample_u64(buf, "process_virtual_memory_bytes", NULL,
+				   (uint64_t)proc->virtual_bytes);
+	}
+	if (proc->open_fds >= 0) {
+		metrics_family(buf, "process_open_fds", METRIC_GAUGE,
+			       "Number of open file descriptors.");
+		metrics_sample_u64(buf, "process_open_fds", NULL,
+				   (uint64_t)proc->open_fds);
+	}
+	if (proc->max_fds >= 0) {
+		metrics_family(buf, "process_max_fds", METRIC_GAUGE,
+			       "Maximum number of open file descriptors.");
+		metrics_sample_u64(buf, "process_max_fds", NULL,
+				   (uint64_t)proc->max_fds);
+	}
+}
+
+/* ---- feeds ------------------------------------------------------------- */
+
+/* The public states, one crdbfeedd_feed_state sample each. */
+static const char *const public_states[] = {
+	"connecting", "streaming", "reconnecting", "failed", "paused", "stopped",
+};
+
+/* Counters copied straight out of struct feed_stats. */
+static const struct {
+	const char *name;
+	size_t offset;
+	const char *help;
+} feed_counters[] = {
+	{ "crdbfeedd_feed_rows_total", offsetof(struct feed_stats, rows),
+	  "Data rows received from CockroachDB and published." },
+	{ "crdbfeedd_feed_resolved_total", offsetof(struct feed_stats, resolved),
+	  "Resolved timestamps received." },
+	{ "crdbfeedd_feed_received_bytes_total", offsetof(struct feed_stats, bytes_in),
+	  "Payload bytes received (keys and values)." },
+	{ "crdbfeedd_feed_lines_total", offsetof(struct feed_stats, lines_out),
+	  "Lines published to the feed's sinks." },
+	{ "crdbfeedd_feed_published_bytes_total", offsetof(struct feed_stats, bytes_out),
+	  "Bytes of the lines published (each line counted once)." },
+	{ "crdbfeedd_feed_bad_rows_total", offsetof(struct feed_stats, bad_rows),
+	  "Rows that could not be decoded or encoded." },
+	{ "crdbfeedd_feed_checkpoint_writes_total", offsetof(struct feed_stats, checkpoint_writes),
+	  "Checkpoint files written." },
+	{ "crdbfeedd_feed_checkpoint_errors_total", offsetof(struct feed_stats, checkpoint_errors),
+	  "Checkpoint writes that failed (the previous checkpoint was kept)." },
+};
+
+/* Seconds from an HLC's wall time (ns) or a ms time to now, never < 0. */
+static double age_seconds(int64_t now_ms, int64_t then_ns)
+{
+	double age = (double)now_ms / 1e3 - (double)then_ns / 1e9;
+
+	return age > 0 ? age : 0.0;
+}
+
+/* Stats of every live feed, parallel to view->feeds (zeroed for NULL). */
+static struct feed_stats *collect_feed_stats(const struct daemon_view *view,
+					     size_t *nfeeds)
+{
+	size_t n = view->cfg ? view->cfg->nfeeds : 0;
+	struct feed_stats *stats = calloc(n ? n : 1, sizeof(*stats));
+
+	*nfeeds = n;
+	if (!stats)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (view->feeds[i])
+			feed_get_stats(view->feeds[i], &stats[i]);
+	return stats;
+}
+
+static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
+			 int64_t now_ms, const struct feed_stats *stats,
+			 size_t nfeeds)
+{
+	for (size_t m = 0; m < sizeof(feed_counters) / sizeof(feed_counters[0]); m++) {
+		metrics_family(buf, feed_counters[m].name, METRIC_COUNTER,
+			       feed_counters[m].help);
+		for (size_t i = 0; i < nfeeds; i++) {
+			const char *labels[] = { "feed", NULL, NULL };
+			uint64_t value;
+
+			if (!view->feeds[i])
+				continue;
+			labels[1] = feed_name(view->feeds[i]);
+			memcpy(&value, (const char *)&stats[i] + feed_counters[m].offset,
+			       sizeof(value));
+			metrics_sample_u64(buf, feed_counters[m].name, labels, value);
+		}
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_reconnects_total", METRIC_COUNTER,
+		       "Connections the feed left behind and reconnected, by reason.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		if (!view->feeds[i])
+			continue;
+		for (int r = 0; r < RECONNECT_NREASONS; r++) {
+			const char *labels[] = {
+				"feed", feed_name(view->feeds[i]),
+				"reason", reconnect_reason_name((enum reconnect_reason)r),
+				NULL
+			};
+
+			metrics_sample_u64(buf, "crdbfeedd_feed_reconnects_total",
+					   labels, stats[i].reconnects[r]);
+		}
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_state", METRIC_GAUGE,
+		       "1 for the feed's current state, 0 for the others.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *current;
+
+		if (!view->feeds[i])
+			continue;
+		current = feed_public_state(view->feeds[i]);
+		for (size_t s = 0; s < sizeof(public_states) / sizeof(public_states[0]); s++) {
+			const char *labels[] = {
+				"feed", feed_name(view->feeds[i]),
+				"state", public_states[s], NULL
+			};
+
+			metrics_sample_u64(buf, "crdbfeedd_feed_state", labels,
+					   strcmp(current, public_states[s]) == 0);
+		}
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_state_seconds", METRIC_GAUGE,
+		       "Seconds the feed has been in its current state.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || !stats[i].state_since)
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_state_seconds", labels,
+				      age_seconds(now_ms, stats[i].state_since * 1000000));
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_paused", METRIC_GAUGE,
+		       "1 while an operator has the feed paused.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i])
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_u64(buf, "crdbfeedd_feed_paused", labels,
+				   stats[i].paused);
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_resolved_timestamp_seconds", METRIC_GAUGE,
+		       "Newest resolved timestamp received (its wall time, seconds since the epoch).");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].last_resolved))
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_resolved_timestamp_seconds",
+				      labels, (double)stats[i].last_resolved.wall / 1e9);
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_lag_seconds", METRIC_GAUGE,
+		       "Now minus the newest resolved timestamp: how far behind the feed is.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].last_resolved))
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_lag_seconds", labels,
+				      age_seconds(now_ms, stats[i].last_resolved.wall));
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_checkpoint_timestamp_seconds", METRIC_GAUGE,
+		       "The resume cursor (checkpoint) as seconds since the epoch.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].checkpoint))
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_checkpoint_timestamp_seconds",
+				      labels, (double)stats[i].checkpoint.wall / 1e9);
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_checkpoint_age_seconds", METRIC_GAUGE,
+		       "Now minus the checkpoint: what a restart would replay.");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].checkpoint))
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_checkpoint_age_seconds",
+				      labels, age_seconds(now_ms, stats[i].checkpoint.wall));
+	}
+
+	metrics_family(buf, "crdbfeedd_feed_last_row_timestamp_seconds", METRIC_GAUGE,
+		       "When the last data row arrived (seconds since the epoch).");
+	for (size_t i = 0; i < nfeeds; i++) {
+		const char *labels[] = { "feed", NULL, NULL };
+
+		if (!view->feeds[i] || !stats[i].last_row_at)
+			continue;
+		labels[1] = feed_name(view->feeds[i]);
+		metrics_sample_double(buf, "crdbfeedd_feed_last_row_timestamp_seconds",
+				      labels, (double)stats[i].last_row_at / 1e3);
+	}
+}
+
+/* ---- sinks ------------------------------------------------------------- */
+
+enum sink_value_kind { SV_U64, SV_SIZE };
+
+static const struct {
+	const char *name;
+	enum metric_type type;
+	enum sink_value_kind kind;
+	size_t offset;
+	const char *help;
+} sink_values[] = {
+	{ "crdbfeedd_sink_subscribers", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, subscribers), "Subscribers connected now." },
+	{ "crdbfeedd_sink_accepted_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, accepted), "Subscribers accepted." },
+	{ "crdbfeedd_sink_refused_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, refused),
+	  "Connections refused by the sink's allow-list." },
+	{ "crdbfeedd_sink_accept_errors_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, accept_errors),
+	  "accept(2) failures (out of descriptors, ...)." },
+	{ "crdbfeedd_sink_lines_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, lines_out), "Lines written to subscribers." },
+	{ "crdbfeedd_sink_sent_bytes_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, bytes_out), "Bytes written to subscribers." },
+	{ "crdbfeedd_sink_dropped_lines_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, dropped),
+	  "Lines skipped for slow subscribers (drop policy)." },
+	{ "crdbfeedd_sink_blocked_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, blocked),
+	  "Times a slow subscriber paused its feed (block policy)." },
+	{ "crdbfeedd_sink_buffer_bytes", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, buffer_bytes),
+	  "The per-subscriber queue bound (the sink's buffer setting)." },
+	{ "crdbfeedd_sink_queued_bytes", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, queued_bytes),
+	  "Bytes queued now, over all subscribers." },
+	{ "crdbfeedd_sink_max_queued_bytes", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, max_queued_bytes),
+	  "Bytes queued now for the fullest subscriber." },
+};
+
+static const char *sink_type_name(enum sink_type type)
+{
+	return type == SINK_STDOUT ? "stdout" : "unix";
+}
+
+static const char *policy_name(enum slow_policy policy)
+{
+	switch (policy) {
+	case SLOW_POLICY_BLOCK:
+		return "block";
+	case SLOW_POLICY_DROP:
+		return "drop";
+	default:
+		return "disconnect";
+	}
+}
+
+static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
+{
+	size_t n = view->cfg ? view->cfg->nsinks : 0;
+	struct sink_stats *stats = calloc(n ? n : 1, sizeof(*stats));
+
+	if (!stats) {
+		buf->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (view->sinks[i])
+			sink_get_stats(view->sinks[i], &stats[i]);
+
+	metrics_family(buf, "crdbfeedd_sink_info", METRIC_GAUGE,
+		       "Always 1; the sink's feed, type and slow-subscriber policy are labels.");
+	for (size_t i = 0; i < n; i++) {
+		const struct sink_config *cfg;
+
+		if (!view->sinks[i])
+			continue;
+		cfg = sink_config(view->sinks[i]);
+		const char *labels[] = {
+			"sink", sink_name(view->sinks[i]), "feed", cfg->feed,
+			"type", sink_type_name(cfg->type),
+			"policy", policy_name(cfg->policy), NULL
+		};
+
+		metrics_sample_u64(buf, "crdbfeedd_sink_info", labels, 1);
+	}
+
+	for (size_t m = 0; m < sizeof(sink_values) / sizeof(sink_values[0]); m++) {
+		metrics_family(buf, sink_values[m].name, sink_values[m].type,
+			       sink_values[m].help);
+		for (size_t i = 0; i < n; i++) {
+			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
+			const char *field = (const char *)&stats[i] + sink_values[m].offset;
+			uint64_t value;
+
+			if (!view->sinks[i])
+				continue;
+			labels[1] = sink_name(view->sinks[i]);
+			labels[3] = sink_config(view->sinks[i])->feed;
+			if (sink_values[m].kind == SV_SIZE) {
+				size_t size;
+
+				memcpy(&size, field, sizeof(size));
+				value = size;
+			} else {
+				memcpy(&value, field, sizeof(value));
+			}
+			metrics_sample_u64(buf, sink_values[m].name, labels, value);
+		}
+	}
+
+	metrics_family(buf, "crdbfeedd_sink_disconnects_total", METRIC_COUNTER,
+		       "Subscribers closed by the daemon or gone, by reason: slow (the disconnect policy) or other (error, end of file, bad request).");
+	for (size_t i = 0; i < n; i++) {
+		const char *feed;
+
+		if (!view->sinks[i])
+			continue;
+		feed = sink_config(view->sinks[i])->feed;
+		const char *slow[] = { "sink", sink_name(view->sinks[i]), "feed", feed,
+				       "reason", "slow", NULL };
+		const char *other[] = { "sink", sink_name(view->sinks[i]), "feed", feed,
+					"reason", "other", NULL };
+
+		metrics_sample_u64(buf, "crdbfeedd_sink_disconnects_total", slow,
+				   stats[i].disconnected_slow);
+		metrics_sample_u64(buf, "crdbfeedd_sink_disconnects_total", other,
+				   stats[i].disconnected_other);
+	}
+	free(stats);
+}
+
+int metrics_render(struct textbuf *buf, const struct daemon_view *view,
+		   int64_t now_ms, const struct process_figures *proc)
+{
+	struct process_figures own;
+	struct feed_stats *stats;
+	size_t nfeeds;
+
+	if (!proc) {
+		metrics_process_figures(&own);
+		proc = &own;
+	}
+	render_process(buf, view, now_ms, proc);
+	stats = collect_feed_stats(view, &nfeeds);
+	if (!stats) {
+		buf->failed = true;
+		return -1;
+	}
+	render_feeds(buf, view, now_ms, stats, nfeeds);
+	free(stats);
+	render_sinks(buf, view);
+	return buf->failed ? -1 : 0;
+}
