@@ -1,6 +1,8 @@
 /*
  * log.h: crdbfeedd's log lines. One line per event on stderr, with the feed
- * (or sink) it concerns; syslog priority prefixes ("<6>") under systemd.
+ * (or sink) it concerns; syslog priority prefixes ("<6>") under systemd;
+ * the journal's native protocol with structured fields when stderr is the
+ * journal (see log.c).
  */
 #ifndef CRDBFEEDD_LOG_H
 #define CRDBFEEDD_LOG_H
@@ -11,6 +13,18 @@
 
 /* Read JOURNAL_STREAM / INVOCATION_ID once, before the first line. */
 void log_init(enum log_level level);
+
+/* Where lines go, as log_init() decided. */
+enum log_target {
+	LOG_TARGET_STDERR,          /* timestamped lines */
+	LOG_TARGET_STDERR_PRIORITY, /* "<N>" lines for systemd */
+	LOG_TARGET_JOURNAL          /* sd_journal_send; stderr ("<N>") when
+				       the journal refuses a message */
+};
+enum log_target log_get_target(void);
+
+/* True when JOURNAL_STREAM names the file stderr is now (dev:ino). */
+bool log_stderr_is_journal(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 bool log_enabled(enum log_level level);
