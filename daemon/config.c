@@ -20,12 +20,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -55,10 +58,30 @@ const struct cfg_key cfg_keys[] = {
 	  "default file (absolute path) holding the DSN password, read at each connect" },
 	{ CFG_SECTION_GLOBAL, "credential", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "default systemd credential holding the password: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=)" },
+	{ CFG_SECTION_GLOBAL, "sslrootcert", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "default CA certificate file of feeds: absolute path, or credential:NAME for $CREDENTIALS_DIRECTORY/NAME" },
+	{ CFG_SECTION_GLOBAL, "sslcert", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "default client certificate file of feeds: absolute path or credential:NAME" },
+	{ CFG_SECTION_GLOBAL, "sslkey", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "default client key file of feeds: absolute path or credential:NAME" },
 	{ CFG_SECTION_GLOBAL, "state_dir", CFG_STRING, "/var/lib/crdbfeedd", NULL, CFG_RELOAD_RESTART,
 	  "directory (absolute path) of the feeds' checkpoints; ${VAR} and ${VAR:-default} take environment variables" },
 	{ CFG_SECTION_GLOBAL, "log_level", CFG_ENUM, "info", "error|warning|notice|info|debug", CFG_RELOAD_LIVE,
 	  "least important messages logged" },
+	{ CFG_SECTION_GLOBAL, "control_socket", CFG_STRING, "", NULL, CFG_RELOAD_LIVE,
+	  "absolute path of the control socket (status, metrics, pause, resume, reload; crdbfeedctl uses /run/crdbfeedd/control.sock); unset: none" },
+	{ CFG_SECTION_GLOBAL, "control_mode", CFG_MODE, "0660", NULL, CFG_RELOAD_LIVE,
+	  "file mode of the control and metrics sockets (octal)" },
+	{ CFG_SECTION_GLOBAL, "control_group", CFG_STRING, "", NULL, CFG_RELOAD_LIVE,
+	  "group of the control and metrics sockets (unset: the daemon's group)" },
+	{ CFG_SECTION_GLOBAL, "control_allow_users", CFG_LIST, "", NULL, CFG_RELOAD_LIVE,
+	  "users (names or uids) let in on the control socket; with control_allow_groups unset too: anyone who can open it" },
+	{ CFG_SECTION_GLOBAL, "control_allow_groups", CFG_LIST, "", NULL, CFG_RELOAD_LIVE,
+	  "groups (names or gids) whose members, by primary group, are let in on the control socket" },
+	{ CFG_SECTION_GLOBAL, "metrics_socket", CFG_STRING, "", NULL, CFG_RELOAD_LIVE,
+	  "absolute path of a Unix socket serving Prometheus metrics over HTTP (GET /metrics); unset: none" },
+	{ CFG_SECTION_GLOBAL, "metrics_listen", CFG_STRING, "", NULL, CFG_RELOAD_LIVE,
+	  "loopback TCP address serving Prometheus metrics: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; unset: none" },
 	{ CFG_SECTION_GLOBAL, "resolved", CFG_DURATION, "10s", NULL, CFG_RELOAD_FEED,
 	  "default resolved timestamp interval of feeds, also sent as min_checkpoint_frequency" },
 	{ CFG_SECTION_GLOBAL, "envelope", CFG_ENUM, "", ENVELOPES, CFG_RELOAD_FEED,
@@ -73,6 +96,10 @@ const struct cfg_key cfg_keys[] = {
 	  "default silence after which a feed is cancelled and reconnected (0: max(30s, 5 x resolved))" },
 	{ CFG_SECTION_GLOBAL, "buffer", CFG_SIZE, "1M", NULL, CFG_RELOAD_FEED,
 	  "default output buffer of each sink subscriber (k, M, G suffixes: 1024 based)" },
+	{ CFG_SECTION_GLOBAL, "allow_users", CFG_LIST, "", NULL, CFG_RELOAD_FEED,
+	  "default users (names or uids) let in on unix sinks; with allow_groups unset too: anyone who can open the socket" },
+	{ CFG_SECTION_GLOBAL, "allow_groups", CFG_LIST, "", NULL, CFG_RELOAD_FEED,
+	  "default groups (names or gids) whose members, by primary group, are let in on unix sinks" },
 
 	{ CFG_SECTION_FEED, "dsn", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "connection string of this feed (default: [crdbfeedd] dsn); ${VAR} and ${VAR:-default} expanded" },
@@ -80,6 +107,12 @@ const struct cfg_key cfg_keys[] = {
 	  "file (absolute path) holding the password (default: [crdbfeedd] password_file)" },
 	{ CFG_SECTION_FEED, "credential", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "systemd credential holding the password (default: [crdbfeedd] credential)" },
+	{ CFG_SECTION_FEED, "sslrootcert", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "CA certificate file for sslmode verify-ca/verify-full: absolute path or credential:NAME (default: [crdbfeedd] sslrootcert)" },
+	{ CFG_SECTION_FEED, "sslcert", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "client certificate file: absolute path or credential:NAME (default: [crdbfeedd] sslcert)" },
+	{ CFG_SECTION_FEED, "sslkey", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
+	  "client key file: absolute path or credential:NAME (default: [crdbfeedd] sslkey)" },
 	{ CFG_SECTION_FEED, "tables", CFG_LIST, "", NULL, CFG_RELOAD_FEED,
 	  "target tables: t, s.t or db.s.t, each optionally followed by FAMILY f (or set query)" },
 	{ CFG_SECTION_FEED, "query", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
@@ -121,6 +154,10 @@ const struct cfg_key cfg_keys[] = {
 	  "type = unix: file mode of the socket (octal)" },
 	{ CFG_SECTION_SINK, "group", CFG_STRING, "", NULL, CFG_RELOAD_FEED,
 	  "type = unix: group of the socket (unset: the daemon's group)" },
+	{ CFG_SECTION_SINK, "allow_users", CFG_LIST, "", NULL, CFG_RELOAD_FEED,
+	  "type = unix: users (names or uids) let in, checked on connect (default: [crdbfeedd] allow_users)" },
+	{ CFG_SECTION_SINK, "allow_groups", CFG_LIST, "", NULL, CFG_RELOAD_FEED,
+	  "type = unix: groups (names or gids) whose members, by primary group, are let in (default: [crdbfeedd] allow_groups)" },
 	{ CFG_SECTION_SINK, "policy", CFG_ENUM, "", "block|disconnect|drop", CFG_RELOAD_FEED,
 	  "when a subscriber's buffer is full (unset: disconnect for unix, block for stdout)" },
 	{ CFG_SECTION_SINK, "buffer", CFG_SIZE, "", NULL, CFG_RELOAD_FEED,
@@ -1192,6 +1229,13 @@ static struct setting setting_get(const struct raw_file *rf,
 	return st;
 }
 
+/* Whether a key is written (non-empty) in this very section. */
+static bool set_here(const struct raw_section *sec, const char *name)
+{
+	ssize_t idx = key_index(sec->kind, name);
+	return idx >= 0 && sec->values[idx].value && sec->values[idx].value[0];
+}
+
 /* The typed getters report "file:line: key: problem" and return -1. */
 
 static int get_bool(struct loader *ld, const struct setting *st, bool *out)
@@ -1268,11 +1312,32 @@ static int get_string(struct loader *ld, const struct setting *st, char **out)
 	return *out ? 0 : -1;
 }
 
+/*
+ * Keys next to a secret, whose values are never quoted in a message: a
+ * password pasted into password_file or credential (or a key's text into
+ * sslkey) must not end up in a log.
+ */
+static bool value_is_private(const struct cfg_key *key)
+{
+	return strcmp(key->name, "password_file") == 0 ||
+	       strcmp(key->name, "credential") == 0 ||
+	       strcmp(key->name, "sslkey") == 0;
+}
+
+#define NOT_SHOWN "(value not shown: it may be a secret)"
+
 static int get_absolute_path(struct loader *ld, const struct setting *st,
 			     char **out)
 {
 	if (get_string(ld, st, out) < 0)
 		return -1;
+	if (*out && (*out)[0] != '/' && value_is_private(st->key)) {
+		diag(ld, st->line, "%s: not an absolute path %s", st->key->name,
+		     NOT_SHOWN);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
 	if (*out && (*out)[0] != '/') {
 		diag(ld, st->line, "%s: '%.200s' is not an absolute path (relative paths would depend on the daemon's working directory)",
 		     st->key->name, *out);
@@ -1327,6 +1392,265 @@ static int check_dsn(struct loader *ld, const struct setting *st,
 	return -1;
 }
 
+/* A user or group name in /etc/passwd or /etc/group (or NSS). 0 found,
+ * 1 unknown, -1 lookup error (*err: its errno). */
+static int lookup_id(const char *name, bool group, id_t *out, int *err)
+{
+	long hint = sysconf(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+	size_t size = hint > 0 && hint < 65536 ? (size_t)hint : 4096;
+	for (;;) {
+		char *buf = malloc(size);
+		if (!buf) {
+			*err = ENOMEM;
+			return -1;
+		}
+		int rc;
+		bool found;
+		if (group) {
+			struct group gr, *res = NULL;
+			rc = getgrnam_r(name, &gr, buf, size, &res);
+			found = rc == 0 && res;
+			if (found)
+				*out = (id_t)gr.gr_gid;
+		} else {
+			struct passwd pw, *res = NULL;
+			rc = getpwnam_r(name, &pw, buf, size, &res);
+			found = rc == 0 && res;
+			if (found)
+				*out = (id_t)pw.pw_uid;
+		}
+		free(buf);
+		/* Bounded: no sane entry needs more than 1 MiB. */
+		if (rc == ERANGE && size < ((size_t)1 << 20)) {
+			size *= 2;
+			continue;
+		}
+		if (found)
+			return 0;
+		/* Some NSS modules say "not found" with these. */
+		if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF ||
+		    rc == EPERM)
+			return 1;
+		*err = rc;
+		return -1;
+	}
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	id_t x = *(const id_t *)a, y = *(const id_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * allow_users / allow_groups: a comma list of names or numeric ids, each
+ * resolved now (an all-digit item is an id, not looked up). The result is
+ * sorted without repeats, so that equal sets compare equal on reload.
+ */
+static int get_id_list(struct loader *ld, const struct setting *st,
+		       bool group, id_t **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (!st->value[0])
+		return 0;
+	char **items;
+	const char *why;
+	ssize_t n = split_list(ld, st->value, &items, &why);
+	if (n < 0) {
+		if (why)
+			diag(ld, st->line, "%s: %s", st->key->name, why);
+		return -1;
+	}
+	id_t *ids = calloc((size_t)n, sizeof(*ids));
+	if (!ids) {
+		free_list(items, (size_t)n);
+		diag_oom(ld);
+		return -1;
+	}
+	const char *what = group ? "group" : "user";
+	size_t nids = 0;
+	int rc = 0;
+	for (size_t i = 0; i < (size_t)n; i++) {
+		const char *item = items[i];
+		size_t digits = strspn(item, "0123456789");
+		id_t id = 0;
+		if (item[digits] == '\0') {
+			errno = 0;
+			unsigned long long v = strtoull(item, NULL, 10);
+			/* (id_t)-1 means "no change" to chown and is no id. */
+			if (errno || digits > 10 || v >= UINT32_MAX) {
+				diag(ld, st->line, "%s: '%.100s' is not a valid %s id",
+				     st->key->name, item, what);
+				rc = -1;
+				continue;
+			}
+			id = (id_t)v;
+		} else {
+			int err = 0;
+			int found = lookup_id(item, group, &id, &err);
+			if (found == 1) {
+				diag(ld, st->line, "%s: unknown %s '%.100s'",
+				     st->key->name, what, item);
+				rc = -1;
+				continue;
+			}
+			if (found < 0) {
+				diag(ld, st->line, "%s: cannot look up %s '%.100s': %s",
+				     st->key->name, what, item, strerror(err));
+				rc = -1;
+				continue;
+			}
+		}
+		ids[nids++] = id;
+	}
+	free_list(items, (size_t)n);
+	if (rc < 0) {
+		free(ids);
+		return -1;
+	}
+	qsort(ids, nids, sizeof(*ids), cmp_id);
+	size_t kept = 0;
+	for (size_t i = 0; i < nids; i++)
+		if (kept == 0 || ids[kept - 1] != ids[i])
+			ids[kept++] = ids[i];
+	*out = ids;
+	*nout = kept;
+	return 0;
+}
+
+static int get_uid_list(struct loader *ld, const struct setting *st,
+			uid_t **out, size_t *nout)
+{
+	id_t *ids;
+	size_t n;
+	*out = NULL;
+	*nout = 0;
+	if (get_id_list(ld, st, false, &ids, &n) < 0)
+		return -1;
+	if (n == 0) {
+		free(ids);
+		return 0;
+	}
+	uid_t *uids = calloc(n, sizeof(*uids));
+	if (!uids) {
+		free(ids);
+		diag_oom(ld);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		uids[i] = (uid_t)ids[i];
+	free(ids);
+	*out = uids;
+	*nout = n;
+	return 0;
+}
+
+static int get_gid_list(struct loader *ld, const struct setting *st,
+			gid_t **out, size_t *nout)
+{
+	id_t *ids;
+	size_t n;
+	*out = NULL;
+	*nout = 0;
+	if (get_id_list(ld, st, true, &ids, &n) < 0)
+		return -1;
+	if (n == 0) {
+		free(ids);
+		return 0;
+	}
+	gid_t *gids = calloc(n, sizeof(*gids));
+	if (!gids) {
+		free(ids);
+		diag_oom(ld);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		gids[i] = (gid_t)ids[i];
+	free(ids);
+	*out = gids;
+	*nout = n;
+	return 0;
+}
+
+#define CREDENTIAL_PREFIX "credential:"
+
+/*
+ * sslrootcert / sslcert / sslkey: an absolute path, or credential:NAME for
+ * $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=). Only the path is
+ * kept: libpq reads the file at each connect.
+ */
+static int get_tls_file(struct loader *ld, const struct setting *st,
+			char **out)
+{
+	*out = NULL;
+	if (!st->value[0])
+		return 0;
+	size_t plen = strlen(CREDENTIAL_PREFIX);
+	if (strncmp(st->value, CREDENTIAL_PREFIX, plen) != 0)
+		return get_absolute_path(ld, st, out);
+	const char *name = st->value + plen;
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0) {
+		if (value_is_private(st->key))
+			diag(ld, st->line, "%s: credential:NAME must name a credential by its file name, not a path %s",
+			     st->key->name, NOT_SHOWN);
+		else
+			diag(ld, st->line, "%s: '%.100s' must name a credential by its file name, not a path",
+			     st->key->name, name);
+		return -1;
+	}
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	if (!dir || !dir[0]) {
+		diag(ld, st->line, "%s: CREDENTIALS_DIRECTORY is not set for credential:NAME (use LoadCredential= in the systemd unit, or an absolute path)",
+		     st->key->name);
+		return -1;
+	}
+	size_t len = strlen(dir) + 1 + strlen(name) + 1;
+	if (!(*out = malloc(len))) {
+		diag_oom(ld);
+		return -1;
+	}
+	snprintf(*out, len, "%s/%s", dir, name);
+	return 0;
+}
+
+int config_parse_listen(const char *text, char *host, size_t hostlen,
+			uint16_t *port)
+{
+	static const struct {
+		const char *prefix; /* up to and with the ':' before the port */
+		const char *host;
+	} loopback[] = {
+		{ "127.0.0.1:", "127.0.0.1" },
+		{ "[::1]:", "::1" },
+		{ "localhost:", "localhost" },
+	};
+	if (!text)
+		return -1;
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		size_t plen = strlen(loopback[i].prefix);
+		if (strncmp(text, loopback[i].prefix, plen) != 0)
+			continue;
+		const char *digits = text + plen;
+		size_t ndigits = strspn(digits, "0123456789");
+		if (ndigits == 0 || ndigits > 5 || digits[ndigits] != '\0')
+			return -1;
+		unsigned long v = strtoul(digits, NULL, 10);
+		if (v == 0 || v > 65535)
+			return -1;
+		if (host) {
+			if (hostlen <= strlen(loopback[i].host))
+				return -1;
+			snprintf(host, hostlen, "%s", loopback[i].host);
+		}
+		if (port)
+			*port = (uint16_t)v;
+		return 0;
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Building feeds and sinks                                            */
 /* ------------------------------------------------------------------ */
@@ -1345,6 +1669,9 @@ static void feed_free_members(struct feed_config *f)
 	}
 	free(f->options);
 	free(f->start_cursor);
+	free(f->sslrootcert);
+	free(f->sslcert);
+	free(f->sslkey);
 }
 
 static void sink_free_members(struct sink_config *s)
@@ -1353,6 +1680,8 @@ static void sink_free_members(struct sink_config *s)
 	free(s->feed);
 	free(s->path);
 	free(s->group);
+	free(s->allow_uids);
+	free(s->allow_gids);
 }
 
 void config_free(struct config *cfg)
@@ -1366,6 +1695,12 @@ void config_free(struct config *cfg)
 		sink_free_members(&cfg->sinks[i]);
 	free(cfg->sinks);
 	free(cfg->state_dir);
+	free(cfg->control_socket);
+	free(cfg->control_group);
+	free(cfg->control_allow_uids);
+	free(cfg->control_allow_gids);
+	free(cfg->metrics_socket);
+	free(cfg->metrics_listen);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1617,8 +1952,8 @@ static int feed_password(struct loader *ld, const struct raw_file *rf,
 			const char *name = cred->value;
 			if (strchr(name, '/') || strcmp(name, ".") == 0 ||
 			    strcmp(name, "..") == 0) {
-				diag(ld, cred->line, "credential: '%.100s' must be a file name, not a path",
-				     name);
+				diag(ld, cred->line, "credential: must be a file name, not a path %s",
+				     NOT_SHOWN);
 				return -1;
 			}
 			const char *dir = getenv("CREDENTIALS_DIRECTORY");
@@ -1683,6 +2018,15 @@ static void load_feed(struct loader *ld, const struct raw_file *rf,
 		bad = 1;
 	}
 	if (feed_password(ld, rf, sec, f) < 0)
+		bad = 1;
+	st = setting_get(rf, sec, "sslrootcert");
+	if (get_tls_file(ld, &st, &f->sslrootcert) < 0)
+		bad = 1;
+	st = setting_get(rf, sec, "sslcert");
+	if (get_tls_file(ld, &st, &f->sslcert) < 0)
+		bad = 1;
+	st = setting_get(rf, sec, "sslkey");
+	if (get_tls_file(ld, &st, &f->sslkey) < 0)
 		bad = 1;
 
 	struct setting tables = setting_get(rf, sec, "tables");
@@ -1842,6 +2186,11 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 	struct setting st;
 	int e;
 
+	/* systemd hands sockets over by name (FileDescriptorName=). */
+	if (strcmp(s->name, "control") == 0 || strcmp(s->name, "metrics") == 0)
+		diag(ld, sec->line, "sink %s: the name is reserved for the %s socket (socket activation matches sockets to sinks by name)",
+		     s->name, s->name);
+
 	st = setting_get(rf, sec, "feed");
 	if (!st.explicit)
 		diag(ld, sec->line, "sink %s: no feed (set feed = NAME)", s->name);
@@ -1856,6 +2205,8 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 	struct setting path = setting_get(rf, sec, "path");
 	struct setting mode = setting_get(rf, sec, "mode");
 	struct setting group = setting_get(rf, sec, "group");
+	struct setting users = setting_get(rf, sec, "allow_users");
+	struct setting groups = setting_get(rf, sec, "allow_groups");
 	if (s->type == SINK_UNIX) {
 		if (!path.explicit)
 			diag(ld, sec->line, "sink %s: type = unix needs path",
@@ -1864,10 +2215,16 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 			get_absolute_path(ld, &path, &s->path);
 		get_mode(ld, &mode, &s->mode);
 		get_string(ld, &group, &s->group);
+		get_uid_list(ld, &users, &s->allow_uids, &s->nallow_uids);
+		get_gid_list(ld, &groups, &s->allow_gids, &s->nallow_gids);
 	} else {
-		const struct setting *unix_only[] = { &path, &mode, &group };
-		for (size_t i = 0; i < 3; i++)
-			if (unix_only[i]->explicit)
+		/* Defaults from [crdbfeedd] do not count: they are meant for
+		 * the unix sinks. */
+		const struct setting *unix_only[] = { &path, &mode, &group,
+						      &users, &groups };
+		for (size_t i = 0; i < 5; i++)
+			if (unix_only[i]->explicit &&
+			    set_here(sec, unix_only[i]->key->name))
 				diag(ld, unix_only[i]->line, "%s: only for type = unix",
 				     unix_only[i]->key->name);
 		s->mode = 0;
@@ -1926,11 +2283,38 @@ static void load_global(struct loader *ld, const struct raw_file *rf,
 	if (get_enum(ld, &st, &e) == 0)
 		cfg->log_level = e < 0 ? LOG_LEVEL_INFO : (enum log_level)e;
 
+	st = setting_get(rf, g, "control_socket");
+	get_absolute_path(ld, &st, &cfg->control_socket);
+	st = setting_get(rf, g, "control_mode");
+	get_mode(ld, &st, &cfg->control_mode);
+	st = setting_get(rf, g, "control_group");
+	get_string(ld, &st, &cfg->control_group);
+	st = setting_get(rf, g, "control_allow_users");
+	get_uid_list(ld, &st, &cfg->control_allow_uids,
+		     &cfg->ncontrol_allow_uids);
+	st = setting_get(rf, g, "control_allow_groups");
+	get_gid_list(ld, &st, &cfg->control_allow_gids,
+		     &cfg->ncontrol_allow_gids);
+	st = setting_get(rf, g, "metrics_socket");
+	if (get_absolute_path(ld, &st, &cfg->metrics_socket) == 0 &&
+	    cfg->metrics_socket && cfg->control_socket &&
+	    strcmp(cfg->metrics_socket, cfg->control_socket) == 0)
+		diag(ld, st.line, "metrics_socket: %.200s is also the control_socket",
+		     cfg->metrics_socket);
+	st = setting_get(rf, g, "metrics_listen");
+	if (st.value[0] && config_parse_listen(st.value, NULL, 0, NULL) < 0)
+		/* Metrics are never exposed beyond the host by accident. */
+		diag(ld, st.line, "metrics_listen: '%.100s' is not a loopback address with a port (127.0.0.1:PORT, [::1]:PORT or localhost:PORT, PORT 1 to 65535)",
+		     st.value);
+	else
+		get_string(ld, &st, &cfg->metrics_listen);
+
 	/* Check the feed defaults once here, so that a bad global value is
 	 * reported at its line even when no feed uses it. */
 	static const char *const defaults[] = { "resolved", "backoff_initial",
 		"backoff_max", "stall_timeout", "buffer", "envelope", "start",
-		"dsn" };
+		"dsn", "sslrootcert", "sslcert", "sslkey", "allow_users",
+		"allow_groups" };
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		st = setting_get(rf, g, defaults[i]);
 		if (!st.explicit)
@@ -1938,6 +2322,18 @@ static void load_global(struct loader *ld, const struct raw_file *rf,
 		int64_t ms;
 		size_t sz;
 		char *s = NULL;
+		id_t *ids = NULL;
+		size_t nids;
+		if (strncmp(defaults[i], "ssl", 3) == 0) {
+			get_tls_file(ld, &st, &s);
+			free(s);
+			continue;
+		}
+		if (strncmp(defaults[i], "allow_", 6) == 0) {
+			get_id_list(ld, &st, defaults[i][6] == 'g', &ids, &nids);
+			free(ids);
+			continue;
+		}
 		switch (st.key->type) {
 		case CFG_DURATION:
 			get_duration(ld, &st, &ms);
@@ -1974,6 +2370,14 @@ static void check_references(struct loader *ld, const struct config *cfg)
 	for (size_t i = 0; i < cfg->nsinks; i++) {
 		const struct sink_config *a = &cfg->sinks[i];
 		bool stdout_told = false;
+		if (a->path && cfg->control_socket &&
+		    strcmp(a->path, cfg->control_socket) == 0)
+			diag(ld, a->line, "sink %s: path %.200s is also the control_socket",
+			     a->name, a->path);
+		if (a->path && cfg->metrics_socket &&
+		    strcmp(a->path, cfg->metrics_socket) == 0)
+			diag(ld, a->line, "sink %s: path %.200s is also the metrics_socket",
+			     a->name, a->path);
 		for (size_t j = 0; j < i; j++) {
 			const struct sink_config *b = &cfg->sinks[j];
 			if (a->path && b->path && strcmp(a->path, b->path) == 0)
@@ -2088,7 +2492,9 @@ bool config_feed_equal(const struct feed_config *a, const struct feed_config *b)
 	    a->start != b->start || !str_eq(a->start_cursor, b->start_cursor) ||
 	    a->backoff_initial_ms != b->backoff_initial_ms ||
 	    a->backoff_max_ms != b->backoff_max_ms ||
-	    a->stall_timeout_ms != b->stall_timeout_ms)
+	    a->stall_timeout_ms != b->stall_timeout_ms ||
+	    !str_eq(a->sslrootcert, b->sslrootcert) ||
+	    !str_eq(a->sslcert, b->sslcert) || !str_eq(a->sslkey, b->sslkey))
 		return false;
 	for (size_t i = 0; i < a->ntables; i++)
 		if (!str_eq(a->tables[i], b->tables[i]) ||
@@ -2101,6 +2507,13 @@ bool config_feed_equal(const struct feed_config *a, const struct feed_config *b)
 	return true;
 }
 
+/* Allow-lists are kept sorted without repeats: equal sets, equal arrays. */
+static bool ids_eq(const void *a, size_t na, const void *b, size_t nb,
+		   size_t size)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
+}
+
 bool config_sink_equal(const struct sink_config *a, const struct sink_config *b)
 {
 	return str_eq(a->name, b->name) && str_eq(a->feed, b->feed) &&
@@ -2108,7 +2521,11 @@ bool config_sink_equal(const struct sink_config *a, const struct sink_config *b)
 	       a->mode == b->mode && str_eq(a->group, b->group) &&
 	       a->policy == b->policy && a->buffer_bytes == b->buffer_bytes &&
 	       a->low_watermark == b->low_watermark &&
-	       a->resolved == b->resolved;
+	       a->resolved == b->resolved &&
+	       ids_eq(a->allow_uids, a->nallow_uids, b->allow_uids,
+		      b->nallow_uids, sizeof(uid_t)) &&
+	       ids_eq(a->allow_gids, a->nallow_gids, b->allow_gids,
+		      b->nallow_gids, sizeof(gid_t));
 }
 
 static const char *envelope_name(crdb_envelope env)
@@ -2201,9 +2618,30 @@ void config_print_help(FILE *out)
 	}
 }
 
+/* What the example config sets rather than leaving at the default: the
+ * control socket where crdbfeedctl looks by default (in the service's
+ * RuntimeDirectory). */
+static const struct {
+	enum cfg_section section;
+	const char *name;
+	const char *value;
+} example_values[] = {
+	{ CFG_SECTION_GLOBAL, "control_socket", "/run/crdbfeedd/control.sock" },
+};
+
+static const char *example_value(const struct cfg_key *k)
+{
+	for (size_t i = 0; i < sizeof(example_values) / sizeof(example_values[0]); i++)
+		if (example_values[i].section == k->section &&
+		    strcmp(example_values[i].name, k->name) == 0)
+			return example_values[i].value;
+	return NULL;
+}
+
 void config_print_example(FILE *out)
 {
-	fputs("; crdbfeedd.conf: every key, commented out at its default.\n"
+	fputs("; crdbfeedd.conf: every key, commented out at its default, but\n"
+	      "; control_socket, set where crdbfeedctl looks for it.\n"
 	      "; Generated from crdbfeedd's key table; see crdbfeedd.conf(5).\n"
 	      "; An empty value means the default. Reload (SIGHUP): 'live' keys\n"
 	      "; apply at once, 'feed' keys restart that feed or sink from its\n"
@@ -2222,8 +2660,14 @@ void config_print_example(FILE *out)
 		}
 		char desc[256];
 		describe_key(i, desc, sizeof(desc));
-		fprintf(out, "\n; %s\n; %s\n;%s =%s%s\n", k->help, desc, k->name,
-			k->default_value[0] ? " " : "", k->default_value);
+		const char *set = example_value(k);
+		if (set)
+			fprintf(out, "\n; %s\n; %s\n%s = %s\n", k->help, desc,
+				k->name, set);
+		else
+			fprintf(out, "\n; %s\n; %s\n;%s =%s%s\n", k->help, desc,
+				k->name, k->default_value[0] ? " " : "",
+				k->default_value);
 	}
 }
 

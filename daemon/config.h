@@ -202,6 +202,13 @@ const char *config_section_name(enum cfg_section section);
 const char *config_type_name(enum cfg_type type);
 const char *config_reload_name(enum cfg_reload reload);
 
+/* metrics_listen's value (checked by config_load: loopback only) as a host
+ * to resolve ("127.0.0.1", "::1" or "localhost") and a port 1-65535.
+ * 0, or -1 when text is not such an address (or host does not fit). host
+ * and port may be NULL. */
+int config_parse_listen(const char *text, char *host, size_t hostlen,
+			uint16_t *port);
+
 /* One "SECTION<TAB>KEY<TAB>facts" line per table row (facts as --help
  * shows them: type, default, reload), for the docs check. */
 void config_print_keys(FILE *out);

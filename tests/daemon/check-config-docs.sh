@@ -45,7 +45,8 @@ man_section() {
 while IFS='	' read -r section key facts; do
 	conf_section "$section" >"$tmp.conf"
 	man_section "$section" >"$tmp.man"
-	grep -qx ";$key =.*" "$tmp.conf" ||
+	# Commented out at its default, or set (control_socket).
+	grep -qxE ";?$key =.*" "$tmp.conf" ||
 		problem "key '$key' of [$section] is missing from conf/crdbfeedd.conf"
 	grep -qxF "; $facts" "$tmp.conf" ||
 		problem "conf/crdbfeedd.conf does not say '$facts' (key '$key' of [$section])"

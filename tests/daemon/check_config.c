@@ -11,7 +11,9 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +73,35 @@ static const char *const policy_names[] = { "block", "disconnect", "drop" };
 static const char *const level_names[] = { "error", "warning", "notice",
 					   "info", "debug" };
 
+/* "a, b, c" of an id array (uid_t and gid_t are both unsigned ints). */
+static void dump_ids(struct text *t, const char *path, const unsigned *ids,
+		     size_t n)
+{
+	text_add(t, "%s =", path);
+	for (size_t i = 0; i < n; i++)
+		text_add(t, "%s %u", i ? "," : "", ids[i]);
+	text_add(t, "\n");
+}
+
 /* Every field of a config, one "path = value" line each. */
 static void dump_config(const struct config *cfg, struct text *t)
 {
+	_Static_assert(sizeof(uid_t) == sizeof(unsigned) &&
+		       sizeof(gid_t) == sizeof(unsigned), "ids are unsigned");
+	char path[256];
 	text_add(t, "global.state_dir = %s\n", str(cfg->state_dir));
 	text_add(t, "global.log_level = %s\n", level_names[cfg->log_level]);
+	text_add(t, "global.control_socket = %s\n", str(cfg->control_socket));
+	text_add(t, "global.control_mode = %04o\n", (unsigned)cfg->control_mode);
+	text_add(t, "global.control_group = %s\n", str(cfg->control_group));
+	dump_ids(t, "global.control_allow_uids",
+		 (const unsigned *)cfg->control_allow_uids,
+		 cfg->ncontrol_allow_uids);
+	dump_ids(t, "global.control_allow_gids",
+		 (const unsigned *)cfg->control_allow_gids,
+		 cfg->ncontrol_allow_gids);
+	text_add(t, "global.metrics_socket = %s\n", str(cfg->metrics_socket));
+	text_add(t, "global.metrics_listen = %s\n", str(cfg->metrics_listen));
 	text_add(t, "global.nfeeds = %zu\n", cfg->nfeeds);
 	text_add(t, "global.nsinks = %zu\n", cfg->nsinks);
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
@@ -85,6 +111,9 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "feed.%s.line = %d\n", n, f->line);
 		text_add(t, "feed.%s.dsn = %s\n", n, str(f->dsn));
 		text_add(t, "feed.%s.password_file = %s\n", n, str(f->password_file));
+		text_add(t, "feed.%s.sslrootcert = %s\n", n, str(f->sslrootcert));
+		text_add(t, "feed.%s.sslcert = %s\n", n, str(f->sslcert));
+		text_add(t, "feed.%s.sslkey = %s\n", n, str(f->sslkey));
 		text_add(t, "feed.%s.tables =", n);
 		for (size_t j = 0; j < f->ntables; j++) {
 			text_add(t, "%s %s", j ? "," : "", f->tables[j]);
@@ -123,6 +152,10 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.path = %s\n", n, str(s->path));
 		text_add(t, "sink.%s.mode = %04o\n", n, (unsigned)s->mode);
 		text_add(t, "sink.%s.group = %s\n", n, str(s->group));
+		snprintf(path, sizeof(path), "sink.%s.allow_uids", n);
+		dump_ids(t, path, (const unsigned *)s->allow_uids, s->nallow_uids);
+		snprintf(path, sizeof(path), "sink.%s.allow_gids", n);
+		dump_ids(t, path, (const unsigned *)s->allow_gids, s->nallow_gids);
 		text_add(t, "sink.%s.policy = %s\n", n, policy_names[s->policy]);
 		text_add(t, "sink.%s.buffer_bytes = %zu\n", n, s->buffer_bytes);
 		text_add(t, "sink.%s.low_watermark = %zu\n", n, s->low_watermark);
@@ -220,6 +253,42 @@ static void check_spec(const char *path, int dline, const struct config *cfg,
 	crdb_feed_spec_free(spec);
 }
 
+/*
+ * Replace {uid:NAME} and {gid:NAME} in an expect line by that user's or
+ * group's id on this machine (so that cases do not assume /etc/passwd).
+ */
+static void expand_ids(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	while (*in && n + 1 < size) {
+		bool user = strncmp(in, "{uid:", 5) == 0;
+		if ((user || strncmp(in, "{gid:", 5) == 0) && strchr(in, '}')) {
+			char name[128];
+			size_t len = (size_t)(strchr(in, '}') - (in + 5));
+			ck_assert_uint_lt(len, sizeof(name));
+			memcpy(name, in + 5, len);
+			name[len] = '\0';
+			unsigned id;
+			if (user) {
+				struct passwd *pw = getpwnam(name);
+				ck_assert_msg(pw, "no user %s here", name);
+				id = (unsigned)pw->pw_uid;
+			} else {
+				struct group *gr = getgrnam(name);
+				ck_assert_msg(gr, "no group %s here", name);
+				id = (unsigned)gr->gr_gid;
+			}
+			int w = snprintf(out + n, size - n, "%u", id);
+			ck_assert(w > 0 && (size_t)w < size - n);
+			n += (size_t)w;
+			in += 5 + len + 1;
+		} else {
+			out[n++] = *in++;
+		}
+	}
+	out[n] = '\0';
+}
+
 static char *rstrip(char *s)
 {
 	size_t n = strlen(s);
@@ -297,16 +366,18 @@ START_TEST(test_case_file)
 			ck_assert_msg(cfg, "%s:%d: expect needs a loaded config",
 				      name, lineno);
 			/* Whole lines only: "x = 1" must not match "x = 10". */
+			char expected[LINE_MAX_LEN];
+			expand_ids(line + 10, expected, sizeof(expected));
 			char needle[LINE_MAX_LEN + 2];
-			snprintf(needle, sizeof(needle), "%s\n", line + 10);
+			snprintf(needle, sizeof(needle), "%s\n", expected);
 			bool found = strncmp(dump.s, needle, strlen(needle)) == 0;
 			char nl_needle[LINE_MAX_LEN + 3];
-			snprintf(nl_needle, sizeof(nl_needle), "\n%s\n", line + 10);
+			snprintf(nl_needle, sizeof(nl_needle), "\n%s\n", expected);
 			found = found || strstr(dump.s, nl_needle);
 			if (!found)
 				fprintf(stderr, "%s: the config is:\n%s", name, dump.s);
 			ck_assert_msg(found, "%s:%d: no line '%s' (see above)",
-				      name, lineno, line + 10);
+				      name, lineno, expected);
 			nchecks++;
 		} else if (strncmp(line, ";! absent ", 10) == 0) {
 			for (size_t i = 0; i < d.nlines; i++)
@@ -397,6 +468,53 @@ START_TEST(test_dsn_mask)
 		ncases_read++;
 	}
 	ck_assert_int_gt(ncases_read, 5);
+	fclose(fp);
+	free(path);
+}
+END_TEST
+
+/* listen-cases.txt: "INPUT<TAB>HOST PORT" or "INPUT<TAB>error". */
+START_TEST(test_listen)
+{
+	char *path = case_path("listen-cases.txt");
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp, "cannot open %s", path);
+	char line[LINE_MAX_LEN];
+	int lineno = 0, good = 0, bad = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *tab = strchr(line, '\t');
+		ck_assert_msg(tab, "listen-cases.txt:%d: no tab", lineno);
+		*tab = '\0';
+		const char *want = tab + 1;
+		char host[64] = "unchanged";
+		uint16_t port = 0;
+		int rc = config_parse_listen(line, host, sizeof(host), &port);
+		char got[128];
+		if (rc == 0)
+			snprintf(got, sizeof(got), "%s %u", host, (unsigned)port);
+		else
+			snprintf(got, sizeof(got), "error");
+		ck_assert_msg(strcmp(got, want) == 0,
+			      "listen-cases.txt:%d: '%s' gives '%s', expected '%s'",
+			      lineno, line, got, want);
+		if (rc == 0) {
+			/* Too small a host buffer is refused, not cut. */
+			char tiny[2];
+			ck_assert_int_eq(config_parse_listen(line, tiny, sizeof(tiny),
+							     &port), -1);
+			ck_assert_int_eq(config_parse_listen(line, NULL, 0, NULL), 0);
+			good++;
+		} else {
+			bad++;
+		}
+	}
+	ck_assert_int_ge(good, 5);
+	ck_assert_int_ge(bad, 10);
+	ck_assert_int_eq(config_parse_listen(NULL, NULL, 0, NULL), -1);
 	fclose(fp);
 	free(path);
 }
@@ -614,6 +732,7 @@ int main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_case_file, 0, (int)ncases);
 	tcase_add_loop_test(tc, test_shipped_configs, 0, 3);
 	tcase_add_test(tc, test_dsn_mask);
+	tcase_add_test(tc, test_listen);
 	tcase_add_test(tc, test_key_table);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_nul_byte);

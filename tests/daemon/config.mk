@@ -20,17 +20,29 @@ dist_check_DATA += \
 	tests/daemon/config-cases/aux-eq-changed.conf \
 	tests/daemon/config-cases/aux-eq-dsn.conf \
 	tests/daemon/config-cases/aux-eq-same.conf \
+	tests/daemon/config-cases/aux-eq-security-changed.conf \
+	tests/daemon/config-cases/aux-eq-security-same.conf \
+	tests/daemon/config-cases/bad-allow.conf \
+	tests/daemon/config-cases/bad-control.conf \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-metrics-listen.conf \
 	tests/daemon/config-cases/bad-options.conf \
 	tests/daemon/config-cases/bad-password.conf \
 	tests/daemon/config-cases/bad-references.conf \
+	tests/daemon/config-cases/bad-sockets.conf \
 	tests/daemon/config-cases/bad-syntax.conf \
+	tests/daemon/config-cases/bad-tls-nocreds.conf \
+	tests/daemon/config-cases/bad-tls.conf \
 	tests/daemon/config-cases/bad-values.conf \
 	tests/daemon/config-cases/dsn-mask.txt \
 	tests/daemon/config-cases/eq-reload.conf \
+	tests/daemon/config-cases/eq-security.conf \
+	tests/daemon/config-cases/good-allow.conf \
 	tests/daemon/config-cases/good-basic.conf \
+	tests/daemon/config-cases/good-control-defaults.conf \
+	tests/daemon/config-cases/good-control.conf \
 	tests/daemon/config-cases/good-credential.conf \
 	tests/daemon/config-cases/good-cursor.conf \
 	tests/daemon/config-cases/good-defaults.conf \
@@ -39,5 +51,8 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-env.conf \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
+	tests/daemon/config-cases/good-metrics-ipv6.conf \
 	tests/daemon/config-cases/good-query.conf \
-	tests/daemon/config-cases/good-syntax.conf
+	tests/daemon/config-cases/good-syntax.conf \
+	tests/daemon/config-cases/good-tls.conf \
+	tests/daemon/config-cases/listen-cases.txt
