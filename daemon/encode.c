@@ -17,6 +17,7 @@
 
 #include "encode.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,8 @@ static json_t *or_null(json_t *value)
 	return value ? json_incref(value) : json_null();
 }
 
-struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
-			  char *errbuf, size_t errlen)
+struct line *line_new_row_json(const char *feed, const crdb_event *ev,
+			       bool diff, char *errbuf, size_t errlen)
 {
 	json_t *obj = line_header("row", feed);
 	struct line *line;
@@ -185,6 +186,400 @@ struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
 nomem:
 	snprintf(errbuf, errlen, "out of memory encoding a row");
 	return NULL;
+}
+
+/*
+ * The fast row encoder. It writes the same bytes as the jansson path
+ * above (line_new_row_json(), the reference: compact separators, members
+ * in insertion order, strings escaped as jansson does without
+ * JSON_ENSURE_ASCII, integers in decimal, reals by jsonp_dtostr() with the
+ * line's precision) straight into one reusable buffer, then copies them
+ * into the line: one allocation per row instead of a jansson object per
+ * member and two dump passes. Anything unusual (invalid UTF-8, ENOMEM, an
+ * HLC with a negative part) falls back to the reference, which then says
+ * what was wrong.
+ */
+struct out {
+	char *p;
+	size_t len, cap;
+	int precision;      /* of reals: 15, 16 or 17 (dump_flags) */
+	bool precision_low; /* a real did not round-trip at this precision */
+	bool failed;        /* ENOMEM or a value we leave to the reference */
+};
+
+/* Kept between rows; a buffer grown by a huge row is given back. */
+static char *scratch;
+static size_t scratch_cap;
+#define SCRATCH_KEEP (1u << 20)
+
+static bool out_grow(struct out *o, size_t more)
+{
+	size_t ncap = o->cap ? o->cap : 1024;
+	char *grown;
+
+	while (ncap - o->len < more) {
+		if (ncap > SIZE_MAX / 2) {
+			o->failed = true;
+			return false;
+		}
+		ncap *= 2;
+	}
+	grown = realloc(o->p, ncap);
+	if (!grown) {
+		o->failed = true;
+		return false;
+	}
+	o->p = grown;
+	o->cap = ncap;
+	return true;
+}
+
+static inline bool out_room(struct out *o, size_t more)
+{
+	return o->cap - o->len >= more || out_grow(o, more);
+}
+
+static inline void out_mem(struct out *o, const char *s, size_t n)
+{
+	if (!out_room(o, n))
+		return;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+#define out_lit(o, s) out_mem((o), (s), sizeof(s) - 1)
+
+static inline void out_char(struct out *o, char c)
+{
+	if (!out_room(o, 1))
+		return;
+	o->p[o->len++] = c;
+}
+
+/* Bytes of the UTF-8 sequence at s (at most len), 0 when invalid: the
+ * rules of jansson's utf8_check_first/utf8_check_full. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
+		return 0;
+	return n;
+}
+
+/* A JSON string as jansson's dump_string() writes it (no flags). */
+static void out_string(struct out *o, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+
+	/* Worst case 6 output bytes per input byte, plus the quotes. */
+	if (len > (SIZE_MAX - 2) / 6 || !out_room(o, len * 6 + 2))
+		return;
+	o->p[o->len++] = '"';
+	while (i < len) {
+		unsigned char c = s[i];
+		char *w;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			run++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = utf8_seq(s + i, len - i);
+
+			if (!n) {
+				o->failed = true;
+				return;
+			}
+			i += n;
+			run += n;
+			continue;
+		}
+		memcpy(o->p + o->len, s + i - run, run);
+		o->len += run;
+		run = 0;
+		w = o->p + o->len;
+		w[0] = '\\';
+		switch (c) {
+		case '"': w[1] = '"'; o->len += 2; break;
+		case '\\': w[1] = '\\'; o->len += 2; break;
+		case '\b': w[1] = 'b'; o->len += 2; break;
+		case '\f': w[1] = 'f'; o->len += 2; break;
+		case '\n': w[1] = 'n'; o->len += 2; break;
+		case '\r': w[1] = 'r'; o->len += 2; break;
+		case '\t': w[1] = 't'; o->len += 2; break;
+		default:
+			w[1] = 'u';
+			w[2] = '0';
+			w[3] = '0';
+			w[4] = hex[c >> 4];
+			w[5] = hex[c & 15];
+			o->len += 6;
+			break;
+		}
+		i++;
+	}
+	memcpy(o->p + o->len, s + i - run, run);
+	o->len += run;
+	o->p[o->len++] = '"';
+}
+
+static char *u64_digits(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void out_integer(struct out *o, json_int_t v)
+{
+	char buf[24], *end = buf + sizeof(buf), *p;
+	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	p = u64_digits(mag, end);
+	if (v < 0)
+		*--p = '-';
+	out_mem(o, p, (size_t)(end - p));
+}
+
+/* jansson's jsonp_dtostr(): "%.*g", ".0" when it looks like an integer,
+ * no '+' and no leading zeros in the exponent. */
+static void out_real(struct out *o, double v)
+{
+	char buf[64];
+	char *start, *end;
+	int n;
+	size_t len;
+
+	n = snprintf(buf, sizeof(buf) - 3, "%.*g", o->precision, v);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
+		o->failed = true;
+		return;
+	}
+	if (!o->precision_low && o->precision < 17 && strtod(buf, NULL) != v)
+		o->precision_low = true;
+	len = (size_t)n;
+	if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+		buf[len++] = '.';
+		buf[len++] = '0';
+		buf[len] = '\0';
+	}
+	start = strchr(buf, 'e');
+	if (start) {
+		start++;
+		end = start + 1;
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, len - (size_t)(end - buf) + 1);
+			len -= (size_t)(end - start);
+		}
+	}
+	out_mem(o, buf, len);
+}
+
+static void out_json(struct out *o, const json_t *json, int depth)
+{
+	size_t i, n;
+
+	if (o->failed)
+		return;
+	/* The decoder bounds nesting (512); this only guards the stack. */
+	if (depth > 2048) {
+		o->failed = true;
+		return;
+	}
+	switch (json_typeof(json)) {
+	case JSON_NULL:
+		out_lit(o, "null");
+		break;
+	case JSON_TRUE:
+		out_lit(o, "true");
+		break;
+	case JSON_FALSE:
+		out_lit(o, "false");
+		break;
+	case JSON_INTEGER:
+		out_integer(o, json_integer_value(json));
+		break;
+	case JSON_REAL:
+		out_real(o, json_real_value(json));
+		break;
+	case JSON_STRING:
+		out_string(o, json_string_value(json), json_string_length(json));
+		break;
+	case JSON_ARRAY:
+		out_char(o, '[');
+		n = json_array_size(json);
+		for (i = 0; i < n && !o->failed; i++) {
+			if (i)
+				out_char(o, ',');
+			out_json(o, json_array_get(json, i), depth + 1);
+		}
+		out_char(o, ']');
+		break;
+	case JSON_OBJECT: {
+		bool first = true;
+
+		out_char(o, '{');
+		for (void *it = json_object_iter((json_t *)json); it && !o->failed;
+		     it = json_object_iter_next((json_t *)json, it)) {
+			if (!first)
+				out_char(o, ',');
+			first = false;
+			out_string(o, json_object_iter_key(it),
+				   json_object_iter_key_len(it));
+			out_char(o, ':');
+			out_json(o, json_object_iter_value(it), depth + 1);
+		}
+		out_char(o, '}');
+		break;
+	}
+	default:
+		o->failed = true;
+		break;
+	}
+}
+
+/* "wall.logical" as crdb_hlc_format() writes it, as a JSON string. */
+static void out_hlc(struct out *o, const char *name, size_t name_len,
+		    crdb_hlc hlc)
+{
+	char buf[CRDB_HLC_BUFSIZE + 2], *end, *p;
+
+	out_mem(o, name, name_len);
+	if (hlc.wall < 0 || hlc.logical < 0) {
+		/* Not a timestamp; keep the library's exact form. */
+		size_t n = crdb_hlc_format(hlc, buf);
+
+		out_string(o, buf, n);
+		return;
+	}
+	end = buf + sizeof(buf);
+	end[-1] = '"';
+	p = u64_digits((uint64_t)hlc.logical, end - 1);
+	while (end - 1 - p < 10)
+		*--p = '0';
+	*--p = '.';
+	p = u64_digits((uint64_t)hlc.wall, p);
+	*--p = '"';
+	out_mem(o, p, (size_t)(end - p));
+}
+
+static void out_row(struct out *o, const char *feed, const crdb_event *ev,
+		    bool diff)
+{
+	const char *op = crdb_op_name(ev->op);
+
+	o->len = 0;
+	o->failed = false;
+	o->precision_low = false;
+	out_lit(o, "{\"v\":1,\"type\":\"row\"");
+	if (feed) {
+		out_lit(o, ",\"feed\":");
+		out_string(o, feed, strlen(feed));
+	}
+	out_lit(o, ",\"table\":");
+	if (ev->table)
+		out_string(o, ev->table, strlen(ev->table));
+	else
+		out_lit(o, "null");
+	out_lit(o, ",\"key\":");
+	if (ev->key)
+		out_json(o, ev->key, 0);
+	else
+		out_lit(o, "null");
+	out_lit(o, ",\"op\":");
+	out_string(o, op, strlen(op));
+	if (ev->after || ev->op == CRDB_OP_DELETE) {
+		out_lit(o, ",\"after\":");
+		if (ev->after)
+			out_json(o, ev->after, 0);
+		else
+			out_lit(o, "null");
+	}
+	if (diff) {
+		out_lit(o, ",\"before\":");
+		if (ev->before)
+			out_json(o, ev->before, 0);
+		else
+			out_lit(o, "null");
+	}
+	if (ev->has_updated)
+		out_hlc(o, ",\"updated\":", sizeof(",\"updated\":") - 1, ev->updated);
+	if (ev->has_mvcc)
+		out_hlc(o, ",\"mvcc_timestamp\":",
+			sizeof(",\"mvcc_timestamp\":") - 1, ev->mvcc_timestamp);
+	out_lit(o, "}\n");
+}
+
+struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
+			  char *errbuf, size_t errlen)
+{
+	struct out o = { .p = scratch, .cap = scratch_cap, .precision = 15 };
+	const char *table = ev->table ? ev->table : "";
+	size_t table_len = strlen(table) + 1;
+	struct line *line = NULL;
+
+	/* dump_flags(): the fewest digits with which every real reads back. */
+	do {
+		out_row(&o, feed, ev, diff);
+	} while (!o.failed && o.precision_low && ++o.precision <= 17);
+	if (!o.failed && sizeof(*line) + o.len + table_len > o.len) {
+		line = malloc(sizeof(*line) + o.len + table_len);
+		if (line) {
+			memcpy(line->data, o.p, o.len);
+			line->len = o.len;
+			line->refs = 1;
+			line->kind = LINE_ROW;
+			line->op = ev->op;
+			line->seq = 0;
+			memcpy(line->data + o.len, table, table_len);
+			line->table = line->data + o.len;
+		}
+	}
+	if (o.cap > SCRATCH_KEEP) {
+		free(o.p);
+		o.p = NULL;
+		o.cap = 0;
+	}
+	scratch = o.p;
+	scratch_cap = o.cap;
+	if (line)
+		return line;
+	/* The reference encoder names the problem (or fails the same way). */
+	return line_new_row_json(feed, ev, diff, errbuf, errlen);
 }
 
 struct line *line_new_resolved(const char *feed, crdb_hlc resolved)

@@ -45,6 +45,10 @@ void line_unref(struct line *line);
  * jansson cannot encode the values (message in errbuf). */
 struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
 			  char *errbuf, size_t errlen);
+/* The same through jansson: the reference the fast encoder must match byte
+ * for byte (its fallback, and the oracle of tests/bench's comparison). */
+struct line *line_new_row_json(const char *feed, const crdb_event *ev,
+			       bool diff, char *errbuf, size_t errlen);
 struct line *line_new_resolved(const char *feed, crdb_hlc resolved);
 /* state: "connecting", "streaming", "reconnecting", "failed", "stopped";
  * reason may be NULL. */

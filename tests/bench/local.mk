@@ -1,1 +1,47 @@
 # tests/bench/local.mk: make bench, the benchmark harness (never part of make check).
+#
+# `make bench` runs tests/bench/bench.py inside crdbsim-env: throughput
+# against the limit and the Python alternative, fan-out, latency, memory and
+# callgrind instruction counts; `BENCH_QUICK=1 make bench` is the short
+# version. Results go to tests/bench/results/ (see tests/bench/README.md).
+# The programs are EXTRA_PROGRAMS: built only for `make bench`.
+BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
+	tests/bench/bench_load tests/bench/bench_encode
+EXTRA_PROGRAMS = $(BENCH_PROGS)
+CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.so
+
+tests_bench_bench_reader_SOURCES = tests/bench/bench_reader.c
+tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_bench_bench_reader_LDADD = $(LIBPQ_LIBS)
+
+tests_bench_bench_sub_SOURCES = tests/bench/bench_sub.c
+
+tests_bench_bench_load_SOURCES = tests/bench/bench_load.c
+tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
+
+# The decode + encode hot path in one process, for callgrind.
+tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c \
+	daemon/encode.c daemon/encode.h
+tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/daemon
+tests_bench_bench_encode_LDADD = lib/libcrdb.la $(LIBPQ_LIBS) $(JANSSON_LIBS)
+
+# LD_PRELOAD shim that adds crdbsim's firehose options to crdbfeedd's
+# statement (see firehose-shim.c); no sanitizers: it goes into any build.
+tests/bench/firehose-shim.so: tests/bench/firehose-shim.c
+	@$(MKDIR_P) tests/bench
+	$(AM_V_CC)$(CC) $(CPPFLAGS) $(LIBPQ_CFLAGS) -O2 -Wall -Wextra -Werror \
+		-shared -fPIC -o $@ $(srcdir)/tests/bench/firehose-shim.c -ldl
+
+EXTRA_DIST += tests/bench/firehose-shim.c tests/bench/bench.py \
+	tests/bench/README.md tests/bench/plot.gp
+
+bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
+		tests/bench/firehose-shim.so
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
+	LIBTOOL='$(abs_top_builddir)/libtool' \
+	$(top_srcdir)/tests/crdbsim/crdbsim-env /usr/bin/python3 \
+		$(top_srcdir)/tests/bench/bench.py
+.PHONY: bench

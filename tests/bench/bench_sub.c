@@ -1,0 +1,256 @@
+/*
+ * bench_sub.c: the benchmarks' crdbfeedd subscriber. It connects to a
+ * sink's Unix socket (or reads standard output through a pipe, with "-"),
+ * splits lines, counts row and resolved lines and checks that row keys
+ * ([n], the firehose's and the latency table's) arrive as 1, 2, 3, ...:
+ * every event, once, in order. With --latency-out it writes
+ * "key receipt_ns" per row; with --stall it connects and never reads
+ * (a stalled consumer) until killed.
+ *
+ * usage: bench_sub SOCKET|- --events N [--ready FILE] [--latency-out FILE]
+ *                  [--stall] [--timeout S] [--no-order]
+ *
+ * Stops after N rows or at end of input. Prints one JSON object: rows,
+ * resolved, lines, bytes, order_errors, seconds (first to last row),
+ * events_per_s, first_ns, last_ns. Exits 1 when rows != N or keys were
+ * out of order.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE (256 * 1024)
+#define ROW_PREFIX "{\"v\":1,\"type\":\"row\""
+#define RESOLVED_PREFIX "{\"v\":1,\"type\":\"resolved\""
+#define KEY_MEMBER "\"key\":["
+
+struct stamp {
+	uint64_t key;
+	int64_t ns;
+};
+
+struct counts {
+	uint64_t rows, resolved, lines, bytes, order_errors, next_key;
+	int64_t first, last;
+	bool check_order;
+	struct stamp *stamps;
+	size_t nstamps, cap;
+	bool record;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t line_key(const char *line, size_t len)
+{
+	const char *k = memmem(line, len, KEY_MEMBER, sizeof(KEY_MEMBER) - 1);
+	const char *end = line + len;
+	uint64_t n = 0;
+
+	if (!k)
+		return 0;
+	for (k += sizeof(KEY_MEMBER) - 1; k < end && *k >= '0' && *k <= '9'; k++)
+		n = n * 10 + (uint64_t)(*k - '0');
+	return n;
+}
+
+static int count_line(struct counts *c, const char *line, size_t len,
+		      int64_t t)
+{
+	c->lines++;
+	if (len >= sizeof(ROW_PREFIX) - 1 &&
+	    memcmp(line, ROW_PREFIX, sizeof(ROW_PREFIX) - 1) == 0) {
+		uint64_t key = c->check_order || c->record ? line_key(line, len) : 0;
+
+		if (!c->rows)
+			c->first = t;
+		c->last = t;
+		c->rows++;
+		if (c->check_order && key != c->next_key)
+			c->order_errors++;
+		c->next_key = key + 1;
+		if (c->record) {
+			if (c->nstamps == c->cap) {
+				size_t ncap = c->cap ? c->cap * 2 : 4096;
+				struct stamp *grown = realloc(c->stamps, ncap * sizeof(*grown));
+
+				if (!grown)
+					return -1;
+				c->stamps = grown;
+				c->cap = ncap;
+			}
+			c->stamps[c->nstamps].key = key;
+			c->stamps[c->nstamps].ns = t;
+			c->nstamps++;
+		}
+	} else if (len >= sizeof(RESOLVED_PREFIX) - 1 &&
+		   memcmp(line, RESOLVED_PREFIX, sizeof(RESOLVED_PREFIX) - 1) == 0) {
+		c->resolved++;
+	}
+	return 0;
+}
+
+static int connect_socket(const char *path, unsigned timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = now_ns() + (int64_t)timeout_s * 1000000000;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "bench_sub: socket path too long\n");
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		close(fd);
+		if (now_ns() > deadline) {
+			fprintf(stderr, "bench_sub: cannot connect to %s: %s\n", path,
+				strerror(errno));
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_sub SOCKET|- --events N [--ready FILE] "
+		"[--latency-out FILE] [--stall] [--timeout S] [--no-order]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path, *ready = NULL, *latency_out = NULL;
+	uint64_t events = 0;
+	unsigned timeout = 600;
+	bool stall = false;
+	struct counts c = { .next_key = 1, .check_order = true };
+	static char buf[BUF_SIZE];
+	size_t have = 0;
+	int fd;
+
+	if (argc < 2)
+		usage();
+	path = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--stall") == 0) {
+			stall = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--no-order") == 0) {
+			c.check_order = false;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--events") == 0)
+			events = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--ready") == 0)
+			ready = argv[++i];
+		else if (strcmp(argv[i], "--latency-out") == 0)
+			latency_out = argv[++i];
+		else if (strcmp(argv[i], "--timeout") == 0)
+			timeout = (unsigned)strtoul(argv[++i], NULL, 10);
+		else
+			usage();
+	}
+	c.record = latency_out != NULL;
+	fd = strcmp(path, "-") == 0 ? 0 : connect_socket(path, 10);
+	if (fd < 0)
+		return 1;
+	if (ready) {
+		int rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (rfd < 0 || close(rfd)) {
+			fprintf(stderr, "bench_sub: %s: %s\n", ready, strerror(errno));
+			return 1;
+		}
+	}
+	if (stall) {
+		/* Hold the connection open, read nothing; killed by the driver. */
+		for (;;)
+			pause();
+	}
+	alarm(timeout);
+	while (!events || c.rows < events) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		int64_t t;
+		char *p, *end, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		t = now_ns();
+		c.bytes += (uint64_t)n;
+		p = buf;
+		end = buf + have + n;
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			if (count_line(&c, p, (size_t)(nl - p), t) < 0) {
+				fprintf(stderr, "bench_sub: out of memory\n");
+				return 1;
+			}
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		if (have == sizeof(buf)) {
+			fprintf(stderr, "bench_sub: a line longer than %d bytes\n", BUF_SIZE);
+			return 1;
+		}
+		memmove(buf, p, have);
+	}
+	if (latency_out) {
+		FILE *f = fopen(latency_out, "w");
+
+		if (!f) {
+			fprintf(stderr, "bench_sub: %s: %s\n", latency_out, strerror(errno));
+			return 1;
+		}
+		for (size_t i = 0; i < c.nstamps; i++)
+			fprintf(f, "%" PRIu64 " %" PRId64 "\n", c.stamps[i].key,
+				c.stamps[i].ns);
+		if (fclose(f)) {
+			fprintf(stderr, "bench_sub: %s: %s\n", latency_out, strerror(errno));
+			return 1;
+		}
+	}
+	{
+		double secs = c.rows > 1 ? (double)(c.last - c.first) / 1e9 : 0;
+
+		printf("{\"rows\":%" PRIu64 ",\"resolved\":%" PRIu64 ",\"lines\":%" PRIu64
+		       ",\"bytes\":%" PRIu64 ",\"order_errors\":%" PRIu64
+		       ",\"seconds\":%.6f,\"events_per_s\":%.1f,\"first_ns\":%" PRId64
+		       ",\"last_ns\":%" PRId64 "}\n", c.rows, c.resolved, c.lines, c.bytes,
+		       c.order_errors, secs, secs > 0 ? (double)(c.rows - 1) / secs : 0,
+		       c.first, c.last);
+	}
+	free(c.stamps);
+	if (events && c.rows != events) {
+		fprintf(stderr, "bench_sub: %" PRIu64 " rows, expected %" PRIu64 "\n",
+			c.rows, events);
+		return 1;
+	}
+	return c.order_errors ? 1 : 0;
+}
