@@ -87,6 +87,7 @@ struct feed {
 	struct feed_stats stats;
 	int64_t last_resolved_mono, checkpoint_mono, state_since_mono;
 	int64_t last_row_mono;
+	int64_t checkpoint_file_wall; /* the read file's mtime, until it advances */
 };
 
 static const char *const state_names[] = {
@@ -1079,9 +1080,15 @@ int feed_start(struct feed *feed)
 
 	feed->started = true;
 	if (feed->state_dir) {
-		int rc = checkpoint_read(feed->state_dir, feed->name, &feed->checkpoint,
-					 errbuf, sizeof(errbuf));
+		int64_t mtime = 0;
+		int rc;
 
+		/* A crash may have left a temporary file: it is never read. */
+		if (checkpoint_remove_stale(feed->state_dir, feed->name, errbuf,
+					    sizeof(errbuf)))
+			log_warning(feed->who, "%s", errbuf);
+		rc = checkpoint_read_at(feed->state_dir, feed->name, &feed->checkpoint,
+					&mtime, errbuf, sizeof(errbuf));
 		if (rc < 0) {
 			feed_fail(feed, errbuf);
 			return -1;
@@ -1090,6 +1097,9 @@ int feed_start(struct feed *feed)
 			crdb_hlc_format(feed->checkpoint, hlc);
 			log_info(feed->who, "resuming from checkpoint %s", hlc);
 			feed->last_resolved = feed->checkpoint;
+			/* Its age counts from when it was written (maybe
+			 * before a reboot: kept as wall clock time). */
+			feed->checkpoint_file_wall = mtime;
 		}
 	}
 	feed_arm_watchdog(feed);
@@ -1182,7 +1192,9 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 	out->last_resolved = feed->last_resolved;
 	out->checkpoint = feed->checkpoint;
 	out->last_resolved_at = mono_to_wall(feed->last_resolved_mono, mono_now, wall_now);
-	out->checkpoint_at = mono_to_wall(feed->checkpoint_mono, mono_now, wall_now);
+	out->checkpoint_at = feed->checkpoint_mono ?
+		mono_to_wall(feed->checkpoint_mono, mono_now, wall_now) :
+		feed->checkpoint_file_wall;
 	out->state_since = mono_to_wall(feed->state_since_mono, mono_now, wall_now);
 	out->last_row_at = mono_to_wall(feed->last_row_mono, mono_now, wall_now);
 	out->paused = feed->state == FEED_PAUSED;

@@ -906,6 +906,36 @@ static int socket_in_use(const char *path)
 	return errno == ECONNREFUSED ? 0 : -1;
 }
 
+/*
+ * Warn when the socket's directory lets someone else replace the socket
+ * file (writable by others without the sticky bit, or owned by another
+ * user than us or root): the file's mode then guards nothing. systemd's
+ * RuntimeDirectory= gives a directory the daemon owns.
+ */
+static void check_socket_dir(const struct sink *sink, const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st))
+		return; /* bind will say what is wrong */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		log_warning(sink->who, "directory %s is writable by others (mode %04o): they can replace the socket",
+			    dir, (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		log_warning(sink->who, "directory %s belongs to uid %ld: it can replace the socket",
+			    dir, (long)st.st_uid);
+}
+
 static int listen_unix(struct sink *sink, char *errbuf, size_t errlen)
 {
 	const struct sink_config *cfg = sink->cfg;
@@ -920,6 +950,7 @@ static int listen_unix(struct sink *sink, char *errbuf, size_t errlen)
 		return -1;
 	}
 	memcpy(addr.sun_path, cfg->path, strlen(cfg->path) + 1);
+	check_socket_dir(sink, cfg->path);
 	if (lstat(cfg->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(errbuf, errlen, "%s exists and is not a socket; not replacing it",
