@@ -3,9 +3,30 @@
 # CRDBSIM_ENV_DIR), re-executes itself under timeout(1) so that it can never
 # hang, and FAILS (never skips) when crdbsim is missing.
 # Needs: psql, socat, jq, /usr/bin/python3.
+#
+# Environment:
+#   CRDBFEEDD          the daemon to test (default: the build tree's)
+#   CRDBFEEDD_WRAPPER  a command prefix every crdbfeedd of the test runs
+#                      under, through libtool --mode=execute (so that it
+#                      reaches the real binary, not libtool's script). When
+#                      it starts with valgrind, each process gets its own
+#                      log file in the test's directory unless the prefix
+#                      names one, and any error or definite leak those logs
+#                      report fails the test at its end. CI uses:
+#                      valgrind --error-exitcode=99 --leak-check=full
+#                      --errors-for-leak-kinds=definite --show-leak-kinds=definite
+#   E2E_TIME_FACTOR    a whole number multiplying every wait of the test
+#                      (wait_for, subscribe) and E2E_TIMEOUT, for slow
+#                      wrappers (default 1; valgrind wants about 5)
+#   E2E_TIMEOUT        seconds the whole test may take, before the factor
+#                      (default 150)
 
+case ${E2E_TIME_FACTOR:=1} in
+'' | *[!0-9]* | 0) echo "E2E_TIME_FACTOR must be a whole number >= 1, not '$E2E_TIME_FACTOR'" >&2; exit 1 ;;
+esac
 if [ -z "${E2E_UNDER_TIMEOUT:-}" ]; then
-	E2E_UNDER_TIMEOUT=1 exec timeout -k 5 "${E2E_TIMEOUT:-150}" "$0" "$@"
+	E2E_UNDER_TIMEOUT=1 exec timeout -k 5 \
+		"$((${E2E_TIMEOUT:-150} * E2E_TIME_FACTOR))" "$0" "$@"
 fi
 set -eu
 
@@ -38,12 +59,61 @@ work=$(mktemp -d "${CRDBSIM_ENV_DIR:-${TMPDIR:-/tmp}}/e2e-$test_name.XXXXXX")
 daemon_pid=
 daemon_log=
 sub_pids=
+vg_logs=
+
+# With a wrapper, CRDBFEEDD becomes a script that runs the real daemon
+# under it (exec all the way: the daemon keeps the pid the test sees), so
+# that the tests' own "$CRDBFEEDD" calls go through it as well.
+if [ -n "${CRDBFEEDD_WRAPPER:-}" ]; then
+	wrapper_prefix=$CRDBFEEDD_WRAPPER
+	case $wrapper_prefix in
+	valgrind* | */valgrind*)
+		vg_logs=$work/valgrind
+		mkdir "$vg_logs"
+		case $wrapper_prefix in
+		*--log-file=*) ;;
+		*) wrapper_prefix="$wrapper_prefix --log-file=$vg_logs/crdbfeedd.%p.log" ;;
+		esac
+		;;
+	esac
+	libtool=$builddir/libtool
+	[ -x "$libtool" ] || fail "$libtool is needed to run $CRDBFEEDD under a wrapper"
+	printf '#!/bin/sh\nexec '"'%s'"' --mode=execute %s '"'%s'"' "$@"\n' \
+		"$libtool" "$wrapper_prefix" "$CRDBFEEDD" >"$work/crdbfeedd-wrapped"
+	chmod +x "$work/crdbfeedd-wrapped"
+	CRDBFEEDD=$work/crdbfeedd-wrapped
+fi
+
+# vg_reports: print each valgrind log that reports an error or a definite
+# leak. A process that ran to its end says "ERROR SUMMARY: N errors"; one
+# killed with SIGKILL says nothing more, so the error headings count too.
+vg_reports() {
+	[ -n "$vg_logs" ] || return 0
+	for _vg_log in "$vg_logs"/*.log; do
+		[ -f "$_vg_log" ] || continue
+		if grep -q -E '== ERROR SUMMARY: [1-9]|== (Invalid (read|write|free)|Mismatched free|Conditional jump|Use of uninitialised|Syscall param|Source and destination overlap|Argument .* of function|Jump to the invalid address|Process terminating with default action of signal (4|6|7|8|11) )|are definitely lost in loss record' "$_vg_log"; then
+			echo "--- $(basename "$_vg_log") ---"
+			cat "$_vg_log"
+		fi
+	done
+}
 
 cleanup() {
+	_cleanup_rc=$?
 	for p in $sub_pids $daemon_pid; do
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	if [ -n "$vg_logs" ]; then
+		_vg_found=$(vg_reports)
+		if [ -n "$_vg_found" ]; then
+			echo "FAIL $test_name: valgrind reported errors in crdbfeedd" >&2
+			echo "$_vg_found" >&2
+			exit 1
+		fi
+		echo "valgrind: $(ls "$vg_logs" | wc -l) crdbfeedd processes, no error"
+	fi
+	exit $_cleanup_rc
 }
 trap cleanup EXIT
 
@@ -62,8 +132,9 @@ ctl() {
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
 # (sh has no local variables: these names must not clash with callers'.)
+# The limit is multiplied by E2E_TIME_FACTOR.
 wait_for() {
-	_wf_limit=$1 _wf_what=$2
+	_wf_limit=$(($1 * E2E_TIME_FACTOR)) _wf_what=$2
 	shift 2
 	_wf_n=0
 	while ! "$@" >/dev/null 2>&1; do
