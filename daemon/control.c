@@ -987,6 +987,9 @@ static int listen_tcp(const char *where, char *errbuf, size_t errlen)
 	}
 	if (!*host || !*port)
 		goto bad;
+	/* The config check lets "localhost" through; never ask a resolver. */
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc) {
 		snprintf(errbuf, errlen, "metrics_listen %s: %s", where, gai_strerror(rc));
@@ -1193,12 +1196,17 @@ struct control *control_open(struct event_base *base, const struct config *cfg,
 	TAILQ_INIT(&ctl->conns);
 	for (int kind = LISTEN_CONTROL; kind <= LISTEN_METRICS_TCP; kind++) {
 		const char *where = configured_where(cfg, (enum listener_kind)kind);
+		int activated = activated_for(ctl, (enum listener_kind)kind);
 
+		/* A socket systemd passed by name is used even when the
+		 * file does not name it: the unit asked for it. */
+		if ((!where || !*where) && activated >= 0)
+			where = kind == LISTEN_CONTROL ? "the systemd socket \"control\"" :
+				"the systemd socket \"metrics\"";
 		if (!where || !*where)
 			continue;
 		ctl->listeners[kind] = listener_open(ctl, (enum listener_kind)kind, where,
-						     activated_for(ctl, (enum listener_kind)kind),
-						     errbuf, errlen);
+						     activated, errbuf, errlen);
 		if (!ctl->listeners[kind]) {
 			control_close(ctl);
 			return NULL;

@@ -2,3 +2,10 @@
 CRDBFEEDD_OBS_SOURCES = \
 	daemon/control.c daemon/control.h \
 	daemon/metrics.c daemon/metrics.h
+
+# crdbfeedctl: the operator's command line (libc and jansson only).
+bin_PROGRAMS += daemon/crdbfeedctl
+daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
+daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+daemon_crdbfeedctl_LDADD = $(JANSSON_LIBS)
+dist_man1_MANS = daemon/crdbfeedctl.1

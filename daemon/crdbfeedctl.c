@@ -1,0 +1,762 @@
+/*
+ * crdbfeedctl.c: the operator's command line for a running crdbfeedd. It
+ * speaks the control socket's protocol (daemon/control.h: one command line
+ * per connection, the answer until end of file) and, for `tail`, a sink's
+ * subscriber protocol (crdbfeedd(8), "SUBSCRIBING"). Plain libc and
+ * jansson; every failure is one line on stderr and a distinct exit status
+ * (crdbfeedctl(1), "EXIT STATUS").
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/crdbfeedd/control.sock"
+#define ANSWER_MAX (64u << 20)   /* a control answer, bytes */
+#define LINE_MAX_BYTES (64u << 20) /* one line from a sink, bytes */
+#define ANSWER_TIMEOUT_S 60      /* a reload may take a while */
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,        /* the daemon said no, or talking to it failed */
+	EXIT_USAGE = 2,
+	EXIT_NOT_RUNNING = 3,   /* no socket, or nobody listening on it */
+	EXIT_DENIED = 4,        /* file permissions or the allow-list */
+	EXIT_UNKNOWN_FEED = 5
+};
+
+static const char *progname = "crdbfeedctl";
+static volatile sig_atomic_t interrupted;
+
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s [-s SOCKET] COMMAND [ARGS]\n"
+		"  status [--json]     feeds and sinks (a table, or the daemon's JSON)\n"
+		"  metrics             the Prometheus metrics\n"
+		"  pause FEED          close the feed's connection, keep its subscribers\n"
+		"  resume FEED         reconnect a paused feed from its checkpoint\n"
+		"  reload              reload the configuration (as SIGHUP)\n"
+		"  tail FEED [--table T]... [--resolved] [--sink NAME]\n"
+		"                      print the feed's lines until end of file or ^C\n"
+		"  -s SOCKET           the control socket (default $CRDBFEEDCTL_SOCKET,\n"
+		"                      else " DEFAULT_SOCKET ")\n",
+		progname);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+/*
+ * Connect to a Unix socket; on failure say why in one line and return -1
+ * with *status set. what = "crdbfeedd" (the control socket) or "sink".
+ */
+static int connect_unix(const char *path, bool control, enum exit_status *status)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		complain("socket path too long: %s", path);
+		*status = EXIT_USAGE;
+		return -1;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		complain("socket: %s", strerror(errno));
+		*status = EXIT_FAILED;
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+		return fd;
+	switch (errno) {
+	case ENOENT:
+	case ENOTDIR:
+		if (control)
+			complain("crdbfeedd is not running (no socket at %s)", path);
+		else
+			complain("the sink is not listening (no socket at %s)", path);
+		*status = EXIT_NOT_RUNNING;
+		break;
+	case ECONNREFUSED:
+		if (control)
+			complain("crdbfeedd is not running (nobody answers at %s)", path);
+		else
+			complain("the sink is not listening (nobody answers at %s)", path);
+		*status = EXIT_NOT_RUNNING;
+		break;
+	case EACCES:
+	case EPERM:
+		complain("permission denied: cannot connect to %s (ask for its group, or run as the daemon's user)",
+			 path);
+		*status = EXIT_DENIED;
+		break;
+	default:
+		complain("connect %s: %s", path, strerror(errno));
+		*status = EXIT_FAILED;
+		break;
+	}
+	close(fd);
+	return -1;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Send one command to the control socket and read the whole answer
+ * (malloc'd, NUL-terminated) into *answer. 0, or -1 with *status set and
+ * the reason printed.
+ */
+static int control_call(const char *socket_path, const char *command,
+			char **answer, size_t *answer_len, enum exit_status *status)
+{
+	struct timeval tv = { ANSWER_TIMEOUT_S, 0 };
+	size_t len = 0, cap = 65536;
+	char *buf;
+	int fd;
+
+	fd = connect_unix(socket_path, true, status);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    write_all(fd, command, strlen(command)) || write_all(fd, "\n", 1)) {
+		complain("sending \"%s\" to %s: %s", command, socket_path, strerror(errno));
+		close(fd);
+		*status = EXIT_FAILED;
+		return -1;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		complain("out of memory");
+		close(fd);
+		*status = EXIT_FAILED;
+		return -1;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			char *nbuf;
+
+			if (cap >= ANSWER_MAX) {
+				complain("the answer to \"%s\" is larger than %u bytes",
+					 command, ANSWER_MAX);
+				goto fail;
+			}
+			nbuf = realloc(buf, cap * 2);
+			if (!nbuf) {
+				complain("out of memory");
+				goto fail;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				complain("no answer to \"%s\" within %d s", command, ANSWER_TIMEOUT_S);
+			else
+				complain("reading the answer to \"%s\": %s", command, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len == 0) {
+		/* The daemon closes at once when too many clients are
+		 * connected. */
+		complain("crdbfeedd closed the connection without answering (busy or stopping?)");
+		free(buf);
+		*status = EXIT_FAILED;
+		return -1;
+	}
+	*answer = buf;
+	*answer_len = len;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	*status = EXIT_FAILED;
+	return -1;
+}
+
+/* An {"ok":false,...} answer: print its error, return the exit status its
+ * code means. */
+static enum exit_status report_refusal(json_t *answer)
+{
+	const char *error = json_string_value(json_object_get(answer, "error"));
+	const char *code = json_string_value(json_object_get(answer, "code"));
+
+	complain("%s", error ? error : "the daemon refused without saying why");
+	if (!code)
+		return EXIT_FAILED;
+	if (strcmp(code, "permission_denied") == 0)
+		return EXIT_DENIED;
+	if (strcmp(code, "unknown_feed") == 0)
+		return EXIT_UNKNOWN_FEED;
+	if (strcmp(code, "unknown_command") == 0 || strcmp(code, "bad_request") == 0)
+		return EXIT_USAGE;
+	return EXIT_FAILED;
+}
+
+/*
+ * Call a command whose answer is JSON; *out gets the object when it says
+ * "ok": true. Returns the exit status (EXIT_OK with *out set).
+ */
+static enum exit_status control_json(const char *socket_path, const char *command,
+				     json_t **out)
+{
+	enum exit_status status = EXIT_OK;
+	json_error_t jerr;
+	size_t len;
+	char *text;
+	json_t *answer;
+
+	*out = NULL;
+	if (control_call(socket_path, command, &text, &len, &status))
+		return status;
+	answer = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (!json_is_object(answer)) {
+		complain("the answer to \"%s\" is not a JSON object: %s", command,
+			 answer ? "another JSON value" : jerr.text);
+		json_decref(answer);
+		return EXIT_FAILED;
+	}
+	if (!json_is_true(json_object_get(answer, "ok"))) {
+		status = report_refusal(answer);
+		json_decref(answer);
+		return status;
+	}
+	*out = answer;
+	return EXIT_OK;
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static const char *str_or(json_t *value, const char *fallback)
+{
+	const char *s = json_string_value(value);
+
+	return s && *s ? s : fallback;
+}
+
+static void format_duration(char *out, size_t len, double seconds)
+{
+	long s = (long)seconds;
+
+	if (seconds < 60)
+		snprintf(out, len, "%.1fs", seconds);
+	else if (s < 3600)
+		snprintf(out, len, "%ldm%02lds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, len, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+	else
+		snprintf(out, len, "%ldd%02ldh", s / 86400, (s / 3600) % 24);
+}
+
+static void lag_text(char *out, size_t len, json_t *lag)
+{
+	if (json_is_number(lag))
+		format_duration(out, len, json_number_value(lag));
+	else
+		snprintf(out, len, "-");
+}
+
+static int text_width(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 60 ? 60 : (int)n;
+}
+
+static void print_status_table(json_t *status)
+{
+	json_t *feeds = json_object_get(status, "feeds");
+	json_t *sinks = json_object_get(status, "sinks");
+	json_t *item;
+	size_t i;
+	char up[32], lag[32];
+	int w_feed = 4, w_state = 5, w_sink = 4, w_sfeed = 4, w_policy = 6;
+
+	format_duration(up, sizeof(up), json_number_value(json_object_get(status, "uptime")));
+	printf("crdbfeedd %s, pid %lld, up %s, %s\n",
+	       str_or(json_object_get(status, "version"), "?"),
+	       (long long)json_integer_value(json_object_get(status, "pid")), up,
+	       json_is_true(json_object_get(status, "shutting_down")) ? "stopping" :
+	       json_is_true(json_object_get(status, "ready")) ? "ready" : "starting");
+
+	json_array_foreach(feeds, i, item) {
+		int w = text_width(str_or(json_object_get(item, "name"), "?"));
+
+		w_feed = w > w_feed ? w : w_feed;
+		w = text_width(str_or(json_object_get(item, "state"), "?"));
+		w_state = w > w_state ? w : w_state;
+	}
+	printf("\n%-*s  %-*s  %12s  %8s  %5s  %-31s  %s\n", w_feed, "FEED", w_state,
+	       "STATE", "ROWS", "LAG", "SUBS", "CURSOR", "LAST ERROR");
+	json_array_foreach(feeds, i, item) {
+		json_t *counters = json_object_get(item, "counters");
+
+		lag_text(lag, sizeof(lag), json_object_get(item, "lag"));
+		printf("%-*.60s  %-*.60s  %12lld  %8s  %5lld  %-31s  %s\n",
+		       w_feed, str_or(json_object_get(item, "name"), "?"),
+		       w_state, str_or(json_object_get(item, "state"), "?"),
+		       (long long)json_integer_value(json_object_get(counters, "rows")),
+		       lag,
+		       (long long)json_integer_value(json_object_get(item, "subscribers")),
+		       str_or(json_object_get(item, "cursor"), "-"),
+		       str_or(json_object_get(item, "last_error"), "-"));
+	}
+
+	json_array_foreach(sinks, i, item) {
+		int w = text_width(str_or(json_object_get(item, "name"), "?"));
+
+		w_sink = w > w_sink ? w : w_sink;
+		w = text_width(str_or(json_object_get(item, "feed"), "?"));
+		w_sfeed = w > w_sfeed ? w : w_sfeed;
+		w = text_width(str_or(json_object_get(item, "policy"), "?"));
+		w_policy = w > w_policy ? w : w_policy;
+	}
+	printf("\n%-*s  %-*s  %-6s  %-*s  %5s  %10s  %s\n", w_sink, "SINK", w_sfeed,
+	       "FEED", "TYPE", w_policy, "POLICY", "SUBS", "QUEUED", "PATH");
+	json_array_foreach(sinks, i, item) {
+		printf("%-*.60s  %-*.60s  %-6s  %-*.60s  %5lld  %10lld  %s\n",
+		       w_sink, str_or(json_object_get(item, "name"), "?"),
+		       w_sfeed, str_or(json_object_get(item, "feed"), "?"),
+		       str_or(json_object_get(item, "type"), "?"),
+		       w_policy, str_or(json_object_get(item, "policy"), "-"),
+		       (long long)json_integer_value(json_object_get(item, "subscribers")),
+		       (long long)json_integer_value(json_object_get(item, "queued")),
+		       str_or(json_object_get(item, "path"),
+			      str_or(json_object_get(item, "error"), "-")));
+	}
+}
+
+static int cmd_status(const char *socket_path, bool as_json)
+{
+	json_t *status;
+	enum exit_status rc = control_json(socket_path, "status", &status);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (as_json) {
+		if (json_dumpf(status, stdout, JSON_INDENT(2)) == 0)
+			fputc('\n', stdout);
+	} else {
+		print_status_table(status);
+	}
+	json_decref(status);
+	return EXIT_OK;
+}
+
+/* ---- simple commands ----------------------------------------------------- */
+
+static int cmd_metrics(const char *socket_path)
+{
+	enum exit_status status = EXIT_OK;
+	json_t *answer;
+	size_t len;
+	char *text;
+
+	if (control_call(socket_path, "metrics", &text, &len, &status))
+		return status;
+	/* The exposition starts with "# HELP"; a JSON object is a refusal. */
+	if (text[0] == '{') {
+		answer = json_loadb(text, len, 0, NULL);
+		free(text);
+		status = answer ? report_refusal(answer) : EXIT_FAILED;
+		if (!answer)
+			complain("the daemon answered with broken JSON");
+		json_decref(answer);
+		return status;
+	}
+	if (fwrite(text, 1, len, stdout) != len)
+		status = EXIT_FAILED;
+	free(text);
+	return status;
+}
+
+static int cmd_simple(const char *socket_path, const char *command)
+{
+	json_t *answer;
+	enum exit_status rc = control_json(socket_path, command, &answer);
+
+	json_decref(answer);
+	return rc;
+}
+
+/* ---- tail ------------------------------------------------------------------- */
+
+struct tail_args {
+	const char *feed;
+	const char *sink;
+	const char **tables;
+	size_t ntables;
+	bool resolved;
+};
+
+/* The socket path of the feed's unix sink (named, or the first), or NULL
+ * with *status set and the reason printed. */
+static const char *tail_sink_path(json_t *status, const struct tail_args *args,
+				  enum exit_status *rc)
+{
+	json_t *feeds = json_object_get(status, "feeds");
+	json_t *sinks = json_object_get(status, "sinks");
+	json_t *item;
+	bool known = false;
+	size_t i;
+
+	json_array_foreach(feeds, i, item)
+		if (strcmp(str_or(json_object_get(item, "name"), ""), args->feed) == 0)
+			known = true;
+	if (!known) {
+		complain("unknown feed \"%s\"", args->feed);
+		*rc = EXIT_UNKNOWN_FEED;
+		return NULL;
+	}
+	json_array_foreach(sinks, i, item) {
+		const char *name = str_or(json_object_get(item, "name"), "");
+		const char *path = json_string_value(json_object_get(item, "path"));
+
+		if (strcmp(str_or(json_object_get(item, "feed"), ""), args->feed) != 0)
+			continue;
+		if (args->sink && strcmp(name, args->sink) != 0)
+			continue;
+		if (strcmp(str_or(json_object_get(item, "type"), ""), "unix") != 0 || !path) {
+			if (args->sink) {
+				complain("sink \"%s\" is not a Unix socket sink", args->sink);
+				*rc = EXIT_FAILED;
+				return NULL;
+			}
+			continue;
+		}
+		return path;
+	}
+	if (args->sink)
+		complain("feed \"%s\" has no sink \"%s\"", args->feed, args->sink);
+	else
+		complain("feed \"%s\" has no Unix socket sink to tail", args->feed);
+	*rc = EXIT_FAILED;
+	return NULL;
+}
+
+static char *tail_request(const struct tail_args *args)
+{
+	json_t *req = json_object(), *tables;
+	char *text;
+
+	if (!req)
+		return NULL;
+	if (args->ntables) {
+		tables = json_array();
+		for (size_t i = 0; tables && i < args->ntables; i++)
+			json_array_append_new(tables, json_string(args->tables[i]));
+		json_object_set_new(req, "tables", tables);
+	}
+	json_object_set_new(req, "resolved", json_boolean(args->resolved));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	return text;
+}
+
+static void on_interrupt(int sig)
+{
+	interrupted = 1;
+}
+
+/*
+ * One line from the sink (without its newline). Before the "subscribed"
+ * acknowledgement the filter is not in force yet: only state lines are
+ * shown then. An error line before it means the request was refused.
+ * Returns 0 to go on, 1 to stop with *rc set.
+ */
+static int tail_line(const char *line, size_t len, bool *subscribed,
+		     enum exit_status *rc)
+{
+	if (!*subscribed) {
+		json_t *obj = json_loadb(line, len, 0, NULL);
+		const char *type = json_string_value(json_object_get(obj, "type"));
+
+		if (type && strcmp(type, "subscribed") == 0) {
+			*subscribed = true;
+		} else if (type && strcmp(type, "error") == 0) {
+			complain("the sink refused the subscription: %s",
+				 str_or(json_object_get(obj, "error"), line));
+			json_decref(obj);
+			*rc = EXIT_FAILED;
+			return 1;
+		} else if (type && strcmp(type, "state") == 0) {
+			if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF) {
+				json_decref(obj);
+				*rc = EXIT_OK;
+				return 1;
+			}
+		}
+		json_decref(obj);
+		return 0;
+	}
+	if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF) {
+		*rc = EXIT_OK; /* the reader went away (| head) */
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_tail(const char *socket_path, const struct tail_args *args)
+{
+	struct sigaction sa;
+	enum exit_status rc = EXIT_OK;
+	json_t *status;
+	const char *path;
+	char *request, *buf = NULL;
+	size_t len = 0, cap = 65536;
+	bool subscribed = false;
+	int fd;
+
+	rc = control_json(socket_path, "status", &status);
+	if (rc != EXIT_OK)
+		return rc;
+	path = tail_sink_path(status, args, &rc);
+	if (!path) {
+		json_decref(status);
+		return rc;
+	}
+	fd = connect_unix(path, false, &rc);
+	json_decref(status);
+	if (fd < 0)
+		return rc;
+	request = tail_request(args);
+	if (!request || write_all(fd, request, strlen(request)) || write_all(fd, "\n", 1)) {
+		complain("sending the subscription request: %s",
+			 request ? strerror(errno) : "out of memory");
+		free(request);
+		close(fd);
+		return EXIT_FAILED;
+	}
+	free(request);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: read returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	buf = malloc(cap);
+	if (!buf) {
+		complain("out of memory");
+		close(fd);
+		return EXIT_FAILED;
+	}
+	while (!interrupted) {
+		ssize_t n;
+		char *start, *nl;
+
+		if (len == cap) {
+			char *nbuf;
+
+			if (cap >= LINE_MAX_BYTES) {
+				complain("a line longer than %u bytes", LINE_MAX_BYTES);
+				rc = EXIT_FAILED;
+				break;
+			}
+			nbuf = realloc(buf, cap * 2);
+			if (!nbuf) {
+				complain("out of memory");
+				rc = EXIT_FAILED;
+				break;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			complain("reading %s: %s", path, strerror(errno));
+			rc = EXIT_FAILED;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		start = buf;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - buf))) != NULL) {
+			if (tail_line(start, (size_t)(nl - start), &subscribed, &rc))
+				goto out;
+			start = nl + 1;
+		}
+		fflush(stdout);
+		len -= (size_t)(start - buf);
+		memmove(buf, start, len);
+	}
+out:
+	fflush(stdout);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static int tail_main(const char *socket_path, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "table", required_argument, NULL, 't' },
+		{ "resolved", no_argument, NULL, 'r' },
+		{ "sink", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct tail_args args = { 0 };
+	int opt, rc;
+
+	args.tables = calloc((size_t)argc + 1, sizeof(*args.tables));
+	if (!args.tables) {
+		complain("out of memory");
+		return EXIT_FAILED;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+t:rk:", options, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			args.tables[args.ntables++] = optarg;
+			break;
+		case 'r':
+			args.resolved = true;
+			break;
+		case 'k':
+			args.sink = optarg;
+			break;
+		default:
+			free(args.tables);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		complain("usage: tail FEED [--table T]... [--resolved] [--sink NAME]");
+		free(args.tables);
+		return EXIT_USAGE;
+	}
+	args.feed = argv[optind];
+	rc = cmd_tail(socket_path, &args);
+	free(args.tables);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *socket_path = getenv("CRDBFEEDCTL_SOCKET");
+	const char *command;
+	char line[1100];
+	int opt;
+
+	if (!socket_path || !*socket_path)
+		socket_path = DEFAULT_SOCKET;
+	/* "+": options stop at the command, whose own come after it. */
+	while ((opt = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("crdbfeedctl %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	command = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(command, "status") == 0) {
+		if (argc == 1)
+			return cmd_status(socket_path, false);
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			return cmd_status(socket_path, true);
+	} else if (strcmp(command, "metrics") == 0 && argc == 1) {
+		return cmd_metrics(socket_path);
+	} else if (strcmp(command, "reload") == 0 && argc == 1) {
+		return cmd_simple(socket_path, "reload");
+	} else if ((strcmp(command, "pause") == 0 || strcmp(command, "resume") == 0) &&
+		   argc == 2) {
+		if (!*argv[1] || strpbrk(argv[1], " \t\r\n") || strlen(argv[1]) > 1000) {
+			complain("bad feed name \"%s\"", argv[1]);
+			return EXIT_USAGE;
+		}
+		snprintf(line, sizeof(line), "%s %s", command, argv[1]);
+		return cmd_simple(socket_path, line);
+	} else if (strcmp(command, "tail") == 0) {
+		return tail_main(socket_path, argc, argv);
+	} else if (strcmp(command, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	} else if (strcmp(command, "status") != 0 && strcmp(command, "metrics") != 0 &&
+		   strcmp(command, "reload") != 0 && strcmp(command, "pause") != 0 &&
+		   strcmp(command, "resume") != 0) {
+		complain("unknown command \"%s\"", command);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	complain("wrong arguments for \"%s\"", command);
+	usage(stderr);
+	return EXIT_USAGE;
+}
