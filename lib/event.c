@@ -24,6 +24,9 @@
 
 #define CRDB_EVENT_MAX_BYTES ((size_t)64 << 20)
 
+/* types.c: crdb_value_to_json() for jsonb text, without the lookups. */
+json_t *crdb__jsonb_from_text(const char *s, size_t len, crdb_error *err);
+
 #define BYTEA_OID 17
 #define TEXT_OID 25
 #define JSONB_OID 3802
@@ -150,9 +153,10 @@ static int parse_json_column(const char *column, const char *bytes,
 		crdb_free(raw);
 		return 0;
 	}
-	/* A changefeed's JSON is jsonb text: no version byte on the wire. */
-	*out = crdb_value_to_json(crdb_types_crdb(), JSONB_OID, data, rawlen,
-				  0, err);
+	/* A changefeed's JSON is jsonb text: no version byte on the wire.
+	 * This is crdb_value_to_json(crdb_types_crdb(), JSONB_OID, ..., 0)
+	 * without its registry lookups. */
+	*out = crdb__jsonb_from_text(data, rawlen, err);
 	crdb_free(raw);
 	if (!*out)
 		return in_column(err, column);
@@ -414,6 +418,14 @@ static int decode_row(json_t *value, const crdb_decode_opts *opts,
 			  (int)opts->envelope);
 }
 
+static bool ascii_only(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
 /* The decoder behind both entry points: per-column formats. */
 static int decode(const char *table, size_t table_len, const char *key,
 		  size_t key_len, int key_format, const char *value,
@@ -452,12 +464,15 @@ static int decode(const char *table, size_t table_len, const char *key,
 	if (table_len == 0 || memchr(table, '\0', table_len))
 		return crdb__fail(err, CRDB_EPROTO,
 				  "table column: empty or contains NUL");
-	/* Callers put the name into JSON: it must be valid UTF-8. */
-	json_t *name = crdb_value_to_json(crdb_types_crdb(), TEXT_OID, table,
-					  table_len, 1, err);
-	if (!name)
-		return in_column(err, "table");
-	json_decref(name);
+	/* Callers put the name into JSON: it must be valid UTF-8. ASCII is;
+	 * anything else is checked by the text type's own rules. */
+	if (!ascii_only(table, table_len)) {
+		json_t *name = crdb_value_to_json(crdb_types_crdb(), TEXT_OID,
+						  table, table_len, 1, err);
+		if (!name)
+			return in_column(err, "table");
+		json_decref(name);
+	}
 	if (!key)
 		return crdb__fail(err, CRDB_EPROTO,
 				  "key column: NULL in a data row (table %.*s)",

@@ -1190,15 +1190,34 @@ static void jr_release(const char *small, char *buf)
 		crdb__free(buf);
 }
 
+/* Bytes that go through jr_string()'s fast path unchanged: printable
+ * ASCII other than the quote and the backslash. */
+static inline bool jr_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 /*
- * A string at r->pos (on its '"'): *out and its length. *out is small
- * when the string fits there, else allocated: free it with jr_release().
+ * A string at r->pos (on its '"'): *out and its length. Returns 1 when
+ * *out points into the input (a plain ASCII string without escapes, the
+ * usual case: no copy), 0 when it is small or allocated: then free it
+ * with jr_release(). -1 on error.
  */
 static int jr_string(struct json_reader *r, char *small, size_t small_size,
 		     char **out, size_t *outlen)
 {
 	size_t start = ++r->pos, end = start, n = 0;
 	char *buf;
+
+	while (end < r->len && jr_plain((unsigned char)r->s[end]))
+		end++;
+	if (end < r->len && r->s[end] == '"') {
+		*out = (char *)(uintptr_t)(r->s + start);
+		*outlen = end - start;
+		r->pos = end + 1;
+		return 1;
+	}
+	end = start;
 
 	/* Find the closing quote; the text bounds the decoded size. */
 	while (end < r->len && r->s[end] != '"')
@@ -1287,8 +1306,11 @@ static json_t *jr_number(struct json_reader *r)
 	double dv;
 	json_t *j;
 
-	while (r->pos < r->len && strchr("0123456789+-.eE", r->s[r->pos]) &&
-	       r->s[r->pos] != '\0') {
+	while (r->pos < r->len &&
+	       ((r->s[r->pos] >= '0' && r->s[r->pos] <= '9') ||
+		r->s[r->pos] == '+' || r->s[r->pos] == '-' ||
+		r->s[r->pos] == '.' || r->s[r->pos] == 'e' ||
+		r->s[r->pos] == 'E')) {
 		char c = r->s[r->pos];
 		if (c == '.' || c == 'e' || c == 'E')
 			real = true;
@@ -1317,11 +1339,13 @@ static __attribute__((noinline)) json_t *jr_string_value(
 	char small[JR_SMALL], *buf;
 	size_t n;
 	json_t *j;
+	int rc = jr_string(r, small, sizeof small, &buf, &n);
 
-	if (jr_string(r, small, sizeof small, &buf, &n) < 0)
+	if (rc < 0)
 		return NULL;
 	j = json_stringn_nocheck(buf, n);
-	jr_release(small, buf);
+	if (rc == 0)
+		jr_release(small, buf);
 	return j ? j : oom(r->err);
 }
 
@@ -1348,8 +1372,10 @@ static json_t *jr_container(struct json_reader *r, bool object)
 	}
 	for (;;) {
 		char small[JR_SMALL_KEY], *key = NULL;
+		const char *keep = small; /* the key itself when borrowed */
 		size_t keylen = 0;
 		json_t *v;
+		int rc;
 
 		jr_space(r);
 		if (object) {
@@ -1357,19 +1383,22 @@ static json_t *jr_container(struct json_reader *r, bool object)
 				json_decref(c);
 				return jr_fail(r, "expected a string key");
 			}
-			if (jr_string(r, small, sizeof small, &key, &keylen) < 0) {
+			rc = jr_string(r, small, sizeof small, &key, &keylen);
+			if (rc < 0) {
 				json_decref(c);
 				return NULL;
 			}
+			if (rc == 1)
+				keep = key;
 			if (r->reject_duplicates &&
 			    json_object_getn(c, key, keylen)) {
-				jr_release(small, key);
+				jr_release(keep, key);
 				json_decref(c);
 				return jr_fail(r, "duplicate object key");
 			}
 			jr_space(r);
 			if (r->pos >= r->len || r->s[r->pos] != ':') {
-				jr_release(small, key);
+				jr_release(keep, key);
 				json_decref(c);
 				return jr_fail(r, "expected ':'");
 			}
@@ -1377,7 +1406,7 @@ static json_t *jr_container(struct json_reader *r, bool object)
 		}
 		v = jr_value(r);
 		if (!v) {
-			jr_release(small, key);
+			jr_release(keep, key);
 			json_decref(c);
 			return NULL;
 		}
@@ -1385,11 +1414,11 @@ static json_t *jr_container(struct json_reader *r, bool object)
 		 * PostgreSQL's json -> jsonb. */
 		if (object ? json_object_setn_new_nocheck(c, key, keylen, v)
 			   : json_array_append_new(c, v)) {
-			jr_release(small, key);
+			jr_release(keep, key);
 			json_decref(c);
 			return oom(r->err);
 		}
-		jr_release(small, key);
+		jr_release(keep, key);
 		jr_space(r);
 		if (r->pos < r->len && r->s[r->pos] == ',') {
 			r->pos++;
@@ -1453,6 +1482,21 @@ static json_t *json_from_text(const crdb_type_info *ti, const char *s,
 		return jr_fail(&r, "trailing bytes after the JSON value");
 	}
 	return j;
+}
+
+/*
+ * The JSON of a changefeed's key and value columns, as
+ * crdb_value_to_json(crdb_types_crdb(), jsonb, text) reads it, without the
+ * registry lookups: event.c calls it twice per row. Not exported (the
+ * library exports crdb_[a-z]* only); declared again in event.c.
+ */
+json_t *crdb__jsonb_from_text(const char *s, size_t len, crdb_error *err);
+
+json_t *crdb__jsonb_from_text(const char *s, size_t len, crdb_error *err)
+{
+	static const crdb_type_info jsonb_info = { "jsonb", 3802, 3807 };
+
+	return json_from_text(&jsonb_info, s, len, true, err);
 }
 
 /* ------------------------------------------------------------------ */
