@@ -4,7 +4,8 @@
 # PostgreSQL's ssl=on need root, which CI has). tls-lib.sh makes the test
 # certificates at run time: no key is checked in.
 SECURITY_E2E_TESTS = \
-	tests/security/e2e-tls.sh
+	tests/security/e2e-tls.sh \
+	tests/security/e2e-peercred.sh
 TESTS += $(SECURITY_E2E_TESTS)
 dist_check_SCRIPTS += $(SECURITY_E2E_TESTS)
 dist_check_DATA += tests/security/tls-lib.sh \
