@@ -1,21 +1,27 @@
 /*
  * main.c: crdbfeedd's command line and wiring: the config (or quick mode's
  * one feed) becomes feeds and sinks on one event_base; signals arrive as
- * loop events; deferred frees run after each pass of the loop. Nothing
+ * loop events; deferred frees run after each pass of the loop; sockets
+ * passed by systemd go to the sinks and the control socket named like
+ * them; systemd hears READY/RELOADING/STOPPING at those points. Nothing
  * else lives here.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
+#include "activation.h"
 #include "config.h"
+#include "control.h"
 #include "defer.h"
 #include "encode.h"
 #include "feed.h"
 #include "log.h"
+#include "notify.h"
 #include "sink.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +42,16 @@ struct daemon {
 	bool verbose;            /* -v: debug level whatever the config says */
 	struct feed **feeds;     /* parallel to cfg->feeds */
 	struct sink **sinks;     /* parallel to cfg->sinks; NULL = not open */
+	bool *attempted;         /* parallel to feeds: left CONNECTING/STARTING
+				    once (first connection attempt over) */
+	struct control *ctl;     /* control socket and metrics; NULL = none */
+	struct notifier *notifier;
+	bool ready;              /* READY=1 sent (see daemon_check_ready) */
+	int64_t started_at;      /* CLOCK_REALTIME ms */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *shutdown_timer;
 	int64_t shutdown_deadline_ms;
+	bool started;            /* the first apply and control_open are done */
 	bool shutting_down;
 	bool done;
 	int exit_code;
@@ -72,8 +85,33 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 stopped by a signal; 1 --check-config found problems;\n"
 		"64 usage; 69 quick mode's feed failed permanently; 70 internal error;\n"
-		"71 a socket could not be set up; 73 the state directory is unusable;\n"
-		"78 the configuration is invalid. See crdbfeedd(8).\n");
+		"71 a socket could not be set up (or one passed by systemd is unusable);\n"
+		"73 the state directory is unusable; 78 the configuration is invalid,\n"
+		"or systemd passed a socket no sink, control or metrics claims.\n"
+		"See crdbfeedd(8).\n");
+}
+
+/* Append "; "-joined text to errbuf (cut at its end). */
+static void errbuf_add(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void errbuf_add(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (!errbuf || !errlen)
+		return;
+	used = strnlen(errbuf, errlen);
+	if (used + 3 >= errlen)
+		return;
+	if (used) {
+		memcpy(errbuf + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(errbuf + used, errlen - used, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- feeds and sinks from a config ---------------------------------------- */
@@ -94,19 +132,22 @@ static ssize_t feed_index(const struct config *cfg, const char *name)
  * streaming (and their unchanged sinks keep their subscribers), changed
  * feeds restart from their checkpoint, removed ones stop, new ones start.
  * Takes next. Returns 0, or -1 when a sink could not be opened (the rest
- * is applied anyway).
+ * is applied anyway; errbuf, if not NULL, gets each problem appended).
  */
-static int daemon_apply(struct daemon *d, struct config *next)
+static int daemon_apply(struct daemon *d, struct config *next, char *errbuf, size_t errlen)
 {
 	struct config *old = d->cfg;
 	struct feed **feeds = calloc(next->nfeeds ? next->nfeeds : 1, sizeof(*feeds));
 	struct sink **sinks = calloc(next->nsinks ? next->nsinks : 1, sizeof(*sinks));
+	bool *attempted = calloc(next->nfeeds ? next->nfeeds : 1, sizeof(*attempted));
 	int rc = 0;
 
-	if (!feeds || !sinks) {
+	if (!feeds || !sinks || !attempted) {
 		free(feeds);
 		free(sinks);
+		free(attempted);
 		log_error(NULL, "out of memory applying the configuration");
+		errbuf_add(errbuf, errlen, "out of memory applying the configuration");
 		config_free(next);
 		return -1;
 	}
@@ -150,6 +191,7 @@ static int daemon_apply(struct daemon *d, struct config *next)
 			continue;
 		}
 		feeds[ni] = feed;
+		attempted[ni] = d->attempted[i];
 		if (config_feed_equal(&old->feeds[i], &next->feeds[ni])) {
 			feed_set_config(feed, &next->feeds[ni]);
 			if (feed_get_state(feed) == FEED_FAILED)
@@ -160,8 +202,10 @@ static int daemon_apply(struct daemon *d, struct config *next)
 	}
 	free(d->feeds);
 	free(d->sinks);
+	free(d->attempted);
 	d->feeds = feeds;
 	d->sinks = sinks;
+	d->attempted = attempted;
 	d->cfg = next;
 	config_free(old);
 	if (!d->quick)
@@ -176,23 +220,41 @@ static int daemon_apply(struct daemon *d, struct config *next)
 				    on_feed_state, d);
 		if (!feeds[i]) {
 			log_error(NULL, "out of memory creating feed %s", next->feeds[i].name);
+			errbuf_add(errbuf, errlen, "out of memory creating feed %s",
+				   next->feeds[i].name);
 			rc = -1;
 		}
 	}
 	for (size_t i = 0; i < next->nsinks; i++) {
 		ssize_t fi = feed_index(next, next->sinks[i].feed);
-		char errbuf[512];
+		char sink_err[512];
+		int passed;
 
 		if (sinks[i] || fi < 0 || !feeds[fi])
 			continue;
-		sinks[i] = sink_open(d->base, &next->sinks[i], feeds[fi], errbuf, sizeof(errbuf));
+		/* A socket systemd passed under the sink's name replaces
+		 * binding its path (kept for later reloads). */
+		passed = next->sinks[i].type == SINK_UNIX ?
+			 activation_fd(next->sinks[i].name) : -1;
+		if (passed >= 0) {
+			log_info(NULL, "sink %s: using the socket passed by systemd",
+				 next->sinks[i].name);
+			sinks[i] = sink_open_fd(d->base, &next->sinks[i], feeds[fi],
+						passed, sink_err, sizeof(sink_err));
+		} else {
+			sinks[i] = sink_open(d->base, &next->sinks[i], feeds[fi],
+					     sink_err, sizeof(sink_err));
+		}
 		if (!sinks[i]) {
-			log_error(NULL, "sink %s: %s", next->sinks[i].name, errbuf);
+			log_error(NULL, "sink %s: %s", next->sinks[i].name, sink_err);
+			errbuf_add(errbuf, errlen, "sink %s: %s", next->sinks[i].name, sink_err);
 			rc = -1;
 			continue;
 		}
 		if (feed_add_sink(feeds[fi], sinks[i])) {
 			log_error(NULL, "out of memory attaching sink %s", next->sinks[i].name);
+			errbuf_add(errbuf, errlen, "out of memory attaching sink %s",
+				   next->sinks[i].name);
 			sink_close(sinks[i], NULL);
 			sinks[i] = NULL;
 			rc = -1;
@@ -203,6 +265,51 @@ static int daemon_apply(struct daemon *d, struct config *next)
 		if (feeds[i] && feed_get_state(feeds[i]) == FEED_STOPPED)
 			feed_start(feeds[i]);
 	return rc;
+}
+
+/* ---- systemd readiness ----------------------------------------------------- */
+
+/* A feed's first connection attempt is over once it left CONNECTING and
+ * STARTING: streaming, or failed into backoff/failed, or paused. */
+static bool feed_attempted(const struct daemon *d, size_t i)
+{
+	enum feed_state state;
+
+	if (!d->feeds[i] || d->attempted[i])
+		return true;
+	state = feed_get_state(d->feeds[i]);
+	return state != FEED_CONNECTING && state != FEED_STARTING;
+}
+
+/*
+ * READY=1 once, at start: the config is loaded, every sink and the control
+ * socket listen (daemon_apply and control_open succeeded: d->started), and
+ * every feed has finished its first connection attempt. Called after the
+ * start and on every feed state change.
+ */
+static void daemon_check_ready(struct daemon *d)
+{
+	if (d->ready || !d->started || d->shutting_down)
+		return;
+	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
+		if (!feed_attempted(d, i))
+			return;
+	d->ready = true;
+	log_info(NULL, "ready: every sink listens, every feed made its first connection attempt");
+	notifier_ready(d->notifier);
+}
+
+static void daemon_view_fill(void *arg, struct daemon_view *out)
+{
+	struct daemon *d = arg;
+
+	out->cfg = d->cfg;
+	out->feeds = d->feeds;
+	out->sinks = d->sinks;
+	out->started_at = d->started_at;
+	out->version = PACKAGE_VERSION;
+	out->ready = d->ready;
+	out->shutting_down = d->shutting_down;
 }
 
 /* ---- shutdown ------------------------------------------------------------- */
@@ -267,6 +374,7 @@ static void daemon_shutdown(struct daemon *d, const char *why)
 	if (d->shutting_down)
 		return;
 	d->shutting_down = true;
+	notifier_stopping(d->notifier);
 	log_notice(NULL, "shutting down: %s", why);
 	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
 		if (d->feeds[i])
@@ -280,6 +388,12 @@ static void on_feed_state(struct feed *feed, enum feed_state state,
 {
 	struct daemon *d = arg;
 
+	if (state != FEED_CONNECTING && state != FEED_STARTING) {
+		for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
+			if (d->feeds[i] == feed)
+				d->attempted[i] = true;
+		daemon_check_ready(d);
+	}
 	if (!d->quick || d->shutting_down)
 		return;
 	if (state == FEED_FAILED) {
@@ -322,23 +436,41 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	daemon_shutdown(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+/*
+ * Reload the configuration file (SIGHUP and the control socket's reload):
+ * an invalid file, or a control/metrics listener that cannot be opened,
+ * changes nothing; otherwise the running feeds and sinks are made to match
+ * it. systemd hears RELOADING=1 before and READY=1 after (only once the
+ * daemon was ready: before that, READY=1 still waits for the feeds).
+ * 0, or -1 with the problems in errbuf ("; "-joined; also logged).
+ */
+static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t errlen)
 {
-	struct daemon *d = arg;
 	struct config_diag diag = { 0 };
 	struct config *next;
+	int rc = 0;
 
-	if (d->quick || d->shutting_down)
-		return;
-	log_notice(NULL, "SIGHUP: reloading %s", d->cfg->path);
+	if (errlen)
+		errbuf[0] = '\0';
+	if (d->quick || d->shutting_down) {
+		errbuf_add(errbuf, errlen, d->quick ? "quick mode has no configuration file"
+						    : "shutting down");
+		return -1;
+	}
+	log_notice(NULL, "%s: reloading %s", why, d->cfg->path);
+	if (d->ready)
+		notifier_reloading(d->notifier);
 	next = config_load(d->cfg->path, &diag);
 	if (!next) {
 		log_error(NULL, "reload failed; keeping the running configuration (%zu problems):",
 			  diag.nlines);
-		for (size_t i = 0; i < diag.nlines; i++)
+		for (size_t i = 0; i < diag.nlines; i++) {
 			log_error(NULL, "%s", diag.lines[i]);
+			errbuf_add(errbuf, errlen, "%s", diag.lines[i]);
+		}
 		config_diag_free(&diag);
-		return;
+		rc = -1;
+		goto done;
 	}
 	config_diag_free(&diag);
 	if (strcmp(next->state_dir ? next->state_dir : "",
@@ -355,8 +487,42 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 			next->state_dir = keep;
 		}
 	}
-	daemon_apply(d, next);
-	log_notice(NULL, "reloaded: %zu feeds, %zu sinks", d->cfg->nfeeds, d->cfg->nsinks);
+	/* The control side first: when it cannot take the new file, nothing
+	 * changes (it then still borrows the running config). */
+	if (d->ctl) {
+		char cerr[512] = "";
+
+		if (control_reconfigure(d->ctl, next, cerr, sizeof(cerr))) {
+			log_error(NULL, "reload failed; keeping the running configuration: %s", cerr);
+			errbuf_add(errbuf, errlen, "%s", cerr);
+			config_free(next);
+			rc = -1;
+			goto done;
+		}
+	}
+	if (daemon_apply(d, next, errbuf, errlen))
+		rc = -1;
+	log_notice(NULL, "reloaded: %zu feeds, %zu sinks%s", d->cfg->nfeeds, d->cfg->nsinks,
+		   rc ? " (some sinks could not be opened)" : "");
+done:
+	if (d->ready)
+		notifier_ready(d->notifier);
+	return rc;
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char errbuf[1024];
+
+	if (d->quick || d->shutting_down)
+		return;
+	daemon_reload(d, "SIGHUP", errbuf, sizeof(errbuf));
+}
+
+static int control_reload(void *arg, char *errbuf, size_t errlen)
+{
+	return daemon_reload(arg, "control socket", errbuf, errlen);
 }
 
 /* ---- quick mode ------------------------------------------------------------ */
@@ -564,6 +730,11 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	struct config *cfg;
 	struct timespec seed;
+	char errbuf[1024] = "";
+	static const struct control_ops ctl_ops = {
+		.view = daemon_view_fill,
+		.reload = control_reload,
+	};
 
 	options = calloc((size_t)argc, sizeof(char *));
 	if (!options)
@@ -642,7 +813,14 @@ int main(int argc, char **argv)
 	}
 	free(options);
 	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	/* Sockets from systemd are checked before anything else runs. */
+	if (activation_init(errbuf, sizeof(errbuf))) {
+		log_error(NULL, "socket activation: %s", errbuf);
+		config_free(cfg);
+		return EX_OSERR;
+	}
 	clock_gettime(CLOCK_REALTIME, &seed);
+	d.started_at = (int64_t)seed.tv_sec * 1000 + seed.tv_nsec / 1000000;
 	srandom((unsigned)(seed.tv_nsec ^ getpid()));
 	signal(SIGPIPE, SIG_IGN);
 
@@ -663,15 +841,37 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return EX_OSERR;
 	}
+	d.notifier = notifier_new(d.base, daemon_view_fill, &d);
+	if (!d.notifier) {
+		config_free(cfg);
+		return EX_OSERR;
+	}
 	sink_set_stdout_closed_hook(on_stdout_closed, &d);
 	d.verbose = verbose;
-	if (daemon_apply(&d, cfg)) {
+	if (daemon_apply(&d, cfg, NULL, 0)) {
 		/* A sink that cannot listen at start is an operator error. */
 		d.exit_code = EX_OSERR;
 		daemon_shutdown(&d, "a sink could not be opened");
+	} else if (!d.quick &&
+		   !(d.ctl = control_open(d.base, d.cfg, &ctl_ops, &d, activation_fd,
+					  errbuf, sizeof(errbuf)))) {
+		log_error(NULL, "control: %s", errbuf);
+		d.exit_code = EX_OSERR;
+		daemon_shutdown(&d, "the control or metrics socket could not be opened");
+	} else if (activation_unclaimed()) {
+		/* Most likely FileDescriptorName= and a [sink NAME] disagree:
+		 * refusing is better than a socket nobody serves. */
+		log_error(NULL, "systemd passed a socket named \"%s\" but no [sink %s] "
+			  "(type unix), control_socket (\"control\") or metrics_socket/"
+			  "metrics_listen (\"metrics\") claims it", activation_unclaimed(),
+			  activation_unclaimed());
+		d.exit_code = EX_CONFIG;
+		daemon_shutdown(&d, "an unclaimed socket was passed by systemd");
 	} else {
 		log_notice(NULL, "started: %zu feeds, %zu sinks%s", d.cfg->nfeeds,
 			   d.cfg->nsinks, d.quick ? " (quick mode)" : "");
+		d.started = true;
+		daemon_check_ready(&d);
 	}
 
 	while (!d.done) {
@@ -682,14 +882,18 @@ int main(int argc, char **argv)
 		}
 		defer_run();
 	}
+	control_close(d.ctl);
 	defer_run();
 	log_notice(NULL, "stopped");
+	notifier_free(d.notifier);
+	activation_close();
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_hup);
 	event_free(d.shutdown_timer);
 	free(d.feeds);
 	free(d.sinks);
+	free(d.attempted);
 	config_free(d.cfg);
 	event_base_free(d.base);
 	return d.exit_code;
