@@ -1,3 +1,4 @@
 # daemon/core.mk: extra sources of crdbfeedd's core (feeds, sinks, lines):
 # files split out of feed.c / sink.c / encode.c.
-CRDBFEEDD_CORE_SOURCES =
+#   request.c: the subscriber request line parser (pure; fuzzed on its own)
+CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h

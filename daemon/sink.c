@@ -25,6 +25,7 @@
 #include "defer.h"
 #include "feed.h"
 #include "log.h"
+#include "request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define REQUEST_MAX 4096  /* one request line, bytes */
+#define AFTER_REQUEST_MAX (64 * 1024) /* bytes a subscriber may send after
+					   its request line (or without one,
+					   after shutting down its side) */
 #define WRITE_BATCH 64    /* lines per writev */
 #define ACCEPT_RETRY_MS 1000
 
@@ -56,12 +59,6 @@ enum sub_state {
 	SUB_BLOCKED, /* block policy: over the bound, its feed is paused */
 	SUB_CLOSED   /* closed, waiting for the deferred free */
 };
-
-/* Operation bits of a request's "ops" filter. */
-#define OP_BIT(op) (1u << (op))
-#define OPS_ALL (OP_BIT(CRDB_OP_UNKNOWN) | OP_BIT(CRDB_OP_INSERT) | \
-		 OP_BIT(CRDB_OP_UPDATE) | OP_BIT(CRDB_OP_UPSERT) | \
-		 OP_BIT(CRDB_OP_DELETE))
 
 struct subscriber {
 	TAILQ_ENTRY(subscriber) link;
@@ -85,13 +82,12 @@ struct subscriber {
 	uint64_t missed;
 
 	/* the request line and the filter it set */
-	char request[REQUEST_MAX];
+	char request[REQUEST_MAX + 1]; /* + the newline */
 	size_t request_len;
 	bool request_done;
-	char **tables;         /* NULL = every table */
-	size_t ntables;
-	unsigned ops;
-	bool resolved;
+	size_t after_request;  /* bytes read and ignored since */
+	struct request_filter filter;
+	bool resolved;         /* the filter's, or the sink's default */
 };
 
 TAILQ_HEAD(subscriber_list, subscriber);
@@ -161,9 +157,7 @@ static void subscriber_free(void *ptr)
 {
 	struct subscriber *sub = ptr;
 
-	for (size_t i = 0; i < sub->ntables; i++)
-		free(sub->tables[i]);
-	free(sub->tables);
+	request_filter_clear(&sub->filter);
 	free(sub->ring);
 	free(sub);
 }
@@ -397,12 +391,12 @@ static bool subscriber_wants(const struct subscriber *sub,
 	case LINE_RESOLVED:
 		return sub->resolved;
 	case LINE_ROW:
-		if (!(sub->ops & OP_BIT(line->op)))
+		if (!(sub->filter.ops & REQUEST_OP_BIT(line->op)))
 			return false;
-		if (!sub->tables)
+		if (!sub->filter.tables)
 			return true;
-		for (size_t i = 0; i < sub->ntables; i++)
-			if (strcmp(sub->tables[i], line->table) == 0)
+		for (size_t i = 0; i < sub->filter.ntables; i++)
+			if (strcmp(sub->filter.tables[i], line->table) == 0)
 				return true;
 		return false;
 	default:
@@ -510,117 +504,6 @@ size_t sink_queued_bytes(const struct sink *sink)
 
 /* ---- the request line --------------------------------------------------- */
 
-static const char *const op_names[] = {
-	[CRDB_OP_UNKNOWN] = "unknown", [CRDB_OP_INSERT] = "insert",
-	[CRDB_OP_UPDATE] = "update", [CRDB_OP_UPSERT] = "upsert",
-	[CRDB_OP_DELETE] = "delete",
-};
-
-/* Parse {"tables":[...],"ops":[...],"resolved":bool} into sub's filter.
- * Returns 0, or -1 with msg set (the filter is then unchanged). */
-static int request_apply(struct subscriber *sub, const char *text, size_t len,
-			 char *msg, size_t msglen)
-{
-	json_error_t jerr;
-	json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	json_t *tables = NULL, *ops = NULL, *resolved = NULL, *value;
-	const char *key;
-	char **names = NULL;
-	size_t nnames = 0;
-	unsigned opbits = OPS_ALL;
-	int rc = -1;
-
-	if (!req) {
-		snprintf(msg, msglen, "request is not JSON: %s", jerr.text);
-		return -1;
-	}
-	if (!json_is_object(req)) {
-		snprintf(msg, msglen, "request must be a JSON object");
-		goto out;
-	}
-	json_object_foreach(req, key, value) {
-		if (strcmp(key, "tables") == 0) {
-			tables = value;
-		} else if (strcmp(key, "ops") == 0) {
-			ops = value;
-		} else if (strcmp(key, "resolved") == 0) {
-			resolved = value;
-		} else {
-			snprintf(msg, msglen, "unknown request field \"%.64s\" (expected tables, ops, resolved)", key);
-			goto out;
-		}
-	}
-	if (tables) {
-		size_t i;
-
-		if (!json_is_array(tables) || json_array_size(tables) == 0) {
-			snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
-			goto out;
-		}
-		names = calloc(json_array_size(tables), sizeof(*names));
-		if (!names) {
-			snprintf(msg, msglen, "out of memory");
-			goto out;
-		}
-		json_array_foreach(tables, i, value) {
-			if (!json_is_string(value)) {
-				snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
-				goto out;
-			}
-			names[nnames] = strdup(json_string_value(value));
-			if (!names[nnames]) {
-				snprintf(msg, msglen, "out of memory");
-				goto out;
-			}
-			nnames++;
-		}
-	}
-	if (ops) {
-		size_t i;
-
-		if (!json_is_array(ops) || json_array_size(ops) == 0) {
-			snprintf(msg, msglen, "\"ops\" must be a non-empty array of insert, update, upsert, delete, unknown");
-			goto out;
-		}
-		opbits = 0;
-		json_array_foreach(ops, i, value) {
-			const char *name = json_string_value(value);
-			size_t op;
-
-			for (op = 0; name && op < sizeof(op_names) / sizeof(op_names[0]); op++)
-				if (strcmp(name, op_names[op]) == 0)
-					break;
-			if (!name || op == sizeof(op_names) / sizeof(op_names[0])) {
-				snprintf(msg, msglen, "\"ops\" must be a non-empty array of insert, update, upsert, delete, unknown");
-				goto out;
-			}
-			opbits |= OP_BIT(op);
-		}
-	}
-	if (resolved && !json_is_boolean(resolved)) {
-		snprintf(msg, msglen, "\"resolved\" must be true or false");
-		goto out;
-	}
-	/* Valid: swap the filter in. */
-	for (size_t i = 0; i < sub->ntables; i++)
-		free(sub->tables[i]);
-	free(sub->tables);
-	sub->tables = names;
-	sub->ntables = nnames;
-	names = NULL;
-	nnames = 0;
-	sub->ops = opbits;
-	if (resolved)
-		sub->resolved = json_is_true(resolved);
-	rc = 0;
-out:
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	json_decref(req);
-	return rc;
-}
-
 /* The acknowledgement: {"v":1,"type":"subscribed","feed":F,"tables":..,
  * "ops":..,"resolved":..} with the filter now in force. */
 static struct line *request_ack(const struct subscriber *sub)
@@ -630,13 +513,13 @@ static struct line *request_ack(const struct subscriber *sub)
 
 	if (!obj)
 		return NULL;
-	tables = sub->tables ? json_array() : json_null();
+	tables = sub->filter.tables ? json_array() : json_null();
 	ops = json_array();
-	for (size_t i = 0; tables && i < sub->ntables; i++)
-		json_array_append_new(tables, json_string(sub->tables[i]));
-	for (size_t op = 0; ops && op < sizeof(op_names) / sizeof(op_names[0]); op++)
-		if (sub->ops & OP_BIT(op))
-			json_array_append_new(ops, json_string(op_names[op]));
+	for (size_t i = 0; tables && i < sub->filter.ntables; i++)
+		json_array_append_new(tables, json_string(sub->filter.tables[i]));
+	for (unsigned op = 0; ops && request_op_name((crdb_op)op); op++)
+		if (sub->filter.ops & REQUEST_OP_BIT(op))
+			json_array_append_new(ops, json_string(request_op_name((crdb_op)op)));
 	json_object_set_new(obj, "v", json_integer(LINE_FORMAT_VERSION));
 	json_object_set_new(obj, "type", json_string("subscribed"));
 	if (sub->sink->feed)
@@ -654,14 +537,20 @@ static void request_finish(struct subscriber *sub)
 	char msg[256];
 	struct line *line;
 
+	struct request_filter filter;
+
 	sub->request_done = true;
-	if (request_apply(sub, sub->request, sub->request_len, msg, sizeof(msg))) {
+	if (request_parse(sub->request, sub->request_len, &filter, msg, sizeof(msg))) {
 		log_info(sub->sink->who, "subscriber %s sent a bad request: %s",
 			 sub->ident, msg);
 		subscriber_say_goodbye(sub, msg);
 		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, "bad request");
 		return;
 	}
+	request_filter_clear(&sub->filter);
+	sub->filter = filter;
+	if (filter.has_resolved)
+		sub->resolved = filter.resolved;
 	log_info(sub->sink->who, "subscriber %s narrowed its subscription",
 		 sub->ident);
 	line = request_ack(sub);
@@ -674,7 +563,7 @@ static void request_finish(struct subscriber *sub)
 static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct subscriber *sub = arg;
-	char discard[1024];
+	char discard[4096];
 	ssize_t n;
 
 	if (sub->request_done) {
@@ -700,8 +589,20 @@ static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
 			request_finish(sub);
 		return;
 	}
-	if (sub->request_done)
+	if (sub->request_done) {
+		/* One request line is all a subscriber says: a peer that keeps
+		 * talking costs reads and is closed, never buffered. */
+		sub->after_request += (size_t)n;
+		if (sub->after_request > AFTER_REQUEST_MAX) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "sent more than %d bytes after its request line",
+				 AFTER_REQUEST_MAX);
+			subscriber_say_goodbye(sub, msg);
+			subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_INFO, msg);
+		}
 		return;
+	}
 	char *nl = memchr(sub->request + sub->request_len, '\n', (size_t)n);
 
 	sub->request_len += (size_t)n;
@@ -729,7 +630,7 @@ static struct subscriber *subscriber_new(struct sink *sink, int fd,
 	sub->sink = sink;
 	sub->fd = fd;
 	sub->is_stdout = is_stdout;
-	sub->ops = OPS_ALL;
+	sub->filter.ops = REQUEST_OPS_ALL;
 	sub->resolved = sink->cfg->resolved;
 	sub->state = SUB_ACTIVE;
 	if (is_stdout) {

@@ -1,0 +1,149 @@
+/*
+ * request.c: the subscriber request line -> a filter (request.h). Pure:
+ * no event loop, no globals; the only allocations are the filter's table
+ * names and jansson's parse tree, both freed before returning on error.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static const char *const op_names[] = {
+	[CRDB_OP_UNKNOWN] = "unknown", [CRDB_OP_INSERT] = "insert",
+	[CRDB_OP_UPDATE] = "update", [CRDB_OP_UPSERT] = "upsert",
+	[CRDB_OP_DELETE] = "delete",
+};
+#define NOPS (sizeof(op_names) / sizeof(op_names[0]))
+
+const char *request_op_name(crdb_op op)
+{
+	return (unsigned)op < NOPS ? op_names[op] : NULL;
+}
+
+void request_filter_clear(struct request_filter *filter)
+{
+	for (size_t i = 0; i < filter->ntables; i++)
+		free(filter->tables[i]);
+	free(filter->tables);
+	filter->tables = NULL;
+	filter->ntables = 0;
+	filter->ops = REQUEST_OPS_ALL;
+	filter->has_resolved = false;
+	filter->resolved = false;
+}
+
+static int parse_tables(json_t *tables, struct request_filter *out,
+			char *msg, size_t msglen)
+{
+	size_t i, n = json_array_size(tables);
+	json_t *value;
+
+	if (!json_is_array(tables) || n == 0) {
+		snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
+		return -1;
+	}
+	out->tables = calloc(n, sizeof(*out->tables));
+	if (!out->tables) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	json_array_foreach(tables, i, value) {
+		const char *name = json_string_value(value);
+
+		/* A NUL inside a name could never match a table. */
+		if (!name || strlen(name) != json_string_length(value) || !*name) {
+			snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
+			return -1;
+		}
+		out->tables[out->ntables] = strdup(name);
+		if (!out->tables[out->ntables]) {
+			snprintf(msg, msglen, "out of memory");
+			return -1;
+		}
+		out->ntables++;
+	}
+	return 0;
+}
+
+static int parse_ops(json_t *ops, struct request_filter *out,
+		     char *msg, size_t msglen)
+{
+	size_t i;
+	json_t *value;
+
+	if (!json_is_array(ops) || json_array_size(ops) == 0)
+		goto bad;
+	out->ops = 0;
+	json_array_foreach(ops, i, value) {
+		const char *name = json_string_value(value);
+		size_t op;
+
+		for (op = 0; name && op < NOPS; op++)
+			if (strcmp(name, op_names[op]) == 0)
+				break;
+		if (!name || op == NOPS)
+			goto bad;
+		out->ops |= REQUEST_OP_BIT(op);
+	}
+	return 0;
+bad:
+	snprintf(msg, msglen, "\"ops\" must be a non-empty array of insert, update, upsert, delete, unknown");
+	return -1;
+}
+
+int request_parse(const char *text, size_t len, struct request_filter *out,
+		  char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	json_t *req, *value;
+	const char *key;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->ops = REQUEST_OPS_ALL;
+	if (len > REQUEST_MAX) {
+		snprintf(msg, msglen, "request line longer than %d bytes", REQUEST_MAX);
+		return -1;
+	}
+	req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req) {
+		snprintf(msg, msglen, "request is not JSON: %s", jerr.text);
+		return -1;
+	}
+	if (!json_is_object(req)) {
+		snprintf(msg, msglen, "request must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(req, key, value) {
+		if (strcmp(key, "tables") == 0) {
+			if (parse_tables(value, out, msg, msglen))
+				goto out;
+		} else if (strcmp(key, "ops") == 0) {
+			if (parse_ops(value, out, msg, msglen))
+				goto out;
+		} else if (strcmp(key, "resolved") == 0) {
+			if (!json_is_boolean(value)) {
+				snprintf(msg, msglen, "\"resolved\" must be true or false");
+				goto out;
+			}
+			out->has_resolved = true;
+			out->resolved = json_is_true(value);
+		} else {
+			/* %.64s: the key is the subscriber's text. */
+			snprintf(msg, msglen, "unknown request field \"%.64s\" (expected tables, ops, resolved)",
+				 key);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(req);
+	if (rc)
+		request_filter_clear(out);
+	return rc;
+}
