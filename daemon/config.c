@@ -427,6 +427,31 @@ static bool dsn_is_uri(const char *dsn)
 }
 
 /*
+ * After a key=value password: words that are no "key =" (a password with
+ * blanks, unquoted) belong to it, so they are masked too. Returns where
+ * the next keyword starts (or the end).
+ */
+static const char *skip_stray_words(const char *p)
+{
+	for (;;) {
+		const char *q = p;
+		while (isspace((unsigned char)*q))
+			q++;
+		const char *word = q;
+		while (*q && *q != '=' && !isspace((unsigned char)*q))
+			q++;
+		if (q == word)
+			return p;
+		const char *after = q;
+		while (isspace((unsigned char)*after))
+			after++;
+		if (*after == '=')
+			return p;
+		p = q;
+	}
+}
+
+/*
  * Copy dsn with every password written in it replaced by ***: the
  * user:password@ of a URI, its password= query parameter, or the password
  * keyword of a key=value string. Textual, so it also works on strings libpq
@@ -524,6 +549,7 @@ static char *mask_dsn(const char *dsn, char **found)
 				}
 				ok = sbuf_add(&b, start, (size_t)(val - start)) &&
 				     sbuf_add(&b, MASK, strlen(MASK));
+				p = skip_stray_words(p);
 			} else {
 				ok = sbuf_add(&b, start, (size_t)(p - start));
 			}
@@ -1368,6 +1394,43 @@ static int get_expanded(struct loader *ld, const struct setting *st,
 	return -1;
 }
 
+/*
+ * libpq quotes the parts of a connection string it trips on, and these may
+ * hold a password we could not find (a second one, one with blanks, the
+ * whole URI). A "quoted" part of text is kept only when it is also in the
+ * masked DSN (NULL: none is kept); otherwise it becomes "***".
+ */
+static void mask_quoted(char *text, size_t size, const char *masked)
+{
+	char out[CFG_DIAG_LEN];
+	size_t n = 0;
+	const char *p = text;
+	while (*p && n + 1 < sizeof(out)) {
+		const char *close = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!close) {
+			out[n++] = *p++;
+			continue;
+		}
+		size_t len = (size_t)(close - (p + 1));
+		/* One punctuation character ("]", "=") is no secret. */
+		bool keep = len == 1 && ispunct((unsigned char)p[1]);
+		if (masked && len > 0 && !keep) {
+			for (const char *m = masked; (m = strchr(m, p[1])); m++)
+				if (strncmp(m, p + 1, len) == 0) {
+					keep = true;
+					break;
+				}
+		}
+		const char *src = keep || len == 0 ? p : "\"" MASK "\"";
+		size_t slen = keep || len == 0 ? len + 2 : strlen(MASK) + 2;
+		for (size_t i = 0; i < slen && n + 1 < sizeof(out); i++)
+			out[n++] = src[i];
+		p = close + 1;
+	}
+	out[n] = '\0';
+	snprintf(text, size, "%s", out);
+}
+
 /* Check a DSN with libpq without ever quoting its password. */
 static int check_dsn(struct loader *ld, const struct setting *st,
 		     const char *dsn)
@@ -1385,6 +1448,7 @@ static int check_dsn(struct loader *ld, const struct setting *st,
 	char *found = NULL;
 	char *masked = mask_dsn(dsn, &found);
 	mask_secret(text, sizeof(text), found);
+	mask_quoted(text, sizeof(text), masked);
 	free(found);
 	free(masked);
 	diag(ld, st->line, "%s: not a valid connection string: %s",

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #define MAX_CASES 256
 #define LINE_MAX_LEN 8192
@@ -666,6 +667,135 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+static const char *builddir(void)
+{
+	const char *d = getenv("top_builddir");
+	return d && *d ? d : srcdir();
+}
+
+/* Run crdbfeedd with args (shell words, no quotes needed), return its
+ * stdout and stderr together; *status: its exit status. */
+static char *run_daemon(const char *args, int *status)
+{
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "'%s/daemon/crdbfeedd' %s 2>&1 </dev/null",
+		 builddir(), args);
+	FILE *fp = popen(cmd, "r");
+	ck_assert_msg(fp, "cannot run %s", cmd);
+	struct text out = { 0 };
+	text_add(&out, "%s", "");
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf) - 1, fp)) > 0) {
+		buf[n] = '\0';
+		text_add(&out, "%s", buf);
+	}
+	int rc = pclose(fp);
+	ck_assert_msg(rc != -1 && WIFEXITED(rc), "%s: did not exit", cmd);
+	*status = WEXITSTATUS(rc);
+	/* 127: the shell found no daemon; that must fail, not pass. */
+	ck_assert_msg(*status != 127 && *status != 126, "%s: not run:\n%s",
+		      cmd, out.s);
+	return out.s;
+}
+
+/*
+ * dsn-secrets.txt: a password never reaches a problem line, the masked DSN,
+ * nor what `crdbfeedd --check-config` prints, for good and bad DSNs.
+ */
+START_TEST(test_dsn_secrets)
+{
+	char *path = case_path("dsn-secrets.txt");
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp, "cannot open %s", path);
+	char line[LINE_MAX_LEN];
+	int lineno = 0, ngood = 0, nbad = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *secrets[8];
+		size_t nsecrets = 0;
+		for (char *tab = strchr(line, '\t'); tab && nsecrets < 8;
+		     tab = strchr(tab + 1, '\t')) {
+			*tab = '\0';
+			secrets[nsecrets++] = tab + 1;
+		}
+		ck_assert_msg(nsecrets > 0, "dsn-secrets.txt:%d: no secret", lineno);
+		char data[LINE_MAX_LEN + 256];
+		int len = snprintf(data, sizeof(data),
+				   "[crdbfeedd]\ndsn = %s\n[feed a]\ntables = t\n"
+				   "[sink a]\nfeed = a\ntype = stdout\n", line);
+		char *conf = temp_config(data, (size_t)len);
+		struct config_diag d = { 0 };
+		struct config *cfg = config_load(conf, &d);
+		char *masked = config_dsn_mask(line);
+		ck_assert_ptr_nonnull(masked);
+		char args[4200];
+		snprintf(args, sizeof(args), "--check-config -c '%s'", conf);
+		int status;
+		char *out = run_daemon(args, &status);
+		ck_assert_msg(status == (cfg ? 0 : 1),
+			      "dsn-secrets.txt:%d: --check-config exits %d:\n%s",
+			      lineno, status, out);
+		ck_assert_msg(cfg || strstr(out, "dsn: not a valid connection string"),
+			      "dsn-secrets.txt:%d: --check-config says:\n%s", lineno, out);
+		for (size_t i = 0; i < nsecrets; i++) {
+			const char *sec = secrets[i];
+			for (size_t j = 0; j < d.nlines; j++)
+				ck_assert_msg(!strstr(d.lines[j], sec),
+					      "dsn-secrets.txt:%d: '%s' in '%s'",
+					      lineno, sec, d.lines[j]);
+			ck_assert_msg(!strstr(masked, sec),
+				      "dsn-secrets.txt:%d: '%s' in masked '%s'",
+				      lineno, sec, masked);
+			ck_assert_msg(!strstr(out, sec),
+				      "dsn-secrets.txt:%d: '%s' in --check-config output '%s'",
+				      lineno, sec, out);
+		}
+		if (cfg)
+			ngood++;
+		else
+			nbad++;
+		free(out);
+		free(masked);
+		config_free(cfg);
+		config_diag_free(&d);
+		unlink(conf);
+		free(conf);
+	}
+	/* Both kinds, or the file is not testing what it says. */
+	ck_assert_int_ge(ngood, 3);
+	ck_assert_int_ge(nbad, 5);
+	fclose(fp);
+	free(path);
+}
+END_TEST
+
+/* --help lists the keys, and never a value from the environment or a
+ * config (it reads none): no password even when one is in CRDB_DSN. */
+START_TEST(test_help_secrets)
+{
+	ck_assert_int_eq(setenv("CRDB_DSN", "postgresql://u:pwHELP1234@h/db", 1), 0);
+	int status;
+	char *out = run_daemon("--help", &status);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(strstr(out, "control_socket") && strstr(out, "sslkey"),
+		      "--help lacks keys:\n%s", out);
+	ck_assert_ptr_null(strstr(out, "pwHELP1234"));
+	free(out);
+	/* --check-config of the demo config, which takes CRDB_DSN. */
+	char args[4200];
+	snprintf(args, sizeof(args), "--check-config -c '%s/conf/demo.conf'",
+		 srcdir());
+	out = run_daemon(args, &status);
+	ck_assert_msg(status == 0, "demo.conf: %s", out);
+	ck_assert_ptr_null(strstr(out, "pwHELP1234"));
+	free(out);
+}
+END_TEST
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -733,6 +863,8 @@ int main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_shipped_configs, 0, 3);
 	tcase_add_test(tc, test_dsn_mask);
 	tcase_add_test(tc, test_listen);
+	tcase_add_test(tc, test_dsn_secrets);
+	tcase_add_test(tc, test_help_secrets);
 	tcase_add_test(tc, test_key_table);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_nul_byte);

@@ -1,6 +1,7 @@
 # tests/daemon/config.mk: config parser tests (owned by the config author).
 # check_config builds daemon/config.c on its own against libcrdb and runs
-# the case files in tests/daemon/config-cases/; check-config-docs.sh asks
+# the case files in tests/daemon/config-cases/ (and runs the built
+# daemon/crdbfeedd --check-config / --help for secrets); check-config-docs.sh asks
 # it for the key table and checks conf/crdbfeedd.conf and crdbfeedd.conf(5).
 check_PROGRAMS += tests/daemon/check_config
 TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
@@ -37,6 +38,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-tls.conf \
 	tests/daemon/config-cases/bad-values.conf \
 	tests/daemon/config-cases/dsn-mask.txt \
+	tests/daemon/config-cases/dsn-secrets.txt \
 	tests/daemon/config-cases/eq-reload.conf \
 	tests/daemon/config-cases/eq-security.conf \
 	tests/daemon/config-cases/good-allow.conf \
