@@ -1,6 +1,6 @@
 /*
- * check_core_cases.c: reads the case files of the libcrdb core tests; the
- * format is described in check_core_cases.h.
+ * check_core_cases.c: reads the case files of the libcrdb unit tests, in
+ * the two syntaxes described in check_core_cases.h.
  */
 #include "config.h"
 
@@ -27,7 +27,36 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Split one line (modified in place) into fields, decoding escapes. */
+/* What tells the two syntaxes apart. */
+struct case_syntax {
+	const char *dir;       /* below tests/unit/ */
+	const char *separator; /* between fields */
+	bool escapes;          /* \| \\ \t \n \xHH \N are decoded */
+};
+
+static const struct case_syntax core_syntax = { "cases", "|", true };
+static const struct case_syntax data_syntax = { "cases-data", " | ", false };
+
+/* Split one line (modified in place) on the separator, as written. */
+static void split_plain(char *line, struct case_line *c, const char *name,
+			const char *separator)
+{
+	size_t seplen = strlen(separator);
+	char *p = line, *sep;
+
+	c->nfields = 0;
+	while ((sep = strstr(p, separator))) {
+		if (c->nfields == CASE_MAX_FIELDS - 1)
+			die("too many fields", name, c->lineno);
+		*sep = '\0';
+		c->field[c->nfields++] = p;
+		p = sep + seplen;
+	}
+	c->field[c->nfields++] = p;
+}
+
+/* Split one line (modified in place) on '|' into fields, decoding
+ * escapes. */
 static void split_line(char *line, struct case_line *c, const char *name)
 {
 	char *out = line;
@@ -77,7 +106,8 @@ static void split_line(char *line, struct case_line *c, const char *name)
 	}
 }
 
-void cases_load(const char *name, struct case_file *out)
+static void load(const struct case_syntax *syntax, const char *name,
+		 struct case_file *out)
 {
 	const char *top = getenv("top_srcdir");
 	char path[4096];
@@ -87,8 +117,8 @@ void cases_load(const char *name, struct case_file *out)
 
 	if (!top || !*top)
 		top = ".";
-	if ((size_t)snprintf(path, sizeof path, "%s/tests/unit/cases/%s",
-			     top, name) >= sizeof path)
+	if ((size_t)snprintf(path, sizeof path, "%s/tests/unit/%s/%s",
+			     top, syntax->dir, name) >= sizeof path)
 		die("path too long", name, 0);
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -120,13 +150,26 @@ void cases_load(const char *name, struct case_file *out)
 		if (!copy)
 			die("out of memory", name, lineno);
 		c->buf = copy;
-		split_line(copy, c, name);
+		if (syntax->escapes)
+			split_line(copy, c, name);
+		else
+			split_plain(copy, c, name, syntax->separator);
 	}
 	if (ferror(f))
 		die("read error", name, lineno);
 	fclose(f);
 	if (out->count == 0)
 		die("no cases", name, lineno);
+}
+
+void cases_load(const char *name, struct case_file *out)
+{
+	load(&core_syntax, name, out);
+}
+
+void cases_load_data(const char *name, struct case_file *out)
+{
+	load(&data_syntax, name, out);
 }
 
 void cases_free(struct case_file *cf)

@@ -1,12 +1,19 @@
 /*
- * check_core_cases.h: the case-file reader shared by the libcrdb core tests
- * (check_version, check_hlc, check_spec, check_errclass).
+ * check_core_cases.h: the one case-file reader of the libcrdb unit tests,
+ * in two syntaxes.
  *
- * A case file lives in tests/unit/cases/ and holds one case per line:
- * fields separated by '|'. Blank lines and lines starting with '#' are
- * skipped. Fields are taken as written (no trimming); inside a field
- * \| is a '|', \\ a backslash, \t a tab, \n a newline, \xHH a byte, and a
- * field that is exactly \N stands for NULL.
+ * Core cases (check_version, check_hlc, check_spec, check_errclass; files
+ * in tests/unit/cases/, read with cases_load): one case per line, fields
+ * separated by '|'. Fields are taken as written (no trimming); inside a
+ * field \| is a '|', \\ a backslash, \t a tab, \n a newline, \xHH a byte,
+ * and a field that is exactly \N stands for NULL.
+ *
+ * Data cases (check_types, check_event; files in tests/unit/cases-data/,
+ * read with cases_load_data): fields separated by " | " and taken as
+ * written, with no escapes, since they hold JSON and hex with backslashes
+ * of their own; no field is NULL.
+ *
+ * In both, blank lines and lines starting with '#' are skipped.
  */
 #ifndef CHECK_CORE_CASES_H
 #define CHECK_CORE_CASES_H
@@ -32,6 +39,9 @@ struct case_file {
 /* Load $top_srcdir/tests/unit/cases/<name>. Exits the test program with a
  * message on any error: a missing case file is a failed test. */
 void cases_load(const char *name, struct case_file *out);
+
+/* The same for $top_srcdir/tests/unit/cases-data/<name>. */
+void cases_load_data(const char *name, struct case_file *out);
 void cases_free(struct case_file *cf);
 
 /* "file:line" for messages (static buffer). */

@@ -14,54 +14,7 @@
 #include <string.h>
 
 #include "crdb.h"
-
-#define MAX_FIELDS 6
-
-struct case_line {
-	char buf[8192];
-	char *field[MAX_FIELDS];
-	int nfields;
-	int lineno;
-};
-
-static FILE *open_cases(const char *name)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/tests/unit/cases-data/%s",
-		 top ? top : ".", name);
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s (is top_srcdir set?)", path);
-	return f;
-}
-
-/* Next case: fields split on " | "; false at the end of the file. */
-static bool next_case(FILE *f, struct case_line *c)
-{
-	while (fgets(c->buf, sizeof c->buf, f)) {
-		char *p = c->buf, *sep;
-		size_t len = strlen(c->buf);
-
-		c->lineno++;
-		ck_assert_msg(len < sizeof c->buf - 1, "line %d too long",
-			      c->lineno);
-		if (len && c->buf[len - 1] == '\n')
-			c->buf[--len] = '\0';
-		if (len == 0 || c->buf[0] == '#')
-			continue;
-		c->nfields = 0;
-		while ((sep = strstr(p, " | ")) && c->nfields < MAX_FIELDS - 1) {
-			*sep = '\0';
-			c->field[c->nfields++] = p;
-			p = sep + 3;
-		}
-		c->field[c->nfields++] = p;
-		return true;
-	}
-	return false;
-}
+#include "check_core_cases.h"
 
 /* The options column: envelope=NAME and diff matter, the rest is prose. */
 static void parse_options(const struct case_line *c, const char *s,
@@ -332,35 +285,36 @@ static void run_case(const struct case_line *c, int format)
 
 START_TEST(test_cases)
 {
-	FILE *f = open_cases("events.cases");
-	struct case_line c = { .lineno = 0 };
+	struct case_file cf;
 	int n = 0, runs = 0;
 
-	while (next_case(f, &c)) {
+	cases_load_data("events.cases", &cf);
+	for (size_t ci = 0; ci < cf.count; ci++) {
+		const struct case_line *c = &cf.lines[ci];
 		enum only only = ONLY_NONE;
 
-		ck_assert_msg(c.nfields == 5, "line %d: %d fields", c.lineno,
-			      c.nfields);
+		ck_assert_msg(c->nfields == 5, "line %d: %d fields", c->lineno,
+			      c->nfields);
 		for (int i = 1; i <= 3; i++) {
-			enum only o = column_only(c.field[i]);
+			enum only o = column_only(c->field[i]);
 			if (o != ONLY_NONE) {
 				ck_assert_msg(only == ONLY_NONE || only == o,
 					      "line %d: text: and hex: mixed",
-					      c.lineno);
+					      c->lineno);
 				only = o;
 			}
 		}
 		if (only != ONLY_BINARY) {
-			run_case(&c, 0);
+			run_case(c, 0);
 			runs++;
 		}
 		if (only != ONLY_TEXT) {
-			run_case(&c, 1);
+			run_case(c, 1);
 			runs++;
 		}
 		n++;
 	}
-	fclose(f);
+	cases_free(&cf);
 	ck_assert_int_gt(n, 80);
 	ck_assert_int_gt(runs, 150);
 }
@@ -421,8 +375,7 @@ static void run_case_pg(PGconn *conn, const struct case_line *c, int format)
 START_TEST(test_cases_postgres)
 {
 	const char *dsn = getenv("PG_DSN");
-	FILE *f = open_cases("events.cases");
-	struct case_line c = { .lineno = 0 };
+	struct case_file cf;
 	PGconn *conn;
 	int runs = 0;
 
@@ -431,19 +384,21 @@ START_TEST(test_cases_postgres)
 	conn = PQconnectdb(dsn);
 	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s",
 		      PQerrorMessage(conn));
-	while (next_case(f, &c)) {
+	cases_load_data("events.cases", &cf);
+	for (size_t ci = 0; ci < cf.count; ci++) {
+		const struct case_line *c = &cf.lines[ci];
 		bool text_only = false;
 
 		for (int i = 1; i <= 3; i++)
-			text_only |= column_only(c.field[i]) == ONLY_TEXT;
+			text_only |= column_only(c->field[i]) == ONLY_TEXT;
 		/* PostgreSQL refuses invalid UTF-8 in a text parameter. */
-		if (text_only || column_only(c.field[1]) == ONLY_BINARY)
+		if (text_only || column_only(c->field[1]) == ONLY_BINARY)
 			continue;
-		run_case_pg(conn, &c, 0);
-		run_case_pg(conn, &c, 1);
+		run_case_pg(conn, c, 0);
+		run_case_pg(conn, c, 1);
 		runs += 2;
 	}
-	fclose(f);
+	cases_free(&cf);
 	PQfinish(conn);
 	ck_assert_int_gt(runs, 150);
 }

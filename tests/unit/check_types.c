@@ -12,54 +12,7 @@
 #include <string.h>
 
 #include "crdb.h"
-
-#define MAX_FIELDS 6
-
-struct case_line {
-	char buf[8192];
-	char *field[MAX_FIELDS];
-	int nfields;
-	int lineno;
-};
-
-static FILE *open_cases(const char *name)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/tests/unit/cases-data/%s",
-		 top ? top : ".", name);
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s (is top_srcdir set?)", path);
-	return f;
-}
-
-/* Next case: fields split on " | "; false at the end of the file. */
-static bool next_case(FILE *f, struct case_line *c)
-{
-	while (fgets(c->buf, sizeof c->buf, f)) {
-		char *p = c->buf, *sep;
-		size_t len = strlen(c->buf);
-
-		c->lineno++;
-		ck_assert_msg(len < sizeof c->buf - 1, "line %d too long",
-			      c->lineno);
-		if (len && c->buf[len - 1] == '\n')
-			c->buf[--len] = '\0';
-		if (len == 0 || c->buf[0] == '#')
-			continue;
-		c->nfields = 0;
-		while ((sep = strstr(p, " | ")) && c->nfields < MAX_FIELDS - 1) {
-			*sep = '\0';
-			c->field[c->nfields++] = p;
-			p = sep + 3;
-		}
-		c->field[c->nfields++] = p;
-		return true;
-	}
-	return false;
-}
+#include "check_core_cases.h"
 
 static const crdb_types *registry(const struct case_line *c, const char *s)
 {
@@ -94,46 +47,47 @@ static void check_error(const struct case_line *c, const char *expected,
 
 START_TEST(test_lookups)
 {
-	FILE *f = open_cases("types.cases");
-	struct case_line c = { .lineno = 0 };
+	struct case_file cf;
 	int n = 0;
 
-	while (next_case(f, &c)) {
+	cases_load_data("types.cases", &cf);
+	for (size_t ci = 0; ci < cf.count; ci++) {
+		const struct case_line *c = &cf.lines[ci];
 		const crdb_types *t;
 		const crdb_type_info *ti;
 		crdb_error err;
 
-		ck_assert_msg(c.nfields == 4, "line %d: %d fields", c.lineno,
-			      c.nfields);
-		t = registry(&c, c.field[0]);
+		ck_assert_msg(c->nfields == 4, "line %d: %d fields", c->lineno,
+			      c->nfields);
+		t = registry(c, c->field[0]);
 		crdb_error_clear(&err);
-		if (strcmp(c.field[1], "name") == 0) {
-			ti = crdb_types_by_name(t, c.field[2], &err);
+		if (strcmp(c->field[1], "name") == 0) {
+			ti = crdb_types_by_name(t, c->field[2], &err);
 		} else {
 			char *end;
-			unsigned long oid = strtoul(c.field[2], &end, 10);
-			ck_assert_msg(strcmp(c.field[1], "oid") == 0 && !*end,
-				      "line %d: bad case", c.lineno);
+			unsigned long oid = strtoul(c->field[2], &end, 10);
+			ck_assert_msg(strcmp(c->field[1], "oid") == 0 && !*end,
+				      "line %d: bad case", c->lineno);
 			ti = crdb_types_by_oid(t, (uint32_t)oid, &err);
 		}
-		if (c.field[3][0] == '!') {
+		if (c->field[3][0] == '!') {
 			ck_assert_msg(ti == NULL, "line %d: %s found",
-				      c.lineno, c.field[2]);
-			check_error(&c, c.field[3], &err);
+				      c->lineno, c->field[2]);
+			check_error(c, c->field[3], &err);
 		} else {
 			char got[128];
-			ck_assert_msg(ti != NULL, "line %d: %s: %s", c.lineno,
-				      c.field[2], err.message);
+			ck_assert_msg(ti != NULL, "line %d: %s: %s", c->lineno,
+				      c->field[2], err.message);
 			snprintf(got, sizeof got, "%s %u %u", ti->name,
 				 (unsigned)ti->oid, (unsigned)ti->array_oid);
-			ck_assert_msg(strcmp(got, c.field[3]) == 0,
+			ck_assert_msg(strcmp(got, c->field[3]) == 0,
 				      "line %d: %s gave %s, expected %s",
-				      c.lineno, c.field[2], got, c.field[3]);
+				      c->lineno, c->field[2], got, c->field[3]);
 			ck_assert_int_eq(err.code, CRDB_OK);
 		}
 		n++;
 	}
-	fclose(f);
+	cases_free(&cf);
 	ck_assert_int_gt(n, 150);
 }
 END_TEST
@@ -194,12 +148,13 @@ static void check_json(const struct case_line *c, const json_t *got,
 
 START_TEST(test_values)
 {
-	FILE *f = open_cases("values.cases");
-	struct case_line c = { .lineno = 0 };
+	struct case_file cf;
 	static char bytes[4096];
 	int n = 0;
 
-	while (next_case(f, &c)) {
+	cases_load_data("values.cases", &cf);
+	for (size_t ci = 0; ci < cf.count; ci++) {
+		const struct case_line *c = &cf.lines[ci];
 		const crdb_types *t;
 		const char *input;
 		json_t *instr = NULL, *got;
@@ -207,44 +162,44 @@ START_TEST(test_values)
 		int format;
 		crdb_error err;
 
-		ck_assert_msg(c.nfields == 5, "line %d: %d fields", c.lineno,
-			      c.nfields);
-		t = registry(&c, c.field[0]);
-		if (strcmp(c.field[2], "t") == 0) {
+		ck_assert_msg(c->nfields == 5, "line %d: %d fields", c->lineno,
+			      c->nfields);
+		t = registry(c, c->field[0]);
+		if (strcmp(c->field[2], "t") == 0) {
 			json_error_t jerr;
 			format = 0;
-			instr = json_loads(c.field[3], JSON_DECODE_ANY |
+			instr = json_loads(c->field[3], JSON_DECODE_ANY |
 					   JSON_ALLOW_NUL, &jerr);
 			ck_assert_msg(json_is_string(instr),
 				      "line %d: input is not a JSON string",
-				      c.lineno);
+				      c->lineno);
 			input = json_string_value(instr);
 			len = json_string_length(instr);
 		} else {
-			ck_assert_msg(strcmp(c.field[2], "b") == 0,
-				      "line %d: bad format", c.lineno);
+			ck_assert_msg(strcmp(c->field[2], "b") == 0,
+				      "line %d: bad format", c->lineno);
 			format = 1;
-			len = unhex(&c, c.field[3], bytes, sizeof bytes);
+			len = unhex(c, c->field[3], bytes, sizeof bytes);
 			input = bytes;
 		}
 		crdb_error_clear(&err);
-		got = crdb_value_to_json(t, (uint32_t)atol(c.field[1]), input,
+		got = crdb_value_to_json(t, (uint32_t)atol(c->field[1]), input,
 					 len, format, &err);
-		if (c.field[4][0] == '!') {
+		if (c->field[4][0] == '!') {
 			ck_assert_msg(got == NULL, "line %d: no error",
-				      c.lineno);
-			check_error(&c, c.field[4], &err);
+				      c->lineno);
+			check_error(c, c->field[4], &err);
 		} else {
-			ck_assert_msg(got != NULL, "line %d: %s: %s", c.lineno,
+			ck_assert_msg(got != NULL, "line %d: %s: %s", c->lineno,
 				      crdb_errcode_name(err.code),
 				      err.message);
-			check_json(&c, got, c.field[4]);
+			check_json(c, got, c->field[4]);
 			json_decref(got);
 		}
 		json_decref(instr);
 		n++;
 	}
-	fclose(f);
+	cases_free(&cf);
 	ck_assert_int_gt(n, 150);
 }
 END_TEST

@@ -3,6 +3,7 @@
 # tests/unit/cases/, and the exported-symbol check.
 CORE_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 CORE_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
+# The case-file reader of every unit test (data.mk's too).
 CORE_CHECK_COMMON = tests/unit/check_core_cases.c tests/unit/check_core_cases.h
 
 check_PROGRAMS += tests/unit/check_version tests/unit/check_hlc \
