@@ -5,7 +5,8 @@
 # certificates at run time: no key is checked in.
 SECURITY_E2E_TESTS = \
 	tests/security/e2e-tls.sh \
-	tests/security/e2e-peercred.sh
+	tests/security/e2e-peercred.sh \
+	tests/security/e2e-secrets.sh
 TESTS += $(SECURITY_E2E_TESTS)
 dist_check_SCRIPTS += $(SECURITY_E2E_TESTS)
 dist_check_DATA += tests/security/tls-lib.sh \
