@@ -167,10 +167,13 @@ void metrics_sample_u64(struct textbuf *buf, const char *name,
 	textbuf_printf(buf, " %llu\n", (unsigned long long)value);
 }
 
-/* The shortest %g form that reads back as the same double (so that
- * 0.1 prints as 0.1 and a timestamp keeps its milliseconds). */
+/* The shortest form that reads back as the same double, in plain
+ * decimals where that is short (so that 0.1 prints as 0.1, 10 as 10 and a
+ * timestamp keeps its milliseconds), else in exponent form. */
 static void format_double(char *out, size_t outlen, double value)
 {
+	double magnitude = value < 0 ? -value : value;
+
 	if (isnan(value)) {
 		snprintf(out, outlen, "NaN");
 		return;
@@ -178,6 +181,13 @@ static void format_double(char *out, size_t outlen, double value)
 	if (isinf(value)) {
 		snprintf(out, outlen, value > 0 ? "+Inf" : "-Inf");
 		return;
+	}
+	if (magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e15)) {
+		for (int decimals = 0; decimals <= 9; decimals++) {
+			snprintf(out, outlen, "%.*f", decimals, value);
+			if (strtod(out, NULL) == value)
+				return;
+		}
 	}
 	for (int precision = 1; precision <= 17; precision++) {
 		snprintf(out, outlen, "%.*g", precision, value);
