@@ -26,76 +26,9 @@
 #include <unistd.h>
 
 #include "crdb.h"
+#include "wire_helpers.h"
 
 /* ---- helpers ---- */
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	/* A missing environment is a failure, never a skip. */
-	ck_assert_msg(v && *v, "%s is not set: run under tests/crdbsim/crdbsim-env", name);
-	return v;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A conninfo for CRDB_DSN emulating version v (NULL: the default). */
-static char *dsn_for(const char *v)
-{
-	char *s = NULL;
-	const char *base = env("CRDB_DSN");
-	int n;
-	if (v)
-		n = asprintf(&s, "%s%coptions=-c%%20crdbsim.version%%3D%s", base,
-			     strchr(base, '?') ? '&' : '?', v);
-	else
-		n = asprintf(&s, "%s", base);
-	ck_assert_int_ge(n, 0);
-	return s;
-}
-
-static PGconn *connect_v(const char *v)
-{
-	char *dsn = dsn_for(v);
-	PGconn *c = PQconnectdb(dsn);
-	free(dsn);
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
-		      PQerrorMessage(c));
-	return c;
-}
-
-static PGconn *connect_sim(void)
-{
-	return connect_v(NULL);
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-		      PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-}
-
-/* The single value of a one-row, one-column query (caller frees). */
-static char *scalar(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
-		      PQerrorMessage(c));
-	ck_assert_int_eq(PQntuples(r), 1);
-	ck_assert_int_eq(PQnfields(r), 1);
-	char *v = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	ck_assert_ptr_nonnull(v);
-	return v;
-}
 
 static bool is_hex32(const char *s)
 {
@@ -105,33 +38,6 @@ static bool is_hex32(const char *s)
 		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
 			return false;
 	return true;
-}
-
-/* One command on the control socket; the reply line (caller frees). */
-static char *control(const char *cmd)
-{
-	struct sockaddr_un sun;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
-		      "control connect: %s", strerror(errno));
-	char line[512];
-	snprintf(line, sizeof line, "%s\n", cmd);
-	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	size_t n = 0;
-	while (n < sizeof line - 1) {
-		ssize_t r = read(fd, line + n, 1);
-		ck_assert_int_eq(r, 1);
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(fd);
-	return strdup(line);
 }
 
 /* Read a case file: fields split on tabs. Calls fn per line. */

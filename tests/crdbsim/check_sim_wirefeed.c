@@ -16,79 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crdb.h"
+#include "wire_helpers.h"
 
 #define EVENT_TIMEOUT_S 10.0
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	ck_assert_msg(v && *v, "%s is not set: run under tests/crdbsim/crdbsim-env", name);
-	return v;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static char *dsn_for(const char *v)
-{
-	char *s = NULL;
-	const char *base = env("CRDB_DSN");
-	int n = v ? asprintf(&s, "%s%coptions=-c%%20crdbsim.version%%3D%s", base,
-			     strchr(base, '?') ? '&' : '?', v)
-		  : asprintf(&s, "%s", base);
-	ck_assert_int_ge(n, 0);
-	return s;
-}
-
-static PGconn *connect_sim(void)
-{
-	PGconn *c = PQconnectdb(env("CRDB_DSN"));
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-	return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-		      PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-}
-
-static char *control(const char *cmd)
-{
-	struct sockaddr_un sun;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	char line[512];
-	snprintf(line, sizeof line, "%s\n", cmd);
-	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	size_t n = 0;
-	while (n < sizeof line - 1) {
-		ck_assert_int_eq(read(fd, line + n, 1), 1);
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(fd);
-	return strdup(line);
-}
 
 /* A fresh table with rangefeeds on; returns its name (static). */
 static const char *setup_table(PGconn *c, const char *name)
