@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "sim.h"
+#include "malform.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -50,6 +51,30 @@ static int each_feed_session(struct sim_server *srv,
 	return n;
 }
 
+/* malform [all] KIND [COUNT]: the next COUNT rows (default 1) of any
+ * feed go out spoiled; COUNT 0 disarms. Replies how many are armed. */
+static void run_malform(char *arg, char **save, char *reply, size_t len)
+{
+	char *count = NULL;
+	int64_t v = 1;
+
+	if (arg && !strcmp(arg, "all"))
+		arg = strtok_r(NULL, " \t", save);
+	if (arg)
+		count = strtok_r(NULL, " \t", save);
+	if (!arg || (count && (!parse_int64(count, &v) || v > 1000000)) ||
+	    strtok_r(NULL, " \t", save)) {
+		snprintf(reply, len, "error usage: malform [all] KIND [COUNT]");
+		return;
+	}
+	if (sim_malform_arm(arg, (unsigned)v) != 0) {
+		snprintf(reply, len, "error unknown kind %.64s; kinds: %s", arg,
+			 sim_malform_kinds());
+		return;
+	}
+	snprintf(reply, len, "ok %u", sim_malform_pending());
+}
+
 static void run_command(struct sim_server *srv, char *line, char *reply,
 			size_t len)
 {
@@ -80,6 +105,8 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 		else
 			snprintf(reply, len, "ok %d",
 				 simfeed_duplicate(srv->engine, (int)v));
+	} else if (!strcmp(cmd, "malform")) {
+		run_malform(arg, &save, reply, len);
 	} else if (!strcmp(cmd, "stall")) {
 		if (!arg || !parse_int64(arg, &v))
 			snprintf(reply, len, "error usage: stall MS");
@@ -124,10 +151,11 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 		unsigned sessions = sim_count_sessions(srv, &feeds);
 		snprintf(reply, len,
 			 "ok sessions=%u feeds=%u rows=%" PRIu64
-			 " sessions_total=%" PRIu64 " rangefeed=%s version=%d",
+			 " sessions_total=%" PRIu64 " rangefeed=%s version=%d"
+			 " malform=%u",
 			 sessions, feeds, srv->rows_sent, srv->sessions_total,
 			 simfeed_engine_rangefeed(srv->engine) ? "on" : "off",
-			 srv->default_version);
+			 srv->default_version, sim_malform_pending());
 	} else {
 		snprintf(reply, len, "error unknown command: %.64s", cmd);
 	}

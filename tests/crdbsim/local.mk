@@ -20,6 +20,7 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
 	tests/crdbsim/control.c \
+	tests/crdbsim/malform.h \
 	$(CRDBSIM_FEED_SOURCES)
 # libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c).
 tests_crdbsim_crdbsim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
@@ -63,3 +64,14 @@ tests_crdbsim_check_sim_intercept_SOURCES = \
 tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
 dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases
+
+# Malformed rows on demand (control `malform`), read by a raw v3 client.
+check_PROGRAMS += tests/crdbsim/check_sim_malform
+TESTS += tests/crdbsim/check_sim_malform
+tests_crdbsim_check_sim_malform_SOURCES = tests/crdbsim/check_sim_malform.c \
+	tests/crdbsim/malform.h
+tests_crdbsim_check_sim_malform_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+tests_crdbsim_check_sim_malform_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) \
+	$(LIBPQ_LIBS)
+dist_check_DATA += tests/crdbsim/cases/malform.cases

@@ -1,0 +1,519 @@
+/*
+ * check_sim_malform.c: crdbsim's malformed changefeed rows (control
+ * command `malform`) as they arrive on the wire. A raw PostgreSQL v3
+ * client (no libpq: libpq hides a DataRow that does not fit its
+ * description) runs a feed in text or binary format, arms one kind,
+ * inserts a row and reads the spoiled DataRow byte by byte; the row after
+ * it must be well formed again. Cases: cases/malform.cases. Runs under
+ * crdbsim-env (CRDB_DSN, CRDBSIM_PORT, CRDBSIM_CONTROL).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "malform.h"
+
+#define READ_TIMEOUT_MS 15000
+#define MAX_CASES 64
+
+struct mcase {
+	char kind[32];
+	char format[16];
+	char expect[32];
+};
+
+static struct mcase cases[MAX_CASES];
+static int ncases;
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v && *v, "%s is not set: run under tests/crdbsim/crdbsim-env", name);
+	return v;
+}
+
+static void load_cases(void)
+{
+	char path[1024], line[256];
+	const char *top = getenv("top_srcdir");
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/tests/crdbsim/cases/malform.cases",
+		 top && *top ? top : ".");
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", path);
+		exit(1);
+	}
+	while (fgets(line, sizeof line, f)) {
+		struct mcase *c = &cases[ncases];
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (ncases == MAX_CASES ||
+		    sscanf(line, "%31s %15s %31s", c->kind, c->format,
+			   c->expect) != 3) {
+			fprintf(stderr, "%s: bad line: %s", path, line);
+			exit(1);
+		}
+		ncases++;
+	}
+	fclose(f);
+}
+
+/* ---- the control socket and set-up through libpq ---- */
+
+static void control_ok(const char *cmd)
+{
+	struct sockaddr_un sun;
+	char line[512];
+	size_t n = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	snprintf(line, sizeof line, "%s\n", cmd);
+	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	while (n < sizeof line - 1) {
+		ck_assert_int_eq(read(fd, line + n, 1), 1);
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	close(fd);
+	ck_assert_msg(!strncmp(line, "ok", 2), "control '%s': %s", cmd, line);
+}
+
+static void sql_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+		      PQresultStatus(r) == PGRES_TUPLES_OK,
+		      "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* ---- a raw v3 client ---- */
+
+struct msg {
+	char type;
+	unsigned char *body;
+	size_t len;
+};
+
+static void read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ck_assert_msg(poll(&p, 1, READ_TIMEOUT_MS) == 1,
+			      "nothing from crdbsim within %d ms", READ_TIMEOUT_MS);
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		ck_assert_msg(r > 0, "crdbsim closed the connection");
+		got += (size_t)r;
+	}
+}
+
+static void read_msg(int fd, struct msg *m)
+{
+	unsigned char hdr[5];
+	uint32_t len;
+
+	read_full(fd, hdr, 5);
+	memcpy(&len, hdr + 1, 4);
+	len = ntohl(len);
+	ck_assert_uint_ge(len, 4);
+	m->type = (char)hdr[0];
+	m->len = len - 4;
+	m->body = malloc(m->len + 1);
+	ck_assert_ptr_nonnull(m->body);
+	read_full(fd, m->body, m->len);
+	m->body[m->len] = '\0';
+	ck_assert_msg(m->type != 'E', "crdbsim sent an error: %s",
+		      m->body + 1);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+}
+
+/* A typed message: type, then body. */
+static void send_msg(int fd, char type, const void *body, size_t n)
+{
+	unsigned char hdr[5];
+
+	hdr[0] = (unsigned char)type;
+	put32(hdr + 1, (uint32_t)n + 4);
+	send_all(fd, hdr, 5);
+	if (n)
+		send_all(fd, body, n);
+}
+
+static int connect_raw(void)
+{
+	struct sockaddr_in sin;
+	static const char params[] = "user\0root\0database\0defaultdb\0";
+	unsigned char start[8 + sizeof params];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct msg m;
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(env("CRDBSIM_PORT")));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	/* params ends with its own NUL: the list's terminator. */
+	put32(start, sizeof start);
+	put32(start + 4, 196608);
+	memcpy(start + 8, params, sizeof params);
+	send_all(fd, start, sizeof start);
+	do {
+		read_msg(fd, &m);
+		free(m.body);
+	} while (m.type != 'Z');
+	return fd;
+}
+
+/* Start the feed: simple Query (text), or Parse/Bind(result format 1)/
+ * Describe/Execute/Sync (binary). Returns once the RowDescription came. */
+static void start_feed(int fd, const char *sql, bool binary)
+{
+	struct msg m;
+
+	if (!binary) {
+		send_msg(fd, 'Q', sql, strlen(sql) + 1);
+	} else {
+		size_t n = strlen(sql);
+		unsigned char *p = calloc(1, n + 16);
+		ck_assert_ptr_nonnull(p);
+		/* Parse: "" name, sql, no parameter types. */
+		memcpy(p + 1, sql, n + 1);
+		send_msg(fd, 'P', p, 1 + n + 1 + 2);
+		/* Bind: "" portal, "" statement, 0 formats, 0 params, one
+		 * result format code for all columns: binary. */
+		static const unsigned char bind[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 1 };
+		send_msg(fd, 'B', bind, sizeof bind);
+		static const unsigned char desc[] = { 'P', 0 };
+		send_msg(fd, 'D', desc, sizeof desc);
+		static const unsigned char exec[] = { 0, 0, 0, 0, 0 };
+		send_msg(fd, 'E', exec, sizeof exec);
+		send_msg(fd, 'S', NULL, 0);
+		free(p);
+	}
+	do {
+		read_msg(fd, &m);
+		free(m.body);
+	} while (m.type != 'T');
+}
+
+/* A DataRow's columns: pointers into the body, -1 lengths for NULL. */
+struct row {
+	int ncols;
+	const unsigned char *col[8];
+	int32_t len[8];
+	size_t room[8];        /* bytes left in the message at the column */
+};
+
+static void parse_row(const struct msg *m, struct row *r)
+{
+	size_t pos = 2;
+
+	ck_assert_int_eq(m->type, 'D');
+	ck_assert_uint_ge(m->len, 2);
+	r->ncols = (m->body[0] << 8) | m->body[1];
+	ck_assert_int_le(r->ncols, 8);
+	for (int i = 0; i < r->ncols; i++) {
+		ck_assert_uint_le(pos + 4, m->len);
+		r->len[i] = (int32_t)get32(m->body + pos);
+		pos += 4;
+		r->col[i] = m->body + pos;
+		r->room[i] = m->len - pos;
+		if (r->len[i] > 0)
+			pos += (size_t)r->len[i] > r->room[i] ? r->room[i]
+							       : (size_t)r->len[i];
+	}
+}
+
+/* The next DataRow that is a data row (want_resolved: a resolved one). */
+static void next_row(int fd, bool want_resolved, struct msg *m, struct row *r)
+{
+	for (;;) {
+		read_msg(fd, m);
+		if (m->type == 'D') {
+			parse_row(m, r);
+			if ((r->len[0] < 0) == want_resolved)
+				return;
+		}
+		free(m->body);
+	}
+}
+
+/* A bytea column's bytes as raw JSON: hex-decoded under text format. */
+static char *bytea_text(const struct row *r, int i, bool binary, size_t *n)
+{
+	char *out;
+
+	ck_assert_int_ge(r->len[i], 0);
+	if (binary) {
+		out = malloc((size_t)r->len[i] + 1);
+		ck_assert_ptr_nonnull(out);
+		memcpy(out, r->col[i], (size_t)r->len[i]);
+		*n = (size_t)r->len[i];
+		out[*n] = '\0';
+		return out;
+	}
+	ck_assert_int_ge(r->len[i], 2);
+	ck_assert_msg(!memcmp(r->col[i], "\\x", 2), "text bytea without \\x");
+	*n = ((size_t)r->len[i] - 2) / 2;
+	out = malloc(*n + 1);
+	ck_assert_ptr_nonnull(out);
+	for (size_t k = 0; k < *n; k++) {
+		unsigned v;
+		ck_assert_int_eq(sscanf((const char *)r->col[i] + 2 + 2 * k,
+					"%2x", &v), 1);
+		out[k] = (char)v;
+	}
+	out[*n] = '\0';
+	return out;
+}
+
+static bool is_json(const char *p, size_t n)
+{
+	json_t *j = json_loadb(p, n, JSON_DECODE_ANY, NULL);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/* The well-formed row for id: table, key [id], a JSON value naming it. */
+static void assert_intact(const struct row *r, bool binary, int id,
+			  bool check_key, bool check_value)
+{
+	char want_key[32];
+	size_t n;
+
+	ck_assert_int_ge(r->ncols, 3);
+	ck_assert_int_eq(r->len[0], (int32_t)strlen("mf"));
+	ck_assert(!memcmp(r->col[0], "mf", 2));
+	snprintf(want_key, sizeof want_key, "[%d]", id);
+	if (check_key) {
+		char *key = bytea_text(r, 1, binary, &n);
+		ck_assert_str_eq(key, want_key);
+		free(key);
+	}
+	if (check_value) {
+		char *value = bytea_text(r, 2, binary, &n);
+		json_t *j = json_loadb(value, n, 0, NULL);
+		ck_assert_msg(j, "value is not JSON: %s", value);
+		ck_assert_int_eq(json_integer_value(json_object_get(
+			json_object_get(j, "after"), "id")), id);
+		json_decref(j);
+		free(value);
+	}
+}
+
+static void check_spoiled(const struct mcase *c, const struct row *r,
+			  bool binary)
+{
+	const char *e = c->expect;
+	size_t n;
+	char *v;
+
+	if (!strcmp(e, "value-not-json")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, true, false);
+		v = bytea_text(r, 2, binary, &n);
+		ck_assert_msg(!is_json(v, n), "value is JSON: %s", v);
+		free(v);
+	} else if (!strcmp(e, "key-not-json")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, false, true);
+		v = bytea_text(r, 1, binary, &n);
+		ck_assert_msg(!is_json(v, n), "key is JSON: %s", v);
+		free(v);
+	} else if (!strcmp(e, "ncols=4")) {
+		ck_assert_int_eq(r->ncols, 4);
+		assert_intact(r, binary, 1, true, true);
+	} else if (!strcmp(e, "key-null")) {
+		ck_assert_int_eq(r->ncols, 3);
+		ck_assert_int_eq(r->len[1], -1);
+		assert_intact(r, binary, 1, false, true);
+	} else if (!strcmp(e, "value-null")) {
+		ck_assert_int_eq(r->ncols, 3);
+		ck_assert_int_eq(r->len[2], -1);
+		assert_intact(r, binary, 1, true, false);
+	} else if (!strcmp(e, "value-other-format")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, true, false);
+		/* Read it as the other format would: then it is intact. */
+		v = bytea_text(r, 2, !binary, &n);
+		ck_assert_msg(is_json(v, n), "value in the other format is not JSON: %s", v);
+		free(v);
+	} else if (!strcmp(e, "value-truncated")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, true, false);
+		v = bytea_text(r, 2, binary, &n);
+		ck_assert_uint_gt(n, 0);
+		ck_assert_msg(!is_json(v, n), "truncated value is JSON: %s", v);
+		ck_assert_msg(!strncmp(v, "{\"after\": {", n < 11 ? n : 11),
+			      "not a prefix of the row's JSON: %s", v);
+		free(v);
+	} else if (!strcmp(e, "value-short")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, true, false);
+		ck_assert_int_eq((size_t)r->len[2], r->room[2] + 4);
+	} else if (!strcmp(e, "value-oversize")) {
+		ck_assert_int_eq(r->ncols, 3);
+		assert_intact(r, binary, 1, true, false);
+		ck_assert_uint_eq((size_t)r->len[2], SIM_MALFORM_OVERSIZE);
+		ck_assert(!memcmp(r->col[2], "{\"after\": {\"pad\": \"xxx", 22));
+		ck_assert(!memcmp(r->col[2] + SIM_MALFORM_OVERSIZE - 4, "x\"}}", 4));
+	} else if (!strcmp(e, "resolved-bogus")) {
+		ck_assert_int_eq(r->ncols, 3);
+		ck_assert_int_eq(r->len[0], -1);
+		ck_assert_int_eq(r->len[1], -1);
+		v = bytea_text(r, 2, binary, &n);
+		ck_assert_str_eq(v, "{\"resolved\": \"not-an-hlc\"}");
+		free(v);
+	} else {
+		ck_abort_msg("unknown expectation %s", e);
+	}
+}
+
+START_TEST(malformed_row_arrives_as_specified)
+{
+	const struct mcase *c = &cases[_i];
+	bool binary = !strcmp(c->format, "binary");
+	bool resolved = !strcmp(c->kind, "resolved");
+	PGconn *pg = PQconnectdb(env("CRDB_DSN"));
+	char arm[96];
+	struct msg m;
+	struct row r;
+	int fd;
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	sql_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	control_ok("malform json 0");   /* nothing left from a failed case */
+	sql_ok(pg, "DROP TABLE IF EXISTS mf");
+	sql_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
+	fd = connect_raw();
+	start_feed(fd, "CREATE CHANGEFEED FOR mf WITH resolved = '100ms', min_checkpoint_frequency = '100ms'",
+		   binary);
+	/* A first resolved row: the feed is live before anything is armed. */
+	next_row(fd, true, &m, &r);
+	free(m.body);
+	snprintf(arm, sizeof arm, "malform all %s 1", c->kind);
+control_ok(arm);
+	sql_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
+	next_row(fd, resolved, &m, &r);
+check_spoiled(c, &r, binary);
+	free(m.body);
+	/* Armed once: the next rows are well formed. */
+	sql_ok(pg, "INSERT INTO mf VALUES (2, 'two')");
+	next_row(fd, false, &m, &r);
+	if (!resolved) {
+		ck_assert_int_eq(r.ncols, 3);
+		assert_intact(&r, binary, 2, true, true);
+	}
+	free(m.body);
+	next_row(fd, true, &m, &r);
+	{
+		size_t n;
+		char *v = bytea_text(&r, 2, binary, &n);
+		ck_assert_msg(is_json(v, n), "a resolved row after it is bad: %s", v);
+		free(v);
+	}
+	free(m.body);
+	close(fd);
+	PQfinish(pg);
+}
+END_TEST
+
+/* The command's own answers: unknown kinds and bad counts are refused,
+ * COUNT 0 disarms. */
+START_TEST(malform_command_usage)
+{
+	struct sockaddr_un sun;
+	static const char *const bad[] = {
+		"malform", "malform all", "malform nosuchkind",
+		"malform json -1", "malform json x", "malform json 1 2",
+	};
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		char line[512];
+		size_t n = 0;
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+		snprintf(line, sizeof line, "%s\n", bad[i]);
+		send_all(fd, line, strlen(line));
+		while (n < sizeof line - 1 && read(fd, line + n, 1) == 1 &&
+		       line[n] != '\n')
+			n++;
+		line[n] = '\0';
+		close(fd);
+		ck_assert_msg(!strncmp(line, "error ", 6), "'%s' answered '%s'",
+			      bad[i], line);
+	}
+	control_ok("malform json 3");
+	control_ok("malform all truncate 0");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("crdbsim malform");
+	TCase *tc = tcase_create("malform");
+	SRunner *sr;
+	int failed;
+
+	load_cases();
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, malformed_row_arrives_as_specified, 0, ncases);
+	tcase_add_test(tc, malform_command_usage);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
