@@ -15,3 +15,11 @@ dist_check_DATA += tests/ctl/metrics-cases/view.json \
 	tests/ctl/metrics-cases/escape.txt \
 	tests/ctl/metrics-cases/help.txt \
 	tests/ctl/metrics-cases/doubles.txt
+
+# End to end: crdbfeedd against crdbsim, driven with crdbfeedctl, socat and
+# subscriber.py (tests/daemon/e2e-lib.sh; ctl-lib.sh adds the ctl helpers).
+CTL_E2E_TESTS = \
+	tests/ctl/e2e-ctl-status.sh
+TESTS += $(CTL_E2E_TESTS)
+dist_check_SCRIPTS += $(CTL_E2E_TESTS)
+dist_check_DATA += tests/ctl/ctl-lib.sh
