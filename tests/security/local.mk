@@ -6,9 +6,10 @@
 SECURITY_E2E_TESTS = \
 	tests/security/e2e-tls.sh \
 	tests/security/e2e-peercred.sh \
-	tests/security/e2e-secrets.sh
+	tests/security/e2e-secrets.sh \
+	tests/security/e2e-load.sh
 TESTS += $(SECURITY_E2E_TESTS)
-dist_check_SCRIPTS += $(SECURITY_E2E_TESTS)
+dist_check_SCRIPTS += $(SECURITY_E2E_TESTS) tests/security/load.py
 dist_check_DATA += tests/security/tls-lib.sh \
 	tests/security/cases/pg_tls.cases
 
