@@ -22,7 +22,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/check-man.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # The pages: skip build trees, distcheck's and CI's, and VCS metadata.
-find "$srcdir" \( -name .git -o -name 'build-*' -o -name '_build' -o \
+find "$srcdir" -mindepth 1 \( -name .git -o -name 'build-*' -o -name '_build' -o \
 	-name 'crdbfeed-*' -o -name autom4te.cache -o -name corpus \) -prune -o \
 	-type f -name '*.[1-8]' -print | sort >"$work/candidates"
 : >"$work/pages"
