@@ -35,7 +35,8 @@ EXTRA_DIST += tests/crdbsim/README.md
 # Wire tests: through libpq and libcrdb against crdbsim (under crdbsim-env).
 check_PROGRAMS += tests/crdbsim/check_sim_wire
 TESTS += tests/crdbsim/check_sim_wire
-tests_crdbsim_check_sim_wire_SOURCES = tests/crdbsim/check_sim_wire.c
+tests_crdbsim_check_sim_wire_SOURCES = tests/crdbsim/check_sim_wire.c \
+	tests/crdbsim/wire_helpers.h
 tests_crdbsim_check_sim_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 tests_crdbsim_check_sim_wire_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
@@ -48,7 +49,8 @@ dist_check_DATA += \
 # a user (run_psycopg_test runs test_psycopg.py with /usr/bin/python3).
 check_PROGRAMS += tests/crdbsim/check_sim_wirefeed
 TESTS += tests/crdbsim/check_sim_wirefeed tests/crdbsim/run_psycopg_test
-tests_crdbsim_check_sim_wirefeed_SOURCES = tests/crdbsim/check_sim_wirefeed.c
+tests_crdbsim_check_sim_wirefeed_SOURCES = tests/crdbsim/check_sim_wirefeed.c \
+	tests/crdbsim/wire_helpers.h
 tests_crdbsim_check_sim_wirefeed_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
 tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_test
