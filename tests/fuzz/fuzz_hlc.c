@@ -1,13 +1,17 @@
 /*
  * fuzz_hlc.c: libFuzzer target for the HLC and cursor parsers, the version
  * parser and the option validator: whatever parses must format back to a
- * form that parses to the same value.
+ * form that parses to the same value. The whole input is also tried as one
+ * option "name=value", and, split into lines, as a spec: the first line a
+ * table (or a query when it starts with SELECT), each further line an
+ * option, so that the cross-option rules of crdb_feed_spec_build run.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crdb.h"
 
@@ -45,6 +49,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)crdb_feed_spec_set_option(spec, text, eq ? eq + 1 : NULL, &err);
 			(void)crdb_feed_spec_add_table(spec, eq ? eq + 1 : text, NULL, &err);
 			char *sql = crdb_feed_spec_build(spec, true, NULL, &err);
+			crdb_free(sql);
+			crdb_feed_spec_free(spec);
+		}
+	}
+	{
+		/* Lines: target, then options. */
+		crdb_feed_spec *spec = crdb_feed_spec_new(&err);
+		char *line = text, *next;
+		int nline = 0;
+
+		memcpy(text, data, size); /* undo the cut at '=' above */
+		text[size] = '\0';
+		for (; spec && line; line = next, nline++) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (nline == 0) {
+				if (strncasecmp(line, "select", 6) == 0)
+					(void)crdb_feed_spec_set_query(spec, line, &err);
+				else
+					(void)crdb_feed_spec_add_table(spec, line, NULL, &err);
+				continue;
+			}
+			char *eq = strchr(line, '=');
+			if (eq)
+				*eq = '\0';
+			(void)crdb_feed_spec_set_option(spec, line, eq ? eq + 1 : NULL, &err);
+		}
+		if (spec) {
+			const char *param = NULL;
+			char *sql = crdb_feed_spec_build(spec, nline % 2 == 0, &param, &err);
 			crdb_free(sql);
 			crdb_feed_spec_free(spec);
 		}
