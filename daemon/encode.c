@@ -291,6 +291,23 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
 	return n;
 }
 
+/*
+ * Does any of the eight bytes at p need a look (below 0x20, '"', '\\',
+ * non-ASCII)? Word-at-a-time tests, exact as a yes/no answer.
+ */
+static inline bool special8(const unsigned char *p)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t x, quote, slash;
+
+	memcpy(&x, p, sizeof(x));
+	quote = x ^ (ones * '"');
+	slash = x ^ (ones * '\\');
+	return ((x - ones * 0x20) | ((quote - ones) & ~quote) |
+		((slash - ones) & ~slash) | x) & highs;
+}
+
 /* A JSON string as jansson's dump_string() writes it (no flags). */
 static void out_string(struct out *o, const char *str, size_t len)
 {
@@ -303,9 +320,16 @@ static void out_string(struct out *o, const char *str, size_t len)
 		return;
 	o->p[o->len++] = '"';
 	while (i < len) {
-		unsigned char c = s[i];
+		unsigned char c;
 		char *w;
 
+		while (len - i >= 8 && !special8(s + i)) {
+			i += 8;
+			run += 8;
+		}
+		if (i == len)
+			break;
+		c = s[i];
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
 			i++;
 			run++;

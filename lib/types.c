@@ -1198,6 +1198,34 @@ static inline bool jr_plain(unsigned char c)
 }
 
 /*
+ * Is any of the eight bytes at p not plain? The classic word-at-a-time
+ * tests (exact as a yes/no answer): a byte below 0x20, a byte equal to
+ * '"' or '\\' (a zero byte after XOR), a byte with its top bit set.
+ */
+static inline bool jr_special8(const char *p)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t x, quote, slash;
+
+	memcpy(&x, p, sizeof(x));
+	quote = x ^ (ones * '"');
+	slash = x ^ (ones * '\\');
+	return (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+		((slash - ones) & ~slash) | x) & highs;
+}
+
+/* The end of the plain bytes of s from pos (at most len). */
+static size_t plain_prefix(const char *s, size_t pos, size_t len)
+{
+	while (len - pos >= 8 && !jr_special8(s + pos))
+		pos += 8;
+	while (pos < len && jr_plain((unsigned char)s[pos]))
+		pos++;
+	return pos;
+}
+
+/*
  * A string at r->pos (on its '"'): *out and its length. Returns 1 when
  * *out points into the input (a plain ASCII string without escapes, the
  * usual case: no copy), 0 when it is small or allocated: then free it
@@ -1209,8 +1237,7 @@ static int jr_string(struct json_reader *r, char *small, size_t small_size,
 	size_t start = ++r->pos, end = start, n = 0;
 	char *buf;
 
-	while (end < r->len && jr_plain((unsigned char)r->s[end]))
-		end++;
+	end = plain_prefix(r->s, start, r->len);
 	if (end < r->len && r->s[end] == '"') {
 		*out = (char *)(uintptr_t)(r->s + start);
 		*outlen = end - start;

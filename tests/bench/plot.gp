@@ -1,0 +1,33 @@
+# plot.gp: the benchmark's plots, from the data bench.py writes.
+# gnuplot -e "results='DIR'; limit=N; python=N; rates='1000 10000'" plot.gp
+set terminal svg size 720,440 dynamic font "sans,12"
+set datafile commentschars "#"
+set grid ytics
+
+set output results.'/throughput.svg'
+set title "Firehose throughput by number of subscribers (median, min-max)"
+set xlabel "Unix-socket subscribers"
+set ylabel "events per second"
+set logscale x 2
+set xrange [0.7:100]
+set yrange [0:*]
+set format y "%.0s%c"
+set key outside bottom center horizontal
+plot results.'/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title "crdbfeedd", \
+     limit with lines dt 2 lw 2 title "limit (direct libpq reader)", \
+     python with lines dt 3 lw 2 title "Python psycopg stream()"
+
+set output results.'/latency.svg'
+set title "Latency distribution (single-row commits)"
+set xlabel "percentile"
+set ylabel "milliseconds"
+unset logscale
+set logscale y
+set xrange [0:100]
+set yrange [0.01:*]
+set format y "%g"
+set key outside bottom center horizontal
+plot for [r in rates] results.'/latency-'.r.'.dat' using 1:2 with lines lw 2 \
+         title "commit -> subscriber, ".r."/s", \
+     for [r in rates] results.'/latency-'.r.'.dat' using 1:(abs($4)) with lines dt 2 lw 2 \
+         title "added by crdbfeedd (abs), ".r."/s"
