@@ -2592,6 +2592,28 @@ bool config_sink_equal(const struct sink_config *a, const struct sink_config *b)
 		      b->nallow_gids, sizeof(gid_t));
 }
 
+bool config_control_equal(const struct config *a, const struct config *b)
+{
+	return str_eq(a->control_socket, b->control_socket) &&
+	       a->control_mode == b->control_mode &&
+	       str_eq(a->control_group, b->control_group) &&
+	       ids_eq(a->control_allow_uids, a->ncontrol_allow_uids,
+		      b->control_allow_uids, b->ncontrol_allow_uids,
+		      sizeof(uid_t)) &&
+	       ids_eq(a->control_allow_gids, a->ncontrol_allow_gids,
+		      b->control_allow_gids, b->ncontrol_allow_gids,
+		      sizeof(gid_t));
+}
+
+bool config_metrics_equal(const struct config *a, const struct config *b)
+{
+	return str_eq(a->metrics_socket, b->metrics_socket) &&
+	       str_eq(a->metrics_listen, b->metrics_listen) &&
+	       (!a->metrics_socket ||
+		(a->control_mode == b->control_mode &&
+		 str_eq(a->control_group, b->control_group)));
+}
+
 static const char *envelope_name(crdb_envelope env)
 {
 	switch (env) {

@@ -202,6 +202,14 @@ const char *config_section_name(enum cfg_section section);
 const char *config_type_name(enum cfg_type type);
 const char *config_reload_name(enum cfg_reload reload);
 
+/* True when the control socket's settings (path, mode, group, allow-lists)
+ * are the same in both: a reload keeps that listener and its clients. */
+bool config_control_equal(const struct config *a, const struct config *b);
+
+/* True when the metrics endpoints (metrics_socket, metrics_listen, and the
+ * socket file's control_mode/control_group) are the same in both. */
+bool config_metrics_equal(const struct config *a, const struct config *b);
+
 /* metrics_listen's value (checked by config_load: loopback only) as a host
  * to resolve ("127.0.0.1", "::1" or "localhost") and a port 1-65535.
  * 0, or -1 when text is not such an address (or host does not fit). host

@@ -227,6 +227,30 @@ static void check_equal(const char *path, int dline, const struct config *cfg,
 	free(opath);
 }
 
+/* ";! equal-control OTHER.conf yes|no" (or equal-metrics): the daemon-wide
+ * listeners' settings compared with OTHER.conf's. */
+static void check_equal_global(const char *path, int dline,
+			       const struct config *cfg, const char *args,
+			       bool metrics)
+{
+	char other[256], want[8];
+	ck_assert_msg(sscanf(args, "%255s %7s", other, want) == 2,
+		      "%s:%d: malformed equal directive", path, dline);
+	char *opath = case_path(other);
+	struct config *ocfg = load_ok(opath);
+	bool eq = metrics ? config_metrics_equal(cfg, ocfg) :
+			    config_control_equal(cfg, ocfg);
+	bool back = metrics ? config_metrics_equal(ocfg, cfg) :
+			      config_control_equal(ocfg, cfg);
+	ck_assert_msg(eq == back, "not symmetric");
+	ck_assert_msg(eq == (strcmp(want, "yes") == 0),
+		      "%s:%d: %s vs %s: equal is %s, expected %s", path, dline,
+		      metrics ? "metrics" : "control", other, eq ? "yes" : "no",
+		      want);
+	config_free(ocfg);
+	free(opath);
+}
+
 /* ";! spec FEED = STATEMENT": the statement libcrdb builds from the spec. */
 static void check_spec(const char *path, int dline, const struct config *cfg,
 		       const char *args)
@@ -398,6 +422,14 @@ START_TEST(test_case_file)
 		} else if (strncmp(line, ";! equal-sink ", 14) == 0) {
 			ck_assert_msg(cfg, "%s:%d: needs a loaded config", name, lineno);
 			check_equal(name, lineno, cfg, line + 14, true);
+			nchecks++;
+		} else if (strncmp(line, ";! equal-control ", 17) == 0) {
+			ck_assert_msg(cfg, "%s:%d: needs a loaded config", name, lineno);
+			check_equal_global(name, lineno, cfg, line + 17, false);
+			nchecks++;
+		} else if (strncmp(line, ";! equal-metrics ", 17) == 0) {
+			ck_assert_msg(cfg, "%s:%d: needs a loaded config", name, lineno);
+			check_equal_global(name, lineno, cfg, line + 17, true);
 			nchecks++;
 		}
 	}

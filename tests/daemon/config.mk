@@ -19,6 +19,10 @@ tests_daemon_check_config_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
 dist_check_DATA += \
 	tests/daemon/config-cases/README \
 	tests/daemon/config-cases/aux-eq-changed.conf \
+	tests/daemon/config-cases/aux-eq-control-mode.conf \
+	tests/daemon/config-cases/aux-eq-control-port.conf \
+	tests/daemon/config-cases/aux-eq-control-same.conf \
+	tests/daemon/config-cases/aux-eq-control-users.conf \
 	tests/daemon/config-cases/aux-eq-dsn.conf \
 	tests/daemon/config-cases/aux-eq-same.conf \
 	tests/daemon/config-cases/aux-eq-security-changed.conf \
@@ -39,6 +43,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-values.conf \
 	tests/daemon/config-cases/dsn-mask.txt \
 	tests/daemon/config-cases/dsn-secrets.txt \
+	tests/daemon/config-cases/eq-control.conf \
 	tests/daemon/config-cases/eq-reload.conf \
 	tests/daemon/config-cases/eq-security.conf \
 	tests/daemon/config-cases/good-allow.conf \
