@@ -643,6 +643,8 @@ out:
 
 /* ---- main ------------------------------------------------------------------- */
 
+static int bad_usage(const char *command);
+
 static int tail_main(const char *socket_path, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -659,8 +661,9 @@ static int tail_main(const char *socket_path, int argc, char **argv)
 		complain("out of memory");
 		return EXIT_FAILED;
 	}
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+t:rk:", options, NULL)) != -1) {
+	optind = 0; /* glibc: 0 starts a fresh scan (permuting again) */
+	opterr = 0; /* one line of our own instead of getopt's */
+	while ((opt = getopt_long(argc, argv, "t:rk:", options, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			args.tables[args.ntables++] = optarg;
@@ -673,19 +676,37 @@ static int tail_main(const char *socket_path, int argc, char **argv)
 			break;
 		default:
 			free(args.tables);
-			usage(stderr);
-			return EXIT_USAGE;
+			return bad_usage("tail");
 		}
 	}
 	if (argc - optind != 1) {
-		complain("usage: tail FEED [--table T]... [--resolved] [--sink NAME]");
 		free(args.tables);
-		return EXIT_USAGE;
+		return bad_usage("tail");
 	}
 	args.feed = argv[optind];
 	rc = cmd_tail(socket_path, &args);
 	free(args.tables);
 	return rc;
+}
+
+/* The usage line of one command, for its errors. */
+static int bad_usage(const char *command)
+{
+	static const struct {
+		const char *name, *args;
+	} usages[] = {
+		{ "status", " [--json]" }, { "metrics", "" }, { "pause", " FEED" },
+		{ "resume", " FEED" }, { "reload", "" },
+		{ "tail", " FEED [--table T]... [--resolved] [--sink NAME]" },
+	};
+
+	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++)
+		if (strcmp(command, usages[i].name) == 0) {
+			complain("usage: %s %s%s", progname, usages[i].name, usages[i].args);
+			return EXIT_USAGE;
+		}
+	complain("unknown command \"%s\" (see %s --help)", command, progname);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -749,14 +770,6 @@ int main(int argc, char **argv)
 	} else if (strcmp(command, "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;
-	} else if (strcmp(command, "status") != 0 && strcmp(command, "metrics") != 0 &&
-		   strcmp(command, "reload") != 0 && strcmp(command, "pause") != 0 &&
-		   strcmp(command, "resume") != 0) {
-		complain("unknown command \"%s\"", command);
-		usage(stderr);
-		return EXIT_USAGE;
 	}
-	complain("wrong arguments for \"%s\"", command);
-	usage(stderr);
-	return EXIT_USAGE;
+	return bad_usage(command);
 }
