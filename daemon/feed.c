@@ -711,7 +711,8 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	struct line *line;
 	char errbuf[256];
 
-	feed->last_activity_ms = now_ms();
+	/* last_activity_ms: set once per read callback (on_session_io), not
+	 * per row: the stall watchdog needs seconds, not a clock per event. */
 	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
 				(uint64_t)PQgetlength(res, 0, 2);
 	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
@@ -870,6 +871,7 @@ static void on_session_io(evutil_socket_t fd, short what, void *arg)
 			feed_result_error(feed, NULL);
 			return;
 		}
+		feed->last_activity_ms = now_ms();
 		feed_drain(feed);
 	}
 }

@@ -44,7 +44,7 @@
 #define AFTER_REQUEST_MAX (64 * 1024) /* bytes a subscriber may send after
 					   its request line (or without one,
 					   after shutting down its side) */
-#define WRITE_BATCH 64    /* lines per writev */
+#define WRITE_BATCH 256   /* lines per writev (IOV_MAX is 1024) */
 #define ACCEPT_RETRY_MS 1000
 
 /* Why a subscriber ends, for the counters. */
@@ -69,9 +69,10 @@ struct subscriber {
 	bool sync_write;       /* fd cannot be polled (regular file): write now */
 	struct event *read_ev;
 	struct event *write_ev;
+	bool write_armed;      /* write_ev is pending (cheaper than asking) */
 	char ident[96];        /* "sink S subscriber pid=1 uid=0" */
 
-	/* the queue: a ring of line references */
+	/* the queue: a ring of line references (ring_cap a power of two) */
 	struct line **ring;
 	size_t ring_cap, head, count;
 	size_t head_off;       /* bytes of ring[head] already written */
@@ -106,6 +107,8 @@ struct sink {
 	size_t nsubs;
 	size_t nblocked;
 	uint64_t drops;        /* drop episodes */
+	size_t high;           /* high_watermark(), cached for the hot path */
+	size_t flush_at;       /* high / 2: write a queue this full at once */
 	/* counters (plain adds where things happen; see stats.h) */
 	uint64_t accepted, refused, accept_errors;
 	uint64_t lines_out, bytes_out, dropped;
@@ -133,14 +136,21 @@ const struct sink_config *sink_config(const struct sink *sink)
 	return sink->cfg;
 }
 
-void sink_set_config(struct sink *sink, const struct sink_config *cfg)
-{
-	sink->cfg = cfg;
-}
-
 static size_t high_watermark(const struct sink *sink)
 {
 	return sink->cfg->buffer_bytes ? sink->cfg->buffer_bytes : 1024 * 1024;
+}
+
+static void sink_cache_bounds(struct sink *sink)
+{
+	sink->high = high_watermark(sink);
+	sink->flush_at = sink->high / 2;
+}
+
+void sink_set_config(struct sink *sink, const struct sink_config *cfg)
+{
+	sink->cfg = cfg;
+	sink_cache_bounds(sink);
 }
 
 static size_t low_watermark(const struct sink *sink)
@@ -166,7 +176,7 @@ static void queue_clear(struct subscriber *sub)
 {
 	while (sub->count) {
 		line_unref(sub->ring[sub->head]);
-		sub->head = (sub->head + 1) % sub->ring_cap;
+		sub->head = (sub->head + 1) & (sub->ring_cap - 1);
 		sub->count--;
 	}
 	sub->head_off = 0;
@@ -198,6 +208,7 @@ static void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
 	if (sub->write_ev)
 		event_free(sub->write_ev);
 	sub->read_ev = sub->write_ev = NULL;
+	sub->write_armed = false;
 	queue_clear(sub);
 	if (sub->is_stdout) {
 		/* Gone by itself (EPIPE), not closed with its sink. */
@@ -214,22 +225,29 @@ static void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
 		feed_sink_progress(sink->feed);
 }
 
-static int queue_push(struct subscriber *sub, struct line *line)
+/* Double the ring (rare: it keeps its size for the subscriber's life). */
+static __attribute__((noinline)) int queue_grow(struct subscriber *sub)
 {
-	if (sub->count == sub->ring_cap) {
-		size_t ncap = sub->ring_cap ? sub->ring_cap * 2 : 64;
-		struct line **ring = malloc(ncap * sizeof(*ring));
+	size_t ncap = sub->ring_cap ? sub->ring_cap * 2 : 64;
+	struct line **ring = malloc(ncap * sizeof(*ring));
 
-		if (!ring)
-			return -1;
-		for (size_t i = 0; i < sub->count; i++)
-			ring[i] = sub->ring[(sub->head + i) % sub->ring_cap];
-		free(sub->ring);
-		sub->ring = ring;
-		sub->ring_cap = ncap;
-		sub->head = 0;
-	}
-	sub->ring[(sub->head + sub->count) % sub->ring_cap] = line_ref(line);
+	if (!ring)
+		return -1;
+	for (size_t i = 0; i < sub->count; i++)
+		ring[i] = sub->ring[(sub->head + i) & (sub->ring_cap - 1)];
+	free(sub->ring);
+	sub->ring = ring;
+	sub->ring_cap = ncap;
+	sub->head = 0;
+	return 0;
+}
+
+/* The per-line, per-subscriber path: keep it short. */
+static inline int queue_push(struct subscriber *sub, struct line *line)
+{
+	if (sub->count == sub->ring_cap && queue_grow(sub))
+		return -1;
+	sub->ring[(sub->head + sub->count) & (sub->ring_cap - 1)] = line_ref(line);
 	sub->count++;
 	sub->queued_bytes += line->len;
 	return 0;
@@ -239,7 +257,7 @@ static void subscriber_flush(struct subscriber *sub);
 
 /* Queue a line (already past the filter and the policy) and arrange for it
  * to be written. */
-static void subscriber_queue(struct subscriber *sub, struct line *line)
+static inline void subscriber_queue(struct subscriber *sub, struct line *line)
 {
 	if (queue_push(sub, line)) {
 		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_ERROR, "out of memory queueing a line");
@@ -249,10 +267,10 @@ static void subscriber_queue(struct subscriber *sub, struct line *line)
 	 * queue past half its bound is written at once, so that a burst
 	 * decoded in one callback does not overflow a subscriber that reads
 	 * fast. */
-	if (sub->sync_write || sub->queued_bytes >= high_watermark(sub->sink) / 2)
+	if (sub->sync_write || sub->queued_bytes >= sub->sink->flush_at)
 		subscriber_flush(sub);
-	else if (sub->write_ev && !event_pending(sub->write_ev, EV_WRITE, NULL))
-		event_add(sub->write_ev, NULL);
+	else if (!sub->write_armed && sub->write_ev && event_add(sub->write_ev, NULL) == 0)
+		sub->write_armed = true;
 }
 
 /* After the queue shrank: unblock, finish a drop episode. */
@@ -288,15 +306,17 @@ static void subscriber_flush(struct subscriber *sub)
 
 	while (sub->count && sub->state != SUB_CLOSED) {
 		struct iovec iov[WRITE_BATCH];
+		size_t mask = sub->ring_cap - 1, total = 0;
 		int niov = 0;
 		ssize_t n;
 
 		for (size_t i = 0; i < sub->count && niov < WRITE_BATCH; i++) {
-			struct line *line = sub->ring[(sub->head + i) % sub->ring_cap];
+			struct line *line = sub->ring[(sub->head + i) & mask];
 			size_t off = i == 0 ? sub->head_off : 0;
 
 			iov[niov].iov_base = line->data + off;
 			iov[niov].iov_len = line->len - off;
+			total += line->len - off;
 			niov++;
 		}
 		n = writev(sub->fd, iov, niov);
@@ -316,6 +336,17 @@ static void subscriber_flush(struct subscriber *sub)
 		}
 		progressed = true;
 		sink->bytes_out += (uint64_t)n;
+		if ((size_t)n == total) {
+			/* The usual case: every line of the batch went out. */
+			for (int i = 0; i < niov; i++)
+				line_unref(sub->ring[(sub->head + (size_t)i) & mask]);
+			sub->head = (sub->head + (size_t)niov) & mask;
+			sub->count -= (size_t)niov;
+			sub->queued_bytes -= total;
+			sub->head_off = 0;
+			sink->lines_out += (uint64_t)niov;
+			continue;
+		}
 		size_t left = (size_t)n;
 
 		while (left && sub->count) {
@@ -332,7 +363,7 @@ static void subscriber_flush(struct subscriber *sub)
 			sub->queued_bytes -= rest;
 			sink->lines_out++;
 			sub->head_off = 0;
-			sub->head = (sub->head + 1) % sub->ring_cap;
+			sub->head = (sub->head + 1) & (sub->ring_cap - 1);
 			sub->count--;
 			line_unref(line);
 		}
@@ -340,10 +371,12 @@ static void subscriber_flush(struct subscriber *sub)
 	if (sub->state == SUB_CLOSED)
 		return;
 	if (sub->write_ev) {
-		if (sub->count)
-			event_add(sub->write_ev, NULL);
-		else
+		if (sub->count && !sub->write_armed)
+			sub->write_armed = event_add(sub->write_ev, NULL) == 0;
+		else if (!sub->count && sub->write_armed) {
 			event_del(sub->write_ev);
+			sub->write_armed = false;
+		}
 	}
 	if (progressed) {
 		subscriber_drained(sub);
@@ -354,7 +387,10 @@ static void subscriber_flush(struct subscriber *sub)
 
 static void on_subscriber_writable(evutil_socket_t fd, short what, void *arg)
 {
-	subscriber_flush(arg);
+	struct subscriber *sub = arg;
+
+	sub->write_armed = false; /* a one-shot event: it fired */
+	subscriber_flush(sub);
 }
 
 /* Best effort: finish the line being written, then the error line, and
@@ -408,7 +444,7 @@ static bool subscriber_wants(const struct subscriber *sub,
 static void subscriber_offer(struct subscriber *sub, struct line *line)
 {
 	struct sink *sink = sub->sink;
-	size_t high = high_watermark(sink);
+	size_t high = sink->high;
 
 	if (!subscriber_wants(sub, line))
 		return;
@@ -480,7 +516,7 @@ uint64_t sink_done_seq(const struct sink *sink, uint64_t feed_seq)
 		/* The first queued line with a position bounds what is done;
 		 * lines without one (acks, missed) do not count. */
 		for (size_t i = 0; i < sub->count; i++) {
-			const struct line *line = sub->ring[(sub->head + i) % sub->ring_cap];
+			const struct line *line = sub->ring[(sub->head + i) & (sub->ring_cap - 1)];
 
 			if (line->seq) {
 				if (line->seq - 1 < done)
@@ -955,6 +991,7 @@ static struct sink *sink_alloc(struct event_base *base, const struct sink_config
 	sink->listen_fd = -1;
 	TAILQ_INIT(&sink->subs);
 	snprintf(sink->who, sizeof(sink->who), "sink %s", cfg->name);
+	sink_cache_bounds(sink);
 	return sink;
 }
 
