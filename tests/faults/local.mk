@@ -1,1 +1,14 @@
-# tests/faults/local.mk: the fault matrix and checkpoint durability tests (run by .ci/run, not by make check).
+# tests/faults/local.mk: fault tests of crdbfeedd against crdbsim.
+#  - e2e-malformed.sh, e2e-checkpoint.sh: in the quick suite (make check).
+#  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
+#    crdbsim-env (.ci/run calls it). FAULT_ROUNDS raises its round count.
+FAULTS_E2E_TESTS = \
+	tests/faults/e2e-malformed.sh
+TESTS += $(FAULTS_E2E_TESTS)
+dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh
+dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases
+
+faults: all
+	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
+.PHONY: faults
