@@ -49,6 +49,21 @@ struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
  * for byte (its fallback, and the oracle of tests/bench's comparison). */
 struct line *line_new_row_json(const char *feed, const crdb_event *ev,
 			       bool diff, char *errbuf, size_t errlen);
+/*
+ * The direct path for the common case: a wrapped data row (binary key and
+ * value, as crdbfeedd asks for) turned into its line straight from the
+ * wire bytes, with no jansson values, byte-identical to crdb_event_decode()
+ * + line_new_row(). NULL means "not a plain row" (a resolved row, another
+ * envelope, text format, escapes, reals, anything malformed, ENOMEM): the
+ * caller then takes the general path, which also reports errors.
+ */
+struct line *line_new_row_direct(const char *feed, const PGresult *res,
+				 const crdb_decode_opts *opts);
+/* The same from raw column bytes (tests, benchmarks). */
+struct line *line_new_row_raw(const char *feed, const char *table,
+			      size_t table_len, const char *key, size_t key_len,
+			      const char *value, size_t value_len,
+			      const crdb_decode_opts *opts);
 struct line *line_new_resolved(const char *feed, crdb_hlc resolved);
 /* state: "connecting", "streaming", "reconnecting", "failed", "stopped";
  * reason may be NULL. */

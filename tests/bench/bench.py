@@ -167,11 +167,15 @@ def write_conf(path, feeds, common=""):
         f.write(feeds)
 
 
-def start_daemon(conf, name, stdout=subprocess.DEVNULL, events=None, wrap=None):
+def start_daemon(conf, name, stdout=subprocess.DEVNULL, events=None, wrap=None,
+                 stamp_out=None):
     env = dict(os.environ)
     if events is not None:
         env["LD_PRELOAD"] = SHIM
         env["BENCH_FIREHOSE_OPTS"] = firehose_opts(events)
+    if stamp_out:
+        env["LD_PRELOAD"] = SHIM
+        env["BENCH_STAMP_OUT"] = stamp_out
     argv = [DAEMON, "-c", conf]
     if wrap:
         argv = [LIBTOOL, "--mode=execute"] + wrap + argv
@@ -350,7 +354,8 @@ def run_latency(rate, count):
     write_conf(conf, "[feed %s]\ntables = %s\nstart = now\n"
                "[sink s]\nfeed = %s\ntype = unix\npath = %s\npolicy = block\n"
                % (table, table, table, sock))
-    d = start_daemon(conf, table)
+    daemon_out = os.path.join(WORK, table + ".daemon")
+    d = start_daemon(conf, table, stamp_out=daemon_out)
     wait_path(sock)
     sub_out = os.path.join(WORK, table + ".sub")
     reader_out = os.path.join(WORK, table + ".reader")
@@ -389,10 +394,13 @@ def run_latency(rate, count):
             commit[int(k)] = int(ack)
     at_sub = read_stamps(sub_out)
     at_reader = read_stamps(reader_out)
+    at_daemon = read_stamps(daemon_out)  # written when crdbfeedd exits
     keys = sorted(commit)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in keys if k in at_sub]
     to_reader = [(at_reader[k] - commit[k]) / 1e6 for k in keys if k in at_reader]
-    added = [(at_sub[k] - at_reader[k]) / 1e6 for k in keys if k in at_sub and k in at_reader]
+    added = [(at_sub[k] - at_daemon[k]) / 1e6 for k in keys if k in at_sub and k in at_daemon]
+    if len(added) != count:
+        die("latency: crdbfeedd noted %d of %d rows" % (len(added), count))
     with open(os.path.join(RESULTS, "latency-%d.dat" % rate), "w") as f:
         f.write("# percentile commit_to_subscriber_ms commit_to_reader_ms crdbfeedd_added_ms\n")
         s1, s2, s3 = sorted(to_sub), sorted(to_reader), sorted(added)

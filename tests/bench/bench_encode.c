@@ -5,14 +5,17 @@
  * its instruction count divided by N is the hot path's instructions per
  * event, a figure that machine noise does not move.
  *
- * usage: bench_encode [N [SIZE]]   (default 100000 events of 200 bytes)
+ * usage: bench_encode [N [SIZE [direct]]]   (default 100000 events of 200
+ * bytes; "direct": line_new_row_raw, the path without decoding)
  * Prints one JSON object: events, ns_per_event, line_bytes.
  *
  *        bench_encode --verify N [SEED]
- * compares the fast row encoder with the jansson reference
- * (line_new_row_json) on N random rows (strings with escapes and UTF-8,
- * integers and reals of every size, nesting, HLCs, diff): every line must
- * be byte-identical. Prints the first difference and exits 1 otherwise.
+ * compares the fast row encoder and the direct path with the jansson
+ * reference (line_new_row_json) on N random rows (strings with escapes and
+ * UTF-8, integers and reals of every size, nesting, duplicate keys, odd
+ * whitespace and member orders, HLCs, diff, truncated values): every line
+ * must be byte-identical, and the direct path must refuse what the decoder
+ * refuses. Prints the first difference and exits 1 otherwise.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -50,6 +53,9 @@ struct gen {
 	char *p;
 	size_t len, cap;
 };
+
+/* Separators as CockroachDB writes them (", ", ": "), compact, or odd. */
+static const char *sep_comma = ", ", *sep_colon = ": ";
 
 static void gen_put(struct gen *g, const char *s, size_t n)
 {
@@ -121,7 +127,7 @@ static void gen_value(struct gen *g, int depth)
 		gen_str(g, "[");
 		for (unsigned i = 0; i < n; i++) {
 			if (i)
-				gen_str(g, ", ");
+				gen_str(g, sep_comma);
 			gen_value(g, depth + 1);
 		}
 		gen_str(g, "]");
@@ -134,15 +140,15 @@ static void gen_value(struct gen *g, int depth)
 		for (unsigned i = 0; i < n; i++) {
 			char key[16];
 
-			snprintf(key, sizeof(key), "\"k%u\": ", i);
+			/* Sometimes a key twice: the decoder refuses that. */
+			snprintf(key, sizeof(key), "\"k%u\"", rnd() % 16 ? i : 0);
 			if (i)
-				gen_str(g, ", ");
-			if (rnd() % 4 == 0) {
+				gen_str(g, sep_comma);
+			if (rnd() % 4 == 0)
 				gen_string(g);
-				gen_str(g, ": ");
-			} else {
+			else
 				gen_str(g, key);
-			}
+			gen_str(g, sep_colon);
 			gen_value(g, depth + 1);
 		}
 		gen_str(g, "}");
@@ -151,10 +157,102 @@ static void gen_value(struct gen *g, int depth)
 	}
 }
 
+/* A wrapped value: members in a random order, some optional or odd. */
+static void gen_wrapped(struct gen *val, bool diff)
+{
+	char hlc[80];
+	int order[5] = { 0, 1, 2, 3, 4 };
+	bool first = true;
+
+	for (int i = 4; i > 0; i--) {
+		int j = (int)(rnd() % (uint64_t)(i + 1)), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	if (rnd() % 3)	/* CockroachDB's order most of the time */
+		for (int i = 0; i < 5; i++)
+			order[i] = i;
+	gen_str(val, rnd() % 8 ? "{" : " {\n");
+	for (int i = 0; i < 5; i++) {
+		size_t mark = val->len;
+
+		if (!first)
+			gen_str(val, sep_comma);
+		switch (order[i]) {
+		case 0: /* after: an object, null, rarely something else */
+			gen_str(val, "\"after\"");
+			gen_str(val, sep_colon);
+			if (rnd() % 5 == 0)
+				gen_str(val, "null");
+			else if (rnd() % 30 == 0)
+				gen_value(val, 3);
+			else {
+				size_t at = val->len;
+
+				gen_value(val, 0);
+				if (val->p[at] != '{') {
+					val->len = at;
+					gen_str(val, "{\"id\": 1}");
+				}
+			}
+			break;
+		case 1: /* before: with diff nearly always */
+			if (rnd() % (diff ? 20 : 2) == 0) {
+				val->len = mark;
+				continue;
+			}
+			gen_str(val, "\"before\"");
+			gen_str(val, sep_colon);
+			gen_str(val, rnd() % 2 ? "null" : "{\"id\": 2, \"v\": \"b\"}");
+			break;
+		case 2:
+		case 3: /* updated, mvcc_timestamp */
+			if (rnd() % 2) {
+				val->len = mark;
+				continue;
+			}
+			snprintf(hlc, sizeof(hlc), "\"%s\"%s\"%llu.%0*u\"",
+				 order[i] == 2 ? "updated" : "mvcc_timestamp", sep_colon,
+				 (unsigned long long)(rnd() >> (rnd() % 64)),
+				 rnd() % 10 ? 10 : (int)(rnd() % 12),
+				 (unsigned)(rnd() % 2147483648u));
+			gen_str(val, hlc);
+			break;
+		default: /* key_in_value, topic_in_value and the like */
+			if (rnd() % 3) {
+				val->len = mark;
+				continue;
+			}
+			gen_str(val, rnd() % 2 ? "\"key\"" : "\"topic\"");
+			gen_str(val, sep_colon);
+			gen_value(val, 1);
+			break;
+		}
+		first = false;
+	}
+	gen_str(val, rnd() % 8 ? "}" : "}\n ");
+}
+
+static bool same_line(const struct line *a, const struct line *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0 &&
+	       strcmp(a->table, b->table) == 0 && a->op == b->op && a->kind == b->kind;
+}
+
+/*
+ * Random rows through three paths: decode + line_new_row (fast encoder),
+ * decode + line_new_row_json (jansson, the reference), and
+ * line_new_row_raw (no decode). The first two must agree on every row
+ * the decoder accepts; the raw path must agree whenever it takes a row and
+ * must never take one the decoder refuses.
+ */
 static int verify(unsigned long n)
 {
 	static char keybuf[8192], valbuf[65536];
-	unsigned long compared = 0, skipped = 0;
+	unsigned long compared = 0, refused = 0, direct = 0;
+	static const char *const commas[] = { ", ", ",", " , ", ",\n" };
+	static const char *const colons[] = { ": ", ":", " :\t" };
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct gen key = { keybuf, 0, sizeof(keybuf) };
@@ -163,55 +261,55 @@ static int verify(unsigned long n)
 		crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .diff = diff };
 		crdb_event ev;
 		crdb_error err;
-		char e1[256], e2[256], hlc[64];
-		const char *feed;
-		struct line *fast, *ref;
+		char e1[256], e2[256];
+		const char *feed = rnd() % 4 ? "feed" : "f\"\xc3\xa9";
+		const char *table = rnd() % 8 ? "t" : rnd() % 2 ? "s.t\xc3\xa9" : "a\"b";
+		size_t table_len = strlen(table);
+		struct line *fast, *ref, *raw;
+		int rc;
 
+		sep_comma = rnd() % 2 ? ", " : commas[rnd() % 4];
+		sep_colon = rnd() % 2 ? ": " : colons[rnd() % 3];
 		gen_str(&key, "[");
 		gen_value(&key, 1);
 		gen_str(&key, "]");
-		gen_str(&val, "{\"after\": ");
-		if (rnd() % 5 == 0)
-			gen_str(&val, "null");
-		else
-			gen_value(&val, 0);
-		if (val.p[strlen("{\"after\": ")] != '{' &&
-		    val.p[strlen("{\"after\": ")] != 'n') {
-			val.len = 0;
-			gen_str(&val, "{\"after\": {}");
-		}
-		if (diff)
-			gen_str(&val, ", \"before\": null");
-		snprintf(hlc, sizeof(hlc), ", \"updated\": \"%llu.%010u\"",
-			 (unsigned long long)(rnd() >> (rnd() % 64)),
-			 (unsigned)(rnd() % 2147483648u));
-		if (rnd() % 2)
-			gen_str(&val, hlc);
-		gen_str(&val, "}");
-		if (crdb_event_decode_raw(rnd() % 8 ? "t" : "s.t\xc3\xa9", rnd() % 8 ? 1 : 6,
-					  key.p, key.len, val.p, val.len, 1, &opts, &ev,
-					  &err)) {
-			skipped++; /* the generator made something the decoder refuses */
+		gen_wrapped(&val, diff);
+		if (rnd() % 50 == 0 && val.len > 1)
+			val.len = (size_t)(rnd() % val.len); /* truncated: malformed */
+		rc = crdb_event_decode_raw(table, table_len, key.p, key.len, val.p, val.len,
+					   1, &opts, &ev, &err);
+		raw = line_new_row_raw(feed, table, table_len, key.p, key.len, val.p, val.len,
+				       &opts);
+		if (rc) {
+			refused++;
+			if (raw) {
+				fprintf(stderr, "bench_encode: the raw path took a row the decoder "
+					"refuses (%s): key %.*s value %.*s\n", err.message,
+					(int)key.len, key.p, (int)val.len, val.p);
+				return 1;
+			}
 			continue;
 		}
-		feed = rnd() % 4 ? "feed" : "f\"\xc3\xa9";
 		fast = line_new_row(feed, &ev, diff, e1, sizeof(e1));
 		ref = line_new_row_json(feed, &ev, diff, e2, sizeof(e2));
-		if (!fast || !ref || fast->len != ref->len ||
-		    memcmp(fast->data, ref->data, fast->len) ||
-		    strcmp(fast->table, ref->table) || fast->op != ref->op) {
-			fprintf(stderr, "bench_encode: mismatch on value %s key %s\n fast %.*s\n ref  %.*s\n",
-				val.p, key.p, fast ? (int)fast->len : 4, fast ? fast->data : "NULL",
-				ref ? (int)ref->len : 4, ref ? ref->data : "NULL");
+		if (!fast || !ref || !same_line(fast, ref) || (raw && !same_line(raw, ref))) {
+			fprintf(stderr, "bench_encode: mismatch on key %.*s value %.*s\n fast %.*s\n"
+				" ref  %.*s\n raw  %.*s\n", (int)key.len, key.p, (int)val.len, val.p,
+				fast ? (int)fast->len : 4, fast ? fast->data : "NULL",
+				ref ? (int)ref->len : 4, ref ? ref->data : "NULL",
+				raw ? (int)raw->len : 4, raw ? raw->data : "NULL");
 			return 1;
 		}
 		compared++;
+		direct += raw != NULL;
 		line_unref(fast);
 		line_unref(ref);
+		line_unref(raw);
 		crdb_event_clear(&ev);
 	}
-	printf("{\"verified\":%lu,\"refused_by_decoder\":%lu}\n", compared, skipped);
-	return compared ? 0 : 1;
+	printf("{\"verified\":%lu,\"direct_path\":%lu,\"refused_by_decoder\":%lu}\n",
+	       compared, direct, refused);
+	return compared && direct ? 0 : 1;
 }
 
 /* "[i]" without printf, which would cost more than the encoder itself. */
@@ -263,6 +361,26 @@ int main(int argc, char **argv)
 	       value, 'x', pad);
 
 	start = now_ns();
+	if (argc > 3 && strcmp(argv[3], "direct") == 0) {
+		for (unsigned long i = 1; i <= n; i++) {
+			size_t key_len = key_text(key, sizeof(key), i);
+			struct line *line = line_new_row_raw("fh", "firehose", 8, key, key_len,
+							     value, (size_t)value_len, &opts);
+
+			if (!line) {
+				fprintf(stderr, "bench_encode: the direct path refused the row\n");
+				return 1;
+			}
+			line_bytes = line->len;
+			line_unref(line);
+		}
+		n = n ? n : 1;
+		end = now_ns();
+		printf("{\"events\":%lu,\"ns_per_event\":%.1f,\"line_bytes\":%zu,"
+		       "\"path\":\"direct\"}\n", n, (double)(end - start) / (double)n,
+		       line_bytes);
+		return 0;
+	}
 	for (unsigned long i = 1; i <= n; i++) {
 		crdb_event ev;
 		crdb_error err;
