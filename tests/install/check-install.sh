@@ -6,7 +6,7 @@
 # flags pkg-config gives for the installed libcrdb.pc must link and run
 # against it, replaying the plain cases of tests/unit/cases/version.cases.
 # Needs top_srcdir and top_builddir (exported by the test harness), and
-# tests/install/install-env.sh (made by `make check`).
+# tests/install/check_install.env (made by `make check`).
 set -eu
 
 test_name=check-install
@@ -19,7 +19,7 @@ fail() {
 [ -n "${top_builddir:-}" ] || fail "top_builddir is not set (run through make check)"
 srcdir=$top_srcdir
 builddir=$top_builddir
-envfile=$builddir/tests/install/install-env.sh
+envfile=$builddir/tests/install/check_install.env
 manifest=$srcdir/tests/install/installed-files.list
 cases=$srcdir/tests/unit/cases/version.cases
 [ -f "$envfile" ] || fail "$envfile is missing (make check builds it)"
