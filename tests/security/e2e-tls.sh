@@ -94,7 +94,7 @@ psql -X -q -h "$pgdata" -p "$tls_pg_port" -U postgres -d postgres \
 	-c "CREATE ROLE tlsuser LOGIN" -c "CREATE ROLE tlsother LOGIN" ||
 	fail "cannot create the certificate users"
 rc=0
-PGTLS_HOST=localhost PGTLS_PORT=$tls_pg_port PGTLS_PKI=$pki \
+top_srcdir=$srcdir PGTLS_HOST=localhost PGTLS_PORT=$tls_pg_port PGTLS_PKI=$pki \
 	"$CHECK_PG_TLS" >"$work/check_pg_tls.out" 2>&1 || rc=$?
 cat "$work/check_pg_tls.out"
 [ $rc -eq 0 ] || fail "check_pg_tls failed (exit $rc)"
@@ -191,12 +191,18 @@ wait_for 20 "the wrong CA's error" grep -q 'wrong-ca.*certificate verify failed'
 wait_for 20 "the missing certificate's error" grep -q 'no-client-cert.*certificate required' "$daemon_log"
 grep -q 'peer did not return a certificate' "$sim_log" ||
 	fail "crdbsim did not log the missing client certificate"
+# Their subscribers are told, with the reason.
+wait_for 10 "the wrong CA's state line" has_line "$work/wrongca.out" \
+	'.type == "state" and .state == "failed" and (.reason | test("certificate verify failed"))'
+wait_for 10 "the missing certificate's state line" has_line "$work/nocert.out" \
+	'.type == "state" and .state == "failed" and (.reason | test("certificate required"))'
 sleep 1
 [ "$(count_rows "$work/wrongca.out")" -eq 0 ] || fail "the wrong-CA feed delivered rows"
 [ "$(count_rows "$work/nocert.out")" -eq 0 ] || fail "the feed without a client certificate delivered rows"
 has_line "$work/path.out" '.type == "state" and .state == "streaming"' || fail "no streaming state"
 echo "wrong CA:         $(grep -m 1 'wrong-ca.*certificate verify failed' "$daemon_log")"
 echo "no client cert:   $(grep -m 1 'no-client-cert.*certificate required' "$daemon_log")"
+echo "wrong CA, to its subscriber: $(head -n 1 "$work/wrongca.out")"
 daemon_alive || fail "crdbfeedd died"
 stop_daemon
 grep -q 'BEGIN .*PRIVATE KEY' "$daemon_log" && fail "key material in the log"
