@@ -67,7 +67,8 @@ struct feed {
 	struct event *watchdog;
 	struct event *progress; /* sink progress, handled outside the sink */
 	int64_t backoff_ms;
-	int64_t last_activity_ms;
+	int64_t last_activity_ms; /* when the last result arrived (watchdog) */
+	int64_t drain_now;      /* the clock, read once per feed_drain */
 	bool started;           /* feed_start ran (state lines say "connecting" before) */
 	bool blocked;           /* a block sink is full: socket not read */
 	bool checkpoint_error;  /* the last write failed (log once) */
@@ -711,8 +712,6 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	struct line *line;
 	char errbuf[256];
 
-	/* last_activity_ms: set once per read callback (on_session_io), not
-	 * per row: the stall watchdog needs seconds, not a clock per event. */
 	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
 				(uint64_t)PQgetlength(res, 0, 2);
 	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
@@ -740,7 +739,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 		/* A repeat after a reconnect says nothing new. */
 		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
 			feed->last_resolved = ev.resolved;
-			feed->last_resolved_mono = feed->last_activity_ms;
+			feed->last_resolved_mono = feed->drain_now;
 			line = line_new_resolved(feed->name, ev.resolved);
 			if (!line)
 				goto nomem;
@@ -775,7 +774,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 			return;
 		}
 		feed->stats.rows++;
-		feed->last_row_mono = feed->last_activity_ms;
+		feed->last_row_mono = feed->drain_now;
 		feed_publish(feed, line);
 	}
 	crdb_event_clear(&ev);
@@ -790,7 +789,7 @@ nomem:
  * Returns when libpq needs more input, the feed paused, or the connection
  * was closed (feed->conn NULL then).
  */
-static void feed_drain(struct feed *feed)
+static void feed_drain_results(struct feed *feed)
 {
 	unsigned taken = 0;
 
@@ -849,6 +848,21 @@ static void feed_drain(struct feed *feed)
 	}
 }
 
+/*
+ * feed_drain_results with the clock read once per call, not per row. Only
+ * results count as activity for the stall watchdog: bytes libpq reads and
+ * then drops (rows after a malformed one) must not keep a dead feed alive.
+ */
+static void feed_drain(struct feed *feed)
+{
+	uint64_t before = feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows;
+
+	feed->drain_now = now_ms();
+	feed_drain_results(feed);
+	if (feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows != before)
+		feed->last_activity_ms = feed->drain_now;
+}
+
 static void on_session_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct feed *feed = arg;
@@ -871,7 +885,6 @@ static void on_session_io(evutil_socket_t fd, short what, void *arg)
 			feed_result_error(feed, NULL);
 			return;
 		}
-		feed->last_activity_ms = now_ms();
 		feed_drain(feed);
 	}
 }
