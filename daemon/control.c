@@ -51,6 +51,8 @@
 #define HTTP_HEAD_MAX 8192           /* an HTTP request head, bytes */
 #define RESPONSE_MAX (16u << 20)     /* any answer, bytes */
 #define CONN_IDLE_MS 10000
+#define CONN_LINGER_MS 2000          /* waiting for the client's EOF */
+#define CONN_LINGER_BYTES 65536      /* read and dropped while lingering */
 #define CONN_MAX 32                  /* connections served at once */
 #define ACCEPT_RETRY_MS 1000
 #define CONTROL_WHO "control"
@@ -75,6 +77,10 @@ struct listener {
 enum conn_state {
 	CONN_READING,     /* waiting for the request */
 	CONN_WRITING,     /* the answer is being written */
+	CONN_LINGERING,   /* answer sent, our side shut down: dropping what
+			     the client still sends until its EOF, so that
+			     closing never resets the connection under a
+			     client that has not read the answer yet */
 	CONN_CLOSED       /* waiting for the deferred free */
 };
 
@@ -92,6 +98,7 @@ struct conn {
 	struct ucred cred;
 	char in[HTTP_HEAD_MAX + 1];
 	size_t in_len;
+	size_t lingered;         /* bytes dropped while lingering */
 	struct textbuf out;
 	size_t out_off;
 };
@@ -157,12 +164,24 @@ static void conn_close(struct conn *conn)
 
 static void conn_touch(struct conn *conn)
 {
-	struct timeval tv = { CONN_IDLE_MS / 1000, (CONN_IDLE_MS % 1000) * 1000 };
+	int ms = conn->state == CONN_LINGERING ? CONN_LINGER_MS : CONN_IDLE_MS;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(conn->idle, &tv);
 }
 
-/* Write what the socket takes; close once everything is out. */
+/* The answer is out: shut our side and wait (briefly) for the client's. */
+static void conn_linger(struct conn *conn)
+{
+	if (shutdown(conn->fd, SHUT_WR) || event_add(conn->read_ev, NULL)) {
+		conn_close(conn);
+		return;
+	}
+	conn->state = CONN_LINGERING;
+	conn_touch(conn);
+}
+
+/* Write what the socket takes; linger once everything is out. */
 static void conn_flush(struct conn *conn)
 {
 	while (conn->out_off < conn->out.len) {
@@ -183,7 +202,7 @@ static void conn_flush(struct conn *conn)
 		}
 		conn->out_off += (size_t)n;
 	}
-	conn_close(conn);
+	conn_linger(conn);
 }
 
 static void on_conn_writable(evutil_socket_t fd, short what, void *arg)
@@ -195,7 +214,8 @@ static void on_conn_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *conn = arg;
 
-	log_debug(CONTROL_WHO, "%s: idle for %d ms, closed", conn->who, CONN_IDLE_MS);
+	if (conn->state != CONN_LINGERING)
+		log_debug(CONTROL_WHO, "%s: idle for %d ms, closed", conn->who, CONN_IDLE_MS);
 	conn_close(conn);
 }
 
@@ -654,6 +674,16 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 	size_t line_len = 0;
 	ssize_t n;
 
+	if (conn->state == CONN_LINGERING) {
+		char drop[4096];
+
+		n = read(fd, drop, sizeof(drop));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0 || (conn->lingered += (size_t)n) > CONN_LINGER_BYTES)
+			conn_close(conn);
+		return;
+	}
 	if (conn->state != CONN_READING)
 		return;
 	n = read(fd, conn->in + conn->in_len, limit - conn->in_len);

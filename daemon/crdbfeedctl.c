@@ -156,12 +156,22 @@ static int control_call(const char *socket_path, const char *command,
 	fd = connect_unix(socket_path, true, status);
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    write_all(fd, command, strlen(command)) || write_all(fd, "\n", 1)) {
-		complain("sending \"%s\" to %s: %s", command, socket_path, strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		complain("setsockopt: %s", strerror(errno));
 		close(fd);
 		*status = EXIT_FAILED;
 		return -1;
+	}
+	/* The daemon may answer (a refusal) before reading: a failed write
+	 * is not the end, the answer may be waiting. */
+	if (write_all(fd, command, strlen(command)) || write_all(fd, "\n", 1)) {
+		if (errno != EPIPE && errno != ECONNRESET) {
+			complain("sending \"%s\" to %s: %s", command, socket_path,
+				 strerror(errno));
+			close(fd);
+			*status = EXIT_FAILED;
+			return -1;
+		}
 	}
 	buf = malloc(cap);
 	if (!buf) {
@@ -190,6 +200,9 @@ static int control_call(const char *socket_path, const char *command,
 			cap *= 2;
 		}
 		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == ECONNRESET)
+			break; /* closed with our request unread (busy, or after
+				  its answer): what came is all there is */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -724,6 +737,8 @@ int main(int argc, char **argv)
 
 	if (!socket_path || !*socket_path)
 		socket_path = DEFAULT_SOCKET;
+	/* Errors of writes to a closed socket come back as EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	/* "+": options stop at the command, whose own come after it. */
 	while ((opt = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
 		switch (opt) {

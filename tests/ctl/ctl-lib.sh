@@ -39,9 +39,11 @@ ctl_expect() {
 		fail "crdbfeedctl $*: '$(cat "$work/ctl.err")' does not match '$_ce_pat'"
 }
 
-# status_has JQ_CONDITION: for wait_for.
+# status_has JQ_CONDITION: for wait_for. (jq 1.6 -e exits 0 on empty
+# input: an unreachable daemon must not count as true.)
 status_has() {
-	"$CRDBFEEDCTL" -s "$ctl_socket" status --json 2>/dev/null | jq -e "$1" >/dev/null
+	_sh_json=$("$CRDBFEEDCTL" -s "$ctl_socket" status --json 2>/dev/null) || return 1
+	[ -n "$_sh_json" ] && printf '%s\n' "$_sh_json" | jq -e "$1" >/dev/null
 }
 
 # http_get SOCAT_ADDRESS PATH OUT: an HTTP/1.0 GET; the head goes to
@@ -93,4 +95,11 @@ prom_wellformed() {
 		if ($NF !~ /^[-+]?([0-9.]+([eE][-+]?[0-9]+)?|Inf|NaN)$/) { print "bad value: " $0; bad = 1 }
 	}
 	END { exit bad }' "$1" >"$work/prom.err" || fail "$1 is not well formed: $(head -n 3 "$work/prom.err")"
+}
+
+# jq_true JQ_CONDITION: standard input is JSON that satisfies it (empty
+# input is false, unlike jq -e).
+jq_true() {
+	_jt_in=$(cat)
+	[ -n "$_jt_in" ] && printf '%s\n' "$_jt_in" | jq -e "$1" >/dev/null
 }
