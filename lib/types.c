@@ -1379,6 +1379,7 @@ static __attribute__((noinline)) json_t *jr_string_value(
 static json_t *jr_container(struct json_reader *r, bool object)
 {
 	const char close = object ? '}' : ']';
+	size_t members = 0, key_end = 0;
 	json_t *c;
 
 	if (++r->depth > JSON_MAX_DEPTH) {
@@ -1417,12 +1418,7 @@ static json_t *jr_container(struct json_reader *r, bool object)
 			}
 			if (rc == 1)
 				keep = key;
-			if (r->reject_duplicates &&
-			    json_object_getn(c, key, keylen)) {
-				jr_release(keep, key);
-				json_decref(c);
-				return jr_fail(r, "duplicate object key");
-			}
+			key_end = r->pos;
 			jr_space(r);
 			if (r->pos >= r->len || r->s[r->pos] != ':') {
 				jr_release(keep, key);
@@ -1446,6 +1442,14 @@ static json_t *jr_container(struct json_reader *r, bool object)
 			return oom(r->err);
 		}
 		jr_release(keep, key);
+		/* A duplicate replaced a member instead of adding one: found
+		 * without a lookup per key. Reported where the key ended. */
+		if (object && r->reject_duplicates &&
+		    json_object_size(c) != ++members) {
+			json_decref(c);
+			r->pos = key_end;
+			return jr_fail(r, "duplicate object key");
+		}
 		jr_space(r);
 		if (r->pos < r->len && r->s[r->pos] == ',') {
 			r->pos++;
