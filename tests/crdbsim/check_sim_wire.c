@@ -951,31 +951,27 @@ START_TEST(extended_messages_one_by_one)
 {
 	/* Each message of a statement crdbsim answers arrives on its own:
 	 * nothing may be read from a message already dropped. */
+	static const struct {
+		char type;
+		const char *body;
+		size_t len;
+	} msgs[] = {
+		{ 'P', "s1\0LISTEN x\0\0\0", 14 },
+		{ 'B', "p1\0s1\0\0\0\0\0\0\0", 12 },
+		{ 'D', "Pp1\0", 4 },
+		{ 'E', "p1\0\0\0\0\0", 7 },
+		{ 'C', "Ss1\0", 4 },
+		{ 'S', "", 0 },
+	};
 	int fd = raw_session();
 	unsigned char buf[256];
-	size_t n = 0;
-	put_msg(buf, &n, 'P', "s1\0LISTEN x\0\0\0", 14);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-	usleep(50000);
-	n = 0;
-	put_msg(buf, &n, 'B', "p1\0s1\0\0\0\0\0\0\0", 12);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-	usleep(50000);
-	n = 0;
-	put_msg(buf, &n, 'D', "Pp1\0", 4);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-	usleep(50000);
-	n = 0;
-	put_msg(buf, &n, 'E', "p1\0\0\0\0\0", 7);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-	usleep(50000);
-	n = 0;
-	put_msg(buf, &n, 'C', "Ss1\0", 4);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
-	usleep(50000);
-	n = 0;
-	put_msg(buf, &n, 'S', "", 0);
-	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	for (size_t m = 0; m < sizeof msgs / sizeof msgs[0]; m++) {
+		size_t n = 0;
+		if (m > 0)
+			usleep(50000);
+		put_msg(buf, &n, msgs[m].type, msgs[m].body, msgs[m].len);
+		ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	}
 	static const char want[] = "12nNC3Z";
 	char body[1024];
 	size_t len;

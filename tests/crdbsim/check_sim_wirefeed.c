@@ -338,18 +338,35 @@ static PGconn *running_feed(PGconn *w, const char *table)
 	return feed;
 }
 
-START_TEST(control_close_all)
+/* A running feed on the fresh table `table`, then the control command cmd,
+ * which must reach exactly that feed. *w gets the writer's connection. */
+static PGconn *feed_after_control(const char *table, const char *cmd,
+				  PGconn **w)
 {
-	PGconn *w = connect_sim();
-	setup_table(w, "wf_close");
-	PGconn *feed = running_feed(w, "wf_close");
-	char *reply = control("close-all");
+	*w = connect_sim();
+	setup_table(*w, table);
+	PGconn *feed = running_feed(*w, table);
+	char *reply = control(cmd);
 	ck_assert_str_eq(reply, "ok 1");
 	free(reply);
-	/* Abrupt: no error message, the connection is just gone. */
+	return feed;
+}
+
+/* The feed's next result, which must be a fatal error (caller clears). */
+static PGresult *fatal_result(PGconn *feed)
+{
 	PGresult *r = next_result(feed);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	return r;
+}
+
+START_TEST(control_close_all)
+{
+	PGconn *w;
+	PGconn *feed = feed_after_control("wf_close", "close-all", &w);
+	/* Abrupt: no error message, the connection is just gone. */
+	PGresult *r = fatal_result(feed);
 	ck_assert_ptr_null(PQresultErrorField(r, PG_DIAG_SQLSTATE));
 	PQclear(r);
 	ck_assert_int_eq(PQstatus(feed), CONNECTION_BAD);
@@ -362,15 +379,9 @@ END_TEST
 
 START_TEST(control_shutdown_feeds)
 {
-	PGconn *w = connect_sim();
-	setup_table(w, "wf_shut");
-	PGconn *feed = running_feed(w, "wf_shut");
-	char *reply = control("shutdown-feeds");
-	ck_assert_str_eq(reply, "ok 1");
-	free(reply);
-	PGresult *r = next_result(feed);
-	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PGconn *w;
+	PGconn *feed = feed_after_control("wf_shut", "shutdown-feeds", &w);
+	PGresult *r = fatal_result(feed);
 	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "57P01");
 	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
 			 "server is shutting down");
@@ -386,15 +397,11 @@ END_TEST
 
 START_TEST(control_fail)
 {
-	PGconn *w = connect_sim();
-	setup_table(w, "wf_fail");
-	PGconn *feed = running_feed(w, "wf_fail");
-	char *reply = control("fail XXUUU injected: something broke");
-	ck_assert_str_eq(reply, "ok 1");
-	free(reply);
-	PGresult *r = next_result(feed);
-	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PGconn *w;
+	PGconn *feed = feed_after_control("wf_fail",
+					  "fail XXUUU injected: something broke",
+					  &w);
+	PGresult *r = fatal_result(feed);
 	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "XXUUU");
 	ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
 			 "injected: something broke");
@@ -403,7 +410,7 @@ START_TEST(control_fail)
 	/* The session is idle and usable again. */
 	ck_assert_int_eq(PQtransactionStatus(feed), PQTRANS_IDLE);
 	exec_ok(feed, "SELECT 1");
-	reply = control("stats");
+	char *reply = control("stats");
 	ck_assert_ptr_nonnull(strstr(reply, " feeds=0 "));
 	free(reply);
 	PQfinish(feed);
@@ -497,12 +504,8 @@ END_TEST
 
 START_TEST(control_stall)
 {
-	PGconn *w = connect_sim();
-	setup_table(w, "wf_stall");
-	PGconn *feed = running_feed(w, "wf_stall");
-	char *reply = control("stall 1500");
-	ck_assert_str_eq(reply, "ok 1");
-	free(reply);
+	PGconn *w;
+	PGconn *feed = feed_after_control("wf_stall", "stall 1500", &w);
 	double t0 = now_s();
 	exec_ok(w, "INSERT INTO wf_stall VALUES (2, 'y')");
 	char *k = next_key(feed);
