@@ -30,6 +30,10 @@ mkdir -m 0777 "$loose"
 nbdir=$work/nobody
 mkdir "$nbdir"
 chown nobody "$nbdir"
+# The source tree may be out of nobody's reach (a checkout under /root).
+cp "$srcdir/tests/daemon/subscriber.py" "$work/subscriber.py"
+chmod 644 "$work/subscriber.py"
+NB_SUBSCRIBER="/usr/bin/python3 $work/subscriber.py"
 
 # as_nobody [GROUP] CMD...: run CMD as uid nobody, primary group GROUP
 # (default nobody's own), no supplementary groups.
@@ -130,12 +134,12 @@ r=$(as_nobody daemon /usr/bin/python3 -c "$connect_probe" "$run/default.sock")
 
 # allow_users = root.
 subscribe "$run/users.sock" "$work/root-users.out" --duration 60
-as_nobody "$nogroup" $SUBSCRIBER "$run/users.sock" "$nbdir/users.out" --duration 5 &
+as_nobody "$nogroup" $NB_SUBSCRIBER "$run/users.sock" "$nbdir/users.out" --duration 5 &
 sub_pids="$sub_pids $!"
 # allow_groups = daemon.
-as_nobody daemon $SUBSCRIBER "$run/groups.sock" "$nbdir/groups-daemon.out" --duration 60 &
+as_nobody daemon $NB_SUBSCRIBER "$run/groups.sock" "$nbdir/groups-daemon.out" --duration 60 &
 sub_pids="$sub_pids $!"
-as_nobody "$nogroup" $SUBSCRIBER "$run/groups.sock" "$nbdir/groups-nogroup.out" --duration 5 &
+as_nobody "$nogroup" $NB_SUBSCRIBER "$run/groups.sock" "$nbdir/groups-nogroup.out" --duration 5 &
 sub_pids="$sub_pids $!"
 subscribe "$run/groups.sock" "$work/root-groups.out" --duration 5
 
