@@ -5,7 +5,8 @@
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh
 TESTS += $(FAULTS_E2E_TESTS)
-dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh
+dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
+	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py
 dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases
 
 faults: all
