@@ -25,7 +25,9 @@ cases=$srcdir/tests/unit/cases/version.cases
 [ -f "$envfile" ] || fail "$envfile is missing (make check builds it)"
 [ -f "$manifest" ] || fail "$manifest is missing"
 [ -f "$cases" ] || fail "$cases is missing"
-command -v pkg-config >/dev/null 2>&1 || fail "pkg-config is needed"
+for tool in pkg-config groff nm ldd; do
+	command -v $tool >/dev/null 2>&1 || fail "$tool is needed"
+done
 # shellcheck source=/dev/null
 . "$envfile"
 

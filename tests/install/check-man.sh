@@ -7,7 +7,7 @@
 # line that lexgrog (what mandb indexes with) reads as that name; and
 # every crdbfeed page it refers to (crdbfeed*, libcrdb in bold with a
 # section) must exist in the tree. mandoc -T lint runs too when installed.
-# Needs top_srcdir (exported by the test harness) and groff.
+# Needs top_srcdir (exported by the test harness), groff and lexgrog.
 set -eu
 
 test_name=check-man
@@ -17,7 +17,10 @@ fail() {
 }
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-command -v groff >/dev/null 2>&1 || fail "groff is needed"
+# Debian: groff-base (groff) and man-db (lexgrog).
+for tool in groff lexgrog; do
+	command -v $tool >/dev/null 2>&1 || fail "$tool is needed (Debian: groff-base, man-db)"
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/check-man.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
