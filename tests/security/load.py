@@ -4,6 +4,7 @@
 usage: load.py --pid PID --log FILE --socket PATH --hostile-socket PATH
                --dsn DSN --table NAME [--subscribers 1000]
                [--seconds 30] [--rate 25] [--churn 10000]
+               [--no-rss-bounds]
 
 Phases (each checks its own outcome, then the next runs):
   baseline   100 subscribers come and go (warms the allocator); then the
@@ -19,8 +20,9 @@ Phases (each checks its own outcome, then the next runs):
              allocator to the high-water mark of 200 concurrent
              connections (measured: flat from then on over 40,000 more);
              after it RSS may not grow by more than CHURN_RSS_SLACK over
-             the remaining four fifths (8,000 connects: a leak of 131
-             bytes per connection would show).
+             the remaining four fifths (8,000 connects: a leak of 262
+             bytes or more per connection shows; smaller ones are the
+             valgrind and ASan runs' to find).
   emfile     the daemon's descriptor limit is lowered to baseline + 40 with
              prlimit; 300 subscribers try to connect (retrying while the
              listen queue is full): accept must back off (logged), the
@@ -34,7 +36,9 @@ Phases (each checks its own outcome, then the next runs):
              HOSTILE_OVERHEAD, and every endless sender must be closed by
              the daemon.
 Prints one line per phase with its figures, and FAIL lines; exits 1 on any
-failure.
+failure. --no-rss-bounds (for a daemon under ASan or valgrind, whose
+shadow memory and quarantine swamp the figures) reports RSS but checks
+only descriptors and delivery.
 """
 import argparse
 import errno
@@ -49,7 +53,10 @@ import time
 
 import psycopg
 
-CHURN_RSS_SLACK = 1 << 20          # bytes, see the churn phase
+CHURN_RSS_SLACK = 2 << 20          # bytes, see the churn phase: the
+                                   # allocator's noise measured up to 0.4
+                                   # MiB; a subscriber leaked whole is
+                                   # over 4 KiB
 HOSTILE_BUFFER = 256 * 1024        # the hostile sink's buffer (config)
 HOSTILE_OVERHEAD = 24 << 20        # bytes: libevent and socket buffers,
                                    # the feed's row results, malloc arenas
@@ -328,7 +335,7 @@ def phase_churn(a, fds0):
     if any(n != fds0 for n in fds):
         fail("churn: descriptors %s after the rounds, baseline %d"
              % (fds, fds0))
-    if growth > CHURN_RSS_SLACK:
+    if growth > CHURN_RSS_SLACK and a.rss_bounds:
         fail("churn: RSS grew by %d bytes over the last %d connects"
              % (growth, a.churn - a.churn // rounds))
 
@@ -429,7 +436,7 @@ def phase_hostile(a, fds0, rss0):
     if len(closed) != len(senders):
         fail("hostile: %d endless senders were never closed"
              % (len(senders) - len(closed)))
-    if peak > bound:
+    if peak > bound and a.rss_bounds:
         fail("hostile: peak RSS %d over the bound %d" % (peak, bound))
     for s in readers + senders:
         s.close()
@@ -450,6 +457,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--rate", type=float, default=25)
     ap.add_argument("--churn", type=int, default=10000)
+    ap.add_argument("--no-rss-bounds", dest="rss_bounds", action="store_false")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, 8192) if hard != resource.RLIM_INFINITY else 8192
