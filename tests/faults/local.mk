@@ -3,7 +3,8 @@
 #  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
 #    crdbsim-env (.ci/run calls it). FAULT_ROUNDS raises its round count.
 FAULTS_E2E_TESTS = \
-	tests/faults/e2e-malformed.sh
+	tests/faults/e2e-malformed.sh \
+	tests/faults/e2e-checkpoint.sh
 TESTS += $(FAULTS_E2E_TESTS)
 dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
 	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py
