@@ -433,6 +433,15 @@ def phase_hostile(a, fds0, rss0):
                    mib(rss0), mib(HOSTILE_OVERHEAD)), flush=True)
     if w.error:
         fail("hostile: the writer failed: %s" % w.error)
+    # The bound means something only if the queues did fill up.
+    with open(a.log, errors="replace") as f:
+        drops = sum(1 for line in f if "sink hostile: subscriber" in line
+                    and "too slow" in line)
+    print("hostile: %d drop episodes logged (each a queue at its 256 KiB "
+          "bound)" % drops, flush=True)
+    if drops < len(readers):
+        fail("hostile: only %d drop episodes for %d never-reading "
+             "subscribers: the queues never filled" % (drops, len(readers)))
     if len(closed) != len(senders):
         fail("hostile: %d endless senders were never closed"
              % (len(senders) - len(closed)))
