@@ -14,7 +14,7 @@ command -v runuser >/dev/null 2>&1 || fail "runuser is needed"
 sockdir=$(mktemp -d /tmp/ctl-errors.XXXXXX)
 chmod 755 "$sockdir"
 cleanup_sockdir() { rm -rf "$sockdir"; }
-trap 'cleanup; cleanup_sockdir' EXIT
+trap 'cleanup_sockdir; cleanup' EXIT
 ctl_socket=$sockdir/control.sock
 
 # raw_ctl LINE: one request on the control socket, the raw answer.
@@ -83,6 +83,14 @@ control_allow_groups = $nogroup" | write_conf "$work/ctl.conf"
 ctl_ok reload
 as_nobody status
 [ $ctl_rc -eq 0 ] || fail "nobody by its group: exit $ctl_rc, $(cat "$work/ctl.err")"
+
+# The group: 0660 with nobody's group lets nobody in, without a list.
+conf 0660 "control_group = $(id -gn nobody)" | write_conf "$work/ctl.conf"
+ctl_ok reload
+[ "$(stat -c '%a %G' "$ctl_socket")" = "660 $(id -gn nobody)" ] ||
+	fail "control_group after reload: $(stat -c '%a %G' "$ctl_socket")"
+as_nobody status
+[ $ctl_rc -eq 0 ] || fail "nobody through control_group: exit $ctl_rc, $(cat "$work/ctl.err")"
 
 # --- unknown feed and command, bad lines
 ctl_expect 5 'unknown feed "nope"' pause nope

@@ -136,7 +136,17 @@ ctl_ok status --json >"$work/status2.json"
 jq -e '.feeds[0].counters.reconnects.lost >= 1 and (.feeds[0].last_error | type == "string")' \
 	"$work/status2.json" >/dev/null || fail "status after close-all: $(cat "$work/status2.json")"
 
+# --- a reload moves the metrics socket and drops the TCP port
+sed -i -e "s|^metrics_socket = .*|metrics_socket = $work/metrics2.sock|" \
+	-e '/^metrics_listen = /d' "$work/ctl.conf"
+ctl_ok reload
+[ ! -e "$work/metrics.sock" ] || fail "the old metrics socket is still there after the reload"
+http_get "UNIX-CONNECT:$work/metrics2.sock" /metrics "$work/metrics.moved"
+expect_metric "$work/metrics.moved" 'crdbfeedd_feed_rows_total{feed="t"}' '>=' $N
+! printf 'GET /metrics HTTP/1.0\r\n\r\n' | socat -t 2 - "TCP:127.0.0.1:$port" >/dev/null 2>&1 ||
+	fail "127.0.0.1:$port still answers after metrics_listen was removed"
+
 stop_daemon
 [ ! -e "$work/control.sock" ] || fail "the control socket was left behind"
-[ ! -e "$work/metrics.sock" ] || fail "the metrics socket was left behind"
+[ ! -e "$work/metrics2.sock" ] || fail "the metrics socket was left behind"
 pass "status and metrics (control, Unix HTTP, TCP HTTP) match $N rows and $M subscribers; reconnect counted"
