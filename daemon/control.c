@@ -439,6 +439,17 @@ static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
 	}
 }
 
+/* A client's word, safe to quote in an answer or a log line: printable
+ * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
+static void printable(char *out, size_t outlen, const char *in)
+{
+	size_t n = 0;
+
+	for (const char *p = in; *p && n + 1 < outlen; p++)
+		out[n++] = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
+	out[n] = '\0';
+}
+
 static struct feed *find_feed(const struct daemon_view *view, const char *name,
 			      bool *configured)
 {
@@ -466,9 +477,12 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 	}
 	feed = find_feed(view, name, &configured);
 	if (!feed) {
+		char shown[128];
+
+		printable(shown, sizeof(shown), name);
 		answer_error(conn, "unknown_feed", configured ?
-			     "feed \"%.200s\" could not be created" :
-			     "unknown feed \"%.200s\"", name);
+			     "feed \"%s\" could not be created" :
+			     "unknown feed \"%s\"", shown);
 		return;
 	}
 	if (conn->have_cred)
@@ -540,13 +554,9 @@ static void control_command(struct conn *conn, char *line)
 		answer_error(conn, "unknown_command",
 			     "empty request (expected status, metrics, pause FEED, resume FEED, reload)");
 	} else {
-		/* Only printable ASCII of the request goes into the answer. */
 		char shown[64];
-		size_t n = 0;
 
-		for (const char *p = line; *p && n < sizeof(shown) - 1; p++)
-			shown[n++] = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
-		shown[n] = '\0';
+		printable(shown, sizeof(shown), line);
 		answer_error(conn, "unknown_command",
 			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
 			     shown, *arg ? " or unexpected argument" : "");

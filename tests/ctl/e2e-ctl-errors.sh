@@ -111,7 +111,10 @@ raw_ctl "$long" | jq_true '.code == "unknown_command"' ||
 # No newline before the end of input still counts.
 printf status | socat -t 5 - "UNIX-CONNECT:$ctl_socket" | jq_true '.ok == true and (.feeds | length == 1)' ||
 	fail "status without a newline"
-# A pause with a huge name or control bytes is answered, never echoed raw.
+# A feed name that is not UTF-8 is an unknown feed, quoted printable.
+raw_ctl "$(printf 'pause \377\376x')" | jq_true '.code == "unknown_feed" and .error == "unknown feed \"??x\""' ||
+	fail "a non-UTF-8 feed name: $(raw_ctl "$(printf 'pause \377\376x')")"
+# Control bytes are answered, never echoed raw.
 raw_ctl "$(printf 'x\001\033[31m')" | jq_true '.ok == false and (.error | test("\u001b") | not)' ||
 	fail "control bytes echoed in the answer"
 
