@@ -16,7 +16,9 @@ measures, in one run on one machine:
               CPU time per event and peak RSS of the consumer process.
   latency     single-row commits through PG_DSN at fixed rates: commit to
               subscriber receipt, commit to a direct libpq reader on the same
-              table, and their difference per event (what crdbfeedd adds).
+              table (crdbsim's part), and what crdbfeedd adds: from its socket
+              read that brought the row in (noted by firehose-shim.so) to
+              the subscriber's receipt of the same event.
   memory      crdbfeedd's RSS idle with 10 feeds, under full load, and with
               one stalled subscriber under each slow-consumer policy.
   callgrind   crdbfeedd's instructions per event (the marginal cost between
@@ -536,16 +538,25 @@ def run_callgrind():
     n1, n2 = CG_EVENTS
     p1, p2 = callgrind_run(n1), callgrind_run(n2)
     t1, t2 = callgrind_total(p1), callgrind_total(p2)
-    enc = subprocess.run([LIBTOOL, "--mode=execute", "valgrind", "--tool=callgrind",
-                          "--callgrind-out-file=" + os.path.join(WORK, "cg.encode"),
-                          ENCODE, str(n2)], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, check=True)
-    enc_total = callgrind_total(os.path.join(WORK, "cg.encode"))
-    shutil.copy(p2, os.path.join(RESULTS, "callgrind.crdbfeedd.out"))
+    enc = subprocess.run([ENCODE, "200000", str(SIZE)], stdout=subprocess.PIPE, check=True)
+    enc_direct = subprocess.run([ENCODE, "200000", str(SIZE), "direct"],
+                                stdout=subprocess.PIPE, check=True)
+    direct = {}
+    for mode, count in (("general", n2), ("general", 0), ("direct", n2), ("direct", 0)):
+        out = os.path.join(WORK, "cg.encode.%s.%d" % (mode, count))
+        subprocess.run([LIBTOOL, "--mode=execute", "valgrind", "--tool=callgrind",
+                        "--callgrind-out-file=" + out, ENCODE, str(count), str(SIZE)] +
+                       (["direct"] if mode == "direct" else []),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        direct[(mode, count)] = callgrind_total(out)
     return {"events": [n1, n2], "daemon_instructions_per_event": round((t2 - t1) / (n2 - n1)),
             "daemon_inclusive_per_event": callgrind_inclusive(p2, n2),
-            "decode_encode_instructions_per_event": round(enc_total / n2),
-            "bench_encode": json.loads(enc.stdout.decode())}
+            "decode_encode_instructions_per_event": round(
+                (direct[("general", n2)] - direct[("general", 0)]) / n2),
+            "direct_path_instructions_per_event": round(
+                (direct[("direct", n2)] - direct[("direct", 0)]) / n2),
+            "bench_encode": json.loads(enc.stdout.decode()),
+            "bench_encode_direct": json.loads(enc_direct.stdout.decode())}
 
 
 # ------------------------------------------------------------------ report
@@ -737,9 +748,10 @@ def print_table(res):
     cg = res["callgrind"]
     if "error" not in cg:
         print("callgrind: crdbfeedd %d instructions per event (marginal, %d vs %d events); "
-              "decode+encode alone %d" % (cg["daemon_instructions_per_event"], cg["events"][1],
-                                          cg["events"][0],
-                                          cg["decode_encode_instructions_per_event"]))
+              "decode + encode alone %d (general path), %d (direct path, line_new_row_raw)"
+              % (cg["daemon_instructions_per_event"], cg["events"][1], cg["events"][0],
+                 cg["decode_encode_instructions_per_event"],
+                 cg["direct_path_instructions_per_event"]))
         print("  inclusive per event: " + ", ".join(
             "%s %d" % kv for kv in sorted(cg["daemon_inclusive_per_event"].items(),
                                           key=lambda kv: -kv[1])))
