@@ -76,6 +76,8 @@ static void use_config(const struct config *cfg)
 		    !config_feed(cfg, s->feed))
 			abort();
 	}
+	if (!config_control_equal(cfg, cfg) || !config_metrics_equal(cfg, cfg))
+		abort();
 	if (cfg->metrics_listen &&
 	    config_parse_listen(cfg->metrics_listen, NULL, 0, NULL) != 0)
 		abort();
