@@ -63,6 +63,17 @@ struct target_info {
 	char *sig;          /* column signature at start (schema changes) */
 };
 
+struct simfeed;
+
+/* What a feed does with the answers to one query (send_query). */
+struct pg_handler {
+	bool command_ok;        /* PGRES_COMMAND_OK is good too */
+	/* each good result (the connection clears it afterwards) */
+	void (*result)(struct simfeed *f, PGresult *res);
+	/* the query finished and no result failed */
+	void (*done)(struct simfeed *f);
+};
+
 struct simfeed {
 	struct simfeed *next;
 	struct simfeed_engine *e;
@@ -74,6 +85,7 @@ struct simfeed {
 	int step;               /* sub-step inside a state */
 	struct aconn *pg;
 	bool pg_busy;
+	const struct pg_handler *handler; /* of the query in flight */
 	struct event *wake;
 	struct event *timer;
 	struct sim_render_opts ropts;
@@ -367,22 +379,6 @@ static int find_target(const struct simfeed *f, const char *schema,
 	return -1;
 }
 
-static int send_query(struct simfeed *f, const char *sql, int nparams,
-		      const char *const *params, aconn_cb cb)
-{
-	char errbuf[256];
-
-	if (!f->pg || f->state == FEED_DONE)
-		return -1;
-	if (aconn_send(f->pg, sql, nparams, params, cb, f, errbuf,
-		       sizeof errbuf)) {
-		feed_failf(f, "XXUUU", NULL, "crdbsim: %s", errbuf);
-		return -1;
-	}
-	f->pg_busy = true;
-	return 0;
-}
-
 /* A PostgreSQL error inside a feed ends it with the server's words. */
 static void fail_pg(struct simfeed *f, PGresult *res)
 {
@@ -391,6 +387,48 @@ static void fail_pg(struct simfeed *f, PGresult *res)
 
 	feed_failf(f, st ? st : "XXUUU", NULL, "%s",
 		   msg ? msg : PQresultErrorMessage(res));
+}
+
+/*
+ * The one aconn callback of a feed's connection: a failed result ends the
+ * feed, a good one goes to the query's handler, and the end of the query
+ * (no result failed) to its done step. Nothing runs once the feed is done.
+ */
+static void feed_on_pg(void *arg, PGresult *res)
+{
+	struct simfeed *f = arg;
+	const struct pg_handler *h = f->handler;
+
+	if (f->state == FEED_DONE)
+		return;
+	if (!res) {
+		f->pg_busy = false;
+		h->done(f);
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    !(h->command_ok && PQresultStatus(res) == PGRES_COMMAND_OK)) {
+		fail_pg(f, res);
+		return;
+	}
+	h->result(f, res);
+}
+
+static int send_query(struct simfeed *f, const char *sql, int nparams,
+		      const char *const *params, const struct pg_handler *h)
+{
+	char errbuf[256];
+
+	if (!f->pg || f->state == FEED_DONE)
+		return -1;
+	f->handler = h;
+	if (aconn_send(f->pg, sql, nparams, params, feed_on_pg, f, errbuf,
+		       sizeof errbuf)) {
+		feed_failf(f, "XXUUU", NULL, "crdbsim: %s", errbuf);
+		return -1;
+	}
+	f->pg_busy = true;
+	return 0;
 }
 
 /* ---- rendering one change ---- */
@@ -470,53 +508,50 @@ static int render_and_queue(struct simfeed *f, size_t target,
 
 /* ---- CDC queries: evaluated by PostgreSQL, one event at a time ---- */
 
-static void cdc_on_eval(void *arg, PGresult *res)
+static void cdc_on_eval_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
-
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
+	if (PQntuples(res) == 1 && f->cdc_key) {
+		json_t *cols = columns_from_row(res, 0, f->cdc_names,
+			f->cdc_types, f->cdc_oids, f->cdc_ncols);
+		json_t *pk = json_array();
+		/* The key was rendered from the source row; the value's
+		 * own "key" is discarded, any column will do. */
+		if (f->cdc_ncols > 0)
+			json_array_append_new(pk,
+				json_string(f->cdc_names[0]));
+		char *key = NULL, *value = NULL, errbuf[256];
+		size_t kl = 0, vl = 0;
+		struct sim_render_opts o = f->ropts;
+		o.key_in_value = false;
+		int rc = cols && f->cdc_ncols > 0 ?
+			sim_render_event(&o, pk, cols, NULL, f->cdc_ts,
+				f->stmt->targets[0].display, &key, &kl,
+				&value, &vl, errbuf, sizeof errbuf) : -1;
+		json_decref(cols);
+		json_decref(pk);
+		free(key);
+		if (rc) {
+			free(value);
+			feed_failf(f, "XXUUU", NULL,
+				   "crdbsim: CDC query rendering failed");
 			return;
 		}
-		if (PQntuples(res) == 1 && f->cdc_key) {
-			json_t *cols = columns_from_row(res, 0, f->cdc_names,
-				f->cdc_types, f->cdc_oids, f->cdc_ncols);
-			json_t *pk = json_array();
-			/* The key was rendered from the source row; the value's
-			 * own "key" is discarded, any column will do. */
-			if (f->cdc_ncols > 0)
-				json_array_append_new(pk,
-					json_string(f->cdc_names[0]));
-			char *key = NULL, *value = NULL, errbuf[256];
-			size_t kl = 0, vl = 0;
-			struct sim_render_opts o = f->ropts;
-			o.key_in_value = false;
-			int rc = cols && f->cdc_ncols > 0 ?
-				sim_render_event(&o, pk, cols, NULL, f->cdc_ts,
-					f->stmt->targets[0].display, &key, &kl,
-					&value, &vl, errbuf, sizeof errbuf) : -1;
-			json_decref(cols);
-			json_decref(pk);
-			free(key);
-			if (rc) {
-				free(value);
-				feed_failf(f, "XXUUU", NULL,
-					   "crdbsim: CDC query rendering failed");
-				return;
-			}
-			queue_event(f, 0, f->cdc_key, f->cdc_key_len, value, vl);
-			f->cdc_key = NULL;
-		}
-		return;
+		queue_event(f, 0, f->cdc_key, f->cdc_key_len, value, vl);
+		f->cdc_key = NULL;
 	}
+}
+
+static void cdc_on_eval_done(struct simfeed *f)
+{
 	free(f->cdc_key);
 	f->cdc_key = NULL;
-	f->pg_busy = false;
 	feed_pump(f);
 }
+
+static const struct pg_handler cdc_on_eval = {
+	.result = cdc_on_eval_result,
+	.done = cdc_on_eval_done,
+};
 
 /* Turn a columns array into {"name": value, ...} for jsonb_populate_record. */
 static char *cdc_record(const json_t *cols, const json_t *only)
@@ -587,7 +622,7 @@ static int cdc_eval(struct simfeed *f, const json_t *pk_names,
 	f->cdc_key = key;
 	f->cdc_key_len = kl;
 	f->cdc_ts = ts;
-	int rc = send_query(f, f->cdc_sql, 3, params, cdc_on_eval);
+	int rc = send_query(f, f->cdc_sql, 3, params, &cdc_on_eval);
 	free(rec);
 	return rc;
 }
@@ -765,28 +800,20 @@ static int live_row(struct simfeed *f, PGresult *res, int i)
 	return rc;
 }
 
-static void live_on_read(void *arg, PGresult *res)
+static void live_on_read_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
-
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
-			return;
-		}
-		PQclear(f->batch);
-		/* Keep the result: aconn clears only what it owns. */
-		f->batch = PQcopyResult(res, PG_COPYRES_ATTRS |
-					PG_COPYRES_TUPLES);
-		f->batch_i = 0;
-		f->batch_short = PQntuples(res) < FETCH_ROWS;
-		return;
-	}
-	f->pg_busy = false;
-	feed_pump(f);
+	PQclear(f->batch);
+	/* Keep the result: aconn clears only what it owns. */
+	f->batch = PQcopyResult(res, PG_COPYRES_ATTRS |
+				PG_COPYRES_TUPLES);
+	f->batch_i = 0;
+	f->batch_short = PQntuples(res) < FETCH_ROWS;
 }
+
+static const struct pg_handler live_on_read = {
+	.result = live_on_read_result,
+	.done = feed_pump,
+};
 
 static void live_read(struct simfeed *f)
 {
@@ -817,7 +844,7 @@ static void live_read(struct simfeed *f)
 		" AND (schema_name, table_name) IN"
 		"  (SELECT * FROM unnest($6::text[], $7::text[]))"
 		" ORDER BY wall, logical, pos LIMIT " FETCH_ROWS_SQL,
-		7, params, live_on_read);
+		7, params, &live_on_read);
 }
 
 /* Caught up with the history: resolved rows and completion. */
@@ -855,68 +882,55 @@ static void live_idle(struct simfeed *f)
 
 static void scan_next_target(struct simfeed *f);
 
-static void scan_on_fetch(void *arg, PGresult *res)
+static void scan_on_fetch_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
-
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-		    PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fail_pg(f, res);
-			return;
-		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			PQclear(f->batch);
-			f->batch = PQcopyResult(res, PG_COPYRES_ATTRS |
-						PG_COPYRES_TUPLES);
-			f->batch_i = 0;
-		}
-		return;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		PQclear(f->batch);
+		f->batch = PQcopyResult(res, PG_COPYRES_ATTRS |
+					PG_COPYRES_TUPLES);
+		f->batch_i = 0;
 	}
-	f->pg_busy = false;
-	feed_pump(f);
 }
 
-static void scan_on_columns(void *arg, PGresult *res)
+static const struct pg_handler scan_on_fetch = {
+	.command_ok = true,
+	.result = scan_on_fetch_result,
+	.done = feed_pump,
+};
+
+static void scan_on_columns_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
 	struct target_info *ti = &f->ti[f->scan_target];
 
-	if (f->state == FEED_DONE)
+	int n = PQntuples(res);
+	char *sig = ti->sig;
+	ti->sig = NULL; /* a backfill re-reads the rest, not this */
+	target_info_free(ti);
+	memset(ti, 0, sizeof *ti);
+	ti->sig = sig;
+	ti->names = calloc((size_t)n + 1, sizeof *ti->names);
+	ti->types = calloc((size_t)n + 1, sizeof *ti->types);
+	ti->oids = calloc((size_t)n + 1, sizeof *ti->oids);
+	ti->pk_names = json_array();
+	if (!ti->names || !ti->types || !ti->oids || !ti->pk_names)
 		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
-			return;
-		}
-		int n = PQntuples(res);
-		char *sig = ti->sig;
-		ti->sig = NULL; /* a backfill re-reads the rest, not this */
-		target_info_free(ti);
-		memset(ti, 0, sizeof *ti);
-		ti->sig = sig;
-		ti->names = calloc((size_t)n + 1, sizeof *ti->names);
-		ti->types = calloc((size_t)n + 1, sizeof *ti->types);
-		ti->oids = calloc((size_t)n + 1, sizeof *ti->oids);
-		ti->pk_names = json_array();
-		if (!ti->names || !ti->types || !ti->oids || !ti->pk_names)
-			return;
-		/* Rows come in key order first (ord > 0), then the rest. */
-		for (int i = 0; i < n; i++) {
-			ti->names[i] = strdup(PQgetvalue(res, i, 0));
-			ti->types[i] = strdup(PQgetvalue(res, i, 1));
-			ti->oids[i] = (unsigned)strtoul(PQgetvalue(res, i, 2),
-							NULL, 10);
-			if (strcmp(PQgetvalue(res, i, 3), "0"))
-				json_array_append_new(ti->pk_names,
-					json_string(PQgetvalue(res, i, 0)));
-		}
-		ti->ncols = n;
-		return;
+	/* Rows come in key order first (ord > 0), then the rest. */
+	for (int i = 0; i < n; i++) {
+		ti->names[i] = strdup(PQgetvalue(res, i, 0));
+		ti->types[i] = strdup(PQgetvalue(res, i, 1));
+		ti->oids[i] = (unsigned)strtoul(PQgetvalue(res, i, 2),
+						NULL, 10);
+		if (strcmp(PQgetvalue(res, i, 3), "0"))
+			json_array_append_new(ti->pk_names,
+				json_string(PQgetvalue(res, i, 0)));
 	}
-	f->pg_busy = false;
+	ti->ncols = n;
+}
+
+static void scan_on_columns_done(struct simfeed *f)
+{
+	struct target_info *ti = &f->ti[f->scan_target];
+
 	if (!ti->names) {
 		feed_failf(f, "XXUUU", NULL, "crdbsim: out of memory");
 		return;
@@ -951,15 +965,20 @@ static void scan_on_columns(void *arg, PGresult *res)
 	PQfreemem(qs);
 	PQfreemem(qt);
 	f->step = 1;
-	send_query(f, sql, 0, NULL, scan_on_fetch);
+	send_query(f, sql, 0, NULL, &scan_on_fetch);
 	free(sql);
 }
+
+static const struct pg_handler scan_on_columns = {
+	.result = scan_on_columns_result,
+	.done = scan_on_columns_done,
+};
 
 static void scan_next_target(struct simfeed *f)
 {
 	if (f->scan_target >= f->scan_end) {
 		f->step = 2;
-		send_query(f, "COMMIT", 0, NULL, scan_on_fetch);
+		send_query(f, "COMMIT", 0, NULL, &scan_on_fetch);
 		return;
 	}
 	struct sim_target *tg = &f->stmt->targets[f->scan_target];
@@ -975,7 +994,7 @@ static void scan_next_target(struct simfeed *f)
 		" WHERE a.attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass"
 		" AND a.attnum > 0 AND NOT a.attisdropped"
 		" ORDER BY k.ord NULLS LAST, a.attnum",
-		2, params, scan_on_columns);
+		2, params, &scan_on_columns);
 }
 
 static int parse_snapshot(struct simfeed *f, const char *s)
@@ -1005,32 +1024,21 @@ static int parse_snapshot(struct simfeed *f, const char *s)
 	return 0;
 }
 
-static void scan_on_snapshot(void *arg, PGresult *res)
+static void scan_on_snapshot_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		return;
+	if (parse_snapshot(f, PQgetvalue(res, 0, 0)))
+		feed_failf(f, "XXUUU", NULL, "crdbsim: bad snapshot");
+	f->scan_ts.wall = sim_now_ns();
+	f->scan_ts.logical = 0;
+	/* Backfilled rows carry the schema change's time. */
+	if (f->backfill)
+		f->scan_ts = f->backfill_ts;
+}
 
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
-		    PQntuples(res) == 1) {
-			if (parse_snapshot(f, PQgetvalue(res, 0, 0)))
-				feed_failf(f, "XXUUU", NULL,
-					   "crdbsim: bad snapshot");
-			f->scan_ts.wall = sim_now_ns();
-			f->scan_ts.logical = 0;
-			/* Backfilled rows carry the schema change's time. */
-			if (f->backfill)
-				f->scan_ts = f->backfill_ts;
-		} else if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-			   PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
-		}
-		return;
-	}
-	f->pg_busy = false;
-	if (f->state == FEED_DONE)
-		return;
+static void scan_on_snapshot_done(struct simfeed *f)
+{
 	if (!f->have_snapshot) {
 		feed_failf(f, "XXUUU", NULL, "crdbsim: no snapshot");
 		return;
@@ -1038,6 +1046,12 @@ static void scan_on_snapshot(void *arg, PGresult *res)
 	f->scan_target = f->scan_first;
 	scan_next_target(f);
 }
+
+static const struct pg_handler scan_on_snapshot = {
+	.command_ok = true,
+	.result = scan_on_snapshot_result,
+	.done = scan_on_snapshot_done,
+};
 
 static void scan_begin(struct simfeed *f)
 {
@@ -1056,7 +1070,7 @@ static void scan_begin(struct simfeed *f)
 	f->step = 0;
 	send_query(f, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
 		   " SELECT pg_current_snapshot()::text", 0, NULL,
-		   scan_on_snapshot);
+		   &scan_on_snapshot);
 }
 
 /* Emit scan rows of the batch; true when the batch is used up. */
@@ -1124,7 +1138,7 @@ static void scan_step(struct simfeed *f)
 			 SCAN_ROWS);
 		PQclear(f->batch);
 		f->batch = NULL;
-		send_query(f, sql, 0, NULL, scan_on_fetch);
+		send_query(f, sql, 0, NULL, &scan_on_fetch);
 		return;
 	}
 	PQclear(f->batch);
@@ -1133,11 +1147,11 @@ static void scan_step(struct simfeed *f)
 	f->step = 0;
 	if (f->scan_target < f->scan_end) {
 		/* CLOSE first, then the next table. */
-		send_query(f, "CLOSE crdbsim_scan", 0, NULL, scan_on_fetch);
+		send_query(f, "CLOSE crdbsim_scan", 0, NULL, &scan_on_fetch);
 		f->step = 3;
 		return;
 	}
-	send_query(f, "CLOSE crdbsim_scan; COMMIT", 0, NULL, scan_on_fetch);
+	send_query(f, "CLOSE crdbsim_scan; COMMIT", 0, NULL, &scan_on_fetch);
 	f->step = 2;
 }
 
@@ -1169,22 +1183,14 @@ static void start_streaming(struct simfeed *f)
 	feed_kick(f);
 }
 
-static void cdc_on_types(void *arg, PGresult *res)
+static void cdc_on_types_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
+	for (int i = 0; i < PQntuples(res) && i < f->cdc_ncols; i++)
+		f->cdc_types[i] = strdup(PQgetvalue(res, i, 0));
+}
 
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
-			return;
-		}
-		for (int i = 0; i < PQntuples(res) && i < f->cdc_ncols; i++)
-			f->cdc_types[i] = strdup(PQgetvalue(res, i, 0));
-		return;
-	}
-	f->pg_busy = false;
+static void cdc_on_types_done(struct simfeed *f)
+{
 	for (int i = 0; i < f->cdc_ncols; i++)
 		if (!f->cdc_types[i]) {
 			feed_failf(f, "XXUUU", NULL, "crdbsim: out of memory");
@@ -1193,31 +1199,28 @@ static void cdc_on_types(void *arg, PGresult *res)
 	start_streaming(f);
 }
 
-static void cdc_on_describe(void *arg, PGresult *res)
-{
-	struct simfeed *f = arg;
+static const struct pg_handler cdc_on_types = {
+	.result = cdc_on_types_result,
+	.done = cdc_on_types_done,
+};
 
-	if (f->state == FEED_DONE)
+static void cdc_on_describe_result(struct simfeed *f, PGresult *res)
+{
+	int n = PQnfields(res);
+	f->cdc_names = calloc((size_t)n + 1, sizeof *f->cdc_names);
+	f->cdc_types = calloc((size_t)n + 1, sizeof *f->cdc_types);
+	f->cdc_oids = calloc((size_t)n + 1, sizeof *f->cdc_oids);
+	if (!f->cdc_names || !f->cdc_types || !f->cdc_oids)
 		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
-			return;
-		}
-		int n = PQnfields(res);
-		f->cdc_names = calloc((size_t)n + 1, sizeof *f->cdc_names);
-		f->cdc_types = calloc((size_t)n + 1, sizeof *f->cdc_types);
-		f->cdc_oids = calloc((size_t)n + 1, sizeof *f->cdc_oids);
-		if (!f->cdc_names || !f->cdc_types || !f->cdc_oids)
-			return;
-		f->cdc_ncols = n;
-		for (int i = 0; i < n; i++) {
-			f->cdc_names[i] = strdup(PQfname(res, i));
-			f->cdc_oids[i] = PQftype(res, i);
-		}
-		return;
+	f->cdc_ncols = n;
+	for (int i = 0; i < n; i++) {
+		f->cdc_names[i] = strdup(PQfname(res, i));
+		f->cdc_oids[i] = PQftype(res, i);
 	}
-	f->pg_busy = false;
+}
+
+static void cdc_on_describe_done(struct simfeed *f)
+{
 	if (!f->cdc_names) {
 		feed_failf(f, "XXUUU", NULL, "crdbsim: out of memory");
 		return;
@@ -1238,9 +1241,14 @@ static void cdc_on_describe(void *arg, PGresult *res)
 	const char *params[1] = { oids };
 	send_query(f, "SELECT format_type(o, NULL) FROM unnest($1::oid[])"
 		   " WITH ORDINALITY AS u(o, n) ORDER BY n", 1, params,
-		   cdc_on_types);
+		   &cdc_on_types);
 	free(oids);
 }
+
+static const struct pg_handler cdc_on_describe = {
+	.result = cdc_on_describe_result,
+	.done = cdc_on_describe_done,
+};
 
 /* Copy of a CDC expression with event_op() turned into parameter $3. */
 static char *subst_event_op(const char *in)
@@ -1305,62 +1313,57 @@ static int cdc_prepare(struct simfeed *f)
 	PQfreemem(qt);
 	f->cdc_sql = sql;
 	const char *params[3] = { "{}", "t", "insert" };
-	return send_query(f, sql, 3, params, cdc_on_describe);
+	return send_query(f, sql, 3, params, &cdc_on_describe);
 }
 
-static void validate_on_targets(void *arg, PGresult *res)
+static void validate_on_targets_result(struct simfeed *f, PGresult *res)
 {
-	struct simfeed *f = arg;
 	struct simfeed_stmt *s = f->stmt;
 
-	if (f->state == FEED_DONE)
-		return;
-	if (res) {
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			fail_pg(f, res);
+	for (int i = 0; i < PQntuples(res) &&
+	     (size_t)i < s->ntargets; i++) {
+		const char *name = s->targets[i].table;
+		const char *kind = PQgetvalue(res, i, 1);
+		if (PQgetisnull(res, i, 0)) {
+			char hint[128] = "";
+			if (s->has_cursor) {
+				char hlc[48];
+				sim_hlc_format(s->cursor, hlc,
+					       sizeof hlc);
+				snprintf(hint, sizeof hint,
+					 "do the targets exist at the "
+					 "specified cursor time %s?",
+					 hlc);
+			}
+			feed_failf(f, "42P01", hint,
+				   "failed to resolve targets in the "
+				   "CHANGEFEED stmt: table \"%s\" does "
+				   "not exist", name);
 			return;
 		}
-		for (int i = 0; i < PQntuples(res) &&
-		     (size_t)i < s->ntargets; i++) {
-			const char *name = s->targets[i].table;
-			const char *kind = PQgetvalue(res, i, 1);
-			if (PQgetisnull(res, i, 0)) {
-				char hint[128] = "";
-				if (s->has_cursor) {
-					char hlc[48];
-					sim_hlc_format(s->cursor, hlc,
-						       sizeof hlc);
-					snprintf(hint, sizeof hint,
-						 "do the targets exist at the "
-						 "specified cursor time %s?",
-						 hlc);
-				}
-				feed_failf(f, "42P01", hint,
-					   "failed to resolve targets in the "
-					   "CHANGEFEED stmt: table \"%s\" does "
-					   "not exist", name);
-				return;
-			}
-			if (!strcmp(kind, "v") || !strcmp(kind, "m")) {
-				feed_failf(f, "XXUUU", NULL,
-					   "CHANGEFEED cannot target views: %s",
-					   name);
-				return;
-			}
-			if (!strcmp(kind, "S")) {
-				feed_failf(f, "XXUUU", NULL,
-					   "CHANGEFEED cannot target sequences: %s",
-					   name);
-				return;
-			}
-			f->ti[i].sig = strdup(PQgetvalue(res, i, 2));
-			if (!PQgetisnull(res, i, 3))
-				f->ti[i].pk_names = json_loads(
-					PQgetvalue(res, i, 3), 0, NULL);
+		if (!strcmp(kind, "v") || !strcmp(kind, "m")) {
+			feed_failf(f, "XXUUU", NULL,
+				   "CHANGEFEED cannot target views: %s",
+				   name);
+			return;
 		}
-		return;
+		if (!strcmp(kind, "S")) {
+			feed_failf(f, "XXUUU", NULL,
+				   "CHANGEFEED cannot target sequences: %s",
+				   name);
+			return;
+		}
+		f->ti[i].sig = strdup(PQgetvalue(res, i, 2));
+		if (!PQgetisnull(res, i, 3))
+			f->ti[i].pk_names = json_loads(
+				PQgetvalue(res, i, 3), 0, NULL);
 	}
-	f->pg_busy = false;
+}
+
+static void validate_on_targets_done(struct simfeed *f)
+{
+	struct simfeed_stmt *s = f->stmt;
+
 	if (f->cdc_sql == NULL && s->query) {
 		if (cdc_prepare(f))
 			feed_failf(f, "XXUUU", NULL, "crdbsim: out of memory");
@@ -1368,6 +1371,11 @@ static void validate_on_targets(void *arg, PGresult *res)
 	}
 	start_streaming(f);
 }
+
+static const struct pg_handler validate_on_targets = {
+	.result = validate_on_targets_result,
+	.done = validate_on_targets_done,
+};
 
 static void validate(struct simfeed *f)
 {
@@ -1465,7 +1473,7 @@ static void validate(struct simfeed *f)
 		" LEFT JOIN pg_namespace ns ON ns.nspname = x.s"
 		" LEFT JOIN pg_class c ON c.relnamespace = ns.oid"
 		"  AND c.relname = x.t AND c.relkind IN ('r', 'p', 'v', 'm', 'S')"
-		" ORDER BY x.n", 2, params, validate_on_targets);
+		" ORDER BY x.n", 2, params, &validate_on_targets);
 }
 
 /* ---- firehose ---- */
@@ -1685,7 +1693,7 @@ static void feed_free(struct simfeed *f)
 		event_free(f->wake);
 	if (f->timer)
 		event_free(f->timer);
-	simfeed_stmt_free(f->stmt);
+	sim_stmt_free(f->stmt);
 	free(f);
 }
 
@@ -1713,7 +1721,7 @@ struct simfeed *simfeed_start(struct simfeed_engine *e,
 
 	if (!f || (stmt->ntargets == 0 && !stmt->firehose)) {
 		free(f);
-		simfeed_stmt_free(stmt);
+		sim_stmt_free(stmt);
 		return NULL;
 	}
 	f->e = e;
@@ -1890,23 +1898,4 @@ int simfeed_stall(struct simfeed_engine *e, int64_t ms)
 		n++;
 	}
 	return n;
-}
-
-void simfeed_stmt_free(struct simfeed_stmt *stmt)
-{
-	if (!stmt)
-		return;
-	for (size_t i = 0; stmt->targets && i < stmt->ntargets; i++) {
-		free(stmt->targets[i].schema);
-		free(stmt->targets[i].table);
-		free(stmt->targets[i].family);
-		free(stmt->targets[i].display);
-	}
-	free(stmt->targets);
-	free(stmt->query);
-	free(stmt->query_where);
-	for (size_t i = 0; stmt->query_columns && i < stmt->nquery_columns; i++)
-		free(stmt->query_columns[i]);
-	free(stmt->query_columns);
-	free(stmt);
 }

@@ -251,25 +251,6 @@ static int syntax_error(struct lexer *lx, struct simfeed_error *err)
 
 /* ---- statement building ------------------------------------------------- */
 
-void sim_stmt_free(struct simfeed_stmt *stmt)
-{
-	if (!stmt)
-		return;
-	for (size_t i = 0; i < stmt->ntargets; i++) {
-		free(stmt->targets[i].schema);
-		free(stmt->targets[i].table);
-		free(stmt->targets[i].family);
-		free(stmt->targets[i].display);
-	}
-	free(stmt->targets);
-	free(stmt->query);
-	free(stmt->query_where);
-	for (size_t i = 0; i < stmt->nquery_columns; i++)
-		free(stmt->query_columns[i]);
-	free(stmt->query_columns);
-	free(stmt);
-}
-
 /* An identifier token (keywords are identifiers here too). */
 static bool is_name(const struct lexer *lx)
 {

@@ -3,7 +3,9 @@
  * records (format 2: "columns" arrays of {name, type, value}) into the key
  * and value bytes a sinkless changefeed sends (crdb-wire.md §4, §5, §12),
  * formats HLCs (§4.4) and resolved payloads (§3), and parses wal2json text
- * without losing numeric digits (sim_wal2json_loads).
+ * without losing numeric digits (sim_wal2json_loads). It also frees
+ * parsed statements (sim_stmt_free), being the one file that the parser's
+ * tests, the engine's tests and crdbsim all link.
  *
  * Numbers. CockroachDB renders INT/DECIMAL/FLOAT columns through apd
  * decimals (AsJSON -> jsonNumber.Format -> apd Text('G')), so the text must
@@ -1448,4 +1450,25 @@ out:
 	free(key_in.p);
 	free(meta.p);
 	return rc;
+}
+
+/* ---- statements (simstmt.h): made by parse.c, run by the engine ---- */
+
+void sim_stmt_free(struct simfeed_stmt *stmt)
+{
+	if (!stmt)
+		return;
+	for (size_t i = 0; stmt->targets && i < stmt->ntargets; i++) {
+		free(stmt->targets[i].schema);
+		free(stmt->targets[i].table);
+		free(stmt->targets[i].family);
+		free(stmt->targets[i].display);
+	}
+	free(stmt->targets);
+	free(stmt->query);
+	free(stmt->query_where);
+	for (size_t i = 0; stmt->query_columns && i < stmt->nquery_columns; i++)
+		free(stmt->query_columns[i]);
+	free(stmt->query_columns);
+	free(stmt);
 }

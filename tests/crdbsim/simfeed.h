@@ -57,7 +57,7 @@ struct simfeed_error {
 int simfeed_parse(struct simfeed_engine *engine, const char *sql,
 		  const char *const *params, int nparams,
 		  struct simfeed_stmt **out, struct simfeed_error *err);
-void simfeed_stmt_free(struct simfeed_stmt *stmt);
+/* A statement is freed with sim_stmt_free() (simstmt.h). */
 
 /* What the engine tells the session. Every callback gets `arg`. */
 struct simfeed_out {
