@@ -871,6 +871,7 @@ static bool raw_wrapped(const char *s, size_t len, bool diff, struct out *o,
 {
 	static const char *const names[4] = { "after", "before", "updated",
 					       "mvcc_timestamp" };
+	static const size_t name_lens[4] = { 5, 6, 7, 14 };
 	struct raw r = { .s = s, .len = len };
 	size_t keys[RAW_MAX_MEMBERS], key_lens[RAW_MAX_MEMBERS];
 	size_t members = 0;
@@ -897,7 +898,8 @@ static bool raw_wrapped(const char *s, size_t len, bool diff, struct out *o,
 		key_lens[members] = n;
 		members++;
 		for (int i = 0; i < 4; i++)
-			if (strlen(names[i]) == n && memcmp(names[i], s + start, n) == 0)
+			if (name_lens[i] == n && s[start] == names[i][0] &&
+			    memcmp(names[i], s + start, n) == 0)
 				which = i;
 		raw_space(&r);
 		if (r.pos >= r.len || s[r.pos] != ':')
@@ -958,6 +960,25 @@ static bool raw_wrapped(const char *s, size_t len, bool diff, struct out *o,
 	}
 }
 
+/*
+ * Is s exactly crdb_hlc_format()'s output: a wall time without leading
+ * zeros that fits int64, '.', ten digits of a logical that fits int32?
+ * Then parsing and formatting again would give the same bytes.
+ */
+static bool hlc_canonical(const char *s, size_t len)
+{
+	size_t wall = len - 11;
+
+	if (len < 12 || len > 30 || s[wall] != '.' ||
+	    (wall > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (i != wall && (s[i] < '0' || s[i] > '9'))
+			return false;
+	return (wall < 19 || (wall == 19 && memcmp(s, "9223372036854775807", 19) <= 0)) &&
+	       memcmp(s + wall + 1, "2147483647", 10) <= 0;
+}
+
 /* An HLC member: parsed as the decoder does, written canonically. */
 static bool raw_hlc(struct out *o, const char *name, size_t name_len,
 		    const char *s, const struct span *span)
@@ -966,6 +987,11 @@ static bool raw_hlc(struct out *o, const char *name, size_t name_len,
 
 	/* span->len is the contents' length plus one, so that an empty
 	 * string still counts as present. */
+	if (hlc_canonical(s + span->start, span->len - 1)) {
+		out_mem(o, name, name_len);
+		out_mem(o, s + span->start - 1, span->len + 1);
+		return true;
+	}
 	if (crdb_hlc_parse(s + span->start, span->len - 1, &hlc, NULL) < 0)
 		return false;
 	out_hlc(o, name, name_len, hlc);
