@@ -4,7 +4,8 @@
  *    libsystemd and stderr is the journal stream systemd gave us
  *    (JOURNAL_STREAM's "dev:ino" is fstat(2)'s): MESSAGE, PRIORITY,
  *    SYSLOG_IDENTIFIER=crdbfeedd and the structured fields FEED, SINK,
- *    TABLE, SQLSTATE. A message the journal refuses goes to stderr instead.
+ *    TABLE, SQLSTATE. A message the journal refuses (or any message while
+ *    journald's socket is missing) goes to stderr instead.
  *  - stderr with syslog priority prefixes, "<3>" to "<7>", and no timestamp
  *    (the journal adds one) under systemd otherwise (JOURNAL_STREAM or
  *    INVOCATION_ID set);
@@ -26,6 +27,10 @@
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-journal.h>
+
+/* journald's native socket. sd_journal_send() reports success when it is
+ * missing ("fail silently"), so we look ourselves. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #endif
 
 static enum log_level current_level = LOG_LEVEL_INFO;
@@ -143,6 +148,8 @@ static int journal_send(enum log_level level, const char *who,
 	journal_field(iov, &n, table, sizeof(table), "TABLE", ctx ? ctx->table : NULL);
 	journal_field(iov, &n, sqlstate, sizeof(sqlstate), "SQLSTATE",
 		      ctx ? ctx->sqlstate : NULL);
+	if (access(JOURNAL_SOCKET, W_OK) != 0)
+		return -1;
 	return sd_journal_sendv(iov, (int)n) < 0 ? -1 : 0;
 }
 #endif

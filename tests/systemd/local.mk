@@ -6,3 +6,14 @@ SYSTEMD_TESTS = \
 	tests/systemd/activation.sh
 TESTS += $(SYSTEMD_TESTS)
 dist_check_SCRIPTS += $(SYSTEMD_TESTS) tests/systemd/notify-helper.py
+
+# Log targets: stderr, "<N>" lines, the journal's native protocol and its
+# fallback (daemon/log.c alone).
+check_PROGRAMS += tests/systemd/check_log
+TESTS += tests/systemd/check_log
+tests_systemd_check_log_SOURCES = tests/systemd/check_log.c \
+	daemon/log.c daemon/log.h
+tests_systemd_check_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_systemd_check_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(SYSTEMD_CFLAGS)
+tests_systemd_check_log_LDADD = $(CHECK_LIBS) $(SYSTEMD_LIBS)
