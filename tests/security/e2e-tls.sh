@@ -13,7 +13,9 @@
 #    keys (paths, and "credential:NAME" with CREDENTIALS_DIRECTORY) stream
 #    events; a feed with the wrong CA and a feed without a client
 #    certificate log a clear error and deliver nothing; a plain-text
-#    client is refused.
+#    client is refused. check_sim_tls first checks crdbsim's secure mode
+#    itself (SSLRequest, refusals, version, a changefeed and both kinds of
+#    cancel over TLS).
 if [ -z "${E2E_TLS_NESTED:-}" ]; then
 	_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 	fail() { echo "FAIL e2e-tls: $*" >&2; exit 1; }
@@ -108,6 +110,13 @@ case $CRDB_DSN in
 esac
 sim_log=$CRDBSIM_ENV_DIR/crdbsim.log
 grep -q 'TLS with client certificates' "$sim_log" || fail "crdbsim does not say it runs TLS"
+# crdbsim's secure mode itself, through raw sockets, libpq and libcrdb.
+CHECK_SIM_TLS=$builddir/tests/security/check_sim_tls
+[ -x "$CHECK_SIM_TLS" ] || fail "$CHECK_SIM_TLS is not built"
+rc=0
+top_srcdir=$srcdir "$CHECK_SIM_TLS" >"$work/check_sim_tls.out" 2>&1 || rc=$?
+cat "$work/check_sim_tls.out"
+[ $rc -eq 0 ] || fail "check_sim_tls failed (exit $rc)"
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
 sql "CREATE TABLE tls_t (id INT PRIMARY KEY, v TEXT)"
 tls_sim_port=$CRDBSIM_PORT

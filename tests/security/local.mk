@@ -20,3 +20,11 @@ tests_security_check_pg_tls_SOURCES = tests/security/check_pg_tls.c
 tests_security_check_pg_tls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(LIBPQ_CFLAGS)
 tests_security_check_pg_tls_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS)
+
+# crdbsim in secure mode through raw sockets, libpq and libcrdb: run by
+# e2e-tls.sh inside its TLS crdbsim-env (not in TESTS on its own).
+check_PROGRAMS += tests/security/check_sim_tls
+tests_security_check_sim_tls_SOURCES = tests/security/check_sim_tls.c
+tests_security_check_sim_tls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LIBPQ_CFLAGS)
+tests_security_check_sim_tls_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS)
