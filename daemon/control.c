@@ -1149,8 +1149,13 @@ static struct listener *listener_new(struct control *ctl, enum listener_kind kin
 		listener_free(lst);
 		return NULL;
 	}
-	log_info(CONTROL_WHO, "%s %s on %s", listener_names[kind],
-		 activated ? "handed over by systemd" : "listening", where);
+	if (!activated)
+		log_info(CONTROL_WHO, "%s listening on %s", listener_names[kind], where);
+	else
+		log_info(CONTROL_WHO, "%s: using the socket passed by systemd as \"%s\"%s%s",
+			 listener_names[kind],
+			 kind == LISTEN_CONTROL ? "control" : "metrics",
+			 *where ? " instead of " : "", where);
 	return lst;
 }
 
@@ -1240,10 +1245,9 @@ struct control *control_open(struct event_base *base, const struct config *cfg,
 
 		/* A socket systemd passed by name is used even when the
 		 * file does not name it: the unit asked for it. */
-		if ((!where || !*where) && activated >= 0)
-			where = kind == LISTEN_CONTROL ? "the systemd socket \"control\"" :
-				"the systemd socket \"metrics\"";
-		if (!where || !*where)
+		if (!where)
+			where = "";
+		if (!*where && activated < 0)
 			continue;
 		ctl->listeners[kind] = listener_open(ctl, (enum listener_kind)kind, where,
 						     activated, errbuf, errlen);

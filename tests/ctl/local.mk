@@ -21,7 +21,8 @@ dist_check_DATA += tests/ctl/metrics-cases/view.json \
 CTL_E2E_TESTS = \
 	tests/ctl/e2e-ctl-status.sh \
 	tests/ctl/e2e-ctl-pause.sh \
-	tests/ctl/e2e-ctl-errors.sh
+	tests/ctl/e2e-ctl-errors.sh \
+	tests/ctl/e2e-ctl-activation.sh
 TESTS += $(CTL_E2E_TESTS)
 dist_check_SCRIPTS += $(CTL_E2E_TESTS)
 dist_check_DATA += tests/ctl/ctl-lib.sh
