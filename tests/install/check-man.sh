@@ -7,6 +7,7 @@
 # line that lexgrog (what mandb indexes with) reads as that name; and
 # every crdbfeed page it refers to (crdbfeed*, libcrdb in bold with a
 # section) must exist in the tree. mandoc -T lint runs too when installed.
+# libcrdb(3) must name every function that lib/crdb.h declares.
 # Needs top_srcdir (exported by the test harness), groff and lexgrog.
 set -eu
 
@@ -77,3 +78,16 @@ while IFS= read -r f; do
 	echo "ok $test_name: $rel"
 done <"$work/pages"
 echo "ok $test_name: $count manual pages lint clean"
+
+# libcrdb(3) documents every function of the public header.
+header=$srcdir/lib/crdb.h
+page=$srcdir/lib/libcrdb.3
+[ -f "$header" ] && [ -f "$page" ] || fail "lib/crdb.h or lib/libcrdb.3 is missing"
+grep -o -E '\bcrdb_[a-z0-9_]+\(' "$header" | sort -u >"$work/api"
+[ -s "$work/api" ] || fail "no function found in lib/crdb.h"
+undocumented=
+while IFS= read -r fn; do
+	grep -q -F "$fn" "$page" || undocumented="$undocumented ${fn%(}"
+done <"$work/api"
+[ -z "$undocumented" ] || fail "libcrdb.3 does not document:$undocumented"
+echo "ok $test_name: libcrdb.3 documents all $(wc -l <"$work/api") functions of crdb.h"
