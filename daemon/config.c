@@ -1654,7 +1654,12 @@ static int get_tls_file(struct loader *ld, const struct setting *st,
 	if (strncmp(st->value, CREDENTIAL_PREFIX, plen) != 0)
 		return get_absolute_path(ld, st, out);
 	const char *name = st->value + plen;
-	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	if (!name[0]) {
+		diag(ld, st->line, "%s: credential: needs the credential's NAME",
+		     st->key->name);
+		return -1;
+	}
+	if (strchr(name, '/') || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0) {
 		if (value_is_private(st->key))
 			diag(ld, st->line, "%s: credential:NAME must name a credential by its file name, not a path %s",
