@@ -4,7 +4,8 @@
 # missing, nothing extra); the installed crdbfeedd must run against the
 # installed libcrdb; and a small program (parse-version.c) built with the
 # flags pkg-config gives for the installed libcrdb.pc must link and run
-# against it, replaying the plain cases of tests/unit/cases/version.cases.
+# against it, replaying the plain cases of tests/unit/cases/version.cases;
+# and make uninstall must remove every installed file.
 # Needs top_srcdir and top_builddir (exported by the test harness), and
 # tests/install/check_install.env (made by `make check`).
 set -eu
@@ -151,3 +152,14 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$cases"
 [ $ran -gt 0 ] || fail "no version case was replayed"
 echo "ok $test_name: a program built with pkg-config against the installed libcrdb parsed $ran version cases"
+
+# make uninstall takes back every file it put there.
+if ! (cd "$builddir" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	"$MAKE" uninstall DESTDIR="$dest") >"$work/uninstall.log" 2>&1; then
+	tail -n 40 "$work/uninstall.log" >&2
+	fail "make uninstall DESTDIR=$dest failed"
+fi
+left=$(cd "$dest" && find . ! -type d | sed 's|^\.||')
+[ -z "$left" ] || fail "left after make uninstall: $(echo $left)"
+echo "ok $test_name: make uninstall removed all $(wc -l <"$work/expected") files"
+
