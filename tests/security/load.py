@@ -297,7 +297,11 @@ def phase_sustained(a, fds0, rss0):
              "baseline %d" % (got, fds0))
 
 
-def churn(a, total):
+def churn(a, total, fds0=None):
+    """total connects in batches of 200; with fds0, each batch waits for
+    the daemon to have closed the previous one, so that it never holds
+    more than one batch (its memory high-water mark then does not depend
+    on how busy the machine is)."""
     done = 0
     batch = 200
     while done < total:
@@ -315,6 +319,8 @@ def churn(a, total):
         for s in subs:
             s.close()
         done += len(subs)
+        if fds0 is not None:
+            wait_fds(a.pid, fds0, 10)
 
 
 def phase_churn(a, fds0):
@@ -322,7 +328,7 @@ def phase_churn(a, fds0):
     t0 = time.monotonic()
     fds, rss = [], []
     for r in range(rounds):
-        churn(a, a.churn // rounds)
+        churn(a, a.churn // rounds, fds0)
         fds.append(wait_fds(a.pid, fds0, 15))
         rss.append(rss_bytes(a.pid))
     growth = rss[-1] - rss[0]
