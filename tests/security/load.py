@@ -13,12 +13,15 @@ Phases (each checks its own outcome, then the next runs):
              inserts --rate rows a second for --seconds; every subscriber
              must receive every row (by key). All then close, and the
              descriptor count must come back to the baseline exactly.
-  churn      --churn connects and disconnects (batches of 200; half read
+  churn      --churn connects and disconnects (batches of 500; half read
              their first line, a quarter send a request line, the rest
-             close at once), in five rounds. Descriptors back to the
-             baseline after each round. RSS: the first round lifts the
-             allocator to the high-water mark of 200 concurrent
-             connections (measured: flat from then on over 40,000 more);
+             close at once), in five rounds; each batch waits until the
+             daemon has closed the previous one (it notices a silent
+             subscriber's close at its next write: the next resolved
+             line). Descriptors back to the baseline after each round.
+             RSS: the first round lifts the allocator to the high-water
+             mark of one batch (measured: flat from then on, also at
+             load average 15);
              after it RSS may not grow by more than CHURN_RSS_SLACK over
              the remaining four fifths (8,000 connects: a leak of 262
              bytes or more per connection shows; smaller ones are the
@@ -298,12 +301,12 @@ def phase_sustained(a, fds0, rss0):
 
 
 def churn(a, total, fds0=None):
-    """total connects in batches of 200; with fds0, each batch waits for
+    """total connects in batches of 500; with fds0, each batch waits for
     the daemon to have closed the previous one, so that it never holds
     more than one batch (its memory high-water mark then does not depend
     on how busy the machine is)."""
     done = 0
-    batch = 200
+    batch = 500
     while done < total:
         subs = [Sub() for _ in range(min(batch, total - done))]
         if connect_all(a.socket, subs, time.monotonic() + 30):
