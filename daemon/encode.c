@@ -195,9 +195,8 @@ nomem:
  * JSON_ENSURE_ASCII, integers in decimal, reals by jsonp_dtostr() with the
  * line's precision) straight into one reusable buffer, then copies them
  * into the line: one allocation per row instead of a jansson object per
- * member and two dump passes. Anything unusual (invalid UTF-8, ENOMEM, an
- * HLC with a negative part) falls back to the reference, which then says
- * what was wrong.
+ * member and two dump passes. What it cannot write (invalid UTF-8,
+ * ENOMEM) falls back to the reference, which then says what was wrong.
  */
 struct out {
 	char *p;
