@@ -27,6 +27,7 @@ umount_state() {
 	fi
 }
 trap 'umount_state; cleanup' EXIT
+trap 'exit 1' INT TERM HUP
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
 sql "CREATE TABLE fm (k INT PRIMARY KEY, v BIGINT NOT NULL)"

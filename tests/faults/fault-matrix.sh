@@ -11,18 +11,20 @@
 #   stall            crdbsim sends nothing for 5 s (stall_timeout is 2-3 s)
 #   kill-crdbfeedd   crdbfeedd SIGKILLed and started again (same state_dir)
 #   sighup           a reload that changes the feed, mid-burst
+#   malformed        crdbsim spoils the next row (malform json: not JSON)
 # A block subscriber (recorder.py, reconnecting at once when crdbfeedd
 # dies) records everything; fm-check.py compares it with what PostgreSQL
-# committed and prints the summary. FAULT_ROUNDS (default 64, 8 of each kind: about 3-4
-# minutes on 2 cores) sets the number of rounds, FAULT_SEED the writer's
-# random seed.
-rounds=${FAULT_ROUNDS:-64}
+# committed and prints the summary. FAULT_ROUNDS (default 72: 8 of each
+# kind, about 3-4 minutes on 2 cores) sets the number of rounds,
+# FAULT_SEED the writer's random seed, FAULT_RATE its changes a second
+# (default 150).
+rounds=${FAULT_ROUNDS:-72}
 : "${E2E_TIMEOUT:=$((rounds * 20 + 180))}"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 . "$srcdir/tests/faults/faults-lib.sh"
 
-kinds="kill-crdbsim close-all shutdown-feeds fail dup stall kill-crdbfeedd sighup"
-nkinds=8
+kinds="kill-crdbsim close-all shutdown-feeds fail dup stall kill-crdbfeedd sighup malformed"
+nkinds=9
 started=$(date +%s)
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -107,6 +109,7 @@ while [ $round -lt "$rounds" ]; do
 		conf $stall
 		kill -HUP "$daemon_pid"
 		;;
+	malformed) ctl "malform all json 1" ;;
 	esac
 	echo "$at $kind" >>"$work/faults"
 	round=$((round + 1))
