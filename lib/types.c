@@ -1199,10 +1199,11 @@ static inline bool jr_plain(unsigned char c)
 
 /*
  * Is any of the eight bytes at p not plain? The classic word-at-a-time
- * tests (exact as a yes/no answer): a byte below 0x20, a byte equal to
- * '"' or '\\' (a zero byte after XOR), a byte with its top bit set.
+ * tests: a byte below 0x20, a byte equal to '"' or '\\' (a zero byte
+ * after XOR), a byte with its top bit set. They may also flag bytes above
+ * a flagged one, never below: the lowest flag is exact.
  */
-static inline bool jr_special8(const char *p)
+static inline uint64_t jr_special8(const char *p)
 {
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t highs = UINT64_C(0x8080808080808080);
@@ -1218,8 +1219,18 @@ static inline bool jr_special8(const char *p)
 /* The end of the plain bytes of s from pos (at most len). */
 static size_t plain_prefix(const char *s, size_t pos, size_t len)
 {
-	while (len - pos >= 8 && !jr_special8(s + pos))
+	while (len - pos >= 8) {
+		uint64_t mask = jr_special8(s + pos);
+
+		if (mask) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return pos + (size_t)__builtin_ctzll(mask) / 8;
+#else
+			break;
+#endif
+		}
 		pos += 8;
+	}
 	while (pos < len && jr_plain((unsigned char)s[pos]))
 		pos++;
 	return pos;
