@@ -78,7 +78,8 @@ static void load_cases(void)
 
 /* ---- the control socket and set-up through libpq ---- */
 
-static void control_ok(const char *cmd)
+/* One command on crdbsim's control socket; its reply line in reply. */
+static void control(const char *cmd, char *reply, size_t len)
 {
 	struct sockaddr_un sun;
 	char line[512];
@@ -92,15 +93,22 @@ static void control_ok(const char *cmd)
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
 	snprintf(line, sizeof line, "%s\n", cmd);
 	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	while (n < sizeof line - 1) {
-		ck_assert_int_eq(read(fd, line + n, 1), 1);
-		if (line[n] == '\n')
+	while (n < len - 1) {
+		ck_assert_int_eq(read(fd, reply + n, 1), 1);
+		if (reply[n] == '\n')
 			break;
 		n++;
 	}
-	line[n] = '\0';
+	reply[n] = '\0';
 	close(fd);
-	ck_assert_msg(!strncmp(line, "ok", 2), "control '%s': %s", cmd, line);
+}
+
+static void control_ok(const char *cmd)
+{
+	char reply[512];
+
+	control(cmd, reply, sizeof reply);
+	ck_assert_msg(!strncmp(reply, "ok", 2), "control '%s': %s", cmd, reply);
 }
 
 static void sql_ok(PGconn *c, const char *sql)
@@ -470,32 +478,21 @@ END_TEST
  * COUNT 0 disarms. */
 START_TEST(malform_command_usage)
 {
-	struct sockaddr_un sun;
 	static const char *const bad[] = {
 		"malform", "malform all", "malform nosuchkind",
 		"malform json -1", "malform json x", "malform json 1 2",
 	};
+	char reply[512];
 
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		char line[512];
-		size_t n = 0;
-		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-		snprintf(line, sizeof line, "%s\n", bad[i]);
-		send_all(fd, line, strlen(line));
-		while (n < sizeof line - 1 && read(fd, line + n, 1) == 1 &&
-		       line[n] != '\n')
-			n++;
-		line[n] = '\0';
-		close(fd);
-		ck_assert_msg(!strncmp(line, "error ", 6), "'%s' answered '%s'",
-			      bad[i], line);
+		control(bad[i], reply, sizeof reply);
+		ck_assert_msg(!strncmp(reply, "error ", 6), "'%s' answered '%s'",
+			      bad[i], reply);
 	}
-	control_ok("malform json 3");
-	control_ok("malform all truncate 0");
+	control("malform json 3", reply, sizeof reply);
+	ck_assert_str_eq(reply, "ok 3");
+	control("malform all truncate 0", reply, sizeof reply);
+	ck_assert_str_eq(reply, "ok 0");
 }
 END_TEST
 
