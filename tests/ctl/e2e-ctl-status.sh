@@ -119,6 +119,16 @@ head -n 1 "$work/404.head" | grep -q '^HTTP/1.0 404' || fail "GET /nowhere: $(he
 printf 'POST /metrics HTTP/1.0\r\n\r\n' | socat -t 5 - "TCP:127.0.0.1:$port" >"$work/405" ||
 	fail "POST over TCP"
 head -n 1 "$work/405" | grep -q '^HTTP/1.0 405' || fail "POST /metrics: $(head -n 1 "$work/405")"
+# A head over 8 KiB: 431, and the daemon reads the rest away before closing.
+{ printf 'GET /metrics HTTP/1.0\r\nX-Big: '; head -c 9000 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } |
+	socat -t 5 - "UNIX-CONNECT:$work/metrics.sock" >"$work/431" || fail "a 9 KB head"
+head -n 1 "$work/431" | grep -q '^HTTP/1.0 431' || fail "a 9 KB head: $(head -n 1 "$work/431")"
+# HEAD: the head of a GET, no body.
+printf 'HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n' | socat -t 5 - "TCP:127.0.0.1:$port" >"$work/head" ||
+	fail "HEAD over TCP"
+head -n 1 "$work/head" | grep -q '^HTTP/1.0 200 OK' || fail "HEAD: $(head -n 1 "$work/head")"
+grep -q '^Content-Length: [1-9][0-9]*' "$work/head" || fail "HEAD without the GET's Content-Length"
+[ "$(tail -c 4 "$work/head" | od -An -c | tr -d ' ')" = '\r\n\r\n' ] || fail "HEAD answered with a body"
 
 # --- no password anywhere
 for f in "$work/status.json" "$work/status.txt" "$work/metrics.ctl" "$work/metrics.unix"; do
