@@ -578,16 +578,19 @@ static int cmd_tail(const char *socket_path, const struct tail_args *args)
 		json_decref(status);
 		return rc;
 	}
+	/* path lives in status: status lives until the end. */
 	fd = connect_unix(path, false, &rc);
-	json_decref(status);
-	if (fd < 0)
+	if (fd < 0) {
+		json_decref(status);
 		return rc;
+	}
 	request = tail_request(args);
 	if (!request || write_all(fd, request, strlen(request)) || write_all(fd, "\n", 1)) {
 		complain("sending the subscription request: %s",
 			 request ? strerror(errno) : "out of memory");
 		free(request);
 		close(fd);
+		json_decref(status);
 		return EXIT_FAILED;
 	}
 	free(request);
@@ -603,6 +606,7 @@ static int cmd_tail(const char *socket_path, const struct tail_args *args)
 	if (!buf) {
 		complain("out of memory");
 		close(fd);
+		json_decref(status);
 		return EXIT_FAILED;
 	}
 	while (!interrupted) {
@@ -651,6 +655,7 @@ out:
 	fflush(stdout);
 	free(buf);
 	close(fd);
+	json_decref(status);
 	return rc;
 }
 
