@@ -134,4 +134,33 @@ echo "rounds: $rounds"
 rc=0
 /usr/bin/python3 "$srcdir/tests/faults/fm-check.py" "$pgdb" "$work/recorded" "$daemon_log" "$work/faults" fm || rc=$?
 [ $rc -eq 0 ] || fail "changes lost, out of order or duplicated outside a documented window (see above)"
+
+# The verdict can fail: the same check over a copy of the recording that
+# lacks every delivery of one change (the 100th row line's) must report
+# exactly that change lost, and a copy with a key's first two deliveries
+# swapped must report the order broken.
+/usr/bin/python3 - "$work/recorded" "$work/doctored-lost" "$work/doctored-order" <<'EOF2'
+import json, sys
+src, lost_out, order_out = sys.argv[1:4]
+lines = open(src).read().splitlines(True)
+rows = [i for i, l in enumerate(lines) if '"type":"row"' in l]
+def ident(i):
+    ev = json.loads(lines[i].split(" ", 1)[1])
+    img = ev.get("before") if ev.get("op") == "delete" else ev.get("after")
+    return (ev["key"][0], ev.get("op"), (img or {}).get("v"))
+victim = ident(rows[99])
+open(lost_out, "w").writelines(l for i, l in enumerate(lines) if i not in rows or ident(i) != victim)
+key = ident(rows[99])[0]
+same = [i for i in rows if ident(i)[0] == key and ident(i) != ident(rows[99])]
+a, b = rows[99], same[0] if same[0] > rows[99] else same[1]
+swapped = list(lines)
+swapped[a], swapped[b] = lines[b], lines[a]
+open(order_out, "w").writelines(swapped)
+EOF2
+/usr/bin/python3 "$srcdir/tests/faults/fm-check.py" "$pgdb" "$work/doctored-lost" "$daemon_log" "$work/faults" fm \
+	>"$work/selftest-lost" 2>&1 && fail "the check passed a recording with a change missing"
+grep -q '^lost: 1$' "$work/selftest-lost" || fail "a missing change was not reported as 1 lost: $(cat "$work/selftest-lost")"
+/usr/bin/python3 "$srcdir/tests/faults/fm-check.py" "$pgdb" "$work/doctored-order" "$daemon_log" "$work/faults" fm \
+	>"$work/selftest-order" 2>&1 && fail "the check passed a recording with a key out of order"
+grep -q 'keys-out-of-order=[1-9]' "$work/selftest-order" || fail "a swap was not reported: $(cat "$work/selftest-order")"
 pass "nothing lost"
