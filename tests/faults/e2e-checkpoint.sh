@@ -5,7 +5,8 @@
 #     SIGKILLed at random moments CHECKPOINT_KILLS times (default 30).
 #     After each kill the file holds one well-formed HLC, never older than
 #     after the kill before, and the restarted daemon resumes from exactly
-#     that cursor.
+#     that cursor; a torn temporary file left next to it is never read and
+#     is removed.
 # (b) Full disk: the state directory is a tiny tmpfs (root only: the test
 #     fails, never skips, when it cannot mount one). Filled up, the daemon
 #     logs the failed write once, keeps the old file, keeps streaming to a
@@ -75,6 +76,9 @@ resumed_cursor() {
 prev=
 n=0
 while [ $n -lt "$kills" ]; do
+	# Every third run starts next to a torn temporary file, as a kill
+	# between its creation and the rename leaves: never read, removed.
+	[ $((n % 3)) -ne 2 ] || printf '17000000' >"$cp_file.tmp"
 	start_daemon "$work/cp.conf"
 	if [ -n "$prev" ]; then
 		wait_for 20 "the restarted daemon's statement" sh -c \
@@ -83,6 +87,7 @@ while [ $n -lt "$kills" ]; do
 			fail "kill $n: restarted from '$(resumed_cursor)', the file held $prev"
 	fi
 	wait_for 20 "a checkpoint" test -s "$cp_file"
+	[ $((n % 3)) -ne 2 ] || wait_for 10 "the stale temporary file removed" test ! -e "$cp_file.tmp"
 	# A random moment within the next 0.3-1.0 s of checkpoint updates.
 	sleep "0.$((300 + $(random_ms 700)))"
 	daemon_alive || fail "crdbfeedd died before kill $n"
