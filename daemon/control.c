@@ -8,8 +8,10 @@
  * control socket, an HTTP head of at most 8 KiB on the metrics endpoint),
  * builds the whole answer in a bounded buffer, writes it as the socket
  * takes it, and closes. A connection idle for CONN_IDLE_MS is closed, and
- * at most CONN_MAX connections are served at once (more are closed at
- * accept) so that a stuck or hostile client costs little.
+ * at most CONN_MAX connections per listener are served at once (more are
+ * closed at accept) so that a stuck or hostile client costs little, and
+ * clients of the control socket never starve the metrics scrapers (nor
+ * the other way round).
  *
  * Who may use the control socket: the socket file's mode and group
  * (control_mode, control_group), and when an allow-list is configured
@@ -53,7 +55,7 @@
 #define CONN_IDLE_MS 10000
 #define CONN_LINGER_MS 2000          /* waiting for the client's EOF */
 #define CONN_LINGER_BYTES 65536      /* read and dropped while lingering */
-#define CONN_MAX 32                  /* connections served at once */
+#define CONN_MAX 32                  /* per listener, served at once */
 #define ACCEPT_RETRY_MS 1000
 #define CONTROL_WHO "control"
 
@@ -113,8 +115,8 @@ struct control {
 	int (*activated_fd)(const char *name);
 	struct listener *listeners[3];   /* indexed by enum listener_kind */
 	struct conn_list conns;
-	size_t nconns;
-	bool over_limit;                 /* warned about CONN_MAX */
+	size_t nconns[3];                /* open, per enum listener_kind */
+	bool over_limit[3];              /* warned about CONN_MAX */
 };
 
 static const char *const listener_names[] = {
@@ -158,7 +160,7 @@ static void conn_close(struct conn *conn)
 	close(conn->fd);
 	conn->fd = -1;
 	TAILQ_REMOVE(&ctl->conns, conn, link);
-	ctl->nconns--;
+	ctl->nconns[conn->kind]--;
 	defer_free(conn_free, conn);
 }
 
@@ -803,7 +805,7 @@ static struct conn *conn_new(struct control *ctl, enum listener_kind kind, int f
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&ctl->conns, conn, link);
-	ctl->nconns++;
+	ctl->nconns[kind]++;
 	conn_touch(conn);
 	return conn;
 }
@@ -840,17 +842,17 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		if (ctl->nconns >= CONN_MAX) {
+		if (ctl->nconns[lst->kind] >= CONN_MAX) {
 			/* Closing at once keeps the backlog moving; the
 			 * client sees EOF and may retry. */
-			if (!ctl->over_limit)
-				log_warning(CONTROL_WHO, "%d connections already open: closing new ones until some finish",
-					    CONN_MAX);
-			ctl->over_limit = true;
+			if (!ctl->over_limit[lst->kind])
+				log_warning(CONTROL_WHO, "%s: %d connections already open: closing new ones until some finish",
+					    listener_names[lst->kind], CONN_MAX);
+			ctl->over_limit[lst->kind] = true;
 			close(cfd);
 			continue;
 		}
-		ctl->over_limit = false;
+		ctl->over_limit[lst->kind] = false;
 		conn = conn_new(ctl, lst->kind, cfd);
 		if (!conn) {
 			log_error(CONTROL_WHO, "out of memory accepting a connection");

@@ -3,8 +3,8 @@
 # No daemon (no socket, a stale socket), permission denied by the file mode
 # and by the allow-list (as user nobody: needs root, as CI runs), an
 # unknown feed or command, a request line over 1 KiB, an idle client cut
-# after ~10 s, the cap on concurrent connections, stale and foreign files
-# at the socket path, and a second daemon on the same socket.
+# after ~10 s, the cap on concurrent connections (per socket), stale and
+# foreign files at the socket path, and a second daemon on the same socket.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ctl/ctl-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (runuser to nobody, as CI runs it)"
@@ -46,6 +46,7 @@ sql "CREATE TABLE ctl_err (id INT PRIMARY KEY)"
 conf() {
 	cat <<EOF
 control_socket = $ctl_socket
+metrics_socket = $sockdir/metrics.sock
 control_mode = $1
 ${2:-}
 [feed t]
@@ -147,7 +148,10 @@ sub_pids="$sub_pids $idle_pid $hold_pid"
 wait_for 10 "40 connections held" test -f "$work/hold.ready"
 sleep 0.5
 ctl_expect 1 'crdbfeedd closed the connection without answering' status
-grep -q "32 connections already open" "$daemon_log" || fail "the cap was not logged"
+grep -q "control socket: 32 connections already open" "$daemon_log" || fail "the cap was not logged"
+# The cap is per socket: the metrics are still served.
+http_get "UNIX-CONNECT:$sockdir/metrics.sock" /metrics "$work/m.capped"
+expect_metric "$work/m.capped" crdbfeedd_ready = 1
 touch "$work/hold.release"
 wait $hold_pid || fail "the holder failed"
 wait_for 5 "status after the holders left" status_has '.ok'
