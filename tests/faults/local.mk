@@ -9,6 +9,7 @@ TESTS += $(FAULTS_E2E_TESTS)
 dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
 	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py
 dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases
+EXTRA_DIST += tests/faults/README.md
 
 faults: all
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
