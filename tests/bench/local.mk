@@ -34,8 +34,8 @@ tests/bench/firehose-shim.so: tests/bench/firehose-shim.c
 	$(AM_V_CC)$(CC) $(CPPFLAGS) $(LIBPQ_CFLAGS) -O2 -Wall -Wextra -Werror \
 		-shared -fPIC -o $@ $(srcdir)/tests/bench/firehose-shim.c -ldl
 
-EXTRA_DIST += tests/bench/firehose-shim.c tests/bench/bench.py \
-	tests/bench/README.md tests/bench/plot.gp
+EXTRA_DIST += tests/bench/firehose-shim.c tests/bench/fuzz_encode.c \
+	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp
 
 bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
 		tests/bench/firehose-shim.so
