@@ -187,8 +187,10 @@ static void conn_linger(struct conn *conn)
 static void conn_flush(struct conn *conn)
 {
 	while (conn->out_off < conn->out.len) {
-		ssize_t n = write(conn->fd, conn->out.data + conn->out_off,
-				  conn->out.len - conn->out_off);
+		/* MSG_NOSIGNAL: a client gone early is an error here, never
+		 * a SIGPIPE for the whole daemon. */
+		ssize_t n = send(conn->fd, conn->out.data + conn->out_off,
+				 conn->out.len - conn->out_off, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)

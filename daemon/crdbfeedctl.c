@@ -600,7 +600,6 @@ static int cmd_tail(const char *socket_path, const struct tail_args *args)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	buf = malloc(cap);
 	if (!buf) {
