@@ -15,6 +15,7 @@
 #     then READY=1; the same for the control socket's reload;
 #  5. SIGTERM: STOPPING=1, then a clean exit.
 # Every message must come from the daemon's own pid (NotifyAccess=main).
+# Built without libsystemd: one warning and no message instead.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 HOLD=3
@@ -80,6 +81,19 @@ NOTIFY_SOCKET=$work/notify.sock WATCHDOG_USEC=2000000
 export NOTIFY_SOCKET WATCHDOG_USEC
 start_daemon "$work/nt.conf"
 unset NOTIFY_SOCKET WATCHDOG_USEC
+
+# Built without libsystemd (configure --without-systemd) the documented
+# behaviour is one warning and no message at all.
+if ! grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h"; then
+	wait_for 10 "feed fast streaming" grep -q 'feed fast: .* -> streaming' "$daemon_log"
+	sleep 2
+	[ "$(grep -c 'NOTIFY_SOCKET is set but crdbfeedd was built without systemd support' "$daemon_log")" -eq 1 ] ||
+		fail "no single warning about NOTIFY_SOCKET without systemd support"
+	[ ! -s "$messages" ] || fail "messages sent without systemd support: $(cat "$messages")"
+	stop_daemon
+	pass "built without systemd: one warning, no notification"
+	exit 0
+fi
 
 # 1. READY=1 only after the black hole dropped the slow feed.
 wait_for 20 "READY=1" has_msg '.msg | split("\n") | index("READY=1") != null'
