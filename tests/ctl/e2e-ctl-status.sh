@@ -146,15 +146,24 @@ ctl_ok status --json >"$work/status2.json"
 jq -e '.feeds[0].counters.reconnects.lost >= 1 and (.feeds[0].last_error | type == "string")' \
 	"$work/status2.json" >/dev/null || fail "status after close-all: $(cat "$work/status2.json")"
 
-# --- a reload moves the metrics socket and drops the TCP port
+# --- a reload moves the metrics socket and the TCP port (to IPv6 loopback)
+port6=$(/usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])') ||
+	fail "no IPv6 loopback"
 sed -i -e "s|^metrics_socket = .*|metrics_socket = $work/metrics2.sock|" \
-	-e '/^metrics_listen = /d' "$work/ctl.conf"
+	-e "s|^metrics_listen = .*|metrics_listen = [::1]:$port6|" "$work/ctl.conf"
 ctl_ok reload
 [ ! -e "$work/metrics.sock" ] || fail "the old metrics socket is still there after the reload"
 http_get "UNIX-CONNECT:$work/metrics2.sock" /metrics "$work/metrics.moved"
 expect_metric "$work/metrics.moved" 'crdbfeedd_feed_rows_total{feed="t"}' '>=' $N
+http_get "TCP6:[::1]:$port6" /metrics "$work/metrics.v6"
+expect_metric "$work/metrics.v6" 'crdbfeedd_feed_rows_total{feed="t"}' '>=' $N
 ! printf 'GET /metrics HTTP/1.0\r\n\r\n' | socat -t 2 - "TCP:127.0.0.1:$port" >/dev/null 2>&1 ||
-	fail "127.0.0.1:$port still answers after metrics_listen was removed"
+	fail "127.0.0.1:$port still answers after metrics_listen moved"
+# Then off altogether.
+sed -i -e '/^metrics_listen = /d' "$work/ctl.conf"
+ctl_ok reload
+! printf 'GET /metrics HTTP/1.0\r\n\r\n' | socat -t 2 - "TCP6:[::1]:$port6" >/dev/null 2>&1 ||
+	fail "[::1]:$port6 still answers after metrics_listen was removed"
 
 stop_daemon
 [ ! -e "$work/control.sock" ] || fail "the control socket was left behind"
