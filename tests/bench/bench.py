@@ -26,7 +26,7 @@ measures, in one run on one machine:
               alone (bench_encode).
 
 Prints one table, writes results.json, throughput.csv, latency.csv and the
-plots (throughput.svg, latency.svg) to tests/bench/results/ (BENCH_RESULTS
+plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
 overrides). Targets from issue 6 are reported as met or missed, never
 asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS.
 """
@@ -711,9 +711,12 @@ def write_outputs(res):
             f.write("%d %.0f %.0f %.0f\n" % (n, t["median"], t["min"], t["max"]))
     if shutil.which("gnuplot"):
         rates = " ".join(str(l["rate"]) for l in res["latency"])
-        subprocess.run(["gnuplot", "-e", "results='%s'; limit=%.0f; python=%.0f; rates='%s'"
-                        % (RESULTS, tp["limit"]["median"], tp["python"]["median"], rates),
-                        os.path.join(SRC, "tests", "bench", "plot.gp")], check=True)
+        for fmt in ("png", "svg"):
+            subprocess.run(["gnuplot", "-e",
+                            "results='%s'; limit=%.0f; python=%.0f; rates='%s'; fmt='%s'"
+                            % (RESULTS, tp["limit"]["median"], tp["python"]["median"], rates,
+                               fmt), os.path.join(SRC, "tests", "bench", "plot.gp")],
+                           check=True)
 
 
 def print_table(res):

@@ -1,10 +1,15 @@
 # plot.gp: the benchmark's plots, from the data bench.py writes.
-# gnuplot -e "results='DIR'; limit=N; python=N; rates='1000 10000'" plot.gp
-set terminal svg size 720,440 dynamic font "sans,12"
+# gnuplot -e "results='DIR'; limit=N; python=N; rates='1000 10000'; fmt='png'" plot.gp
+# fmt is png (pngcairo) or svg.
+if (fmt eq 'svg') {
+	set terminal svg size 760,460 dynamic font "sans,12"
+} else {
+	set terminal pngcairo size 760,460 font "sans,10"
+}
 set datafile commentschars "#"
 set grid ytics
 
-set output results.'/throughput.svg'
+set output results.'/throughput.'.fmt
 set title "Firehose throughput by number of subscribers (median, min-max)"
 set xlabel "Unix-socket subscribers"
 set ylabel "events per second"
@@ -17,7 +22,7 @@ plot results.'/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title "c
      limit with lines dt 2 lw 2 title "limit (direct libpq reader)", \
      python with lines dt 3 lw 2 title "Python psycopg stream()"
 
-set output results.'/latency.svg'
+set output results.'/latency.'.fmt
 set title "Latency distribution (single-row commits)"
 set xlabel "percentile"
 set ylabel "milliseconds"
@@ -29,5 +34,5 @@ set format y "%g"
 set key outside bottom center horizontal
 plot for [r in rates] results.'/latency-'.r.'.dat' using 1:2 with lines lw 2 \
          title "commit -> subscriber, ".r."/s", \
-     for [r in rates] results.'/latency-'.r.'.dat' using 1:(abs($4)) with lines dt 2 lw 2 \
-         title "added by crdbfeedd (abs), ".r."/s"
+     for [r in rates] results.'/latency-'.r.'.dat' using 1:4 with lines dt 2 lw 2 \
+         title "added by crdbfeedd, ".r."/s"
