@@ -36,8 +36,7 @@ wait_for 20 "rows 1..10" rows_at_least "$work/sub.out" 10
 # --- pause
 ctl_ok pause t >"$work/pause.out"
 [ ! -s "$work/pause.out" ] || fail "pause printed: $(cat "$work/pause.out")"
-status_has '.feeds[0] | .state == "paused" and .paused == true' ||
-	fail "status right after pause: $("$CRDBFEEDCTL" -s "$ctl_socket" status --json)"
+wait_for 10 "status paused" status_has '.feeds[0] | .state == "paused" and .paused == true'
 wait_for 10 "the paused state line" has_line "$work/sub.out" '.type == "state" and .state == "paused"'
 ctl_ok metrics >"$work/m.paused"
 expect_metric "$work/m.paused" 'crdbfeedd_feed_state{feed="t",state="paused"}' = 1

@@ -4,7 +4,9 @@
 # metrics (control command, HTTP on the Unix socket, HTTP on 127.0.0.1)
 # must show rows == N, subscribers == M, state streaming, a cursor, a small
 # finite lag, and no password; after crdbsim closes every connection the
-# reconnect is counted with its reason. The socket files go away at stop.
+# reconnect is counted with its reason. HTTP errors (404, 405, 431) and
+# HEAD. A reload moves the metrics socket and port (to [::1]) and then
+# closes the port. The socket files go away at stop.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ctl/ctl-lib.sh"
 
 N=25
