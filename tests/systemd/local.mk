@@ -6,6 +6,7 @@ SYSTEMD_TESTS = \
 	tests/systemd/activation.sh
 TESTS += $(SYSTEMD_TESTS)
 dist_check_SCRIPTS += $(SYSTEMD_TESTS) tests/systemd/notify-helper.py
+dist_check_DATA += tests/systemd/unit-directives.txt
 
 # Log targets: stderr, "<N>" lines, the journal's native protocol and its
 # fallback (daemon/log.c alone).

@@ -6,7 +6,8 @@
 #    Documentation= man pages resolve against the source tree's pages;
 #  - `systemd-analyze security --offline=true` rates both services at
 #    SECURITY_MAX (2.0) or lower;
-#  - the sysusers.d and tmpfiles.d entries apply in a scratch root.
+#  - the sysusers.d and tmpfiles.d entries apply in a scratch root;
+#  - the units keep the settings listed in unit-directives.txt.
 # The service units are the ones make generated; only their ExecStart
 # directory is pointed at the build tree (verify needs an executable).
 if [ -z "${UNITS_UNDER_TIMEOUT:-}" ]; then
@@ -45,6 +46,21 @@ cp "$srcdir/systemd/crdbfeedd-sink.socket.example" "$work/units/crdbfeedd-orders
 cp "$srcdir/daemon/crdbfeedd.8" "$work/man/man8/"
 cp "$srcdir/daemon/crdbfeedd.conf.5" "$work/man/man5/"
 [ -f "$srcdir/daemon/crdbfeedctl.1" ] && cp "$srcdir/daemon/crdbfeedctl.1" "$work/man/man1/"
+
+# 0. The settings the units must keep (unit-directives.txt), and the
+# ExecStart= of the config the unit's instance names.
+grep -v '^#' "$srcdir/tests/systemd/unit-directives.txt" | while IFS= read -r case; do
+	[ -n "$case" ] || continue
+	unit=${case%% *}
+	line=${case#* }
+	grep -qxF -- "$line" "$work/units/$unit" || fail "$unit lacks the line: $line"
+done
+ncases=$(grep -c -v '^#' "$srcdir/tests/systemd/unit-directives.txt")
+grep -q '^ExecStart=[^ ]*/crdbfeedd -c /etc/crdbfeedd/crdbfeedd.conf$' "$work/units/crdbfeedd.service" ||
+	fail "crdbfeedd.service does not run /etc/crdbfeedd/crdbfeedd.conf"
+grep -q '^ExecStart=[^ ]*/crdbfeedd -c /etc/crdbfeedd/%i.conf$' "$work/units/crdbfeedd@.service" ||
+	fail "crdbfeedd@.service does not run /etc/crdbfeedd/%i.conf"
+echo "ok $ncases required unit settings"
 
 # 1. verify: silent and successful.
 for unit in crdbfeedd.service crdbfeedd@.service crdbfeedd.socket crdbfeedd-orders.socket; do
