@@ -4,7 +4,8 @@
  * client (no libpq: libpq hides a DataRow that does not fit its
  * description) runs a feed in text or binary format, arms one kind,
  * inserts a row and reads the spoiled DataRow byte by byte; the row after
- * it must be well formed again. Cases: cases/malform.cases. Runs under
+ * it must be well formed again; armed for one feed (by query id), only
+ * that feed's row is spoiled. Cases: cases/malform.cases. Runs under
  * crdbsim-env (CRDB_DSN, CRDBSIM_PORT, CRDBSIM_CONTROL).
  */
 #include "config.h"
@@ -474,6 +475,54 @@ check_spoiled(c, &r, binary);
 }
 END_TEST
 
+/* Armed for one feed by its query id (SHOW STATEMENTS): only that feed's
+ * row is spoiled; another feed on the same table gets it intact. */
+START_TEST(malform_one_feed_by_query_id)
+{
+	static const struct mcase spoiled = { "json", "text", "value-not-json" };
+	PGconn *pg = PQconnectdb(env("CRDB_DSN"));
+	struct msg m;
+	struct row r;
+	char arm[96];
+	int plain, target;
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	control_ok("malform json 0");
+	sql_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	sql_ok(pg, "DROP TABLE IF EXISTS mf");
+	sql_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
+	plain = connect_raw();
+	target = connect_raw();
+	start_feed(plain, "CREATE CHANGEFEED FOR mf WITH resolved = '100ms', "
+		   "min_checkpoint_frequency = '100ms'", false);
+	start_feed(target, "CREATE CHANGEFEED FOR mf WITH resolved = '100ms', "
+		   "min_checkpoint_frequency = '100ms', mvcc_timestamp", false);
+	next_row(plain, true, &m, &r);
+	free(m.body);
+	next_row(target, true, &m, &r);
+	free(m.body);
+	PGresult *res = PQexec(pg, "SELECT query_id FROM [SHOW STATEMENTS]"
+			       " WHERE query LIKE '%, mvcc_timestamp'");
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(pg));
+	ck_assert_int_eq(PQntuples(res), 1);
+	snprintf(arm, sizeof arm, "malform %s json 1", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	control_ok(arm);
+	sql_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
+	next_row(plain, false, &m, &r);
+	ck_assert_int_eq(r.ncols, 3);
+	assert_intact(&r, false, 1, true, true);
+	free(m.body);
+	next_row(target, false, &m, &r);
+	check_spoiled(&spoiled, &r, false);
+	free(m.body);
+	close(plain);
+	close(target);
+	PQfinish(pg);
+}
+END_TEST
+
 /* The command's own answers: unknown kinds and bad counts are refused,
  * COUNT 0 disarms. */
 START_TEST(malform_command_usage)
@@ -481,6 +530,7 @@ START_TEST(malform_command_usage)
 	static const char *const bad[] = {
 		"malform", "malform all", "malform nosuchkind",
 		"malform json -1", "malform json x", "malform json 1 2",
+		"malform 0123456789abcdef0123456789ABCDEF json",
 	};
 	char reply[512];
 
@@ -506,6 +556,7 @@ int main(void)
 	load_cases();
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, malformed_row_arrives_as_specified, 0, ncases);
+	tcase_add_test(tc, malform_one_feed_by_query_id);
 	tcase_add_test(tc, malform_command_usage);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -51,23 +51,34 @@ static int each_feed_session(struct sim_server *srv,
 	return n;
 }
 
-/* malform [all] KIND [COUNT]: the next COUNT rows (default 1) of any
- * feed go out spoiled; COUNT 0 disarms. Replies how many are armed. */
+/* A query id as sim_new_id makes them: 32 lower-case hex characters. */
+static bool is_query_id(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+/* malform [all|QUERYID] KIND [COUNT]: the next COUNT rows (default 1) of
+ * any feed, or of the feed running as QUERYID, go out spoiled; COUNT 0
+ * disarms. Replies how many are armed. */
 static void run_malform(char *arg, char **save, char *reply, size_t len)
 {
+	const char *query_id = NULL;
 	char *count = NULL;
 	int64_t v = 1;
 
-	if (arg && !strcmp(arg, "all"))
+	if (arg && (!strcmp(arg, "all") || is_query_id(arg))) {
+		query_id = strcmp(arg, "all") ? arg : NULL;
 		arg = strtok_r(NULL, " \t", save);
+	}
 	if (arg)
 		count = strtok_r(NULL, " \t", save);
 	if (!arg || (count && (!parse_int64(count, &v) || v > 1000000)) ||
 	    strtok_r(NULL, " \t", save)) {
-		snprintf(reply, len, "error usage: malform [all] KIND [COUNT]");
+		snprintf(reply, len,
+			 "error usage: malform [all|QUERYID] KIND [COUNT]");
 		return;
 	}
-	if (sim_malform_arm(arg, (unsigned)v) != 0) {
+	if (sim_malform_arm(query_id, arg, (unsigned)v) != 0) {
 		snprintf(reply, len, "error unknown kind %.64s; kinds: %s", arg,
 			 sim_malform_kinds());
 		return;

@@ -63,14 +63,17 @@ static const char *const malform_names[MAL_NKINDS] = {
 static struct {
 	enum malform_kind kind;
 	unsigned left;
+	char query_id[33];      /* "": any feed */
 } armed;
 
-int sim_malform_arm(const char *kind, unsigned count)
+int sim_malform_arm(const char *query_id, const char *kind, unsigned count)
 {
 	for (int k = 0; k < MAL_NKINDS; k++)
 		if (!strcmp(kind, malform_names[k])) {
 			armed.kind = (enum malform_kind)k;
 			armed.left = count;
+			snprintf(armed.query_id, sizeof armed.query_id, "%s",
+				 query_id ? query_id : "");
 			return 0;
 		}
 	return -1;
@@ -142,7 +145,8 @@ static int malform_apply(struct sim_session *s, struct wire_row *r)
 {
 	bool resolved = r->col[0] == NULL;
 
-	if (!armed.left || (armed.kind == MAL_RESOLVED) != resolved)
+	if (!armed.left || (armed.kind == MAL_RESOLVED) != resolved ||
+	    (armed.query_id[0] && strcmp(armed.query_id, s->query_id)))
 		return 0;
 	armed.left--;
 	switch (armed.kind) {

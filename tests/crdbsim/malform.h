@@ -2,7 +2,8 @@
  * malform.h: malformed changefeed rows on demand (control command
  * `malform`, README.md). The control socket arms a kind and a count; the
  * wire front end (feedwire.c) spoils that many of the rows it sends next,
- * on whichever feed sends them, and disarms itself. The engine never knows.
+ * on whichever feed sends them (or on the one feed named), and disarms
+ * itself. The engine never knows.
  */
 #ifndef CRDBSIM_MALFORM_H
 #define CRDBSIM_MALFORM_H
@@ -12,9 +13,11 @@
 /* The oversized value: over libcrdb's 64 MiB row limit (lib/event.c). */
 #define SIM_MALFORM_OVERSIZE ((size_t)(64u << 20) + 1024u)
 
-/* Arm count rows of this kind (a name from sim_malform_kinds); replaces
- * what was armed. -1 for an unknown kind. */
-int sim_malform_arm(const char *kind, unsigned count);
+/* Arm count rows of this kind (a name from sim_malform_kinds) for the
+ * feed running as query_id (32 hex characters, SHOW STATEMENTS), or for
+ * every feed when query_id is NULL; replaces what was armed. -1 for an
+ * unknown kind. */
+int sim_malform_arm(const char *query_id, const char *kind, unsigned count);
 /* How many rows are still armed (0: none). */
 unsigned sim_malform_pending(void);
 /* The kind names, space-separated (for usage messages). */
