@@ -121,14 +121,15 @@ wait_for 20 "a checkpoint on the tmpfs" sh -c "! cmp -s '$cp_file' '$work/saved.
 # Fill it: the next write cannot create its temporary file's data.
 dd if=/dev/zero of="$state/fill" bs=4k 2>/dev/null || true
 [ "$(df -P "$state" | awk 'NR == 2 { print $4 }')" -eq 0 ] || fail "the tmpfs is not full"
-held=$(cat "$cp_file")
 errors_before=$(log_lines 'checkpoint not saved')
+wait_for 20 "the failed write logged" log_count_at_least 'checkpoint not saved' $((errors_before + 1))
+# From the first failure on, nothing can replace the file.
+held=$(cat "$cp_file")
 # Rows committed while the disk is full still reach the subscriber.
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	pg_sql "INSERT INTO fm VALUES ($((1000 + i)), $i) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
 done
 wait_for 20 "rows streamed while the disk is full" has_ids "$work/fd.out" 1001 1010
-wait_for 20 "the failed write logged" log_count_at_least 'checkpoint not saved' $((errors_before + 1))
 mark=$(wc -l <"$work/fd.out")
 wait_for 20 "resolved lines while the disk is full" sh -c \
 	"tail -n +$mark '$work/fd.out' | grep -c '\"type\":\"resolved\"' | awk '\$1 >= 5 { ok = 1 } END { exit !ok }'"
