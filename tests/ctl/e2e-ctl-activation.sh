@@ -50,7 +50,7 @@ printf 'GET /metrics HTTP/1.0\r\n\r\n' | socat -t "$wait_s" - "TCP:127.0.0.1:$po
 head -n 1 "$work/first.raw" | grep -q '^HTTP/1.0 200 OK' || fail "passed TCP metrics: $(head -n 1 "$work/first.raw")"
 grep -q '^crdbfeedd_feed_rows_total{feed="a"} 0' "$work/first.raw" || fail "no feed metrics on the passed TCP socket"
 ctl_socket=$work/act-control.sock
-wait_for 20 "status on the passed control socket" status_has '.feeds[0].name == "a"'
+wait_for 20 "status (ready) on the passed control socket" status_has '.feeds[0].name == "a" and .ready'
 [ ! -e "$work/cfg-control.sock" ] || fail "the configured control path was bound despite the passed socket"
 # The TCP socket took metrics_listen's place: metrics_socket is ours.
 wait_for 10 "the configured metrics socket" test -S "$work/cfg-metrics.sock"
