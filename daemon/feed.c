@@ -705,6 +705,15 @@ static void feed_send_changefeed(struct feed *feed)
 		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
 }
 
+/* The first row of a connection: the feed streams, backoff starts over. */
+static void feed_mark_streaming(struct feed *feed)
+{
+	if (feed->state == FEED_STARTING) {
+		feed->backoff_ms = 0;
+		feed_set_state(feed, FEED_STREAMING, NULL);
+	}
+}
+
 static void feed_handle_row(struct feed *feed, const PGresult *res)
 {
 	crdb_event ev = { 0 };
@@ -714,6 +723,19 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 
 	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
 				(uint64_t)PQgetlength(res, 0, 2);
+	/* The common case, a plain wrapped row, goes from the wire bytes to
+	 * its line without jansson values (encode.h: byte-identical to the
+	 * general path). Anything else (resolved rows, other envelopes,
+	 * escapes, reals, malformed rows) returns NULL and takes the general
+	 * path, which also says what is wrong. */
+	line = line_new_row_direct(feed->name, res, &feed->dopts);
+	if (line) {
+		feed_mark_streaming(feed);
+		feed->stats.rows++;
+		feed->last_row_mono = feed->drain_now;
+		feed_publish(feed, line);
+		return;
+	}
 	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
 		char hlc[CRDB_HLC_BUFSIZE], msg[512], table[101];
 
@@ -730,10 +752,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 		feed_backoff(feed, RECONNECT_BAD_ROW, msg);
 		return;
 	}
-	if (feed->state == FEED_STARTING) {
-		feed->backoff_ms = 0;
-		feed_set_state(feed, FEED_STREAMING, NULL);
-	}
+	feed_mark_streaming(feed);
 	if (ev.kind == CRDB_EVENT_RESOLVED) {
 		feed->stats.resolved++;
 		/* A repeat after a reconnect says nothing new. */
