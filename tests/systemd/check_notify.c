@@ -1,0 +1,219 @@
+/*
+ * check_notify.c: the systemd STATUS= text (notify_format_status in
+ * daemon/notify.c) for the feeds and sinks of each case in
+ * status-cases.txt (format documented there), and its bound on a short
+ * buffer. Feeds and sinks are stand-ins defined here: notify.c only reads
+ * them through feed_public_state/feed_get_stats/feed_name/sink_get_stats.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "daemon/config.h"
+#include "daemon/control.h"
+#include "daemon/feed.h"
+#include "daemon/notify.h"
+#include "daemon/sink.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ITEMS 16
+#define NOW_MS INT64_C(1795000000000)
+
+/* The stand-ins: just what notify.c asks of them. */
+struct feed {
+	char name[64];
+	char state[32];
+	struct feed_stats stats;
+};
+
+struct sink {
+	struct sink_stats stats;
+};
+
+const char *feed_public_state(const struct feed *feed)
+{
+	return feed->state;
+}
+
+void feed_get_stats(const struct feed *feed, struct feed_stats *out)
+{
+	*out = feed->stats;
+}
+
+const char *feed_name(const struct feed *feed)
+{
+	return feed->name;
+}
+
+void sink_get_stats(const struct sink *sink, struct sink_stats *out)
+{
+	*out = sink->stats;
+}
+
+struct status_case {
+	int line;
+	struct feed feeds[MAX_ITEMS];
+	struct feed *feed_ptrs[MAX_ITEMS];
+	size_t nfeeds;
+	struct sink sinks[MAX_ITEMS];
+	struct sink *sink_ptrs[MAX_ITEMS];
+	size_t nsinks;
+	double rate;
+	char expected[512];
+};
+
+static struct status_case cases[64];
+static size_t ncases;
+
+/* "NAME=STATE@LAG" items of the FEEDS field. */
+static void parse_feeds(struct status_case *c, char *field)
+{
+	char *save = NULL;
+
+	if (strcmp(field, "-") == 0)
+		return;
+	for (char *item = strtok_r(field, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		struct feed *f = &c->feeds[c->nfeeds];
+		char *eq = strchr(item, '='), *at = strchr(item, '@');
+
+		ck_assert_msg(eq && at && at > eq && c->nfeeds < MAX_ITEMS,
+			      "status-cases.txt:%d: bad feed %s", c->line, item);
+		*eq = *at = '\0';
+		snprintf(f->name, sizeof(f->name), "%s", item);
+		snprintf(f->state, sizeof(f->state), "%s", eq + 1);
+		if (strcmp(at + 1, "none") != 0) {
+			f->stats.last_resolved.wall = (NOW_MS - strtoll(at + 1, NULL, 10)) * 1000000;
+			f->stats.last_resolved_at = NOW_MS;
+		}
+		c->feed_ptrs[c->nfeeds] = f;
+		c->nfeeds++;
+	}
+}
+
+static void parse_sinks(struct status_case *c, char *field)
+{
+	char *save = NULL;
+
+	if (strcmp(field, "-") == 0)
+		return;
+	for (char *item = strtok_r(field, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		ck_assert_msg(c->nsinks < MAX_ITEMS, "status-cases.txt:%d: too many sinks", c->line);
+		c->sinks[c->nsinks].stats.subscribers = strtoul(item, NULL, 10);
+		c->sink_ptrs[c->nsinks] = &c->sinks[c->nsinks];
+		c->nsinks++;
+	}
+}
+
+static void load_cases(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096], line[2048];
+	FILE *f;
+	int lineno = 0;
+
+	snprintf(path, sizeof(path), "%s/tests/systemd/status-cases.txt", top ? top : ".");
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s (top_srcdir set?)", path);
+	while (fgets(line, sizeof(line), f)) {
+		struct status_case *c;
+		char *fields[4], *save = NULL;
+		size_t n = 0;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		ck_assert_msg(ncases < sizeof(cases) / sizeof(cases[0]), "too many cases");
+		c = &cases[ncases++];
+		memset(c, 0, sizeof(*c));
+		c->line = lineno;
+		for (char *p = strtok_r(line, "|", &save); p && n < 4; p = strtok_r(NULL, "|", &save))
+			fields[n++] = p;
+		ck_assert_msg(n == 4, "status-cases.txt:%d: want 4 fields", lineno);
+		parse_feeds(c, fields[0]);
+		parse_sinks(c, fields[1]);
+		c->rate = strtod(fields[2], NULL);
+		snprintf(c->expected, sizeof(c->expected), "%s", fields[3]);
+	}
+	fclose(f);
+	ck_assert_uint_ge(ncases, 5);
+}
+
+/* A config whose only use here is its feed and sink counts. */
+static void view_of(struct status_case *c, struct config *cfg, struct daemon_view *view)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	memset(view, 0, sizeof(*view));
+	cfg->nfeeds = c->nfeeds;
+	cfg->nsinks = c->nsinks;
+	view->cfg = cfg;
+	view->feeds = c->feed_ptrs;
+	view->sinks = c->sink_ptrs;
+}
+
+START_TEST(test_status_cases)
+{
+	load_cases();
+	for (size_t i = 0; i < ncases; i++) {
+		struct status_case *c = &cases[i];
+		struct config cfg;
+		struct daemon_view view;
+		char text[512];
+
+		view_of(c, &cfg, &view);
+		notify_format_status(&view, c->rate, NOW_MS, text, sizeof(text));
+		ck_assert_msg(strcmp(text, c->expected) == 0,
+			      "status-cases.txt:%d:\n got  %s\n want %s", c->line, text,
+			      c->expected);
+	}
+}
+END_TEST
+
+/* A short buffer gets a prefix of the text, always terminated. */
+START_TEST(test_status_bounded)
+{
+	struct status_case *c;
+	struct config cfg;
+	struct daemon_view view;
+	char full[512], text[40];
+
+	load_cases();
+	c = &cases[0];
+	view_of(c, &cfg, &view);
+	notify_format_status(&view, c->rate, NOW_MS, full, sizeof(full));
+	for (size_t len = 1; len <= sizeof(text); len++) {
+		memset(text, 'X', sizeof(text));
+		notify_format_status(&view, c->rate, NOW_MS, text, len);
+		ck_assert_msg(memchr(text, '\0', len) != NULL, "not terminated within %zu", len);
+		ck_assert_msg(strncmp(full, text, strlen(text)) == 0,
+			      "len %zu: %s is not a prefix of %s", len, text, full);
+		/* Nothing written past len. */
+		if (len < sizeof(text))
+			ck_assert_int_eq(text[len], 'X');
+	}
+}
+END_TEST
+
+static Suite *notify_suite(void)
+{
+	Suite *s = suite_create("notify");
+	TCase *tc = tcase_create("status");
+
+	tcase_add_test(tc, test_status_cases);
+	tcase_add_test(tc, test_status_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(notify_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
