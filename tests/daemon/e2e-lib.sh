@@ -16,7 +16,8 @@
 #                      valgrind --error-exitcode=99 --leak-check=full
 #                      --errors-for-leak-kinds=definite --show-leak-kinds=definite
 #   E2E_TIME_FACTOR    a whole number multiplying every wait of the test
-#                      (wait_for, subscribe) and E2E_TIMEOUT, for slow
+#                      (wait_for, subscribe and its subscriber's stall and
+#                      duration) and E2E_TIMEOUT, for slow
 #                      wrappers (default 1; valgrind wants about 5)
 #   E2E_TIMEOUT        seconds the whole test may take, before the factor
 #                      (default 150)
@@ -168,10 +169,31 @@ daemon_alive() {
 }
 
 # subscribe SOCKET OUTFILE [subscriber.py options]: in the background;
-# returns once connected.
+# returns once connected. The subscriber's own times (--stall, --duration,
+# --connect-timeout) are multiplied by E2E_TIME_FACTOR like every wait: a
+# slow consumer must still be slow next to a daemon that is N times slower.
 subscribe() {
 	_sub_sock=$1 _sub_out=$2
 	shift 2
+	# Rotate the options through "$@" once, scaling the timed ones.
+	_sub_n=$#
+	while [ "$_sub_n" -gt 0 ]; do
+		_sub_opt=$1
+		shift
+		_sub_n=$((_sub_n - 1))
+		case $_sub_opt in
+		--stall | --duration | --connect-timeout)
+			if [ "$_sub_n" -gt 0 ]; then
+				_sub_val=$(awk -v v="$1" -v f="$E2E_TIME_FACTOR" 'BEGIN { print v * f }')
+				shift
+				_sub_n=$((_sub_n - 1))
+				set -- "$@" "$_sub_opt" "$_sub_val"
+				continue
+			fi
+			;;
+		esac
+		set -- "$@" "$_sub_opt"
+	done
 	$SUBSCRIBER "$_sub_sock" "$_sub_out" "$@" &
 	sub_pids="$sub_pids $!"
 	last_sub_pid=$!
