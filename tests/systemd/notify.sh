@@ -132,8 +132,10 @@ avg_rate=$(awk -v a="$insert_start" -v b="$insert_end" 'BEGIN { printf "%.1f", 8
 rates=$(msgs '.msg | startswith("STATUS=")' | jq -r '.msg' |
 	sed -n 's/.*; \([0-9][0-9]*\.[0-9]\) events\/s;.*/\1/p')
 max_rate=$(echo "$rates" | sort -n | tail -n 1)
-# A one-second window sees about the average insert rate.
-awk -v m="$max_rate" -v r="$avg_rate" 'BEGIN { exit !(m >= r / 2 && m <= 3 * r + 5) }' ||
+# The busiest one-second window sees at least about the average insert
+# rate, and never more than the 80 rows (a loaded machine delivers them in
+# bursts; 1.5: timer jitter).
+awk -v m="$max_rate" -v r="$avg_rate" 'BEGIN { exit !(m >= r / 2 && m <= 80 * 1.5) }' ||
 	fail "events/s never showed the workload of $avg_rate rows/s (rates seen: $(echo $rates))"
 wait_for 10 "events/s back to 0.0" status_matches '; 0\.0 events/s;'
 # The text is sent only when it changed.
