@@ -6,7 +6,8 @@
  * inserts a row and reads the spoiled DataRow byte by byte; the row after
  * it must be well formed again; armed for one feed (by query id), only
  * that feed's row is spoiled. Cases: cases/malform.cases. Runs under
- * crdbsim-env (CRDB_DSN, CRDBSIM_PORT, CRDBSIM_CONTROL).
+ * crdbsim-env (CRDB_DSN, CRDBSIM_PORT, CRDBSIM_CONTROL); the libpq and
+ * control-socket helpers are the wire tests' (wire_helpers.h).
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "malform.h"
+#include "wire_helpers.h"
 
 #define READ_TIMEOUT_MS 15000
 #define MAX_CASES 64
@@ -40,14 +42,6 @@ struct mcase {
 
 static struct mcase cases[MAX_CASES];
 static int ncases;
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-
-	ck_assert_msg(v && *v, "%s is not set: run under tests/crdbsim/crdbsim-env", name);
-	return v;
-}
 
 static void load_cases(void)
 {
@@ -77,49 +71,14 @@ static void load_cases(void)
 	fclose(f);
 }
 
-/* ---- the control socket and set-up through libpq ---- */
-
-/* One command on crdbsim's control socket; its reply line in reply. */
-static void control(const char *cmd, char *reply, size_t len)
-{
-	struct sockaddr_un sun;
-	char line[512];
-	size_t n = 0;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", env("CRDBSIM_CONTROL"));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	snprintf(line, sizeof line, "%s\n", cmd);
-	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	while (n < len - 1) {
-		ck_assert_int_eq(read(fd, reply + n, 1), 1);
-		if (reply[n] == '\n')
-			break;
-		n++;
-	}
-	reply[n] = '\0';
-	close(fd);
-}
+/* ---- the control socket (wire_helpers.h has the rest) ---- */
 
 static void control_ok(const char *cmd)
 {
-	char reply[512];
+	char *reply = control(cmd);
 
-	control(cmd, reply, sizeof reply);
 	ck_assert_msg(!strncmp(reply, "ok", 2), "control '%s': %s", cmd, reply);
-}
-
-static void sql_ok(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-		      PQresultStatus(r) == PGRES_TUPLES_OK,
-		      "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
+	free(reply);
 }
 
 /* ---- a raw v3 client ---- */
@@ -438,10 +397,10 @@ START_TEST(malformed_row_arrives_as_specified)
 	int fd;
 
 	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	sql_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	exec_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
 	control_ok("malform json 0");   /* nothing left from a failed case */
-	sql_ok(pg, "DROP TABLE IF EXISTS mf");
-	sql_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
+	exec_ok(pg, "DROP TABLE IF EXISTS mf");
+	exec_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
 	fd = connect_raw();
 	start_feed(fd, "CREATE CHANGEFEED FOR mf WITH resolved = '100ms', min_checkpoint_frequency = '100ms'",
 		   binary);
@@ -450,12 +409,12 @@ START_TEST(malformed_row_arrives_as_specified)
 	free(m.body);
 	snprintf(arm, sizeof arm, "malform all %s 1", c->kind);
 control_ok(arm);
-	sql_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
+	exec_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
 	next_row(fd, resolved, &m, &r);
 check_spoiled(c, &r, binary);
 	free(m.body);
 	/* Armed once: the next rows are well formed. */
-	sql_ok(pg, "INSERT INTO mf VALUES (2, 'two')");
+	exec_ok(pg, "INSERT INTO mf VALUES (2, 'two')");
 	next_row(fd, false, &m, &r);
 	if (!resolved) {
 		ck_assert_int_eq(r.ncols, 3);
@@ -488,9 +447,9 @@ START_TEST(malform_one_feed_by_query_id)
 
 	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
 	control_ok("malform json 0");
-	sql_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
-	sql_ok(pg, "DROP TABLE IF EXISTS mf");
-	sql_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
+	exec_ok(pg, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
+	exec_ok(pg, "DROP TABLE IF EXISTS mf");
+	exec_ok(pg, "CREATE TABLE mf (id INT8 PRIMARY KEY, v TEXT)");
 	plain = connect_raw();
 	target = connect_raw();
 	start_feed(plain, "CREATE CHANGEFEED FOR mf WITH resolved = '100ms', "
@@ -509,7 +468,7 @@ START_TEST(malform_one_feed_by_query_id)
 	snprintf(arm, sizeof arm, "malform %s json 1", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	control_ok(arm);
-	sql_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
+	exec_ok(pg, "INSERT INTO mf VALUES (1, 'one')");
 	next_row(plain, false, &m, &r);
 	ck_assert_int_eq(r.ncols, 3);
 	assert_intact(&r, false, 1, true, true);
@@ -532,17 +491,20 @@ START_TEST(malform_command_usage)
 		"malform json -1", "malform json x", "malform json 1 2",
 		"malform 0123456789abcdef0123456789ABCDEF json",
 	};
-	char reply[512];
+	char *reply;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		control(bad[i], reply, sizeof reply);
+		reply = control(bad[i]);
 		ck_assert_msg(!strncmp(reply, "error ", 6), "'%s' answered '%s'",
 			      bad[i], reply);
+		free(reply);
 	}
-	control("malform json 3", reply, sizeof reply);
+	reply = control("malform json 3");
 	ck_assert_str_eq(reply, "ok 3");
-	control("malform all truncate 0", reply, sizeof reply);
+	free(reply);
+	reply = control("malform all truncate 0");
 	ck_assert_str_eq(reply, "ok 0");
+	free(reply);
 }
 END_TEST
 

@@ -71,7 +71,7 @@ dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases
 check_PROGRAMS += tests/crdbsim/check_sim_malform
 TESTS += tests/crdbsim/check_sim_malform
 tests_crdbsim_check_sim_malform_SOURCES = tests/crdbsim/check_sim_malform.c \
-	tests/crdbsim/malform.h
+	tests/crdbsim/malform.h tests/crdbsim/wire_helpers.h
 tests_crdbsim_check_sim_malform_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 tests_crdbsim_check_sim_malform_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) \
