@@ -6,8 +6,9 @@
 #ifndef CRDBFEEDD_DEFER_H
 #define CRDBFEEDD_DEFER_H
 
-/* Queue fn(ptr). Never fails: falls back to running fn at the next
- * defer_run() via a fixed reserve; see defer.c. */
+/* Queue fn(ptr). Never fails: when the list cannot grow, a fixed reserve
+ * (64 entries) takes it; past that the object is leaked (logged), never
+ * freed early. See defer.c. */
 void defer_free(void (*fn)(void *), void *ptr);
 
 /* Run everything queued (also what gets queued meanwhile). */
