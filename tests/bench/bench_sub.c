@@ -8,18 +8,21 @@
  * (a stalled consumer) until killed.
  *
  * usage: bench_sub SOCKET|- --events N [--ready FILE] [--latency-out FILE]
- *                  [--stall] [--timeout S] [--no-order]
+ *                  [--stall] [--timeout S] [--no-order] [--idle-exit S]
  *
- * Stops after N rows or at end of input. Prints one JSON object: rows,
- * resolved, lines, bytes, order_errors, seconds (first to last row),
- * events_per_s, first_ns, last_ns. Exits 1 when rows != N or keys were
- * out of order.
+ * Stops after N rows, at end of input, or (--idle-exit) when nothing came
+ * for S seconds after the first row. Prints one JSON object: rows,
+ * resolved, missed (lines of type "missed", the drop policy's notice),
+ * lines, bytes, order_errors, seconds (first to last row), events_per_s,
+ * first_ns, last_ns. Exits 1 when rows != N or keys were out of order
+ * (--no-order: rows may be missing; only the count is reported).
  */
 #include <config.h> /* autoconf's, from the build directory */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@
 #define BUF_SIZE (256 * 1024)
 #define ROW_PREFIX "{\"v\":1,\"type\":\"row\""
 #define RESOLVED_PREFIX "{\"v\":1,\"type\":\"resolved\""
+#define MISSED_PREFIX "{\"v\":1,\"type\":\"missed\""
 #define KEY_MEMBER "\"key\":["
 
 struct stamp {
@@ -41,7 +45,7 @@ struct stamp {
 };
 
 struct counts {
-	uint64_t rows, resolved, lines, bytes, order_errors, next_key;
+	uint64_t rows, resolved, missed, lines, bytes, order_errors, next_key;
 	int64_t first, last;
 	bool check_order;
 	struct stamp *stamps;
@@ -102,6 +106,9 @@ static int count_line(struct counts *c, const char *line, size_t len,
 	} else if (len >= sizeof(RESOLVED_PREFIX) - 1 &&
 		   memcmp(line, RESOLVED_PREFIX, sizeof(RESOLVED_PREFIX) - 1) == 0) {
 		c->resolved++;
+	} else if (len >= sizeof(MISSED_PREFIX) - 1 &&
+		   memcmp(line, MISSED_PREFIX, sizeof(MISSED_PREFIX) - 1) == 0) {
+		c->missed++;
 	}
 	return 0;
 }
@@ -144,7 +151,7 @@ int main(int argc, char **argv)
 {
 	const char *path, *ready = NULL, *latency_out = NULL;
 	uint64_t events = 0;
-	unsigned timeout = 600;
+	unsigned timeout = 600, idle_exit = 0;
 	bool stall = false;
 	struct counts c = { .next_key = 1, .check_order = true };
 	static char buf[BUF_SIZE];
@@ -173,6 +180,8 @@ int main(int argc, char **argv)
 			latency_out = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0)
 			timeout = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--idle-exit") == 0)
+			idle_exit = (unsigned)strtoul(argv[++i], NULL, 10);
 		else
 			usage();
 	}
@@ -195,9 +204,20 @@ int main(int argc, char **argv)
 	}
 	alarm(timeout);
 	while (!events || c.rows < events) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		ssize_t n;
 		int64_t t;
 		char *p, *end, *nl;
+
+		if (idle_exit && c.rows) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int polled = poll(&pfd, 1, (int)idle_exit * 1000);
+
+			if (polled < 0 && errno == EINTR)
+				continue;
+			if (polled == 0)
+				break; /* quiet for idle_exit seconds: done */
+		}
+		n = read(fd, buf + have, sizeof(buf) - have);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -239,14 +259,16 @@ int main(int argc, char **argv)
 	{
 		double secs = c.rows > 1 ? (double)(c.last - c.first) / 1e9 : 0;
 
-		printf("{\"rows\":%" PRIu64 ",\"resolved\":%" PRIu64 ",\"lines\":%" PRIu64
-		       ",\"bytes\":%" PRIu64 ",\"order_errors\":%" PRIu64
+		printf("{\"rows\":%" PRIu64 ",\"resolved\":%" PRIu64 ",\"missed\":%" PRIu64
+		       ",\"lines\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"order_errors\":%" PRIu64
 		       ",\"seconds\":%.6f,\"events_per_s\":%.1f,\"first_ns\":%" PRId64
-		       ",\"last_ns\":%" PRId64 "}\n", c.rows, c.resolved, c.lines, c.bytes,
-		       c.order_errors, secs, secs > 0 ? (double)(c.rows - 1) / secs : 0,
-		       c.first, c.last);
+		       ",\"last_ns\":%" PRId64 "}\n", c.rows, c.resolved, c.missed, c.lines,
+		       c.bytes, c.order_errors, secs,
+		       secs > 0 ? (double)(c.rows - 1) / secs : 0, c.first, c.last);
 	}
 	free(c.stamps);
+	if (!c.check_order)
+		return 0;
 	if (events && c.rows != events) {
 		fprintf(stderr, "bench_sub: %" PRIu64 " rows, expected %" PRIu64 "\n",
 			c.rows, events);
