@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct line *line_ref(struct line *line)
 {
@@ -314,6 +317,21 @@ static inline uint64_t special8(const unsigned char *p)
  */
 static inline size_t skip_plain(const unsigned char *s, size_t i, size_t len)
 {
+#ifdef __SSE2__
+	/* Sixteen at once: as signed bytes, non-ASCII is below 0x20 too. */
+	while (len - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i special = _mm_or_si128(
+			_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+		int mask = _mm_movemask_epi8(special);
+
+		if (mask)
+			return i + (size_t)__builtin_ctz((unsigned)mask);
+		i += 16;
+	}
+#endif
 	while (len - i >= 8) {
 		uint64_t mask = special8(s + i);
 
