@@ -989,8 +989,11 @@ static bool hlc_canonical(const char *s, size_t len)
 	if (len < 12 || len > 30 || s[wall] != '.' ||
 	    (wall > 1 && s[0] == '0'))
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if (i != wall && (s[i] < '0' || s[i] > '9'))
+	for (size_t i = 0; i < wall; i++)
+		if ((unsigned char)(s[i] - '0') > 9)
+			return false;
+	for (size_t i = wall + 1; i < len; i++)
+		if ((unsigned char)(s[i] - '0') > 9)
 			return false;
 	return (wall < 19 || (wall == 19 && memcmp(s, "9223372036854775807", 19) <= 0)) &&
 	       memcmp(s + wall + 1, "2147483647", 10) <= 0;

@@ -535,7 +535,8 @@ def callgrind_inclusive(path, events):
     out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode()
     want = ["on_session_io", "feed_drain", "feed_handle_row", "crdb_event_decode",
-            "line_new_row", "feed_publish", "sink_offer", "PQgetResult", "PQconsumeInput",
+            "line_new_row", "line_new_row_direct", "line_new_row_raw", "feed_publish",
+            "sink_offer", "PQgetResult", "PQconsumeInput", "PQisBusy",
             "json_decref", "crdb_event_clear", "writev", "write", "on_writable",
             "subscriber_write", "sub_flush", "free", "malloc"]
     found = {}
