@@ -118,10 +118,12 @@ wait_for 20 "the socket" test -S "$work/fm.sock"
 subscribe "$work/fm.sock" "$work/fd.out" --duration 120
 wait_for 20 "the feed streaming" has_line "$work/fd.out" '.type == "state" and .state == "streaming"'
 wait_for 20 "a checkpoint on the tmpfs" sh -c "! cmp -s '$cp_file' '$work/saved.checkpoint'"
+# Count before filling: the daemon writes every 100 ms and logs the
+# outage once, possibly before dd has even returned.
+errors_before=$(log_lines 'checkpoint not saved')
 # Fill it: the next write cannot create its temporary file's data.
 dd if=/dev/zero of="$state/fill" bs=4k 2>/dev/null || true
 [ "$(df -P "$state" | awk 'NR == 2 { print $4 }')" -eq 0 ] || fail "the tmpfs is not full"
-errors_before=$(log_lines 'checkpoint not saved')
 wait_for 20 "the failed write logged" log_count_at_least 'checkpoint not saved' $((errors_before + 1))
 # From the first failure on, nothing can replace the file.
 held=$(cat "$cp_file")
