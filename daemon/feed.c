@@ -808,6 +808,29 @@ nomem:
  * Returns when libpq needs more input, the feed paused, or the connection
  * was closed (feed->conn NULL then).
  */
+/*
+ * libpq keeps a malformed message (a DataRow of the wrong width, a length
+ * past its end) to itself: it writes the reason into the connection's
+ * error message and then discards every row until the statement ends,
+ * which a changefeed never does. Seen while libpq is still busy, that
+ * message means the stream is broken now: log it with the checkpoint and
+ * reconnect at once instead of waiting for the stall watchdog.
+ */
+static void feed_check_protocol(struct feed *feed, PGconn *pg)
+{
+	const char *text = PQerrorMessage(pg);
+	char hlc[CRDB_HLC_BUFSIZE], reason[300];
+
+	if (feed->step != STEP_FEED || !text || !*text)
+		return;
+	snprintf(reason, sizeof(reason), "malformed message from the server: %s", text);
+	reason[strcspn(reason, "\n")] = '\0';
+	crdb_hlc_format(feed->checkpoint, hlc);
+	feed->stats.bad_rows++;
+	log_error(feed->who, "%s (resuming after resolved %s)", reason, hlc);
+	feed_backoff(feed, RECONNECT_BAD_ROW, reason);
+}
+
 static void feed_drain_results(struct feed *feed)
 {
 	unsigned taken = 0;
@@ -816,8 +839,10 @@ static void feed_drain_results(struct feed *feed)
 		PGconn *pg = crdb_conn_pg(feed->conn);
 		PGresult *res;
 
-		if (PQisBusy(pg))
+		if (PQisBusy(pg)) {
+			feed_check_protocol(feed, pg);
 			return;
+		}
 		/* Let the sinks write between bursts: continue in the next
 		 * pass (rows held by libpq would not wake the socket). */
 		if (++taken > DRAIN_BATCH) {
