@@ -692,6 +692,32 @@ static int quick_check(const struct config *cfg)
 
 /* ---- main ------------------------------------------------------------------ */
 
+/*
+ * Quick mode's --dsn is in argv, which ps(1) and /proc/PID/cmdline show to
+ * every local user: once the config holds its own copy, overwrite the
+ * argument in place with its masked form (as mysql(1) does with -p), so a
+ * password written in it is visible only for the moment before this runs.
+ */
+static void hide_dsn_password(char *arg)
+{
+	char *masked = config_dsn_mask(arg);
+	size_t len = strlen(arg), mlen;
+
+	if (!masked || strcmp(masked, arg) == 0) {
+		free(masked);
+		return;
+	}
+	mlen = strlen(masked);
+	if (mlen > len) {
+		/* Never grow argv: hide all of it. */
+		memset(arg, '*', len);
+	} else {
+		memcpy(arg, masked, mlen);
+		memset(arg + mlen, ' ', len - mlen);
+	}
+	free(masked);
+}
+
 static int check_state_dir(const char *dir)
 {
 	struct stat st;
@@ -810,6 +836,7 @@ int main(int argc, char **argv)
 			free(options);
 			return EX_USAGE;
 		}
+		hide_dsn_password((char *)dsn);
 	}
 	free(options);
 	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);

@@ -9,8 +9,8 @@
 # good file and of a broken one), --help, the lines subscribers receive
 # (rows, states, errors), the control socket's status and metrics, or
 # /proc/PID/cmdline and /proc/PID/environ. Quick mode (--dsn on the
-# command line) is measured and reported, not asserted: a password given
-# on a command line is visible there until the daemon overwrites it.
+# command line) overwrites its argument with the masked DSN at start: the
+# password must be gone from /proc/PID/cmdline a second later.
 if [ -z "${E2E_SECRETS_NESTED:-}" ]; then
 	_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 	fail() { echo "FAIL e2e-secrets: $*" >&2; exit 1; }
@@ -189,18 +189,19 @@ no_leak "the metrics" "$work/metrics.out"
 grep -q '\*\*\*\|password authentication failed' "$daemon_log" || fail "no trace of the failing feeds in the log"
 echo "wrong inline password: $(grep -m 1 'feed wrong-inline: .*password authentication failed' "$daemon_log")"
 
-# Quick mode takes the DSN on the command line: measured, reported.
+# Quick mode takes the DSN on the command line, then masks it in argv.
 env -u CRDBSIM_ARGS "$CRDBFEEDD" --dsn "postgresql://root:$good_pw@$host_port/defaultdb?$tls_q" sec_t \
 	>"$work/quick.out" 2>"$work/quick.err" &
 quick_pid=$!
 sub_pids="$sub_pids $quick_pid"
 sleep 1
 if [ -r /proc/$quick_pid/cmdline ]; then
-	if tr '\0' ' ' </proc/$quick_pid/cmdline | grep -qF "$good_pw"; then
-		echo "note: quick mode: the --dsn password is visible in /proc/PID/cmdline (use a config file with password_file or credential)"
-	else
-		echo "note: quick mode: the --dsn password is not visible in /proc/PID/cmdline"
-	fi
+	tr '\0' ' ' </proc/$quick_pid/cmdline >"$work/quick-cmdline.out"
+	grep -qF "$good_pw" "$work/quick-cmdline.out" &&
+		fail "quick mode: the --dsn password is still in /proc/PID/cmdline: $(cat "$work/quick-cmdline.out")"
+	grep -qF 'root:***@' "$work/quick-cmdline.out" ||
+		fail "quick mode: /proc/PID/cmdline does not show the masked DSN: $(cat "$work/quick-cmdline.out")"
+	echo "quick mode: /proc/PID/cmdline shows $(cat "$work/quick-cmdline.out")"
 fi
 kill "$quick_pid" 2>/dev/null || true
 wait "$quick_pid" 2>/dev/null || true
