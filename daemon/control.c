@@ -28,6 +28,7 @@
 #include "defer.h"
 #include "feed.h"
 #include "log.h"
+#include "unixsock.h"
 #include "metrics.h"
 #include "sink.h"
 
@@ -743,30 +744,13 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---------------------------------------------------------- */
 
-static bool id_listed(unsigned long id, const void *list, size_t n, bool is_uid)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned long entry = is_uid ? (unsigned long)((const uid_t *)list)[i] :
-					       (unsigned long)((const gid_t *)list)[i];
-
-		if (entry == id)
-			return true;
-	}
-	return false;
-}
-
 /* The control allow-list: both lists empty = everyone who can open the
  * socket file; otherwise the uid or the primary gid must be listed. */
 static bool peer_allowed(const struct config *cfg, const struct conn *conn)
 {
-	if (!cfg->ncontrol_allow_uids && !cfg->ncontrol_allow_gids)
-		return true;
-	if (!conn->have_cred)
-		return false;
-	return id_listed(conn->cred.uid, cfg->control_allow_uids,
-			 cfg->ncontrol_allow_uids, true) ||
-	       id_listed(conn->cred.gid, cfg->control_allow_gids,
-			 cfg->ncontrol_allow_gids, false);
+	return unixsock_peer_allowed(conn->have_cred ? &conn->cred : NULL,
+				     cfg->control_allow_uids, cfg->ncontrol_allow_uids,
+				     cfg->control_allow_gids, cfg->ncontrol_allow_gids);
 }
 
 static struct conn *conn_new(struct control *ctl, enum listener_kind kind, int fd)
@@ -880,110 +864,22 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 
 /* ---- listeners ------------------------------------------------------------ */
 
-/* Is someone listening on path? 1 yes, 0 no (stale), -1 cannot tell. */
-static int socket_in_use(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	close(fd);
-	if (rc == 0)
-		return 1;
-	return errno == ECONNREFUSED ? 0 : -1;
-}
-
 /* Give path the configured group and mode. */
 static int socket_file_access(const char *path, const struct config *cfg,
 			      char *errbuf, size_t errlen)
 {
-	if (cfg->control_group && *cfg->control_group) {
-		struct group *gr = getgrnam(cfg->control_group);
-
-		if (!gr) {
-			snprintf(errbuf, errlen, "unknown group %s", cfg->control_group);
-			return -1;
-		}
-		if (chown(path, (uid_t)-1, gr->gr_gid)) {
-			snprintf(errbuf, errlen, "chown %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	if (chmod(path, cfg->control_mode ? cfg->control_mode : 0660)) {
-		snprintf(errbuf, errlen, "chmod %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return unixsock_set_access(path, cfg->control_mode ? cfg->control_mode : 0660,
+				   cfg->control_group, errbuf, errlen);
 }
 
-/* Bind and listen on a Unix socket file; a stale file (nobody answers) is
- * replaced, anything else is left alone. */
+/* Bind and listen on a Unix socket file (unixsock.c: a stale file is
+ * replaced, anything else is left alone). */
 static int listen_unix(const char *path, const struct config *cfg,
 		       char *errbuf, size_t errlen)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old_umask;
-	int fd;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(errbuf, errlen, "socket path %s is longer than %zu bytes",
-			 path, sizeof(addr.sun_path) - 1);
-		return -1;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(errbuf, errlen, "%s exists and is not a socket; not replacing it",
-				 path);
-			return -1;
-		}
-		switch (socket_in_use(path)) {
-		case 1:
-			snprintf(errbuf, errlen, "%s is in use by another process", path);
-			return -1;
-		case 0:
-			log_notice(CONTROL_WHO, "replacing stale socket %s", path);
-			if (unlink(path) && errno != ENOENT) {
-				snprintf(errbuf, errlen, "unlink %s: %s", path, strerror(errno));
-				return -1;
-			}
-			break;
-		default:
-			snprintf(errbuf, errlen, "%s exists and cannot be probed: %s",
-				 path, strerror(errno));
-			return -1;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* Born with no access for others; the configured mode comes next. */
-	old_umask = umask(0177);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		umask(old_umask);
-		snprintf(errbuf, errlen, "bind %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old_umask);
-	if (socket_file_access(path, cfg, errbuf, errlen))
-		goto fail;
-	if (listen(fd, 64)) {
-		snprintf(errbuf, errlen, "listen %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	return fd;
-fail:
-	unlink(path);
-	close(fd);
-	return -1;
+	return unixsock_listen(CONTROL_WHO, path,
+			       cfg->control_mode ? cfg->control_mode : 0660,
+			       cfg->control_group, 64, errbuf, errlen);
 }
 
 static bool is_loopback(const struct sockaddr *sa)

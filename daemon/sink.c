@@ -25,6 +25,7 @@
 #include "defer.h"
 #include "feed.h"
 #include "log.h"
+#include "unixsock.h"
 #include "request.h"
 
 #include <errno.h>
@@ -746,17 +747,8 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
  * socket file's mode and group are then the only gate). */
 static bool peer_allowed(const struct sink_config *cfg, const struct ucred *cred)
 {
-	if (cfg->nallow_uids == 0 && cfg->nallow_gids == 0)
-		return true;
-	if (!cred)
-		return false; /* unknown peer: fail closed */
-	for (size_t i = 0; i < cfg->nallow_uids; i++)
-		if (cfg->allow_uids[i] == cred->uid)
-			return true;
-	for (size_t i = 0; i < cfg->nallow_gids; i++)
-		if (cfg->allow_gids[i] == cred->gid)
-			return true;
-	return false;
+	return unixsock_peer_allowed(cred, cfg->allow_uids, cfg->nallow_uids,
+				     cfg->allow_gids, cfg->nallow_gids);
 }
 
 /* Tell a refused peer why (one error line, best effort: never wait on
@@ -839,138 +831,23 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Is someone listening on path? 1 yes, 0 no (stale), -1 cannot tell. */
-static int socket_in_use(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	close(fd);
-	if (rc == 0)
-		return 1;
-	return errno == ECONNREFUSED ? 0 : -1;
-}
-
-/*
- * Warn when the socket's directory lets someone else replace the socket
- * file (writable by others without the sticky bit, or owned by another
- * user than us or root): the file's mode then guards nothing. systemd's
- * RuntimeDirectory= gives a directory the daemon owns.
- */
-static void check_socket_dir(const struct sink *sink, const char *path)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &st))
-		return; /* bind will say what is wrong */
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-		log_warning(sink->who, "directory %s is writable by others (mode %04o): they can replace the socket",
-			    dir, (unsigned)(st.st_mode & 07777));
-	else if (st.st_uid != geteuid() && st.st_uid != 0)
-		log_warning(sink->who, "directory %s belongs to uid %ld: it can replace the socket",
-			    dir, (long)st.st_uid);
-}
-
 static int listen_unix(struct sink *sink, char *errbuf, size_t errlen)
 {
 	const struct sink_config *cfg = sink->cfg;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old_umask;
-	int fd;
+	int fd = unixsock_listen(sink->who, cfg->path, cfg->mode ? cfg->mode : 0660,
+				 cfg->group, 128, errbuf, errlen);
 
-	if (!cfg->path || strlen(cfg->path) >= sizeof(addr.sun_path)) {
-		snprintf(errbuf, errlen, "socket path missing or longer than %zu bytes",
-			 sizeof(addr.sun_path) - 1);
+	if (fd < 0)
 		return -1;
-	}
-	memcpy(addr.sun_path, cfg->path, strlen(cfg->path) + 1);
-	check_socket_dir(sink, cfg->path);
-	if (lstat(cfg->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(errbuf, errlen, "%s exists and is not a socket; not replacing it",
-				 cfg->path);
-			return -1;
-		}
-		switch (socket_in_use(cfg->path)) {
-		case 1:
-			snprintf(errbuf, errlen, "%s is in use by another process", cfg->path);
-			return -1;
-		case 0:
-			log_notice(sink->who, "replacing stale socket %s", cfg->path);
-			if (unlink(cfg->path) && errno != ENOENT) {
-				snprintf(errbuf, errlen, "unlink %s: %s", cfg->path, strerror(errno));
-				return -1;
-			}
-			break;
-		default:
-			snprintf(errbuf, errlen, "%s exists and cannot be probed: %s",
-				 cfg->path, strerror(errno));
-			return -1;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* Born with no access for others; the configured mode comes next. */
-	old_umask = umask(0177);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		umask(old_umask);
-		snprintf(errbuf, errlen, "bind %s: %s", cfg->path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old_umask);
 	sink->path = strdup(cfg->path);
 	if (!sink->path) {
 		snprintf(errbuf, errlen, "out of memory");
-		goto fail;
-	}
-	if (cfg->group && *cfg->group) {
-		struct group *gr = getgrnam(cfg->group);
-
-		if (!gr) {
-			snprintf(errbuf, errlen, "unknown group %s", cfg->group);
-			goto fail;
-		}
-		if (chown(cfg->path, (uid_t)-1, gr->gr_gid)) {
-			snprintf(errbuf, errlen, "chown %s: %s", cfg->path, strerror(errno));
-			goto fail;
-		}
-	}
-	if (chmod(cfg->path, cfg->mode ? cfg->mode : 0660)) {
-		snprintf(errbuf, errlen, "chmod %s: %s", cfg->path, strerror(errno));
-		goto fail;
-	}
-	if (listen(fd, 128)) {
-		snprintf(errbuf, errlen, "listen %s: %s", cfg->path, strerror(errno));
-		goto fail;
+		unlink(cfg->path);
+		close(fd);
+		return -1;
 	}
 	sink->listen_fd = fd;
 	return 0;
-fail:
-	unlink(cfg->path);
-	free(sink->path);
-	sink->path = NULL;
-	close(fd);
-	return -1;
 }
 
 static void sink_free(void *ptr)
