@@ -37,6 +37,14 @@ tests/bench/firehose-shim.so: tests/bench/firehose-shim.c
 EXTRA_DIST += tests/bench/firehose-shim.c tests/bench/fuzz_encode.c \
 	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp
 
+# One full run's results, committed as documentation (README, Performance).
+EXTRA_DIST += tests/bench/results/results.json \
+	tests/bench/results/throughput.csv tests/bench/results/latency.csv \
+	tests/bench/results/throughput.dat tests/bench/results/latency-1000.dat \
+	tests/bench/results/latency-10000.dat \
+	tests/bench/results/throughput.png tests/bench/results/throughput.svg \
+	tests/bench/results/latency.png tests/bench/results/latency.svg
+
 bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
 		tests/bench/firehose-shim.so
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
