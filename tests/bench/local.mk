@@ -7,8 +7,16 @@
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
 	tests/bench/bench_load tests/bench/bench_encode
-EXTRA_PROGRAMS = $(BENCH_PROGS)
+EXTRA_PROGRAMS = tests/bench/bench_reader tests/bench/bench_sub \
+	tests/bench/bench_load
 CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.so
+
+# bench_encode --verify is also a test: the fast encoder and the direct
+# wire-to-line path must give jansson's bytes on random rows (every plain
+# wrapped row takes the direct path in crdbfeedd).
+check_PROGRAMS += tests/bench/bench_encode
+TESTS += tests/bench/check-direct.sh
+dist_check_SCRIPTS += tests/bench/check-direct.sh
 
 tests_bench_bench_reader_SOURCES = tests/bench/bench_reader.c
 tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
