@@ -16,7 +16,7 @@ set ylabel "events per second"
 set logscale x 2
 set xrange [0.7:100]
 set yrange [0:*]
-set format y "%.0s%c"
+set format y "%.1s%c"
 set key outside bottom center horizontal
 plot results.'/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title "crdbfeedd", \
      limit with lines dt 2 lw 2 title "limit (direct libpq reader)", \
