@@ -18,6 +18,18 @@
 
 /* ---- cancel ---- */
 
+#define CANCEL_RETRY_MS 100
+#define CANCEL_RETRY_MAX 50     /* 5 s of a statement that ignores it */
+
+/* Blocking, but to the local PostgreSQL: a millisecond. */
+static void relay_cancel(struct sim_session *s)
+{
+	char errbuf[256];
+
+	if (!PQcancel(s->pg_cancel, errbuf, sizeof errbuf))
+		sim_log("cancel to PostgreSQL failed: %s", errbuf);
+}
+
 bool sim_session_cancel(struct sim_session *s)
 {
 	if (s->dead)
@@ -34,13 +46,32 @@ bool sim_session_cancel(struct sim_session *s)
 		return true;
 	}
 	if (s->running && s->expected > 0 && s->pg_cancel) {
-		char errbuf[256];
-		/* Blocking, but to the local PostgreSQL: a millisecond. */
-		if (!PQcancel(s->pg_cancel, errbuf, sizeof errbuf))
-			sim_log("cancel to PostgreSQL failed: %s", errbuf);
+		static const struct timeval retry = { 0, CANCEL_RETRY_MS * 1000 };
+
+		relay_cancel(s);
+		/* Again while the same statement runs: see cancel_retry. */
+		snprintf(s->cancel_qid, sizeof s->cancel_qid, "%s", s->query_id);
+		s->cancel_tries = 1;
+		event_add(s->cancel_retry, &retry);
 		return true;
 	}
 	return false;
+}
+
+void sess_cancel_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval retry = { 0, CANCEL_RETRY_MS * 1000 };
+	struct sim_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->dead || !s->running || s->expected <= 0 || !s->pg_cancel ||
+	    strcmp(s->query_id, s->cancel_qid) != 0 ||
+	    s->cancel_tries >= CANCEL_RETRY_MAX)
+		return;
+	s->cancel_tries++;
+	relay_cancel(s);
+	event_add(s->cancel_retry, &retry);
 }
 
 /* ---- statements crdbsim answers ---- */

@@ -262,6 +262,8 @@ void sess_close(struct sim_session *s)
 		event_free(s->pg_ev);
 	if (s->tick)
 		event_free(s->tick);
+	if (s->cancel_retry)
+		event_free(s->cancel_retry);
 	if (s->pg_cancel && s->expected > 0) {
 		/* PostgreSQL would run an orphaned statement to its end. */
 		char errbuf[256];
@@ -643,13 +645,16 @@ struct sim_session *sim_session_new(struct sim_server *srv, int fd,
 	sim_new_id(srv, s->session_id);
 	s->client = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	s->tick = evtimer_new(srv->base, tick_cb, s);
-	if (!s->client || !s->tick) {
+	s->cancel_retry = evtimer_new(srv->base, sess_cancel_retry_cb, s);
+	if (!s->client || !s->tick || !s->cancel_retry) {
 		if (s->client)
 			bufferevent_free(s->client);
 		else
 			close(fd);
 		if (s->tick)
 			event_free(s->tick);
+		if (s->cancel_retry)
+			event_free(s->cancel_retry);
 		free(s);
 		return NULL;    /* the fd is closed either way */
 	}

@@ -105,6 +105,12 @@ struct sim_session {
 	/* running statement */
 	bool running;
 	char query_id[33];
+	/* A cancel relayed to PostgreSQL is lost when it lands before the
+	 * backend has read the statement (it is idle then); CockroachDB
+	 * cancels a listed query for sure, so crdbsim repeats it. */
+	struct event *cancel_retry;
+	char cancel_qid[33];    /* the statement being cancelled */
+	int cancel_tries;
 	char *query;
 	int64_t start_us;
 
@@ -118,6 +124,11 @@ struct sim_session {
 
 /* What the message handlers return. */
 enum { H_DONE = 1, H_WAIT = 0, H_GONE = -1 };
+
+/* ---- answer.c ---- */
+/* cancel_retry's callback: repeat a relayed cancel while the same
+ * statement still runs (at most 5 s). */
+void sess_cancel_retry_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- session.c ---- */
 struct evbuffer *sess_out(struct sim_session *s);          /* to the client */
