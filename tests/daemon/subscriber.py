@@ -65,8 +65,11 @@ def main():
                 break
             out.write(data)
             out.flush()
-            buf += data
             if a.until_type:
+                # Only then: appending every chunk to one bytes object
+                # copies it whole each time, and the CPU that burns (on
+                # slow readers' small chunks) starved the fast subscribers.
+                buf += data
                 *lines, buf = buf.split(b"\n")
                 if any(l and json.loads(l).get("type") == a.until_type for l in lines):
                     break
