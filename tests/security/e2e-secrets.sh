@@ -197,11 +197,17 @@ sub_pids="$sub_pids $quick_pid"
 sleep 1
 if [ -r /proc/$quick_pid/cmdline ]; then
 	tr '\0' ' ' </proc/$quick_pid/cmdline >"$work/quick-cmdline.out"
-	grep -qF "$good_pw" "$work/quick-cmdline.out" &&
-		fail "quick mode: the --dsn password is still in /proc/PID/cmdline: $(cat "$work/quick-cmdline.out")"
-	grep -qF 'root:***@' "$work/quick-cmdline.out" ||
-		fail "quick mode: /proc/PID/cmdline does not show the masked DSN: $(cat "$work/quick-cmdline.out")"
-	echo "quick mode: /proc/PID/cmdline shows $(cat "$work/quick-cmdline.out")"
+	if [ -n "${CRDBFEEDD_WRAPPER:-}" ]; then
+		# The pid is the wrapper's (valgrind): its own argv keeps the
+		# text; crdbfeedd masks only the copy it was handed.
+		echo "quick mode: cmdline not checked under $CRDBFEEDD_WRAPPER"
+	else
+		grep -qF "$good_pw" "$work/quick-cmdline.out" &&
+			fail "quick mode: the --dsn password is still in /proc/PID/cmdline: $(cat "$work/quick-cmdline.out")"
+		grep -qF 'root:***@' "$work/quick-cmdline.out" ||
+			fail "quick mode: /proc/PID/cmdline does not show the masked DSN: $(cat "$work/quick-cmdline.out")"
+		echo "quick mode: /proc/PID/cmdline shows $(cat "$work/quick-cmdline.out")"
+	fi
 fi
 kill "$quick_pid" 2>/dev/null || true
 wait "$quick_pid" 2>/dev/null || true
