@@ -377,7 +377,23 @@ const char *crdb_op_name(crdb_op op);
 typedef struct crdb_decode_opts {
 	crdb_envelope envelope;
 	bool diff;      /* the statement has diff: op can be insert/update */
+	bool number_text; /* keep every JSON number's text (below) */
 } crdb_decode_opts;
+
+/*
+ * With number_text, every number in the event's JSON values is kept as the
+ * server wrote it, digits and exponent unchanged, as a jansson string of
+ * the byte CRDB_NUMBER_TEXT_MARK followed by the text. The mark is never
+ * part of a valid UTF-8 string, so such a value is never mistaken for a
+ * JSON string; jansson refuses to dump it: write it yourself with
+ * crdb_json_number_text(). Without number_text, numbers follow the rule of
+ * crdb_value_to_json() (a number jansson cannot hold exactly is a string).
+ */
+#define CRDB_NUMBER_TEXT_MARK 0xff
+
+/* The text of a number kept by number_text (not NUL-terminated: *len
+ * bytes), or NULL when json is not one. */
+const char *crdb_json_number_text(const json_t *json, size_t *len);
 
 /*
  * One decoded changefeed row. The JSON members are references owned by the

@@ -9,7 +9,9 @@
  *  - Duplicate object keys are refused (as jansson's JSON_REJECT_DUPLICATES
  *    would): CockroachDB's encoder never writes a key twice, so a duplicate
  *    means corruption.
- *  - Numbers that jansson cannot hold exactly become strings (types.c).
+ *  - Numbers that jansson cannot hold exactly become strings (types.c),
+ *    unless opts->number_text keeps every number's text
+ *    (crdb_json_number_text()).
  *  - Text format means bytea in hex ("\x..."), as CockroachDB's default
  *    bytea_output; anything else is refused rather than guessed.
  *  - Every malformed input fails with CRDB_EPROTO and a message naming the
@@ -23,9 +25,6 @@
 #include <strings.h>
 
 #define CRDB_EVENT_MAX_BYTES ((size_t)64 << 20)
-
-/* types.c: crdb_value_to_json() for jsonb text, without the lookups. */
-json_t *crdb__jsonb_from_text(const char *s, size_t len, crdb_error *err);
 
 #define BYTEA_OID 17
 #define TEXT_OID 25
@@ -99,8 +98,8 @@ static int in_column(crdb_error *err, const char *column)
  * parse. *out is NULL for a zero-length column.
  */
 static int parse_json_column(const char *column, const char *bytes,
-			     size_t len, int format, json_t **out,
-			     crdb_error *err)
+			     size_t len, int format, bool number_text,
+			     json_t **out, crdb_error *err)
 {
 	char *raw = NULL;
 	size_t rawlen = len;
@@ -156,7 +155,7 @@ static int parse_json_column(const char *column, const char *bytes,
 	/* A changefeed's JSON is jsonb text: no version byte on the wire.
 	 * This is crdb_value_to_json(crdb_types_crdb(), JSONB_OID, ..., 0)
 	 * without its registry lookups. */
-	*out = crdb__jsonb_from_text(data, rawlen, err);
+	*out = crdb__jsonb_from_text(data, rawlen, number_text, err);
 	crdb_free(raw);
 	if (!*out)
 		return in_column(err, column);
@@ -455,7 +454,7 @@ static int decode(const char *table, size_t table_len, const char *key,
 					  "key column: not NULL in a resolved "
 					  "row (NULL table)");
 		if (parse_json_column("value", value, value_len, value_format,
-				      &ev->value, err) < 0 ||
+				      opts->number_text, &ev->value, err) < 0 ||
 		    decode_resolved(ev->value, ev, err) < 0)
 			goto fail;
 		return 0;
@@ -481,8 +480,8 @@ static int decode(const char *table, size_t table_len, const char *key,
 	ev->table = crdb__strndup(table, table_len);
 	if (!ev->table)
 		return crdb__fail(err, CRDB_ENOMEM, "out of memory");
-	if (parse_json_column("key", key, key_len, key_format, &ev->key,
-			      err) < 0)
+	if (parse_json_column("key", key, key_len, key_format,
+			      opts->number_text, &ev->key, err) < 0)
 		goto fail;
 	if (!ev->key) {
 		crdb__fail(err, CRDB_EPROTO, "key column: empty");
@@ -497,7 +496,7 @@ static int decode(const char *table, size_t table_len, const char *key,
 		goto fail;
 	}
 	if (parse_json_column("value", value, value_len, value_format,
-			      &parsed, err) < 0)
+			      opts->number_text, &parsed, err) < 0)
 		goto fail;
 	ev->value = parsed;
 	ev->value_empty = parsed == NULL;

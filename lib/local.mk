@@ -6,12 +6,19 @@ include_HEADERS += lib/crdb.h
 lib_libcrdb_la_SOURCES = \
 	lib/crdb.h \
 	lib/crdb_internal.h \
+	lib/crdb_scan.h \
 	lib/error.c \
 	lib/version.c \
 	lib/conn.c \
 	lib/types.c \
+	lib/bytes.c \
+	lib/numeric.c \
+	lib/jsonread.c \
+	lib/datetime.c \
+	lib/array.c \
 	lib/hlc.c \
 	lib/changefeed.c \
+	lib/feedopt.c \
 	lib/event.c \
 	lib/errclass.c
 lib_libcrdb_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *part[3] = { NULL, NULL, NULL };
 	size_t len[3] = { 0, 0, 0 };
-	crdb_decode_opts opts;
+	crdb_decode_opts opts = { 0 };
 	crdb_event ev;
 	crdb_error err;
 	const uint8_t *p, *end;
@@ -126,6 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		part[2] = NULL;
 	opts.envelope = (crdb_envelope)((sel >> 1) % 5);
 	opts.diff = (sel & 0x40) != 0;
+	/* The last byte's bit 3 (its low bits choose a malformed shape). */
+	opts.number_text = size > 1 && (data[size - 1] & 0x08);
 	int rc = crdb_event_decode_raw(part[0], len[0], part[1], len[1], part[2],
 				       len[2], sel & 1, &opts, &ev, &err);
 

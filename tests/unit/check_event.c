@@ -25,6 +25,7 @@ static void parse_options(const struct case_line *c, const char *s,
 
 	opts->envelope = CRDB_ENVELOPE_WRAPPED;
 	opts->diff = false;
+	opts->number_text = false;
 	snprintf(buf, sizeof buf, "%s", s);
 	for (char *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -35,6 +36,8 @@ static void parse_options(const struct case_line *c, const char *s,
 				      "line %d: %s", c->lineno, err.message);
 		else if (strcmp(tok, "diff") == 0)
 			opts->diff = true;
+		else if (strcmp(tok, "number_text") == 0)
+			opts->number_text = true;
 	}
 }
 
@@ -131,6 +134,42 @@ static void add_hlc(json_t *obj, const char *name, crdb_hlc hlc)
 	ck_assert(json_object_set_new(obj, name, json_string(buf)) == 0);
 }
 
+/*
+ * A copy of j in which each number kept by number_text (which jansson
+ * cannot dump) is the string "number:" and its text, as the cases write
+ * them.
+ */
+static json_t *shown(const json_t *j)
+{
+	size_t n;
+	const char *text = j ? crdb_json_number_text(j, &n) : NULL;
+	json_t *copy;
+
+	if (text) {
+		char buf[1024];
+
+		ck_assert(n < sizeof buf - 8);
+		snprintf(buf, sizeof buf, "number:%.*s", (int)n, text);
+		return json_string(buf);
+	}
+	if (json_is_array(j)) {
+		copy = json_array();
+		for (size_t i = 0; i < json_array_size(j); i++)
+			json_array_append_new(copy, shown(json_array_get(j, i)));
+		return copy;
+	}
+	if (json_is_object(j)) {
+		const char *key;
+		json_t *member;
+
+		copy = json_object();
+		json_object_foreach((json_t *)j, key, member)
+			json_object_set_new(copy, key, shown(member));
+		return copy;
+	}
+	return json_incref((json_t *)j);
+}
+
 /* The event as the JSON summary the cases expect. */
 static json_t *summary(const crdb_event *ev)
 {
@@ -147,12 +186,12 @@ static json_t *summary(const crdb_event *ev)
 	json_object_set_new(s, "kind", json_string("row"));
 	ck_assert(ev->table != NULL && ev->key != NULL);
 	json_object_set_new(s, "table", json_string(ev->table));
-	json_object_set(s, "key", ev->key);
+	json_object_set_new(s, "key", shown(ev->key));
 	json_object_set_new(s, "op", json_string(crdb_op_name(ev->op)));
 	if (ev->after)
-		json_object_set(s, "after", ev->after);
+		json_object_set_new(s, "after", shown(ev->after));
 	if (ev->before)
-		json_object_set(s, "before", ev->before);
+		json_object_set_new(s, "before", shown(ev->before));
 	if (ev->has_updated)
 		add_hlc(s, "updated", ev->updated);
 	if (ev->has_mvcc)
@@ -248,7 +287,7 @@ static const Oid feed_types[3] = { 25, 17, 17 };
 static void run_case(const struct case_line *c, int format)
 {
 	struct column cols[3];
-	crdb_decode_opts opts;
+	crdb_decode_opts opts = { 0 };
 	crdb_event ev;
 	crdb_error err;
 	PGresult *res;
@@ -335,7 +374,7 @@ END_TEST
 static void run_case_pg(PGconn *conn, const struct case_line *c, int format)
 {
 	struct column cols[3];
-	crdb_decode_opts opts;
+	crdb_decode_opts opts = { 0 };
 	const char *values[3];
 	int lengths[3], formats[3] = { 1, 1, 1 };
 	crdb_event ev;
