@@ -1,6 +1,8 @@
 /*
  * encode.h: the output line, one NDJSON object per event, encoded once and
- * shared by reference between every subscriber that receives it.
+ * shared by reference between every subscriber that receives it; its
+ * encoders are in line.c (the reference and the lines other than rows),
+ * encode_fast.c and encode_direct.c.
  */
 #ifndef CRDBFEEDD_ENCODE_H
 #define CRDBFEEDD_ENCODE_H
@@ -41,12 +43,14 @@ struct line {
 struct line *line_ref(struct line *line);
 void line_unref(struct line *line);
 
-/* A data row. diff says whether to write "before". NULL on ENOMEM or when
- * jansson cannot encode the values (message in errbuf). */
+/* A data row. diff says whether to write "before". Numbers kept by
+ * crdb_decode_opts.number_text are written with their own digits. NULL on
+ * ENOMEM or when the values cannot be encoded (message in errbuf). */
 struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
 			  char *errbuf, size_t errlen);
-/* The same through jansson: the reference the fast encoder must match byte
- * for byte (its fallback, and the oracle of tests/bench's comparison). */
+/* The same through jansson (every scalar is dumped by jansson): the
+ * reference the fast encoder must match byte for byte (its fallback, and
+ * the oracle of the differential tests and fuzzers). */
 struct line *line_new_row_json(const char *feed, const crdb_event *ev,
 			       bool diff, char *errbuf, size_t errlen);
 /*
@@ -54,7 +58,8 @@ struct line *line_new_row_json(const char *feed, const crdb_event *ev,
  * value, as crdbfeedd asks for) turned into its line straight from the
  * wire bytes, with no jansson values, byte-identical to crdb_event_decode()
  * + line_new_row(). NULL means "not a plain row" (a resolved row, another
- * envelope, text format, escapes, reals, anything malformed, ENOMEM): the
+ * envelope, text format, escapes, numbers other than canonical int64
+ * integers unless opts->number_text, anything malformed, ENOMEM): the
  * caller then takes the general path, which also reports errors.
  */
 struct line *line_new_row_direct(const char *feed, const PGresult *res,

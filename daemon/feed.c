@@ -726,7 +726,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	/* The common case, a plain wrapped row, goes from the wire bytes to
 	 * its line without jansson values (encode.h: byte-identical to the
 	 * general path). Anything else (resolved rows, other envelopes,
-	 * escapes, reals, malformed rows) returns NULL and takes the general
+	 * escapes, malformed rows) returns NULL and takes the general
 	 * path, which also says what is wrong. */
 	line = line_new_row_direct(feed->name, res, &feed->dopts);
 	if (line) {
@@ -1021,6 +1021,7 @@ static void feed_connect(struct feed *feed)
 	feed_close_conn(feed);
 	feed->dopts.envelope = cfg->envelope;
 	feed->dopts.diff = cfg->diff;
+	feed->dopts.number_text = true; /* numbers leave with their digits */
 	feed->last_activity_ms = now_ms();
 	feed_set_state(feed, FEED_CONNECTING, NULL);
 	if (conninfo_build(cfg, &conninfo, msg, sizeof(msg))) {

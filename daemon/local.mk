@@ -10,7 +10,8 @@ daemon_crdbfeedd_SOURCES = \
 	daemon/main.c \
 	daemon/config.c daemon/config.h \
 	daemon/feed.c daemon/feed.h \
-	daemon/encode.c daemon/encode.h \
+	daemon/line.c daemon/encode.h \
+	daemon/encode_fast.c daemon/encode_direct.c daemon/encode_out.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
 	daemon/log.c daemon/log.h \

@@ -12,10 +12,14 @@
  *        bench_encode --verify N [SEED]
  * compares the fast row encoder and the direct path with the jansson
  * reference (line_new_row_json) on N random rows (strings with escapes and
- * UTF-8, integers and reals of every size, nesting, duplicate keys, odd
- * whitespace and member orders, HLCs, diff, truncated values): every line
- * must be byte-identical, and the direct path must refuse what the decoder
- * refuses. Prints the first difference and exits 1 otherwise.
+ * UTF-8, integers and reals of every size, numbers beyond a double or int64
+ * with long digits, exponents and negative zero, malformed numbers,
+ * nesting, duplicate keys, odd whitespace and member orders, HLCs, diff,
+ * truncated values), decoded with number_text (as crdbfeedd decodes) three
+ * times in four: every line must be byte-identical, every number of a
+ * number_text row must leave with its own digits, and the direct path
+ * must refuse what the decoder refuses. Prints the first difference and
+ * exits 1 otherwise.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -87,8 +91,15 @@ static void gen_string(struct gen *g)
 	gen_str(g, "\"");
 }
 
+/* The numbers written while recording (the key and "after"), in order. */
+static char recorded[256][64];
+static size_t nrecorded;
+static bool recording;
+
 static void gen_number(struct gen *g)
 {
+	size_t at = g->len;
+
 	static const char *const numbers[] = {
 		"0", "-0", "1", "-1", "22.30", "0.5", "0.30000000000000004", "1e10",
 		"1E-7", "-2.5e+300", "9007199254740993", "9223372036854775807",
@@ -96,6 +107,13 @@ static void gen_number(struct gen *g)
 		"3.141592653589793", "0.1", "100", "1.7976931348623157e308", "5e-324",
 		"2.2250738585072014e-308", "123.456", "1e21", "1e-5", "0.000001",
 		"12345678901234567", "1.5", "-0.0",
+		/* beyond a double or int64: kept with their digits (number_text) */
+		"123456789012345678901234567890", "-99999999999999999999",
+		"12345678901234567890.123456789012345678901", "1.0e400", "1.0E+400",
+		"1e-30", "1E-30", "0e0", "1E+2", "-1.25e-3", "2.5E-7",
+		"0.000000000000000000000000000001", "22.300000000000000000000",
+		/* not JSON numbers: the decoder refuses them, so must the direct path */
+		"01", "1.", "-", ".5", "1e", "+1", "1e+", "-01.5",
 	};
 	char buf[64];
 
@@ -109,6 +127,10 @@ static void gen_number(struct gen *g)
 		gen_str(g, buf);
 	} else {
 		gen_str(g, numbers[rnd() % (sizeof(numbers) / sizeof(numbers[0]))]);
+	}
+	if (recording && nrecorded < 256 && g->len - at < 64) {
+		memcpy(recorded[nrecorded], g->p + at, g->len - at);
+		recorded[nrecorded++][g->len - at] = '\0';
 	}
 }
 
@@ -188,10 +210,13 @@ static void gen_wrapped(struct gen *val, bool diff)
 			else if (rnd() % 30 == 0)
 				gen_value(val, 3);
 			else {
-				size_t at = val->len;
+				size_t at = val->len, kept = nrecorded;
 
+				recording = true;
 				gen_value(val, 0);
+				recording = false;
 				if (val->p[at] != '{') {
+					nrecorded = kept;
 					val->len = at;
 					gen_str(val, "{\"id\": 1}");
 				}
@@ -234,6 +259,70 @@ static void gen_wrapped(struct gen *val, bool diff)
 	gen_str(val, rnd() % 8 ? "}" : "}\n ");
 }
 
+/*
+ * Number tokens of s outside strings, one after the other: *at is where to
+ * look from; false when there are no more.
+ */
+static bool next_number(const char *s, size_t len, size_t *at, size_t *start,
+			size_t *n)
+{
+	size_t i = *at;
+
+	while (i < len) {
+		if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+			*start = i;
+			while (i < len && strchr("0123456789+-.eE", s[i]))
+				i++;
+			*n = i - *start;
+			*at = i;
+			return true;
+		}
+		i++;
+	}
+	return false;
+}
+
+/*
+ * Every number generated into the key and the value's "after" (recorded by
+ * gen_number()) appears in the line with the same bytes, in the same
+ * order, from the line's "key" on.
+ */
+static bool numbers_kept(const struct line *line)
+{
+	const char *from = strstr(line->data, ",\"key\":");
+	size_t at = from ? (size_t)(from - line->data) : line->len;
+
+	for (size_t k = 0; k < nrecorded; k++) {
+		size_t start, n;
+		bool found = false;
+
+		while (next_number(line->data, line->len, &at, &start, &n))
+			if (n == strlen(recorded[k]) &&
+			    memcmp(line->data + start, recorded[k], n) == 0) {
+				found = true;
+				break;
+			}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Does the value hold a number no double or int64 holds? */
+static bool big_number(const struct gen *val)
+{
+	return strstr(val->p, "123456789012345678901234567890") ||
+	       strstr(val->p, "1.0e400") || strstr(val->p, "1.0E+400") ||
+	       strstr(val->p, "0.000000000000000000000000000001");
+}
+
 static bool same_line(const struct line *a, const struct line *b)
 {
 	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0 &&
@@ -250,7 +339,7 @@ static bool same_line(const struct line *a, const struct line *b)
 static int verify(unsigned long n)
 {
 	static char keybuf[8192], valbuf[65536];
-	unsigned long compared = 0, refused = 0, direct = 0;
+	unsigned long compared = 0, refused = 0, direct = 0, numbers_direct = 0;
 	static const char *const commas[] = { ", ", ",", " , ", ",\n" };
 	static const char *const colons[] = { ": ", ":", " :\t" };
 
@@ -258,7 +347,8 @@ static int verify(unsigned long n)
 		struct gen key = { keybuf, 0, sizeof(keybuf) };
 		struct gen val = { valbuf, 0, sizeof(valbuf) };
 		bool diff = rnd() % 2;
-		crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .diff = diff };
+		crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .diff = diff,
+					  .number_text = rnd() % 4 != 0 };
 		crdb_event ev;
 		crdb_error err;
 		char e1[256], e2[256];
@@ -270,9 +360,12 @@ static int verify(unsigned long n)
 
 		sep_comma = rnd() % 2 ? ", " : commas[rnd() % 4];
 		sep_colon = rnd() % 2 ? ": " : colons[rnd() % 3];
+		nrecorded = 0;
+		recording = true;
 		gen_str(&key, "[");
 		gen_value(&key, 1);
 		gen_str(&key, "]");
+		recording = false;
 		gen_wrapped(&val, diff);
 		if (rnd() % 50 == 0 && val.len > 1)
 			val.len = (size_t)(rnd() % val.len); /* truncated: malformed */
@@ -300,16 +393,23 @@ static int verify(unsigned long n)
 				raw ? (int)raw->len : 4, raw ? raw->data : "NULL");
 			return 1;
 		}
+		if (opts.number_text && !numbers_kept(ref)) {
+			fprintf(stderr, "bench_encode: a number lost its digits: key %.*s "
+				"value %.*s\n line %.*s", (int)key.len, key.p, (int)val.len,
+				val.p, (int)ref->len, ref->data);
+			return 1;
+		}
 		compared++;
 		direct += raw != NULL;
+		numbers_direct += raw != NULL && opts.number_text && big_number(&val);
 		line_unref(fast);
 		line_unref(ref);
 		line_unref(raw);
 		crdb_event_clear(&ev);
 	}
-	printf("{\"verified\":%lu,\"direct_path\":%lu,\"refused_by_decoder\":%lu}\n",
-	       compared, direct, refused);
-	return compared && direct ? 0 : 1;
+	printf("{\"verified\":%lu,\"direct_path\":%lu,\"direct_big_numbers\":%lu,"
+	       "\"refused_by_decoder\":%lu}\n", compared, direct, numbers_direct, refused);
+	return compared && direct && numbers_direct ? 0 : 1;
 }
 
 /* "[i]" without printf, which would cost more than the encoder itself. */
@@ -337,7 +437,7 @@ int main(int argc, char **argv)
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
 	size_t size = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
 	const char *hlc = "1764000000000000000.0000000000";
-	crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED };
+	crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .number_text = true };
 	char value[4096], key[32], errbuf[256];
 	size_t fixed, pad, line_bytes = 0;
 	int value_len;

@@ -30,7 +30,8 @@ tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
 
 # The decode + encode hot path in one process, for callgrind.
 tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c \
-	daemon/encode.c daemon/encode.h
+	daemon/line.c daemon/encode.h daemon/encode_fast.c \
+	daemon/encode_direct.c daemon/encode_out.h
 tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
 	-I$(top_srcdir)/daemon
 tests_bench_bench_encode_LDADD = lib/libcrdb.la $(LIBPQ_LIBS) $(JANSSON_LIBS)
@@ -42,7 +43,7 @@ tests/bench/firehose-shim.so: tests/bench/firehose-shim.c
 	$(AM_V_CC)$(CC) $(CPPFLAGS) $(LIBPQ_CFLAGS) -O2 -Wall -Wextra -Werror \
 		-shared -fPIC -o $@ $(srcdir)/tests/bench/firehose-shim.c -ldl
 
-EXTRA_DIST += tests/bench/firehose-shim.c tests/bench/fuzz_encode.c \
+EXTRA_DIST += tests/bench/firehose-shim.c \
 	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp
 
 # One full run's results, committed as documentation (README, Performance).

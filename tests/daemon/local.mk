@@ -27,7 +27,8 @@ dist_check_DATA += tests/daemon/e2e-lib.sh
 check_PROGRAMS += tests/daemon/check_encode
 TESTS += tests/daemon/check_encode
 tests_daemon_check_encode_SOURCES = tests/daemon/check_encode.c \
-	daemon/encode.c daemon/encode.h daemon/checkpoint.c daemon/checkpoint.h
+	daemon/line.c daemon/encode.h daemon/encode_fast.c \
+	daemon/encode_direct.c daemon/encode_out.h daemon/checkpoint.c daemon/checkpoint.h
 tests_daemon_check_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)

@@ -3,11 +3,11 @@
 # runs each fuzz_NAME on its corpus). Run one for a while with, e.g.:
 #   tests/fuzz/fuzz_config -max_total_time=600 -dict=tests/fuzz/config.dict \
 #       tests/fuzz/corpus/config
-# fuzz_config and fuzz_request compile daemon sources into the target
-# themselves (the daemon is a program, not a library).
+# fuzz_config, fuzz_request and fuzz_encode compile daemon sources into the
+# target themselves (the daemon is a program, not a library).
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_event tests/fuzz/fuzz_hlc \
-	tests/fuzz/fuzz_config tests/fuzz/fuzz_request
+	tests/fuzz/fuzz_config tests/fuzz/fuzz_request tests/fuzz/fuzz_encode
 tests_fuzz_fuzz_event_SOURCES = tests/fuzz/fuzz_event.c
 tests_fuzz_fuzz_event_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 tests_fuzz_fuzz_event_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer -static
@@ -28,7 +28,15 @@ tests_fuzz_fuzz_request_CPPFLAGS = $(tests_fuzz_fuzz_config_CPPFLAGS)
 tests_fuzz_fuzz_request_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
 tests_fuzz_fuzz_request_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
 tests_fuzz_fuzz_request_LDADD = $(tests_fuzz_fuzz_event_LDADD)
+tests_fuzz_fuzz_encode_SOURCES = tests/fuzz/fuzz_encode.c \
+	daemon/line.c daemon/encode.h daemon/encode_fast.c \
+	daemon/encode_direct.c daemon/encode_out.h
+tests_fuzz_fuzz_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_encode_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
+tests_fuzz_fuzz_encode_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
+tests_fuzz_fuzz_encode_LDADD = $(tests_fuzz_fuzz_event_LDADD)
 endif
-EXTRA_DIST += tests/fuzz/fuzz_event.c tests/fuzz/fuzz_hlc.c \
+EXTRA_DIST += tests/fuzz/fuzz_encode.c tests/fuzz/encode.dict \
+	tests/fuzz/fuzz_event.c tests/fuzz/fuzz_hlc.c \
 	tests/fuzz/fuzz_config.c tests/fuzz/fuzz_request.c \
 	tests/fuzz/config.dict tests/fuzz/corpus

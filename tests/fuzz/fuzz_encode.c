@@ -1,19 +1,16 @@
 /*
- * fuzz_encode.c: a differential libFuzzer target for crdbfeedd's encoders.
- * Every input row goes through crdb_event_decode_raw + line_new_row (the
- * fast encoder), line_new_row_json (jansson, the reference) and
+ * fuzz_encode.c: a differential libFuzzer target for crdbfeedd's row
+ * encoders. Every input row goes through crdb_event_decode_raw +
+ * line_new_row (the fast encoder), line_new_row_json (the reference) and
  * line_new_row_raw (the direct path without decoding): the lines must be
  * byte-identical, and the direct path must refuse every row the decoder
- * refuses. Not built by make (libFuzzer needs clang); build and run with
+ * refuses. Seeds: tests/fuzz/corpus/encode (numbers beyond a double or
+ * int64, long decimals, exponents, negative zero, every envelope).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilib -Idaemon \
- *     $(pkg-config --cflags libpq jansson) $(ls lib/[a-z]*.c) daemon/encode.c \
- *     tests/bench/fuzz_encode.c $(pkg-config --libs libpq jansson) -lm \
- *     -o fuzz_encode
- *   ./fuzz_encode -max_total_time=300 CORPUS_DIR
- *
- * Input: one flag byte (bit 0: diff), then table, key and value (binary
- * format: raw JSON) separated by 0xff bytes, which UTF-8 never holds.
+ * Input: one flag byte (bit 0: diff; bit 1: without number_text, which
+ * crdbfeedd always sets; bits 2-4: the envelope, modulo 5, 0 = wrapped),
+ * then table, key and value (binary format: raw JSON) separated by 0xff
+ * bytes, which UTF-8 never holds.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -46,6 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	opts.diff = data[0] & 1;
+	opts.number_text = !(data[0] & 2);
+	opts.envelope = (crdb_envelope)((data[0] >> 2 & 7) % 5);
 	for (size_t i = 1; i <= size && n < 3; i++) {
 		if (i == size || data[i] == 0xff) {
 			parts[n] = (const char *)data + start;
