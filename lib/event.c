@@ -5,7 +5,7 @@
  *
  * Limits and choices:
  *  - key and value larger than CRDB_EVENT_MAX_BYTES (64 MiB, decoded size)
- *    are refused; JSON nested deeper than 512 levels is refused (types.c).
+ *    are refused; JSON nested deeper than 512 levels is refused (jsonread.c).
  *  - Duplicate object keys are refused (as jansson's JSON_REJECT_DUPLICATES
  *    would): CockroachDB's encoder never writes a key twice, so a duplicate
  *    means corruption.

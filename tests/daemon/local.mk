@@ -16,6 +16,7 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-emfile.sh \
 	tests/daemon/e2e-password.sh \
 	tests/daemon/e2e-badrow.sh \
+	tests/daemon/e2e-numbers.sh \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh
 TESTS += $(DAEMON_E2E_TESTS)
