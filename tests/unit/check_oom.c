@@ -118,6 +118,28 @@ static int decode_raw_text(crdb_error *err)
 	return 0;
 }
 
+/* number_text: numbers long enough to need an allocation of their own. */
+static int decode_number_text(crdb_error *err)
+{
+	static const char value[] = "{\"after\": {\"d\": "
+		"1234567890123456789012345678901234567890123456789012345678901234567890"
+		"1234567890123456789012345678901234567890123456789012345678901234567890"
+		".5, \"e\": 1.0E+400}}";
+	crdb_decode_opts opts = { CRDB_ENVELOPE_WRAPPED, false, true };
+	crdb_event ev;
+	size_t n;
+
+	if (crdb_event_decode_raw("foo", 3, "[1]", 3, value, sizeof value - 1,
+				  1, &opts, &ev, err) < 0)
+		return -1;
+	ck_assert_ptr_nonnull(crdb_json_number_text(json_object_get(ev.after, "d"), &n));
+	ck_assert_uint_eq(n, 142);
+	ck_assert_ptr_nonnull(crdb_json_number_text(json_object_get(ev.after, "e"), &n));
+	ck_assert_uint_eq(n, 8);
+	crdb_event_clear(&ev);
+	return 0;
+}
+
 static int decode_row_envelope(crdb_error *err)
 {
 	static const char value[] = "{\"__crdb__\": {\"updated\": "
@@ -292,6 +314,7 @@ static int hlc_parse(crdb_error *err)
 START_TEST(test_event_decode)
 {
 	run_until_success("decode raw text wrapped", decode_raw_text);
+	run_until_success("decode number_text", decode_number_text);
 	run_until_success("decode row envelope", decode_row_envelope);
 	run_until_success("decode enriched", decode_enriched);
 	run_until_success("decode resolved PGresult", decode_resolved_result);
