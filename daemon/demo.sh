@@ -2,8 +2,9 @@
 # demo.sh: `make demo`. Run under tests/crdbsim/crdbsim-env (which exports
 # CRDB_DSN and CRDBSIM_ENV_DIR): creates table demo in crdbsim, turns
 # rangefeeds on, starts crdbfeedd with conf/demo.conf (stdout sink), makes a
-# few inserts, updates and deletes, shows the events for a few seconds, and
-# stops the daemon with SIGTERM.
+# few inserts, upserts, updates and deletes, shows the events for a few
+# seconds, and stops the daemon with SIGTERM. The SQL is CockroachDB's
+# (SERIAL keys are 64-bit unique_rowid() values, STRING, UPSERT).
 set -eu
 
 : "${CRDB_DSN:?demo.sh: run me under tests/crdbsim/crdbsim-env}"
@@ -18,8 +19,8 @@ sql() {
 
 echo "== crdbsim at $CRDB_DSN: creating table demo" >&2
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE IF NOT EXISTS demo (id INT PRIMARY KEY, item TEXT, qty INT)"
-sql "INSERT INTO demo VALUES (1, 'apples', 3)"
+sql "CREATE TABLE IF NOT EXISTS demo (id SERIAL PRIMARY KEY, item STRING UNIQUE, qty INT)"
+sql "INSERT INTO demo (item, qty) VALUES ('apples', 3)"
 
 echo "== starting crdbfeedd -c $conf (events below, logs on stderr)" >&2
 "$crdbfeedd" -c "$conf" &
@@ -27,12 +28,16 @@ pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 sleep 2
 
-echo "== writing: insert, update, delete" >&2
-sql "INSERT INTO demo VALUES (2, 'pears', 5), (3, 'plums', 7)"
+echo "== writing: insert, upsert, update, delete" >&2
+sql "INSERT INTO demo (item, qty) VALUES ('pears', 5), ('plums', 7)"
 sleep 0.5
-sql "UPDATE demo SET qty = qty + 1 WHERE id = 2"
+sql "UPSERT INTO demo (id, item, qty) VALUES (1, 'figs', 2)"
 sleep 0.5
-sql "DELETE FROM demo WHERE id = 3"
+sql "UPSERT INTO demo (id, item, qty) VALUES (1, 'figs', 4)"
+sleep 0.5
+sql "UPDATE demo SET qty = qty + 1 WHERE item = 'pears'"
+sleep 0.5
+sql "DELETE FROM demo WHERE item = 'plums'"
 sleep 3
 
 echo "== stopping crdbfeedd (SIGTERM)" >&2

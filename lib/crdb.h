@@ -182,6 +182,39 @@ int crdb_conn_cancel(crdb_conn *conn, crdb_error *err);
  */
 int crdb_conn_cancel_session(crdb_conn *conn, crdb_error *err);
 
+/*
+ * What the server of a connection can do, from its vendor and version
+ * (§14.7). PostgreSQL has every feature but the three changefeed ones
+ * (two-phase commit there also needs max_prepared_transactions > 0, which
+ * is not checked). CockroachDB thresholds are in libcrdb(3).
+ */
+typedef enum crdb_feature {
+	CRDB_FEATURE_CANCEL = 0,          /* pgwire CancelRequest: 22.1 */
+	CRDB_FEATURE_BACKEND_PID,         /* BackendKeyData PID: 22.1 */
+	CRDB_FEATURE_SERVER_CURSORS,      /* DECLARE ... CURSOR: 22.1.3 */
+	CRDB_FEATURE_TWO_PHASE_COMMIT,    /* PREPARE TRANSACTION: 25.1 to 26.1 */
+	CRDB_FEATURE_LISTEN_NOTIFY,       /* never on CockroachDB */
+	CRDB_FEATURE_CHANGEFEED,          /* sinkless changefeeds: 19.1 */
+	CRDB_FEATURE_CDC_QUERIES,         /* CREATE CHANGEFEED AS SELECT: 23.1 */
+	CRDB_FEATURE_ENRICHED_ENVELOPE    /* envelope=enriched: 25.2 */
+} crdb_feature;
+
+/* True when the server has the feature; false for an unknown feature or a
+ * connection that is not ready. */
+bool crdb_conn_supports(const crdb_conn *conn, crdb_feature feature);
+
+/*
+ * 0 when the server has the feature; otherwise -1 with CRDB_EUNSUPPORTED
+ * and a message naming the feature, the version that has it and the
+ * server's version (for LISTEN/NOTIFY: the changefeed alternative). Call it
+ * before a statement the server might lack.
+ */
+int crdb_conn_require(const crdb_conn *conn, crdb_feature feature,
+		      crdb_error *err);
+
+/* A feature's name for messages ("server-side cursors"), NULL if unknown. */
+const char *crdb_feature_name(crdb_feature feature);
+
 /* ------------------------------------------------------------------ */
 /* Type adapters (§5, §8)                                              */
 /* ------------------------------------------------------------------ */

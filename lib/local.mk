@@ -10,6 +10,7 @@ lib_libcrdb_la_SOURCES = \
 	lib/error.c \
 	lib/version.c \
 	lib/conn.c \
+	lib/features.c \
 	lib/types.c \
 	lib/bytes.c \
 	lib/numeric.c \

@@ -262,7 +262,8 @@ bool answer_run(struct sim_session *s, const struct sim_stmt *st,
 				    "CRDB does not support LISTEN, making UNLISTEN a no-op") == 0 &&
 		       proto_command_complete(sess_out(s), "UNLISTEN") == 0;
 	case SIM_ERROR:
-		sess_error(s, st->sqlstate, st->message, NULL);
+		sess_error(s, st->sqlstate, st->message,
+			   st->hint[0] ? st->hint : NULL);
 		return false;
 	case SIM_RELAY:
 	case SIM_CHANGEFEED:

@@ -37,6 +37,7 @@ static char *statements(void *arg)
 static const struct sim_rewrite_ctx ctx = {
 	.version_string = "V1",
 	.session_id = "S1",
+	.version = 230111,
 	.rangefeed = false,
 	.statements_sql = statements,
 };
@@ -136,6 +137,51 @@ START_TEST(unterminated_input)
 }
 END_TEST
 
+/* What older versions refuse (§14.4, §14.6). */
+START_TEST(version_gates)
+{
+	static const struct {
+		int version;
+		const char *sql;
+		enum sim_kind kind;
+		const char *sqlstate;
+	} gates[] = {
+		{ 210210, "DECLARE c CURSOR FOR SELECT 1", SIM_ERROR, "0A000" },
+		{ 210210, "CLOSE c", SIM_ERROR, "0A000" },
+		{ 210210, "CLOSE ALL", SIM_RELAY, "" },
+		{ 220100, "DECLARE c CURSOR FOR SELECT 1", SIM_RELAY, "" },
+		{ 220100, "LISTEN x", SIM_ERROR, "0A000" },
+		{ 220100, "UNLISTEN x", SIM_ERROR, "0A000" },
+		{ 220200, "LISTEN x", SIM_LISTEN, "" },
+		{ 220200, "UNLISTEN x", SIM_UNLISTEN, "" },
+		{ 240300, "PREPARE TRANSACTION 'x'", SIM_ERROR, "42601" },
+		{ 250100, "PREPARE TRANSACTION 'x'", SIM_RELAY, "" },
+		{ 250100, "COMMIT PREPARED 'x'", SIM_RELAY, "" },
+		{ 250100, "NOTIFY x", SIM_ERROR, "0A000" },
+	};
+	for (size_t i = 0; i < sizeof gates / sizeof gates[0]; i++) {
+		struct sim_rewrite_ctx c = ctx;
+		struct sim_stmt st;
+		c.version = gates[i].version;
+		ck_assert_int_eq(sim_classify(gates[i].sql, &c, &st), 0);
+		ck_assert_msg(st.kind == gates[i].kind, "%d %s: kind %d",
+			      gates[i].version, gates[i].sql, (int)st.kind);
+		ck_assert_str_eq(st.sqlstate, gates[i].sqlstate);
+		sim_stmt_clear(&st);
+	}
+	/* The unimplemented hint names the issue and the release. */
+	struct sim_rewrite_ctx c = ctx;
+	struct sim_stmt st;
+	c.version = 210210;
+	ck_assert_int_eq(sim_classify("declare c cursor for select 1", &c, &st), 0);
+	ck_assert_str_eq(st.message, "at or near \"declare\": syntax error: "
+			 "unimplemented: this syntax");
+	ck_assert_str_eq(st.hint, "You have attempted to use a feature that is "
+			 "not yet implemented.\nSee: https://go.crdb.dev/issue-v/41412/v21.2");
+	sim_stmt_clear(&st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("crdbsim intercept");
@@ -143,6 +189,7 @@ int main(void)
 	tcase_add_test(t, cases);
 	tcase_add_test(t, parameters_counted);
 	tcase_add_test(t, unterminated_input);
+	tcase_add_test(t, version_gates);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,254 +1,32 @@
 /*
  * intercept.c: statement classification and rewriting for crdbsim.
  *
- * A small lexer walks the SQL text the way PostgreSQL does (quoted strings,
- * E'' strings, quoted identifiers, dollar quoting, both comment styles), so
+ * The lexer of sqllex.c walks the SQL text the way PostgreSQL does, so
  * that nothing inside a literal is ever rewritten. Whole-statement forms
- * (CANCEL ..., SET CLUSTER SETTING, LISTEN, changefeeds) are recognised on
+ * (CANCEL ..., SET CLUSTER SETTING, LISTEN, changefeeds, CockroachDB-only
+ * session variables, SHOW TABLES, refusals by version) are recognised on
  * a single statement only; a multi-statement simple Query is relayed, with
  * only the in-place rewrites applied.
+ *
+ * The in-place rewrites also translate CockroachDB's dialect (§14.5): type
+ * names where a type is expected (INT/INTEGER -> INT8, SERIAL -> INT8
+ * filled by unique_rowid(), STRING -> TEXT, BYTES -> BYTEA, JSON -> JSONB),
+ * json-returning functions to their jsonb twins, unique_rowid() to
+ * crdbsim's own (created per database by startup.c), and UPSERT INTO to
+ * INSERT ... ON CONFLICT on the primary key. A type is expected after
+ * `::`, after AS inside CAST(...), and in CREATE/ALTER statements after a
+ * column name that follows `(`, `,`, ADD, COLUMN or IF NOT EXISTS, or
+ * after TYPE.
  */
 #include "config.h"
 
 #include "intercept.h"
+#include "sqllex.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a growable string with a sticky failure flag ---- */
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_add(struct sbuf *b, const char *p, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->s, cap);
-		if (!q) {
-			b->failed = true;
-			return;
-		}
-		b->s = q;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-/* A SQL string literal for s ('' doubled). */
-static void sb_literal(struct sbuf *b, const char *s)
-{
-	sb_add(b, "'", 1);
-	for (; *s; s++) {
-		if (*s == '\'')
-			sb_add(b, "'", 1);
-		sb_add(b, s, 1);
-	}
-	sb_add(b, "'", 1);
-}
-
-static char *sb_take(struct sbuf *b)
-{
-	if (b->failed) {
-		free(b->s);
-		return NULL;
-	}
-	if (!b->s)
-		return strdup("");
-	return b->s;
-}
-
-/* ---- lexing ---- */
-
-static bool ident_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '$' ||
-	       (unsigned char)c >= 0x80;
-}
-
-static bool ident_start(char c)
-{
-	return isalpha((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
-}
-
-/* Skip whitespace and comments. */
-static const char *skip_space(const char *p)
-{
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (p[0] == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			int depth = 0;
-			do {
-				if (p[0] == '/' && p[1] == '*') {
-					depth++;
-					p += 2;
-				} else if (p[0] == '*' && p[1] == '/') {
-					depth--;
-					p += 2;
-				} else if (*p) {
-					p++;
-				} else {
-					break;
-				}
-			} while (depth > 0);
-		} else {
-			return p;
-		}
-	}
-}
-
-/*
- * If p starts a quoted region or comment, return its end (just past it);
- * otherwise NULL. prev is the character before p (for E'' strings).
- */
-static const char *skip_quoted(const char *start, const char *p)
-{
-	if (*p == '\'') {
-		bool backslash = p > start && (p[-1] == 'E' || p[-1] == 'e') &&
-				 (p - 1 == start || !ident_char(p[-2]));
-		p++;
-		while (*p) {
-			if (backslash && *p == '\\' && p[1]) {
-				p += 2;
-			} else if (*p == '\'') {
-				if (p[1] == '\'')
-					p += 2;
-				else
-					return p + 1;
-			} else {
-				p++;
-			}
-		}
-		return p;
-	}
-	if (*p == '"') {
-		p++;
-		while (*p) {
-			if (*p == '"') {
-				if (p[1] == '"')
-					p += 2;
-				else
-					return p + 1;
-			} else {
-				p++;
-			}
-		}
-		return p;
-	}
-	if (*p == '$' && (p == start || !ident_char(p[-1]))) {
-		/* $tag$ ... $tag$ (tag may be empty); $1 is a parameter. */
-		const char *q = p + 1;
-		while (*q && (isalnum((unsigned char)*q) || *q == '_'))
-			q++;
-		if (*q != '$' || isdigit((unsigned char)p[1]))
-			return NULL;
-		size_t taglen = (size_t)(q - p) + 1;
-		const char *body = q + 1;
-		for (const char *e = body; *e; e++)
-			if (*e == '$' && strncmp(e, p, taglen) == 0)
-				return e + taglen;
-		return body + strlen(body);
-	}
-	if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*'))
-		return skip_space(p);
-	return NULL;
-}
-
-/* Case-insensitive keyword at p (after spaces): the end of it, or NULL. */
-static const char *kw(const char *p, const char *word)
-{
-	p = skip_space(p);
-	size_t n = strlen(word);
-	if (strncasecmp(p, word, n) != 0 || ident_char(p[n]))
-		return NULL;
-	return p + n;
-}
-
-static const char *punct(const char *p, char c)
-{
-	p = skip_space(p);
-	return *p == c ? p + 1 : NULL;
-}
-
-/* An identifier (plain, lower-cased, or "quoted") into out. */
-static const char *ident(const char *p, char *out, size_t outlen)
-{
-	p = skip_space(p);
-	size_t n = 0;
-	if (*p == '"') {
-		p++;
-		while (*p && !(*p == '"' && p[1] != '"')) {
-			if (*p == '"')
-				p++;
-			if (n + 1 < outlen)
-				out[n++] = *p;
-			p++;
-		}
-		if (*p != '"')
-			return NULL;
-		p++;
-	} else {
-		if (!ident_start(*p))
-			return NULL;
-		while (ident_char(*p)) {
-			if (n + 1 < outlen)
-				out[n++] = (char)tolower((unsigned char)*p);
-			p++;
-		}
-	}
-	out[n] = '\0';
-	return p;
-}
-
-/* A dotted name such as kv.rangefeed.enabled, lower-cased. */
-static const char *dotted_name(const char *p, char *out, size_t outlen)
-{
-	size_t used = 0;
-	out[0] = '\0';
-	for (;;) {
-		char part[128];
-		p = ident(p, part, sizeof part);
-		if (!p)
-			return NULL;
-		int w = snprintf(out + used, outlen - used, "%s%s",
-				 used ? "." : "", part);
-		if (w < 0 || (size_t)w >= outlen - used)
-			return NULL;
-		used += (size_t)w;
-		const char *q = skip_space(p);
-		if (*q != '.')
-			return p;
-		p = q + 1;
-	}
-}
-
-static bool at_end(const char *p)
-{
-	p = skip_space(p);
-	while (*p == ';')
-		p = skip_space(p + 1);
-	return *p == '\0';
-}
 
 /* ---- SHOW forms that become SQL for PostgreSQL ---- */
 
@@ -367,12 +145,203 @@ static bool needs_alias(const char *p)
 	return false;           /* a bare alias follows */
 }
 
+/* ---- CockroachDB's dialect (§14.5) ---- */
+
+enum tok { T_NONE, T_WORD, T_PUNCT, T_DCOLON, T_OTHER };
+
+#define MAX_CAST_NESTING 16
+
+/* What the rewrite pass remembers of the tokens before the current one. */
+struct lexstate {
+	enum tok k[2];          /* [0] the last token, [1] the one before */
+	char w[2][32];          /* lower-cased word (T_WORD; "\"" if quoted) */
+	char c[2];              /* T_PUNCT */
+	int depth;              /* parentheses */
+	int cast_depth[MAX_CAST_NESTING];
+	int ncast;
+	int words;              /* words in this statement so far */
+	bool ddl;               /* statement starts with CREATE or ALTER */
+	bool upsert;            /* UPSERT INTO: tail pending */
+	bool upsert_bad;        /* UPSERT without a column list */
+	char *upsert_tail;      /* " ON CONFLICT ... " (malloc'd) */
+};
+
+static void push_tok(struct lexstate *t, enum tok k, const char *w, char c)
+{
+	t->k[1] = t->k[0];
+	memcpy(t->w[1], t->w[0], sizeof t->w[0]);
+	t->c[1] = t->c[0];
+	t->k[0] = k;
+	snprintf(t->w[0], sizeof t->w[0], "%s", w ? w : "");
+	t->c[0] = c;
+}
+
+static bool last_word(const struct lexstate *t, int i, const char *w)
+{
+	return t->k[i] == T_WORD && strcmp(t->w[i], w) == 0;
+}
+
+static bool type_position(const struct lexstate *t)
+{
+	if (t->k[0] == T_DCOLON)
+		return true;
+	if (last_word(t, 0, "as") && t->ncast > 0 &&
+	    t->cast_depth[t->ncast - 1] == t->depth)
+		return true;
+	if (!t->ddl)
+		return false;
+	if (last_word(t, 0, "type"))
+		return true;
+	if (t->k[0] != T_WORD)
+		return false;
+	if (t->k[1] == T_PUNCT && (t->c[1] == '(' || t->c[1] == ','))
+		return true;
+	return last_word(t, 1, "column") || last_word(t, 1, "add") ||
+	       last_word(t, 1, "exists");
+}
+
+/* The PostgreSQL spelling of a CockroachDB type word, or NULL. */
+static const char *type_word(const char *w, const char *after, bool cast)
+{
+	static const char *const ints[] = { "int", "integer", "int64", NULL };
+	static const char *const serials[] = {
+		"serial", "serial2", "serial4", "serial8", "smallserial",
+		"bigserial", NULL,
+	};
+	for (int i = 0; ints[i]; i++)
+		if (!strcmp(w, ints[i]))
+			return "INT8";
+	/* serial_normalization=rowid, the default: every SERIAL is INT8
+	 * NOT NULL DEFAULT unique_rowid() (§14.5). */
+	for (int i = 0; serials[i]; i++)
+		if (!strcmp(w, serials[i]))
+			return cast ? NULL :
+			       "INT8 NOT NULL DEFAULT crdbsim.unique_rowid()";
+	if (!strcmp(w, "string"))
+		return *skip_space(after) == '(' ? "VARCHAR" : "TEXT";
+	if (!strcmp(w, "bytes"))
+		return "BYTEA";
+	if (!strcmp(w, "json"))
+		return "JSONB";
+	return NULL;
+}
+
+/* Functions whose CockroachDB version differs: json ones return jsonb. */
+static const char *function_word(const char *w)
+{
+	static const char *const map[][2] = {
+		{ "unique_rowid", "crdbsim.unique_rowid" },
+		{ "json_build_object", "jsonb_build_object" },
+		{ "json_build_array", "jsonb_build_array" },
+		{ "json_object_agg", "jsonb_object_agg" },
+		{ "json_agg", "jsonb_agg" },
+		{ "to_json", "to_jsonb" },
+		{ "row_to_json", "to_jsonb" },
+		{ "array_to_json", "to_jsonb" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(w, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+/* A quoted identifier for name. */
+static void sb_ident(struct sbuf *b, const char *name)
+{
+	sb_add(b, "\"", 1);
+	for (; *name; name++) {
+		if (*name == '"')
+			sb_add(b, "\"", 1);
+		sb_add(b, name, 1);
+	}
+	sb_add(b, "\"", 1);
+}
+
+/*
+ * UPSERT INTO t [AS a] (c1, ...) ... at p (just after UPSERT): the clause
+ * that makes the INSERT an upsert on the primary key, PostgreSQL's default
+ * constraint name <table>_pkey (§14.5). NULL without a column list.
+ */
+static char *upsert_tail(const char *p)
+{
+	char name[128], table[128] = "";
+	p = kw(p, "INTO");
+	if (!p)
+		return NULL;
+	for (;;) {
+		p = ident(p, name, sizeof name);
+		if (!p)
+			return NULL;
+		snprintf(table, sizeof table, "%s", name);
+		const char *q = punct(p, '.');
+		if (!q)
+			break;
+		p = q;
+	}
+	const char *q;
+	if ((q = kw(p, "AS")))
+		p = ident(q, name, sizeof name);
+	if (!p || !(p = punct(p, '(')))
+		return NULL;
+	struct sbuf cols = {0}, vals = {0}, b = {0};
+	for (;;) {
+		p = ident(p, name, sizeof name);
+		if (!p)
+			break;
+		if (cols.len) {
+			sb_str(&cols, ", ");
+			sb_str(&vals, ", ");
+		}
+		sb_ident(&cols, name);
+		sb_str(&vals, "excluded.");
+		sb_ident(&vals, name);
+		if ((q = punct(p, ')'))) {
+			char pkey[160];
+			snprintf(pkey, sizeof pkey, "%.120s_pkey", table);
+			sb_str(&b, " ON CONFLICT ON CONSTRAINT ");
+			sb_ident(&b, pkey);
+			sb_str(&b, " DO UPDATE SET (");
+			sb_str(&b, cols.s ? cols.s : "");
+			sb_str(&b, ") = ROW(");
+			sb_str(&b, vals.s ? vals.s : "");
+			sb_str(&b, ")");
+			b.failed |= cols.failed || vals.failed;
+			break;
+		}
+		if (!(p = punct(p, ',')))
+			break;
+	}
+	free(cols.s);
+	free(vals.s);
+	if (!b.s || b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* End of a statement: an UPSERT's tail goes in before it. */
+static void end_statement(struct lexstate *t, struct sbuf *b)
+{
+	if (t->upsert && t->upsert_tail)
+		sb_str(b, t->upsert_tail);
+	free(t->upsert_tail);
+	t->upsert_tail = NULL;
+	t->upsert = false;
+	t->words = 0;
+	t->ddl = false;
+	t->depth = 0;
+	t->ncast = 0;
+}
+
 /* The rewrite pass: copies sql, replacing [SHOW ...] and version() outside
- * literals; counts $n parameters and statements. */
+ * literals and translating the dialect (above); counts $n parameters and
+ * statements; *upsert_bad is set for an UPSERT without a column list. */
 static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
-		     int *nparams, int *nstatements)
+		     int *nparams, int *nstatements, bool *upsert_bad)
 {
 	struct sbuf b = {0};
+	struct lexstate t = {0};
 	const char *p = sql, *copied = sql;
 	int maxparam = 0, stmts = 0;
 	bool content = false;
@@ -380,8 +349,12 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 	while (*p) {
 		const char *q = skip_quoted(sql, p);
 		if (q) {
-			if (*p != '-' && *p != '/')
+			if (*p != '-' && *p != '/') {
 				content = true;
+				t.words++;
+				push_tok(&t, *p == '"' ? T_WORD : T_OTHER,
+					 *p == '"' ? "\"" : NULL, 0);
+			}
 			p = q;
 			continue;
 		}
@@ -389,11 +362,18 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 			if (content)
 				stmts++;
 			content = false;
+			sb_add(&b, copied, (size_t)(p - copied));
+			copied = p;
+			end_statement(&t, &b);
+			push_tok(&t, T_PUNCT, NULL, ';');
 			p++;
 			continue;
 		}
-		if (!isspace((unsigned char)*p))
-			content = true;
+		if (isspace((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		content = true;
 		if (*p == '$' && isdigit((unsigned char)p[1]) &&
 		    (p == sql || !ident_char(p[-1]))) {
 			long n = strtol(p + 1, NULL, 10);
@@ -402,6 +382,7 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 			p++;
 			while (isdigit((unsigned char)*p))
 				p++;
+			push_tok(&t, T_OTHER, NULL, 0);
 			continue;
 		}
 		if (*p == '[') {
@@ -419,6 +400,7 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 				if (needs_alias(e))
 					sb_str(&b, " AS crdbsim_show");
 				p = copied = e;
+				push_tok(&t, T_OTHER, NULL, 0);
 				continue;
 			}
 		}
@@ -431,30 +413,98 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 				sb_literal(&b, ctx->version_string);
 				sb_str(&b, "::text AS version)");
 				p = copied = e;
+				push_tok(&t, T_OTHER, NULL, 0);
 				continue;
 			}
+		}
+		if (ident_start(*p) && (p == sql || !ident_char(p[-1]))) {
+			const char *e = p;
+			char w[32];
+			size_t n = 0;
+			while (ident_char(*e)) {
+				if (n + 1 < sizeof w)
+					w[n++] = (char)tolower((unsigned char)*e);
+				e++;
+			}
+			w[n] = '\0';
+			bool qualified = p > sql && p[-1] == '.';
+			const char *to = NULL;
+			if (t.words == 0) {
+				t.ddl = !strcmp(w, "create") || !strcmp(w, "alter");
+				if (!strcmp(w, "upsert") && kw(e, "INTO")) {
+					to = "INSERT";
+					t.upsert = true;
+					t.upsert_tail = upsert_tail(e);
+					if (!t.upsert_tail)
+						t.upsert_bad = true;
+				}
+			} else if (!qualified && type_position(&t)) {
+				to = type_word(w, e, t.k[0] == T_DCOLON ||
+					       last_word(&t, 0, "as"));
+			}
+			if (!to && !qualified && *skip_space(e) == '(')
+				to = function_word(w);
+			if (t.upsert && t.depth == 0 && !strcmp(w, "returning")) {
+				/* The conflict clause goes before RETURNING. */
+				sb_add(&b, copied, (size_t)(p - copied));
+				copied = p;
+				if (t.upsert_tail) {
+					sb_str(&b, t.upsert_tail + 1);
+					sb_str(&b, " ");
+				}
+				t.upsert = false;
+			}
+			if (to) {
+				sb_add(&b, copied, (size_t)(p - copied));
+				sb_str(&b, to);
+				copied = e;
+			}
+			t.words++;
+			push_tok(&t, T_WORD, w, 0);
+			p = e;
+			continue;
 		}
 		if (ident_char(*p)) {
 			while (ident_char(*p))
 				p++;
+			push_tok(&t, T_OTHER, NULL, 0);
 			continue;
 		}
+		if (p[0] == ':' && p[1] == ':') {
+			push_tok(&t, T_DCOLON, NULL, 0);
+			p += 2;
+			continue;
+		}
+		if (*p == '(') {
+			t.depth++;
+			if (last_word(&t, 0, "cast") && t.ncast < MAX_CAST_NESTING)
+				t.cast_depth[t.ncast++] = t.depth;
+		} else if (*p == ')') {
+			if (t.ncast > 0 && t.cast_depth[t.ncast - 1] == t.depth)
+				t.ncast--;
+			if (t.depth > 0)
+				t.depth--;
+		}
+		push_tok(&t, T_PUNCT, NULL, *p);
 		p++;
 	}
 	if (content)
 		stmts++;
 	sb_add(&b, copied, (size_t)(p - copied));
+	end_statement(&t, &b);
 	if (nparams)
 		*nparams = maxparam;
 	if (nstatements)
 		*nstatements = stmts;
+	if (upsert_bad)
+		*upsert_bad = t.upsert_bad;
 	return sb_take(&b);
 }
 
 char *sim_rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 		  int *nparams)
 {
-	return rewrite(sql, ctx, nparams, NULL);
+	return rewrite(sql, ctx, nparams, NULL, NULL);
 }
 
 void sim_stmt_clear(struct sim_stmt *st)
@@ -465,16 +515,6 @@ void sim_stmt_clear(struct sim_stmt *st)
 	memset(st, 0, sizeof *st);
 }
 
-/* The rest of the statement after p, trimmed of spaces and ';'. */
-static char *rest(const char *p)
-{
-	p = skip_space(p);
-	size_t n = strlen(p);
-	while (n > 0 && (isspace((unsigned char)p[n - 1]) || p[n - 1] == ';'))
-		n--;
-	return strndup(p, n);
-}
-
 static void set_error(struct sim_stmt *st, const char *sqlstate,
 		      const char *message)
 {
@@ -483,23 +523,231 @@ static void set_error(struct sim_stmt *st, const char *sqlstate,
 	snprintf(st->message, sizeof st->message, "%.255s", message);
 }
 
+/* CockroachDB-only session variables and their initial values (§14.3).
+ * PostgreSQL keeps them as custom settings crdb.<name>. */
+static const char *const crdb_vars[][2] = {
+	{ "autocommit_before_ddl", "off" },
+	{ "copy_from_atomic_enabled", "on" },
+	{ "default_int_size", "8" },
+	{ "default_transaction_use_follower_reads", "off" },
+	{ "disallow_full_table_scans", "off" },
+	{ "distsql", "auto" },
+	{ "enable_experimental_alter_column_type_general", "off" },
+	{ "enable_implicit_select_for_update", "on" },
+	{ "expect_and_ignore_not_visible_columns_in_copy", "off" },
+	{ "experimental_enable_temp_tables", "off" },
+	{ "large_full_scan_rows", "1000" },
+	{ "null_ordered_last", "off" },
+	{ "optimizer_use_histograms", "on" },
+	{ "reorder_joins_limit", "8" },
+	{ "require_explicit_primary_keys", "off" },
+	{ "serial_normalization", "rowid" },
+	{ "sql_safe_updates", "off" },
+	{ "stub_catalog_tables", "on" },
+	{ "transaction_rows_read_err", "0" },
+	{ "transaction_rows_written_err", "0" },
+	{ "vectorize", "on" },
+};
+
+static const char *crdb_var_default(const char *name)
+{
+	for (size_t i = 0; i < sizeof crdb_vars / sizeof crdb_vars[0]; i++)
+		if (!strcmp(name, crdb_vars[i][0]))
+			return crdb_vars[i][1];
+	return NULL;
+}
+
+/* SET [SESSION|LOCAL] v {=|TO} x, SHOW v, RESET v for a CockroachDB-only
+ * variable: the SQL for PostgreSQL (malloc'd), NULL when not one, and
+ * *oom on allocation failure. */
+static char *session_var_sql(const char *sql, const char *rewritten, bool *oom)
+{
+	const char *p, *q, *r;
+	char name[128];
+	struct sbuf b = {0};
+	*oom = false;
+	if ((p = kw(sql, "SET"))) {
+		bool local = false;
+		if ((q = kw(p, "SESSION")))
+			p = q;
+		else if ((q = kw(p, "LOCAL"))) {
+			p = q;
+			local = true;
+		}
+		if (!(q = ident(p, name, sizeof name)) || !crdb_var_default(name))
+			return NULL;
+		if (!(r = punct(q, '=')) && !(r = kw(q, "TO")))
+			return NULL;
+		/* The value as rewritten (same offset: nothing before it
+		 * is ever rewritten). */
+		size_t off = (size_t)(r - sql);
+		if (off > strlen(rewritten))
+			return NULL;
+		char *value = rest(rewritten + off);
+		if (!value) {
+			*oom = true;
+			return NULL;
+		}
+		sb_str(&b, local ? "SET LOCAL crdb." : "SET crdb.");
+		sb_str(&b, name);
+		sb_str(&b, " = ");
+		sb_str(&b, value);
+		free(value);
+	} else if ((p = kw(sql, "SHOW"))) {
+		if (!(q = ident(p, name, sizeof name)) || !crdb_var_default(name) ||
+		    !at_end(q))
+			return NULL;
+		sb_str(&b, "SELECT coalesce(nullif(current_setting('crdb.");
+		sb_str(&b, name);
+		sb_str(&b, "', true), ''), ");
+		sb_literal(&b, crdb_var_default(name));
+		sb_str(&b, ") AS ");
+		sb_str(&b, name);
+	} else if ((p = kw(sql, "RESET"))) {
+		if (!(q = ident(p, name, sizeof name)) || !crdb_var_default(name) ||
+		    !at_end(q))
+			return NULL;
+		sb_str(&b, "RESET crdb.");
+		sb_str(&b, name);
+	} else {
+		return NULL;
+	}
+	char *out = sb_take(&b);
+	if (!out)
+		*oom = true;
+	return out;
+}
+
+/* SHOW TABLES: CockroachDB's columns (§14.5) from PostgreSQL's catalog. */
+static const char show_tables_sql[] =
+	"SELECT n.nspname::text AS schema_name, c.relname::text AS table_name, "
+	"CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view' "
+	"WHEN 'S' THEN 'sequence' ELSE 'table' END AS type, "
+	"pg_get_userbyid(c.relowner)::text AS owner, "
+	"greatest(c.reltuples, 0)::int8 AS estimated_row_count, "
+	"NULL::text AS locality "
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+	"ON n.oid = c.relnamespace "
+	"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+	"AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'crdbsim') "
+	"AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' "
+	"ORDER BY 1, 2";
+
+/* CockroachDB's parser error for syntax it does not implement (§14.6). */
+static void set_unimplemented(struct sim_stmt *st, const char *word,
+			      int issue, int version)
+{
+	char msg[160];
+	snprintf(msg, sizeof msg,
+		 "at or near \"%s\": syntax error: unimplemented: this syntax",
+		 word);
+	set_error(st, "0A000", msg);
+	snprintf(st->hint, sizeof st->hint,
+		 "You have attempted to use a feature that is not yet implemented.\n"
+		 "See: https://go.crdb.dev/issue-v/%d/v%d.%d", issue,
+		 version / 10000, version / 100 % 100);
+}
+
+/* Statements the emulated version refuses (§14.4, §14.6). Returns true when
+ * st now is a SIM_ERROR. */
+static bool version_refuses(const char *p, const struct sim_rewrite_ctx *ctx,
+			    struct sim_stmt *st)
+{
+	const char *q;
+	int v = ctx->version;
+	/* SQL cursors arrived in 22.1.0 (cockroach#74006). */
+	if (v < 220100 && kw(p, "DECLARE")) {
+		set_unimplemented(st, "declare", 41412, v);
+		return true;
+	}
+	if (v < 220100 && (q = kw(p, "CLOSE")) && !kw(q, "ALL")) {
+		set_unimplemented(st, "close", 41412, v);
+		return true;
+	}
+	/* Two-phase commit: no grammar before 25.1 (cockroach#129298,
+	 * #129448); PREPARE takes TRANSACTION for a statement name and
+	 * stops at the literal, COMMIT at PREPARED. */
+	if (v < 250100) {
+		const char *r;
+		if ((q = kw(p, "PREPARE")) && (r = kw(q, "TRANSACTION")) &&
+		    !kw(r, "AS")) {
+			const char *lit = skip_space(r);
+			char tok[64];
+			size_t n = 0;
+			if (*lit == '\'')
+				lit++;
+			while (lit[n] && lit[n] != '\'' && n + 1 < sizeof tok) {
+				tok[n] = lit[n];
+				n++;
+			}
+			tok[n] = '\0';
+			char msg[128];
+			snprintf(msg, sizeof msg, "at or near \"%s\": syntax error", tok);
+			set_error(st, "42601", msg);
+			return true;
+		}
+		if (((q = kw(p, "COMMIT")) || (q = kw(p, "ROLLBACK"))) &&
+		    kw(q, "PREPARED")) {
+			set_error(st, "42601", "at or near \"prepared\": syntax error");
+			return true;
+		}
+	}
+	/* LISTEN and UNLISTEN parse from 22.2 (cockroach#86772); NOTIFY
+	 * never does. */
+	if ((v < 220200 && kw(p, "LISTEN")) || (v < 220200 && kw(p, "UNLISTEN"))) {
+		set_unimplemented(st, kw(p, "LISTEN") ? "listen" : "unlisten",
+				  41522, v);
+		return true;
+	}
+	if (kw(p, "NOTIFY")) {
+		set_unimplemented(st, "notify", 41522, v);
+		return true;
+	}
+	return false;
+}
+
 int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 		 struct sim_stmt *out)
 {
 	memset(out, 0, sizeof *out);
 	int nstmts = 0;
-	char *rewritten = rewrite(sql, ctx, &out->nparams, &nstmts);
+	bool upsert_bad = false;
+	char *rewritten = rewrite(sql, ctx, &out->nparams, &nstmts, &upsert_bad);
 	if (!rewritten)
 		return -1;
 	out->kind = SIM_RELAY;
 	out->sql = rewritten;
+	if (upsert_bad) {
+		set_error(out, "0A000", "crdbsim: UPSERT is emulated only with "
+			  "a column list (INSERT ... ON CONFLICT on the primary key)");
+		return 0;
+	}
 	if (nstmts != 1)
 		return 0;
 
 	const char *p = sql, *q, *r;
 	enum show_kind show;
 	char name[256];
+	bool oom;
+	char *var;
 
+	if (version_refuses(p, ctx, out))
+		return 0;
+	if ((var = session_var_sql(sql, rewritten, &oom)) || oom) {
+		if (!var)
+			return -1;
+		free(out->sql);
+		out->sql = var;
+		return 0;
+	}
+	if ((q = kw(p, "SHOW")) && (q = kw(q, "TABLES")) && at_end(q)) {
+		char *s = strdup(show_tables_sql);
+		if (!s)
+			return -1;
+		free(out->sql);
+		out->sql = s;
+		return 0;
+	}
 	if ((q = kw(p, "CREATE")) && kw(q, "CHANGEFEED")) {
 		out->kind = SIM_CHANGEFEED;
 	} else if ((q = kw(p, "EXPERIMENTAL")) && kw(q, "CHANGEFEED")) {
@@ -551,7 +799,7 @@ int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 		char *arg = rest(r);
 		if (!arg)
 			return -1;
-		out->arg = rewrite(arg, ctx, NULL, NULL);
+		out->arg = rewrite(arg, ctx, NULL, NULL, NULL);
 		free(arg);
 		if (!out->arg)
 			return -1;

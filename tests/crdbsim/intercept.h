@@ -2,7 +2,8 @@
  * intercept.h: which statements crdbsim answers itself instead of relaying
  * to PostgreSQL, and the rewrites that make PostgreSQL answer the rest the
  * way CockroachDB would (SELECT version(), SHOW session_id, SHOW
- * STATEMENTS and their [bracketed] forms, SHOW CLUSTER SETTING).
+ * STATEMENTS and their [bracketed] forms, SHOW CLUSTER SETTING), and
+ * CockroachDB's SQL dialect translated for PostgreSQL (§14).
  */
 #ifndef CRDBSIM_INTERCEPT_H
 #define CRDBSIM_INTERCEPT_H
@@ -26,6 +27,7 @@ enum sim_kind {
 struct sim_rewrite_ctx {
 	const char *version_string;     /* crdb_version */
 	const char *session_id;
+	int version;            /* emulated, major*10000+minor*100+patch */
 	bool rangefeed;
 	/* SHOW STATEMENTS as a parenthesised SELECT (malloc'd) or NULL. */
 	char *(*statements_sql)(void *arg);
@@ -41,6 +43,7 @@ struct sim_stmt {
 	int nparams;            /* highest $n in the statement */
 	char sqlstate[6];
 	char message[256];
+	char hint[160];         /* SIM_ERROR: "" when none */
 };
 
 /* Classify and rewrite sql. Returns 0, or -1 when out of memory. */

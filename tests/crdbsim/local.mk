@@ -17,6 +17,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/feedwire.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
+	tests/crdbsim/sqllex.c \
+	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
 	tests/crdbsim/control.c \
@@ -62,7 +64,9 @@ TESTS += tests/crdbsim/check_sim_intercept
 tests_crdbsim_check_sim_intercept_SOURCES = \
 	tests/crdbsim/check_sim_intercept.c \
 	tests/crdbsim/intercept.c \
-	tests/crdbsim/intercept.h
+	tests/crdbsim/intercept.h \
+	tests/crdbsim/sqllex.c \
+	tests/crdbsim/sqllex.h
 tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
 dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases

@@ -7,6 +7,13 @@
  * the session's own PostgreSQL connection (libpq, non-blocking), and the
  * start-up answer: ParameterStatus of §6.1 and BackendKeyData of §6.3.
  *
+ * Before a database's first session goes on, crdbsim prepares that
+ * database once per process for CockroachDB's dialect (§14.1, §14.5):
+ * assignment casts from text to the types CockroachDB casts text to
+ * implicitly (an event trigger adds one for each new enum type), and
+ * crdbsim.unique_rowid(). The statements are idempotent, so a restarted
+ * crdbsim runs them again harmlessly.
+ *
  * TLS follows CockroachDB's secure mode [from memory of pkg/sql/pgwire;
  * crdb-wire.md does not cover TLS]: a plain-text StartupMessage is
  * refused ("node is running secure mode, SSL connection required",
@@ -82,8 +89,107 @@ static void pg_ev_cb(evutil_socket_t fd, short what, void *arg)
 	pg_poll(s, PQconnectPoll(s->pg));
 }
 
+/*
+ * CockroachDB accepts a text parameter wherever another type is expected
+ * (§14.1): PostgreSQL does so in INSERT/UPDATE once an assignment cast from
+ * text exists. unique_rowid() (§14.5): 10-microsecond ticks since
+ * 2015-01-01 in the upper 48 bits, as CockroachDB's; the lower 15 bits are
+ * a wrapping counter (CockroachDB's node id there relies on a per-node
+ * clock bumped under a lock) so that ids within one tick stay unique.
+ */
+static const char dialect_setup_sql[] =
+	"DO $crdbsim$\n"
+	"DECLARE t regtype;\n"
+	"BEGIN\n"
+	"  PERFORM pg_advisory_xact_lock(2026121412);\n"
+	"  CREATE SCHEMA IF NOT EXISTS crdbsim;\n"
+	"  CREATE SEQUENCE IF NOT EXISTS crdbsim.unique_rowid_counter\n"
+	"    MINVALUE 0 MAXVALUE 32767 CYCLE;\n"
+	"  CREATE OR REPLACE FUNCTION crdbsim.unique_rowid() RETURNS int8\n"
+	"    LANGUAGE sql VOLATILE AS $f$\n"
+	"    SELECT (floor((extract(epoch FROM clock_timestamp())\n"
+	"                   - 1420070400) * 100000)::int8 << 15)\n"
+	"           | nextval('crdbsim.unique_rowid_counter') $f$;\n"
+	"  FOREACH t IN ARRAY ARRAY['jsonb', 'int2', 'int4', 'int8', 'float4',\n"
+	"      'float8', 'numeric', 'bool', 'date', 'time', 'timetz',\n"
+	"      'timestamp', 'timestamptz', 'interval', 'uuid', 'inet', 'bit',\n"
+	"      'varbit', 'oid']::regtype[] LOOP\n"
+	"    IF NOT EXISTS (SELECT FROM pg_cast WHERE castsource = 'text'::regtype\n"
+	"                   AND casttarget = t) THEN\n"
+	"      EXECUTE format('CREATE CAST (text AS %s) WITH INOUT AS ASSIGNMENT', t);\n"
+	"    END IF;\n"
+	"  END LOOP;\n"
+	"  CREATE OR REPLACE FUNCTION crdbsim.enum_text_cast() RETURNS event_trigger\n"
+	"    LANGUAGE plpgsql AS $f$\n"
+	"    DECLARE r record;\n"
+	"    BEGIN\n"
+	"      FOR r IN SELECT c.objid FROM pg_event_trigger_ddl_commands() c\n"
+	"               JOIN pg_type ty ON ty.oid = c.objid\n"
+	"               WHERE c.classid = 'pg_type'::regclass AND ty.typtype = 'e'\n"
+	"      LOOP\n"
+	"        EXECUTE format('CREATE CAST (text AS %s) WITH INOUT AS ASSIGNMENT',\n"
+	"                       r.objid::regtype);\n"
+	"        -- DROP TYPE takes the cast with it, as if it were the type's.\n"
+	"        UPDATE pg_depend SET deptype = 'a'\n"
+	"          WHERE classid = 'pg_cast'::regclass AND refobjid = r.objid\n"
+	"            AND objid = (SELECT oid FROM pg_cast\n"
+	"                         WHERE castsource = 'text'::regtype\n"
+	"                           AND casttarget = r.objid);\n"
+	"      END LOOP;\n"
+	"    END $f$;\n"
+	"  IF NOT EXISTS (SELECT FROM pg_event_trigger\n"
+	"                 WHERE evtname = 'crdbsim_enum_text_cast') THEN\n"
+	"    CREATE EVENT TRIGGER crdbsim_enum_text_cast ON ddl_command_end\n"
+	"      WHEN TAG IN ('CREATE TYPE')\n"
+	"      EXECUTE FUNCTION crdbsim.enum_text_cast();\n"
+	"  END IF;\n"
+	"END $crdbsim$";
+
+/* Databases already prepared by this process (a short list: tests use a
+ * handful). */
+#define PREPARED_DBS_MAX 64
+static char *prepared_dbs[PREPARED_DBS_MAX];
+static int nprepared_dbs;
+
+/* Prepare the session's database once (blocking, on a fresh local
+ * connection: a few milliseconds, once per database). 0 or -1 with the
+ * error sent. */
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static int prepare_database(struct sim_session *s)
+{
+	for (int i = 0; i < nprepared_dbs; i++)
+		if (strcmp(prepared_dbs[i], s->database) == 0)
+			return 0;
+	/* "schema crdbsim already exists" and the like are expected. */
+	PQsetNoticeProcessor(s->pg, quiet_notice, NULL);
+	PGresult *r = PQexec(s->pg, dialect_setup_sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+		msg[strcspn(msg, "\n")] = '\0';
+		PQclear(r);
+		sess_fatal(s, "58000", "crdbsim: cannot prepare database %s: %s",
+			   s->database, msg);
+		return -1;
+	}
+	PQclear(r);
+	if (nprepared_dbs < PREPARED_DBS_MAX) {
+		char *copy = strdup(s->database);
+		if (copy)
+			prepared_dbs[nprepared_dbs++] = copy;
+	}
+	return 0;
+}
+
 static void backend_ready(struct sim_session *s)
 {
+	if (prepare_database(s) != 0)
+		return;
 	s->pg_cancel = PQgetCancel(s->pg);
 	s->backend = bufferevent_socket_new(s->srv->base, PQsocket(s->pg), 0);
 	if (!s->backend) {

@@ -40,6 +40,7 @@ static void rewrite_ctx(struct sim_session *s, struct sim_rewrite_ctx *ctx)
 {
 	ctx->version_string = s->version_string;
 	ctx->session_id = s->session_id;
+	ctx->version = s->version;
 	ctx->rangefeed = simfeed_engine_rangefeed(s->srv->engine);
 	ctx->statements_sql = (char *(*)(void *))sim_statements_sql;
 	ctx->arg = s->srv;
@@ -208,7 +209,8 @@ static int handle_parse(struct sim_session *s, const char *payload,
 		}
 		drop_input(s, total);
 		if (st.kind == SIM_ERROR) {
-			sess_error(s, st.sqlstate, st.message, NULL);
+			sess_error(s, st.sqlstate, st.message,
+				   st.hint[0] ? st.hint : NULL);
 			s->skip_until_sync = true;
 			sim_stmt_clear(&st);
 			return s->dead ? H_GONE : H_DONE;

@@ -7,7 +7,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE opt_t (id INT PRIMARY KEY, name TEXT, qty INT)"
+sql "CREATE TABLE opt_t (id INT PRIMARY KEY, name STRING, qty INT)"
 k=0
 # run_feed NAME OPTION...: a quick-mode feed while one row is updated,
 # deleted and inserted again (key k); its lines end up in NAME.out.
@@ -51,7 +51,7 @@ run_feed fullname -o full_table_name
 	fail "full_table_name: $(grep row "$work/fullname.out" | head -1)"
 # A CDC query (§1.3): projected columns, rows filtered by WHERE, envelope
 # bare by default (no "before"), through a config file and a stdout sink.
-sql "CREATE TABLE cdc_t (id INT PRIMARY KEY, name TEXT, qty INT)"
+sql "CREATE TABLE cdc_t (id INT PRIMARY KEY, name STRING, qty INT)"
 write_conf "$work/cdc.conf" <<EOF2
 [feed cdc]
 query = SELECT id, qty FROM cdc_t WHERE qty > 1

@@ -11,7 +11,7 @@ rows=${E2E_POLICY_ROWS:-30000}
 # The disconnect sink's bound (1M) leaves its fast subscriber room for the
 # bursts a loaded machine causes; its stalled one still overflows it.
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE pol (id INT PRIMARY KEY, pad TEXT)"
+sql "CREATE TABLE pol (id INT PRIMARY KEY, pad STRING)"
 write_conf "$work/pol.conf" <<EOF2
 [feed pol]
 tables = pol

@@ -23,7 +23,7 @@ rc=0; "$CRDBFEEDD" -c "$work/bad.conf" 2>/dev/null || rc=$?
 
 # --- quick mode with diff: insert, update, delete ------------------------
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE quick_t (id INT PRIMARY KEY, name TEXT, qty INT)"
+sql "CREATE TABLE quick_t (id INT PRIMARY KEY, name STRING, qty INT)"
 sql "INSERT INTO quick_t VALUES (1, 'one', 10)"
 out=$work/quick.out
 daemon_log=$work/quick.log

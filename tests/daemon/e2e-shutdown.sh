@@ -6,7 +6,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE sd (id INT PRIMARY KEY, pad TEXT)"
+sql "CREATE TABLE sd (id INT PRIMARY KEY, pad STRING)"
 write_conf "$work/sd.conf" <<EOF2
 [feed sd]
 tables = sd

@@ -6,8 +6,8 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
-sql "CREATE TABLE sock_a (id INT PRIMARY KEY, v TEXT)"
-sql "CREATE TABLE sock_b (id INT PRIMARY KEY, v TEXT)"
+sql "CREATE TABLE sock_a (id INT PRIMARY KEY, v STRING)"
+sql "CREATE TABLE sock_b (id INT PRIMARY KEY, v STRING)"
 sock=$work/feed.sock
 # A stale socket file (nobody listening) must be replaced.
 /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"

@@ -20,3 +20,10 @@ tests_pg_check_pg_types_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 tests_pg_check_pg_types_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS) \
 	$(JANSSON_LIBS)
+
+check_PROGRAMS += tests/pg/check_pg_features
+TESTS += tests/pg/check_pg_features
+
+tests_pg_check_pg_features_SOURCES = tests/pg/check_pg_features.c
+tests_pg_check_pg_features_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS)
+tests_pg_check_pg_features_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS)
