@@ -847,12 +847,36 @@ static void live_read(struct simfeed *f)
 		7, params, &live_on_read);
 }
 
+/*
+ * The frontier as a CockroachDB changefeed sees it: what is caught up,
+ * but never past the closed timestamp, which trails the present by
+ * kv.closed_timestamp.target_duration (a rangefeed's resolved timestamp is
+ * at most its range's closed timestamp; doc/crdb-wire.md §3). When the
+ * closed timestamp holds it back, the feed's timer looks again once it
+ * has moved past what is caught up.
+ */
+static struct sim_hlc closed_frontier(struct simfeed *f, int64_t now)
+{
+	struct sim_hlc closed = { now - f->e->closed_target_ms * 1000000, 0 };
+
+	if (sim_hlc_cmp(f->caught_up, closed) <= 0)
+		return f->caught_up;
+	int64_t wait = f->caught_up.wall - closed.wall + 1000;
+	struct timeval tv = { wait / 1000000000, (wait % 1000000000) / 1000 };
+	evtimer_add(f->timer, &tv);
+	return closed;
+}
+
 /* Caught up with the history: resolved rows and completion. */
 static void live_idle(struct simfeed *f)
 {
 	struct simfeed_stmt *s = f->stmt;
-	struct sim_hlc cand = f->caught_up;
+	int64_t now = sim_now_ns();
+	struct sim_hlc cand;
 
+	if (!s->has_end_time && !s->has_resolved)
+		return;
+	cand = closed_frontier(f, now);
 	if (s->has_end_time && sim_hlc_cmp(cand, s->end_time) >= 0) {
 		feed_complete(f);
 		return;
@@ -867,7 +891,6 @@ static void live_idle(struct simfeed *f)
 		return;
 	int64_t every = s->resolved_ms > s->min_checkpoint_ms ?
 			s->resolved_ms : s->min_checkpoint_ms;
-	int64_t now = sim_now_ns();
 	if (f->resolved_at && now - f->resolved_at < every * 1000000) {
 		int64_t wait = every * 1000000 - (now - f->resolved_at);
 		struct timeval tv = { wait / 1000000000,

@@ -65,6 +65,7 @@ struct simfeed_engine {
 	bool rangefeed;
 	int64_t gc_ttl_ms;
 	int emulated_version;
+	int64_t closed_target_ms;      /* kv.closed_timestamp.target_duration */
 
 	/* ingest state */
 	struct aconn *ingest;

@@ -1261,6 +1261,8 @@ struct simfeed_engine *simfeed_engine_new(struct event_base *base,
 	e->rangefeed = s->rangefeed_enabled;
 	e->gc_ttl_ms = s->gc_ttl_ms;
 	e->emulated_version = s->emulated_version;
+	e->closed_target_ms = s->closed_ts_target_ms > 0 ?
+			      s->closed_ts_target_ms : 0;
 	e->pg_dsn = strdup(s->pg_dsn ? s->pg_dsn : "");
 	if (!e->pg_dsn) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -1352,6 +1354,18 @@ void simfeed_engine_set_rangefeed(struct simfeed_engine *e, bool on)
 bool simfeed_engine_rangefeed(const struct simfeed_engine *e)
 {
 	return e->rangefeed;
+}
+
+void simfeed_engine_set_closed_ts_target(struct simfeed_engine *e, int64_t ms)
+{
+	e->closed_target_ms = ms > 0 ? ms : 0;
+	/* A shorter target may let a waiting resolved row out now. */
+	sim_feeds_wake(e);
+}
+
+int64_t simfeed_engine_closed_ts_target(const struct simfeed_engine *e)
+{
+	return e->closed_target_ms;
 }
 
 int simfeed_gc(struct simfeed_engine *e, int64_t age_ms)

@@ -8,6 +8,7 @@
 #define CRDBSIM_INTERCEPT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum sim_kind {
 	SIM_RELAY = 0,          /* PostgreSQL runs it (rewritten or not) */
@@ -27,6 +28,7 @@ struct sim_rewrite_ctx {
 	const char *version_string;     /* crdb_version */
 	const char *session_id;
 	bool rangefeed;
+	int64_t closed_ts_target_ms;  /* kv.closed_timestamp.target_duration */
 	/* SHOW STATEMENTS as a parenthesised SELECT (malloc'd) or NULL. */
 	char *(*statements_sql)(void *arg);
 	void *arg;

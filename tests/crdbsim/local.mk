@@ -56,6 +56,12 @@ tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_test
 dist_check_DATA += tests/crdbsim/test_psycopg.py
 
+# Resolved timestamps behind the closed-timestamp target, with psycopg as
+# the client, on a crdbsim of its own at CockroachDB's default target.
+TESTS += tests/crdbsim/run_psycopg_resolved
+dist_check_SCRIPTS += tests/crdbsim/run_psycopg_resolved
+dist_check_DATA += tests/crdbsim/test_psycopg_resolved.py
+
 # Statement classification and rewriting (no server needed).
 check_PROGRAMS += tests/crdbsim/check_sim_intercept
 TESTS += tests/crdbsim/check_sim_intercept

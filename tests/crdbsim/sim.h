@@ -86,6 +86,13 @@ int sim_parse_version_arg(const char *s);
  * crdbsim.cluster_settings of defaultdb. Load applies what is stored. */
 int sim_settings_load(struct sim_server *srv);
 void sim_settings_set_rangefeed(struct sim_server *srv, bool on);
+/* kv.closed_timestamp.target_duration; DEFAULT drops the stored value. */
+void sim_settings_set_closed_ts(struct sim_server *srv, int64_t ms,
+				bool is_default);
+/* "3s", "'250ms'", "1m30s", "00:00:03" -> ms; -1 when malformed. */
+int sim_parse_setting_duration(const char *v, int64_t *ms);
+/* CockroachDB's default target duration (closedts.TargetDuration). */
+#define SIM_CLOSED_TS_DEFAULT_MS 3000
 
 /* ---- session.c, answer.c (see session.h) ---- */
 struct sim_session *sim_session_new(struct sim_server *srv, int fd,
