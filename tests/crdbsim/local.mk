@@ -6,7 +6,7 @@ include tests/crdbsim/render.mk
 
 noinst_PROGRAMS += tests/crdbsim/crdbsim
 tests_crdbsim_crdbsim_SOURCES = \
-	tests/crdbsim/main.c \
+	tests/crdbsim/sim_main.c \
 	tests/crdbsim/sim.h \
 	tests/crdbsim/server.c \
 	tests/crdbsim/session.c \
@@ -19,7 +19,7 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/intercept.h \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
-	tests/crdbsim/control.c \
+	tests/crdbsim/sim_control.c \
 	tests/crdbsim/malform.h \
 	$(CRDBSIM_FEED_SOURCES)
 # libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c).

@@ -1,8 +1,9 @@
 /*
- * main.c: crdbsim, a CockroachDB wire emulator over a real PostgreSQL, for
- * tests and the demo. This file owns the command line, start-up (the
- * `defaultdb` database, the changefeed engine, listeners, the pid and
- * command files), signals and the one event loop; nothing else.
+ * sim_main.c: crdbsim, a CockroachDB wire emulator over a real
+ * PostgreSQL, for tests and the demo. This file owns the command line,
+ * start-up (the `defaultdb` database, the changefeed engine, listeners,
+ * the pid and command files), signals and the one event loop; nothing
+ * else.
  *
  *   crdbsim --pg PG_DSN --listen HOST:PORT [--unix PATH] [--control PATH]
  *           [--pid-file PATH] [--emulate-version 23.1.11] [--rangefeed]
