@@ -207,8 +207,10 @@ static void setup(void)
 	snprintf(test_dsn, n, "%.*s/" TEST_DB, (int)(slash - pg), pg);
 
 	base = event_base_new();
+	/* No closed-timestamp lag (0): the cases time resolved rows
+	 * themselves; test_closed_timestamp sets one. */
 	struct simfeed_settings st = { test_dsn, true, 25LL * 3600 * 1000,
-				       230111 };
+				       230111, 0 };
 	engine = simfeed_engine_new(base, &st, errbuf, sizeof errbuf);
 	ck_assert_msg(engine != NULL, "engine: %s", errbuf);
 	db = PQconnectdb(test_dsn);
@@ -406,6 +408,63 @@ START_TEST(test_resolved)
 }
 END_TEST
 
+/*
+ * Resolved rows never pass the closed timestamp, now minus
+ * kv.closed_timestamp.target_duration (doc/crdb-wire.md §3); data rows do
+ * not wait for it, and an end_time feed completes only once the closed
+ * timestamp has passed end_time.
+ */
+START_TEST(test_closed_timestamp)
+{
+	sink_clear(&sink1);
+	sql("CREATE TABLE t (id int PRIMARY KEY)");
+	simfeed_engine_set_closed_ts_target(engine, 1500);
+	ck_assert_int_eq(simfeed_engine_closed_ts_target(engine), 1500);
+	struct simfeed_stmt *s = stmt_for("t");
+	s->has_resolved = true;
+	s->resolved_ms = 0;
+	s->min_checkpoint_ms = 50;
+	s->initial_scan = SIM_SCAN_NO;
+	struct simfeed *f = start(s, &sink1);
+	ck_assert(run_until(has_started, &sink1, 3000));
+	int64_t t0 = sim_now_ns();
+	sql("INSERT INTO t VALUES (1)");
+	want_rows = 1;
+	ck_assert(run_until(has_rows, &sink1, 5000));
+	ck_assert_ptr_nonnull(sink1.rows[0].table);
+	ck_assert_int_lt(sink1.arrived_ns[0] - t0, 1000000000);
+	run_for(2500);
+	size_t resolved = 0;
+	for (size_t i = 0; i < sink1.n; i++) {
+		if (sink1.rows[i].table)
+			continue;
+		struct sim_hlc h = hlc_of(sink1.rows[i].value, "resolved");
+		ck_assert_msg(sink1.arrived_ns[i] - h.wall >= 1500000000LL,
+			      "resolved %s only %.3f s behind", sink1.rows[i].value,
+			      (sink1.arrived_ns[i] - h.wall) / 1e9);
+		resolved++;
+	}
+	ck_assert_uint_ge(resolved, 3);
+	simfeed_stop(f);
+	run_for(5);
+
+	/* end_time: complete once the closed timestamp reached it. */
+	sink_clear(&sink1);
+	s = stmt_for("t");
+	s->initial_scan = SIM_SCAN_NO;
+	s->has_end_time = true;
+	s->end_time.wall = sim_now_ns();
+	s->end_time.logical = 0;
+	int64_t end_wall = s->end_time.wall;
+	f = start(s, &sink1);
+	ck_assert(run_until(has_ended, &sink1, 10000));
+	ck_assert(sink1.completed);
+	ck_assert_int_ge(sim_now_ns() - end_wall, 1500000000LL);
+	simfeed_stop(f);
+	run_for(5);
+}
+END_TEST
+
 /* cursor: only changes after it, no scan; also after an engine restart. */
 START_TEST(test_cursor_resume_and_restart)
 {
@@ -425,8 +484,10 @@ START_TEST(test_cursor_resume_and_restart)
 	/* Restart the engine: history lives in PostgreSQL. */
 	simfeed_engine_free(engine);
 	char errbuf[256];
+	/* No closed-timestamp lag (0): the cases time resolved rows
+	 * themselves; test_closed_timestamp sets one. */
 	struct simfeed_settings st = { test_dsn, true, 25LL * 3600 * 1000,
-				       230111 };
+				       230111, 0 };
 	engine = simfeed_engine_new(base, &st, errbuf, sizeof errbuf);
 	ck_assert_msg(engine != NULL, "%s", errbuf);
 	sql("INSERT INTO t VALUES (3, 'c')");
@@ -799,6 +860,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_missing_table);
 	tcase_add_test(tc, test_scan_and_live_wrapped_diff);
 	tcase_add_test(tc, test_resolved);
+	tcase_add_test(tc, test_closed_timestamp);
 	tcase_add_test(tc, test_cursor_resume_and_restart);
 	tcase_add_test(tc, test_gc_threshold);
 	tcase_add_test(tc, test_key_change);

@@ -32,18 +32,23 @@ struct peek_state {
 };
 extern struct peek_state ingest_pending;
 
+/* ingest.c */
 struct sim_hlc ingest_hlc_max(struct sim_hlc a, struct sim_hlc b);
 uint64_t ingest_lsn_parse(const char *s);
+void ingest_schedule(struct simfeed_engine *e, long us);
+void ingest_peek_document(struct simfeed_engine *e, const char *data);
+int ingest_persist_send(struct simfeed_engine *e, struct sim_hlc last,
+			uint64_t lsn_v, char *errbuf, size_t errlen);
+
+/* ingest_setup.c */
 char *ingest_dsn_with_db(const char *dsn, const char *db, char *dbout,
 			 size_t dboutlen, char *errbuf, size_t errlen);
 int ingest_ensure_database(const char *pg_dsn, const char *db, char *errbuf,
 			   size_t errlen);
 int ingest_setup_database(struct simfeed_engine *e, char *errbuf,
 			  size_t errlen);
-void ingest_schedule(struct simfeed_engine *e, long us);
-void ingest_peek_document(struct simfeed_engine *e, const char *data);
-int ingest_persist_send(struct simfeed_engine *e, struct sim_hlc last,
-			uint64_t lsn_v, char *errbuf, size_t errlen);
+
+/* ingest_stream.c */
 void stream_persisted(struct simfeed_engine *e, bool ok);
 void stream_on_timer(struct simfeed_engine *e);
 void stream_on_retry(evutil_socket_t fd, short what, void *arg);

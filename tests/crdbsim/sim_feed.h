@@ -100,6 +100,8 @@ struct simfeed {
 	char *tgt_schemas, *tgt_tables; /* text[] literals */
 
 	/* resolved */
+	struct sim_hlc start_ts;  /* statement time of a feed with neither
+				   * scan nor cursor: no resolved below it */
 	struct sim_hlc resolved_sent;
 	int64_t resolved_at;    /* ns of the last resolved row */
 	int64_t stall_until;    /* ns */
@@ -121,6 +123,7 @@ struct simfeed {
 	const char *fh_table;
 };
 
+/* sim_feed.c */
 char *feed_text_array(const char *const *items, size_t n);
 void feed_failf(struct simfeed *f, const char *sqlstate,
 		const char *hint, const char *fmt, ...)
@@ -136,6 +139,23 @@ int feed_find_target(const struct simfeed *f, const char *schema,
 		     const char *table);
 int feed_send_query(struct simfeed *f, const char *sql, int nparams,
 		    const char *const *params, const struct pg_handler *h);
+void feed_pump(struct simfeed *f);
+void feed_target_info_free(struct target_info *ti);
+
+/* sim_feed_validate.c */
+void feed_start_streaming(struct simfeed *f);
+void feed_validate(struct simfeed *f);
+
+/* sim_feed_scan.c */
+void scan_begin(struct simfeed *f);
+void scan_step(struct simfeed *f);
+
+/* sim_feed_live.c */
+int live_row(struct simfeed *f, PGresult *res, int i);
+void live_read(struct simfeed *f);
+void live_idle(struct simfeed *f);
+
+/* sim_feed_cdc.c */
 json_t *feed_columns_from_row(PGresult *res, int row, char **names,
 			      char **types, const unsigned int *oids,
 			      int ncols);
@@ -146,17 +166,10 @@ int feed_render_and_queue(struct simfeed *f, size_t target,
 int cdc_eval(struct simfeed *f, const json_t *pk_names,
 	     const json_t *after, const json_t *before,
 	     struct sim_hlc ts);
-int live_row(struct simfeed *f, PGresult *res, int i);
-void live_read(struct simfeed *f);
-void live_idle(struct simfeed *f);
-void scan_begin(struct simfeed *f);
-void scan_step(struct simfeed *f);
-void feed_start_streaming(struct simfeed *f);
 int cdc_prepare(struct simfeed *f);
-void feed_validate(struct simfeed *f);
+
+/* sim_feed_firehose.c */
 int firehose_init(struct simfeed *f);
 void firehose_pump(struct simfeed *f);
-void feed_pump(struct simfeed *f);
-void feed_target_info_free(struct target_info *ti);
 
 #endif /* CRDBSIM_SIM_FEED_H */

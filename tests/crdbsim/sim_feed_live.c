@@ -276,6 +276,8 @@ void live_idle(struct simfeed *f)
 		return;
 	if (s->has_cursor && sim_hlc_cmp(cand, s->cursor) < 0)
 		return;
+	if (sim_hlc_cmp(cand, f->start_ts) < 0)
+		return;
 	if (sim_hlc_cmp(cand, f->resolved_sent) <= 0)
 		return;
 	int64_t every = s->resolved_ms > s->min_checkpoint_ms ?

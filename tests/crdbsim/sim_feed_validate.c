@@ -36,6 +36,7 @@ void feed_start_streaming(struct simfeed *f)
 	} else {
 		f->pos.wall = sim_now_ns();
 		f->pos.logical = 0;
+		f->start_ts = f->pos;
 	}
 	f->pos_idx = INT32_MAX;
 	f->caught_up = f->pos;
