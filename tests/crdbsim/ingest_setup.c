@@ -253,4 +253,3 @@ out:
 	PQfinish(c);
 	return rc;
 }
-

@@ -327,4 +327,3 @@ int stream_open(struct simfeed_engine *e, char *errbuf, size_t errlen)
 	 * something to confirm: never move the slot backwards. */
 	return 0;
 }
-

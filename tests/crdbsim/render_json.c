@@ -433,4 +433,3 @@ json_t *sim_wal2json_loads(const char *text, size_t len)
 	render_jnode_free(j);
 	return v;
 }
-

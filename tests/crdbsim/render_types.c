@@ -523,4 +523,3 @@ int render_put_column(struct sbuf *sb, const char *type, const json_t *value)
 				      json_string_length(value));
 	return -1;
 }
-

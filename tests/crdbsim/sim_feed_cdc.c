@@ -343,4 +343,3 @@ int cdc_prepare(struct simfeed *f)
 	const char *params[3] = { "{}", "t", "insert" };
 	return feed_send_query(f, sql, 3, params, &cdc_on_describe);
 }
-

@@ -291,4 +291,3 @@ void live_idle(struct simfeed *f)
 	}
 	feed_queue_resolved(f, cand);
 }
-

@@ -291,4 +291,3 @@ void scan_step(struct simfeed *f)
 	feed_send_query(f, "CLOSE crdbsim_scan; COMMIT", 0, NULL, &scan_on_fetch);
 	f->step = 2;
 }
-

@@ -203,4 +203,3 @@ void feed_validate(struct simfeed *f)
 		"  AND c.relname = x.t AND c.relkind IN ('r', 'p', 'v', 'm', 'S')"
 		" ORDER BY x.n", 2, params, &validate_on_targets);
 }
-
