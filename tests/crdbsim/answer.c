@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto.h"
 
@@ -249,6 +250,21 @@ bool answer_run(struct sim_session *s, const struct sim_stmt *st,
 				return false;
 			}
 			sim_settings_set_rangefeed(s->srv, on);
+		} else if (strcmp(st->name,
+				  "kv.closed_timestamp.target_duration") == 0) {
+			const char *value = st->arg;
+			int64_t ms = SIM_CLOSED_TS_DEFAULT_MS;
+			if (value[0] == '$' && isdigit((unsigned char)value[1])) {
+				int i = atoi(value + 1) - 1;
+				value = i >= 0 && i < nparams && params[i] ?
+					params[i] : "";
+			}
+			bool dflt = strcasecmp(value, "default") == 0;
+			if (!dflt && sim_parse_setting_duration(value, &ms)) {
+				sess_error(s, "22023", "could not parse value for setting kv.closed_timestamp.target_duration", NULL);
+				return false;
+			}
+			sim_settings_set_closed_ts(s->srv, ms, dflt);
 		}
 		/* Other settings are accepted and ignored [documented]. */
 		return proto_command_complete(sess_out(s), "SET CLUSTER SETTING") == 0;

@@ -593,6 +593,77 @@ START_TEST(cursor_resume_across_restart)
 }
 END_TEST
 
+/*
+ * kv.closed_timestamp.target_duration (doc/crdb-wire.md §3): crdbsim-env
+ * starts crdbsim with its CRDBSIM_CLOSED_TS_TARGET (100ms), SHOW says so;
+ * SET CLUSTER SETTING changes it, and resolved rows then trail the time
+ * they arrive by at least the new target; DEFAULT gives CockroachDB's 3s.
+ * (test_psycopg_resolved.py checks the default on a crdbsim without it.)
+ */
+START_TEST(closed_timestamp_target)
+{
+	PGconn *w = connect_sim();
+	setup_table(w, "wf_closed");
+	exec_ok(w, "INSERT INTO wf_closed VALUES (1, 'a')");
+	const char *target = getenv("CRDBSIM_CLOSED_TS_TARGET");
+	ck_assert_msg(target && !strcmp(target, "100ms"),
+		      "crdbsim-env should export CRDBSIM_CLOSED_TS_TARGET=100ms, not %s",
+		      target ? target : "(unset)");
+	char *v = scalar(w, "SHOW CLUSTER SETTING kv.closed_timestamp.target_duration");
+	ck_assert_str_eq(v, "00:00:00.1");
+	free(v);
+	PGresult *bad = PQexec(w, "SET CLUSTER SETTING "
+			       "kv.closed_timestamp.target_duration = 'soon'");
+	ck_assert_int_eq(PQresultStatus(bad), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(bad, PG_DIAG_SQLSTATE), "22023");
+	PQclear(bad);
+	exec_ok(w, "SET CLUSTER SETTING kv.closed_timestamp.target_duration = '1500ms'");
+	v = scalar(w, "SHOW CLUSTER SETTING kv.closed_timestamp.target_duration");
+	ck_assert_str_eq(v, "00:00:01.5");
+	free(v);
+
+	PGconn *feed = connect_sim();
+	start_feed(feed, "EXPERIMENTAL CHANGEFEED FOR wf_closed WITH "
+		   "resolved = '100ms', min_checkpoint_frequency = '100ms'", 1);
+	double end = now_s() + 3.0;
+	int nresolved = 0;
+	double maxlag = 0;
+	while (now_s() < end) {
+		PGresult *r = next_result(feed);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(PQresultStatus(r), PGRES_SINGLE_TUPLE);
+		if (PQgetisnull(r, 0, 0)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			size_t len;
+			char *val = column_bytes(r, 2, &len);
+			const char *p = strstr(val, "\"resolved\":\"");
+			ck_assert_msg(p, "not a resolved row: %s", val);
+			long long wall = atoll(p + strlen("\"resolved\":\""));
+			double lag = (double)ts.tv_sec - (double)wall / 1e9 +
+				     (double)ts.tv_nsec / 1e9;
+			ck_assert_msg(lag >= 1.5, "resolved %s only %.3f s behind "
+				      "with a 1500ms target", val, lag);
+			if (lag > maxlag)
+				maxlag = lag;
+			nresolved++;
+			free(val);
+		}
+		PQclear(r);
+	}
+	ck_assert_msg(nresolved >= 5, "only %d resolved rows in 3 s", nresolved);
+	ck_assert_msg(maxlag < 3.0, "resolved %.3f s behind with a 1500ms target", maxlag);
+	PQfinish(feed);
+	exec_ok(w, "SET CLUSTER SETTING kv.closed_timestamp.target_duration = DEFAULT");
+	v = scalar(w, "SHOW CLUSTER SETTING kv.closed_timestamp.target_duration");
+	ck_assert_str_eq(v, "00:00:03");
+	free(v);
+	/* The tests after this one run on the same crdbsim. */
+	exec_ok(w, "SET CLUSTER SETTING kv.closed_timestamp.target_duration = '100ms'");
+	PQfinish(w);
+}
+END_TEST
+
 static Suite *wirefeed_suite(void)
 {
 	Suite *s = suite_create("crdbsim wire changefeeds");
@@ -606,6 +677,7 @@ static Suite *wirefeed_suite(void)
 	tcase_add_test(t, complete_tag_initial_scan_only);
 	tcase_add_test(t, errors_keep_session);
 	tcase_add_test(t, flow_control_slow_reader);
+	tcase_add_test(t, closed_timestamp_target);
 	suite_add_tcase(s, t);
 	t = tcase_create("faults");
 	tcase_set_timeout(t, 60);

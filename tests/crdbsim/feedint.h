@@ -1,11 +1,11 @@
 /*
- * feedint.h: what the engine's own files (aconn.c, ingest.c, feed.c) share
- * and nobody else sees: the asynchronous libpq connection helper, the
+ * feedint.h: what the engine's own files (aconn.c, ingest*.c, sim_feed*.c)
+ * share and nobody else sees: the asynchronous libpq connection helper, the
  * engine object with its ingest state, and the feed list.
  *
  * Design (see ingest.c for the details):
  *   PostgreSQL (wal2json slot) --peek--> ingest.c --persist--> crdbsim.history
- *   crdbsim.history --per-feed query--> feed.c --render--> simfeed_out
+ *   crdbsim.history --per-feed query--> sim_feed*.c --render--> simfeed_out
  * The history table is the only source of live changes for feeds, so a
  * cursor works across crdbsim restarts and the ingest loop only has to
  * wake the feeds.
@@ -65,6 +65,7 @@ struct simfeed_engine {
 	bool rangefeed;
 	int64_t gc_ttl_ms;
 	int emulated_version;
+	int64_t closed_target_ms;      /* kv.closed_timestamp.target_duration */
 
 	/* ingest state */
 	struct aconn *ingest;
@@ -114,11 +115,11 @@ struct sim_hlc sim_engine_gc_threshold(const struct simfeed_engine *e);
 /* Apply a GC now (delete history older than threshold, persist it). */
 int sim_engine_apply_gc(struct simfeed_engine *e, struct sim_hlc threshold);
 
-/* feed.c: the ingest loop persisted more history (or the frontier moved). */
+/* sim_feed.c: the ingest loop persisted more history (or the frontier moved). */
 void sim_feeds_wake(struct simfeed_engine *e);
-/* feed.c: end the feeds that lost unread history to a GC. */
+/* sim_feed.c: end the feeds that lost unread history to a GC. */
 void sim_feeds_gc(struct simfeed_engine *e, struct sim_hlc threshold);
-/* feed.c: end every feed quietly (engine going away). */
+/* sim_feed.c: end every feed quietly (engine going away). */
 void sim_feeds_free_all(struct simfeed_engine *e);
 
 #endif /* CRDBSIM_FEEDINT_H */

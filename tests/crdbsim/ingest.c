@@ -1,6 +1,8 @@
 /*
- * ingest.c: the engine object, its set-up on PostgreSQL and the ingest loop
- * that turns logical decoding into crdbsim's persistent change history.
+ * ingest.c: the engine object and the ingest loop that turns logical
+ * decoding into crdbsim's persistent change history (polling mode), with
+ * the GC; ingest_setup.c prepares PostgreSQL, ingest_stream.c is the
+ * streaming mode.
  *
  * Set-up (blocking, once at start) in the database the engine serves:
  * `defaultdb`, or the database named in --pg when it is not `postgres`
@@ -50,16 +52,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
+#include "ingest_int.h"
 
-#include "feedint.h"
-
-#define INGEST_IDLE_US 10000    /* poll period while drained */
-#define INGEST_RETRY_US 200000  /* after an error */
-#define INGEST_PEEK_ROWS "4000" /* bound of one peek (whole txns) */
-#define INGEST_PEEK_ROWS_N 4000
-
-enum { STEP_IDLE, STEP_CHECK, STEP_PEEK, STEP_PERSIST, STEP_ADVANCE };
 
 int64_t sim_now_ns(void)
 {
@@ -78,7 +72,7 @@ int sim_hlc_cmp(struct sim_hlc a, struct sim_hlc b)
 	return 0;
 }
 
-static struct sim_hlc hlc_max(struct sim_hlc a, struct sim_hlc b)
+struct sim_hlc ingest_hlc_max(struct sim_hlc a, struct sim_hlc b)
 {
 	return sim_hlc_cmp(a, b) >= 0 ? a : b;
 }
@@ -89,11 +83,11 @@ struct sim_hlc sim_engine_gc_threshold(const struct simfeed_engine *e)
 
 	if (e->gc_ttl_ms > 0)
 		ttl.wall = sim_now_ns() - e->gc_ttl_ms * 1000000;
-	return hlc_max(ttl, e->gc_threshold);
+	return ingest_hlc_max(ttl, e->gc_threshold);
 }
 
 /* "0/1573788" -> 0x1573788; 0 on garbage (never a real commit LSN). */
-static uint64_t lsn_parse(const char *s)
+uint64_t ingest_lsn_parse(const char *s)
 {
 	unsigned int hi, lo;
 
@@ -141,247 +135,9 @@ static int pg_ts_to_us(const char *s, int64_t *us)
 	return 0;
 }
 
-/* ---- set-up ---- */
-
-static const char setup_sql[] =
-	"SET client_min_messages = warning;"
-	"CREATE SCHEMA IF NOT EXISTS crdbsim;"
-	"CREATE TABLE IF NOT EXISTS crdbsim.history ("
-	" lsn pg_lsn NOT NULL, pos integer NOT NULL, xid bigint NOT NULL,"
-	" wall bigint NOT NULL, logical integer NOT NULL,"
-	" action text NOT NULL, schema_name text, table_name text,"
-	" change text NOT NULL, PRIMARY KEY (lsn, pos));"
-	"CREATE INDEX IF NOT EXISTS history_hlc"
-	" ON crdbsim.history (wall, logical, pos);"
-	"CREATE TABLE IF NOT EXISTS crdbsim.meta ("
-	" id integer PRIMARY KEY CHECK (id = 1),"
-	" last_wall bigint NOT NULL DEFAULT 0,"
-	" last_logical integer NOT NULL DEFAULT 0,"
-	" persisted_lsn pg_lsn NOT NULL DEFAULT '0/0',"
-	" gc_wall bigint NOT NULL DEFAULT 0,"
-	" gc_logical integer NOT NULL DEFAULT 0);"
-	"INSERT INTO crdbsim.meta (id) VALUES (1) ON CONFLICT DO NOTHING;"
-	"CREATE TABLE IF NOT EXISTS crdbsim.ddl ("
-	" id bigserial PRIMARY KEY, kind text NOT NULL,"
-	" schema_name text NOT NULL, table_name text NOT NULL,"
-	" columns text);"
-	/* The column signature a feed compares for schema_change_policy. */
-	"CREATE OR REPLACE FUNCTION crdbsim.columns_of(rel oid) RETURNS text"
-	" LANGUAGE sql STABLE AS $f$"
-	" SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod),"
-	"  ', ' ORDER BY attnum) FROM pg_attribute"
-	" WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped $f$;"
-	"CREATE OR REPLACE FUNCTION crdbsim.on_ddl_end() RETURNS event_trigger"
-	" LANGUAGE plpgsql AS $f$ DECLARE r record; BEGIN"
-	" FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP"
-	"  CONTINUE WHEN r.object_type <> 'table'"
-	"   OR r.schema_name IN ('crdbsim', 'pg_temp') OR r.in_extension;"
-	"  IF r.command_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') THEN"
-	"   IF (SELECT relreplident FROM pg_class WHERE oid = r.objid) <> 'f' THEN"
-	"    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.object_identity);"
-	"   END IF;"
-	"  ELSIF r.command_tag = 'ALTER TABLE' THEN"
-	"   INSERT INTO crdbsim.ddl (kind, schema_name, table_name, columns)"
-	"    SELECT 'alter', n.nspname, c.relname, crdbsim.columns_of(c.oid)"
-	"    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-	"    WHERE c.oid = r.objid;"
-	"  END IF;"
-	" END LOOP; END $f$;"
-	"CREATE OR REPLACE FUNCTION crdbsim.on_sql_drop() RETURNS event_trigger"
-	" LANGUAGE plpgsql AS $f$ BEGIN"
-	" INSERT INTO crdbsim.ddl (kind, schema_name, table_name)"
-	"  SELECT 'drop', schema_name, object_name"
-	"  FROM pg_event_trigger_dropped_objects()"
-	"  WHERE object_type = 'table' AND NOT is_temporary"
-	"   AND schema_name <> 'crdbsim';"
-	" END $f$;"
-	"DROP EVENT TRIGGER IF EXISTS crdbsim_ddl_end;"
-	"CREATE EVENT TRIGGER crdbsim_ddl_end ON ddl_command_end"
-	" EXECUTE FUNCTION crdbsim.on_ddl_end();"
-	"DROP EVENT TRIGGER IF EXISTS crdbsim_sql_drop;"
-	"CREATE EVENT TRIGGER crdbsim_sql_drop ON sql_drop"
-	" EXECUTE FUNCTION crdbsim.on_sql_drop();"
-	/* Tables made before crdbsim ran (or while it was down). */
-	"DO $f$ DECLARE r record; BEGIN"
-	" FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c"
-	"  JOIN pg_namespace n ON n.oid = c.relnamespace"
-	"  WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'f'"
-	"   AND n.nspname NOT IN ('crdbsim', 'pg_catalog', 'information_schema')"
-	"   AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
-	" LOOP EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.rel);"
-	" END LOOP; END $f$;";
-
-/* Rebuild dsn as a keyword=value string with dbname replaced. */
-static char *dsn_with_db(const char *dsn, const char *db, char *dbout,
-			 size_t dboutlen, char *errbuf, size_t errlen)
-{
-	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
-
-	if (!opts) {
-		snprintf(errbuf, errlen, "bad --pg DSN: %s",
-			 perr ? perr : "out of memory");
-		PQfreemem(perr);
-		return NULL;
-	}
-	size_t cap = strlen(dsn) * 2 + 256, len = 0;
-	char *out = malloc(cap);
-	const char *given = NULL;
-
-	if (!out) {
-		PQconninfoFree(opts);
-		snprintf(errbuf, errlen, "out of memory");
-		return NULL;
-	}
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (!strcmp(o->keyword, "dbname") && o->val && o->val[0])
-			given = o->val;
-	if (!db)
-		db = given && strcmp(given, "postgres") ? given : "defaultdb";
-	snprintf(dbout, dboutlen, "%s", db);
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = !strcmp(o->keyword, "dbname") ? dbout : o->val;
-
-		if (!v || !v[0])
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap) {
-			cap = cap * 2 + 2 * strlen(v) + 64;
-			char *n = realloc(out, cap);
-			if (!n) {
-				free(out);
-				PQconninfoFree(opts);
-				snprintf(errbuf, errlen, "out of memory");
-				return NULL;
-			}
-			out = n;
-		}
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (const char *p = v; *p; p++) {
-			if (*p == '\'' || *p == '\\')
-				out[len++] = '\\';
-			out[len++] = *p;
-		}
-		out[len++] = '\'';
-		out[len++] = ' ';
-		out[len] = '\0';
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
-/* Create the served database through the server's own database. */
-static int ensure_database(const char *pg_dsn, const char *db, char *errbuf,
-			   size_t errlen)
-{
-	char maint[64];
-	char *dsn = dsn_with_db(pg_dsn, "postgres", maint, sizeof maint,
-				errbuf, errlen);
-	if (!dsn)
-		return -1;
-	PGconn *c = PQconnectdb(dsn);
-	int rc = -1;
-
-	free(dsn);
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		snprintf(errbuf, errlen, "connecting to PostgreSQL: %s",
-			 PQerrorMessage(c));
-		PQfinish(c);
-		return -1;
-	}
-	const char *params[1] = { db };
-	PGresult *res = PQexecParams(c,
-		"SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL,
-		params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		rc = 0;
-	} else if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-		char *id = PQescapeIdentifier(c, db, strlen(db));
-		char sql[256];
-
-		snprintf(sql, sizeof sql, "CREATE DATABASE %s", id ? id : "x");
-		PQfreemem(id);
-		PQclear(res);
-		res = PQexec(c, sql);
-		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		/* Lost a race with the front end creating it: fine. */
-		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
-		    (st && (!strcmp(st, "42P04") || !strcmp(st, "23505"))))
-			rc = 0;
-		else
-			snprintf(errbuf, errlen, "CREATE DATABASE %s: %s", db,
-				 PQresultErrorMessage(res));
-	} else {
-		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(res));
-	}
-	PQclear(res);
-	PQfinish(c);
-	return rc;
-}
-
-static int setup_database(struct simfeed_engine *e, char *errbuf,
-			  size_t errlen)
-{
-	PGconn *c = PQconnectdb(e->db_dsn);
-	int rc = -1;
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		snprintf(errbuf, errlen, "connecting to %s: %s", e->dbname,
-			 PQerrorMessage(c));
-		goto out;
-	}
-	/* Two engines (crdbsim and a test) on one server must not race. */
-	if (aconn_exec_sync(c, "SELECT pg_advisory_lock(7283451)", errbuf,
-			    errlen) ||
-	    aconn_exec_sync(c, setup_sql, errbuf, errlen))
-		goto out;
-
-	const char *params[1] = { e->slot };
-	PGresult *res = PQexecParams(c,
-		"SELECT pg_create_logical_replication_slot($1, 'wal2json')"
-		" WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots"
-		"  WHERE slot_name = $1)", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(errbuf, errlen, "creating slot %s: %s", e->slot,
-			 PQresultErrorMessage(res));
-		PQclear(res);
-		goto out;
-	}
-	PQclear(res);
-	res = PQexec(c, "SELECT last_wall, last_logical, persisted_lsn,"
-		     " gc_wall, gc_logical FROM crdbsim.meta WHERE id = 1");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		snprintf(errbuf, errlen, "reading crdbsim.meta: %s",
-			 PQresultErrorMessage(res));
-		PQclear(res);
-		goto out;
-	}
-	e->last.wall = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	e->last.logical = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
-	e->persisted_lsn = lsn_parse(PQgetvalue(res, 0, 2));
-	e->gc_threshold.wall = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-	e->gc_threshold.logical = (int32_t)strtol(PQgetvalue(res, 0, 4),
-						  NULL, 10);
-	PQclear(res);
-	res = PQexec(c, "SELECT wall, logical FROM crdbsim.history"
-		     " ORDER BY wall DESC, logical DESC LIMIT 1");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		e->head.wall = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		e->head.logical = (int32_t)strtol(PQgetvalue(res, 0, 1),
-						  NULL, 10);
-	}
-	PQclear(res);
-	e->frontier = e->head;
-	rc = 0;
-out:
-	PQfinish(c);
-	return rc;
-}
-
 /* ---- the loop ---- */
 
-static void ingest_schedule(struct simfeed_engine *e, long us)
+void ingest_schedule(struct simfeed_engine *e, long us)
 {
 	struct timeval tv = { us / 1000000, us % 1000000 };
 
@@ -436,22 +192,21 @@ static void ingest_advance(struct simfeed_engine *e)
 static void ingest_committed(struct simfeed_engine *e)
 {
 	e->ingest_errors = 0;
-	e->last = hlc_max(e->last, e->pending_last);
-	e->head = hlc_max(e->head, e->pending_head);
+	e->last = ingest_hlc_max(e->last, e->pending_last);
+	e->head = ingest_hlc_max(e->head, e->pending_head);
 	if (e->pending_lsn > e->persisted_lsn)
 		e->persisted_lsn = e->pending_lsn;
-	e->frontier = hlc_max(e->frontier, e->head);
+	e->frontier = ingest_hlc_max(e->frontier, e->head);
 	if (!e->round_full) {
 		/* Drained: nothing committed before the peek is missing, and
 		 * later commits are stamped above `last`. */
-		e->frontier = hlc_max(e->frontier, e->pending_frontier);
-		e->last = hlc_max(e->last, e->frontier);
+		e->frontier = ingest_hlc_max(e->frontier, e->pending_frontier);
+		e->last = ingest_hlc_max(e->last, e->frontier);
 	}
 	sim_feeds_wake(e);
 	ingest_advance(e);
 }
 
-static void stream_persisted(struct simfeed_engine *e, bool ok);
 
 static void ingest_on_persist(void *arg, PGresult *res)
 {
@@ -532,24 +287,14 @@ static json_t *history_row(json_t *doc, const char *text, uint64_t lsn,
 }
 
 static void ingest_on_peek(void *arg, PGresult *res);
-static int persist_send(struct simfeed_engine *e, struct sim_hlc last,
-			uint64_t lsn_v, char *errbuf, size_t errlen);
 
-struct peek_state {
-	json_t *batch;       /* history rows */
-	json_t *txn;         /* changes of the open transaction */
-	json_int_t xid;
-	int rows;
-	bool failed;
-};
-
-static struct peek_state peek;
+struct peek_state ingest_pending;
 
 static void peek_reset(void)
 {
-	json_decref(peek.batch);
-	json_decref(peek.txn);
-	memset(&peek, 0, sizeof peek);
+	json_decref(ingest_pending.batch);
+	json_decref(ingest_pending.txn);
+	memset(&ingest_pending, 0, sizeof ingest_pending);
 }
 
 
@@ -691,12 +436,12 @@ static void coalesce_txn(json_t *txn)
 	json_decref(seen);
 }
 
-static void peek_document(struct simfeed_engine *e, const char *data)
+void ingest_peek_document(struct simfeed_engine *e, const char *data)
 {
 	json_t *doc = sim_wal2json_loads(data, strlen(data));
 	const char *action;
 
-	peek.rows++;
+	ingest_pending.rows++;
 	if (!doc)
 		return;
 	action = json_string_value(json_object_get(doc, "action"));
@@ -705,26 +450,26 @@ static void peek_document(struct simfeed_engine *e, const char *data)
 		return;
 	}
 	if (!strcmp(action, "B")) {
-		json_decref(peek.txn);
-		peek.txn = json_array();
-		peek.xid = json_integer_value(json_object_get(doc, "xid"));
+		json_decref(ingest_pending.txn);
+		ingest_pending.txn = json_array();
+		ingest_pending.xid = json_integer_value(json_object_get(doc, "xid"));
 	} else if (!strcmp(action, "C")) {
-		uint64_t lsn = lsn_parse(json_string_value(
+		uint64_t lsn = ingest_lsn_parse(json_string_value(
 			json_object_get(doc, "lsn")));
-		uint64_t next = lsn_parse(json_string_value(
+		uint64_t next = ingest_lsn_parse(json_string_value(
 			json_object_get(doc, "nextlsn")));
 		int64_t us;
 
 		if (next > e->advance_to)
 			e->advance_to = next;
-		if (lsn > e->persisted_lsn && peek.txn &&
-		    json_array_size(peek.txn) > 0 &&
+		if (lsn > e->persisted_lsn && ingest_pending.txn &&
+		    json_array_size(ingest_pending.txn) > 0 &&
 		    pg_ts_to_us(json_string_value(json_object_get(doc,
 					"timestamp")), &us) == 0) {
 			struct sim_hlc ts = { us * 1000, 0 };
 			/* Above every HLC handed out and above the resolved
 			 * frontier (e->last includes it). */
-			struct sim_hlc floor = hlc_max(e->pending_last, e->last);
+			struct sim_hlc floor = ingest_hlc_max(e->pending_last, e->last);
 			if (sim_hlc_cmp(ts, floor) <= 0) {
 				ts = floor;
 				ts.logical++;
@@ -735,26 +480,26 @@ static void peek_document(struct simfeed_engine *e, const char *data)
 			size_t i;
 			json_t *ch;
 			int pos = 0;
-			coalesce_txn(peek.txn);
-			json_array_foreach(peek.txn, i, ch) {
+			coalesce_txn(ingest_pending.txn);
+			json_array_foreach(ingest_pending.txn, i, ch) {
 				if (json_is_true(json_object_get(ch, "skip")))
 					continue;
 				json_t *row = history_row(
 					json_object_get(ch, "doc"),
 					json_string_value(json_object_get(ch,
 							"text")),
-					lsn, pos, peek.xid, ts);
+					lsn, pos, ingest_pending.xid, ts);
 				if (row) {
-					json_array_append_new(peek.batch, row);
+					json_array_append_new(ingest_pending.batch, row);
 					pos++;
 				}
 			}
 		}
-		json_decref(peek.txn);
-		peek.txn = NULL;
-	} else if (peek.txn) {
+		json_decref(ingest_pending.txn);
+		ingest_pending.txn = NULL;
+	} else if (ingest_pending.txn) {
 		/* Keep wal2json's text: it is what history stores. */
-		json_array_append_new(peek.txn, json_pack("{s:O, s:s}", "doc",
+		json_array_append_new(ingest_pending.txn, json_pack("{s:O, s:s}", "doc",
 							  doc, "text", data));
 	}
 	json_decref(doc);
@@ -766,44 +511,44 @@ static void ingest_on_peek(void *arg, PGresult *res)
 
 	if (res) {
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			if (!peek.failed && e->ingest_errors++ < 5)
+			if (!ingest_pending.failed && e->ingest_errors++ < 5)
 				fprintf(stderr, "crdbsim: peek: %s",
 					PQresultErrorMessage(res));
-			peek.failed = true;
+			ingest_pending.failed = true;
 			return;
 		}
 		for (int i = 0; i < PQntuples(res); i++)
-			peek_document(e, PQgetvalue(res, i, 0));
+			ingest_peek_document(e, PQgetvalue(res, i, 0));
 		return;
 	}
-	if (peek.failed) {
+	if (ingest_pending.failed) {
 		peek_reset();
 		ingest_schedule(e, INGEST_RETRY_US);
 		return;
 	}
-	e->round_full = peek.rows >= INGEST_PEEK_ROWS_N;
+	e->round_full = ingest_pending.rows >= INGEST_PEEK_ROWS_N;
 	if (!e->round_full)
 		e->wal_seen = e->wal_now;
-	if (json_array_size(peek.batch) == 0) {
+	if (json_array_size(ingest_pending.batch) == 0) {
 		peek_reset();
 		e->pending_head = e->head;
 		ingest_committed(e);
 		return;
 	}
-	e->persist_json = json_dumps(peek.batch, JSON_COMPACT);
+	e->persist_json = json_dumps(ingest_pending.batch, JSON_COMPACT);
 	peek_reset();
 	if (!e->persist_json) {
 		ingest_fail(e, "persist", "out of memory");
 		return;
 	}
 	char errbuf[256];
-	if (persist_send(e, e->pending_last, e->pending_lsn, errbuf,
+	if (ingest_persist_send(e, e->pending_last, e->pending_lsn, errbuf,
 			 sizeof errbuf))
 		ingest_fail(e, "persist", errbuf);
 }
 
 /* Persist e->persist_json and the meta row in one statement. */
-static int persist_send(struct simfeed_engine *e, struct sim_hlc last,
+int ingest_persist_send(struct simfeed_engine *e, struct sim_hlc last,
 			uint64_t lsn_v, char *errbuf, size_t errlen)
 {
 	char wall[32], logical[16], lsn[32];
@@ -832,7 +577,7 @@ static void ingest_peek(struct simfeed_engine *e)
 	const char *params[1] = { e->slot };
 
 	peek_reset();
-	peek.batch = json_array();
+	ingest_pending.batch = json_array();
 	e->advance_to = 0;
 	e->pending_last = e->last;
 	e->pending_head = e->head;
@@ -859,7 +604,7 @@ static void ingest_on_check(void *arg, PGresult *res)
 	if (res) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
 		    PQntuples(res) == 1)
-			e->wal_now = lsn_parse(PQgetvalue(res, 0, 0));
+			e->wal_now = ingest_lsn_parse(PQgetvalue(res, 0, 0));
 		else
 			e->wal_now = 0;
 		return;
@@ -877,7 +622,6 @@ static void ingest_on_check(void *arg, PGresult *res)
 	ingest_peek(e);
 }
 
-static void stream_on_timer(struct simfeed_engine *e);
 
 static void ingest_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -898,321 +642,6 @@ static void ingest_on_timer(evutil_socket_t fd, short what, void *arg)
 		ingest_fail(e, "check", errbuf);
 }
 
-
-/* ---- streaming mode: a replication connection pushes the changes ---- */
-
-/*
- * START_REPLICATION on the slot: wal2json documents arrive as CopyData as
- * soon as they are decoded, without re-decoding from the slot's restart
- * point on every poll. What is persisted is confirmed to the server with a
- * standby status update (the flush position), so a crash re-sends only
- * transactions the persisted LSN skips. "Drained" (the resolved frontier):
- * take the time t0 and the server's WAL flush LSN, then ask for a
- * keepalive; when the walsender reports having decoded past that LSN and
- * everything received is persisted, nothing committed before t0 is
- * missing.
- */
-static void stream_close(struct simfeed_engine *e);
-static int stream_open(struct simfeed_engine *e, char *errbuf, size_t errlen);
-
-static uint64_t be64(const char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
-}
-
-static void put_be64(char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static void stream_status(struct simfeed_engine *e, bool reply)
-{
-	char msg[34];
-	/* PostgreSQL's epoch is 2000-01-01. */
-	int64_t us = sim_now_ns() / 1000 - 946684800000000LL;
-
-	if (!e->repl)
-		return;
-	msg[0] = 'r';
-	put_be64(msg + 1, e->confirm_lsn);
-	put_be64(msg + 9, e->confirm_lsn);
-	put_be64(msg + 17, e->confirm_lsn);
-	put_be64(msg + 25, (uint64_t)us);
-	msg[33] = reply ? 1 : 0;
-	if (PQputCopyData(e->repl, msg, sizeof msg) != 1 ||
-	    PQflush(e->repl) < 0) {
-		if (e->ingest_errors++ < 5)
-			fprintf(stderr, "crdbsim: replication status: %s",
-				PQerrorMessage(e->repl));
-	}
-}
-
-static bool stream_idle(const struct simfeed_engine *e)
-{
-	return !e->persisting && json_array_size(peek.batch) == 0 &&
-	       !peek.txn;
-}
-
-static void stream_maybe_persist(struct simfeed_engine *e)
-{
-	char errbuf[256];
-
-	if (e->persisting || e->ingest->busy)
-		return;
-	if (json_array_size(peek.batch) == 0) {
-		/* Only empty transactions (ours): confirm them. */
-		if (!peek.txn && e->advance_to > e->confirm_lsn) {
-			e->confirm_lsn = e->advance_to;
-			stream_status(e, false);
-		}
-		return;
-	}
-	e->persist_json = json_dumps(peek.batch, JSON_COMPACT);
-	json_array_clear(peek.batch);
-	if (!e->persist_json) {
-		fprintf(stderr, "crdbsim: persist: out of memory\n");
-		return;
-	}
-	e->inflight_last = e->pending_last;
-	e->inflight_head = e->pending_head;
-	e->inflight_lsn = e->pending_lsn;
-	e->inflight_advance = e->advance_to;
-	e->persisting = true;
-	if (persist_send(e, e->inflight_last, e->inflight_lsn, errbuf,
-			 sizeof errbuf)) {
-		e->persisting = false;
-		fprintf(stderr, "crdbsim: persist: %s\n", errbuf);
-		stream_close(e); /* the server re-sends what we lost */
-	}
-}
-
-static void stream_persisted(struct simfeed_engine *e, bool ok)
-{
-	free(e->persist_json);
-	e->persist_json = NULL;
-	e->persisting = false;
-	e->ingest_step = STEP_IDLE;
-	if (!ok) {
-		stream_close(e);
-		return;
-	}
-	e->ingest_errors = 0;
-	e->last = hlc_max(e->last, e->inflight_last);
-	e->head = hlc_max(e->head, e->inflight_head);
-	if (e->inflight_lsn > e->persisted_lsn)
-		e->persisted_lsn = e->inflight_lsn;
-	e->frontier = hlc_max(e->frontier, e->head);
-	if (e->inflight_advance > e->confirm_lsn) {
-		e->confirm_lsn = e->inflight_advance;
-		stream_status(e, false);
-	}
-	sim_feeds_wake(e);
-	stream_maybe_persist(e);
-}
-
-static void stream_drained_check(struct simfeed_engine *e)
-{
-	if (!e->drain_lsn || e->stream_sent < e->drain_lsn || !stream_idle(e))
-		return;
-	e->drain_lsn = 0;
-	e->frontier = hlc_max(e->frontier, e->drain_t0);
-	e->last = hlc_max(e->last, e->frontier);
-	e->pending_last = hlc_max(e->pending_last, e->last);
-	sim_feeds_wake(e);
-}
-
-static void stream_on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct simfeed_engine *e = arg;
-	char *buf;
-	int n;
-
-	(void)fd;
-	(void)what;
-	if (!PQconsumeInput(e->repl)) {
-		stream_close(e);
-		return;
-	}
-	while ((n = PQgetCopyData(e->repl, &buf, 1)) > 0) {
-		if (buf[0] == 'w' && n > 25) {
-			/* XLogData: start, end, time, then the document. */
-			peek_document(e, buf + 25);
-		} else if (buf[0] == 'k' && n >= 18) {
-			uint64_t end = be64(buf + 1);
-			if (end > e->stream_sent)
-				e->stream_sent = end;
-			if (buf[17])
-				stream_status(e, false);
-		}
-		PQfreemem(buf);
-	}
-	if (n < 0) {
-		stream_close(e);
-		return;
-	}
-	stream_maybe_persist(e);
-	stream_drained_check(e);
-}
-
-static void probe_on_result(void *arg, PGresult *res)
-{
-	struct simfeed_engine *e = arg;
-
-	if (res) {
-		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
-		    PQntuples(res) == 1)
-			e->drain_lsn = lsn_parse(PQgetvalue(res, 0, 0));
-		return;
-	}
-	e->probing = false;
-	/* The walsender answers with its position (a keepalive). */
-	stream_status(e, true);
-}
-
-static void stream_on_timer(struct simfeed_engine *e)
-{
-	char errbuf[256];
-
-	if (!e->streaming)
-		return;
-	if (e->drain_lsn) {
-		stream_status(e, true); /* still waiting: ask again */
-	} else if (!e->probing) {
-		e->drain_t0.wall = sim_now_ns();
-		e->drain_t0.logical = 0;
-		e->probing = true;
-		if (aconn_send(e->probe, "SELECT pg_current_wal_flush_lsn()::text",
-			       0, NULL, probe_on_result, e, errbuf,
-			       sizeof errbuf)) {
-			e->probing = false;
-			if (e->ingest_errors++ < 5)
-				fprintf(stderr, "crdbsim: probe: %s\n", errbuf);
-		}
-	}
-	ingest_schedule(e, INGEST_IDLE_US);
-}
-
-static void stream_on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct simfeed_engine *e = arg;
-	char errbuf[256];
-
-	(void)fd;
-	(void)what;
-	if (e->repl)
-		return;
-	if (stream_open(e, errbuf, sizeof errbuf)) {
-		struct timeval tv = { 0, INGEST_RETRY_US };
-		if (e->ingest_errors++ < 5)
-			fprintf(stderr, "crdbsim: replication: %s\n", errbuf);
-		evtimer_add(e->repl_retry, &tv);
-	}
-}
-
-static void stream_close(struct simfeed_engine *e)
-{
-	if (e->repl_ev) {
-		event_free(e->repl_ev);
-		e->repl_ev = NULL;
-	}
-	if (e->repl) {
-		if (e->streaming)
-			fprintf(stderr, "crdbsim: replication connection "
-				"lost (%s); reconnecting\n",
-				*PQerrorMessage(e->repl) ?
-				PQerrorMessage(e->repl) : "closed");
-		PQfinish(e->repl);
-		e->repl = NULL;
-	}
-	/* Unconfirmed work comes again from the server. */
-	json_array_clear(peek.batch);
-	json_decref(peek.txn);
-	peek.txn = NULL;
-	e->pending_last = e->last;
-	e->pending_head = e->head;
-	e->pending_lsn = e->persisted_lsn;
-	e->advance_to = e->confirm_lsn;
-	e->drain_lsn = 0;
-	if (e->repl_retry && e->streaming) {
-		struct timeval tv = { 0, INGEST_RETRY_US };
-		evtimer_add(e->repl_retry, &tv);
-	}
-}
-
-static int stream_open(struct simfeed_engine *e, char *errbuf, size_t errlen)
-{
-	size_t n = strlen(e->db_dsn) + 32;
-	char *dsn = malloc(n), sql[512];
-	PGresult *res = NULL;
-
-	if (!dsn) {
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(dsn, n, "%s replication='database'", e->db_dsn);
-	/* A walsender of a killed crdbsim may hold the slot for a moment. */
-	for (int attempt = 0; attempt < 20; attempt++) {
-		e->repl = PQconnectdb(dsn);
-		if (PQstatus(e->repl) != CONNECTION_OK) {
-			snprintf(errbuf, errlen, "%s", PQerrorMessage(e->repl));
-			break;
-		}
-		snprintf(sql, sizeof sql, "START_REPLICATION SLOT %s LOGICAL 0/0"
-			 " (\"format-version\" '2', \"include-xids\" '1',"
-			 " \"include-timestamp\" '1', \"include-pk\" '1',"
-			 " \"include-lsn\" '1',"
-			 " \"filter-tables\" 'crdbsim.history,crdbsim.meta')",
-			 e->slot);
-		res = PQexec(e->repl, sql);
-		if (PQresultStatus(res) == PGRES_COPY_BOTH)
-			break;
-		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(res));
-		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		bool busy = st && !strcmp(st, "55006");
-		PQclear(res);
-		res = NULL;
-		PQfinish(e->repl);
-		e->repl = NULL;
-		if (!busy)
-			break;
-		struct timespec ts = { 0, 100000000 };
-		nanosleep(&ts, NULL);
-	}
-	free(dsn);
-	if (!res) {
-		if (e->repl) {
-			PQfinish(e->repl);
-			e->repl = NULL;
-		}
-		return -1;
-	}
-	PQclear(res);
-	if (PQsetnonblocking(e->repl, 1) != 0) {
-		snprintf(errbuf, errlen, "PQsetnonblocking failed");
-		PQfinish(e->repl);
-		e->repl = NULL;
-		return -1;
-	}
-	e->repl_ev = event_new(e->base, PQsocket(e->repl), EV_READ | EV_PERSIST,
-			       stream_on_read, e);
-	if (!e->repl_ev || event_add(e->repl_ev, NULL) != 0) {
-		snprintf(errbuf, errlen, "cannot watch the replication socket");
-		stream_close(e);
-		return -1;
-	}
-	if (!peek.batch)
-		peek.batch = json_array();
-	/* confirm_lsn stays 0 (ignored by the server) until we have
-	 * something to confirm: never move the slot backwards. */
-	return 0;
-}
 
 /* ---- GC ---- */
 
@@ -1261,12 +690,14 @@ struct simfeed_engine *simfeed_engine_new(struct event_base *base,
 	e->rangefeed = s->rangefeed_enabled;
 	e->gc_ttl_ms = s->gc_ttl_ms;
 	e->emulated_version = s->emulated_version;
+	e->closed_target_ms = s->closed_ts_target_ms > 0 ?
+			      s->closed_ts_target_ms : 0;
 	e->pg_dsn = strdup(s->pg_dsn ? s->pg_dsn : "");
 	if (!e->pg_dsn) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
-	e->db_dsn = dsn_with_db(e->pg_dsn, NULL, e->dbname, sizeof e->dbname,
+	e->db_dsn = ingest_dsn_with_db(e->pg_dsn, NULL, e->dbname, sizeof e->dbname,
 				errbuf, errlen);
 	if (!e->db_dsn)
 		goto fail;
@@ -1283,8 +714,8 @@ struct simfeed_engine *simfeed_engine_new(struct event_base *base,
 		e->slot[n++] = ch;
 		e->slot[n] = '\0';
 	}
-	if (ensure_database(e->pg_dsn, e->dbname, errbuf, errlen) ||
-	    setup_database(e, errbuf, errlen))
+	if (ingest_ensure_database(e->pg_dsn, e->dbname, errbuf, errlen) ||
+	    ingest_setup_database(e, errbuf, errlen))
 		goto fail;
 	if (e->gc_ttl_ms > 0) {
 		struct sim_hlc t = { sim_now_ns() - e->gc_ttl_ms * 1000000, 0 };
@@ -1352,6 +783,18 @@ void simfeed_engine_set_rangefeed(struct simfeed_engine *e, bool on)
 bool simfeed_engine_rangefeed(const struct simfeed_engine *e)
 {
 	return e->rangefeed;
+}
+
+void simfeed_engine_set_closed_ts_target(struct simfeed_engine *e, int64_t ms)
+{
+	e->closed_target_ms = ms > 0 ? ms : 0;
+	/* A shorter target may let a waiting resolved row out now. */
+	sim_feeds_wake(e);
+}
+
+int64_t simfeed_engine_closed_ts_target(const struct simfeed_engine *e)
+{
+	return e->closed_target_ms;
 }
 
 int simfeed_gc(struct simfeed_engine *e, int64_t age_ms)

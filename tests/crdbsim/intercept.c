@@ -82,6 +82,13 @@ static const char *match_show(const char *p, enum show_kind *kind,
 	return NULL;
 }
 
+/* The cluster settings SHOW CLUSTER SETTING answers. */
+static bool known_setting(const char *name)
+{
+	return strcmp(name, "kv.rangefeed.enabled") == 0 ||
+	       strcmp(name, "kv.closed_timestamp.target_duration") == 0;
+}
+
 /* The SELECT replacing a SHOW form (without surrounding parentheses). */
 static void show_sql(struct sbuf *b, enum show_kind kind, const char *setting,
 		     const struct sim_rewrite_ctx *ctx)
@@ -105,7 +112,15 @@ static void show_sql(struct sbuf *b, enum show_kind kind, const char *setting,
 		break;
 	}
 	case SHOW_SETTING:
-		/* Only kv.rangefeed.enabled is known (checked by the caller). */
+		/* Only known settings get here (known_setting()). */
+		if (strcmp(setting, "kv.closed_timestamp.target_duration") == 0) {
+			char v[64];
+			snprintf(v, sizeof v, "SELECT '%lld milliseconds'::interval",
+				 (long long)ctx->closed_ts_target_ms);
+			sb_str(b, v);
+			sb_str(b, " AS \"kv.closed_timestamp.target_duration\"");
+			break;
+		}
 		sb_str(b, ctx->rangefeed ? "SELECT true" : "SELECT false");
 		sb_str(b, " AS \"kv.rangefeed.enabled\"");
 		break;
@@ -391,8 +406,7 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 			const char *e = match_show(p + 1, &kind, setting,
 						   sizeof setting);
 			if (e && (e = punct(e, ']')) &&
-			    (kind != SHOW_SETTING ||
-			     strcmp(setting, "kv.rangefeed.enabled") == 0)) {
+			    (kind != SHOW_SETTING || known_setting(setting))) {
 				sb_add(&b, copied, (size_t)(p - copied));
 				sb_str(&b, "(");
 				show_sql(&b, kind, setting, ctx);
@@ -753,8 +767,7 @@ int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 	} else if ((q = kw(p, "EXPERIMENTAL")) && kw(q, "CHANGEFEED")) {
 		out->kind = SIM_CHANGEFEED;
 	} else if ((q = match_show(p, &show, name, sizeof name)) && at_end(q)) {
-		if (show == SHOW_SETTING &&
-		    strcmp(name, "kv.rangefeed.enabled") != 0) {
+		if (show == SHOW_SETTING && !known_setting(name)) {
 			char msg[200];
 			snprintf(msg, sizeof msg, "unknown setting: %.150s", name);
 			set_error(out, "42704", msg);

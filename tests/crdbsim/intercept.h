@@ -9,6 +9,7 @@
 #define CRDBSIM_INTERCEPT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum sim_kind {
 	SIM_RELAY = 0,          /* PostgreSQL runs it (rewritten or not) */
@@ -29,6 +30,7 @@ struct sim_rewrite_ctx {
 	const char *session_id;
 	int version;            /* emulated, major*10000+minor*100+patch */
 	bool rangefeed;
+	int64_t closed_ts_target_ms;  /* kv.closed_timestamp.target_duration */
 	/* SHOW STATEMENTS as a parenthesised SELECT (malloc'd) or NULL. */
 	char *(*statements_sql)(void *arg);
 	void *arg;

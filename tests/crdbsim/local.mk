@@ -6,7 +6,7 @@ include tests/crdbsim/render.mk
 
 noinst_PROGRAMS += tests/crdbsim/crdbsim
 tests_crdbsim_crdbsim_SOURCES = \
-	tests/crdbsim/main.c \
+	tests/crdbsim/sim_main.c \
 	tests/crdbsim/sim.h \
 	tests/crdbsim/server.c \
 	tests/crdbsim/session.c \
@@ -21,7 +21,7 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
-	tests/crdbsim/control.c \
+	tests/crdbsim/sim_control.c \
 	tests/crdbsim/malform.h \
 	$(CRDBSIM_FEED_SOURCES)
 # libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c).
@@ -57,6 +57,12 @@ tests_crdbsim_check_sim_wirefeed_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
 tests_crdbsim_check_sim_wirefeed_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_test
 dist_check_DATA += tests/crdbsim/test_psycopg.py
+
+# Resolved timestamps behind the closed-timestamp target, with psycopg as
+# the client, on a crdbsim of its own at CockroachDB's default target.
+TESTS += tests/crdbsim/run_psycopg_resolved
+dist_check_SCRIPTS += tests/crdbsim/run_psycopg_resolved
+dist_check_DATA += tests/crdbsim/test_psycopg_resolved.py
 
 # Statement classification and rewriting (no server needed).
 check_PROGRAMS += tests/crdbsim/check_sim_intercept

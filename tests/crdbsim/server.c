@@ -421,7 +421,100 @@ int sim_settings_load(struct sim_server *srv)
 		sim_log("kv.rangefeed.enabled = %s (stored)", on ? "true" : "false");
 	}
 	PQclear(r);
+	if (!admin_exec(srv, "SELECT value FROM crdbsim.cluster_settings "
+			"WHERE name = 'kv.closed_timestamp.target_duration'", 0,
+			NULL, &r))
+		return -1;
+	if (PQntuples(r) == 1) {
+		int64_t ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		simfeed_engine_set_closed_ts_target(srv->engine, ms);
+		sim_log("kv.closed_timestamp.target_duration = %lldms (stored)",
+			(long long)ms);
+	}
+	PQclear(r);
 	return 0;
+}
+
+/*
+ * A duration setting's value as SET CLUSTER SETTING gives it: quoted or
+ * not, Go's form ("3s", "1m30s", "250ms", "1.5s", "0") or HH:MM:SS[.f].
+ * -1 when it is none of these or negative.
+ */
+int sim_parse_setting_duration(const char *v, int64_t *ms)
+{
+	char buf[64];
+	size_t n = strlen(v);
+	double total = 0;
+	const char *p;
+
+	if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+		v++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	unsigned int h, m;
+	double sec;
+	int used = 0;
+	if (sscanf(buf, "%u:%u:%lf%n", &h, &m, &sec, &used) == 3 &&
+	    (size_t)used == n && sec >= 0) {
+		*ms = (int64_t)h * 3600000 + (int64_t)m * 60000 +
+		      (int64_t)(sec * 1000 + 0.5);
+		return 0;
+	}
+	if (!strcmp(buf, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	for (p = buf; *p;) {
+		char *end;
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -1;
+		double x = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
+		static const struct { const char *u; double ms; } units[] = {
+			{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3},
+			{"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6},
+		};
+		size_t k, best = 0, bestlen = 0;
+		for (k = 0; k < sizeof units / sizeof units[0]; k++) {
+			size_t ul = strlen(units[k].u);
+			if (!strncmp(p, units[k].u, ul) && ul > bestlen) {
+				best = k;
+				bestlen = ul;
+			}
+		}
+		if (!bestlen)
+			return -1;
+		p += bestlen;
+		total += x * units[best].ms;
+		if (total > 9.2e15)
+			return -1;
+	}
+	*ms = (int64_t)(total + 0.5);
+	return 0;
+}
+
+void sim_settings_set_closed_ts(struct sim_server *srv, int64_t ms,
+				bool is_default)
+{
+	char value[32];
+	const char *params[1] = {value};
+
+	snprintf(value, sizeof value, "%lld", (long long)ms);
+	simfeed_engine_set_closed_ts_target(srv->engine, ms);
+	/* DEFAULT forgets the stored value, as CockroachDB's RESET does. */
+	admin_exec(srv, is_default ?
+		   "DELETE FROM crdbsim.cluster_settings WHERE name = "
+		   "'kv.closed_timestamp.target_duration'" :
+		   "INSERT INTO crdbsim.cluster_settings VALUES "
+		   "('kv.closed_timestamp.target_duration', $1) ON CONFLICT "
+		   "(name) DO UPDATE SET value = excluded.value",
+		   is_default ? 0 : 1, is_default ? NULL : params, NULL);
 }
 
 void sim_settings_set_rangefeed(struct sim_server *srv, bool on)

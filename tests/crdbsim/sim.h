@@ -4,12 +4,12 @@
  * one client session (struct sim_session: client socket, its backend
  * PostgreSQL connection, protocol state, running statement, feed).
  *
- * Who owns what: main.c (arguments, start-up, signals, files), server.c
+ * Who owns what: sim_main.c (arguments, start-up, signals, files), server.c
  * (listeners, session registry, cancel lookups, ids, stored settings),
  * one session in session.c, startup.c, statements.c, answer.c and
  * feedwire.c (see session.h), intercept.c (which statements crdbsim
  * answers itself, and SQL rewrites), proto.c (v3 message encoding),
- * control.c (the fault-injection control socket).
+ * sim_control.c (the fault-injection control socket).
  */
 #ifndef CRDBSIM_SIM_H
 #define CRDBSIM_SIM_H
@@ -86,6 +86,13 @@ int sim_parse_version_arg(const char *s);
  * crdbsim.cluster_settings of defaultdb. Load applies what is stored. */
 int sim_settings_load(struct sim_server *srv);
 void sim_settings_set_rangefeed(struct sim_server *srv, bool on);
+/* kv.closed_timestamp.target_duration; DEFAULT drops the stored value. */
+void sim_settings_set_closed_ts(struct sim_server *srv, int64_t ms,
+				bool is_default);
+/* "3s", "'250ms'", "1m30s", "00:00:03" -> ms; -1 when malformed. */
+int sim_parse_setting_duration(const char *v, int64_t *ms);
+/* CockroachDB's default target duration (closedts.TargetDuration). */
+#define SIM_CLOSED_TS_DEFAULT_MS 3000
 
 /* ---- session.c, answer.c (see session.h) ---- */
 struct sim_session *sim_session_new(struct sim_server *srv, int fd,
@@ -119,11 +126,11 @@ struct sim_running {
 };
 bool sim_session_running(const struct sim_session *s, struct sim_running *r);
 
-/* ---- control.c ---- */
+/* ---- sim_control.c ---- */
 int sim_control_listen(struct sim_server *srv, const char *path);
 void sim_control_close(void);
 
-/* ---- logging (main.c) ---- */
+/* ---- logging (sim_main.c) ---- */
 void sim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* CRDBSIM_SIM_H */

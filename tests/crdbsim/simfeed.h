@@ -28,6 +28,9 @@ struct simfeed_settings {
 	bool rangefeed_enabled;    /* kv.rangefeed.enabled at start */
 	int64_t gc_ttl_ms;         /* history retention = GC threshold age */
 	int emulated_version;      /* e.g. 230111 for v23.1.11 */
+	/* kv.closed_timestamp.target_duration at start: resolved timestamps
+	 * trail the present by at least this much (CockroachDB: 3 s). */
+	int64_t closed_ts_target_ms;
 };
 
 struct simfeed_engine *simfeed_engine_new(struct event_base *base,
@@ -38,6 +41,10 @@ void simfeed_engine_free(struct simfeed_engine *engine);
 /* SET / SHOW CLUSTER SETTING kv.rangefeed.enabled go through these. */
 void simfeed_engine_set_rangefeed(struct simfeed_engine *engine, bool on);
 bool simfeed_engine_rangefeed(const struct simfeed_engine *engine);
+/* ... and kv.closed_timestamp.target_duration (milliseconds, >= 0). */
+void simfeed_engine_set_closed_ts_target(struct simfeed_engine *engine,
+					 int64_t ms);
+int64_t simfeed_engine_closed_ts_target(const struct simfeed_engine *engine);
 
 /* An error to send to the client: SQLSTATE, message, optional hint. */
 struct simfeed_error {

@@ -42,6 +42,8 @@ static void rewrite_ctx(struct sim_session *s, struct sim_rewrite_ctx *ctx)
 	ctx->session_id = s->session_id;
 	ctx->version = s->version;
 	ctx->rangefeed = simfeed_engine_rangefeed(s->srv->engine);
+	ctx->closed_ts_target_ms =
+		simfeed_engine_closed_ts_target(s->srv->engine);
 	ctx->statements_sql = (char *(*)(void *))sim_statements_sql;
 	ctx->arg = s->srv;
 }

@@ -1,5 +1,5 @@
 /*
- * feed_parse.c: simfeed_parse, the engine's door to the statement parser
+ * sim_feed_parse.c: simfeed_parse, the engine's door to the statement parser
  * (parse.c). Kept apart so the engine tests can link the engine without
  * the parser and build their statements by hand.
  */

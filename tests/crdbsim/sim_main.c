@@ -1,12 +1,13 @@
 /*
- * main.c: crdbsim, a CockroachDB wire emulator over a real PostgreSQL, for
- * tests and the demo. This file owns the command line, start-up (the
- * `defaultdb` database, the changefeed engine, listeners, the pid and
- * command files), signals and the one event loop; nothing else.
+ * sim_main.c: crdbsim, a CockroachDB wire emulator over a real
+ * PostgreSQL, for tests and the demo. This file owns the command line,
+ * start-up (the `defaultdb` database, the changefeed engine, listeners,
+ * the pid and command files), signals and the one event loop; nothing
+ * else.
  *
  *   crdbsim --pg PG_DSN --listen HOST:PORT [--unix PATH] [--control PATH]
  *           [--pid-file PATH] [--emulate-version 23.1.11] [--rangefeed]
- *           [--gc-ttl 25h] [--password PW]
+ *           [--gc-ttl 25h] [--closed-ts-target 3s] [--password PW]
  *           [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
  */
 #include "config.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 		"usage: crdbsim --pg PG_DSN --listen HOST:PORT [--unix PATH]\n"
 		"               [--control PATH] [--pid-file PATH]\n"
 		"               [--emulate-version X.Y.Z] [--rangefeed]\n"
-		"               [--gc-ttl DURATION] [--password PW]\n"
+		"               [--gc-ttl DURATION] [--closed-ts-target DURATION]\n"
+		"               [--password PW]\n"
 		"               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 		"See tests/crdbsim/README.md.\n");
 }
@@ -241,6 +243,7 @@ int main(int argc, char **argv)
 		{"version", required_argument, NULL, 'v'},
 		{"rangefeed", no_argument, NULL, 'r'},
 		{"gc-ttl", required_argument, NULL, 'g'},
+		{"closed-ts-target", required_argument, NULL, 'T'},
 		{"password", required_argument, NULL, 'w'},
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
@@ -254,6 +257,9 @@ int main(int argc, char **argv)
 	struct sim_server srv;
 	struct simfeed_settings settings;
 	int64_t gc_ttl_ms = 25LL * 3600 * 1000;  /* CockroachDB's default */
+	/* kv.closed_timestamp.target_duration: CockroachDB's default unless
+	 * told (crdbsim-env passes a short one to keep tests fast). */
+	int64_t closed_ts_ms = SIM_CLOSED_TS_DEFAULT_MS;
 	bool rangefeed = false;
 	int opt;
 
@@ -281,6 +287,12 @@ int main(int argc, char **argv)
 		case 'g':
 			if (!parse_duration_ms(optarg, &gc_ttl_ms)) {
 				fprintf(stderr, "crdbsim: bad --gc-ttl %s\n", optarg);
+				return 64;
+			}
+			break;
+		case 'T':
+			if (!parse_duration_ms(optarg, &closed_ts_ms)) {
+				fprintf(stderr, "crdbsim: bad --closed-ts-target %s\n", optarg);
 				return 64;
 			}
 			break;
@@ -323,6 +335,7 @@ int main(int argc, char **argv)
 		.rangefeed_enabled = rangefeed,
 		.gc_ttl_ms = gc_ttl_ms,
 		.emulated_version = srv.default_version,
+		.closed_ts_target_ms = closed_ts_ms,
 	};
 	char errbuf[512] = "";
 	srv.engine = simfeed_engine_new(srv.base, &settings, errbuf, sizeof errbuf);
@@ -330,7 +343,8 @@ int main(int argc, char **argv)
 		sim_log("changefeed engine: %s", errbuf[0] ? errbuf : "failed");
 		return 1;
 	}
-	/* A setting stored by an earlier run wins over --rangefeed. */
+	/* A setting stored by an earlier run wins over --rangefeed and
+	 * --closed-ts-target. */
 	if (sim_settings_load(&srv) != 0)
 		return 1;
 	struct event *sigs[3];
@@ -348,10 +362,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (pid_file && write_pid_file(pid_file) != 0)
 		return 1;
-	sim_log("listening on %s, PostgreSQL %s, emulating v%d.%d.%d, rangefeed %s, %s",
+	sim_log("listening on %s, PostgreSQL %s, emulating v%d.%d.%d, rangefeed %s, closed timestamp target %lldms, %s",
 		listen, pg, srv.default_version / 10000,
 		srv.default_version / 100 % 100, srv.default_version % 100,
-		rangefeed ? "on" : "off",
+		simfeed_engine_rangefeed(srv.engine) ? "on" : "off",
+		(long long)simfeed_engine_closed_ts_target(srv.engine),
 		!tls_cert ? "no TLS" : tls_client_ca ?
 		"TLS with client certificates" : "TLS");
 

@@ -1,5 +1,5 @@
 /*
- * control.c: crdbsim's fault-injection control socket (--control PATH).
+ * sim_control.c: crdbsim's fault-injection control socket (--control PATH).
  * A Unix stream socket; each line is one command and gets one reply line,
  * "ok ..." or "error ...". The commands are listed in README.md.
  */
