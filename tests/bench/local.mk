@@ -29,11 +29,10 @@ tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
 
 # The decode + encode hot path in one process, for callgrind.
-tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c \
-	daemon/encode.c daemon/encode.h
-tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
-	-I$(top_srcdir)/daemon
-tests_bench_bench_encode_LDADD = lib/libcrdb.la $(LIBPQ_LIBS) $(JANSSON_LIBS)
+tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c
+tests_bench_bench_encode_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_bench_bench_encode_LDADD = $(CRDBFEEDD_LIBS)
 
 # LD_PRELOAD shim that adds crdbsim's firehose options to crdbfeedd's
 # statement (see firehose-shim.c); no sanitizers: it goes into any build.
@@ -60,4 +59,3 @@ bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
 	LIBTOOL='$(abs_top_builddir)/libtool' \
 	$(top_srcdir)/tests/crdbsim/crdbsim-env /usr/bin/python3 \
 		$(top_srcdir)/tests/bench/bench.py
-.PHONY: bench
