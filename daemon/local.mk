@@ -57,9 +57,12 @@ dist_confexamples_DATA = conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/de
 
 # `make demo`: crdbsim-env with a demo table, crdbfeedd with conf/demo.conf
 # streaming to the terminal, a few inserts, updates and deletes, a clean stop.
-# crdbsim is built only when the tests can be (Makefile.am).
+# crdbsim is built only when the tests can be: otherwise Makefile.am's demo
+# rule says what is missing.
 EXTRA_DIST += daemon/demo.sh
+if BUILD_TESTS
 demo: daemon/crdbfeedd tests/crdbsim/crdbsim
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
 	$(top_srcdir)/tests/crdbsim/crdbsim-env $(SHELL) $(top_srcdir)/daemon/demo.sh
+endif
