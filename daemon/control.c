@@ -882,17 +882,21 @@ static int listen_unix(const char *path, const struct config *cfg,
 			       cfg->control_group, 64, errbuf, errlen);
 }
 
+/* The address is copied out rather than cast: struct sockaddr may be less
+ * aligned than sockaddr_in/_in6 (clang's -Wcast-align). */
 static bool is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		struct sockaddr_in in;
 
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+		memcpy(&in, sa, sizeof(in));
+		return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
 	}
 	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		struct sockaddr_in6 in6;
 
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+		memcpy(&in6, sa, sizeof(in6));
+		return IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr);
 	}
 	return false;
 }

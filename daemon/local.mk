@@ -1,43 +1,72 @@
-# daemon/local.mk: crdbfeedd, the changefeed fan-out daemon, its man page
-# and `make demo`. Sources of the systemd glue, the control/metrics side and
-# extra core files come from their own fragments (one owner each).
-include daemon/core.mk
-include daemon/systemd.mk
-include daemon/obs.mk
-
-sbin_PROGRAMS += daemon/crdbfeedd
-daemon_crdbfeedd_SOURCES = \
-	daemon/main.c \
-	daemon/config.c daemon/config.h \
-	daemon/feed.c daemon/feed.h \
-	daemon/line.c daemon/encode.h \
-	daemon/encode_fast.c daemon/encode_direct.c daemon/encode_out.h \
-	daemon/sink.c daemon/sink.h \
+# daemon/local.mk: crdbfeedd, the changefeed fan-out daemon, and
+# crdbfeedctl, the operator's command line; their manuals, the example
+# configurations and `make demo`.
+#
+# Everything of crdbfeedd but main() is one convenience library,
+# daemon/libcrdbfeedd.la, compiled once and linked by crdbfeedd and by the
+# tests, fuzzers and benchmarks that exercise daemon code (a program takes
+# from it only the objects it needs). A new daemon source file goes into
+# its SOURCES list, and nowhere else.
+noinst_LTLIBRARIES += daemon/libcrdbfeedd.la
+daemon_libcrdbfeedd_la_SOURCES = \
+	daemon/activation.c daemon/activation.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
-	daemon/log.c daemon/log.h \
+	daemon/config.c daemon/config.h \
+	daemon/control.c daemon/control.h \
 	daemon/defer.c daemon/defer.h \
+	daemon/encode.h \
+	daemon/encode_direct.c \
+	daemon/encode_fast.c \
+	daemon/encode_out.h \
+	daemon/feed.c daemon/feed.h \
+	daemon/line.c \
+	daemon/log.c daemon/log.h \
+	daemon/metrics.c daemon/metrics.h \
+	daemon/notify.c daemon/notify.h \
+	daemon/request.c daemon/request.h \
+	daemon/sink.c daemon/sink.h \
 	daemon/stats.h \
-	$(CRDBFEEDD_CORE_SOURCES) \
-	$(CRDBFEEDD_SYSTEMD_SOURCES) \
-	$(CRDBFEEDD_OBS_SOURCES)
-daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) \
-	$(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
-daemon_crdbfeedd_LDADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
+	daemon/unixsock.c daemon/unixsock.h
+daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+# Only programs link it: one (non-PIC) compile per file is enough.
+daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
+daemon_libcrdbfeedd_la_LIBADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
 	$(JANSSON_LIBS) $(SYSTEMD_LIBS)
 
-dist_man8_MANS = daemon/crdbfeedd.8
-EXTRA_DIST += daemon/demo.sh
+# What a program that uses daemon code compiles and links with; daemon
+# headers are included as "daemon/NAME.h" from outside daemon/.
+CRDBFEEDD_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
+	$(SYSTEMD_CFLAGS)
+CRDBFEEDD_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+CRDBFEEDD_LIBS = daemon/libcrdbfeedd.la
 
-# `make demo`: crdbsim-env with a demo table, crdbfeedd with conf/demo.conf
-# streaming to the terminal, a few inserts, updates and deletes, a clean stop.
-demo: daemon/crdbfeedd tests/crdbsim/crdbsim
-	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
-	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
-	$(top_srcdir)/tests/crdbsim/crdbsim-env $(SHELL) $(top_srcdir)/daemon/demo.sh
-.PHONY: demo
+sbin_PROGRAMS += daemon/crdbfeedd
+daemon_crdbfeedd_SOURCES = daemon/main.c
+daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+daemon_crdbfeedd_LDADD = $(CRDBFEEDD_LIBS)
 
+# crdbfeedctl: libc and jansson only; it shares no code with the daemon.
+bin_PROGRAMS += daemon/crdbfeedctl
+daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
+daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+daemon_crdbfeedctl_LDADD = $(JANSSON_LIBS)
+
+dist_man1_MANS = daemon/crdbfeedctl.1
 dist_man5_MANS = daemon/crdbfeedd.conf.5
+dist_man8_MANS = daemon/crdbfeedd.8
 
 # The example configurations are installed as documentation.
 confexamplesdir = $(docdir)/examples
 dist_confexamples_DATA = conf/crdbfeedd.conf conf/crdbfeedd-minimal.conf conf/demo.conf
+
+# `make demo`: crdbsim-env with a demo table, crdbfeedd with conf/demo.conf
+# streaming to the terminal, a few inserts, updates and deletes, a clean stop.
+# crdbsim is built only when the tests can be: otherwise Makefile.am's demo
+# rule says what is missing.
+EXTRA_DIST += daemon/demo.sh
+if BUILD_TESTS
+demo: daemon/crdbfeedd tests/crdbsim/crdbsim
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
+	$(top_srcdir)/tests/crdbsim/crdbsim-env $(SHELL) $(top_srcdir)/daemon/demo.sh
+endif

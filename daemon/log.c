@@ -157,6 +157,11 @@ static int journal_send(enum log_level level, const char *who,
 static void log_vmsg(enum log_level level, const char *who,
 		     const struct log_ctx *ctx, const char *suffix,
 		     const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+
+static void log_vmsg(enum log_level level, const char *who,
+		     const struct log_ctx *ctx, const char *suffix,
+		     const char *fmt, va_list ap)
 {
 	char line[2048];
 	size_t len = 0, text_start, body_start = 0, text_end;

@@ -1,12 +1,6 @@
-# tests/local.mk: the test suites; each fragment owns its directory.
-include tests/unit/core.mk
-include tests/unit/data.mk
-include tests/pg/local.mk
-include tests/daemon/local.mk
-include tests/fuzz/local.mk
-include tests/systemd/local.mk
-include tests/ctl/local.mk
-include tests/faults/local.mk
-include tests/security/local.mk
-include tests/install/local.mk
-include tests/bench/local.mk
+# tests/local.mk: what lives in tests/ itself. Each test directory has its
+# own tests/DIR/local.mk, included by Makefile.am.
+
+# Only crdb_* symbols may leave libcrdb.so (lib/local.mk's regex).
+TESTS += tests/check-exports.sh
+dist_check_SCRIPTS += tests/check-exports.sh

@@ -73,7 +73,7 @@ READER = os.path.join(BUILD, "tests", "bench", "bench_reader")
 SUB = os.path.join(BUILD, "tests", "bench", "bench_sub")
 LOAD = os.path.join(BUILD, "tests", "bench", "bench_load")
 ENCODE = os.path.join(BUILD, "tests", "bench", "bench_encode")
-SHIM = os.path.join(BUILD, "tests", "bench", "firehose-shim.so")
+SHIM = os.environ.get("FIREHOSE_SHIM") or os.path.join(BUILD, "tests", "bench", ".libs", "firehose-shim.so")
 TICK = os.sysconf("SC_CLK_TCK")
 
 WORK = tempfile.mkdtemp(prefix="bench.", dir=os.environ.get("CRDBSIM_ENV_DIR") or None)

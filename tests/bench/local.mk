@@ -9,7 +9,7 @@ BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
 	tests/bench/bench_load tests/bench/bench_encode
 EXTRA_PROGRAMS = tests/bench/bench_reader tests/bench/bench_sub \
 	tests/bench/bench_load
-CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.so
+CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.la
 
 # bench_encode --verify is also a test: the fast encoder and the direct
 # wire-to-line path must give jansson's bytes on random rows (every plain
@@ -29,19 +29,22 @@ tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
 
 # The decode + encode hot path in one process, for callgrind.
-tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c \
-	daemon/line.c daemon/encode.h daemon/encode_fast.c \
-	daemon/encode_direct.c daemon/encode_out.h
-tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
-	-I$(top_srcdir)/daemon
-tests_bench_bench_encode_LDADD = lib/libcrdb.la $(LIBPQ_LIBS) $(JANSSON_LIBS)
+tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c
+tests_bench_bench_encode_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_bench_bench_encode_LDADD = $(CRDBFEEDD_LIBS)
 
 # LD_PRELOAD shim that adds crdbsim's firehose options to crdbfeedd's
-# statement (see firehose-shim.c); no sanitizers: it goes into any build.
-tests/bench/firehose-shim.so: tests/bench/firehose-shim.c
-	@$(MKDIR_P) tests/bench
-	$(AM_V_CC)$(CC) $(CPPFLAGS) $(LIBPQ_CFLAGS) -O2 -Wall -Wextra -Werror \
-		-shared -fPIC -o $@ $(srcdir)/tests/bench/firehose-shim.c -ldl
+# statement (see firehose-shim.c): a libtool module, built only for make
+# bench. No sanitizer flags: it is preloaded into any build of crdbfeedd.
+# -rpath makes libtool build a shared object although it is never installed.
+EXTRA_LTLIBRARIES += tests/bench/firehose-shim.la
+tests_bench_firehose_shim_la_SOURCES = tests/bench/firehose-shim.c
+tests_bench_firehose_shim_la_CFLAGS = $(WARN_CFLAGS) $(DEBUG_CFLAGS) $(LIBPQ_CFLAGS)
+tests_bench_firehose_shim_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath '$(abs_builddir)/tests/bench'
+tests_bench_firehose_shim_la_LIBADD = -ldl
+FIREHOSE_SHIM = $(abs_top_builddir)/tests/bench/.libs/firehose-shim.so
 
 EXTRA_DIST += tests/bench/firehose-shim.c \
 	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp
@@ -54,11 +57,26 @@ EXTRA_DIST += tests/bench/results/results.json \
 	tests/bench/results/throughput.png tests/bench/results/throughput.svg \
 	tests/bench/results/latency.png tests/bench/results/latency.svg
 
+# Figures from an unoptimised or instrumented build mean nothing: make bench
+# refuses a build whose compile line ends at -O0 (--enable-debug, or CFLAGS
+# without -O) and one with sanitizers. The last -O on the line wins, and
+# AM_CFLAGS comes before CFLAGS on automake's compile line.
 bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
-		tests/bench/firehose-shim.so
+		tests/bench/firehose-shim.la
+	@opt=-O0; for f in $(AM_CFLAGS) $(CFLAGS); do \
+		case $$f in -O*) opt=$$f;; esac; \
+	done; \
+	if test "x$$opt" = x-O0; then \
+		echo "make bench: refused: this build compiles at -O0 (configured with --enable-debug or CFLAGS without -O); benchmark an optimised build (configure without --enable-debug)" >&2; \
+		exit 1; \
+	fi; \
+	if test -n '$(SAN_CFLAGS)'; then \
+		echo "make bench: refused: this build has sanitizers ($(SAN_CFLAGS)); benchmark a build without --enable-asan or --enable-fuzzing" >&2; \
+		exit 1; \
+	fi
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	CRDBSIM='$(abs_top_builddir)/tests/crdbsim/crdbsim' \
 	LIBTOOL='$(abs_top_builddir)/libtool' \
+	FIREHOSE_SHIM='$(FIREHOSE_SHIM)' \
 	$(top_srcdir)/tests/crdbsim/crdbsim-env /usr/bin/python3 \
 		$(top_srcdir)/tests/bench/bench.py
-.PHONY: bench

@@ -1,9 +1,85 @@
 # tests/crdbsim/local.mk: crdbsim, the CockroachDB wire emulator (built by
-# make and make check, never installed), and its wire tests. The engine's
-# sources come from feed.mk, the parser/renderer tests from render.mk.
-include tests/crdbsim/feed.mk
-include tests/crdbsim/render.mk
+# make and make check when the tests can be built, never installed), and
+# its tests: the changefeed engine, the statement parser and JSON renderer,
+# the wire front end, and psycopg's crdb client as a user.
 
+# CRDBSIM_ENGINE_SOURCES is the engine without its parser door
+# (sim_feed_parse.c), so the engine tests can link it and build statements by
+# hand; crdbsim gets the whole of it through CRDBSIM_FEED_SOURCES.
+CRDBSIM_ENGINE_SOURCES = \
+	tests/crdbsim/simfeed.h \
+	tests/crdbsim/simstmt.h \
+	tests/crdbsim/feedint.h \
+	tests/crdbsim/aconn.c \
+	tests/crdbsim/ingest_int.h \
+	tests/crdbsim/ingest.c \
+	tests/crdbsim/ingest_setup.c \
+	tests/crdbsim/ingest_stream.c \
+	tests/crdbsim/sim_feed.h \
+	tests/crdbsim/sim_feed.c \
+	tests/crdbsim/sim_feed_validate.c \
+	tests/crdbsim/sim_feed_scan.c \
+	tests/crdbsim/sim_feed_live.c \
+	tests/crdbsim/sim_feed_cdc.c \
+	tests/crdbsim/sim_feed_firehose.c \
+	tests/crdbsim/render.c \
+	tests/crdbsim/render_types.c \
+	tests/crdbsim/render_json.c \
+	tests/crdbsim/render_int.h
+
+CRDBSIM_FEED_SOURCES = \
+	$(CRDBSIM_ENGINE_SOURCES) \
+	tests/crdbsim/sim_feed_parse.c \
+	tests/crdbsim/parse.c
+
+# Engine tests: the engine driven directly on its own event loop against
+# PG_DSN (a database of their own, next to crdbsim's defaultdb).
+check_PROGRAMS += tests/crdbsim/check_sim_feed
+TESTS += tests/crdbsim/check_sim_feed
+tests_crdbsim_check_sim_feed_SOURCES = tests/crdbsim/check_sim_feed.c \
+	tests/crdbsim/check_sim_feed_more.c tests/crdbsim/check_sim_feed_wire.c \
+	tests/crdbsim/check_sim_feed.h \
+	$(CRDBSIM_ENGINE_SOURCES)
+tests_crdbsim_check_sim_feed_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_crdbsim_check_sim_feed_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) \
+	$(LIBPQ_LIBS) $(LIBEVENT_LIBS) -lpthread -lm
+dist_check_DATA += tests/crdbsim/cases/sim_feed_envelopes.txt
+
+# The changefeed statement parser (parse.c) and CockroachDB JSON renderer
+# (render*.c) on their own: these binaries compile them directly so that
+# they do not depend on the engine.
+check_PROGRAMS += tests/crdbsim/check_sim_render tests/crdbsim/check_sim_parse
+TESTS += tests/crdbsim/check_sim_render tests/crdbsim/check_sim_parse
+
+tests_crdbsim_check_sim_render_SOURCES = tests/crdbsim/check_sim_render.c \
+	tests/crdbsim/render.c tests/crdbsim/render_types.c \
+	tests/crdbsim/render_json.c tests/crdbsim/render_int.h \
+	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
+tests_crdbsim_check_sim_render_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_crdbsim_check_sim_render_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) -lm
+
+tests_crdbsim_check_sim_parse_SOURCES = tests/crdbsim/check_sim_parse.c \
+	tests/crdbsim/parse.c tests/crdbsim/render.c \
+	tests/crdbsim/render_types.c tests/crdbsim/render_json.c \
+	tests/crdbsim/render_int.h \
+	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
+tests_crdbsim_check_sim_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_crdbsim_check_sim_parse_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) -lm
+
+dist_check_DATA += \
+	tests/crdbsim/cases/parse.txt \
+	tests/crdbsim/cases/render_envelopes.txt \
+	tests/crdbsim/cases/render_strings.txt \
+	tests/crdbsim/cases/render_types.txt \
+	tests/crdbsim/cases/render_rows.txt \
+	tests/crdbsim/cases/resolved.txt \
+	tests/crdbsim/cases/wal2json_capture.jsonl \
+	tests/crdbsim/cases/wal2json_capture.sql
+
+# The emulator itself.
 noinst_PROGRAMS += tests/crdbsim/crdbsim
 tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sim_main.c \

@@ -3,13 +3,10 @@
 # The Prometheus renderer against stand-in feeds and sinks, from case files.
 check_PROGRAMS += tests/ctl/check_metrics
 TESTS += tests/ctl/check_metrics
-tests_ctl_check_metrics_SOURCES = tests/ctl/check_metrics.c \
-	daemon/metrics.c daemon/metrics.h
-tests_ctl_check_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_ctl_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
-	$(LIBPQ_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_ctl_check_metrics_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) \
-	$(LIBPQ_LIBS)
+tests_ctl_check_metrics_SOURCES = tests/ctl/check_metrics.c
+tests_ctl_check_metrics_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_ctl_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_ctl_check_metrics_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/ctl/metrics-cases/view.json \
 	tests/ctl/metrics-cases/render.prom \
 	tests/ctl/metrics-cases/escape.txt \

@@ -1,8 +1,8 @@
 # tests/daemon/local.mk: crdbfeedd's tests. The end-to-end tests are shell
 # scripts run under crdbsim-env like every test; e2e-lib.sh holds their
 # helpers and subscriber.py is a scriptable subscriber (needs psql, socat,
-# jq and python3).
-include tests/daemon/config.mk
+# jq and python3). The unit tests link daemon code from
+# daemon/libcrdbfeedd.la.
 
 DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-quick.sh \
@@ -27,12 +27,70 @@ dist_check_DATA += tests/daemon/e2e-lib.sh
 # Output lines and checkpoints, from case files.
 check_PROGRAMS += tests/daemon/check_encode
 TESTS += tests/daemon/check_encode
-tests_daemon_check_encode_SOURCES = tests/daemon/check_encode.c \
-	daemon/line.c daemon/encode.h daemon/encode_fast.c \
-	daemon/encode_direct.c daemon/encode_out.h daemon/checkpoint.c daemon/checkpoint.h
-tests_daemon_check_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
-tests_daemon_check_encode_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
-	$(LIBPQ_LIBS) $(JANSSON_LIBS)
+tests_daemon_check_encode_SOURCES = tests/daemon/check_encode.c
+tests_daemon_check_encode_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_encode_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/daemon/encode-cases/rows.txt
+
+# The config parser, from the case files in tests/daemon/config-cases/
+# (check_config also runs the built daemon/crdbfeedd --check-config and
+# --help for secrets); check-config-docs.sh asks it for the key table and
+# checks conf/crdbfeedd.conf and crdbfeedd.conf(5) against it.
+check_PROGRAMS += tests/daemon/check_config
+TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
+dist_check_SCRIPTS += tests/daemon/check-config-docs.sh
+tests_daemon_check_config_SOURCES = tests/daemon/check_config.c
+tests_daemon_check_config_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_config_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The shipped configs and the man page, which the tests read, are
+# distributed by daemon/local.mk (installed as docs and man5).
+dist_check_DATA += \
+	tests/daemon/config-cases/README \
+	tests/daemon/config-cases/aux-eq-changed.conf \
+	tests/daemon/config-cases/aux-eq-control-mode.conf \
+	tests/daemon/config-cases/aux-eq-control-port.conf \
+	tests/daemon/config-cases/aux-eq-control-same.conf \
+	tests/daemon/config-cases/aux-eq-control-users.conf \
+	tests/daemon/config-cases/aux-eq-dsn.conf \
+	tests/daemon/config-cases/aux-eq-same.conf \
+	tests/daemon/config-cases/aux-eq-security-changed.conf \
+	tests/daemon/config-cases/aux-eq-security-same.conf \
+	tests/daemon/config-cases/bad-allow.conf \
+	tests/daemon/config-cases/bad-control.conf \
+	tests/daemon/config-cases/bad-env.conf \
+	tests/daemon/config-cases/bad-feed.conf \
+	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-metrics-listen.conf \
+	tests/daemon/config-cases/bad-options.conf \
+	tests/daemon/config-cases/bad-password.conf \
+	tests/daemon/config-cases/bad-references.conf \
+	tests/daemon/config-cases/bad-sockets.conf \
+	tests/daemon/config-cases/bad-syntax.conf \
+	tests/daemon/config-cases/bad-tls-nocreds.conf \
+	tests/daemon/config-cases/bad-tls.conf \
+	tests/daemon/config-cases/bad-values.conf \
+	tests/daemon/config-cases/dsn-mask.txt \
+	tests/daemon/config-cases/dsn-secrets.txt \
+	tests/daemon/config-cases/eq-control.conf \
+	tests/daemon/config-cases/eq-reload.conf \
+	tests/daemon/config-cases/eq-security.conf \
+	tests/daemon/config-cases/good-allow.conf \
+	tests/daemon/config-cases/good-basic.conf \
+	tests/daemon/config-cases/good-control-defaults.conf \
+	tests/daemon/config-cases/good-control.conf \
+	tests/daemon/config-cases/good-credential.conf \
+	tests/daemon/config-cases/good-cursor.conf \
+	tests/daemon/config-cases/good-defaults.conf \
+	tests/daemon/config-cases/good-empty-values.conf \
+	tests/daemon/config-cases/good-empty.conf \
+	tests/daemon/config-cases/good-env.conf \
+	tests/daemon/config-cases/good-families.conf \
+	tests/daemon/config-cases/good-inherit.conf \
+	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-query.conf \
+	tests/daemon/config-cases/good-syntax.conf \
+	tests/daemon/config-cases/good-tls.conf \
+	tests/daemon/config-cases/listen-cases.txt

@@ -14,4 +14,3 @@ EXTRA_DIST += tests/faults/README.md
 faults: all
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
-.PHONY: faults

@@ -3,8 +3,8 @@
 # runs each fuzz_NAME on its corpus). Run one for a while with, e.g.:
 #   tests/fuzz/fuzz_config -max_total_time=600 -dict=tests/fuzz/config.dict \
 #       tests/fuzz/corpus/config
-# fuzz_config, fuzz_request and fuzz_encode compile daemon sources into the
-# target themselves (the daemon is a program, not a library).
+# fuzz_config, fuzz_request and fuzz_encode link daemon code from
+# daemon/libcrdbfeedd.la.
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_event tests/fuzz/fuzz_hlc \
 	tests/fuzz/fuzz_config tests/fuzz/fuzz_request tests/fuzz/fuzz_encode
@@ -16,25 +16,21 @@ tests_fuzz_fuzz_hlc_SOURCES = tests/fuzz/fuzz_hlc.c
 tests_fuzz_fuzz_hlc_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
 tests_fuzz_fuzz_hlc_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
 tests_fuzz_fuzz_hlc_LDADD = $(tests_fuzz_fuzz_event_LDADD)
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c daemon/config.c \
-	daemon/config.h
-tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_fuzz_fuzz_config_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
-tests_fuzz_fuzz_config_LDADD = $(tests_fuzz_fuzz_event_LDADD)
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
-	daemon/request.c daemon/request.h
-tests_fuzz_fuzz_request_CPPFLAGS = $(tests_fuzz_fuzz_config_CPPFLAGS)
-tests_fuzz_fuzz_request_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
+tests_fuzz_fuzz_config_LDADD = $(CRDBFEEDD_LIBS)
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c
+tests_fuzz_fuzz_request_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_fuzz_fuzz_request_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
-tests_fuzz_fuzz_request_LDADD = $(tests_fuzz_fuzz_event_LDADD)
-tests_fuzz_fuzz_encode_SOURCES = tests/fuzz/fuzz_encode.c \
-	daemon/line.c daemon/encode.h daemon/encode_fast.c \
-	daemon/encode_direct.c daemon/encode_out.h
-tests_fuzz_fuzz_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
-tests_fuzz_fuzz_encode_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
+tests_fuzz_fuzz_request_LDADD = $(CRDBFEEDD_LIBS)
+tests_fuzz_fuzz_encode_SOURCES = tests/fuzz/fuzz_encode.c
+tests_fuzz_fuzz_encode_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_encode_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_fuzz_fuzz_encode_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
-tests_fuzz_fuzz_encode_LDADD = $(tests_fuzz_fuzz_event_LDADD)
+tests_fuzz_fuzz_encode_LDADD = $(CRDBFEEDD_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/fuzz_encode.c tests/fuzz/encode.dict \
 	tests/fuzz/fuzz_event.c tests/fuzz/fuzz_hlc.c \

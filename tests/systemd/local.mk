@@ -12,21 +12,17 @@ dist_check_DATA += tests/systemd/unit-directives.txt
 # fallback (daemon/log.c alone).
 check_PROGRAMS += tests/systemd/check_log
 TESTS += tests/systemd/check_log
-tests_systemd_check_log_SOURCES = tests/systemd/check_log.c \
-	daemon/log.c daemon/log.h
-tests_systemd_check_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_systemd_check_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS) \
-	$(SYSTEMD_CFLAGS)
-tests_systemd_check_log_LDADD = $(CHECK_LIBS) $(SYSTEMD_LIBS)
+tests_systemd_check_log_SOURCES = tests/systemd/check_log.c
+tests_systemd_check_log_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_systemd_check_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_systemd_check_log_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
 # The STATUS= text for the cases of status-cases.txt (notify.c with
 # stand-in feeds and sinks).
 check_PROGRAMS += tests/systemd/check_notify
 TESTS += tests/systemd/check_notify
-tests_systemd_check_notify_SOURCES = tests/systemd/check_notify.c \
-	daemon/notify.c daemon/notify.h daemon/log.c daemon/log.h
-tests_systemd_check_notify_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
-tests_systemd_check_notify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS) \
-	$(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
-tests_systemd_check_notify_LDADD = $(CHECK_LIBS) $(LIBEVENT_LIBS) $(SYSTEMD_LIBS)
+tests_systemd_check_notify_SOURCES = tests/systemd/check_notify.c
+tests_systemd_check_notify_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_systemd_check_notify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_systemd_check_notify_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/systemd/status-cases.txt

@@ -1,7 +1,0 @@
-# daemon/core.mk: extra sources of crdbfeedd's core (feeds, sinks, lines):
-# files split out of feed.c / sink.c / encode.c.
-#   request.c: the subscriber request line parser (pure; fuzzed on its own)
-#   unixsock.c: listening socket files and the SO_PEERCRED allow-list
-#               (sinks and the control/metrics sockets)
-CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h \
-	daemon/unixsock.c daemon/unixsock.h
