@@ -5,10 +5,19 @@ include daemon/core.mk
 include daemon/systemd.mk
 include daemon/obs.mk
 
+# The configuration (key table, INI reader, values, DSNs, loading, docs,
+# quick mode), also built into check_config and fuzz_config.
+CRDBFEEDD_CONF_SOURCES = \
+	daemon/conf.h daemon/conf_internal.h \
+	daemon/conf_keys.c daemon/conf_ini.c daemon/conf_value.c \
+	daemon/conf_dsn.c daemon/conf_get.c daemon/conf_feed.c \
+	daemon/conf_load.c daemon/conf_doc.c daemon/conf_quick.c
+
 sbin_PROGRAMS += daemon/crdbfeedd
 daemon_crdbfeedd_SOURCES = \
 	daemon/main.c \
-	daemon/config.c daemon/config.h \
+	$(CRDBFEEDD_CONF_SOURCES) \
+	daemon/backoff.c daemon/backoff.h \
 	daemon/feed.c daemon/feed.h \
 	daemon/encode.c daemon/encode.h \
 	daemon/sink.c daemon/sink.h \

@@ -7,7 +7,7 @@
  */
 #include <config.h> /* autoconf's */
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -638,7 +638,7 @@ START_TEST(test_long_lines)
 	static const char *const want[] = {
 		"2: line longer than 8192 bytes",
 		"3: log_level: expected one of error|warning|notice|info|debug, not 'loud'",
-		"5: state_dir: 'rel' is not an absolute path",
+		"5: state_dir: 'rel' is not an absolute path (relative paths would depend on the daemon's working directory)",
 	};
 	check_generated(buf, (size_t)n, want, 3);
 	free(buf);

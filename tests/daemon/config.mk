@@ -1,5 +1,5 @@
-# tests/daemon/config.mk: config parser tests (owned by the config author).
-# check_config builds daemon/config.c on its own against libcrdb and runs
+# tests/daemon/config.mk: configuration tests. check_config builds the
+# daemon's conf_*.c files on their own against libcrdb and runs
 # the case files in tests/daemon/config-cases/ (and runs the built
 # daemon/crdbfeedd --check-config / --help for secrets); check-config-docs.sh asks
 # it for the key table and checks conf/crdbfeedd.conf and crdbfeedd.conf(5).
@@ -7,7 +7,7 @@ check_PROGRAMS += tests/daemon/check_config
 TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
 dist_check_SCRIPTS += tests/daemon/check-config-docs.sh
 tests_daemon_check_config_SOURCES = tests/daemon/check_config.c \
-	daemon/config.c daemon/config.h
+	$(CRDBFEEDD_CONF_SOURCES)
 tests_daemon_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)

@@ -8,7 +8,7 @@
  */
 #include <config.h>
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -16,8 +16,8 @@ tests_fuzz_fuzz_hlc_SOURCES = tests/fuzz/fuzz_hlc.c
 tests_fuzz_fuzz_hlc_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
 tests_fuzz_fuzz_hlc_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
 tests_fuzz_fuzz_hlc_LDADD = $(tests_fuzz_fuzz_event_LDADD)
-tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c daemon/config.c \
-	daemon/config.h
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
+	$(CRDBFEEDD_CONF_SOURCES)
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_fuzz_fuzz_config_CFLAGS = $(tests_fuzz_fuzz_event_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(tests_fuzz_fuzz_event_LDFLAGS)
