@@ -8,6 +8,7 @@
 
 #include "conf_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* "duration; default: 10s; reload: feed": one key's facts, as --help,
@@ -119,16 +120,25 @@ static void option_format(const struct cfg_key *k, const struct feed_config *f,
 		snprintf(buf, size, "%s", o && o->value ? o->value : "");
 }
 
+/* sink: NULL but for sinks, whose unix-only keys a stdout sink lacks. */
 static void dump_section(enum cfg_section section, const char *prefix,
 			 const void *base, const struct feed_config *feed,
-			 FILE *out)
+			 const struct sink_config *sink, FILE *out)
 {
 	char value[1024];
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		if (k->section != section)
+		if (k->section != section ||
+		    (sink && sink->type != SINK_UNIX &&
+		     (k->flags & CFG_F_UNIX_ONLY)))
 			continue;
-		if (k->field != CFG_NO_FIELD)
+		if (k->type == CFG_DSN && k->field != CFG_NO_FIELD) {
+			/* Never a password in the output. */
+			const char *dsn = *(char *const *)conf_field_const(k, base);
+			char *masked = dsn ? config_dsn_mask(dsn) : NULL;
+			snprintf(value, sizeof(value), "%s", masked ? masked : "");
+			free(masked);
+		} else if (k->field != CFG_NO_FIELD)
 			conf_field_format(k, base, value, sizeof(value));
 		else if (feed && (k->flags & CFG_F_OPTION))
 			option_format(k, feed, value, sizeof(value));
@@ -141,15 +151,15 @@ static void dump_section(enum cfg_section section, const char *prefix,
 void config_dump(const struct config *cfg, FILE *out)
 {
 	char prefix[160];
-	dump_section(CFG_SECTION_GLOBAL, "crdbfeedd.", cfg, NULL, out);
+	dump_section(CFG_SECTION_GLOBAL, "crdbfeedd.", cfg, NULL, NULL, out);
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
 		const struct feed_config *f = &cfg->feeds[i];
 		snprintf(prefix, sizeof(prefix), "feed.%s.", f->name);
-		dump_section(CFG_SECTION_FEED, prefix, f, f, out);
+		dump_section(CFG_SECTION_FEED, prefix, f, f, NULL, out);
 	}
 	for (size_t i = 0; i < cfg->nsinks; i++) {
 		const struct sink_config *s = &cfg->sinks[i];
 		snprintf(prefix, sizeof(prefix), "sink.%s.", s->name);
-		dump_section(CFG_SECTION_SINK, prefix, s, NULL, out);
+		dump_section(CFG_SECTION_SINK, prefix, s, NULL, s, out);
 	}
 }

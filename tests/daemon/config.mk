@@ -3,9 +3,11 @@
 # the case files in tests/daemon/config-cases/ (and runs the built
 # daemon/crdbfeedd --check-config / --help for secrets); check-config-docs.sh asks
 # it for the key table and checks conf/crdbfeedd.conf and crdbfeedd.conf(5).
-check_PROGRAMS += tests/daemon/check_config
-TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
-dist_check_SCRIPTS += tests/daemon/check-config-docs.sh
+check_PROGRAMS += tests/daemon/check_config tests/daemon/check_backoff
+TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh \
+	tests/daemon/check-defaults.sh tests/daemon/check_backoff
+dist_check_SCRIPTS += tests/daemon/check-config-docs.sh \
+	tests/daemon/check-defaults.sh
 tests_daemon_check_config_SOURCES = tests/daemon/check_config.c \
 	$(CRDBFEEDD_CONF_SOURCES)
 tests_daemon_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
@@ -13,6 +15,15 @@ tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_check_config_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
 	$(LIBPQ_LIBS) $(JANSSON_LIBS)
+
+# check-defaults.sh runs the built daemon/crdbfeedd --dump-config, in
+# config and quick mode, against the defaults crdbfeedd.conf(5) documents.
+# check_backoff: the reconnect delays' growth, jitter and cap.
+tests_daemon_check_backoff_SOURCES = tests/daemon/check_backoff.c \
+	daemon/backoff.c daemon/backoff.h
+tests_daemon_check_backoff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_daemon_check_backoff_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_daemon_check_backoff_LDADD = $(CHECK_LIBS)
 
 # The shipped configs and the man page, which the tests read, are
 # distributed by daemon/local.mk (installed as docs and man5).
