@@ -74,3 +74,10 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
 	tests/daemon/config-cases/listen-cases.txt
+
+# After adding or changing a key: regenerate the example config from the
+# key table (check-config-docs.sh fails until the two agree).
+update-example-config: tests/daemon/check_config$(EXEEXT)
+	$(builddir)/tests/daemon/check_config --print-example \
+		>$(srcdir)/conf/crdbfeedd.conf
+.PHONY: update-example-config
