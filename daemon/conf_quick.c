@@ -135,7 +135,8 @@ struct config *config_quick(const char *dsn, char *const *tables,
 	if (!sink || quick_set(&ld, sink, "feed", "quick", "feed") < 0 ||
 	    quick_set(&ld, sink, "type", "stdout", "type") < 0)
 		goto out;
-	if (!ld.failed)
+	/* Bad options are reported with whatever else is wrong. */
+	if (!ld.oom)
 		cfg = conf_load_raw(&ld, &rf, QUICK_FILE);
 out:
 	conf_raw_free(&rf);
