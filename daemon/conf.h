@@ -205,6 +205,16 @@ void config_diag_print(const struct config_diag *diag, FILE *out);
 struct config *config_load(const char *path, struct config_diag *diag);
 void config_free(struct config *cfg);
 
+/*
+ * Reload: for each [crdbfeedd] key whose reload policy is restart (by the
+ * key table) and whose value differs, put the running value back into next
+ * (the daemon keeps what it started with). Their names, comma separated,
+ * go to changed (of size bytes; "" when none). Returns how many differed.
+ */
+size_t config_keep_restart_keys(struct config *next,
+				const struct config *running, char *changed,
+				size_t size);
+
 /* Find a feed or sink by name, or NULL. */
 const struct feed_config *config_feed(const struct config *cfg, const char *name);
 const struct sink_config *config_sink(const struct config *cfg, const char *name);

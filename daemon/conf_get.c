@@ -626,6 +626,59 @@ bool conf_field_equal(const struct cfg_key *k, const void *a, const void *b)
 	return true;
 }
 
+int conf_field_copy(const struct cfg_key *k, const void *a, void *b)
+{
+	if (k->field == CFG_NO_FIELD)
+		return 0;
+	const void *pa = conf_field_const(k, a);
+	void *pb = conf_field(k, b);
+	size_t n, size;
+	void *ids;
+	switch (k->type) {
+	case CFG_STRING: case CFG_PATH: case CFG_DSN: case CFG_TLS_FILE:
+	case CFG_LISTEN: case CFG_HLC: {
+		const char *src = *(char *const *)pa;
+		char *copy = src ? strdup(src) : NULL;
+		if (src && !copy)
+			return -1;
+		free(*(char **)pb);
+		*(char **)pb = copy;
+		return 0;
+	}
+	case CFG_UIDS: case CFG_GIDS:
+		n = *(const size_t *)(const void *)((const char *)a + k->count);
+		size = k->type == CFG_UIDS ? sizeof(uid_t) : sizeof(gid_t);
+		ids = NULL;
+		if (n) {
+			if (!(ids = malloc(n * size)))
+				return -1;
+			memcpy(ids, *(void *const *)pa, n * size);
+		}
+		free(*(void **)pb);
+		*(void **)pb = ids;
+		*(size_t *)(void *)((char *)b + k->count) = n;
+		return 0;
+	case CFG_BOOL:
+		*(bool *)pb = *(const bool *)pa;
+		return 0;
+	case CFG_INT: case CFG_DURATION:
+		*(int64_t *)pb = *(const int64_t *)pa;
+		return 0;
+	case CFG_SIZE:
+		*(size_t *)pb = *(const size_t *)pa;
+		return 0;
+	case CFG_ENUM:
+		*(int *)pb = *(const int *)pa;
+		return 0;
+	case CFG_MODE:
+		*(mode_t *)pb = *(const mode_t *)pa;
+		return 0;
+	case CFG_LIST:
+		break;
+	}
+	return 0;
+}
+
 void conf_field_format(const struct cfg_key *k, const void *base, char *buf,
 		       size_t size)
 {

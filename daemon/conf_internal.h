@@ -161,6 +161,9 @@ int conf_check(struct loader *ld, const struct setting *st);
 void conf_field_free(const struct cfg_key *k, void *base);
 /* Equal values of a row's field in two structs. */
 bool conf_field_equal(const struct cfg_key *k, const void *a, const void *b);
+/* Copy a's field into b's (b's old value freed); -1 on ENOMEM, b's value
+ * then unchanged. */
+int conf_field_copy(const struct cfg_key *k, const void *a, void *b);
 /* The field's value as the file writes it ("" when unset). */
 void conf_field_format(const struct cfg_key *k, const void *base, char *buf,
 		       size_t size);

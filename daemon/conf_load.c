@@ -277,6 +277,30 @@ const struct sink_config *config_sink(const struct config *cfg, const char *name
 	return NULL;
 }
 
+size_t config_keep_restart_keys(struct config *next,
+				const struct config *running, char *changed,
+				size_t size)
+{
+	size_t n = 0, len = 0;
+	if (size)
+		changed[0] = '\0';
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_GLOBAL ||
+		    k->reload != CFG_RELOAD_RESTART ||
+		    conf_field_equal(k, running, next))
+			continue;
+		/* Out of memory: next keeps its own value. */
+		conf_field_copy(k, running, next);
+		int w = len < size ? snprintf(changed + len, size - len, "%s%s",
+					      n ? ", " : "", k->name) : 0;
+		if (w > 0)
+			len += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
 /* The table's fields of one section, equal in a and b. */
 static bool fields_equal(enum cfg_section section, const void *a,
 			 const void *b)

@@ -448,6 +448,7 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 {
 	struct config_diag diag = { 0 };
 	struct config *next;
+	char changed[256];
 	int rc = 0;
 
 	if (errlen)
@@ -473,20 +474,10 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 		goto done;
 	}
 	config_diag_free(&diag);
-	if (strcmp(next->state_dir ? next->state_dir : "",
-		   d->cfg->state_dir ? d->cfg->state_dir : "") != 0)
-		log_warning(NULL, "state_dir changed: takes effect at the next restart");
-	if (next->state_dir && d->cfg->state_dir &&
-	    strcmp(next->state_dir, d->cfg->state_dir) != 0) {
-		/* Feeds keep the directory they started with; new feeds
-		 * must use it too so that one process has one state dir. */
-		char *keep = strdup(d->cfg->state_dir);
-
-		if (keep) {
-			free(next->state_dir);
-			next->state_dir = keep;
-		}
-	}
+	/* Feeds keep the state_dir they started with; new feeds must use it
+	 * too so that one process has one state dir. */
+	if (config_keep_restart_keys(next, d->cfg, changed, sizeof(changed)))
+		log_warning(NULL, "%s changed: takes effect at the next restart", changed);
 	/* The control side first: when it cannot take the new file, nothing
 	 * changes (it then still borrows the running config). */
 	if (d->ctl) {

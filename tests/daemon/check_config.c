@@ -794,6 +794,32 @@ START_TEST(test_reload_every_key)
 }
 END_TEST
 
+/* Reload keeps the running value of every restart key (state_dir) and
+ * says which changed; live keys take the new value. */
+START_TEST(test_keep_restart_keys)
+{
+	static const char a[] = "[crdbfeedd]\nstate_dir = /var/lib/a\nlog_level = info\n";
+	static const char b[] = "[crdbfeedd]\nstate_dir = /var/lib/b\nlog_level = debug\n";
+	char *pa = temp_config(a, sizeof(a) - 1), *pb = temp_config(b, sizeof(b) - 1);
+	struct config *running = load_ok(pa), *next = load_ok(pb);
+	char changed[64];
+	ck_assert_uint_eq(config_keep_restart_keys(next, running, changed,
+						   sizeof(changed)), 1);
+	ck_assert_str_eq(changed, "state_dir");
+	ck_assert_str_eq(next->state_dir, "/var/lib/a");
+	ck_assert_int_eq(next->log_level, LOG_LEVEL_DEBUG);
+	/* Nothing left to keep; a tiny buffer is cut, not overrun. */
+	ck_assert_uint_eq(config_keep_restart_keys(next, running, changed, 4), 0);
+	ck_assert_str_eq(changed, "");
+	config_free(running);
+	config_free(next);
+	unlink(pa);
+	unlink(pb);
+	free(pa);
+	free(pb);
+}
+END_TEST
+
 /* Lines longer than 8192 bytes are refused by number, and reading goes
  * on with the right line numbers; 8192 bytes exactly are fine. */
 START_TEST(test_long_lines)
@@ -1072,6 +1098,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_help_secrets);
 	tcase_add_test(tc, test_key_table);
 	tcase_add_test(tc, test_reload_every_key);
+	tcase_add_test(tc, test_keep_restart_keys);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_too_many_problems);
