@@ -13,9 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Per key of a section: whether its value was refused. */
-#define CFG_MAX_KEYS 128
-
 /* Options that are set otherwise than by a key of their own name (those,
  * the CFG_F_OPTION rows of the table, are refused in options too). */
 static const struct {
@@ -373,7 +370,12 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 	f->line = sec->line;
 	if (!(f->name = conf_strdup(ld, sec->name)))
 		return;
-	bool kbad[CFG_MAX_KEYS] = { false };
+	/* Per key of the table: whether its value was refused. */
+	bool *kbad = calloc(cfg_nkeys, sizeof(*kbad));
+	if (!kbad) {
+		conf_diag_oom(ld);
+		return;
+	}
 	int bad = 0;
 
 	if (!conf_setting(rf, sec, "dsn").value[0]) {
@@ -386,7 +388,7 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 
 	/* Every key the table stores, and the option keys, in table order
 	 * (the order of the options in the statement). */
-	for (size_t i = 0; i < cfg_nkeys && i < CFG_MAX_KEYS; i++) {
+	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		if (k->section != CFG_SECTION_FEED)
 			continue;
@@ -449,6 +451,7 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 	/* Cross-option rules as the server applies them. */
 	if (!bad)
 		feed_statement_check(ld, f);
+	free(kbad);
 }
 
 void conf_feed_free_members(struct feed_config *f)
