@@ -23,7 +23,7 @@
 
 #include <event2/event.h>
 
-#include "config.h"
+#include "conf.h"
 
 struct feed;
 struct sink;

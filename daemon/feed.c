@@ -19,6 +19,7 @@
 
 #include "feed.h"
 
+#include "backoff.h"
 #include "checkpoint.h"
 #include "defer.h"
 #include "log.h"
@@ -31,9 +32,6 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_RESOLVED_MS 10000
-#define DEFAULT_BACKOFF_INITIAL_MS 500
-#define DEFAULT_BACKOFF_MAX_MS 30000
 #define MIN_STALL_MS 30000
 #define DRAIN_BATCH 256     /* results per callback before yielding */
 
@@ -187,7 +185,7 @@ crdb_hlc feed_checkpoint(const struct feed *feed)
 
 static int64_t resolved_ms(const struct feed *feed)
 {
-	return feed->cfg->resolved_ms > 0 ? feed->cfg->resolved_ms : DEFAULT_RESOLVED_MS;
+	return feed->cfg->resolved_ms;
 }
 
 static int64_t stall_ms(const struct feed *feed)
@@ -365,23 +363,13 @@ static void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
 			     const char *reason, const char *table,
 			     const char *sqlstate)
 {
-	int64_t initial = feed->cfg->backoff_initial_ms > 0 ?
-		feed->cfg->backoff_initial_ms : DEFAULT_BACKOFF_INITIAL_MS;
-	int64_t max = feed->cfg->backoff_max_ms > 0 ?
-		feed->cfg->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
 	int64_t delay;
 	struct timeval tv;
 	char msg[400];
 
 	feed_close_conn(feed);
-	if (feed->backoff_ms < initial)
-		feed->backoff_ms = initial;
-	if (feed->backoff_ms > max)
-		feed->backoff_ms = max;
-	/* Full jitter over the upper half keeps feeds from reconnecting in
-	 * lock step after a server restart. */
-	delay = feed->backoff_ms / 2 + random() % (feed->backoff_ms / 2 + 1);
-	feed->backoff_ms = feed->backoff_ms > max / 2 ? max : feed->backoff_ms * 2;
+	delay = backoff_next(&feed->backoff_ms, feed->cfg->backoff_initial_ms,
+			     feed->cfg->backoff_max_ms, (uint64_t)random());
 	feed->stats.reconnects[why]++;
 	feed_note_error(feed, reason);
 	snprintf(msg, sizeof(msg), "%s; reconnecting in %" PRId64 " ms", reason, delay);
@@ -512,129 +500,6 @@ static int feed_watch(struct feed *feed, short what, event_callback_fn cb)
 	if (!feed->sock_ev || event_add(feed->sock_ev, NULL))
 		return -1;
 	return 0;
-}
-
-/* Append "key='value'" to buf, quoted as libpq's conninfo wants. */
-static int conninfo_append(char **buf, size_t *len, size_t *cap,
-			   const char *key, const char *value)
-{
-	size_t need = strlen(key) + 2 * strlen(value) + 8;
-	char *p;
-
-	if (*len + need >= *cap) {
-		size_t ncap = (*cap + need) * 2;
-		char *grown = realloc(*buf, ncap);
-
-		if (!grown)
-			return -1;
-		*buf = grown;
-		*cap = ncap;
-	}
-	p = *buf + *len;
-	p += sprintf(p, "%s%s='", *len ? " " : "", key);
-	for (const char *v = value; *v; v++) {
-		if (*v == '\'' || *v == '\\')
-			*p++ = '\\';
-		*p++ = *v;
-	}
-	*p++ = '\'';
-	*p = '\0';
-	*len = (size_t)(p - *buf);
-	return 0;
-}
-
-/* Read the first line of a password file (at most 1023 bytes). */
-static int read_password(const char *path, char *buf, size_t len,
-			 char *msg, size_t msglen)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f) {
-		snprintf(msg, msglen, "password file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, len - 1, f);
-	if (ferror(f)) {
-		snprintf(msg, msglen, "password file %s: read error", path);
-		fclose(f);
-		explicit_bzero(buf, len);
-		return -1;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return 0;
-}
-
-/*
- * The DSN as a keyword/value conninfo with what the feed section overrides:
- * the password read from password_file, and the TLS files sslrootcert,
- * sslcert and sslkey (the section wins over the DSN). *out is NULL when
- * nothing is overridden (use the DSN as it is); otherwise the caller wipes
- * and frees it. -1 with msg set on failure (msg never holds the password).
- */
-static int conninfo_build(const struct feed_config *cfg, char **out,
-			  char *msg, size_t msglen)
-{
-	const char *const override_keys[] = { "sslrootcert", "sslcert", "sslkey" };
-	const char *override_values[] = { cfg->sslrootcert, cfg->sslcert, cfg->sslkey };
-	const size_t noverrides = sizeof(override_keys) / sizeof(override_keys[0]);
-	bool has_password = cfg->password_file && *cfg->password_file;
-	bool any = has_password;
-	char password[1024], *errmsg = NULL, *buf = NULL;
-	size_t len = 0, cap = 0;
-	PQconninfoOption *opts;
-
-	*out = NULL;
-	for (size_t i = 0; i < noverrides; i++)
-		if (override_values[i] && *override_values[i])
-			any = true;
-	if (!any)
-		return 0;
-	password[0] = '\0';
-	if (has_password &&
-	    read_password(cfg->password_file, password, sizeof(password), msg, msglen))
-		return -1;
-	opts = PQconninfoParse(cfg->dsn, &errmsg);
-	if (!opts) {
-		/* libpq's parse errors quote keywords, never values. */
-		snprintf(msg, msglen, "bad dsn: %s", errmsg ? errmsg : "out of memory");
-		msg[strcspn(msg, "\n")] = '\0';
-		PQfreemem(errmsg);
-		explicit_bzero(password, sizeof(password));
-		return -1;
-	}
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		bool overridden = has_password && strcmp(o->keyword, "password") == 0;
-
-		for (size_t i = 0; i < noverrides; i++)
-			if (override_values[i] && *override_values[i] &&
-			    strcmp(o->keyword, override_keys[i]) == 0)
-				overridden = true;
-		if (!o->val || overridden)
-			continue;
-		if (conninfo_append(&buf, &len, &cap, o->keyword, o->val))
-			goto nomem;
-	}
-	for (size_t i = 0; i < noverrides; i++)
-		if (override_values[i] && *override_values[i] &&
-		    conninfo_append(&buf, &len, &cap, override_keys[i], override_values[i]))
-			goto nomem;
-	if (has_password && conninfo_append(&buf, &len, &cap, "password", password))
-		goto nomem;
-	PQconninfoFree(opts);
-	explicit_bzero(password, sizeof(password));
-	*out = buf;
-	return 0;
-nomem:
-	PQconninfoFree(opts);
-	explicit_bzero(password, sizeof(password));
-	if (buf)
-		explicit_bzero(buf, cap);
-	free(buf);
-	snprintf(msg, msglen, "out of memory");
-	return -1;
 }
 
 /*
@@ -1024,7 +889,7 @@ static void feed_connect(struct feed *feed)
 	feed->dopts.number_text = true; /* numbers leave with their digits */
 	feed->last_activity_ms = now_ms();
 	feed_set_state(feed, FEED_CONNECTING, NULL);
-	if (conninfo_build(cfg, &conninfo, msg, sizeof(msg))) {
+	if (config_dsn_conninfo(cfg, &conninfo, msg, sizeof(msg))) {
 		feed_backoff(feed, RECONNECT_CONNECT, msg);
 		return;
 	}

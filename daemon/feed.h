@@ -11,7 +11,7 @@
 
 #include <event2/event.h>
 
-#include "config.h"
+#include "conf.h"
 #include "encode.h"
 #include "stats.h"
 

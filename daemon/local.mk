@@ -10,8 +10,19 @@
 noinst_LTLIBRARIES += daemon/libcrdbfeedd.la
 daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/activation.c daemon/activation.h \
+	daemon/backoff.c daemon/backoff.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
-	daemon/config.c daemon/config.h \
+	daemon/conf.h \
+	daemon/conf_doc.c \
+	daemon/conf_dsn.c \
+	daemon/conf_feed.c \
+	daemon/conf_get.c \
+	daemon/conf_ini.c \
+	daemon/conf_internal.h \
+	daemon/conf_keys.c \
+	daemon/conf_load.c \
+	daemon/conf_quick.c \
+	daemon/conf_value.c \
 	daemon/control.c daemon/control.h \
 	daemon/defer.c daemon/defer.h \
 	daemon/encode.h \

@@ -9,7 +9,7 @@
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "activation.h"
-#include "config.h"
+#include "conf.h"
 #include "control.h"
 #include "defer.h"
 #include "encode.h"
@@ -448,6 +448,7 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 {
 	struct config_diag diag = { 0 };
 	struct config *next;
+	char changed[256];
 	int rc = 0;
 
 	if (errlen)
@@ -473,20 +474,10 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 		goto done;
 	}
 	config_diag_free(&diag);
-	if (strcmp(next->state_dir ? next->state_dir : "",
-		   d->cfg->state_dir ? d->cfg->state_dir : "") != 0)
-		log_warning(NULL, "state_dir changed: takes effect at the next restart");
-	if (next->state_dir && d->cfg->state_dir &&
-	    strcmp(next->state_dir, d->cfg->state_dir) != 0) {
-		/* Feeds keep the directory they started with; new feeds
-		 * must use it too so that one process has one state dir. */
-		char *keep = strdup(d->cfg->state_dir);
-
-		if (keep) {
-			free(next->state_dir);
-			next->state_dir = keep;
-		}
-	}
+	/* Feeds keep the state_dir they started with; new feeds must use it
+	 * too so that one process has one state dir. */
+	if (config_keep_restart_keys(next, d->cfg, changed, sizeof(changed)))
+		log_warning(NULL, "%s changed: takes effect at the next restart", changed);
 	/* The control side first: when it cannot take the new file, nothing
 	 * changes (it then still borrows the running config). */
 	if (d->ctl) {
@@ -523,171 +514,6 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 static int control_reload(void *arg, char *errbuf, size_t errlen)
 {
 	return daemon_reload(arg, "control socket", errbuf, errlen);
-}
-
-/* ---- quick mode ------------------------------------------------------------ */
-
-/* "10s", "1500ms", "1m30s", "2h" or bare milliseconds -> ms; -1 if bad. */
-static int64_t parse_duration_ms(const char *s)
-{
-	int64_t total = 0;
-
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		char *end;
-		double n = strtod(s, &end);
-		int64_t unit;
-
-		if (end == s || n < 0)
-			return -1;
-		if (strncmp(end, "ms", 2) == 0) {
-			unit = 1;
-			end += 2;
-		} else if (*end == 's') {
-			unit = 1000;
-			end++;
-		} else if (*end == 'm') {
-			unit = 60000;
-			end++;
-		} else if (*end == 'h') {
-			unit = 3600000;
-			end++;
-		} else if (*end == '\0') {
-			unit = 1;
-		} else {
-			return -1;
-		}
-		total += (int64_t)(n * (double)unit);
-		s = end;
-	}
-	return total;
-}
-
-/* One feed of the given tables and one stdout sink (block). */
-static struct config *quick_config(const char *dsn, char **tables, int ntables,
-				   char **options, int noptions)
-{
-	struct config *cfg = calloc(1, sizeof(*cfg));
-	struct feed_config *feed;
-	struct sink_config *sink;
-
-	if (!cfg)
-		return NULL;
-	cfg->feeds = feed = calloc(1, sizeof(*feed));
-	cfg->sinks = sink = calloc(1, sizeof(*sink));
-	if (!feed || !sink)
-		goto fail;
-	cfg->nfeeds = cfg->nsinks = 1;
-	cfg->path = strdup("(command line)");
-	cfg->log_level = LOG_LEVEL_INFO;
-	feed->name = strdup("quick");
-	feed->dsn = strdup(dsn);
-	feed->tables = calloc((size_t)ntables, sizeof(char *));
-	feed->families = calloc((size_t)ntables, sizeof(char *));
-	feed->options = calloc((size_t)noptions + 1, sizeof(*feed->options));
-	feed->envelope = CRDB_ENVELOPE_WRAPPED;
-	feed->resolved_ms = 10000;
-	feed->start = FEED_START_INITIAL_SCAN;
-	feed->file = "(command line)";
-	if (!cfg->path || !feed->name || !feed->dsn || !feed->tables ||
-	    !feed->families || !feed->options)
-		goto fail;
-	for (int i = 0; i < ntables; i++) {
-		if (!(feed->tables[i] = strdup(tables[i])))
-			goto fail;
-		feed->ntables++;
-	}
-	for (int i = 0; i < noptions; i++) {
-		char *eq = strchr(options[i], '=');
-		char *name = eq ? strndup(options[i], (size_t)(eq - options[i]))
-				: strdup(options[i]);
-		const char *value = eq ? eq + 1 : NULL;
-		crdb_error err;
-
-		if (!name)
-			goto fail;
-		/* Where to start and how often to resolve are the feed's own
-		 * settings (the daemon manages cursor and resolved itself). */
-		if (strcmp(name, "resolved") == 0) {
-			feed->resolved_ms = parse_duration_ms(value);
-			if (feed->resolved_ms <= 0) {
-				fprintf(stderr, "crdbfeedd: --option resolved: bad duration %s\n",
-					value ? value : "(none)");
-				free(name);
-				goto fail;
-			}
-			free(name);
-			continue;
-		}
-		if (strcmp(name, "min_checkpoint_frequency") == 0) {
-			free(name);
-			continue;
-		}
-		if (strcmp(name, "cursor") == 0 && value) {
-			feed->start = FEED_START_CURSOR;
-			feed->start_cursor = strdup(value);
-			free(name);
-			if (!feed->start_cursor)
-				goto fail;
-			continue;
-		}
-		if ((strcmp(name, "initial_scan") == 0 && value && strcmp(value, "no") == 0) ||
-		    strcmp(name, "no_initial_scan") == 0) {
-			feed->start = FEED_START_NOW;
-			free(name);
-			continue;
-		}
-		if (strcmp(name, "initial_scan") == 0 && (!value || strcmp(value, "yes") == 0)) {
-			free(name);
-			continue;
-		}
-		if (strcmp(name, "envelope") == 0 && value &&
-		    crdb_envelope_parse(value, &feed->envelope, &err)) {
-			fprintf(stderr, "crdbfeedd: --option envelope: %s\n", err.message);
-			free(name);
-			goto fail;
-		}
-		if (strcmp(name, "diff") == 0)
-			feed->diff = true;
-		feed->options[feed->noptions].name = name;
-		if (value && !(feed->options[feed->noptions].value = strdup(value))) {
-			feed->noptions++;
-			goto fail;
-		}
-		feed->noptions++;
-	}
-	sink->name = strdup("stdout");
-	sink->feed = strdup("quick");
-	if (!sink->name || !sink->feed)
-		goto fail;
-	sink->type = SINK_STDOUT;
-	sink->policy = SLOW_POLICY_BLOCK;
-	sink->buffer_bytes = 1024 * 1024;
-	sink->low_watermark = 512 * 1024;
-	sink->resolved = true;
-	sink->file = "(command line)";
-	return cfg;
-fail:
-	config_free(cfg);
-	return NULL;
-}
-
-/* Build quick mode's statement once, so that a bad table name or option
- * is a usage error now rather than a failed feed later. */
-static int quick_check(const struct config *cfg)
-{
-	crdb_error err;
-	crdb_feed_spec *spec = config_feed_spec(&cfg->feeds[0], &err);
-	char *sql = spec ? crdb_feed_spec_build(spec, true, NULL, &err) : NULL;
-
-	crdb_feed_spec_free(spec);
-	if (!sql) {
-		fprintf(stderr, "crdbfeedd: %s\n", err.message);
-		return -1;
-	}
-	crdb_free(sql);
-	return 0;
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -747,12 +573,15 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* Not in the usage: print the values in force and exit (for
+		 * the tests of the defaults). */
+		{ "dump-config", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config_path = NULL, *dsn = NULL;
 	char **options = NULL;
 	int noptions = 0, opt;
-	bool check_only = false, verbose = false;
+	bool check_only = false, verbose = false, dump = false;
 	struct daemon d = { 0 };
 	struct config *cfg;
 	struct timespec seed;
@@ -772,6 +601,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check_only = true;
+			break;
+		case 'D':
+			dump = true;
 			break;
 		case 'd':
 			dsn = optarg;
@@ -823,20 +655,37 @@ int main(int argc, char **argv)
 			return EX_CONFIG;
 		}
 		config_diag_free(&diag);
+		if (dump) {
+			config_dump(cfg, stdout);
+			config_free(cfg);
+			free(options);
+			return 0;
+		}
 		if (check_state_dir(cfg->state_dir)) {
 			config_free(cfg);
 			free(options);
 			return EX_CANTCREAT;
 		}
 	} else {
-		cfg = quick_config(dsn, argv + optind, argc - optind, options, noptions);
+		struct config_diag diag = { 0 };
+
+		cfg = config_quick(dsn, argv + optind, (size_t)(argc - optind),
+				   options, (size_t)noptions, &diag);
 		d.quick = true;
-		if (!cfg || quick_check(cfg)) {
-			config_free(cfg);
+		for (size_t i = 0; i < diag.nlines; i++)
+			fprintf(stderr, "crdbfeedd: %s\n", diag.lines[i]);
+		config_diag_free(&diag);
+		if (!cfg) {
 			free(options);
 			return EX_USAGE;
 		}
 		hide_dsn_password((char *)dsn);
+		if (dump) {
+			config_dump(cfg, stdout);
+			config_free(cfg);
+			free(options);
+			return 0;
+		}
 	}
 	free(options);
 	log_init(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);

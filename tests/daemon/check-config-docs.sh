@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-config-docs.sh: fails, naming each one, when a key of crdbfeedd's
-# key table (daemon/config.c, printed by check_config --print-keys) is
+# key table (daemon/conf_keys.c, printed by check_config --print-keys) is
 # missing from conf/crdbfeedd.conf or daemon/crdbfeedd.conf.5, or is shown
 # there with other facts (type, default, reload policy) than the table's;
 # and when conf/crdbfeedd.conf differs from the generated example.
@@ -60,7 +60,7 @@ done <"$tmp.keys"
 
 "$prog" --print-example >"$tmp.example" || problem "$prog --print-example"
 if ! cmp -s "$tmp.example" "$conf"; then
-	problem "conf/crdbfeedd.conf differs from the key table; regenerate it with: tests/daemon/check_config --print-example > conf/crdbfeedd.conf"
+	problem "conf/crdbfeedd.conf differs from the key table; regenerate it with: make update-example-config"
 	diff -u "$conf" "$tmp.example" >&2
 fi
 

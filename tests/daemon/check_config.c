@@ -1,5 +1,5 @@
 /*
- * check_config.c: crdbfeedd's config parser (daemon/config.c), driven by the
+ * check_config.c: crdbfeedd's config parser (daemon/conf_*.c), driven by the
  * case files in tests/daemon/config-cases/ (format: README there). Also the
  * shipped configs in conf/, password masking (dsn-mask.txt), and the key
  * table itself. With --print-keys / --print-example / --print-help it
@@ -7,7 +7,7 @@
  */
 #include <config.h> /* autoconf's */
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -621,6 +621,205 @@ static void check_generated(const char *data, size_t len,
 	free(path);
 }
 
+/*
+ * Reload: a change to any feed or sink key of the table, and to nothing
+ * else, makes that feed or sink differ (config_feed_equal and
+ * config_sink_equal walk the table, so a new key is covered without new
+ * code). For each key, a value is tried by its type until one loads.
+ */
+struct kv {
+	const char *key, *value;
+};
+
+static void section_text(struct text *t, const char *header,
+			 const struct kv *kvs, size_t n, const char *key,
+			 const char *value)
+{
+	bool done = false;
+	text_add(t, "%s\n", header);
+	for (size_t i = 0; i < n; i++) {
+		if (key && strcmp(kvs[i].key, key) == 0) {
+			text_add(t, "%s = %s\n", key, value);
+			done = true;
+		} else {
+			text_add(t, "%s = %s\n", kvs[i].key, kvs[i].value);
+		}
+	}
+	if (key && !done)
+		text_add(t, "%s = %s\n", key, value);
+}
+
+/* The base config, with key = value in the section of kind (or none). */
+static char *eq_config(enum cfg_section kind, bool unix_sink, const char *key,
+		       const char *value, bool cursor)
+{
+	static const struct kv global[] = {
+		{ "dsn", "postgresql://127.0.0.1:1/db" } };
+	static const struct kv feed_plain[] = { { "tables", "t" } };
+	static const struct kv feed_cursor[] = { { "tables", "t" },
+		{ "start", "cursor" },
+		{ "start_cursor", "1700000000000000000.0000000000" } };
+	static const struct kv other[] = { { "tables", "u" } };
+	static const struct kv sink_u[] = { { "feed", "f" },
+		{ "path", "/tmp/check-config-eq.sock" } };
+	static const struct kv sink_o[] = { { "feed", "f" }, { "type", "stdout" } };
+	static const struct kv sink_p[] = { { "feed", "g" },
+		{ "path", "/tmp/check-config-eq-p.sock" } };
+	struct text t = { 0 };
+	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && unix_sink,
+	     o = kind == CFG_SECTION_SINK && !unix_sink;
+	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
+	if (cursor)
+		section_text(&t, "[feed f]", feed_cursor, 3, f ? key : NULL, value);
+	else
+		section_text(&t, "[feed f]", feed_plain, 1, f ? key : NULL, value);
+	section_text(&t, "[feed g]", other, 1, NULL, NULL);
+	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
+	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
+	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);
+	char *path = temp_config(t.s, t.len);
+	free(t.s);
+	return path;
+}
+
+static struct config *eq_load(enum cfg_section kind, bool unix_sink,
+			      const char *key, const char *value, bool cursor)
+{
+	char *path = eq_config(kind, unix_sink, key, value, cursor);
+	struct config_diag d = { 0 };
+	struct config *cfg = config_load(path, &d);
+	config_diag_free(&d);
+	unlink(path);
+	free(path);
+	return cfg;
+}
+
+START_TEST(test_reload_every_key)
+{
+	static const char *const candidates[][4] = {
+		[CFG_STRING] = { "g", "wheel", NULL },
+		[CFG_BOOL] = { "yes", "no", NULL },
+		[CFG_INT] = { "7", "8", NULL },
+		[CFG_DURATION] = { "7s", "90s", NULL },
+		[CFG_SIZE] = { "2M", "100k", NULL },
+		[CFG_MODE] = { "0600", "0640", NULL },
+		[CFG_PATH] = { "/tmp/check-config-eq2.sock", NULL },
+		[CFG_DSN] = { "postgresql://127.0.0.1:2/other", NULL },
+		[CFG_TLS_FILE] = { "/tmp/check-config-eq.pem", NULL },
+		[CFG_UIDS] = { "0", "1", NULL },
+		[CFG_GIDS] = { "0", "1", NULL },
+		[CFG_LISTEN] = { "127.0.0.1:9", NULL },
+		[CFG_HLC] = { "1700000000000000001.0000000000", NULL },
+	};
+	struct config *base = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, false);
+	struct config *cbase = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, true);
+	ck_assert_msg(base && cbase, "the base configs do not load");
+	size_t covered = 0;
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section == CFG_SECTION_GLOBAL ||
+		    (k->field == CFG_NO_FIELD && !(k->flags & CFG_F_OPTION)))
+			continue;
+		bool unix_sink = (k->flags & CFG_F_UNIX_ONLY) != 0;
+		bool cursor = k->type == CFG_HLC;
+		struct config *old = cursor ? cbase : base;
+		/* Values to try: the enum's, or by type; the sink type with
+		 * the path a unix sink needs is below. */
+		const char *values[16];
+		size_t nvalues = 0;
+		char enumbuf[256];
+		if (k->type == CFG_ENUM) {
+			snprintf(enumbuf, sizeof(enumbuf), "%s", k->enum_values);
+			for (char *v = strtok(enumbuf, "|"); v && nvalues < 16;
+			     v = strtok(NULL, "|"))
+				values[nvalues++] = v;
+		} else {
+			for (size_t c = 0; c < 4 && candidates[k->type][c]; c++)
+				values[nvalues++] = candidates[k->type][c];
+		}
+		bool differs = false;
+		for (size_t v = 0; v < nvalues && !differs; v++) {
+			struct config *cfg = eq_load(k->section, unix_sink, k->name,
+						     values[v], cursor);
+			if (!cfg)
+				continue;
+			const char *name = k->section == CFG_SECTION_FEED ? "f" :
+					   unix_sink ? "u" : "o";
+			bool eq;
+			if (k->section == CFG_SECTION_FEED) {
+				eq = config_feed_equal(config_feed(old, name),
+						       config_feed(cfg, name));
+				/* The other feed and the sinks are untouched. */
+				ck_assert(config_feed_equal(config_feed(old, "g"),
+							    config_feed(cfg, "g")));
+			} else {
+				eq = config_sink_equal(config_sink(old, name),
+						       config_sink(cfg, name));
+				ck_assert(config_sink_equal(config_sink(old, "p"),
+							    config_sink(cfg, "p")));
+			}
+			differs = !eq;
+			config_free(cfg);
+		}
+		if (!differs && strcmp(k->name, "type") == 0 &&
+		    k->section == CFG_SECTION_SINK) {
+			char *path = eq_config(CFG_SECTION_SINK, false, "type",
+					       "unix\npath = /tmp/check-config-eq3.sock",
+					       false);
+			struct config_diag d = { 0 };
+			struct config *cfg = config_load(path, &d);
+			ck_assert_msg(cfg, "type = unix does not load");
+			differs = !config_sink_equal(config_sink(base, "o"),
+						     config_sink(cfg, "o"));
+			config_free(cfg);
+			config_diag_free(&d);
+			unlink(path);
+			free(path);
+		}
+		ck_assert_msg(differs, "[%s] %s: no change to it makes a reload see a difference",
+			      config_section_name(k->section), k->name);
+		covered++;
+	}
+	ck_assert_uint_gt(covered, 25);
+	/* And the same file twice is equal everywhere. */
+	struct config *again = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, false);
+	ck_assert_ptr_nonnull(again);
+	for (size_t i = 0; i < base->nfeeds; i++)
+		ck_assert(config_feed_equal(&base->feeds[i], &again->feeds[i]));
+	for (size_t i = 0; i < base->nsinks; i++)
+		ck_assert(config_sink_equal(&base->sinks[i], &again->sinks[i]));
+	config_free(again);
+	config_free(base);
+	config_free(cbase);
+}
+END_TEST
+
+/* Reload keeps the running value of every restart key (state_dir) and
+ * says which changed; live keys take the new value. */
+START_TEST(test_keep_restart_keys)
+{
+	static const char a[] = "[crdbfeedd]\nstate_dir = /var/lib/a\nlog_level = info\n";
+	static const char b[] = "[crdbfeedd]\nstate_dir = /var/lib/b\nlog_level = debug\n";
+	char *pa = temp_config(a, sizeof(a) - 1), *pb = temp_config(b, sizeof(b) - 1);
+	struct config *running = load_ok(pa), *next = load_ok(pb);
+	char changed[64];
+	ck_assert_uint_eq(config_keep_restart_keys(next, running, changed,
+						   sizeof(changed)), 1);
+	ck_assert_str_eq(changed, "state_dir");
+	ck_assert_str_eq(next->state_dir, "/var/lib/a");
+	ck_assert_int_eq(next->log_level, LOG_LEVEL_DEBUG);
+	/* Nothing left to keep; a tiny buffer is cut, not overrun. */
+	ck_assert_uint_eq(config_keep_restart_keys(next, running, changed, 4), 0);
+	ck_assert_str_eq(changed, "");
+	config_free(running);
+	config_free(next);
+	unlink(pa);
+	unlink(pb);
+	free(pa);
+	free(pb);
+}
+END_TEST
+
 /* Lines longer than 8192 bytes are refused by number, and reading goes
  * on with the right line numbers; 8192 bytes exactly are fine. */
 START_TEST(test_long_lines)
@@ -638,7 +837,7 @@ START_TEST(test_long_lines)
 	static const char *const want[] = {
 		"2: line longer than 8192 bytes",
 		"3: log_level: expected one of error|warning|notice|info|debug, not 'loud'",
-		"5: state_dir: 'rel' is not an absolute path",
+		"5: state_dir: 'rel' is not an absolute path (relative paths would depend on the daemon's working directory)",
 	};
 	check_generated(buf, (size_t)n, want, 3);
 	free(buf);
@@ -898,6 +1097,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_dsn_secrets);
 	tcase_add_test(tc, test_help_secrets);
 	tcase_add_test(tc, test_key_table);
+	tcase_add_test(tc, test_reload_every_key);
+	tcase_add_test(tc, test_keep_restart_keys);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_too_many_problems);

@@ -36,14 +36,23 @@ dist_check_DATA += tests/daemon/encode-cases/rows.txt
 # The config parser, from the case files in tests/daemon/config-cases/
 # (check_config also runs the built daemon/crdbfeedd --check-config and
 # --help for secrets); check-config-docs.sh asks it for the key table and
-# checks conf/crdbfeedd.conf and crdbfeedd.conf(5) against it.
-check_PROGRAMS += tests/daemon/check_config
-TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh
-dist_check_SCRIPTS += tests/daemon/check-config-docs.sh
+# checks conf/crdbfeedd.conf and crdbfeedd.conf(5) against it;
+# check-defaults.sh runs daemon/crdbfeedd --dump-config, in config and quick
+# mode, against the defaults crdbfeedd.conf(5) documents; check_backoff:
+# the reconnect delays' growth, jitter and cap.
+check_PROGRAMS += tests/daemon/check_config tests/daemon/check_backoff
+TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh \
+	tests/daemon/check-defaults.sh tests/daemon/check_backoff
+dist_check_SCRIPTS += tests/daemon/check-config-docs.sh \
+	tests/daemon/check-defaults.sh
 tests_daemon_check_config_SOURCES = tests/daemon/check_config.c
 tests_daemon_check_config_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_config_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_daemon_check_backoff_SOURCES = tests/daemon/check_backoff.c
+tests_daemon_check_backoff_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_backoff_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_backoff_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
 # The shipped configs and the man page, which the tests read, are
 # distributed by daemon/local.mk (installed as docs and man5).
@@ -94,3 +103,9 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
 	tests/daemon/config-cases/listen-cases.txt
+
+# After adding or changing a key: regenerate the example config from the
+# key table (check-config-docs.sh fails until the two agree).
+update-example-config: tests/daemon/check_config$(EXEEXT)
+	$(builddir)/tests/daemon/check_config --print-example \
+		>$(srcdir)/conf/crdbfeedd.conf

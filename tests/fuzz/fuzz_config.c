@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c: libFuzzer target for crdbfeedd's config parser
- * (daemon/config.c). The input is the file: it goes into a memfd that
+ * (daemon/conf_*.c). The input is the file: it goes into a memfd that
  * config_load reads through /proc/self/fd. A config that loads is then
  * used the way the daemon uses one: each feed's changefeed spec built and
  * its DSN masked, each feed and sink compared with itself. Problems must
@@ -8,7 +8,7 @@
  */
 #include <config.h>
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 
 #include <fcntl.h>
 #include <stdint.h>

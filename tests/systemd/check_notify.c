@@ -7,7 +7,7 @@
  */
 #include <config.h> /* autoconf's, from the build directory */
 
-#include "daemon/config.h"
+#include "daemon/conf.h"
 #include "daemon/control.h"
 #include "daemon/feed.h"
 #include "daemon/notify.h"

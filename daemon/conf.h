@@ -1,11 +1,13 @@
 /*
- * config.h: crdbfeedd's configuration, as parsed from an INI-style file into
- * a fresh immutable struct. One key table (config.c) drives parsing,
- * defaults, validation, --help, the man page check and the example config.
+ * conf.h: crdbfeedd's configuration, as parsed from an INI-style file (or
+ * quick mode's command line) into a fresh immutable struct. One key table
+ * (conf_keys.c) says, per key, where its value goes, its type, default,
+ * reload policy and help; loading, comparing for reload, freeing, --help,
+ * the example config and the docs check all walk it.
  * Reload = parse into a new struct, validate, diff against the old one, swap.
  */
-#ifndef CRDBFEEDD_CONFIG_H
-#define CRDBFEEDD_CONFIG_H
+#ifndef CRDBFEEDD_CONF_H
+#define CRDBFEEDD_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,22 +25,56 @@ enum cfg_reload {
 	CFG_RELOAD_RESTART       /* needs a daemon restart; logged by name */
 };
 
+/* How a value is read, checked and stored (the C type of its field). */
 enum cfg_type {
-	CFG_STRING, CFG_BOOL, CFG_INT, CFG_DURATION /* ms */, CFG_SIZE /* bytes,
-	k/M/G suffixes */, CFG_ENUM, CFG_MODE /* octal */, CFG_LIST /* comma
-	separated */
+	CFG_STRING,   /* char * */
+	CFG_BOOL,     /* bool: yes/no, true/false, on/off, 1/0 */
+	CFG_INT,      /* int64_t, within [min, max] */
+	CFG_DURATION, /* int64_t ms: "500ms", "10s", "1m30s", "2h"; [min, max] */
+	CFG_SIZE,     /* size_t bytes, k/M/G suffixes (1024 based); [min, max] */
+	CFG_ENUM,     /* int (a C enum in the order of enum_values) */
+	CFG_MODE,     /* mode_t, octal */
+	CFG_LIST,     /* comma separated; never stored by the generic loader */
+	CFG_PATH,     /* char *, an absolute path */
+	CFG_DSN,      /* char *, a libpq connection string ${VAR} expanded */
+	CFG_TLS_FILE, /* char *, absolute path or credential:NAME resolved */
+	CFG_UIDS,     /* uid_t * and a size_t count: users by name or uid */
+	CFG_GIDS,     /* gid_t * and a size_t count: groups by name or gid */
+	CFG_LISTEN,   /* char *, a loopback host:port */
+	CFG_HLC       /* char *, an HLC or RFC 3339 time, kept as HLC text */
 };
 
 enum cfg_section { CFG_SECTION_GLOBAL, CFG_SECTION_FEED, CFG_SECTION_SINK };
 
-/* One row of the key table (exported for --help and the docs check). */
+/* Row flags. */
+#define CFG_F_ENV       0x1u /* ${VAR} and ${VAR:-default} expanded */
+#define CFG_F_PRIVATE   0x2u /* next to a secret: never quoted in a message */
+#define CFG_F_OPTION    0x4u /* the changefeed option of the same name (quick
+				mode's -o NAME sets it); without a field, a
+				set value is passed in the feed's options */
+#define CFG_F_UNIX_ONLY 0x8u /* sink key for type = unix only */
+
+/* A key without a field is read by explicit code (or is only the default
+ * of the feed or sink key of the same name). */
+#define CFG_NO_FIELD ((size_t)-1)
+
+/*
+ * One row of the key table. The value of a key in a section is its own,
+ * else (feed and sink keys) the [crdbfeedd] key of the same name and type,
+ * else default_value, parsed like the file's text; "" = unset.
+ */
 struct cfg_key {
 	enum cfg_section section;
 	const char *name;
 	enum cfg_type type;
-	const char *default_value;  /* as written in the file; "" = unset */
+	size_t field;               /* offsetof in struct config (global),
+				       feed_config or sink_config */
+	size_t count;               /* CFG_UIDS/CFG_GIDS: offset of the count */
+	const char *default_value;
 	const char *enum_values;    /* CFG_ENUM: "a|b|c" */
+	int64_t min, max;           /* CFG_INT/DURATION/SIZE; max 0 = the type's */
 	enum cfg_reload reload;
+	unsigned flags;             /* CFG_F_* */
 	const char *help;           /* one line */
 };
 extern const struct cfg_key cfg_keys[];
@@ -169,6 +205,16 @@ void config_diag_print(const struct config_diag *diag, FILE *out);
 struct config *config_load(const char *path, struct config_diag *diag);
 void config_free(struct config *cfg);
 
+/*
+ * Reload: for each [crdbfeedd] key whose reload policy is restart (by the
+ * key table) and whose value differs, put the running value back into next
+ * (the daemon keeps what it started with). Their names, comma separated,
+ * go to changed (of size bytes; "" when none). Returns how many differed.
+ */
+size_t config_keep_restart_keys(struct config *next,
+				const struct config *running, char *changed,
+				size_t size);
+
 /* Find a feed or sink by name, or NULL. */
 const struct feed_config *config_feed(const struct config *cfg, const char *name);
 const struct sink_config *config_sink(const struct config *cfg, const char *name);
@@ -188,13 +234,38 @@ crdb_feed_spec *config_feed_spec(const struct feed_config *feed, crdb_error *err
 void config_print_help(FILE *out);
 void config_print_example(FILE *out);
 
+/* Print every key's value in force, one "SECTION.KEY = value" line each
+ * ("feed.NAME.KEY" and "sink.NAME.KEY" for those sections), in the
+ * notation of the file; unset values are empty. For --dump-config. */
+void config_dump(const struct config *cfg, FILE *out);
+
 /*
- * Extensions (CONFIG helper), all compatible additions:
+ * Quick mode's config: one feed "quick" of tables on dsn and one stdout
+ * sink, built from the same key table and defaults as a file (the file
+ * name in messages is "(command line)"). An option K[=V] whose name is a
+ * feed key that is a changefeed option (resolved, envelope, diff, updated,
+ * ...) sets that key; cursor=HLC, initial_scan=no and no_initial_scan set
+ * where to start; min_checkpoint_frequency follows resolved; the others
+ * go into the feed's options. NULL with diag set on any problem.
  */
+struct config *config_quick(const char *dsn, char *const *tables,
+			    size_t ntables, char *const *options,
+			    size_t noptions, struct config_diag *diag);
 
 /* A copy of a connection string with any password replaced by "***",
  * for logs and status. Caller frees with free(); NULL on ENOMEM. */
 char *config_dsn_mask(const char *dsn);
+
+/*
+ * The feed's DSN as a keyword/value conninfo with what the feed section
+ * overrides: the password read from password_file (its first line), and
+ * sslrootcert, sslcert, sslkey (the section wins over the DSN). *out is
+ * NULL when nothing is overridden (use feed->dsn as it is); otherwise the
+ * caller wipes (explicit_bzero) and frees it. -1 with msg set on failure;
+ * msg never holds the password.
+ */
+int config_dsn_conninfo(const struct feed_config *feed, char **out,
+			char *msg, size_t msglen);
 
 /* Names for messages and docs: "crdbfeedd"/"feed"/"sink", "duration",
  * "live"/"feed"/"restart". Static strings. */
@@ -221,4 +292,4 @@ int config_parse_listen(const char *text, char *host, size_t hostlen,
  * shows them: type, default, reload), for the docs check. */
 void config_print_keys(FILE *out);
 
-#endif /* CRDBFEEDD_CONFIG_H */
+#endif /* CRDBFEEDD_CONF_H */

@@ -1,0 +1,519 @@
+/*
+ * conf_feed.c: a [feed NAME] section into a struct feed_config: the keys
+ * the table stores generically, then what needs explicit code (tables or
+ * query, the options list, the password source, changefeed options that
+ * have keys of their own) and the rules between keys, ending with the
+ * statement libcrdb builds from it; and the feed's changefeed spec.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "conf_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Options that are set otherwise than by a key of their own name (those,
+ * the CFG_F_OPTION rows of the table, are refused in options too). */
+static const struct {
+	const char *option;
+	const char *use;
+} reserved_options[] = {
+	{ "min_checkpoint_frequency", "the resolved key (both are sent)" },
+	{ "cursor", "start = cursor with start_cursor" },
+	{ "initial_scan", "the start key" },
+	{ "no_initial_scan", "the start key" },
+	{ "initial_scan_only", "the start key" },
+	{ "end_time", "nothing: a daemon's feed does not end" },
+};
+
+static int add_option(struct loader *ld, struct feed_config *f,
+		      const char *name, size_t namelen, const char *value)
+{
+	struct feed_option *grown = realloc(f->options,
+					    (f->noptions + 1) * sizeof(*grown));
+	if (!grown) {
+		conf_diag_oom(ld);
+		return -1;
+	}
+	f->options = grown;
+	struct feed_option *o = &f->options[f->noptions];
+	o->name = conf_strndup(ld, name, namelen);
+	o->value = value ? conf_strdup(ld, value) : NULL;
+	if (!o->name || (value && !o->value)) {
+		free(o->name);
+		free(o->value);
+		return -1;
+	}
+	f->noptions++;
+	return 0;
+}
+
+static const char *option_value(const struct feed_config *f, const char *name)
+{
+	for (size_t i = 0; i < f->noptions; i++)
+		if (strcmp(f->options[i].name, name) == 0)
+			return f->options[i].value ? f->options[i].value : "";
+	return NULL;
+}
+
+/* Check one option with libcrdb on a scratch spec. */
+static int check_option(struct loader *ld, int line, const char *keyname,
+			const char *name, const char *value)
+{
+	crdb_error err;
+	crdb_error_clear(&err);
+	crdb_feed_spec *spec = crdb_feed_spec_new(&err);
+	if (!spec) {
+		conf_diag_oom(ld);
+		return -1;
+	}
+	int rc = crdb_feed_spec_set_option(spec, name, value, &err);
+	crdb_feed_spec_free(spec);
+	if (rc < 0) {
+		conf_diag(ld, line, "%s: %s", keyname, err.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* options = name, name=value, name='value' */
+static int feed_options(struct loader *ld, struct feed_config *f,
+			const struct setting *st)
+{
+	if (!st->value[0])
+		return 0;
+	char **items;
+	const char *why;
+	ssize_t n = conf_split_list(ld, st->value, &items, &why);
+	if (n < 0) {
+		if (why)
+			conf_diag(ld, st->line, "options: %s", why);
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < (size_t)n; i++) {
+		char *item = items[i];
+		char *eq = strchr(item, '=');
+		size_t namelen = eq ? conf_trimmed_len(item, (size_t)(eq - item)) : strlen(item);
+		char *value = NULL;
+		if (eq) {
+			value = (char *)conf_skip_space(eq + 1);
+			size_t vlen = strlen(value);
+			if (vlen >= 2 && value[0] == '\'' && value[vlen - 1] == '\'') {
+				value[vlen - 1] = '\0';
+				value++;
+			}
+		}
+		char name[64];
+		if (namelen == 0 || namelen >= sizeof(name)) {
+			conf_diag(ld, st->line, "options: malformed option '%.100s'", item);
+			rc = -1;
+			continue;
+		}
+		memcpy(name, item, namelen);
+		name[namelen] = '\0';
+		bool reserved = false;
+		ssize_t key = conf_key_index(CFG_SECTION_FEED, name);
+		if (key >= 0 && (cfg_keys[key].flags & CFG_F_OPTION)) {
+			conf_diag(ld, st->line, "options: %s is set by the %s key",
+				  name, name);
+			reserved = true;
+		}
+		for (size_t r = 0; r < sizeof(reserved_options) / sizeof(reserved_options[0]); r++)
+			if (strcmp(name, reserved_options[r].option) == 0) {
+				conf_diag(ld, st->line, "options: %s is set by %s",
+				     name, reserved_options[r].use);
+				reserved = true;
+			}
+		if (reserved) {
+			rc = -1;
+			continue;
+		}
+		if (strcmp(name, "format") == 0 && (!value || strcasecmp(value, "json") != 0)) {
+			conf_diag(ld, st->line, "options: crdbfeedd decodes format=json only");
+			rc = -1;
+			continue;
+		}
+		if (option_value(f, name)) {
+			conf_diag(ld, st->line, "options: %s given twice", name);
+			rc = -1;
+			continue;
+		}
+		if (check_option(ld, st->line, "options", name, value) < 0 ||
+		    add_option(ld, f, name, namelen, value) < 0)
+			rc = -1;
+	}
+	conf_free_list(items, (size_t)n);
+	return rc;
+}
+
+/* tables = t, s.t, db.s.t, t FAMILY f, "Quoted ""T""" */
+static int feed_tables(struct loader *ld, struct feed_config *f,
+		       const struct setting *st)
+{
+	char **items;
+	const char *why;
+	ssize_t n = conf_split_list(ld, st->value, &items, &why);
+	if (n < 0) {
+		if (why)
+			conf_diag(ld, st->line, "tables: %s", why);
+		return -1;
+	}
+	f->tables = calloc((size_t)n, sizeof(char *));
+	f->families = calloc((size_t)n, sizeof(char *));
+	if (!f->tables || !f->families) {
+		conf_free_list(items, (size_t)n);
+		conf_diag_oom(ld);
+		return -1;
+	}
+	f->ntables = (size_t)n;
+	int rc = 0;
+	for (size_t i = 0; i < (size_t)n; i++) {
+		/* Split "name [FAMILY fam]" on blanks outside double quotes. */
+		char shown[128];
+		snprintf(shown, sizeof(shown), "%.100s", items[i]);
+		char *words[4] = { 0 };
+		size_t nwords = 0;
+		char *p = items[i];
+		while (*p && nwords < 4) {
+			p = (char *)conf_skip_space(p);
+			if (!*p)
+				break;
+			words[nwords++] = p;
+			bool quoted = false;
+			while (*p && (quoted || (*p != ' ' && *p != '\t'))) {
+				if (*p == '"')
+					quoted = !quoted;
+				p++;
+			}
+			if (*p)
+				*p++ = '\0';
+		}
+		p = (char *)conf_skip_space(p);
+		if (*p || (nwords != 1 && nwords != 3) ||
+		    (nwords == 3 && strcasecmp(words[1], "FAMILY") != 0)) {
+			conf_diag(ld, st->line, "tables: expected 'table' or 'table FAMILY family', not '%s'",
+			     shown);
+			rc = -1;
+			continue;
+		}
+		const char *family = nwords == 3 ? words[2] : NULL;
+		crdb_error err;
+		crdb_error_clear(&err);
+		crdb_feed_spec *spec = crdb_feed_spec_new(&err);
+		if (!spec) {
+			conf_diag_oom(ld);
+			rc = -1;
+			break;
+		}
+		if (crdb_feed_spec_add_table(spec, words[0], family, &err) < 0) {
+			conf_diag(ld, st->line, "tables: %s", err.message);
+			rc = -1;
+		}
+		crdb_feed_spec_free(spec);
+		for (size_t j = 0; j < i; j++)
+			if (f->tables[j] && strcmp(f->tables[j], words[0]) == 0 &&
+			    ((!family && !f->families[j]) ||
+			     (family && f->families[j] &&
+			      strcmp(family, f->families[j]) == 0))) {
+				conf_diag(ld, st->line, "tables: '%s' listed twice",
+				     shown);
+				rc = -1;
+			}
+		f->tables[i] = conf_strdup(ld, words[0]);
+		if (family)
+			f->families[i] = conf_strdup(ld, family);
+		if (!f->tables[i] || (family && !f->families[i]))
+			rc = -1;
+	}
+	conf_free_list(items, (size_t)n);
+	return rc;
+}
+
+/* password_file / credential, feed level first, then [crdbfeedd]. */
+int conf_feed_password(struct loader *ld, const struct raw_file *rf,
+		       const struct raw_section *sec, char **out)
+{
+	const struct raw_section *levels[2] = { sec, rf->global };
+	for (size_t l = 0; l < 2; l++) {
+		const struct raw_section *s = levels[l];
+		if (!s)
+			continue;
+		ssize_t fi = conf_key_index(s->kind, "password_file");
+		ssize_t ci = conf_key_index(s->kind, "credential");
+		const struct raw_value *file = &s->values[fi];
+		const struct raw_value *cred = &s->values[ci];
+		bool has_file = file->value && file->value[0];
+		bool has_cred = cred->value && cred->value[0];
+		if (has_file && has_cred) {
+			conf_diag(ld, cred->line, "credential: password_file is also set (line %d); use one of them",
+			     file->line);
+			return -1;
+		}
+		if (has_file) {
+			struct setting st = { &cfg_keys[fi], file->value,
+					      file->line, true, false };
+			char *path = NULL;
+			int rc = conf_get_absolute_path(ld, &st, &path);
+			if (out)
+				*out = path;
+			else
+				free(path);
+			return rc;
+		}
+		if (has_cred) {
+			const char *name = cred->value;
+			if (strchr(name, '/') || strcmp(name, ".") == 0 ||
+			    strcmp(name, "..") == 0) {
+				conf_diag(ld, cred->line, "credential: must be a file name, not a path %s",
+				     CFG_NOT_SHOWN);
+				return -1;
+			}
+			const char *dir = getenv("CREDENTIALS_DIRECTORY");
+			if (!dir || !dir[0]) {
+				conf_diag(ld, cred->line, "credential: CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the systemd unit, or password_file)");
+				return -1;
+			}
+			if (!out)
+				return 0;
+			size_t len = strlen(dir) + 1 + strlen(name) + 1;
+			*out = malloc(len);
+			if (!*out) {
+				conf_diag_oom(ld);
+				return -1;
+			}
+			snprintf(*out, len, "%s/%s", dir, name);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+
+/* A CFG_F_OPTION key without a field: its value goes into the options. */
+static int option_key(struct loader *ld, struct feed_config *f,
+		      const struct setting *st)
+{
+	const struct cfg_key *k = st->key;
+	if (k->type == CFG_BOOL) {
+		bool on;
+		if (conf_parse_bool(st->value[0] ? st->value : "no", &on) < 0) {
+			conf_diag(ld, st->line, "%s: expected yes or no, not '%.100s'",
+				  k->name, st->value);
+			return -1;
+		}
+		return on ? add_option(ld, f, k->name, strlen(k->name), NULL) : 0;
+	}
+	int e;
+	if (conf_get_enum(ld, st, &e) < 0)
+		return -1;
+	if (e < 0)
+		return 0;
+	char value[64];
+	conf_enum_name(k->enum_values, e, value, sizeof(value));
+	if (check_option(ld, st->line, k->name, k->name, value) < 0)
+		return -1;
+	return add_option(ld, f, k->name, strlen(k->name), value);
+}
+
+static int feed_query(struct loader *ld, struct feed_config *f,
+		      const struct setting *query)
+{
+	int bad = 0;
+	crdb_error err;
+	crdb_error_clear(&err);
+	crdb_feed_spec *spec = crdb_feed_spec_new(&err);
+	if (!spec) {
+		conf_diag_oom(ld);
+		return -1;
+	}
+	if (crdb_feed_spec_set_query(spec, query->value, &err) < 0) {
+		conf_diag(ld, query->line, "query: %s", err.message);
+		bad = 1;
+	}
+	crdb_feed_spec_free(spec);
+	if (conf_get_string(ld, query, &f->query) < 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+/* The statement as the server would get it, for the rules between options
+ * that libcrdb applies as the server does. */
+static void feed_statement_check(struct loader *ld, const struct feed_config *f)
+{
+	crdb_error err;
+	crdb_error_clear(&err);
+	crdb_feed_spec *spec = config_feed_spec(f, &err);
+	char *stmt = NULL;
+	if (spec) {
+		if (f->start == FEED_START_CURSOR)
+			crdb_feed_spec_set_option(spec, "cursor", f->start_cursor,
+						  &err);
+		else
+			crdb_feed_spec_set_option(spec, "initial_scan",
+				f->start == FEED_START_NOW ? "no" : "yes", &err);
+		stmt = crdb_feed_spec_build(spec, true, NULL, &err);
+	}
+	if (!stmt)
+		conf_diag(ld, f->line, "feed %s: %s", f->name, err.message);
+	crdb_free(stmt);
+	crdb_feed_spec_free(spec);
+}
+
+void conf_load_feed(struct loader *ld, const struct raw_file *rf,
+		    const struct raw_section *sec, struct config *cfg)
+{
+	struct feed_config *f = &cfg->feeds[cfg->nfeeds++];
+	memset(f, 0, sizeof(*f));
+	f->file = cfg->path;
+	f->line = sec->line;
+	if (!(f->name = conf_strdup(ld, sec->name)))
+		return;
+	/* Per key of the table: whether its value was refused. */
+	bool *kbad = calloc(cfg_nkeys, sizeof(*kbad));
+	if (!kbad) {
+		conf_diag_oom(ld);
+		return;
+	}
+	int bad = 0;
+
+	if (!conf_setting(rf, sec, "dsn").value[0]) {
+		conf_diag(ld, sec->line, "feed %s: no dsn (set dsn here or in [crdbfeedd])",
+			  f->name);
+		bad = 1;
+	}
+	if (conf_feed_password(ld, rf, sec, &f->password_file) < 0)
+		bad = 1;
+
+	/* Every key the table stores, and the option keys, in table order
+	 * (the order of the options in the statement). */
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_FEED)
+			continue;
+		struct setting st = conf_setting(rf, sec, k->name);
+		int rc = 0;
+		if (k->field != CFG_NO_FIELD)
+			rc = conf_get(ld, &st, f);
+		else if (k->flags & CFG_F_OPTION)
+			rc = option_key(ld, f, &st);
+		if (rc < 0)
+			kbad[i] = true, bad = 1;
+	}
+
+	struct setting tables = conf_setting(rf, sec, "tables");
+	struct setting query = conf_setting(rf, sec, "query");
+	if (tables.explicit && query.explicit) {
+		conf_diag(ld, query.line, "feed %s: set tables or query, not both",
+			  f->name);
+		bad = 1;
+	} else if (!tables.explicit && !query.explicit) {
+		conf_diag(ld, sec->line, "feed %s: no tables and no query", f->name);
+		bad = 1;
+	} else if (tables.explicit ? feed_tables(ld, f, &tables) < 0 :
+				     feed_query(ld, f, &query) < 0) {
+		bad = 1;
+	}
+	if (!conf_setting(rf, sec, "envelope").explicit)
+		f->envelope = f->query ? CRDB_ENVELOPE_BARE : CRDB_ENVELOPE_WRAPPED;
+	struct setting st = conf_setting(rf, sec, "options");
+	if (feed_options(ld, f, &st) < 0)
+		bad = 1;
+
+	/* Where to start: cursor needs start_cursor, and only it does. */
+	struct setting start = conf_setting(rf, sec, "start");
+	struct setting cursor = conf_setting(rf, sec, "start_cursor");
+	ssize_t si = conf_key_index(CFG_SECTION_FEED, "start");
+	ssize_t ci = conf_key_index(CFG_SECTION_FEED, "start_cursor");
+	if (!kbad[si] && !kbad[ci]) {
+		if (f->start == FEED_START_CURSOR && !cursor.explicit) {
+			conf_diag(ld, start.line, "feed %s: start = cursor needs start_cursor",
+				  f->name);
+			bad = 1;
+		} else if (f->start != FEED_START_CURSOR && cursor.explicit) {
+			conf_diag(ld, cursor.line, "start_cursor: only used with start = cursor (start is %s)",
+				  start.value);
+			bad = 1;
+		}
+	}
+
+	struct setting bi = conf_setting(rf, sec, "backoff_initial");
+	struct setting bm = conf_setting(rf, sec, "backoff_max");
+	if (!kbad[conf_key_index(CFG_SECTION_FEED, "backoff_initial")] &&
+	    !kbad[conf_key_index(CFG_SECTION_FEED, "backoff_max")] &&
+	    f->backoff_max_ms < f->backoff_initial_ms) {
+		conf_diag(ld, bm.line, "backoff_max: %s is less than backoff_initial (%s)",
+			  bm.value, bi.value);
+		bad = 1;
+	}
+
+	/* Cross-option rules as the server applies them. */
+	if (!bad)
+		feed_statement_check(ld, f);
+	free(kbad);
+}
+
+void conf_feed_free_members(struct feed_config *f)
+{
+	free(f->name);
+	free(f->password_file);
+	conf_free_list(f->tables, f->ntables);
+	conf_free_list(f->families, f->ntables);
+	free(f->query);
+	for (size_t i = 0; i < f->noptions; i++) {
+		free(f->options[i].name);
+		free(f->options[i].value);
+	}
+	free(f->options);
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].section == CFG_SECTION_FEED)
+			conf_field_free(&cfg_keys[i], f);
+}
+
+
+static const char *envelope_name(crdb_envelope env)
+{
+	switch (env) {
+	case CRDB_ENVELOPE_BARE: return "bare";
+	case CRDB_ENVELOPE_ROW: return "row";
+	case CRDB_ENVELOPE_KEY_ONLY: return "key_only";
+	case CRDB_ENVELOPE_ENRICHED: return "enriched";
+	case CRDB_ENVELOPE_WRAPPED: break;
+	}
+	return "wrapped";
+}
+
+crdb_feed_spec *config_feed_spec(const struct feed_config *feed, crdb_error *err)
+{
+	crdb_feed_spec *spec = crdb_feed_spec_new(err);
+	if (!spec)
+		return NULL;
+	char resolved[32];
+	conf_format_duration(feed->resolved_ms, resolved, sizeof(resolved));
+	if (feed->query) {
+		if (crdb_feed_spec_set_query(spec, feed->query, err) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < feed->ntables; i++)
+		if (crdb_feed_spec_add_table(spec, feed->tables[i],
+					     feed->families[i], err) < 0)
+			goto fail;
+	if (crdb_feed_spec_set_option(spec, "envelope",
+				      envelope_name(feed->envelope), err) < 0 ||
+	    crdb_feed_spec_set_option(spec, "resolved", resolved, err) < 0 ||
+	    crdb_feed_spec_set_option(spec, "min_checkpoint_frequency",
+				      resolved, err) < 0)
+		goto fail;
+	if (feed->diff && crdb_feed_spec_set_option(spec, "diff", NULL, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < feed->noptions; i++)
+		if (crdb_feed_spec_set_option(spec, feed->options[i].name,
+					      feed->options[i].value, err) < 0)
+			goto fail;
+	return spec;
+fail:
+	crdb_feed_spec_free(spec);
+	return NULL;
+}
+

@@ -1,0 +1,279 @@
+/*
+ * conf_keys.c: the key table, the one list of every configuration key:
+ * its section, where its value goes, its type and range, its default (as
+ * text, read by the same parser as the file), its reload policy and its
+ * one-line help. Adding a key is one row here plus its paragraph in
+ * crdbfeedd.conf(5) (and, for a key no generic type covers, the explicit
+ * code in conf_feed.c or conf_load.c).
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "conf_internal.h"
+
+#include <string.h>
+
+#define ENVELOPES "wrapped|bare|row|key_only|enriched"
+
+#define GF(member) offsetof(struct config, member)
+#define FF(member) offsetof(struct feed_config, member)
+#define SF(member) offsetof(struct sink_config, member)
+
+/* CFG_ENUM fields are C enums stored as int; their values are in the order
+ * of the row's enum_values. */
+_Static_assert(sizeof(enum log_level) == sizeof(int) &&
+	       sizeof(crdb_envelope) == sizeof(int) &&
+	       sizeof(enum feed_start) == sizeof(int) &&
+	       sizeof(enum sink_type) == sizeof(int) &&
+	       sizeof(enum slow_policy) == sizeof(int), "enums are ints");
+_Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
+	       CRDB_ENVELOPE_ROW == 2 && CRDB_ENVELOPE_KEY_ONLY == 3 &&
+	       CRDB_ENVELOPE_ENRICHED == 4, "envelopes in ENVELOPES order");
+_Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
+	       FEED_START_INITIAL_SCAN == 0 && FEED_START_NOW == 1 &&
+	       FEED_START_CURSOR == 2 && SINK_UNIX == 0 && SINK_STDOUT == 1 &&
+	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
+	       SLOW_POLICY_DROP == 2, "enums in enum_values order");
+
+/*
+ * A feed or sink key inherits from the [crdbfeedd] key of the same name and
+ * type: unset in the section, the global value applies, then the global
+ * default. Order here is the order of --help and the example config.
+ */
+const struct cfg_key cfg_keys[] = {
+	{ .section = CFG_SECTION_GLOBAL, .name = "dsn", .type = CFG_DSN,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_ENV,
+	  .help = "default connection string (URI or key=value) of every feed; ${VAR} and ${VAR:-default} take environment variables" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "password_file", .type = CFG_PATH,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "default file (absolute path) holding the DSN password, read at each connect" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "credential", .type = CFG_STRING,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "default systemd credential holding the password: $CREDENTIALS_DIRECTORY/NAME (LoadCredential=)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "sslrootcert", .type = CFG_TLS_FILE,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "default CA certificate file of feeds: absolute path, or credential:NAME for $CREDENTIALS_DIRECTORY/NAME" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "sslcert", .type = CFG_TLS_FILE,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "default client certificate file of feeds: absolute path or credential:NAME" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "sslkey", .type = CFG_TLS_FILE,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "default client key file of feeds: absolute path or credential:NAME" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "state_dir", .type = CFG_PATH,
+	  .field = GF(state_dir), .default_value = "/var/lib/crdbfeedd", .reload = CFG_RELOAD_RESTART, .flags = CFG_F_ENV,
+	  .help = "directory (absolute path) of the feeds' checkpoints; ${VAR} and ${VAR:-default} take environment variables" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "log_level", .type = CFG_ENUM,
+	  .field = GF(log_level), .default_value = "info", .enum_values = "error|warning|notice|info|debug", .reload = CFG_RELOAD_LIVE,
+	  .help = "least important messages logged" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "control_socket", .type = CFG_PATH,
+	  .field = GF(control_socket), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "absolute path of the control socket (status, metrics, pause, resume, reload; crdbfeedctl uses /run/crdbfeedd/control.sock); unset: none" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "control_mode", .type = CFG_MODE,
+	  .field = GF(control_mode), .default_value = "0660", .reload = CFG_RELOAD_LIVE,
+	  .help = "file mode of the control and metrics sockets (octal)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "control_group", .type = CFG_STRING,
+	  .field = GF(control_group), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "group of the control and metrics sockets (unset: the daemon's group)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "control_allow_users", .type = CFG_UIDS,
+	  .field = GF(control_allow_uids), .count = GF(ncontrol_allow_uids), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "users (names or uids) let in on the control socket; with control_allow_groups unset too: anyone who can open it" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "control_allow_groups", .type = CFG_GIDS,
+	  .field = GF(control_allow_gids), .count = GF(ncontrol_allow_gids), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "groups (names or gids) whose members, by primary group, are let in on the control socket" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "metrics_socket", .type = CFG_PATH,
+	  .field = GF(metrics_socket), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "absolute path of a Unix socket serving Prometheus metrics over HTTP (GET /metrics); unset: none" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "metrics_listen", .type = CFG_LISTEN,
+	  .field = GF(metrics_listen), .default_value = "", .reload = CFG_RELOAD_LIVE,
+	  .help = "loopback TCP address serving Prometheus metrics: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; unset: none" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "resolved", .type = CFG_DURATION,
+	  .field = CFG_NO_FIELD, .default_value = "10s", .min = 1, .reload = CFG_RELOAD_FEED,
+	  .help = "default resolved timestamp interval of feeds, also sent as min_checkpoint_frequency" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "envelope", .type = CFG_ENUM,
+	  .field = CFG_NO_FIELD, .default_value = "", .enum_values = ENVELOPES, .reload = CFG_RELOAD_FEED,
+	  .help = "default envelope of feeds (unset: wrapped for tables, bare for a query)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "start", .type = CFG_ENUM,
+	  .field = CFG_NO_FIELD, .default_value = "initial_scan", .enum_values = "initial_scan|now|cursor", .reload = CFG_RELOAD_FEED,
+	  .help = "default start of a feed without a checkpoint: current rows first, only new changes, or start_cursor" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "backoff_initial", .type = CFG_DURATION,
+	  .field = CFG_NO_FIELD, .default_value = "1s", .min = 1, .reload = CFG_RELOAD_FEED,
+	  .help = "default first reconnect delay after a transient error (doubles, with jitter)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "backoff_max", .type = CFG_DURATION,
+	  .field = CFG_NO_FIELD, .default_value = "60s", .reload = CFG_RELOAD_FEED,
+	  .help = "default longest reconnect delay" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "stall_timeout", .type = CFG_DURATION,
+	  .field = CFG_NO_FIELD, .default_value = "0", .reload = CFG_RELOAD_FEED,
+	  .help = "default silence after which a feed is cancelled and reconnected (0: max(30s, 5 x resolved))" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "buffer", .type = CFG_SIZE,
+	  .field = CFG_NO_FIELD, .default_value = "1M", .min = 4096, .reload = CFG_RELOAD_FEED,
+	  .help = "default output buffer of each sink subscriber (k, M, G suffixes: 1024 based)" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "allow_users", .type = CFG_UIDS,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "default users (names or uids) let in on unix sinks; with allow_groups unset too: anyone who can open the socket" },
+	{ .section = CFG_SECTION_GLOBAL, .name = "allow_groups", .type = CFG_GIDS,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "default groups (names or gids) whose members, by primary group, are let in on unix sinks" },
+
+	{ .section = CFG_SECTION_FEED, .name = "dsn", .type = CFG_DSN,
+	  .field = FF(dsn), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_ENV,
+	  .help = "connection string of this feed (default: [crdbfeedd] dsn); ${VAR} and ${VAR:-default} expanded" },
+	{ .section = CFG_SECTION_FEED, .name = "password_file", .type = CFG_PATH,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "file (absolute path) holding the password (default: [crdbfeedd] password_file)" },
+	{ .section = CFG_SECTION_FEED, .name = "credential", .type = CFG_STRING,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "systemd credential holding the password (default: [crdbfeedd] credential)" },
+	{ .section = CFG_SECTION_FEED, .name = "sslrootcert", .type = CFG_TLS_FILE,
+	  .field = FF(sslrootcert), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "CA certificate file for sslmode verify-ca/verify-full: absolute path or credential:NAME (default: [crdbfeedd] sslrootcert)" },
+	{ .section = CFG_SECTION_FEED, .name = "sslcert", .type = CFG_TLS_FILE,
+	  .field = FF(sslcert), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "client certificate file: absolute path or credential:NAME (default: [crdbfeedd] sslcert)" },
+	{ .section = CFG_SECTION_FEED, .name = "sslkey", .type = CFG_TLS_FILE,
+	  .field = FF(sslkey), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
+	  .help = "client key file: absolute path or credential:NAME (default: [crdbfeedd] sslkey)" },
+	{ .section = CFG_SECTION_FEED, .name = "tables", .type = CFG_LIST,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "target tables: t, s.t or db.s.t, each optionally followed by FAMILY f (or set query)" },
+	{ .section = CFG_SECTION_FEED, .name = "query", .type = CFG_STRING,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "CDC query instead of tables: SELECT ... FROM t [WHERE ...]" },
+	{ .section = CFG_SECTION_FEED, .name = "options", .type = CFG_LIST,
+	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "other changefeed options, name or name=value, checked when the file is loaded" },
+	{ .section = CFG_SECTION_FEED, .name = "envelope", .type = CFG_ENUM,
+	  .field = FF(envelope), .default_value = "", .enum_values = ENVELOPES, .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "envelope of the rows (default: [crdbfeedd] envelope)" },
+	{ .section = CFG_SECTION_FEED, .name = "diff", .type = CFG_BOOL,
+	  .field = FF(diff), .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "send the row before the change too (wrapped envelope), so inserts and updates differ" },
+	{ .section = CFG_SECTION_FEED, .name = "updated", .type = CFG_BOOL,
+	  .field = CFG_NO_FIELD, .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "send each change's commit timestamp" },
+	{ .section = CFG_SECTION_FEED, .name = "mvcc_timestamp", .type = CFG_BOOL,
+	  .field = CFG_NO_FIELD, .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "send each row's MVCC timestamp" },
+	{ .section = CFG_SECTION_FEED, .name = "split_column_families", .type = CFG_BOOL,
+	  .field = CFG_NO_FIELD, .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "one event per column family for tables with several families" },
+	{ .section = CFG_SECTION_FEED, .name = "schema_change_policy", .type = CFG_ENUM,
+	  .field = CFG_NO_FIELD, .default_value = "", .enum_values = "backfill|nobackfill|stop|ignore", .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "what a schema change does to the feed (unset: the server's default, backfill)" },
+	{ .section = CFG_SECTION_FEED, .name = "resolved", .type = CFG_DURATION,
+	  .field = FF(resolved_ms), .default_value = "", .min = 1, .reload = CFG_RELOAD_FEED, .flags = CFG_F_OPTION,
+	  .help = "resolved timestamp interval (default: [crdbfeedd] resolved)" },
+	{ .section = CFG_SECTION_FEED, .name = "start", .type = CFG_ENUM,
+	  .field = FF(start), .default_value = "", .enum_values = "initial_scan|now|cursor", .reload = CFG_RELOAD_FEED,
+	  .help = "start without a checkpoint (default: [crdbfeedd] start)" },
+	{ .section = CFG_SECTION_FEED, .name = "start_cursor", .type = CFG_HLC,
+	  .field = FF(start_cursor), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "with start = cursor: HLC (wall.logical) or RFC 3339 time to start from" },
+	{ .section = CFG_SECTION_FEED, .name = "backoff_initial", .type = CFG_DURATION,
+	  .field = FF(backoff_initial_ms), .default_value = "", .min = 1, .reload = CFG_RELOAD_FEED,
+	  .help = "first reconnect delay (default: [crdbfeedd] backoff_initial)" },
+	{ .section = CFG_SECTION_FEED, .name = "backoff_max", .type = CFG_DURATION,
+	  .field = FF(backoff_max_ms), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "longest reconnect delay (default: [crdbfeedd] backoff_max)" },
+	{ .section = CFG_SECTION_FEED, .name = "stall_timeout", .type = CFG_DURATION,
+	  .field = FF(stall_timeout_ms), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "silence before a reconnect (default: [crdbfeedd] stall_timeout)" },
+
+	{ .section = CFG_SECTION_SINK, .name = "feed", .type = CFG_STRING,
+	  .field = SF(feed), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "the feed this sink serves (required)" },
+	{ .section = CFG_SECTION_SINK, .name = "type", .type = CFG_ENUM,
+	  .field = SF(type), .default_value = "unix", .enum_values = "unix|stdout", .reload = CFG_RELOAD_FEED,
+	  .help = "listen on a Unix socket, or write to standard output" },
+	{ .section = CFG_SECTION_SINK, .name = "path", .type = CFG_PATH,
+	  .field = SF(path), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
+	  .help = "type = unix: absolute path of the socket (required)" },
+	{ .section = CFG_SECTION_SINK, .name = "mode", .type = CFG_MODE,
+	  .field = SF(mode), .default_value = "0660", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
+	  .help = "type = unix: file mode of the socket (octal)" },
+	{ .section = CFG_SECTION_SINK, .name = "group", .type = CFG_STRING,
+	  .field = SF(group), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
+	  .help = "type = unix: group of the socket (unset: the daemon's group)" },
+	{ .section = CFG_SECTION_SINK, .name = "allow_users", .type = CFG_UIDS,
+	  .field = SF(allow_uids), .count = SF(nallow_uids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
+	  .help = "type = unix: users (names or uids) let in, checked on connect (default: [crdbfeedd] allow_users)" },
+	{ .section = CFG_SECTION_SINK, .name = "allow_groups", .type = CFG_GIDS,
+	  .field = SF(allow_gids), .count = SF(nallow_gids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
+	  .help = "type = unix: groups (names or gids) whose members, by primary group, are let in (default: [crdbfeedd] allow_groups)" },
+	{ .section = CFG_SECTION_SINK, .name = "policy", .type = CFG_ENUM,
+	  .field = SF(policy), .default_value = "", .enum_values = "block|disconnect|drop", .reload = CFG_RELOAD_FEED,
+	  .help = "when a subscriber's buffer is full (unset: disconnect for unix, block for stdout)" },
+	{ .section = CFG_SECTION_SINK, .name = "buffer", .type = CFG_SIZE,
+	  .field = SF(buffer_bytes), .default_value = "", .min = 4096, .reload = CFG_RELOAD_FEED,
+	  .help = "output buffer of each subscriber (default: [crdbfeedd] buffer)" },
+	{ .section = CFG_SECTION_SINK, .name = "low_watermark", .type = CFG_SIZE,
+	  .field = SF(low_watermark), .default_value = "", .reload = CFG_RELOAD_FEED,
+	  .help = "policy = block: resume reading the feed below this (unset: half the buffer)" },
+	{ .section = CFG_SECTION_SINK, .name = "resolved", .type = CFG_BOOL,
+	  .field = SF(resolved), .default_value = "yes", .reload = CFG_RELOAD_FEED,
+	  .help = "send resolved timestamp lines to subscribers that do not say otherwise" },
+};
+const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+static const char *const section_names[] = {
+	[CFG_SECTION_GLOBAL] = "crdbfeedd",
+	[CFG_SECTION_FEED] = "feed",
+	[CFG_SECTION_SINK] = "sink",
+};
+
+/* As the docs show them: the checks behind a type are in each key's help. */
+static const char *const type_names[] = {
+	[CFG_STRING] = "string", [CFG_BOOL] = "boolean", [CFG_INT] = "integer",
+	[CFG_DURATION] = "duration", [CFG_SIZE] = "size", [CFG_ENUM] = "enum",
+	[CFG_MODE] = "octal mode", [CFG_LIST] = "list", [CFG_PATH] = "string",
+	[CFG_DSN] = "string", [CFG_TLS_FILE] = "string", [CFG_UIDS] = "list",
+	[CFG_GIDS] = "list", [CFG_LISTEN] = "string", [CFG_HLC] = "string",
+};
+
+static const char *const reload_names[] = {
+	[CFG_RELOAD_LIVE] = "live", [CFG_RELOAD_FEED] = "feed",
+	[CFG_RELOAD_RESTART] = "restart",
+};
+
+const char *config_section_name(enum cfg_section section)
+{
+	return section_names[section];
+}
+
+const char *config_type_name(enum cfg_type type)
+{
+	return type_names[type];
+}
+
+const char *config_reload_name(enum cfg_reload reload)
+{
+	return reload_names[reload];
+}
+
+ssize_t conf_key_index(enum cfg_section section, const char *name)
+{
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].section == section &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+ssize_t conf_inherited_index(size_t idx)
+{
+	const struct cfg_key *k = &cfg_keys[idx];
+	if (k->section == CFG_SECTION_GLOBAL)
+		return -1;
+	ssize_t g = conf_key_index(CFG_SECTION_GLOBAL, k->name);
+	if (g < 0 || cfg_keys[g].type != k->type)
+		return -1;
+	return g;
+}
+
+void *conf_field(const struct cfg_key *k, void *base)
+{
+	return (char *)base + k->field;
+}
+
+const void *conf_field_const(const struct cfg_key *k, const void *base)
+{
+	return (const char *)base + k->field;
+}

@@ -1,0 +1,362 @@
+/*
+ * conf_load.c: a whole configuration: the file read (conf_ini.c) into
+ * [crdbfeedd] and [sink NAME] settings by the key table, each [feed NAME]
+ * by conf_feed.c, then the rules between sections; freeing it, finding a
+ * feed or sink by name, and comparing parts of two for reload.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "conf_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Allow-lists are kept sorted without repeats: equal sets, equal arrays. */
+static bool ids_eq(const void *a, size_t na, const void *b, size_t nb,
+		   size_t size)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
+}
+
+static void load_sink(struct loader *ld, const struct raw_file *rf,
+		      const struct raw_section *sec, struct config *cfg)
+{
+	struct sink_config *s = &cfg->sinks[cfg->nsinks++];
+	memset(s, 0, sizeof(*s));
+	s->file = cfg->path;
+	s->line = sec->line;
+	if (!(s->name = conf_strdup(ld, sec->name)))
+		return;
+
+	/* systemd hands sockets over by name (FileDescriptorName=). */
+	if (strcmp(s->name, "control") == 0 || strcmp(s->name, "metrics") == 0)
+		conf_diag(ld, sec->line, "sink %s: the name is reserved for the %s socket (socket activation matches sockets to sinks by name)",
+			  s->name, s->name);
+
+	bool sized = true;
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_SINK)
+			continue;
+		struct setting st = conf_setting(rf, sec, k->name);
+		/* type comes before the unix-only keys in the table. Defaults
+		 * from [crdbfeedd] do not count: they are meant for the unix
+		 * sinks. */
+		if ((k->flags & CFG_F_UNIX_ONLY) && s->type != SINK_UNIX) {
+			if (st.explicit && conf_set_here(sec, k->name))
+				conf_diag(ld, st.line, "%s: only for type = unix",
+					  k->name);
+			continue;
+		}
+		size_t bytes;
+		/* A size out of range is still compared below. */
+		if (conf_get(ld, &st, s) < 0 && k->type == CFG_SIZE &&
+		    st.value[0] && conf_parse_size(st.value, &bytes) < 0)
+			sized = false;
+	}
+
+	struct setting st = conf_setting(rf, sec, "feed");
+	if (!st.explicit)
+		conf_diag(ld, sec->line, "sink %s: no feed (set feed = NAME)", s->name);
+	else if (s->feed && !conf_raw_has_feed(rf, s->feed))
+		conf_diag(ld, st.line, "feed: no [feed %.100s] section", s->feed);
+	if (s->type == SINK_UNIX && !conf_setting(rf, sec, "path").explicit)
+		conf_diag(ld, sec->line, "sink %s: type = unix needs path", s->name);
+
+	if (!conf_setting(rf, sec, "policy").explicit)
+		s->policy = s->type == SINK_STDOUT ? SLOW_POLICY_BLOCK :
+			    SLOW_POLICY_DISCONNECT;
+
+	struct setting buffer = conf_setting(rf, sec, "buffer");
+	struct setting low = conf_setting(rf, sec, "low_watermark");
+	if (sized) {
+		if (!low.explicit)
+			s->low_watermark = s->buffer_bytes / 2;
+		else if (s->low_watermark >= s->buffer_bytes)
+			conf_diag(ld, low.line, "low_watermark: %s is not less than buffer (%s)",
+				  low.value, buffer.value);
+		if (low.explicit && s->policy != SLOW_POLICY_BLOCK)
+			conf_diag(ld, low.line, "low_watermark: only used with policy = block");
+	}
+}
+
+static void load_global(struct loader *ld, const struct raw_file *rf,
+			struct config *cfg)
+{
+	/* A missing [crdbfeedd] means all defaults: use an empty section. */
+	struct raw_value *empty = calloc(cfg_nkeys, sizeof(*empty));
+	if (!empty) {
+		conf_diag_oom(ld);
+		return;
+	}
+	struct raw_section none = { CFG_SECTION_GLOBAL, NULL, 1, empty };
+	const struct raw_section *g = rf->global ? rf->global : &none;
+
+	/* The keys of the daemon, and a check of the defaults of feeds and
+	 * sinks, so that a bad global value is reported at its line even when
+	 * no feed uses it. The password source is checked below. */
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_GLOBAL ||
+		    strcmp(k->name, "password_file") == 0 ||
+		    strcmp(k->name, "credential") == 0)
+			continue;
+		struct setting st = conf_setting(rf, g, k->name);
+		if (k->field != CFG_NO_FIELD)
+			conf_get(ld, &st, cfg);
+		else if (st.explicit)
+			conf_check(ld, &st);
+	}
+	if (rf->global)
+		conf_feed_password(ld, rf, rf->global, NULL);
+	if (cfg->metrics_socket && cfg->control_socket &&
+	    strcmp(cfg->metrics_socket, cfg->control_socket) == 0)
+		conf_diag(ld, conf_setting(rf, g, "metrics_socket").line,
+			  "metrics_socket: %.200s is also the control_socket",
+			  cfg->metrics_socket);
+	free(empty);
+}
+
+/* Per-feed and per-file rules that need every section. */
+static void check_references(struct loader *ld, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		const struct feed_config *f = &cfg->feeds[i];
+		bool has_sink = false;
+		for (size_t j = 0; j < cfg->nsinks; j++)
+			if (cfg->sinks[j].feed &&
+			    strcmp(cfg->sinks[j].feed, f->name) == 0)
+				has_sink = true;
+		if (!has_sink)
+			conf_diag(ld, f->line, "feed %s: no sink serves it (add a [sink NAME] with feed = %s)",
+			     f->name, f->name);
+	}
+	for (size_t i = 0; i < cfg->nsinks; i++) {
+		const struct sink_config *a = &cfg->sinks[i];
+		bool stdout_told = false;
+		if (a->path && cfg->control_socket &&
+		    strcmp(a->path, cfg->control_socket) == 0)
+			conf_diag(ld, a->line, "sink %s: path %.200s is also the control_socket",
+			     a->name, a->path);
+		if (a->path && cfg->metrics_socket &&
+		    strcmp(a->path, cfg->metrics_socket) == 0)
+			conf_diag(ld, a->line, "sink %s: path %.200s is also the metrics_socket",
+			     a->name, a->path);
+		for (size_t j = 0; j < i; j++) {
+			const struct sink_config *b = &cfg->sinks[j];
+			if (a->path && b->path && strcmp(a->path, b->path) == 0)
+				conf_diag(ld, a->line, "sink %s: path %.200s is also the path of sink %s (line %d)",
+				     a->name, a->path, b->name, b->line);
+			/* Two would write every line of the feed twice. */
+			if (!stdout_told && a->type == SINK_STDOUT &&
+			    b->type == SINK_STDOUT && a->feed && b->feed &&
+			    strcmp(a->feed, b->feed) == 0) {
+				conf_diag(ld, a->line, "sink %s: feed %s already has a stdout sink, %s (line %d)",
+				     a->name, a->feed, b->name, b->line);
+				stdout_told = true;
+			}
+		}
+	}
+}
+
+struct config *conf_load_raw(struct loader *ld, struct raw_file *rf,
+			     const char *path)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		conf_diag_oom(ld);
+		return NULL;
+	}
+	if (!(cfg->path = conf_strdup(ld, path)))
+		goto out;
+	ld->file = cfg->path;
+
+	size_t nfeeds = 0, nsinks = 0;
+	for (size_t i = 0; i < rf->nsections; i++) {
+		nfeeds += rf->sections[i].kind == CFG_SECTION_FEED;
+		nsinks += rf->sections[i].kind == CFG_SECTION_SINK;
+	}
+	cfg->feeds = calloc(nfeeds ? nfeeds : 1, sizeof(*cfg->feeds));
+	cfg->sinks = calloc(nsinks ? nsinks : 1, sizeof(*cfg->sinks));
+	if (!cfg->feeds || !cfg->sinks) {
+		conf_diag_oom(ld);
+		goto out;
+	}
+	load_global(ld, rf, cfg);
+	for (size_t i = 0; i < rf->nsections && !ld->oom; i++) {
+		const struct raw_section *s = &rf->sections[i];
+		if (s->kind == CFG_SECTION_FEED)
+			conf_load_feed(ld, rf, s, cfg);
+		else if (s->kind == CFG_SECTION_SINK)
+			load_sink(ld, rf, s, cfg);
+	}
+	if (!ld->oom)
+		check_references(ld, cfg);
+out:
+	if (ld->failed) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *config_load(const char *path, struct config_diag *diag_out)
+{
+	struct loader ld = { path, diag_out, NULL, false, false };
+	diag_out->lines = NULL;
+	diag_out->nlines = 0;
+
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		conf_diag(&ld, 0, "cannot open: %s", strerror(errno));
+		free(ld.diag_line);
+		return NULL;
+	}
+	struct raw_file rf = { 0 };
+	int rc = conf_read_file(&ld, fp, &rf);
+	fclose(fp);
+	struct config *cfg = NULL;
+	if (rc == 0 && !ld.oom)
+		cfg = conf_load_raw(&ld, &rf, path);
+	conf_raw_free(&rf);
+	conf_diag_sort(&ld);
+	free(ld.diag_line);
+	if (ld.failed) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void sink_free_members(struct sink_config *s)
+{
+	free(s->name);
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].section == CFG_SECTION_SINK)
+			conf_field_free(&cfg_keys[i], s);
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nfeeds; i++)
+		conf_feed_free_members(&cfg->feeds[i]);
+	free(cfg->feeds);
+	for (size_t i = 0; i < cfg->nsinks; i++)
+		sink_free_members(&cfg->sinks[i]);
+	free(cfg->sinks);
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].section == CFG_SECTION_GLOBAL)
+			conf_field_free(&cfg_keys[i], cfg);
+	free(cfg->path);
+	free(cfg);
+}
+
+const struct feed_config *config_feed(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && i < cfg->nfeeds; i++)
+		if (strcmp(cfg->feeds[i].name, name) == 0)
+			return &cfg->feeds[i];
+	return NULL;
+}
+
+const struct sink_config *config_sink(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && i < cfg->nsinks; i++)
+		if (strcmp(cfg->sinks[i].name, name) == 0)
+			return &cfg->sinks[i];
+	return NULL;
+}
+
+size_t config_keep_restart_keys(struct config *next,
+				const struct config *running, char *changed,
+				size_t size)
+{
+	size_t n = 0, len = 0;
+	if (size)
+		changed[0] = '\0';
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_GLOBAL ||
+		    k->reload != CFG_RELOAD_RESTART ||
+		    conf_field_equal(k, running, next))
+			continue;
+		/* Out of memory: next keeps its own value. */
+		conf_field_copy(k, running, next);
+		int w = len < size ? snprintf(changed + len, size - len, "%s%s",
+					      n ? ", " : "", k->name) : 0;
+		if (w > 0)
+			len += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+/* The table's fields of one section, equal in a and b. */
+static bool fields_equal(enum cfg_section section, const void *a,
+			 const void *b)
+{
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].section == section &&
+		    !conf_field_equal(&cfg_keys[i], a, b))
+			return false;
+	return true;
+}
+
+bool config_feed_equal(const struct feed_config *a, const struct feed_config *b)
+{
+	/* What the table does not store by itself: name, the password
+	 * source, targets and the options list. */
+	if (!str_eq(a->name, b->name) ||
+	    !str_eq(a->password_file, b->password_file) ||
+	    !str_eq(a->query, b->query) || a->ntables != b->ntables ||
+	    a->noptions != b->noptions ||
+	    !fields_equal(CFG_SECTION_FEED, a, b))
+		return false;
+	for (size_t i = 0; i < a->ntables; i++)
+		if (!str_eq(a->tables[i], b->tables[i]) ||
+		    !str_eq(a->families[i], b->families[i]))
+			return false;
+	for (size_t i = 0; i < a->noptions; i++)
+		if (!str_eq(a->options[i].name, b->options[i].name) ||
+		    !str_eq(a->options[i].value, b->options[i].value))
+			return false;
+	return true;
+}
+
+bool config_sink_equal(const struct sink_config *a, const struct sink_config *b)
+{
+	return str_eq(a->name, b->name) && fields_equal(CFG_SECTION_SINK, a, b);
+}
+
+bool config_control_equal(const struct config *a, const struct config *b)
+{
+	return str_eq(a->control_socket, b->control_socket) &&
+	       a->control_mode == b->control_mode &&
+	       str_eq(a->control_group, b->control_group) &&
+	       ids_eq(a->control_allow_uids, a->ncontrol_allow_uids,
+		      b->control_allow_uids, b->ncontrol_allow_uids,
+		      sizeof(uid_t)) &&
+	       ids_eq(a->control_allow_gids, a->ncontrol_allow_gids,
+		      b->control_allow_gids, b->ncontrol_allow_gids,
+		      sizeof(gid_t));
+}
+
+bool config_metrics_equal(const struct config *a, const struct config *b)
+{
+	return str_eq(a->metrics_socket, b->metrics_socket) &&
+	       str_eq(a->metrics_listen, b->metrics_listen) &&
+	       (!a->metrics_socket ||
+		(a->control_mode == b->control_mode &&
+		 str_eq(a->control_group, b->control_group)));
+}
+
