@@ -21,6 +21,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
+	tests/crdbsim/rowdesc.c \
+	tests/crdbsim/rowdesc.h \
 	tests/crdbsim/control.c \
 	tests/crdbsim/malform.h \
 	$(CRDBSIM_FEED_SOURCES)
