@@ -3,8 +3,8 @@
  * CockroachDB's type size is the Go in-memory size of its datum for
  * fixed-size types and -1 otherwise, not PostgreSQL's typlen (a date is
  * 16, an int4 8); its type modifier is PostgreSQL's for strings, bits and
- * decimals but -1 for the time types, and -1 for every column before
- * 20.1.1. The message keeps its length, so the rewrite is in place.
+ * decimals (and, from 20.2, arrays of them) but -1 for the time types,
+ * and -1 for every column before 20.1.1. The message keeps its length, so the rewrite is in place.
  */
 #include "config.h"
 
@@ -27,12 +27,15 @@ enum {
 	OID_NUMERIC = 1700, OID_REGPROCEDURE = 2202, OID_REGCLASS = 2205,
 	OID_REGTYPE = 2206, OID_UUID = 2950, OID_JSONB = 3802,
 	OID_REGNAMESPACE = 4089, OID_REGROLE = 4096,
+	OID_BPCHAR_ARR = 1014, OID_VARCHAR_ARR = 1015, OID_NUMERIC_ARR = 1231,
+	OID_BIT_ARR = 1561, OID_VARBIT_ARR = 1563,
 	OID_FIRST_USER = 16384,     /* FirstNormalObjectId */
 };
 
 /* Versions (XXYYZZ) where CockroachDB changed what it sends. */
-#define DATE_16_VERSION   190200  /* DDate became pgdate.Date (§14.8) */
-#define TYPMOD_VERSION    200101  /* type modifiers filled in (§14.8) */
+#define DATE_16_VERSION      190200 /* DDate became a pgdate.Date */
+#define TYPMOD_VERSION       200101 /* type modifiers filled in */
+#define ARRAY_TYPMOD_VERSION 200200 /* arrays take their element's */
 
 int16_t rowdesc_crdb_size(uint32_t oid, int16_t pg_size, int version)
 {
@@ -84,6 +87,9 @@ int32_t rowdesc_crdb_typmod(uint32_t oid, int32_t pg_typmod, int version)
 	case OID_TIME_ARR: case OID_TIMETZ_ARR: case OID_TIMESTAMP_ARR:
 	case OID_TIMESTAMPTZ_ARR: case OID_INTERVAL_ARR:
 		return -1;              /* types.T.TypeModifier has no case */
+	case OID_BPCHAR_ARR: case OID_VARCHAR_ARR: case OID_NUMERIC_ARR:
+	case OID_BIT_ARR: case OID_VARBIT_ARR:
+		return version >= ARRAY_TYPMOD_VERSION ? pg_typmod : -1;
 	default:
 		return pg_typmod;       /* same formula as PostgreSQL's */
 	}

@@ -388,6 +388,26 @@ def check_row_description(binary):
         cur.execute(f"drop type {en}")
 
 
+def test_row_description_by_version():
+    """§14.8: no type modifiers before 20.1.1, none on arrays before 20.2,
+    and an 8-byte date before 19.2."""
+    t = fresh_name("rdv")
+    with crdb.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"create table {t} (vc varchar(5), va varchar(5)[],"
+                     f" dt date)")
+    cases = [("19.1.5", 8, -1, -1), ("20.1.0", 16, -1, -1),
+             ("20.1.1", 16, 9, -1), ("20.2.0", 16, 9, 9),
+             ("23.1.11", 16, 9, 9)]
+    for version, date_size, vc_mod, va_mod in cases:
+        with crdb.connect(dsn_with_version(version), autocommit=True) as conn:
+            cur = conn.execute(f"select dt, vc, va from {t}")
+            got = (cur.description[0].internal_size,
+                   cur.pgresult.fmod(1), cur.pgresult.fmod(2))
+            assert got == (date_size, vc_mod, va_mod), (version, got)
+    with crdb.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"drop table {t}")
+
+
 def test_row_description_text():
     check_row_description(False)
 
@@ -406,7 +426,8 @@ def main():
              test_session_variables, test_cursors_by_version,
              test_two_phase_commit_refused, test_listen_notify_by_version,
              test_dialect_text, test_dialect_binary,
-             test_row_description_text, test_row_description_binary]
+             test_row_description_text, test_row_description_binary,
+             test_row_description_by_version]
     failed = 0
     for test in tests:
         try:
