@@ -73,6 +73,14 @@ tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
 dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases
 
+# RowDescription as CockroachDB fills it (rowdesc.c).
+check_PROGRAMS += tests/crdbsim/check_sim_rowdesc
+TESTS += tests/crdbsim/check_sim_rowdesc
+tests_crdbsim_check_sim_rowdesc_SOURCES = tests/crdbsim/check_sim_rowdesc.c \
+	tests/crdbsim/rowdesc.c tests/crdbsim/rowdesc.h
+tests_crdbsim_check_sim_rowdesc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_crdbsim_check_sim_rowdesc_LDADD = $(CHECK_LIBS)
+
 # Malformed rows on demand (control `malform`), read by a raw v3 client.
 check_PROGRAMS += tests/crdbsim/check_sim_malform
 TESTS += tests/crdbsim/check_sim_malform
