@@ -97,6 +97,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
 	tests/crdbsim/proto.h \
+	tests/crdbsim/rowdesc.c \
+	tests/crdbsim/rowdesc.h \
 	tests/crdbsim/sim_control.c \
 	tests/crdbsim/malform.h \
 	$(CRDBSIM_FEED_SOURCES)
@@ -152,6 +154,14 @@ tests_crdbsim_check_sim_intercept_SOURCES = \
 tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
 dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases
+
+# RowDescription as CockroachDB fills it (rowdesc.c).
+check_PROGRAMS += tests/crdbsim/check_sim_rowdesc
+TESTS += tests/crdbsim/check_sim_rowdesc
+tests_crdbsim_check_sim_rowdesc_SOURCES = tests/crdbsim/check_sim_rowdesc.c \
+	tests/crdbsim/rowdesc.c tests/crdbsim/rowdesc.h
+tests_crdbsim_check_sim_rowdesc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_crdbsim_check_sim_rowdesc_LDADD = $(CHECK_LIBS)
 
 # Malformed rows on demand (control `malform`), read by a raw v3 client.
 check_PROGRAMS += tests/crdbsim/check_sim_malform

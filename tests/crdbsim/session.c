@@ -2,8 +2,8 @@
  * session.c: the life of one crdbsim client session (see session.h):
  * creation and teardown, the input loop that feeds client messages to
  * startup.c and statements.c with bounded buffers, the switch to TLS,
- * deferred work, and the relay of PostgreSQL's answers back to the client (filtered and
- * reworded where CockroachDB differs).
+ * deferred work, and the relay of PostgreSQL's answers back to the client (filtered,
+ * reworded and, for RowDescription, refilled where CockroachDB differs).
  */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 
 #include "proto.h"
+#include "rowdesc.h"
 
 /* ---- helpers ---- */
 
@@ -555,8 +556,9 @@ void sess_backend_read_cb(struct bufferevent *bev, void *arg)
 		if (evbuffer_get_length(in) < total)
 			break;
 		char type = (char)hdr[0];
-		if (type == 'Z' || type == 'S' || type == 'E') {
-			const char *msg = (const char *)evbuffer_pullup(in, (ssize_t)total);
+		if (type == 'Z' || type == 'S' || type == 'E' || type == 'T') {
+			unsigned char *raw = evbuffer_pullup(in, (ssize_t)total);
+			const char *msg = (const char *)raw;
 			if (!msg) {
 				sess_fatal(s, "53200", "out of memory");
 				return;
@@ -589,6 +591,11 @@ void sess_backend_read_cb(struct bufferevent *bev, void *arg)
 					evbuffer_drain(in, total);
 					continue;
 				}
+			}
+			if (type == 'T') {
+				/* §14.8: CockroachDB's sizes and modifiers; the
+				 * length stays, so the bytes change in place. */
+				rowdesc_rewrite(raw, total, s->version);
 			}
 			if (type == 'E') {
 				int rc = relay_cancel_error(s, msg, total);

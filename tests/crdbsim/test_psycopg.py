@@ -4,7 +4,8 @@ tests/crdb/test_cursor.py::test_changefeed and test_conninfo (crdb-wire.md
 §2.5, §6.2, §6.3), and CockroachDB's SQL dialect and session behaviour as
 psycopg meets it (§14: text parameters, json as jsonb, session variables,
 cursors, two-phase commit and LISTEN/NOTIFY by version, INT/SERIAL/STRING/
-BYTES/UPSERT/unique_rowid()/SHOW TABLES). Run by run_psycopg_test under crdbsim-env (CRDB_DSN,
+BYTES/UPSERT/unique_rowid()/SHOW TABLES, RowDescription's type sizes and
+modifiers). Run by run_psycopg_test under crdbsim-env (CRDB_DSN,
 CRDBSIM_CONTROL); plain asserts, no pytest. Exit 0 when every check passed.
 """
 import json
@@ -322,6 +323,99 @@ def test_dialect_binary():
     check_dialect(True)
 
 
+# §14.8: (column, type, CockroachDB's type size, its type modifier).
+ROWDESC_COLUMNS = [
+    ("b", "bool", "true", 1, -1),
+    ("i2", "int2", "2", 8, -1),
+    ("i4", "int4", "4", 8, -1),
+    ("i8", "int8", "8", 8, -1),
+    ("f4", "float4", "1.5", 8, -1),
+    ("f8", "float8", "2.5", 8, -1),
+    ("dec", "decimal(10,2)", "3.25", -1, ((10 << 16) | 2) + 4),
+    ("s", "string", "'s'", -1, -1),
+    ("vc", "varchar(5)", "'vc'", -1, 5 + 4),
+    ("ch", "char(3)", "'ch'", -1, 3 + 4),
+    ("qc", '"char"', "'q'", -1, -1),
+    ("nm", "name", "'nm'", -1, -1),
+    ("by", "bytes", "'by'", -1, -1),
+    ("bt", "bit(3)", "B'101'", -1, 3),
+    ("vb", "varbit", "B'1'", -1, -1),
+    ("j", "jsonb", "'{}'", -1, -1),
+    ("dt", "date", "'2024-01-02'", 16, -1),
+    ("tm", "time(2)", "'01:02:03'", 8, -1),
+    ("ttz", "timetz", "'01:02:03+01'", 16, -1),
+    ("ts", "timestamp(3)", "'2024-01-02 03:04:05'", 24, -1),
+    ("tstz", "timestamptz(6)", "'2024-01-02 03:04:05+00'", 24, -1),
+    ("iv", "interval(3)", "'1 day'", 24, -1),
+    ("u", "uuid", "gen_random_uuid()", 16, -1),
+    ("ip", "inet", "'10.0.0.1'", 32, -1),
+    ("o", "oid", "42", 8, -1),
+    ("ia", "int4[]", "ARRAY[1]", -1, -1),
+    ("tsa", "timestamp(3)[]", "ARRAY['2024-01-02'::timestamp]", -1, -1),
+    ("en", "{enum}", "'a'", -1, -1),
+]
+
+
+def check_row_description(binary):
+    """§14.8: RowDescription's type size and modifier as CockroachDB
+    fills them (Go datum sizes: a date is 16, an int4 8), for every
+    type of psycopg.crdb's adapter map that a column can have."""
+    t = fresh_name("rd")
+    en = fresh_name("rde")
+    cols = [(c, ty.format(enum=en), v, size, mod)
+            for c, ty, v, size, mod in ROWDESC_COLUMNS]
+    with crdb.connect(DSN, autocommit=True) as conn:
+        cur = conn.cursor(binary=binary)
+        cur.execute(f"create type {en} as enum ('a', 'b')")
+        cur.execute(f"create table {t} ("
+                    + ", ".join(f"{c} {ty}" for c, ty, _, _, _ in cols) + ")")
+        cur.execute(f"insert into {t} values ("
+                    + ", ".join(v for _, _, v, _, _ in cols) + ")")
+        cur.execute(f"select * from {t}")
+        got = [(d.name, d.internal_size, cur.pgresult.fmod(i))
+               for i, d in enumerate(cur.description)]
+        want = [(c, size if size >= 0 else None, mod)
+                for c, _, _, size, mod in cols]
+        assert got == want, [(g, w) for g, w in zip(got, want) if g != w]
+        assert cur.fetchone() is not None
+        # psycopg derives precision from the modifier: none on CockroachDB.
+        assert cur.description[[c for c, *_ in cols].index("ts")].precision is None
+        cur.execute("select 'pg_class'::regclass, 'int4'::regtype,"
+                    " 1::int2 + 1::int2, current_date")
+        assert [d.internal_size for d in cur.description] == [8, 8, 8, 16], \
+            cur.description
+        cur.execute(f"drop table {t}")
+        cur.execute(f"drop type {en}")
+
+
+def test_row_description_by_version():
+    """§14.8: no type modifiers before 20.1.1, none on arrays before 20.2,
+    and an 8-byte date before 19.2."""
+    t = fresh_name("rdv")
+    with crdb.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"create table {t} (vc varchar(5), va varchar(5)[],"
+                     f" dt date)")
+    cases = [("19.1.5", 8, -1, -1), ("20.1.0", 16, -1, -1),
+             ("20.1.1", 16, 9, -1), ("20.2.0", 16, 9, 9),
+             ("23.1.11", 16, 9, 9)]
+    for version, date_size, vc_mod, va_mod in cases:
+        with crdb.connect(dsn_with_version(version), autocommit=True) as conn:
+            cur = conn.execute(f"select dt, vc, va from {t}")
+            got = (cur.description[0].internal_size,
+                   cur.pgresult.fmod(1), cur.pgresult.fmod(2))
+            assert got == (date_size, vc_mod, va_mod), (version, got)
+    with crdb.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"drop table {t}")
+
+
+def test_row_description_text():
+    check_row_description(False)
+
+
+def test_row_description_binary():
+    check_row_description(True)
+
+
 def main():
     if not DSN:
         print("CRDB_DSN is not set: run under tests/crdbsim/crdbsim-env", file=sys.stderr)
@@ -331,7 +425,9 @@ def main():
              test_json_is_jsonb_text, test_json_is_jsonb_binary,
              test_session_variables, test_cursors_by_version,
              test_two_phase_commit_refused, test_listen_notify_by_version,
-             test_dialect_text, test_dialect_binary]
+             test_dialect_text, test_dialect_binary,
+             test_row_description_text, test_row_description_binary,
+             test_row_description_by_version]
     failed = 0
     for test in tests:
         try:
