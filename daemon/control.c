@@ -25,11 +25,13 @@
 
 #include "control.h"
 
+#include "clock.h"
 #include "defer.h"
 #include "feed.h"
 #include "log.h"
 #include "unixsock.h"
 #include "metrics.h"
+#include "names.h"
 #include "sink.h"
 
 #include <arpa/inet.h>
@@ -125,14 +127,6 @@ static const char *const listener_names[] = {
 	[LISTEN_METRICS] = "metrics socket",
 	[LISTEN_METRICS_TCP] = "metrics port",
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- connections -------------------------------------------------------- */
 
@@ -297,18 +291,6 @@ static json_t *hlc_or_null(crdb_hlc hlc)
 	return json_string(text);
 }
 
-static const char *policy_name(enum slow_policy policy)
-{
-	switch (policy) {
-	case SLOW_POLICY_BLOCK:
-		return "block";
-	case SLOW_POLICY_DROP:
-		return "drop";
-	default:
-		return "disconnect";
-	}
-}
-
 static double seconds_since(int64_t now, int64_t then_ms)
 {
 	return now > then_ms ? (double)(now - then_ms) / 1e3 : 0.0;
@@ -382,9 +364,9 @@ static json_t *sink_status(struct sink *sink)
 	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", sink_name(sink),
 			 "feed", scfg->feed,
-			 "type", scfg->type == SINK_STDOUT ? "stdout" : "unix",
+			 "type", sink_type_name(scfg->type),
 			 "path", string_or_null(scfg->path),
-			 "policy", policy_name(scfg->policy),
+			 "policy", slow_policy_name(scfg->policy),
 			 "activated", st.activated,
 			 "subscribers", (json_int_t)st.subscribers,
 			 "queued", (json_int_t)st.queued_bytes,
@@ -399,7 +381,7 @@ static json_t *sink_status(struct sink *sink)
 
 static void cmd_status(struct conn *conn, const struct daemon_view *view)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_wall_ms();
 	json_t *feeds = json_array(), *sinks = json_array(), *status;
 
 	for (size_t i = 0; feeds && i < view->cfg->nfeeds; i++) {
@@ -437,7 +419,7 @@ static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
 {
 	textbuf_free(&conn->out);
 	textbuf_init(&conn->out, RESPONSE_MAX);
-	if (metrics_render(&conn->out, view, now_ms(), NULL)) {
+	if (metrics_render(&conn->out, view, clock_wall_ms(), NULL)) {
 		log_warning(CONTROL_WHO, "%s: the metrics did not fit in %u bytes",
 			    conn->who, RESPONSE_MAX);
 		answer_error(conn, "failed", "out of memory or metrics too large");
@@ -630,7 +612,7 @@ static void http_request(struct conn *conn)
 		goto out;
 	}
 	textbuf_init(&body, RESPONSE_MAX);
-	if (metrics_render(&body, &view, now_ms(), NULL)) {
+	if (metrics_render(&body, &view, clock_wall_ms(), NULL)) {
 		log_warning(CONTROL_WHO, "%s: the metrics did not fit in %u bytes",
 			    conn->who, RESPONSE_MAX);
 		http_error(conn, "500 Internal Server Error",

@@ -4,4 +4,8 @@
 #   unixsock.c: listening socket files and the SO_PEERCRED allow-list
 #               (sinks and the control/metrics sockets)
 CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h \
-	daemon/unixsock.c daemon/unixsock.h
+	daemon/unixsock.c daemon/unixsock.h \
+	daemon/clock.c daemon/clock.h \
+	daemon/names.c daemon/names.h \
+	daemon/textbuf.c daemon/textbuf.h \
+	daemon/loglevel.h

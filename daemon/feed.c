@@ -20,6 +20,7 @@
 #include "feed.h"
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "defer.h"
 #include "log.h"
 #include "sink.h"
@@ -123,22 +124,6 @@ const char *reconnect_reason_name(enum reconnect_reason reason)
 const char *feed_state_name(enum feed_state state)
 {
 	return state_names[state];
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The failure subscribers and status see last (never holds a password:
@@ -261,7 +246,7 @@ static void feed_advance_checkpoint(struct feed *feed)
 	if (crdb_hlc_compare(newest, feed->checkpoint) <= 0)
 		return;
 	feed->checkpoint = newest;
-	feed->checkpoint_mono = now_ms();
+	feed->checkpoint_mono = clock_mono_ms();
 	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
@@ -324,7 +309,7 @@ static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
 		level = LOG_LEVEL_DEBUG;
 	snprintf(feed->reason, sizeof(feed->reason), "%s", reason ? reason : "");
 	if (state != old)
-		feed->state_since_mono = now_ms();
+		feed->state_since_mono = clock_mono_ms();
 	feed->state = state;
 	if (reason && *reason)
 		log_ctx_msg(level, &ctx, "%s -> %s: %s", state_names[old],
@@ -901,7 +886,7 @@ static void feed_drain(struct feed *feed)
 {
 	uint64_t before = feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows;
 
-	feed->drain_now = now_ms();
+	feed->drain_now = clock_mono_ms();
 	feed_drain_results(feed);
 	if (feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows != before)
 		feed->last_activity_ms = feed->drain_now;
@@ -973,7 +958,7 @@ static void feed_poll_connect(struct feed *feed)
 
 	switch (crdb_connect_poll(feed->conn, &err)) {
 	case CRDB_POLL_OK:
-		feed->last_activity_ms = now_ms();
+		feed->last_activity_ms = clock_mono_ms();
 		feed_start_session(feed);
 		return;
 	case CRDB_POLL_READING:
@@ -1021,7 +1006,7 @@ static void feed_connect(struct feed *feed)
 	feed_close_conn(feed);
 	feed->dopts.envelope = cfg->envelope;
 	feed->dopts.diff = cfg->diff;
-	feed->last_activity_ms = now_ms();
+	feed->last_activity_ms = clock_mono_ms();
 	feed_set_state(feed, FEED_CONNECTING, NULL);
 	if (conninfo_build(cfg, &conninfo, msg, sizeof(msg))) {
 		feed_backoff(feed, RECONNECT_CONNECT, msg);
@@ -1047,7 +1032,7 @@ static void feed_connect(struct feed *feed)
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	struct feed *feed = arg;
-	int64_t idle = now_ms() - feed->last_activity_ms;
+	int64_t idle = clock_mono_ms() - feed->last_activity_ms;
 
 	if (feed->blocked)
 		return;
@@ -1069,7 +1054,7 @@ static void on_progress(evutil_socket_t fd, short what, void *arg)
 	feed_advance_checkpoint(feed);
 	if (feed->blocked && !feed_blocked(feed)) {
 		feed->blocked = false;
-		feed->last_activity_ms = now_ms();
+		feed->last_activity_ms = clock_mono_ms();
 		log_debug(feed->who, "block sinks drained: resuming");
 		if (feed->sock_ev)
 			event_add(feed->sock_ev, NULL);
@@ -1119,7 +1104,7 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 		return NULL;
 	}
 	snprintf(feed->who, sizeof(feed->who), "feed %s", cfg->name);
-	feed->state_since_mono = now_ms();
+	feed->state_since_mono = clock_mono_ms();
 	return feed;
 }
 
@@ -1245,7 +1230,7 @@ static int64_t mono_to_wall(int64_t mono, int64_t mono_now, int64_t wall_now)
 
 void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 {
-	int64_t mono_now = now_ms(), wall_now = wall_ms();
+	int64_t mono_now = clock_mono_ms(), wall_now = clock_wall_ms();
 
 	*out = feed->stats;
 	out->last_resolved = feed->last_resolved;

@@ -9,6 +9,7 @@
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "activation.h"
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "defer.h"
@@ -56,14 +57,6 @@ struct daemon {
 	bool done;
 	int exit_code;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *out)
 {
@@ -354,7 +347,7 @@ static void on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 	size_t queued = daemon_queued(d);
 
-	if (queued && now_ms() < d->shutdown_deadline_ms) {
+	if (queued && clock_mono_ms() < d->shutdown_deadline_ms) {
 		struct timeval tv = { 0, SHUTDOWN_POLL_MS * 1000 };
 
 		evtimer_add(d->shutdown_timer, &tv);
@@ -379,7 +372,7 @@ static void daemon_shutdown(struct daemon *d, const char *why)
 	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
 		if (d->feeds[i])
 			feed_stop(d->feeds[i], why);
-	d->shutdown_deadline_ms = now_ms() + SHUTDOWN_FLUSH_MS;
+	d->shutdown_deadline_ms = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
 	evtimer_add(d->shutdown_timer, &now);
 }
 

@@ -7,6 +7,7 @@
 
 #include "notify.h"
 
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "sink.h"
@@ -38,22 +39,6 @@ struct notifier {
 	int64_t last_rows_at;   /* CLOCK_MONOTONIC ms, 0 = no sample yet */
 	double events_per_s;
 };
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Send one message; failures are logged at debug level only (the manager
  * may be gone during shutdown, and nothing can be done about it). */
@@ -150,7 +135,7 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 static void sample_rate(struct notifier *n, const struct daemon_view *view)
 {
 	uint64_t rows = 0;
-	int64_t now = monotonic_ms();
+	int64_t now = clock_mono_ms();
 
 	for (size_t i = 0; view->cfg && i < view->cfg->nfeeds; i++) {
 		struct feed_stats st;
@@ -177,7 +162,7 @@ static void send_status(struct notifier *n, bool force)
 
 	n->view(n->arg, &view);
 	sample_rate(n, &view);
-	notify_format_status(&view, n->events_per_s, realtime_ms(), text, sizeof(text));
+	notify_format_status(&view, n->events_per_s, clock_wall_ms(), text, sizeof(text));
 	if (!force && strcmp(text, n->last_status) == 0)
 		return;
 	snprintf(n->last_status, sizeof(n->last_status), "%s", text);

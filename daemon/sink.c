@@ -25,6 +25,7 @@
 #include "defer.h"
 #include "feed.h"
 #include "log.h"
+#include "names.h"
 #include "unixsock.h"
 #include "request.h"
 
@@ -859,12 +860,6 @@ static void sink_free(void *ptr)
 	free(sink);
 }
 
-static const char *policy_name(enum slow_policy policy)
-{
-	return policy == SLOW_POLICY_BLOCK ? "block" :
-	       policy == SLOW_POLICY_DROP ? "drop" : "disconnect";
-}
-
 static struct sink *sink_alloc(struct event_base *base, const struct sink_config *cfg,
 			       struct feed *feed, char *errbuf, size_t errlen)
 {
@@ -931,7 +926,7 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 	if (sink_watch_listener(sink, errbuf, errlen))
 		return NULL;
 	log_info(sink->who, "listening on %s (policy %s, buffer %zu bytes)",
-		 cfg->path, policy_name(cfg->policy), high_watermark(sink));
+		 cfg->path, slow_policy_name(cfg->policy), high_watermark(sink));
 	return sink;
 }
 
@@ -998,7 +993,7 @@ struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg
 		return NULL;
 	log_info(sink->who, "listening on a socket from systemd%s%s (policy %s, buffer %zu bytes)",
 		 cfg->path ? " for " : "", cfg->path ? cfg->path : "",
-		 policy_name(cfg->policy), high_watermark(sink));
+		 slow_policy_name(cfg->policy), high_watermark(sink));
 	return sink;
 }
 

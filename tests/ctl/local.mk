@@ -4,7 +4,8 @@
 check_PROGRAMS += tests/ctl/check_metrics
 TESTS += tests/ctl/check_metrics
 tests_ctl_check_metrics_SOURCES = tests/ctl/check_metrics.c \
-	daemon/metrics.c daemon/metrics.h
+	daemon/metrics.c daemon/metrics.h daemon/textbuf.c daemon/textbuf.h \
+	daemon/names.c daemon/names.h
 tests_ctl_check_metrics_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_ctl_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(LIBEVENT_CFLAGS)

@@ -24,7 +24,8 @@ tests_systemd_check_log_LDADD = $(CHECK_LIBS) $(SYSTEMD_LIBS)
 check_PROGRAMS += tests/systemd/check_notify
 TESTS += tests/systemd/check_notify
 tests_systemd_check_notify_SOURCES = tests/systemd/check_notify.c \
-	daemon/notify.c daemon/notify.h daemon/log.c daemon/log.h
+	daemon/notify.c daemon/notify.h daemon/log.c daemon/log.h \
+	daemon/clock.c daemon/clock.h
 tests_systemd_check_notify_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_systemd_check_notify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS) \
 	$(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
