@@ -27,12 +27,10 @@
 
 #include "clock.h"
 #include "defer.h"
-#include "feed.h"
 #include "log.h"
 #include "unixsock.h"
 #include "metrics.h"
 #include "names.h"
-#include "sink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -296,57 +294,50 @@ static double seconds_since(int64_t now, int64_t then_ms)
 	return now > then_ms ? (double)(now - then_ms) / 1e3 : 0.0;
 }
 
-static json_t *feed_status(const struct daemon_view *view, struct feed *feed,
-			   int64_t now)
+static json_t *feed_status(const struct daemon_view *view,
+			   const struct feed_view *feed, int64_t now)
 {
-	const struct feed_config *fcfg = feed_config(feed);
-	struct feed_stats st;
+	const struct feed_config *fcfg = feed->cfg;
+	const struct feed_stats *st = &feed->stats;
 	json_t *obj, *counters, *reconnects, *tables;
 	uint64_t subscribers = 0;
 	char *dsn;
 
-	feed_get_stats(feed, &st);
-	for (size_t i = 0; i < view->cfg->nsinks; i++) {
-		struct sink_stats ss;
-
-		if (!view->sinks[i] ||
-		    strcmp(sink_config(view->sinks[i])->feed, feed_name(feed)) != 0)
-			continue;
-		sink_get_stats(view->sinks[i], &ss);
-		subscribers += ss.subscribers;
-	}
+	for (size_t i = 0; i < view->nsinks; i++)
+		if (view->sinks[i].live && strcmp(view->sinks[i].cfg->feed, feed->name) == 0)
+			subscribers += view->sinks[i].stats.subscribers;
 	reconnects = json_object();
 	for (int r = 0; reconnects && r < RECONNECT_NREASONS; r++)
 		json_object_set_new(reconnects,
 				    reconnect_reason_name((enum reconnect_reason)r),
-				    json_integer((json_int_t)st.reconnects[r]));
+				    json_integer((json_int_t)st->reconnects[r]));
 	counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
-			     "rows", (json_int_t)st.rows,
-			     "resolved", (json_int_t)st.resolved,
-			     "bytes_in", (json_int_t)st.bytes_in,
-			     "lines_out", (json_int_t)st.lines_out,
-			     "bytes_out", (json_int_t)st.bytes_out,
-			     "bad_rows", (json_int_t)st.bad_rows,
-			     "checkpoint_writes", (json_int_t)st.checkpoint_writes,
-			     "checkpoint_errors", (json_int_t)st.checkpoint_errors,
+			     "rows", (json_int_t)st->rows,
+			     "resolved", (json_int_t)st->resolved,
+			     "bytes_in", (json_int_t)st->bytes_in,
+			     "lines_out", (json_int_t)st->lines_out,
+			     "bytes_out", (json_int_t)st->bytes_out,
+			     "bad_rows", (json_int_t)st->bad_rows,
+			     "checkpoint_writes", (json_int_t)st->checkpoint_writes,
+			     "checkpoint_errors", (json_int_t)st->checkpoint_errors,
 			     "reconnects", reconnects);
 	tables = json_array();
 	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
 		json_array_append_new(tables, json_string(fcfg->tables[i]));
 	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
 	obj = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o}",
-			"name", feed_name(feed),
-			"state", feed_public_state(feed),
-			"paused", st.paused,
-			"cursor", hlc_or_null(st.checkpoint),
-			"resolved", hlc_or_null(st.last_resolved),
-			"lag", crdb_hlc_is_zero(st.last_resolved) ? json_null() :
-				json_real(seconds_since(now, st.last_resolved.wall / 1000000)),
-			"checkpoint_age", crdb_hlc_is_zero(st.checkpoint) ? json_null() :
-				json_real(seconds_since(now, st.checkpoint.wall / 1000000)),
-			"state_seconds", st.state_since ?
-				json_real(seconds_since(now, st.state_since)) : json_null(),
-			"last_error", string_or_null(st.last_error),
+			"name", feed->name,
+			"state", feed->state,
+			"paused", st->paused,
+			"cursor", hlc_or_null(st->checkpoint),
+			"resolved", hlc_or_null(st->last_resolved),
+			"lag", crdb_hlc_is_zero(st->last_resolved) ? json_null() :
+				json_real(seconds_since(now, st->last_resolved.wall / 1000000)),
+			"checkpoint_age", crdb_hlc_is_zero(st->checkpoint) ? json_null() :
+				json_real(seconds_since(now, st->checkpoint.wall / 1000000)),
+			"state_seconds", st->state_since ?
+				json_real(seconds_since(now, st->state_since)) : json_null(),
+			"last_error", string_or_null(st->last_error),
 			"subscribers", (json_int_t)subscribers,
 			"counters", counters,
 			"tables", tables,
@@ -355,28 +346,27 @@ static json_t *feed_status(const struct daemon_view *view, struct feed *feed,
 	return obj;
 }
 
-static json_t *sink_status(struct sink *sink)
+static json_t *sink_status(const struct sink_view *sink)
 {
-	const struct sink_config *scfg = sink_config(sink);
-	struct sink_stats st;
+	const struct sink_config *scfg = sink->cfg;
+	const struct sink_stats *st = &sink->stats;
 
-	sink_get_stats(sink, &st);
 	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "name", sink_name(sink),
+			 "name", sink->name,
 			 "feed", scfg->feed,
 			 "type", sink_type_name(scfg->type),
 			 "path", string_or_null(scfg->path),
 			 "policy", slow_policy_name(scfg->policy),
-			 "activated", st.activated,
-			 "subscribers", (json_int_t)st.subscribers,
-			 "queued", (json_int_t)st.queued_bytes,
-			 "max_queued", (json_int_t)st.max_queued_bytes,
-			 "buffer", (json_int_t)st.buffer_bytes,
-			 "accepted", (json_int_t)st.accepted,
-			 "refused", (json_int_t)st.refused,
-			 "dropped", (json_int_t)st.dropped,
-			 "disconnected_slow", (json_int_t)st.disconnected_slow,
-			 "disconnected_other", (json_int_t)st.disconnected_other);
+			 "activated", st->activated,
+			 "subscribers", (json_int_t)st->subscribers,
+			 "queued", (json_int_t)st->queued_bytes,
+			 "max_queued", (json_int_t)st->max_queued_bytes,
+			 "buffer", (json_int_t)st->buffer_bytes,
+			 "accepted", (json_int_t)st->accepted,
+			 "refused", (json_int_t)st->refused,
+			 "dropped", (json_int_t)st->dropped,
+			 "disconnected_slow", (json_int_t)st->disconnected_slow,
+			 "disconnected_other", (json_int_t)st->disconnected_other);
 }
 
 static void cmd_status(struct conn *conn, const struct daemon_view *view)
@@ -384,21 +374,21 @@ static void cmd_status(struct conn *conn, const struct daemon_view *view)
 	int64_t now = clock_wall_ms();
 	json_t *feeds = json_array(), *sinks = json_array(), *status;
 
-	for (size_t i = 0; feeds && i < view->cfg->nfeeds; i++) {
-		if (view->feeds[i])
-			json_array_append_new(feeds, feed_status(view, view->feeds[i], now));
+	for (size_t i = 0; feeds && i < view->nfeeds; i++) {
+		if (view->feeds[i].live)
+			json_array_append_new(feeds, feed_status(view, &view->feeds[i], now));
 		else
 			json_array_append_new(feeds, json_pack("{s:s, s:s, s:s}",
-				"name", view->cfg->feeds[i].name, "state", "failed",
+				"name", view->feeds[i].name, "state", "failed",
 				"last_error", "the feed could not be created"));
 	}
-	for (size_t i = 0; sinks && i < view->cfg->nsinks; i++) {
-		if (view->sinks[i])
-			json_array_append_new(sinks, sink_status(view->sinks[i]));
+	for (size_t i = 0; sinks && i < view->nsinks; i++) {
+		if (view->sinks[i].live)
+			json_array_append_new(sinks, sink_status(&view->sinks[i]));
 		else
 			json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}",
-				"name", view->cfg->sinks[i].name,
-				"feed", view->cfg->sinks[i].feed,
+				"name", view->sinks[i].name,
+				"feed", view->sinks[i].cfg->feed,
 				"error", "the sink could not be opened"));
 	}
 	status = json_pack("{s:b, s:s, s:I, s:I, s:f, s:b, s:b, s:o*, s:o*, s:o*}",
@@ -437,37 +427,34 @@ static void printable(char *out, size_t outlen, const char *in)
 	out[n] = '\0';
 }
 
-static struct feed *find_feed(const struct daemon_view *view, const char *name,
-			      bool *configured)
+/* The feed named name in view; NULL when none is configured. */
+static const struct feed_view *find_feed(const struct daemon_view *view,
+					 const char *name)
 {
-	*configured = false;
-	for (size_t i = 0; i < view->cfg->nfeeds; i++) {
-		if (strcmp(view->cfg->feeds[i].name, name) != 0)
-			continue;
-		*configured = true;
-		return view->feeds[i];
-	}
+	for (size_t i = 0; i < view->nfeeds; i++)
+		if (strcmp(view->feeds[i].name, name) == 0)
+			return &view->feeds[i];
 	return NULL;
 }
 
 static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 			     const char *name, bool pause)
 {
+	struct control *ctl = conn->ctl;
 	const char *verb = pause ? "pause" : "resume";
-	struct feed *feed;
-	bool configured;
+	const struct feed_view *feed;
 	char why[160];
 
 	if (!*name) {
 		answer_error(conn, "bad_request", "usage: %s FEED", verb);
 		return;
 	}
-	feed = find_feed(view, name, &configured);
-	if (!feed) {
+	feed = find_feed(view, name);
+	if (!feed || !feed->live || !ctl->ops->pause) {
 		char shown[128];
 
 		printable(shown, sizeof(shown), name);
-		answer_error(conn, "unknown_feed", configured ?
+		answer_error(conn, "unknown_feed", feed ?
 			     "feed \"%s\" could not be created" :
 			     "unknown feed \"%s\"", shown);
 		return;
@@ -477,7 +464,7 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 			 (long)conn->cred.uid, (long)conn->cred.pid);
 	else
 		snprintf(why, sizeof(why), "paused by an operator");
-	if (pause ? feed_pause(feed, why) : feed_resume(feed)) {
+	if (ctl->ops->pause(ctl->arg, name, pause, why)) {
 		answer_error(conn, "failed", pause ?
 			     "feed \"%.200s\" is stopping and cannot be paused" :
 			     "feed \"%.200s\" is not paused", name);
@@ -548,6 +535,7 @@ static void control_command(struct conn *conn, char *line)
 			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
 			     shown, *arg ? " or unexpected argument" : "");
 	}
+	daemon_view_release(&view);
 	conn_respond(conn);
 }
 
@@ -608,6 +596,7 @@ static void http_request(struct conn *conn)
 	memset(&view, 0, sizeof(view));
 	ctl->ops->view(ctl->arg, &view);
 	if (!view.cfg) {
+		daemon_view_release(&view);
 		http_error(conn, "503 Service Unavailable", "no configuration yet\n");
 		goto out;
 	}
@@ -622,6 +611,7 @@ static void http_request(struct conn *conn)
 			    body.len, head_only);
 	}
 	textbuf_free(&body);
+	daemon_view_release(&view);
 out:
 	if (conn->out.failed) {
 		textbuf_free(&conn->out);

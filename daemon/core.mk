@@ -8,4 +8,7 @@ CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h \
 	daemon/clock.c daemon/clock.h \
 	daemon/names.c daemon/names.h \
 	daemon/textbuf.c daemon/textbuf.h \
-	daemon/loglevel.h
+	daemon/loglevel.h \
+	daemon/errbuf.c daemon/errbuf.h \
+	daemon/fleet.c daemon/fleet.h \
+	daemon/view.h

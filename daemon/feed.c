@@ -71,6 +71,7 @@ struct feed {
 	int64_t last_activity_ms; /* when the last result arrived (watchdog) */
 	int64_t drain_now;      /* the clock, read once per feed_drain */
 	bool started;           /* feed_start ran (state lines say "connecting" before) */
+	bool attempted;         /* left CONNECTING/STARTING once since the start */
 	bool blocked;           /* a block sink is full: socket not read */
 	bool checkpoint_error;  /* the last write failed (log once) */
 
@@ -108,18 +109,6 @@ static const char *const public_names[] = {
 	[FEED_STOPPING] = "stopped",
 	[FEED_STOPPED] = "stopped",
 };
-
-static const char *const reconnect_names[RECONNECT_NREASONS] = {
-	[RECONNECT_CONNECT] = "connect", [RECONNECT_ERROR] = "error",
-	[RECONNECT_LOST] = "lost", [RECONNECT_STALL] = "stall",
-	[RECONNECT_BAD_ROW] = "bad_row", [RECONNECT_RELOAD] = "reload",
-	[RECONNECT_RESUME] = "resume",
-};
-
-const char *reconnect_reason_name(enum reconnect_reason reason)
-{
-	return (unsigned)reason < RECONNECT_NREASONS ? reconnect_names[reason] : "unknown";
-}
 
 const char *feed_state_name(enum feed_state state)
 {
@@ -311,6 +300,8 @@ static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
 	if (state != old)
 		feed->state_since_mono = clock_mono_ms();
 	feed->state = state;
+	if (feed->started && state != FEED_CONNECTING && state != FEED_STARTING)
+		feed->attempted = true;
 	if (reason && *reason)
 		log_ctx_msg(level, &ctx, "%s -> %s: %s", state_names[old],
 			    state_names[state], reason);
@@ -1244,6 +1235,12 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 	out->paused = feed->state == FEED_PAUSED;
 }
 
+bool feed_attempted(const struct feed *feed)
+{
+	return feed->attempted ||
+	       (feed->state != FEED_CONNECTING && feed->state != FEED_STARTING);
+}
+
 const char *feed_public_state(const struct feed *feed)
 {
 	return feed->started ? public_names[feed->state] : "connecting";
@@ -1268,6 +1265,29 @@ void feed_free(struct feed *feed)
 	event_free(feed->progress);
 	feed->hook = NULL;
 	defer_free(feed_release, feed);
+}
+
+static const char *owner_name(void *arg)
+{
+	return feed_name(arg);
+}
+
+static struct line *owner_greeting(void *arg)
+{
+	return feed_state_line(arg);
+}
+
+static void owner_progress(void *arg)
+{
+	feed_sink_progress(arg);
+}
+
+void feed_sink_owner(struct feed *feed, struct sink_owner *out)
+{
+	out->name = owner_name;
+	out->greeting = owner_greeting;
+	out->progress = owner_progress;
+	out->arg = feed;
 }
 
 int feed_add_sink(struct feed *feed, struct sink *sink)

@@ -8,9 +8,7 @@
 #include "notify.h"
 
 #include "clock.h"
-#include "feed.h"
 #include "log.h"
-#include "sink.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -70,14 +68,12 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 
 	if (!len)
 		return;
-	for (size_t i = 0; view->cfg && i < view->cfg->nfeeds; i++) {
-		const struct feed *feed = view->feeds ? view->feeds[i] : NULL;
-		struct feed_stats st;
-		const char *state;
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const struct feed_view *feed = &view->feeds[i];
+		const char *state = feed->state;
 
-		if (!feed)
+		if (!feed->live)
 			continue;
-		state = feed_public_state(feed);
 		if (strcmp(state, "streaming") == 0)
 			streaming++;
 		else if (strcmp(state, "connecting") == 0)
@@ -88,27 +84,20 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 			failed++;
 		else if (strcmp(state, "paused") == 0)
 			paused++;
-		feed_get_stats(feed, &st);
-		if (st.last_resolved.wall > 0) {
-			int64_t lag_ms = now_ms - st.last_resolved.wall / 1000000;
+		if (feed->stats.last_resolved.wall > 0) {
+			int64_t lag_ms = now_ms - feed->stats.last_resolved.wall / 1000000;
 
 			if (lag_ms < 0)
 				lag_ms = 0;
 			if (lag_ms > worst_lag) {
 				worst_lag = lag_ms;
-				worst_feed = feed_name(feed);
+				worst_feed = feed->name;
 			}
 		}
 	}
-	for (size_t i = 0; view->cfg && i < view->cfg->nsinks; i++) {
-		const struct sink *sink = view->sinks ? view->sinks[i] : NULL;
-		struct sink_stats st;
-
-		if (!sink)
-			continue;
-		sink_get_stats(sink, &st);
-		subscribers += st.subscribers;
-	}
+	for (size_t i = 0; i < view->nsinks; i++)
+		if (view->sinks[i].live)
+			subscribers += view->sinks[i].stats.subscribers;
 	if (worst_feed)
 		snprintf(lag, sizeof(lag), "worst lag %" PRId64 ".%01" PRId64 "s (%.40s)",
 			 worst_lag / 1000, (worst_lag % 1000) / 100, worst_feed);
@@ -137,14 +126,9 @@ static void sample_rate(struct notifier *n, const struct daemon_view *view)
 	uint64_t rows = 0;
 	int64_t now = clock_mono_ms();
 
-	for (size_t i = 0; view->cfg && i < view->cfg->nfeeds; i++) {
-		struct feed_stats st;
-
-		if (!view->feeds || !view->feeds[i])
-			continue;
-		feed_get_stats(view->feeds[i], &st);
-		rows += st.rows;
-	}
+	for (size_t i = 0; i < view->nfeeds; i++)
+		if (view->feeds[i].live)
+			rows += view->feeds[i].stats.rows;
 	/* A feed removed by a reload takes its rows along: no negative rate. */
 	if (n->last_rows_at && now > n->last_rows_at && rows >= n->last_rows)
 		n->events_per_s = (double)(rows - n->last_rows) * 1000.0 /
@@ -163,6 +147,7 @@ static void send_status(struct notifier *n, bool force)
 	n->view(n->arg, &view);
 	sample_rate(n, &view);
 	notify_format_status(&view, n->events_per_s, clock_wall_ms(), text, sizeof(text));
+	daemon_view_release(&view);
 	if (!force && strcmp(text, n->last_status) == 0)
 		return;
 	snprintf(n->last_status, sizeof(n->last_status), "%s", text);

@@ -23,7 +23,6 @@
 #include "sink.h"
 
 #include "defer.h"
-#include "feed.h"
 #include "log.h"
 #include "names.h"
 #include "unixsock.h"
@@ -104,7 +103,7 @@ struct sink {
 	char *name;
 	char who[160];         /* "sink NAME" */
 	struct event_base *base;
-	struct feed *feed;
+	struct sink_owner owner; /* cleared when the sink closes */
 	int listen_fd;
 	struct event *listen_ev;
 	struct event *accept_retry;
@@ -140,6 +139,18 @@ const char *sink_name(const struct sink *sink)
 const struct sink_config *sink_config(const struct sink *sink)
 {
 	return sink->cfg;
+}
+
+/* The owner's name for the sink's own lines; NULL when it has none. */
+static const char *owner_name(const struct sink *sink)
+{
+	return sink->owner.name ? sink->owner.name(sink->owner.arg) : NULL;
+}
+
+static void sink_owner_progress(struct sink *sink)
+{
+	if (sink->owner.progress)
+		sink->owner.progress(sink->owner.arg);
 }
 
 static size_t high_watermark(const struct sink *sink)
@@ -192,7 +203,7 @@ static void queue_clear(struct subscriber *sub)
 
 /*
  * The one function that ends a subscriber. reason is logged at `level`;
- * the sink's feed hears about it (a blocked subscriber may have been the
+ * the sink's owner hears about it (a blocked subscriber may have been the
  * one holding the feed or its checkpoint back).
  */
 static void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
@@ -228,8 +239,7 @@ static void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
 	TAILQ_REMOVE(&sink->subs, sub, link);
 	sink->nsubs--;
 	defer_free(subscriber_free, sub);
-	if (sink->feed)
-		feed_sink_progress(sink->feed);
+	sink_owner_progress(sink);
 }
 
 /* Double the ring (rare: it keeps its size for the subscriber's life). */
@@ -291,8 +301,7 @@ static void subscriber_drained(struct subscriber *sub)
 		log_debug(sink->who, "subscriber %s drained; resuming", sub->ident);
 	}
 	if (sub->dropping && sub->count == 0) {
-		const char *feed = sink->feed ? feed_name(sink->feed) : NULL;
-		struct line *line = line_new_missed(feed, sub->missed);
+		struct line *line = line_new_missed(owner_name(sink), sub->missed);
 
 		log_info(sink->who, "subscriber %s caught up after missing %llu lines",
 			 sub->ident, (unsigned long long)sub->missed);
@@ -387,8 +396,7 @@ static void subscriber_flush(struct subscriber *sub)
 	}
 	if (progressed) {
 		subscriber_drained(sub);
-		if (sink->feed)
-			feed_sink_progress(sink->feed);
+		sink_owner_progress(sink);
 	}
 }
 
@@ -404,8 +412,7 @@ static void on_subscriber_writable(evutil_socket_t fd, short what, void *arg)
  * never wait for the socket. */
 static void subscriber_say_goodbye(struct subscriber *sub, const char *message)
 {
-	const char *feed = sub->sink->feed ? feed_name(sub->sink->feed) : NULL;
-	struct line *line = line_new_error(feed, message);
+	struct line *line = line_new_error(owner_name(sub->sink), message);
 	struct iovec iov[2];
 	int niov = 0;
 
@@ -565,8 +572,8 @@ static struct line *request_ack(const struct subscriber *sub)
 			json_array_append_new(ops, json_string(request_op_name((crdb_op)op)));
 	json_object_set_new(obj, "v", json_integer(LINE_FORMAT_VERSION));
 	json_object_set_new(obj, "type", json_string("subscribed"));
-	if (sub->sink->feed)
-		json_object_set_new(obj, "feed", json_string(feed_name(sub->sink->feed)));
+	if (owner_name(sub->sink))
+		json_object_set_new(obj, "feed", json_string(owner_name(sub->sink)));
 	json_object_set_new(obj, "tables", tables);
 	json_object_set_new(obj, "ops", ops);
 	json_object_set_new(obj, "resolved", json_boolean(sub->resolved));
@@ -722,8 +729,8 @@ static struct subscriber *subscriber_new(struct sink *sink, int fd,
 	TAILQ_INSERT_TAIL(&sink->subs, sub, link);
 	sink->nsubs++;
 	/* Say where the feed stands, so that "quiet" is not "broken". */
-	if (sink->feed) {
-		struct line *line = feed_state_line(sink->feed);
+	if (sink->owner.greeting) {
+		struct line *line = sink->owner.greeting(sink->owner.arg);
 
 		if (line) {
 			subscriber_queue(sub, line);
@@ -756,7 +763,7 @@ static bool peer_allowed(const struct sink_config *cfg, const struct ucred *cred
  * it), log it, count it, close it. */
 static void sink_refuse(struct sink *sink, int cfd, const struct ucred *cred)
 {
-	const char *feed = sink->feed ? feed_name(sink->feed) : NULL;
+	const char *feed = owner_name(sink);
 	char msg[256];
 	struct line *line;
 
@@ -861,7 +868,7 @@ static void sink_free(void *ptr)
 }
 
 static struct sink *sink_alloc(struct event_base *base, const struct sink_config *cfg,
-			       struct feed *feed, char *errbuf, size_t errlen)
+			       const struct sink_owner *owner, char *errbuf, size_t errlen)
 {
 	struct sink *sink = calloc(1, sizeof(*sink));
 
@@ -872,7 +879,8 @@ static struct sink *sink_alloc(struct event_base *base, const struct sink_config
 	}
 	sink->cfg = cfg;
 	sink->base = base;
-	sink->feed = feed;
+	if (owner)
+		sink->owner = *owner;
 	sink->listen_fd = -1;
 	TAILQ_INIT(&sink->subs);
 	snprintf(sink->who, sizeof(sink->who), "sink %s", cfg->name);
@@ -889,7 +897,7 @@ static int sink_watch_listener(struct sink *sink, char *errbuf, size_t errlen)
 	if (!sink->listen_ev || !sink->accept_retry ||
 	    event_add(sink->listen_ev, NULL)) {
 		snprintf(errbuf, errlen, "cannot watch the listening socket");
-		sink->feed = NULL;
+		memset(&sink->owner, 0, sizeof(sink->owner));
 		sink_close(sink, NULL);
 		return -1;
 	}
@@ -897,9 +905,9 @@ static int sink_watch_listener(struct sink *sink, char *errbuf, size_t errlen)
 }
 
 struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
-		       struct feed *feed, char *errbuf, size_t errlen)
+		       const struct sink_owner *owner, char *errbuf, size_t errlen)
 {
-	struct sink *sink = sink_alloc(base, cfg, feed, errbuf, errlen);
+	struct sink *sink = sink_alloc(base, cfg, owner, errbuf, errlen);
 
 	if (!sink)
 		return NULL;
@@ -957,7 +965,8 @@ static int check_activated_socket(int fd, char *errbuf, size_t errlen)
 }
 
 struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg,
-			  struct feed *feed, int fd, char *errbuf, size_t errlen)
+			  const struct sink_owner *owner, int fd,
+			  char *errbuf, size_t errlen)
 {
 	struct sink *sink;
 	int dupfd, flags;
@@ -968,7 +977,7 @@ struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg
 	}
 	if (check_activated_socket(fd, errbuf, errlen))
 		return NULL;
-	sink = sink_alloc(base, cfg, feed, errbuf, errlen);
+	sink = sink_alloc(base, cfg, owner, errbuf, errlen);
 	if (!sink)
 		return NULL;
 	/* Our own descriptor: the caller keeps fd for later reloads. The
@@ -1031,9 +1040,9 @@ void sink_close(struct sink *sink, const char *why)
 		TAILQ_FOREACH(sub, &sink->subs, link)
 			subscriber_say_goodbye(sub, why);
 	sink->closed = true;
-	/* The feed is told by subscriber_close; detach first so that a
+	/* The owner is told by subscriber_close; detach first so that a
 	 * closing sink never wakes a feed that is going away. */
-	sink->feed = NULL;
+	memset(&sink->owner, 0, sizeof(sink->owner));
 	while ((sub = TAILQ_FIRST(&sink->subs)) != NULL)
 		subscriber_close(sub, CLOSE_SINK, LOG_LEVEL_INFO, "sink closed");
 	if (sink->listen_ev)

@@ -3,6 +3,7 @@
 # helpers and subscriber.py is a scriptable subscriber (needs psql, socat,
 # jq and python3).
 include tests/daemon/config.mk
+include tests/daemon/units.mk
 
 DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-quick.sh \
