@@ -11,4 +11,5 @@ CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h \
 	daemon/loglevel.h \
 	daemon/errbuf.c daemon/errbuf.h \
 	daemon/fleet.c daemon/fleet.h \
-	daemon/view.h
+	daemon/view.h \
+	daemon/acceptor.c daemon/acceptor.h

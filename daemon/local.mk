@@ -9,9 +9,9 @@ sbin_PROGRAMS += daemon/crdbfeedd
 daemon_crdbfeedd_SOURCES = \
 	daemon/main.c \
 	daemon/config.c daemon/config.h \
-	daemon/feed.c daemon/feed.h \
+	daemon/feed.c daemon/feed.h daemon/feed_int.h daemon/feed_rows.c \
 	daemon/encode.c daemon/encode.h \
-	daemon/sink.c daemon/sink.h \
+	daemon/sink.c daemon/sink.h daemon/sink_int.h daemon/subscriber.c \
 	daemon/checkpoint.c daemon/checkpoint.h \
 	daemon/log.c daemon/log.h \
 	daemon/defer.c daemon/defer.h \

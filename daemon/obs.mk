@@ -1,6 +1,7 @@
 # daemon/obs.mk: the control socket, the metrics endpoint, and crdbfeedctl.
 CRDBFEEDD_OBS_SOURCES = \
-	daemon/control.c daemon/control.h \
+	daemon/control.c daemon/control.h daemon/control_int.h \
+	daemon/control_cmd.c daemon/control_http.c \
 	daemon/metrics.c daemon/metrics.h
 
 # crdbfeedctl: the operator's command line (libc and jansson only).
