@@ -4,3 +4,23 @@
 # No include circle among daemon/ modules.
 TESTS += tests/daemon/check-includes.sh
 dist_check_SCRIPTS += tests/daemon/check-includes.sh
+
+# The daemon's own sources the unit tests below build on (no main.c).
+DAEMON_UNIT_SOURCES = \
+	daemon/sink.c daemon/sink.h daemon/sink_int.h daemon/subscriber.c \
+	daemon/acceptor.c daemon/acceptor.h daemon/defer.c daemon/defer.h \
+	daemon/log.c daemon/log.h daemon/names.c daemon/names.h \
+	daemon/unixsock.c daemon/unixsock.h daemon/request.c daemon/request.h \
+	daemon/encode.c daemon/encode.h daemon/clock.c daemon/clock.h
+DAEMON_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) $(SYSTEMD_CFLAGS)
+DAEMON_UNIT_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBEVENT_LIBS) \
+	$(LIBPQ_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS)
+
+# Sink policies (block, drop, disconnect) and bounds on a real socket.
+check_PROGRAMS += tests/daemon/check_sink
+TESTS += tests/daemon/check_sink
+tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c $(DAEMON_UNIT_SOURCES)
+tests_daemon_check_sink_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_daemon_check_sink_CFLAGS = $(DAEMON_UNIT_CFLAGS)
+tests_daemon_check_sink_LDADD = $(DAEMON_UNIT_LDADD)
