@@ -24,3 +24,14 @@ tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c $(DAEMON_UNIT_SOURCE
 tests_daemon_check_sink_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 tests_daemon_check_sink_CFLAGS = $(DAEMON_UNIT_CFLAGS)
 tests_daemon_check_sink_LDADD = $(DAEMON_UNIT_LDADD)
+
+# A feed's states without a server, and the reload reconciler.
+check_PROGRAMS += tests/daemon/check_fleet
+TESTS += tests/daemon/check_fleet
+tests_daemon_check_fleet_SOURCES = tests/daemon/check_fleet.c $(DAEMON_UNIT_SOURCES) \
+	daemon/fleet.c daemon/fleet.h daemon/errbuf.c daemon/errbuf.h \
+	daemon/feed.c daemon/feed.h daemon/feed_int.h daemon/feed_rows.c \
+	daemon/checkpoint.c daemon/checkpoint.h daemon/config.c daemon/config.h
+tests_daemon_check_fleet_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+tests_daemon_check_fleet_CFLAGS = $(DAEMON_UNIT_CFLAGS)
+tests_daemon_check_fleet_LDADD = $(DAEMON_UNIT_LDADD)
