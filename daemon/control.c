@@ -54,6 +54,17 @@ static const char *const listener_names[] = {
 
 /* ---- connections -------------------------------------------------------- */
 
+static void conn_free_events(struct conn *conn)
+{
+	if (conn->read_ev)
+		event_free(conn->read_ev);
+	if (conn->write_ev)
+		event_free(conn->write_ev);
+	if (conn->idle)
+		event_free(conn->idle);
+	conn->read_ev = conn->write_ev = conn->idle = NULL;
+}
+
 static void conn_free(void *ptr)
 {
 	struct conn *conn = ptr;
@@ -69,13 +80,7 @@ void ctl_conn_close(struct conn *conn)
 	if (conn->state == CONN_CLOSED)
 		return;
 	conn->state = CONN_CLOSED;
-	if (conn->read_ev)
-		event_free(conn->read_ev);
-	if (conn->write_ev)
-		event_free(conn->write_ev);
-	if (conn->idle)
-		event_free(conn->idle);
-	conn->read_ev = conn->write_ev = conn->idle = NULL;
+	conn_free_events(conn);
 	close(conn->fd);
 	conn->fd = -1;
 	TAILQ_REMOVE(&ctl->conns, conn, link);
@@ -283,12 +288,7 @@ static struct conn *conn_new(struct control *ctl, enum listener_kind kind, int f
 	conn->idle = evtimer_new(ctl->base, on_conn_idle, conn);
 	if (!conn->read_ev || !conn->write_ev || !conn->idle ||
 	    event_add(conn->read_ev, NULL)) {
-		if (conn->read_ev)
-			event_free(conn->read_ev);
-		if (conn->write_ev)
-			event_free(conn->write_ev);
-		if (conn->idle)
-			event_free(conn->idle);
+		conn_free_events(conn);
 		free(conn);
 		return NULL;
 	}

@@ -502,13 +502,26 @@ static bool tls_config_error(const char *message)
 	return false;
 }
 
+/* A statement was sent: push it out and watch the socket (for writing
+ * too while libpq still holds some of it). */
+static void feed_flush_and_watch(struct feed *feed, PGconn *pg)
+{
+	int flushed = PQflush(pg);
+
+	if (flushed < 0) {
+		feed_result_error(feed, NULL);
+		return;
+	}
+	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), feed_on_session_io))
+		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+}
+
 void feed_send_changefeed(struct feed *feed)
 {
 	PGconn *pg = crdb_conn_pg(feed->conn);
 	char cursor[128], msg[512];
 	const char *params[1];
 	char *sql = feed_build_statement(feed, cursor, sizeof(cursor), msg, sizeof(msg));
-	int flushed;
 
 	if (!sql) {
 		feed_fail(feed, msg);
@@ -524,13 +537,7 @@ void feed_send_changefeed(struct feed *feed)
 	}
 	crdb_free(sql);
 	feed->step = STEP_FEED;
-	flushed = PQflush(pg);
-	if (flushed < 0) {
-		feed_result_error(feed, NULL);
-		return;
-	}
-	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), feed_on_session_io))
-		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+	feed_flush_and_watch(feed, pg);
 }
 
 /* Server notices (§2.4: deprecations, column family warnings, old cursor)
@@ -548,7 +555,6 @@ static void on_notice(void *arg, const char *message)
 static void feed_start_session(struct feed *feed)
 {
 	PGconn *pg = crdb_conn_pg(feed->conn);
-	int flushed;
 
 	PQsetNoticeProcessor(pg, on_notice, feed);
 
@@ -558,13 +564,7 @@ static void feed_start_session(struct feed *feed)
 		return;
 	}
 	feed->step = STEP_SET;
-	flushed = PQflush(pg);
-	if (flushed < 0) {
-		feed_result_error(feed, NULL);
-		return;
-	}
-	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), feed_on_session_io))
-		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+	feed_flush_and_watch(feed, pg);
 }
 
 static void feed_poll_connect(struct feed *feed)
