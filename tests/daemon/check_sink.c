@@ -6,7 +6,8 @@
  * what crdbfeedd(8) says: block holds the owner back (and its checkpoint)
  * without losing a line and exceeds its bound by at most one line; drop
  * skips lines and then says how many in one "missed" line; disconnect sends
- * "too slow" and closes. A request line over its bound is refused.
+ * "too slow" and closes. A request line over its bound is refused. Out of
+ * descriptors, the sink stops accepting for a while instead of spinning.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -20,9 +21,11 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -379,6 +382,61 @@ START_TEST(closing_tells_no_owner)
 }
 END_TEST
 
+/* Lowest free descriptor number: how many are open below it. */
+static int fds_in_use(void)
+{
+	int fd = dup(0);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	return fd;
+}
+
+START_TEST(out_of_descriptors_pauses_accepting)
+{
+	struct fx fx;
+	struct sink_stats st;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct rlimit rl;
+	int clients[4];
+	uint64_t accepted;
+
+	fx_open(&fx, SLOW_POLICY_DISCONNECT);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx.path);
+	/* Room for the four clients and one accepted connection only. */
+	rl.rlim_cur = rl.rlim_max = (rlim_t)fds_in_use() + 5;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	for (int i = 0; i < 4; i++) {
+		clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(clients[i], 0);
+		ck_assert_int_eq(connect(clients[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	for (int i = 0; i < 100; i++) {
+		pump(&fx);
+		usleep(2000);
+	}
+	sink_get_stats(fx.sink, &st);
+	ck_assert_uint_eq(st.subscribers, 2);   /* the fixture's and one more */
+	ck_assert_uint_ge(st.accept_errors, 1);
+	/* Paused: however long the socket stays readable, no accept(2) is
+	 * tried (a spinning loop would count an error each time). */
+	ck_assert_uint_eq(st.accept_errors, 1);
+	accepted = st.accepted;
+	/* Room again: after the pause the waiting ones are taken. */
+	for (int i = 0; i < 4; i++)
+		close(clients[i]);
+	for (int i = 0; i < 800; i++) {
+		pump(&fx);
+		sink_get_stats(fx.sink, &st);
+		if (st.accepted >= accepted + 3)
+			break;
+		usleep(2000);
+	}
+	ck_assert_uint_ge(st.accepted, accepted + 3);
+	fx_close(&fx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sink");
@@ -387,12 +445,14 @@ int main(void)
 	int failed;
 
 	log_init(LOG_LEVEL_ERROR);
+	signal(SIGPIPE, SIG_IGN);  /* as crdbfeedd's main does */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, block_holds_the_owner_and_loses_nothing);
 	tcase_add_test(tc, drop_skips_then_says_missed);
 	tcase_add_test(tc, disconnect_says_too_slow_and_closes);
 	tcase_add_test(tc, request_line_over_its_bound_is_refused);
 	tcase_add_test(tc, closing_tells_no_owner);
+	tcase_add_test(tc, out_of_descriptors_pauses_accepting);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
