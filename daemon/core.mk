@@ -1,8 +1,10 @@
-# daemon/core.mk: extra sources of crdbfeedd's core (feeds, sinks, lines):
-# files split out of feed.c / sink.c / encode.c.
+# daemon/core.mk: more sources of crdbfeedd's core (feeds, sinks, lines).
 #   request.c: the subscriber request line parser (pure; fuzzed on its own)
 #   unixsock.c: listening socket files and the SO_PEERCRED allow-list
 #               (sinks and the control/metrics sockets)
+#   acceptor.c: the accept loop of every listener, paused after EMFILE
+#   fleet.c: the running feeds and sinks and the reload reconciler
+#   clock.c, names.c, textbuf.c, errbuf.c: small helpers used throughout
 CRDBFEEDD_CORE_SOURCES = daemon/request.c daemon/request.h \
 	daemon/unixsock.c daemon/unixsock.h \
 	daemon/clock.c daemon/clock.h \
