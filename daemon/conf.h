@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "crdb.h"
+#include "loglevel.h"
 
 /* What a change to a key needs before it takes effect. */
 enum cfg_reload {
@@ -80,8 +81,6 @@ struct cfg_key {
 extern const struct cfg_key cfg_keys[];
 extern const size_t cfg_nkeys;
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_NOTICE,
-		 LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* Where a feed starts when it has no checkpoint. */
 enum feed_start {

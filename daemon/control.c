@@ -1,7 +1,8 @@
 /*
- * control.c: the control socket (status, metrics, pause, resume, reload;
- * the protocol is in control.h) and the Prometheus endpoint (HTTP/1.0
- * "GET /metrics" on a Unix socket and/or a loopback TCP port).
+ * control.c: the bounded request server behind the control socket and the
+ * Prometheus endpoint: listeners, connections, reading one request,
+ * writing its answer. The commands are in control_cmd.c, HTTP in
+ * control_http.c (the protocol is in control.h).
  *
  * Everything runs on the daemon's one event loop and never blocks: a
  * connection reads one bounded request (a line of at most 1 KiB on the
@@ -23,23 +24,19 @@
  */
 #include <config.h> /* autoconf's, from the build directory */
 
-#include "control.h"
+#include "control_int.h"
 
+#include "acceptor.h"
 #include "defer.h"
-#include "feed.h"
 #include "log.h"
 #include "unixsock.h"
-#include "metrics.h"
-#include "sink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,78 +44,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-
-#define CONTROL_LINE_MAX 1024        /* a control request line, bytes */
-#define HTTP_HEAD_MAX 8192           /* an HTTP request head, bytes */
-#define RESPONSE_MAX (16u << 20)     /* any answer, bytes */
-#define CONN_IDLE_MS 10000
-#define CONN_LINGER_MS 2000          /* waiting for the client's EOF */
-#define CONN_LINGER_BYTES 65536      /* read and dropped while lingering */
-#define CONN_MAX 32                  /* per listener, served at once */
-#define ACCEPT_RETRY_MS 1000
-#define CONTROL_WHO "control"
-
-enum listener_kind {
-	LISTEN_CONTROL,       /* the control socket */
-	LISTEN_METRICS,       /* HTTP on a Unix socket */
-	LISTEN_METRICS_TCP    /* HTTP on a loopback TCP port */
-};
-
-struct listener {
-	struct control *ctl;
-	enum listener_kind kind;
-	int fd;
-	struct event *ev;
-	struct event *retry;  /* accepts paused after EMFILE */
-	char *where;          /* the configured path or host:port */
-	char *path;           /* a socket file we made (unlinked at close) */
-	bool activated;       /* handed over by systemd: never unlinked */
-};
-
-enum conn_state {
-	CONN_READING,     /* waiting for the request */
-	CONN_WRITING,     /* the answer is being written */
-	CONN_LINGERING,   /* answer sent, our side shut down: dropping what
-			     the client still sends until its EOF, so that
-			     closing never resets the connection under a
-			     client that has not read the answer yet */
-	CONN_CLOSED       /* waiting for the deferred free */
-};
-
-struct conn {
-	TAILQ_ENTRY(conn) link;
-	struct control *ctl;
-	enum listener_kind kind;
-	enum conn_state state;
-	int fd;
-	struct event *read_ev;
-	struct event *write_ev;
-	struct event *idle;
-	char who[96];            /* "control client pid=1 uid=0" */
-	bool have_cred;
-	struct ucred cred;
-	char in[HTTP_HEAD_MAX + 1];
-	size_t in_len;
-	size_t lingered;         /* bytes dropped while lingering */
-	struct textbuf out;
-	size_t out_off;
-};
-
-TAILQ_HEAD(conn_list, conn);
-
-struct control {
-	struct event_base *base;
-	const struct config *cfg;
-	const struct control_ops *ops;
-	void *arg;
-	int (*activated_fd)(const char *name);
-	struct listener *listeners[3];   /* indexed by enum listener_kind */
-	struct conn_list conns;
-	size_t nconns[3];                /* open, per enum listener_kind */
-	bool over_limit[3];              /* warned about CONN_MAX */
-};
 
 static const char *const listener_names[] = {
 	[LISTEN_CONTROL] = "control socket",
@@ -126,15 +52,18 @@ static const char *const listener_names[] = {
 	[LISTEN_METRICS_TCP] = "metrics port",
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- connections -------------------------------------------------------- */
+
+static void conn_free_events(struct conn *conn)
+{
+	if (conn->read_ev)
+		event_free(conn->read_ev);
+	if (conn->write_ev)
+		event_free(conn->write_ev);
+	if (conn->idle)
+		event_free(conn->idle);
+	conn->read_ev = conn->write_ev = conn->idle = NULL;
+}
 
 static void conn_free(void *ptr)
 {
@@ -144,20 +73,14 @@ static void conn_free(void *ptr)
 	free(conn);
 }
 
-static void conn_close(struct conn *conn)
+void ctl_conn_close(struct conn *conn)
 {
 	struct control *ctl = conn->ctl;
 
 	if (conn->state == CONN_CLOSED)
 		return;
 	conn->state = CONN_CLOSED;
-	if (conn->read_ev)
-		event_free(conn->read_ev);
-	if (conn->write_ev)
-		event_free(conn->write_ev);
-	if (conn->idle)
-		event_free(conn->idle);
-	conn->read_ev = conn->write_ev = conn->idle = NULL;
+	conn_free_events(conn);
 	close(conn->fd);
 	conn->fd = -1;
 	TAILQ_REMOVE(&ctl->conns, conn, link);
@@ -177,7 +100,7 @@ static void conn_touch(struct conn *conn)
 static void conn_linger(struct conn *conn)
 {
 	if (shutdown(conn->fd, SHUT_WR) || event_add(conn->read_ev, NULL)) {
-		conn_close(conn);
+		ctl_conn_close(conn);
 		return;
 	}
 	conn->state = CONN_LINGERING;
@@ -202,7 +125,7 @@ static void conn_flush(struct conn *conn)
 				return;
 			}
 			log_debug(CONTROL_WHO, "%s: write: %s", conn->who, strerror(errno));
-			conn_close(conn);
+			ctl_conn_close(conn);
 			return;
 		}
 		conn->out_off += (size_t)n;
@@ -221,432 +144,16 @@ static void on_conn_idle(evutil_socket_t fd, short what, void *arg)
 
 	if (conn->state != CONN_LINGERING)
 		log_debug(CONTROL_WHO, "%s: idle for %d ms, closed", conn->who, CONN_IDLE_MS);
-	conn_close(conn);
+	ctl_conn_close(conn);
 }
 
 /* Start writing conn->out (already filled); reading stops. */
-static void conn_respond(struct conn *conn)
+void ctl_conn_respond(struct conn *conn)
 {
 	if (conn->read_ev)
 		event_del(conn->read_ev);
 	conn->state = CONN_WRITING;
 	conn_flush(conn);
-}
-
-/* ---- control answers ----------------------------------------------------- */
-
-/* One JSON value as the whole answer, with a newline. */
-static void answer_json(struct conn *conn, json_t *value)
-{
-	char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
-
-	textbuf_free(&conn->out);
-	textbuf_init(&conn->out, RESPONSE_MAX);
-	if (text) {
-		textbuf_puts(&conn->out, text);
-		textbuf_puts(&conn->out, "\n");
-		free(text);
-	}
-	if (!text || conn->out.failed) {
-		textbuf_free(&conn->out);
-		textbuf_init(&conn->out, RESPONSE_MAX);
-		textbuf_puts(&conn->out,
-			     "{\"ok\":false,\"error\":\"out of memory or answer too large\",\"code\":\"failed\"}\n");
-	}
-	json_decref(value);
-}
-
-/*
- * {"ok":false,"error":message,"code":code}. code is for programs
- * (crdbfeedctl picks its exit status by it): permission_denied,
- * unknown_feed, unknown_command, bad_request, failed.
- */
-static void answer_error(struct conn *conn, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void answer_error(struct conn *conn, const char *code, const char *fmt, ...)
-{
-	char message[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	answer_json(conn, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", message,
-				    "code", code));
-}
-
-static void answer_ok(struct conn *conn)
-{
-	answer_json(conn, json_pack("{s:b}", "ok", 1));
-}
-
-/* A string, or JSON null when s is empty. */
-static json_t *string_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-static json_t *hlc_or_null(crdb_hlc hlc)
-{
-	char text[CRDB_HLC_BUFSIZE];
-
-	if (crdb_hlc_is_zero(hlc))
-		return json_null();
-	crdb_hlc_format(hlc, text);
-	return json_string(text);
-}
-
-static const char *policy_name(enum slow_policy policy)
-{
-	switch (policy) {
-	case SLOW_POLICY_BLOCK:
-		return "block";
-	case SLOW_POLICY_DROP:
-		return "drop";
-	default:
-		return "disconnect";
-	}
-}
-
-static double seconds_since(int64_t now, int64_t then_ms)
-{
-	return now > then_ms ? (double)(now - then_ms) / 1e3 : 0.0;
-}
-
-static json_t *feed_status(const struct daemon_view *view, struct feed *feed,
-			   int64_t now)
-{
-	const struct feed_config *fcfg = feed_config(feed);
-	struct feed_stats st;
-	json_t *obj, *counters, *reconnects, *tables;
-	uint64_t subscribers = 0;
-	char *dsn;
-
-	feed_get_stats(feed, &st);
-	for (size_t i = 0; i < view->cfg->nsinks; i++) {
-		struct sink_stats ss;
-
-		if (!view->sinks[i] ||
-		    strcmp(sink_config(view->sinks[i])->feed, feed_name(feed)) != 0)
-			continue;
-		sink_get_stats(view->sinks[i], &ss);
-		subscribers += ss.subscribers;
-	}
-	reconnects = json_object();
-	for (int r = 0; reconnects && r < RECONNECT_NREASONS; r++)
-		json_object_set_new(reconnects,
-				    reconnect_reason_name((enum reconnect_reason)r),
-				    json_integer((json_int_t)st.reconnects[r]));
-	counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
-			     "rows", (json_int_t)st.rows,
-			     "resolved", (json_int_t)st.resolved,
-			     "bytes_in", (json_int_t)st.bytes_in,
-			     "lines_out", (json_int_t)st.lines_out,
-			     "bytes_out", (json_int_t)st.bytes_out,
-			     "bad_rows", (json_int_t)st.bad_rows,
-			     "checkpoint_writes", (json_int_t)st.checkpoint_writes,
-			     "checkpoint_errors", (json_int_t)st.checkpoint_errors,
-			     "reconnects", reconnects);
-	tables = json_array();
-	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
-		json_array_append_new(tables, json_string(fcfg->tables[i]));
-	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
-	obj = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o}",
-			"name", feed_name(feed),
-			"state", feed_public_state(feed),
-			"paused", st.paused,
-			"cursor", hlc_or_null(st.checkpoint),
-			"resolved", hlc_or_null(st.last_resolved),
-			"lag", crdb_hlc_is_zero(st.last_resolved) ? json_null() :
-				json_real(seconds_since(now, st.last_resolved.wall / 1000000)),
-			"checkpoint_age", crdb_hlc_is_zero(st.checkpoint) ? json_null() :
-				json_real(seconds_since(now, st.checkpoint.wall / 1000000)),
-			"state_seconds", st.state_since ?
-				json_real(seconds_since(now, st.state_since)) : json_null(),
-			"last_error", string_or_null(st.last_error),
-			"subscribers", (json_int_t)subscribers,
-			"counters", counters,
-			"tables", tables,
-			"dsn", string_or_null(dsn));
-	free(dsn);
-	return obj;
-}
-
-static json_t *sink_status(struct sink *sink)
-{
-	const struct sink_config *scfg = sink_config(sink);
-	struct sink_stats st;
-
-	sink_get_stats(sink, &st);
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "name", sink_name(sink),
-			 "feed", scfg->feed,
-			 "type", scfg->type == SINK_STDOUT ? "stdout" : "unix",
-			 "path", string_or_null(scfg->path),
-			 "policy", policy_name(scfg->policy),
-			 "activated", st.activated,
-			 "subscribers", (json_int_t)st.subscribers,
-			 "queued", (json_int_t)st.queued_bytes,
-			 "max_queued", (json_int_t)st.max_queued_bytes,
-			 "buffer", (json_int_t)st.buffer_bytes,
-			 "accepted", (json_int_t)st.accepted,
-			 "refused", (json_int_t)st.refused,
-			 "dropped", (json_int_t)st.dropped,
-			 "disconnected_slow", (json_int_t)st.disconnected_slow,
-			 "disconnected_other", (json_int_t)st.disconnected_other);
-}
-
-static void cmd_status(struct conn *conn, const struct daemon_view *view)
-{
-	int64_t now = now_ms();
-	json_t *feeds = json_array(), *sinks = json_array(), *status;
-
-	for (size_t i = 0; feeds && i < view->cfg->nfeeds; i++) {
-		if (view->feeds[i])
-			json_array_append_new(feeds, feed_status(view, view->feeds[i], now));
-		else
-			json_array_append_new(feeds, json_pack("{s:s, s:s, s:s}",
-				"name", view->cfg->feeds[i].name, "state", "failed",
-				"last_error", "the feed could not be created"));
-	}
-	for (size_t i = 0; sinks && i < view->cfg->nsinks; i++) {
-		if (view->sinks[i])
-			json_array_append_new(sinks, sink_status(view->sinks[i]));
-		else
-			json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}",
-				"name", view->cfg->sinks[i].name,
-				"feed", view->cfg->sinks[i].feed,
-				"error", "the sink could not be opened"));
-	}
-	status = json_pack("{s:b, s:s, s:I, s:I, s:f, s:b, s:b, s:o*, s:o*, s:o*}",
-			   "ok", 1,
-			   "version", view->version ? view->version : "",
-			   "pid", (json_int_t)getpid(),
-			   "started_at", (json_int_t)view->started_at,
-			   "uptime", seconds_since(now, view->started_at),
-			   "ready", view->ready,
-			   "shutting_down", view->shutting_down,
-			   "config", string_or_null(view->cfg->path),
-			   "feeds", feeds,
-			   "sinks", sinks);
-	answer_json(conn, status);
-}
-
-static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
-{
-	textbuf_free(&conn->out);
-	textbuf_init(&conn->out, RESPONSE_MAX);
-	if (metrics_render(&conn->out, view, now_ms(), NULL)) {
-		log_warning(CONTROL_WHO, "%s: the metrics did not fit in %u bytes",
-			    conn->who, RESPONSE_MAX);
-		answer_error(conn, "failed", "out of memory or metrics too large");
-	}
-}
-
-/* A client's word, safe to quote in an answer or a log line: printable
- * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
-static void printable(char *out, size_t outlen, const char *in)
-{
-	size_t n = 0;
-
-	for (const char *p = in; *p && n + 1 < outlen; p++)
-		out[n++] = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
-	out[n] = '\0';
-}
-
-static struct feed *find_feed(const struct daemon_view *view, const char *name,
-			      bool *configured)
-{
-	*configured = false;
-	for (size_t i = 0; i < view->cfg->nfeeds; i++) {
-		if (strcmp(view->cfg->feeds[i].name, name) != 0)
-			continue;
-		*configured = true;
-		return view->feeds[i];
-	}
-	return NULL;
-}
-
-static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
-			     const char *name, bool pause)
-{
-	const char *verb = pause ? "pause" : "resume";
-	struct feed *feed;
-	bool configured;
-	char why[160];
-
-	if (!*name) {
-		answer_error(conn, "bad_request", "usage: %s FEED", verb);
-		return;
-	}
-	feed = find_feed(view, name, &configured);
-	if (!feed) {
-		char shown[128];
-
-		printable(shown, sizeof(shown), name);
-		answer_error(conn, "unknown_feed", configured ?
-			     "feed \"%s\" could not be created" :
-			     "unknown feed \"%s\"", shown);
-		return;
-	}
-	if (conn->have_cred)
-		snprintf(why, sizeof(why), "paused by an operator (uid %ld, pid %ld)",
-			 (long)conn->cred.uid, (long)conn->cred.pid);
-	else
-		snprintf(why, sizeof(why), "paused by an operator");
-	if (pause ? feed_pause(feed, why) : feed_resume(feed)) {
-		answer_error(conn, "failed", pause ?
-			     "feed \"%.200s\" is stopping and cannot be paused" :
-			     "feed \"%.200s\" is not paused", name);
-		return;
-	}
-	log_notice(CONTROL_WHO, "%s: %s feed %s", conn->who, verb, name);
-	answer_ok(conn);
-}
-
-static void cmd_reload(struct conn *conn)
-{
-	struct control *ctl = conn->ctl;
-	char errbuf[2048] = "";
-
-	log_notice(CONTROL_WHO, "%s: reload", conn->who);
-	if (!ctl->ops->reload) {
-		answer_error(conn, "failed", "reload is not available");
-		return;
-	}
-	if (ctl->ops->reload(ctl->arg, errbuf, sizeof(errbuf))) {
-		answer_error(conn, "failed", "reload failed: %s",
-			     *errbuf ? errbuf : "see the daemon's log");
-		return;
-	}
-	answer_ok(conn);
-}
-
-/* Run one control request line (without its newline). */
-static void control_command(struct conn *conn, char *line)
-{
-	struct control *ctl = conn->ctl;
-	struct daemon_view view;
-	size_t len = strlen(line);
-	char *arg;
-
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
-		       line[len - 1] == '\t'))
-		line[--len] = '\0';
-	while (*line == ' ' || *line == '\t')
-		line++;
-	arg = line + strcspn(line, " \t");
-	if (*arg) {
-		*arg++ = '\0';
-		arg += strspn(arg, " \t");
-	}
-	memset(&view, 0, sizeof(view));
-	ctl->ops->view(ctl->arg, &view);
-	if (!view.cfg) {
-		answer_error(conn, "failed", "the daemon has no configuration yet");
-	} else if (strcmp(line, "status") == 0 && !*arg) {
-		cmd_status(conn, &view);
-	} else if (strcmp(line, "metrics") == 0 && !*arg) {
-		cmd_metrics(conn, &view);
-	} else if (strcmp(line, "pause") == 0) {
-		cmd_pause_resume(conn, &view, arg, true);
-	} else if (strcmp(line, "resume") == 0) {
-		cmd_pause_resume(conn, &view, arg, false);
-	} else if (strcmp(line, "reload") == 0 && !*arg) {
-		cmd_reload(conn);
-	} else if (!*line) {
-		answer_error(conn, "unknown_command",
-			     "empty request (expected status, metrics, pause FEED, resume FEED, reload)");
-	} else {
-		char shown[64];
-
-		printable(shown, sizeof(shown), line);
-		answer_error(conn, "unknown_command",
-			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
-			     shown, *arg ? " or unexpected argument" : "");
-	}
-	conn_respond(conn);
-}
-
-/* ---- HTTP (metrics) ------------------------------------------------------- */
-
-static void http_answer(struct conn *conn, const char *status,
-			const char *content_type, const char *body, size_t len,
-			bool head_only)
-{
-	struct textbuf out;
-
-	textbuf_init(&out, RESPONSE_MAX + 1024);
-	textbuf_printf(&out, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		       status, content_type, len);
-	if (!head_only)
-		textbuf_append(&out, body, len);
-	textbuf_free(&conn->out);
-	conn->out = out;
-}
-
-static void http_error(struct conn *conn, const char *status, const char *text)
-{
-	http_answer(conn, status, "text/plain; charset=utf-8", text, strlen(text),
-		    false);
-}
-
-/* Parse the request line of the head in conn->in and answer it. */
-static void http_request(struct conn *conn)
-{
-	struct control *ctl = conn->ctl;
-	char *line = conn->in, *method, *target, *version, *end;
-	struct daemon_view view;
-	struct textbuf body;
-	bool head_only;
-
-	conn->in[conn->in_len] = '\0';
-	end = line + strcspn(line, "\r\n");
-	*end = '\0';
-	method = line;
-	target = strchr(method, ' ');
-	version = target ? strchr(target + 1, ' ') : NULL;
-	if (!target || !version || strncmp(version + 1, "HTTP/1.", 7) != 0) {
-		http_error(conn, "400 Bad Request", "bad request line\n");
-		goto out;
-	}
-	*target++ = '\0';
-	*version++ = '\0';
-	head_only = strcmp(method, "HEAD") == 0;
-	if (strcmp(method, "GET") != 0 && !head_only) {
-		http_error(conn, "405 Method Not Allowed", "only GET and HEAD\n");
-		goto out;
-	}
-	target[strcspn(target, "?")] = '\0';
-	if (strcmp(target, "/metrics") != 0) {
-		http_error(conn, "404 Not Found", "not found: the metrics are at /metrics\n");
-		goto out;
-	}
-	memset(&view, 0, sizeof(view));
-	ctl->ops->view(ctl->arg, &view);
-	if (!view.cfg) {
-		http_error(conn, "503 Service Unavailable", "no configuration yet\n");
-		goto out;
-	}
-	textbuf_init(&body, RESPONSE_MAX);
-	if (metrics_render(&body, &view, now_ms(), NULL)) {
-		log_warning(CONTROL_WHO, "%s: the metrics did not fit in %u bytes",
-			    conn->who, RESPONSE_MAX);
-		http_error(conn, "500 Internal Server Error",
-			   "out of memory or metrics too large\n");
-	} else {
-		http_answer(conn, "200 OK", METRICS_CONTENT_TYPE, body.data,
-			    body.len, head_only);
-	}
-	textbuf_free(&body);
-out:
-	if (conn->out.failed) {
-		textbuf_free(&conn->out);
-		conn_close(conn);
-		return;
-	}
-	conn_respond(conn);
 }
 
 /* ---- reading requests ----------------------------------------------------- */
@@ -672,13 +179,13 @@ static void request_ready(struct conn *conn, size_t line_len)
 	if (conn->kind == LISTEN_CONTROL) {
 		conn->in[line_len] = '\0';
 		if (strlen(conn->in) != line_len) {
-			answer_error(conn, "bad_request", "request line holds a NUL byte");
-			conn_respond(conn);
+			ctl_answer_error(conn, "bad_request", "request line holds a NUL byte");
+			ctl_conn_respond(conn);
 			return;
 		}
-		control_command(conn, conn->in);
+		ctl_command(conn, conn->in);
 	} else {
-		http_request(conn);
+		ctl_http_request(conn);
 	}
 }
 
@@ -696,7 +203,7 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0 || (conn->lingered += (size_t)n) > CONN_LINGER_BYTES)
-			conn_close(conn);
+			ctl_conn_close(conn);
 		return;
 	}
 	if (conn->state != CONN_READING)
@@ -706,7 +213,7 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		log_debug(CONTROL_WHO, "%s: read: %s", conn->who, strerror(errno));
-		conn_close(conn);
+		ctl_conn_close(conn);
 		return;
 	}
 	conn_touch(conn);
@@ -714,13 +221,13 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 		/* End of input: a control line without its newline still
 		 * counts (printf status | socat); an empty one is nothing. */
 		if (!conn->in_len) {
-			conn_close(conn);
+			ctl_conn_close(conn);
 			return;
 		}
 		if (conn->kind == LISTEN_CONTROL) {
 			request_ready(conn, conn->in_len);
 		} else {
-			http_request(conn);
+			ctl_http_request(conn);
 		}
 		return;
 	}
@@ -731,13 +238,13 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	if (conn->in_len == limit) {
 		if (conn->kind == LISTEN_CONTROL) {
-			answer_error(conn, "bad_request", "request line longer than %d bytes",
+			ctl_answer_error(conn, "bad_request", "request line longer than %d bytes",
 				     CONTROL_LINE_MAX);
-			conn_respond(conn);
+			ctl_conn_respond(conn);
 		} else {
-			http_error(conn, "431 Request Header Fields Too Large",
+			ctl_http_error(conn, "431 Request Header Fields Too Large",
 				   "request head too large\n");
-			conn_respond(conn);
+			ctl_conn_respond(conn);
 		}
 	}
 }
@@ -781,12 +288,7 @@ static struct conn *conn_new(struct control *ctl, enum listener_kind kind, int f
 	conn->idle = evtimer_new(ctl->base, on_conn_idle, conn);
 	if (!conn->read_ev || !conn->write_ev || !conn->idle ||
 	    event_add(conn->read_ev, NULL)) {
-		if (conn->read_ev)
-			event_free(conn->read_ev);
-		if (conn->write_ev)
-			event_free(conn->write_ev);
-		if (conn->idle)
-			event_free(conn->idle);
+		conn_free_events(conn);
 		free(conn);
 		return NULL;
 	}
@@ -796,70 +298,45 @@ static struct conn *conn_new(struct control *ctl, enum listener_kind kind, int f
 	return conn;
 }
 
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct listener *lst = arg;
-
-	event_add(lst->ev, NULL);
-}
-
-static void on_accept(evutil_socket_t fd, short what, void *arg)
+/* One accepted connection: served, or closed at once over CONN_MAX. */
+static int on_accept(int cfd, void *arg)
 {
 	struct listener *lst = arg;
 	struct control *ctl = lst->ctl;
+	struct conn *conn;
 
-	for (int i = 0; i < 16; i++) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *conn;
-
-		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				struct timeval tv = { ACCEPT_RETRY_MS / 1000,
-						      (ACCEPT_RETRY_MS % 1000) * 1000 };
-
-				log_warning(CONTROL_WHO, "%s: accept: %s; pausing accepts for %d ms",
-					    listener_names[lst->kind], strerror(errno),
-					    ACCEPT_RETRY_MS);
-				event_del(lst->ev);
-				evtimer_add(lst->retry, &tv);
-			}
-			return;
-		}
-		if (ctl->nconns[lst->kind] >= CONN_MAX) {
-			/* Closing at once keeps the backlog moving; the
-			 * client sees EOF and may retry. */
-			if (!ctl->over_limit[lst->kind])
-				log_warning(CONTROL_WHO, "%s: %d connections already open: closing new ones until some finish",
-					    listener_names[lst->kind], CONN_MAX);
-			ctl->over_limit[lst->kind] = true;
-			close(cfd);
-			continue;
-		}
-		ctl->over_limit[lst->kind] = false;
-		conn = conn_new(ctl, lst->kind, cfd);
-		if (!conn) {
-			log_error(CONTROL_WHO, "out of memory accepting a connection");
-			close(cfd);
-			return;
-		}
-		if (lst->kind == LISTEN_CONTROL && !peer_allowed(ctl->cfg, conn)) {
-			log_warning(CONTROL_WHO, "%s refused: not in the control allow-list",
-				    conn->who);
-			if (conn->have_cred)
-				answer_error(conn, "permission_denied",
-					     "permission denied: uid %ld gid %ld is not allowed to use the control socket",
-					     (long)conn->cred.uid, (long)conn->cred.gid);
-			else
-				answer_error(conn, "permission_denied",
-					     "permission denied: the peer's credentials are unknown");
-			conn_respond(conn);
-			continue;
-		}
-		log_debug(CONTROL_WHO, "%s connected", conn->who);
+	if (ctl->nconns[lst->kind] >= CONN_MAX) {
+		/* Closing at once keeps the backlog moving; the
+		 * client sees EOF and may retry. */
+		if (!ctl->over_limit[lst->kind])
+			log_warning(CONTROL_WHO, "%s: %d connections already open: closing new ones until some finish",
+				    listener_names[lst->kind], CONN_MAX);
+		ctl->over_limit[lst->kind] = true;
+		close(cfd);
+		return 0;
 	}
+	ctl->over_limit[lst->kind] = false;
+	conn = conn_new(ctl, lst->kind, cfd);
+	if (!conn) {
+		log_error(CONTROL_WHO, "out of memory accepting a connection");
+		close(cfd);
+		return -1;
+	}
+	if (lst->kind == LISTEN_CONTROL && !peer_allowed(ctl->cfg, conn)) {
+		log_warning(CONTROL_WHO, "%s refused: not in the control allow-list",
+			    conn->who);
+		if (conn->have_cred)
+			ctl_answer_error(conn, "permission_denied",
+				     "permission denied: uid %ld gid %ld is not allowed to use the control socket",
+				     (long)conn->cred.uid, (long)conn->cred.gid);
+		else
+			ctl_answer_error(conn, "permission_denied",
+				     "permission denied: the peer's credentials are unknown");
+		ctl_conn_respond(conn);
+		return 0;
+	}
+	log_debug(CONTROL_WHO, "%s connected", conn->who);
+	return 0;
 }
 
 /* ---- listeners ------------------------------------------------------------ */
@@ -1011,10 +488,7 @@ static void listener_free(struct listener *lst)
 {
 	if (!lst)
 		return;
-	if (lst->ev)
-		event_free(lst->ev);
-	if (lst->retry)
-		event_free(lst->retry);
+	acceptor_free(lst->acceptor);
 	if (lst->fd >= 0)
 		close(lst->fd);
 	if (lst->path)
@@ -1046,9 +520,9 @@ static struct listener *listener_new(struct control *ctl, enum listener_kind kin
 	lst->kind = kind;
 	lst->fd = fd;
 	lst->activated = activated;
-	lst->ev = event_new(ctl->base, fd, EV_READ | EV_PERSIST, on_accept, lst);
-	lst->retry = evtimer_new(ctl->base, on_accept_retry, lst);
-	if (!lst->ev || !lst->retry || event_add(lst->ev, NULL)) {
+	lst->acceptor = acceptor_new(ctl->base, fd, listener_names[kind], 16,
+				     on_accept, lst, NULL);
+	if (!lst->acceptor) {
 		snprintf(errbuf, errlen, "cannot watch the %s", listener_names[kind]);
 		listener_free(lst);
 		return NULL;
@@ -1225,7 +699,7 @@ void control_close(struct control *ctl)
 	if (!ctl)
 		return;
 	while ((conn = TAILQ_FIRST(&ctl->conns)) != NULL)
-		conn_close(conn);
+		ctl_conn_close(conn);
 	for (int kind = LISTEN_CONTROL; kind <= LISTEN_METRICS_TCP; kind++)
 		listener_free(ctl->listeners[kind]);
 	free(ctl);

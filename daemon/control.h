@@ -24,27 +24,18 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "view.h"
 
-struct feed;
-struct sink;
 struct control;
 
-/* What the daemon is now. Arrays are parallel to cfg->feeds / cfg->sinks;
- * entries may be NULL (a feed or sink that could not be created). */
-struct daemon_view {
-	const struct config *cfg;
-	struct feed *const *feeds;
-	struct sink *const *sinks;
-	int64_t started_at;     /* CLOCK_REALTIME ms of the process start */
-	const char *version;    /* PACKAGE_VERSION */
-	bool ready;             /* READY=1 was reached (see notify.h) */
-	bool shutting_down;
-};
-
 struct control_ops {
-	/* Fill *out with the current view (valid until the callback returns
-	 * to the loop). */
+	/* Fill *out with the current view (view.h; the taker releases it
+	 * with daemon_view_release before returning to the loop). */
 	void (*view)(void *arg, struct daemon_view *out);
+	/* Pause (pause true, why says who) or resume the feed named feed:
+	 * 0, or -1 when it is stopping (pause) or not paused (resume). The
+	 * caller has found it live in a view just taken. */
+	int (*pause)(void *arg, const char *feed, bool pause, const char *why);
 	/* Reload the configuration as SIGHUP does. 0 when it was applied,
 	 * -1 with errbuf holding the problems ("; "-joined) otherwise. */
 	int (*reload)(void *arg, char *errbuf, size_t errlen);

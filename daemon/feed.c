@@ -17,10 +17,11 @@
  */
 #include <config.h> /* autoconf's, from the build directory */
 
-#include "feed.h"
+#include "feed_int.h"
 
 #include "backoff.h"
 #include "checkpoint.h"
+#include "clock.h"
 #include "defer.h"
 #include "log.h"
 #include "sink.h"
@@ -32,62 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MIN_STALL_MS 30000
-#define DRAIN_BATCH 256     /* results per callback before yielding */
-
-struct pending_resolved {
-	uint64_t seq;  /* the resolved line's position */
-	crdb_hlc hlc;
-};
-
-enum start_step {
-	STEP_SET,      /* SET statement_timeout = 0 sent */
-	STEP_FEED      /* the changefeed statement sent */
-};
-
-struct feed {
-	const struct feed_config *cfg;
-	char *name;
-	char who[160];          /* "feed NAME" */
-	char *state_dir;        /* NULL: the checkpoint lives in memory only */
-	struct event_base *base;
-	feed_state_hook hook;
-	void *hook_arg;
-
-	enum feed_state state;
-	char reason[256];       /* why the last transition happened */
-
-	crdb_conn *conn;
-	struct event *sock_ev;
-	enum start_step step;
-	crdb_decode_opts dopts;
-	struct event *backoff_timer;
-	struct event *watchdog;
-	struct event *progress; /* sink progress, handled outside the sink */
-	int64_t backoff_ms;
-	int64_t last_activity_ms; /* when the last result arrived (watchdog) */
-	int64_t drain_now;      /* the clock, read once per feed_drain */
-	bool started;           /* feed_start ran (state lines say "connecting" before) */
-	bool blocked;           /* a block sink is full: socket not read */
-	bool checkpoint_error;  /* the last write failed (log once) */
-
-	crdb_hlc checkpoint;    /* resume cursor: every earlier event written */
-	crdb_hlc last_resolved; /* newest resolved timestamp received */
-	uint64_t seq;           /* last line published */
-	struct pending_resolved *pending;
-	size_t npending, pending_cap;
-
-	struct sink **sinks;
-	size_t nsinks;
-
-	/* Counters are plain adds where things happen; times are
-	 * CLOCK_MONOTONIC ms (cheap, and a wall clock step cannot make an
-	 * age negative), turned into wall clock times by feed_get_stats. */
-	struct feed_stats stats;
-	int64_t last_resolved_mono, checkpoint_mono, state_since_mono;
-	int64_t last_row_mono;
-	int64_t checkpoint_file_wall; /* the read file's mtime, until it advances */
-};
 
 static const char *const state_names[] = {
 	[FEED_CONNECTING] = "connecting", [FEED_STARTING] = "starting",
@@ -106,42 +51,14 @@ static const char *const public_names[] = {
 	[FEED_STOPPED] = "stopped",
 };
 
-static const char *const reconnect_names[RECONNECT_NREASONS] = {
-	[RECONNECT_CONNECT] = "connect", [RECONNECT_ERROR] = "error",
-	[RECONNECT_LOST] = "lost", [RECONNECT_STALL] = "stall",
-	[RECONNECT_BAD_ROW] = "bad_row", [RECONNECT_RELOAD] = "reload",
-	[RECONNECT_RESUME] = "resume",
-};
-
-const char *reconnect_reason_name(enum reconnect_reason reason)
-{
-	return (unsigned)reason < RECONNECT_NREASONS ? reconnect_names[reason] : "unknown";
-}
-
 const char *feed_state_name(enum feed_state state)
 {
 	return state_names[state];
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The failure subscribers and status see last (never holds a password:
  * libpq does not echo one and the DSN is not part of any message). */
-static void feed_note_error(struct feed *feed, const char *message)
+void feed_note_error(struct feed *feed, const char *message)
 {
 	snprintf(feed->stats.last_error, sizeof(feed->stats.last_error), "%s",
 		 message ? message : "");
@@ -198,96 +115,9 @@ static int64_t stall_ms(const struct feed *feed)
 	return stall > MIN_STALL_MS ? stall : MIN_STALL_MS;
 }
 
-/* ---- publishing ----------------------------------------------------------- */
-
-/* Give a line the next position and offer it to every sink. Steals line. */
-static void feed_publish(struct feed *feed, struct line *line)
-{
-	line->seq = ++feed->seq;
-	feed->stats.lines_out++;
-	feed->stats.bytes_out += line->len;
-	for (size_t i = 0; i < feed->nsinks; i++)
-		sink_offer(feed->sinks[i], line);
-	line_unref(line);
-}
-
-struct line *feed_state_line(const struct feed *feed)
-{
-	const char *reason = feed->reason[0] ? feed->reason : NULL;
-
-	if (feed->state == FEED_STREAMING)
-		reason = NULL;
-	return line_new_state(feed->name, feed_public_state(feed), reason);
-}
-
-static bool feed_blocked(const struct feed *feed)
-{
-	for (size_t i = 0; i < feed->nsinks; i++)
-		if (sink_is_blocking(feed->sinks[i]))
-			return true;
-	return false;
-}
-
-/*
- * Move the checkpoint to the newest resolved timestamp whose line, and so
- * every line before it, every block sink has written.
- */
-static void feed_advance_checkpoint(struct feed *feed)
-{
-	uint64_t done = feed->seq;
-	size_t popped = 0;
-	crdb_hlc newest = { 0, 0 };
-	char errbuf[256], hlcbuf[CRDB_HLC_BUFSIZE];
-
-	if (feed->npending == 0)
-		return;
-	for (size_t i = 0; i < feed->nsinks; i++) {
-		uint64_t d = sink_done_seq(feed->sinks[i], feed->seq);
-
-		if (d < done)
-			done = d;
-	}
-	while (popped < feed->npending && feed->pending[popped].seq <= done) {
-		newest = feed->pending[popped].hlc;
-		popped++;
-	}
-	if (popped == 0)
-		return;
-	feed->npending -= popped;
-	memmove(feed->pending, feed->pending + popped,
-		feed->npending * sizeof(*feed->pending));
-	if (crdb_hlc_compare(newest, feed->checkpoint) <= 0)
-		return;
-	feed->checkpoint = newest;
-	feed->checkpoint_mono = now_ms();
-	crdb_hlc_format(newest, hlcbuf);
-	if (!feed->state_dir) {
-		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
-		return;
-	}
-	/* A failed write keeps the old file (checkpoint.h) and the stream
-	 * going: the next resolved timestamp tries again. One line per
-	 * outage, one when it ends. */
-	if (checkpoint_write(feed->state_dir, feed->name, newest, errbuf, sizeof(errbuf))) {
-		feed->stats.checkpoint_errors++;
-		if (!feed->checkpoint_error) {
-			log_error(feed->who, "checkpoint not saved (the old one stays; streaming on): %s",
-				  errbuf);
-			feed_note_error(feed, errbuf);
-		}
-		feed->checkpoint_error = true;
-		return;
-	}
-	feed->stats.checkpoint_writes++;
-	if (feed->checkpoint_error)
-		log_notice(feed->who, "checkpoint saved again (%s)", hlcbuf);
-	feed->checkpoint_error = false;
-	log_debug(feed->who, "checkpoint %s", hlcbuf);
-}
-
 /* ---- state changes -------------------------------------------------------- */
 
-static void feed_close_conn(struct feed *feed)
+void feed_close_conn(struct feed *feed)
 {
 	if (feed->sock_ev) {
 		event_free(feed->sock_ev);
@@ -305,9 +135,9 @@ static void feed_close_conn(struct feed *feed)
  * The one function that changes a feed's state. table and sqlstate (may be
  * NULL) go into the log line's structured context.
  */
-static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
-			       const char *reason, const char *table,
-			       const char *sqlstate)
+void feed_set_state_ctx(struct feed *feed, enum feed_state state,
+			const char *reason, const char *table,
+			const char *sqlstate)
 {
 	enum feed_state old = feed->state;
 	enum log_level level = LOG_LEVEL_INFO;
@@ -322,8 +152,10 @@ static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
 		level = LOG_LEVEL_DEBUG;
 	snprintf(feed->reason, sizeof(feed->reason), "%s", reason ? reason : "");
 	if (state != old)
-		feed->state_since_mono = now_ms();
+		feed->state_since_mono = clock_mono_ms();
 	feed->state = state;
+	if (feed->started && state != FEED_CONNECTING && state != FEED_STARTING)
+		feed->attempted = true;
 	if (reason && *reason)
 		log_ctx_msg(level, &ctx, "%s -> %s: %s", state_names[old],
 			    state_names[state], reason);
@@ -342,8 +174,8 @@ static void feed_set_state_ctx(struct feed *feed, enum feed_state state,
 		feed->hook(feed, state, reason, feed->hook_arg);
 }
 
-static void feed_set_state(struct feed *feed, enum feed_state state,
-			   const char *reason)
+void feed_set_state(struct feed *feed, enum feed_state state,
+		    const char *reason)
 {
 	feed_set_state_ctx(feed, state, reason, NULL, NULL);
 }
@@ -359,9 +191,9 @@ static void on_backoff_timer(evutil_socket_t fd, short what, void *arg)
  * Transient trouble: drop the connection, retry later from the checkpoint.
  * why is counted; table and sqlstate (may be NULL) are log context.
  */
-static void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
-			     const char *reason, const char *table,
-			     const char *sqlstate)
+void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
+		      const char *reason, const char *table,
+		      const char *sqlstate)
 {
 	int64_t delay;
 	struct timeval tv;
@@ -378,14 +210,14 @@ static void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
 	evtimer_add(feed->backoff_timer, &tv);
 }
 
-static void feed_backoff(struct feed *feed, enum reconnect_reason why,
-			 const char *reason)
+void feed_backoff(struct feed *feed, enum reconnect_reason why,
+		  const char *reason)
 {
 	feed_backoff_ctx(feed, why, reason, NULL, NULL);
 }
 
-static void feed_fail_ctx(struct feed *feed, const char *reason,
-			  const char *sqlstate)
+void feed_fail_ctx(struct feed *feed, const char *reason,
+		   const char *sqlstate)
 {
 	feed_close_conn(feed);
 	evtimer_del(feed->backoff_timer);
@@ -393,13 +225,13 @@ static void feed_fail_ctx(struct feed *feed, const char *reason,
 	feed_set_state_ctx(feed, FEED_FAILED, reason, NULL, sqlstate);
 }
 
-static void feed_fail(struct feed *feed, const char *reason)
+void feed_fail(struct feed *feed, const char *reason)
 {
 	feed_fail_ctx(feed, reason, NULL);
 }
 
 /* Classify a failed result (NULL: the connection is gone) and act. */
-static void feed_result_error(struct feed *feed, const PGresult *res)
+void feed_result_error(struct feed *feed, const PGresult *res)
 {
 	const char *why = NULL;
 	crdb_errclass cls = crdb_classify_result(res, &why);
@@ -483,11 +315,10 @@ fail:
 
 /* ---- the connection ------------------------------------------------------- */
 
-static void on_session_io(evutil_socket_t fd, short what, void *arg);
 static void on_connect_io(evutil_socket_t fd, short what, void *arg);
 
 /* (Re)arm the socket event: the socket may change during a connect. */
-static int feed_watch(struct feed *feed, short what, event_callback_fn cb)
+int feed_watch(struct feed *feed, short what, event_callback_fn cb)
 {
 	int fd = crdb_conn_socket(feed->conn);
 
@@ -539,13 +370,26 @@ static bool tls_config_error(const char *message)
 	return false;
 }
 
-static void feed_send_changefeed(struct feed *feed)
+/* A statement was sent: push it out and watch the socket (for writing
+ * too while libpq still holds some of it). */
+static void feed_flush_and_watch(struct feed *feed, PGconn *pg)
+{
+	int flushed = PQflush(pg);
+
+	if (flushed < 0) {
+		feed_result_error(feed, NULL);
+		return;
+	}
+	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), feed_on_session_io))
+		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+}
+
+void feed_send_changefeed(struct feed *feed)
 {
 	PGconn *pg = crdb_conn_pg(feed->conn);
 	char cursor[128], msg[512];
 	const char *params[1];
 	char *sql = feed_build_statement(feed, cursor, sizeof(cursor), msg, sizeof(msg));
-	int flushed;
 
 	if (!sql) {
 		feed_fail(feed, msg);
@@ -561,241 +405,7 @@ static void feed_send_changefeed(struct feed *feed)
 	}
 	crdb_free(sql);
 	feed->step = STEP_FEED;
-	flushed = PQflush(pg);
-	if (flushed < 0) {
-		feed_result_error(feed, NULL);
-		return;
-	}
-	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
-		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
-}
-
-/* The first row of a connection: the feed streams, backoff starts over. */
-static void feed_mark_streaming(struct feed *feed)
-{
-	if (feed->state == FEED_STARTING) {
-		feed->backoff_ms = 0;
-		feed_set_state(feed, FEED_STREAMING, NULL);
-	}
-}
-
-static void feed_handle_row(struct feed *feed, const PGresult *res)
-{
-	crdb_event ev = { 0 };
-	crdb_error err;
-	struct line *line;
-	char errbuf[256];
-
-	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
-				(uint64_t)PQgetlength(res, 0, 2);
-	/* The common case, a plain wrapped row, goes from the wire bytes to
-	 * its line without jansson values (encode.h: byte-identical to the
-	 * general path). Anything else (resolved rows, other envelopes,
-	 * escapes, malformed rows) returns NULL and takes the general
-	 * path, which also says what is wrong. */
-	line = line_new_row_direct(feed->name, res, &feed->dopts);
-	if (line) {
-		feed_mark_streaming(feed);
-		feed->stats.rows++;
-		feed->last_row_mono = feed->drain_now;
-		feed_publish(feed, line);
-		return;
-	}
-	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
-		char hlc[CRDB_HLC_BUFSIZE], msg[512], table[101];
-
-		/* The table name is server text of any length: bounded. */
-		snprintf(table, sizeof(table), "%s", PQgetisnull(res, 0, 0) ?
-			 "(resolved)" : PQgetvalue(res, 0, 0));
-		crdb_hlc_format(feed->checkpoint, hlc);
-		feed->stats.bad_rows++;
-		log_ctx_msg(LOG_LEVEL_ERROR, &(struct log_ctx){ .feed = feed->name, .table = table },
-			    "rejected a row from table %s after resolved %s: %s",
-			    table, hlc, err.message);
-		snprintf(msg, sizeof(msg), "undecodable row from table %s: %s",
-			 table, err.message);
-		feed_backoff(feed, RECONNECT_BAD_ROW, msg);
-		return;
-	}
-	feed_mark_streaming(feed);
-	if (ev.kind == CRDB_EVENT_RESOLVED) {
-		feed->stats.resolved++;
-		/* A repeat after a reconnect says nothing new. */
-		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
-			feed->last_resolved = ev.resolved;
-			feed->last_resolved_mono = feed->drain_now;
-			line = line_new_resolved(feed->name, ev.resolved);
-			if (!line)
-				goto nomem;
-			if (feed->npending == feed->pending_cap) {
-				size_t ncap = feed->pending_cap ? feed->pending_cap * 2 : 16;
-				struct pending_resolved *grown =
-					realloc(feed->pending, ncap * sizeof(*grown));
-
-				if (!grown) {
-					line_unref(line);
-					goto nomem;
-				}
-				feed->pending = grown;
-				feed->pending_cap = ncap;
-			}
-			feed_publish(feed, line);
-			feed->pending[feed->npending].seq = feed->seq;
-			feed->pending[feed->npending].hlc = ev.resolved;
-			feed->npending++;
-			feed_advance_checkpoint(feed);
-		}
-	} else {
-		line = line_new_row(feed->name, &ev, feed->dopts.diff, errbuf, sizeof(errbuf));
-		if (!line) {
-			char msg[300], table[101];
-
-			snprintf(table, sizeof(table), "%s", ev.table ? ev.table : "?");
-			crdb_event_clear(&ev);
-			feed->stats.bad_rows++;
-			snprintf(msg, sizeof(msg), "cannot encode a row: %s", errbuf);
-			feed_backoff_ctx(feed, RECONNECT_BAD_ROW, msg, table, NULL);
-			return;
-		}
-		feed->stats.rows++;
-		feed->last_row_mono = feed->drain_now;
-		feed_publish(feed, line);
-	}
-	crdb_event_clear(&ev);
-	return;
-nomem:
-	crdb_event_clear(&ev);
-	feed_backoff(feed, RECONNECT_BAD_ROW, "out of memory");
-}
-
-/*
- * Take every result libpq has complete, as long as no block sink is full.
- * Returns when libpq needs more input, the feed paused, or the connection
- * was closed (feed->conn NULL then).
- */
-/*
- * libpq keeps a malformed message (a DataRow of the wrong width, a length
- * past its end) to itself: it writes the reason into the connection's
- * error message and then discards every row until the statement ends,
- * which a changefeed never does. Seen while libpq is still busy, that
- * message means the stream is broken now: log it with the checkpoint and
- * reconnect at once instead of waiting for the stall watchdog.
- */
-static void feed_check_protocol(struct feed *feed, PGconn *pg)
-{
-	const char *text = PQerrorMessage(pg);
-	char hlc[CRDB_HLC_BUFSIZE], reason[300];
-
-	if (feed->step != STEP_FEED || !text || !*text)
-		return;
-	snprintf(reason, sizeof(reason), "malformed message from the server: %s", text);
-	reason[strcspn(reason, "\n")] = '\0';
-	crdb_hlc_format(feed->checkpoint, hlc);
-	feed->stats.bad_rows++;
-	log_error(feed->who, "%s (resuming after resolved %s)", reason, hlc);
-	feed_backoff(feed, RECONNECT_BAD_ROW, reason);
-}
-
-static void feed_drain_results(struct feed *feed)
-{
-	unsigned taken = 0;
-
-	while (feed->conn && !feed->blocked) {
-		PGconn *pg = crdb_conn_pg(feed->conn);
-		PGresult *res;
-
-		if (PQisBusy(pg)) {
-			feed_check_protocol(feed, pg);
-			return;
-		}
-		/* Let the sinks write between bursts: continue in the next
-		 * pass (rows held by libpq would not wake the socket). */
-		if (++taken > DRAIN_BATCH) {
-			feed_sink_progress(feed);
-			return;
-		}
-		res = PQgetResult(pg);
-		if (!res) {
-			if (feed->step == STEP_SET) {
-				feed_send_changefeed(feed);
-				continue;
-			}
-			/* The statement ended without an error result. */
-			feed_backoff(feed, RECONNECT_LOST, "the changefeed statement ended");
-			return;
-		}
-		switch (PQresultStatus(res)) {
-		case PGRES_SINGLE_TUPLE:
-			if (feed->step == STEP_FEED)
-				feed_handle_row(feed, res);
-			break;
-		case PGRES_COMMAND_OK:
-			break;
-		case PGRES_TUPLES_OK:
-			if (feed->step == STEP_FEED) {
-				/* end_time or initial_scan='only' (§2.4). */
-				PQclear(res);
-				feed_close_conn(feed);
-				feed_set_state(feed, FEED_STOPPED, "the changefeed completed");
-				return;
-			}
-			break;
-		case PGRES_FATAL_ERROR:
-			feed_result_error(feed, res);
-			PQclear(res);
-			return;
-		default:
-			break;
-		}
-		PQclear(res);
-		if (feed->conn && feed_blocked(feed)) {
-			feed->blocked = true;
-			if (feed->sock_ev)
-				event_del(feed->sock_ev);
-			log_debug(feed->who, "a block sink is full: pausing");
-		}
-	}
-}
-
-/*
- * feed_drain_results with the clock read once per call, not per row. Only
- * results count as activity for the stall watchdog: bytes libpq reads and
- * then drops (rows after a malformed one) must not keep a dead feed alive.
- */
-static void feed_drain(struct feed *feed)
-{
-	uint64_t before = feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows;
-
-	feed->drain_now = now_ms();
-	feed_drain_results(feed);
-	if (feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows != before)
-		feed->last_activity_ms = feed->drain_now;
-}
-
-static void on_session_io(evutil_socket_t fd, short what, void *arg)
-{
-	struct feed *feed = arg;
-	PGconn *pg = crdb_conn_pg(feed->conn);
-
-	if (what & EV_WRITE) {
-		int flushed = PQflush(pg);
-
-		if (flushed < 0) {
-			feed_result_error(feed, NULL);
-			return;
-		}
-		if (!flushed && feed_watch(feed, EV_READ | EV_PERSIST, on_session_io)) {
-			feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
-			return;
-		}
-	}
-	if (what & EV_READ) {
-		if (!PQconsumeInput(pg)) {
-			feed_result_error(feed, NULL);
-			return;
-		}
-		feed_drain(feed);
-	}
+	feed_flush_and_watch(feed, pg);
 }
 
 /* Server notices (§2.4: deprecations, column family warnings, old cursor)
@@ -813,7 +423,6 @@ static void on_notice(void *arg, const char *message)
 static void feed_start_session(struct feed *feed)
 {
 	PGconn *pg = crdb_conn_pg(feed->conn);
-	int flushed;
 
 	PQsetNoticeProcessor(pg, on_notice, feed);
 
@@ -823,13 +432,7 @@ static void feed_start_session(struct feed *feed)
 		return;
 	}
 	feed->step = STEP_SET;
-	flushed = PQflush(pg);
-	if (flushed < 0) {
-		feed_result_error(feed, NULL);
-		return;
-	}
-	if (feed_watch(feed, EV_READ | EV_PERSIST | (flushed ? EV_WRITE : 0), on_session_io))
-		feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+	feed_flush_and_watch(feed, pg);
 }
 
 static void feed_poll_connect(struct feed *feed)
@@ -838,7 +441,7 @@ static void feed_poll_connect(struct feed *feed)
 
 	switch (crdb_connect_poll(feed->conn, &err)) {
 	case CRDB_POLL_OK:
-		feed->last_activity_ms = now_ms();
+		feed->last_activity_ms = clock_mono_ms();
 		feed_start_session(feed);
 		return;
 	case CRDB_POLL_READING:
@@ -887,7 +490,7 @@ static void feed_connect(struct feed *feed)
 	feed->dopts.envelope = cfg->envelope;
 	feed->dopts.diff = cfg->diff;
 	feed->dopts.number_text = true; /* numbers leave with their digits */
-	feed->last_activity_ms = now_ms();
+	feed->last_activity_ms = clock_mono_ms();
 	feed_set_state(feed, FEED_CONNECTING, NULL);
 	if (config_dsn_conninfo(cfg, &conninfo, msg, sizeof(msg))) {
 		feed_backoff(feed, RECONNECT_CONNECT, msg);
@@ -913,7 +516,7 @@ static void feed_connect(struct feed *feed)
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	struct feed *feed = arg;
-	int64_t idle = now_ms() - feed->last_activity_ms;
+	int64_t idle = clock_mono_ms() - feed->last_activity_ms;
 
 	if (feed->blocked)
 		return;
@@ -928,29 +531,6 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void on_progress(evutil_socket_t fd, short what, void *arg)
-{
-	struct feed *feed = arg;
-
-	feed_advance_checkpoint(feed);
-	if (feed->blocked && !feed_blocked(feed)) {
-		feed->blocked = false;
-		feed->last_activity_ms = now_ms();
-		log_debug(feed->who, "block sinks drained: resuming");
-		if (feed->sock_ev)
-			event_add(feed->sock_ev, NULL);
-	}
-	/* Rows libpq already holds would not wake the socket. */
-	if (!feed->blocked && feed->conn &&
-	    (feed->state == FEED_STARTING || feed->state == FEED_STREAMING))
-		feed_drain(feed);
-}
-
-void feed_sink_progress(struct feed *feed)
-{
-	if (!event_pending(feed->progress, EV_TIMEOUT, NULL))
-		event_active(feed->progress, EV_TIMEOUT, 0);
-}
 
 /* ---- life cycle ----------------------------------------------------------- */
 
@@ -970,7 +550,7 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 	feed->state_dir = state_dir ? strdup(state_dir) : NULL;
 	feed->backoff_timer = evtimer_new(base, on_backoff_timer, feed);
 	feed->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, feed);
-	feed->progress = event_new(base, -1, 0, on_progress, feed);
+	feed->progress = event_new(base, -1, 0, feed_on_progress, feed);
 	if (!feed->name || (state_dir && !feed->state_dir) ||
 	    !feed->backoff_timer || !feed->watchdog || !feed->progress) {
 		if (feed->backoff_timer)
@@ -985,7 +565,7 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 		return NULL;
 	}
 	snprintf(feed->who, sizeof(feed->who), "feed %s", cfg->name);
-	feed->state_since_mono = now_ms();
+	feed->state_since_mono = clock_mono_ms();
 	return feed;
 }
 
@@ -1111,7 +691,7 @@ static int64_t mono_to_wall(int64_t mono, int64_t mono_now, int64_t wall_now)
 
 void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 {
-	int64_t mono_now = now_ms(), wall_now = wall_ms();
+	int64_t mono_now = clock_mono_ms(), wall_now = clock_wall_ms();
 
 	*out = feed->stats;
 	out->last_resolved = feed->last_resolved;
@@ -1123,6 +703,12 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 	out->state_since = mono_to_wall(feed->state_since_mono, mono_now, wall_now);
 	out->last_row_at = mono_to_wall(feed->last_row_mono, mono_now, wall_now);
 	out->paused = feed->state == FEED_PAUSED;
+}
+
+bool feed_attempted(const struct feed *feed)
+{
+	return feed->attempted ||
+	       (feed->state != FEED_CONNECTING && feed->state != FEED_STARTING);
 }
 
 const char *feed_public_state(const struct feed *feed)
@@ -1149,29 +735,4 @@ void feed_free(struct feed *feed)
 	event_free(feed->progress);
 	feed->hook = NULL;
 	defer_free(feed_release, feed);
-}
-
-int feed_add_sink(struct feed *feed, struct sink *sink)
-{
-	struct sink **grown = realloc(feed->sinks, (feed->nsinks + 1) * sizeof(*grown));
-
-	if (!grown)
-		return -1;
-	feed->sinks = grown;
-	feed->sinks[feed->nsinks++] = sink;
-	return 0;
-}
-
-void feed_remove_sink(struct feed *feed, struct sink *sink)
-{
-	for (size_t i = 0; i < feed->nsinks; i++) {
-		if (feed->sinks[i] == sink) {
-			memmove(feed->sinks + i, feed->sinks + i + 1,
-				(feed->nsinks - i - 1) * sizeof(*feed->sinks));
-			feed->nsinks--;
-			break;
-		}
-	}
-	/* A full block sink may have been what paused the feed. */
-	feed_sink_progress(feed);
 }

@@ -13,9 +13,9 @@
 
 #include "conf.h"
 #include "encode.h"
+#include "sink.h"
 #include "stats.h"
 
-struct sink;
 struct feed;
 
 enum feed_state {
@@ -77,6 +77,10 @@ void feed_remove_sink(struct feed *feed, struct sink *sink);
  * checkpoint. Safe to call from anywhere (the work runs later). */
 void feed_sink_progress(struct feed *feed);
 
+/* The callbacks a sink of this feed is opened with (sink.h): the feed's
+ * name, its state line as a greeting, and feed_sink_progress. */
+void feed_sink_owner(struct feed *feed, struct sink_owner *out);
+
 /*
  * Operator pause (control socket, crdbfeedctl pause): close the connection
  * and keep the checkpoint; sinks and subscribers stay (they get a state line
@@ -88,6 +92,11 @@ void feed_sink_progress(struct feed *feed);
  */
 int feed_pause(struct feed *feed, const char *why);
 int feed_resume(struct feed *feed);
+
+/* The feed's first connection attempt is over: since feed_start it has
+ * left CONNECTING and STARTING once (streaming, backoff, failed, paused),
+ * or it is in none of them now. */
+bool feed_attempted(const struct feed *feed);
 
 /* Copy the feed's counters out (see stats.h). */
 void feed_get_stats(const struct feed *feed, struct feed_stats *out);

@@ -9,9 +9,11 @@
 # its SOURCES list, and nowhere else.
 noinst_LTLIBRARIES += daemon/libcrdbfeedd.la
 daemon_libcrdbfeedd_la_SOURCES = \
+	daemon/acceptor.c daemon/acceptor.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/backoff.c daemon/backoff.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
+	daemon/clock.c daemon/clock.h \
 	daemon/conf.h \
 	daemon/conf_doc.c \
 	daemon/conf_dsn.c \
@@ -24,20 +26,33 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/conf_quick.c \
 	daemon/conf_value.c \
 	daemon/control.c daemon/control.h \
+	daemon/control_cmd.c \
+	daemon/control_http.c \
+	daemon/control_int.h \
 	daemon/defer.c daemon/defer.h \
 	daemon/encode.h \
 	daemon/encode_direct.c \
 	daemon/encode_fast.c \
 	daemon/encode_out.h \
+	daemon/errbuf.c daemon/errbuf.h \
 	daemon/feed.c daemon/feed.h \
+	daemon/feed_int.h \
+	daemon/feed_rows.c \
+	daemon/fleet.c daemon/fleet.h \
 	daemon/line.c \
 	daemon/log.c daemon/log.h \
+	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
+	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
 	daemon/request.c daemon/request.h \
 	daemon/sink.c daemon/sink.h \
+	daemon/sink_int.h \
 	daemon/stats.h \
-	daemon/unixsock.c daemon/unixsock.h
+	daemon/subscriber.c \
+	daemon/textbuf.c daemon/textbuf.h \
+	daemon/unixsock.c daemon/unixsock.h \
+	daemon/view.h
 daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "conf.h"
+#include "loglevel.h"
 
 /* Read JOURNAL_STREAM / INVOCATION_ID once, before the first line. */
 void log_init(enum log_level level);

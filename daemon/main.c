@@ -9,14 +9,16 @@
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "activation.h"
+#include "clock.h"
 #include "conf.h"
 #include "control.h"
 #include "defer.h"
 #include "encode.h"
+#include "errbuf.h"
 #include "feed.h"
+#include "fleet.h"
 #include "log.h"
 #include "notify.h"
-#include "sink.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -37,13 +39,9 @@
 
 struct daemon {
 	struct event_base *base;
-	struct config *cfg;      /* current config (owned) */
+	struct fleet fleet;      /* the config in force, its feeds and sinks */
 	bool quick;              /* quick mode: no state, stdout only */
 	bool verbose;            /* -v: debug level whatever the config says */
-	struct feed **feeds;     /* parallel to cfg->feeds */
-	struct sink **sinks;     /* parallel to cfg->sinks; NULL = not open */
-	bool *attempted;         /* parallel to feeds: left CONNECTING/STARTING
-				    once (first connection attempt over) */
 	struct control *ctl;     /* control socket and metrics; NULL = none */
 	struct notifier *notifier;
 	bool ready;              /* READY=1 sent (see daemon_check_ready) */
@@ -56,14 +54,6 @@ struct daemon {
 	bool done;
 	int exit_code;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *out)
 {
@@ -91,195 +81,7 @@ static void usage(FILE *out)
 		"See crdbfeedd(8).\n");
 }
 
-/* Append "; "-joined text to errbuf (cut at its end). */
-static void errbuf_add(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errbuf_add(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	size_t used;
-	va_list ap;
-
-	if (!errbuf || !errlen)
-		return;
-	used = strnlen(errbuf, errlen);
-	if (used + 3 >= errlen)
-		return;
-	if (used) {
-		memcpy(errbuf + used, "; ", 3);
-		used += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(errbuf + used, errlen - used, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- feeds and sinks from a config ---------------------------------------- */
-
-static void on_feed_state(struct feed *feed, enum feed_state state,
-			  const char *reason, void *arg);
-
-static ssize_t feed_index(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; cfg && i < cfg->nfeeds; i++)
-		if (strcmp(cfg->feeds[i].name, name) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-/*
- * Make the running feeds and sinks match next: unchanged feeds keep
- * streaming (and their unchanged sinks keep their subscribers), changed
- * feeds restart from their checkpoint, removed ones stop, new ones start.
- * Takes next. Returns 0, or -1 when a sink could not be opened (the rest
- * is applied anyway; errbuf, if not NULL, gets each problem appended).
- */
-static int daemon_apply(struct daemon *d, struct config *next, char *errbuf, size_t errlen)
-{
-	struct config *old = d->cfg;
-	struct feed **feeds = calloc(next->nfeeds ? next->nfeeds : 1, sizeof(*feeds));
-	struct sink **sinks = calloc(next->nsinks ? next->nsinks : 1, sizeof(*sinks));
-	bool *attempted = calloc(next->nfeeds ? next->nfeeds : 1, sizeof(*attempted));
-	int rc = 0;
-
-	if (!feeds || !sinks || !attempted) {
-		free(feeds);
-		free(sinks);
-		free(attempted);
-		log_error(NULL, "out of memory applying the configuration");
-		errbuf_add(errbuf, errlen, "out of memory applying the configuration");
-		config_free(next);
-		return -1;
-	}
-	/* 1. Sinks: keep the equal ones whose feed survives, close the rest
-	 * (before the old config they point into goes away). */
-	for (size_t i = 0; old && i < old->nsinks; i++) {
-		struct sink *sink = d->sinks[i];
-		const struct sink_config *ns;
-		ssize_t fi;
-
-		if (!sink)
-			continue;
-		ns = config_sink(next, old->sinks[i].name);
-		fi = ns ? feed_index(next, ns->feed) : -1;
-		if (ns && fi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
-		    feed_index(old, ns->feed) >= 0) {
-			sinks[ns - next->sinks] = sink;
-			sink_set_config(sink, ns);
-			continue;
-		}
-		ssize_t ofi = feed_index(old, old->sinks[i].feed);
-
-		if (ofi >= 0 && d->feeds[ofi])
-			feed_remove_sink(d->feeds[ofi], sink);
-		log_info(NULL, "sink %s %s", old->sinks[i].name,
-			 ns ? "changed: reopening" : "removed");
-		sink_close(sink, ns ? "the sink changed in a reload: connect again"
-				    : "the sink was removed in a reload");
-	}
-	/* 2. Feeds: keep, restart or stop. */
-	for (size_t i = 0; old && i < old->nfeeds; i++) {
-		struct feed *feed = d->feeds[i];
-		ssize_t ni = feed_index(next, old->feeds[i].name);
-
-		if (!feed)
-			continue;
-		if (ni < 0) {
-			feed_stop(feed, "removed from the configuration");
-			feed_finish(feed);
-			feed_free(feed);
-			continue;
-		}
-		feeds[ni] = feed;
-		attempted[ni] = d->attempted[i];
-		if (config_feed_equal(&old->feeds[i], &next->feeds[ni])) {
-			feed_set_config(feed, &next->feeds[ni]);
-			if (feed_get_state(feed) == FEED_FAILED)
-				feed_restart(feed, &next->feeds[ni]);
-		} else {
-			feed_restart(feed, &next->feeds[ni]);
-		}
-	}
-	free(d->feeds);
-	free(d->sinks);
-	free(d->attempted);
-	d->feeds = feeds;
-	d->sinks = sinks;
-	d->attempted = attempted;
-	d->cfg = next;
-	config_free(old);
-	if (!d->quick)
-		log_set_level(d->verbose ? LOG_LEVEL_DEBUG : next->log_level);
-	/* 3. New feeds exist before their sinks, so that a subscriber's first
-	 * line is the feed's state. */
-	for (size_t i = 0; i < next->nfeeds; i++) {
-		if (feeds[i])
-			continue;
-		feeds[i] = feed_new(d->base, &next->feeds[i],
-				    d->quick ? NULL : next->state_dir,
-				    on_feed_state, d);
-		if (!feeds[i]) {
-			log_error(NULL, "out of memory creating feed %s", next->feeds[i].name);
-			errbuf_add(errbuf, errlen, "out of memory creating feed %s",
-				   next->feeds[i].name);
-			rc = -1;
-		}
-	}
-	for (size_t i = 0; i < next->nsinks; i++) {
-		ssize_t fi = feed_index(next, next->sinks[i].feed);
-		char sink_err[512];
-		int passed;
-
-		if (sinks[i] || fi < 0 || !feeds[fi])
-			continue;
-		/* A socket systemd passed under the sink's name replaces
-		 * binding its path (kept for later reloads). */
-		passed = next->sinks[i].type == SINK_UNIX ?
-			 activation_fd(next->sinks[i].name) : -1;
-		if (passed >= 0) {
-			log_info(NULL, "sink %s: using the socket passed by systemd",
-				 next->sinks[i].name);
-			sinks[i] = sink_open_fd(d->base, &next->sinks[i], feeds[fi],
-						passed, sink_err, sizeof(sink_err));
-		} else {
-			sinks[i] = sink_open(d->base, &next->sinks[i], feeds[fi],
-					     sink_err, sizeof(sink_err));
-		}
-		if (!sinks[i]) {
-			log_error(NULL, "sink %s: %s", next->sinks[i].name, sink_err);
-			errbuf_add(errbuf, errlen, "sink %s: %s", next->sinks[i].name, sink_err);
-			rc = -1;
-			continue;
-		}
-		if (feed_add_sink(feeds[fi], sinks[i])) {
-			log_error(NULL, "out of memory attaching sink %s", next->sinks[i].name);
-			errbuf_add(errbuf, errlen, "out of memory attaching sink %s",
-				   next->sinks[i].name);
-			sink_close(sinks[i], NULL);
-			sinks[i] = NULL;
-			rc = -1;
-		}
-	}
-	/* 4. Start what is new (after its sinks, so nothing is missed). */
-	for (size_t i = 0; i < next->nfeeds; i++)
-		if (feeds[i] && feed_get_state(feeds[i]) == FEED_STOPPED)
-			feed_start(feeds[i]);
-	return rc;
-}
-
 /* ---- systemd readiness ----------------------------------------------------- */
-
-/* A feed's first connection attempt is over once it left CONNECTING and
- * STARTING: streaming, or failed into backoff/failed, or paused. */
-static bool feed_attempted(const struct daemon *d, size_t i)
-{
-	enum feed_state state;
-
-	if (!d->feeds[i] || d->attempted[i])
-		return true;
-	state = feed_get_state(d->feeds[i]);
-	return state != FEED_CONNECTING && state != FEED_STARTING;
-}
 
 /*
  * READY=1 once, at start: the config is loaded, every sink and the control
@@ -291,9 +93,8 @@ static void daemon_check_ready(struct daemon *d)
 {
 	if (d->ready || !d->started || d->shutting_down)
 		return;
-	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
-		if (!feed_attempted(d, i))
-			return;
+	if (!fleet_attempted(&d->fleet))
+		return;
 	d->ready = true;
 	log_info(NULL, "ready: every sink listens, every feed made its first connection attempt");
 	notifier_ready(d->notifier);
@@ -303,9 +104,7 @@ static void daemon_view_fill(void *arg, struct daemon_view *out)
 {
 	struct daemon *d = arg;
 
-	out->cfg = d->cfg;
-	out->feeds = d->feeds;
-	out->sinks = d->sinks;
+	fleet_view(&d->fleet, out);
 	out->started_at = d->started_at;
 	out->version = PACKAGE_VERSION;
 	out->ready = d->ready;
@@ -314,37 +113,10 @@ static void daemon_view_fill(void *arg, struct daemon_view *out)
 
 /* ---- shutdown ------------------------------------------------------------- */
 
-static size_t daemon_queued(const struct daemon *d)
-{
-	size_t total = 0;
-
-	for (size_t i = 0; d->cfg && i < d->cfg->nsinks; i++)
-		if (d->sinks[i])
-			total += sink_queued_bytes(d->sinks[i]);
-	return total;
-}
-
 /* Checkpoints written, sinks closed: leave the loop. */
 static void daemon_finish(struct daemon *d)
 {
-	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
-		if (d->feeds[i])
-			feed_finish(d->feeds[i]);
-	for (size_t i = 0; d->cfg && i < d->cfg->nsinks; i++) {
-		if (!d->sinks[i])
-			continue;
-		ssize_t fi = feed_index(d->cfg, d->cfg->sinks[i].feed);
-
-		if (fi >= 0 && d->feeds[fi])
-			feed_remove_sink(d->feeds[fi], d->sinks[i]);
-		sink_close(d->sinks[i], NULL);
-		d->sinks[i] = NULL;
-	}
-	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++) {
-		if (d->feeds[i])
-			feed_free(d->feeds[i]);
-		d->feeds[i] = NULL;
-	}
+	fleet_finish(&d->fleet);
 	d->done = true;
 	event_base_loopbreak(d->base);
 }
@@ -352,9 +124,9 @@ static void daemon_finish(struct daemon *d)
 static void on_shutdown_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	size_t queued = daemon_queued(d);
+	size_t queued = fleet_queued_bytes(&d->fleet);
 
-	if (queued && now_ms() < d->shutdown_deadline_ms) {
+	if (queued && clock_mono_ms() < d->shutdown_deadline_ms) {
 		struct timeval tv = { 0, SHUTDOWN_POLL_MS * 1000 };
 
 		evtimer_add(d->shutdown_timer, &tv);
@@ -376,10 +148,8 @@ static void daemon_shutdown(struct daemon *d, const char *why)
 	d->shutting_down = true;
 	notifier_stopping(d->notifier);
 	log_notice(NULL, "shutting down: %s", why);
-	for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
-		if (d->feeds[i])
-			feed_stop(d->feeds[i], why);
-	d->shutdown_deadline_ms = now_ms() + SHUTDOWN_FLUSH_MS;
+	fleet_stop(&d->fleet, why);
+	d->shutdown_deadline_ms = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
 	evtimer_add(d->shutdown_timer, &now);
 }
 
@@ -388,12 +158,8 @@ static void on_feed_state(struct feed *feed, enum feed_state state,
 {
 	struct daemon *d = arg;
 
-	if (state != FEED_CONNECTING && state != FEED_STARTING) {
-		for (size_t i = 0; d->cfg && i < d->cfg->nfeeds; i++)
-			if (d->feeds[i] == feed)
-				d->attempted[i] = true;
+	if (state != FEED_CONNECTING && state != FEED_STARTING)
 		daemon_check_ready(d);
-	}
 	if (!d->quick || d->shutting_down)
 		return;
 	if (state == FEED_FAILED) {
@@ -458,10 +224,10 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 						    : "shutting down");
 		return -1;
 	}
-	log_notice(NULL, "%s: reloading %s", why, d->cfg->path);
+	log_notice(NULL, "%s: reloading %s", why, d->fleet.cfg->path);
 	if (d->ready)
 		notifier_reloading(d->notifier);
-	next = config_load(d->cfg->path, &diag);
+	next = config_load(d->fleet.cfg->path, &diag);
 	if (!next) {
 		log_error(NULL, "reload failed; keeping the running configuration (%zu problems):",
 			  diag.nlines);
@@ -476,7 +242,7 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 	config_diag_free(&diag);
 	/* Feeds keep the state_dir they started with; new feeds must use it
 	 * too so that one process has one state dir. */
-	if (config_keep_restart_keys(next, d->cfg, changed, sizeof(changed)))
+	if (config_keep_restart_keys(next, d->fleet.cfg, changed, sizeof(changed)))
 		log_warning(NULL, "%s changed: takes effect at the next restart", changed);
 	/* The control side first: when it cannot take the new file, nothing
 	 * changes (it then still borrows the running config). */
@@ -491,9 +257,10 @@ static int daemon_reload(struct daemon *d, const char *why, char *errbuf, size_t
 			goto done;
 		}
 	}
-	if (daemon_apply(d, next, errbuf, errlen))
+	log_set_level(d->verbose ? LOG_LEVEL_DEBUG : next->log_level);
+	if (fleet_apply(&d->fleet, next, errbuf, errlen))
 		rc = -1;
-	log_notice(NULL, "reloaded: %zu feeds, %zu sinks%s", d->cfg->nfeeds, d->cfg->nsinks,
+	log_notice(NULL, "reloaded: %zu feeds, %zu sinks%s", d->fleet.cfg->nfeeds, d->fleet.cfg->nsinks,
 		   rc ? " (some sinks could not be opened)" : "");
 done:
 	if (d->ready)
@@ -514,6 +281,13 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 static int control_reload(void *arg, char *errbuf, size_t errlen)
 {
 	return daemon_reload(arg, "control socket", errbuf, errlen);
+}
+
+static int control_pause(void *arg, const char *feed, bool pause, const char *why)
+{
+	struct daemon *d = arg;
+
+	return fleet_pause(&d->fleet, feed, pause, why);
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -589,6 +363,7 @@ int main(int argc, char **argv)
 	static const struct control_ops ctl_ops = {
 		.view = daemon_view_fill,
 		.reload = control_reload,
+		.pause = control_pause,
 	};
 
 	options = calloc((size_t)argc, sizeof(char *));
@@ -724,12 +499,17 @@ int main(int argc, char **argv)
 	}
 	sink_set_stdout_closed_hook(on_stdout_closed, &d);
 	d.verbose = verbose;
-	if (daemon_apply(&d, cfg, NULL, 0)) {
+	d.fleet.base = d.base;
+	d.fleet.quick = d.quick;
+	d.fleet.hook = on_feed_state;
+	d.fleet.hook_arg = &d;
+	d.fleet.activated_fd = activation_fd;
+	if (fleet_apply(&d.fleet, cfg, NULL, 0)) {
 		/* A sink that cannot listen at start is an operator error. */
 		d.exit_code = EX_OSERR;
 		daemon_shutdown(&d, "a sink could not be opened");
 	} else if (!d.quick &&
-		   !(d.ctl = control_open(d.base, d.cfg, &ctl_ops, &d, activation_fd,
+		   !(d.ctl = control_open(d.base, d.fleet.cfg, &ctl_ops, &d, activation_fd,
 					  errbuf, sizeof(errbuf)))) {
 		log_error(NULL, "control: %s", errbuf);
 		d.exit_code = EX_OSERR;
@@ -744,8 +524,8 @@ int main(int argc, char **argv)
 		d.exit_code = EX_CONFIG;
 		daemon_shutdown(&d, "an unclaimed socket was passed by systemd");
 	} else {
-		log_notice(NULL, "started: %zu feeds, %zu sinks%s", d.cfg->nfeeds,
-			   d.cfg->nsinks, d.quick ? " (quick mode)" : "");
+		log_notice(NULL, "started: %zu feeds, %zu sinks%s", d.fleet.cfg->nfeeds,
+			   d.fleet.cfg->nsinks, d.quick ? " (quick mode)" : "");
 		d.started = true;
 		daemon_check_ready(&d);
 	}
@@ -767,10 +547,7 @@ int main(int argc, char **argv)
 	event_free(d.sig_int);
 	event_free(d.sig_hup);
 	event_free(d.shutdown_timer);
-	free(d.feeds);
-	free(d.sinks);
-	free(d.attempted);
-	config_free(d.cfg);
+	fleet_free(&d.fleet);
 	event_base_free(d.base);
 	return d.exit_code;
 }

@@ -2,8 +2,8 @@
  * metrics.c: crdbfeedd's Prometheus text exposition (format 0.0.4).
  *
  * Families are written whole (# HELP, # TYPE, then one sample per feed or
- * sink), in a fixed order, from counters copied out with feed_get_stats()
- * and sink_get_stats(). Gauges that have no value yet (no resolved
+ * sink), in a fixed order, from the counters of a daemon view (view.h).
+ * Gauges that have no value yet (no resolved
  * timestamp received, no checkpoint) are left out for that feed rather
  * than reported as 0, which a dashboard would read as 1970. Every name
  * here is documented in crdbfeedctl(1), "METRICS": keep the two in step.
@@ -12,9 +12,8 @@
 
 #include "metrics.h"
 
-#include "control.h"
-#include "feed.h"
-#include "sink.h"
+#include "names.h"
+#include "view.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -25,87 +24,6 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-/* ---- the bounded buffer ------------------------------------------------ */
-
-void textbuf_init(struct textbuf *buf, size_t limit)
-{
-	memset(buf, 0, sizeof(*buf));
-	buf->limit = limit;
-}
-
-void textbuf_free(struct textbuf *buf)
-{
-	free(buf->data);
-	buf->data = NULL;
-	buf->len = buf->cap = 0;
-}
-
-static bool textbuf_reserve(struct textbuf *buf, size_t more)
-{
-	size_t need, ncap;
-	char *ndata;
-
-	if (buf->failed)
-		return false;
-	if (more > buf->limit || buf->len > buf->limit - more) {
-		buf->failed = true;
-		return false;
-	}
-	need = buf->len + more + 1;
-	if (need <= buf->cap)
-		return true;
-	ncap = buf->cap ? buf->cap : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	ndata = realloc(buf->data, ncap);
-	if (!ndata) {
-		buf->failed = true;
-		return false;
-	}
-	buf->data = ndata;
-	buf->cap = ncap;
-	return true;
-}
-
-void textbuf_append(struct textbuf *buf, const char *data, size_t len)
-{
-	if (!textbuf_reserve(buf, len))
-		return;
-	memcpy(buf->data + buf->len, data, len);
-	buf->len += len;
-	buf->data[buf->len] = '\0';
-}
-
-void textbuf_puts(struct textbuf *buf, const char *s)
-{
-	textbuf_append(buf, s, strlen(s));
-}
-
-void textbuf_printf(struct textbuf *buf, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		buf->failed = true;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		textbuf_append(buf, small, (size_t)n);
-		return;
-	}
-	if (!textbuf_reserve(buf, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf->len += (size_t)n;
-}
 
 /* ---- the format's primitives ------------------------------------------- */
 
@@ -343,26 +261,12 @@ static double age_seconds(int64_t now_ms, int64_t then_ns)
 	return age > 0 ? age : 0.0;
 }
 
-/* Stats of every live feed, parallel to view->feeds (zeroed for NULL). */
-static struct feed_stats *collect_feed_stats(const struct daemon_view *view,
-					     size_t *nfeeds)
-{
-	size_t n = view->cfg ? view->cfg->nfeeds : 0;
-	struct feed_stats *stats = calloc(n ? n : 1, sizeof(*stats));
-
-	*nfeeds = n;
-	if (!stats)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (view->feeds[i])
-			feed_get_stats(view->feeds[i], &stats[i]);
-	return stats;
-}
-
 static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
-			 int64_t now_ms, const struct feed_stats *stats,
-			 size_t nfeeds)
+			 int64_t now_ms)
 {
+	const struct feed_view *feeds = view->feeds;
+	size_t nfeeds = view->nfeeds;
+
 	for (size_t m = 0; m < sizeof(feed_counters) / sizeof(feed_counters[0]); m++) {
 		metrics_family(buf, feed_counters[m].name, METRIC_COUNTER,
 			       feed_counters[m].help);
@@ -370,10 +274,10 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 			const char *labels[] = { "feed", NULL, NULL };
 			uint64_t value;
 
-			if (!view->feeds[i])
+			if (!feeds[i].live)
 				continue;
-			labels[1] = feed_name(view->feeds[i]);
-			memcpy(&value, (const char *)&stats[i] + feed_counters[m].offset,
+			labels[1] = feeds[i].name;
+			memcpy(&value, (const char *)&feeds[i].stats + feed_counters[m].offset,
 			       sizeof(value));
 			metrics_sample_u64(buf, feed_counters[m].name, labels, value);
 		}
@@ -382,17 +286,17 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	metrics_family(buf, "crdbfeedd_feed_reconnects_total", METRIC_COUNTER,
 		       "Connections the feed left behind and reconnected, by reason.");
 	for (size_t i = 0; i < nfeeds; i++) {
-		if (!view->feeds[i])
+		if (!feeds[i].live)
 			continue;
 		for (int r = 0; r < RECONNECT_NREASONS; r++) {
 			const char *labels[] = {
-				"feed", feed_name(view->feeds[i]),
+				"feed", feeds[i].name,
 				"reason", reconnect_reason_name((enum reconnect_reason)r),
 				NULL
 			};
 
 			metrics_sample_u64(buf, "crdbfeedd_feed_reconnects_total",
-					   labels, stats[i].reconnects[r]);
+					   labels, feeds[i].stats.reconnects[r]);
 		}
 	}
 
@@ -401,12 +305,12 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *current;
 
-		if (!view->feeds[i])
+		if (!feeds[i].live)
 			continue;
-		current = feed_public_state(view->feeds[i]);
+		current = feeds[i].state;
 		for (size_t s = 0; s < sizeof(public_states) / sizeof(public_states[0]); s++) {
 			const char *labels[] = {
-				"feed", feed_name(view->feeds[i]),
+				"feed", feeds[i].name,
 				"state", public_states[s], NULL
 			};
 
@@ -420,11 +324,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || !stats[i].state_since)
+		if (!feeds[i].live || !feeds[i].stats.state_since)
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_state_seconds", labels,
-				      age_seconds(now_ms, stats[i].state_since * 1000000));
+				      age_seconds(now_ms, feeds[i].stats.state_since * 1000000));
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_paused", METRIC_GAUGE,
@@ -432,11 +336,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i])
+		if (!feeds[i].live)
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_u64(buf, "crdbfeedd_feed_paused", labels,
-				   stats[i].paused);
+				   feeds[i].stats.paused);
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_resolved_timestamp_seconds", METRIC_GAUGE,
@@ -444,11 +348,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].last_resolved))
+		if (!feeds[i].live || crdb_hlc_is_zero(feeds[i].stats.last_resolved))
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_resolved_timestamp_seconds",
-				      labels, (double)stats[i].last_resolved.wall / 1e9);
+				      labels, (double)feeds[i].stats.last_resolved.wall / 1e9);
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_lag_seconds", METRIC_GAUGE,
@@ -456,11 +360,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].last_resolved))
+		if (!feeds[i].live || crdb_hlc_is_zero(feeds[i].stats.last_resolved))
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_lag_seconds", labels,
-				      age_seconds(now_ms, stats[i].last_resolved.wall));
+				      age_seconds(now_ms, feeds[i].stats.last_resolved.wall));
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_checkpoint_timestamp_seconds", METRIC_GAUGE,
@@ -468,11 +372,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].checkpoint))
+		if (!feeds[i].live || crdb_hlc_is_zero(feeds[i].stats.checkpoint))
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_checkpoint_timestamp_seconds",
-				      labels, (double)stats[i].checkpoint.wall / 1e9);
+				      labels, (double)feeds[i].stats.checkpoint.wall / 1e9);
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_checkpoint_age_seconds", METRIC_GAUGE,
@@ -480,11 +384,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || crdb_hlc_is_zero(stats[i].checkpoint))
+		if (!feeds[i].live || crdb_hlc_is_zero(feeds[i].stats.checkpoint))
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_checkpoint_age_seconds",
-				      labels, age_seconds(now_ms, stats[i].checkpoint.wall));
+				      labels, age_seconds(now_ms, feeds[i].stats.checkpoint.wall));
 	}
 
 	metrics_family(buf, "crdbfeedd_feed_last_row_timestamp_seconds", METRIC_GAUGE,
@@ -492,11 +396,11 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 	for (size_t i = 0; i < nfeeds; i++) {
 		const char *labels[] = { "feed", NULL, NULL };
 
-		if (!view->feeds[i] || !stats[i].last_row_at)
+		if (!feeds[i].live || !feeds[i].stats.last_row_at)
 			continue;
-		labels[1] = feed_name(view->feeds[i]);
+		labels[1] = feeds[i].name;
 		metrics_sample_double(buf, "crdbfeedd_feed_last_row_timestamp_seconds",
-				      labels, (double)stats[i].last_row_at / 1e3);
+				      labels, (double)feeds[i].stats.last_row_at / 1e3);
 	}
 }
 
@@ -542,48 +446,22 @@ static const struct {
 	  "Bytes queued now for the fullest subscriber." },
 };
 
-static const char *sink_type_name(enum sink_type type)
-{
-	return type == SINK_STDOUT ? "stdout" : "unix";
-}
-
-static const char *policy_name(enum slow_policy policy)
-{
-	switch (policy) {
-	case SLOW_POLICY_BLOCK:
-		return "block";
-	case SLOW_POLICY_DROP:
-		return "drop";
-	default:
-		return "disconnect";
-	}
-}
-
 static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 {
-	size_t n = view->cfg ? view->cfg->nsinks : 0;
-	struct sink_stats *stats = calloc(n ? n : 1, sizeof(*stats));
-
-	if (!stats) {
-		buf->failed = true;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (view->sinks[i])
-			sink_get_stats(view->sinks[i], &stats[i]);
+	const struct sink_view *sinks = view->sinks;
+	size_t n = view->nsinks;
 
 	metrics_family(buf, "crdbfeedd_sink_info", METRIC_GAUGE,
 		       "Always 1; the sink's feed, type and slow-subscriber policy are labels.");
 	for (size_t i = 0; i < n; i++) {
-		const struct sink_config *cfg;
+		const struct sink_config *cfg = sinks[i].cfg;
 
-		if (!view->sinks[i])
+		if (!sinks[i].live)
 			continue;
-		cfg = sink_config(view->sinks[i]);
 		const char *labels[] = {
-			"sink", sink_name(view->sinks[i]), "feed", cfg->feed,
+			"sink", sinks[i].name, "feed", cfg->feed,
 			"type", sink_type_name(cfg->type),
-			"policy", policy_name(cfg->policy), NULL
+			"policy", slow_policy_name(cfg->policy), NULL
 		};
 
 		metrics_sample_u64(buf, "crdbfeedd_sink_info", labels, 1);
@@ -594,13 +472,13 @@ static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 			       sink_values[m].help);
 		for (size_t i = 0; i < n; i++) {
 			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
-			const char *field = (const char *)&stats[i] + sink_values[m].offset;
+			const char *field = (const char *)&sinks[i].stats + sink_values[m].offset;
 			uint64_t value;
 
-			if (!view->sinks[i])
+			if (!sinks[i].live)
 				continue;
-			labels[1] = sink_name(view->sinks[i]);
-			labels[3] = sink_config(view->sinks[i])->feed;
+			labels[1] = sinks[i].name;
+			labels[3] = sinks[i].cfg->feed;
 			if (sink_values[m].kind == SV_SIZE) {
 				size_t size;
 
@@ -618,41 +496,32 @@ static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 	for (size_t i = 0; i < n; i++) {
 		const char *feed;
 
-		if (!view->sinks[i])
+		if (!sinks[i].live)
 			continue;
-		feed = sink_config(view->sinks[i])->feed;
-		const char *slow[] = { "sink", sink_name(view->sinks[i]), "feed", feed,
+		feed = sinks[i].cfg->feed;
+		const char *slow[] = { "sink", sinks[i].name, "feed", feed,
 				       "reason", "slow", NULL };
-		const char *other[] = { "sink", sink_name(view->sinks[i]), "feed", feed,
+		const char *other[] = { "sink", sinks[i].name, "feed", feed,
 					"reason", "other", NULL };
 
 		metrics_sample_u64(buf, "crdbfeedd_sink_disconnects_total", slow,
-				   stats[i].disconnected_slow);
+				   sinks[i].stats.disconnected_slow);
 		metrics_sample_u64(buf, "crdbfeedd_sink_disconnects_total", other,
-				   stats[i].disconnected_other);
+				   sinks[i].stats.disconnected_other);
 	}
-	free(stats);
 }
 
 int metrics_render(struct textbuf *buf, const struct daemon_view *view,
 		   int64_t now_ms, const struct process_figures *proc)
 {
 	struct process_figures own;
-	struct feed_stats *stats;
-	size_t nfeeds;
 
 	if (!proc) {
 		metrics_process_figures(&own);
 		proc = &own;
 	}
 	render_process(buf, view, now_ms, proc);
-	stats = collect_feed_stats(view, &nfeeds);
-	if (!stats) {
-		buf->failed = true;
-		return -1;
-	}
-	render_feeds(buf, view, now_ms, stats, nfeeds);
-	free(stats);
+	render_feeds(buf, view, now_ms);
 	render_sinks(buf, view);
 	return buf->failed ? -1 : 0;
 }

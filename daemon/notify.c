@@ -7,9 +7,8 @@
 
 #include "notify.h"
 
-#include "feed.h"
+#include "clock.h"
 #include "log.h"
-#include "sink.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,22 +37,6 @@ struct notifier {
 	int64_t last_rows_at;   /* CLOCK_MONOTONIC ms, 0 = no sample yet */
 	double events_per_s;
 };
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Send one message; failures are logged at debug level only (the manager
  * may be gone during shutdown, and nothing can be done about it). */
@@ -85,14 +68,12 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 
 	if (!len)
 		return;
-	for (size_t i = 0; view->cfg && i < view->cfg->nfeeds; i++) {
-		const struct feed *feed = view->feeds ? view->feeds[i] : NULL;
-		struct feed_stats st;
-		const char *state;
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const struct feed_view *feed = &view->feeds[i];
+		const char *state = feed->state;
 
-		if (!feed)
+		if (!feed->live)
 			continue;
-		state = feed_public_state(feed);
 		if (strcmp(state, "streaming") == 0)
 			streaming++;
 		else if (strcmp(state, "connecting") == 0)
@@ -103,27 +84,20 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 			failed++;
 		else if (strcmp(state, "paused") == 0)
 			paused++;
-		feed_get_stats(feed, &st);
-		if (st.last_resolved.wall > 0) {
-			int64_t lag_ms = now_ms - st.last_resolved.wall / 1000000;
+		if (feed->stats.last_resolved.wall > 0) {
+			int64_t lag_ms = now_ms - feed->stats.last_resolved.wall / 1000000;
 
 			if (lag_ms < 0)
 				lag_ms = 0;
 			if (lag_ms > worst_lag) {
 				worst_lag = lag_ms;
-				worst_feed = feed_name(feed);
+				worst_feed = feed->name;
 			}
 		}
 	}
-	for (size_t i = 0; view->cfg && i < view->cfg->nsinks; i++) {
-		const struct sink *sink = view->sinks ? view->sinks[i] : NULL;
-		struct sink_stats st;
-
-		if (!sink)
-			continue;
-		sink_get_stats(sink, &st);
-		subscribers += st.subscribers;
-	}
+	for (size_t i = 0; i < view->nsinks; i++)
+		if (view->sinks[i].live)
+			subscribers += view->sinks[i].stats.subscribers;
 	if (worst_feed)
 		snprintf(lag, sizeof(lag), "worst lag %" PRId64 ".%01" PRId64 "s (%.40s)",
 			 worst_lag / 1000, (worst_lag % 1000) / 100, worst_feed);
@@ -150,16 +124,11 @@ void notify_format_status(const struct daemon_view *view, double events_per_s,
 static void sample_rate(struct notifier *n, const struct daemon_view *view)
 {
 	uint64_t rows = 0;
-	int64_t now = monotonic_ms();
+	int64_t now = clock_mono_ms();
 
-	for (size_t i = 0; view->cfg && i < view->cfg->nfeeds; i++) {
-		struct feed_stats st;
-
-		if (!view->feeds || !view->feeds[i])
-			continue;
-		feed_get_stats(view->feeds[i], &st);
-		rows += st.rows;
-	}
+	for (size_t i = 0; i < view->nfeeds; i++)
+		if (view->feeds[i].live)
+			rows += view->feeds[i].stats.rows;
 	/* A feed removed by a reload takes its rows along: no negative rate. */
 	if (n->last_rows_at && now > n->last_rows_at && rows >= n->last_rows)
 		n->events_per_s = (double)(rows - n->last_rows) * 1000.0 /
@@ -177,7 +146,8 @@ static void send_status(struct notifier *n, bool force)
 
 	n->view(n->arg, &view);
 	sample_rate(n, &view);
-	notify_format_status(&view, n->events_per_s, realtime_ms(), text, sizeof(text));
+	notify_format_status(&view, n->events_per_s, clock_wall_ms(), text, sizeof(text));
+	daemon_view_release(&view);
 	if (!force && strcmp(text, n->last_status) == 0)
 		return;
 	snprintf(n->last_status, sizeof(n->last_status), "%s", text);

@@ -16,7 +16,7 @@
 
 #include <event2/event.h>
 
-#include "control.h"
+#include "view.h"
 
 /* How often STATUS= is recomputed (sent only when its text changed). */
 #define NOTIFY_STATUS_INTERVAL_MS 1000

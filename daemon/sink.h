@@ -16,16 +16,34 @@
 #include "encode.h"
 #include "stats.h"
 
-struct feed;
 struct sink;
 
 /*
- * Open a sink for feed: listen on the socket (replacing a stale socket file
- * only when nobody answers on it), or attach standard output. cfg is
- * borrowed like a feed's. NULL with errbuf set on failure.
+ * What a sink asks of the one that feeds it (a feed), given at open and
+ * copied; any callback may be NULL (a sink with no owner, as in tests):
+ *   name      the feed's name, put in the sink's own lines (missed,
+ *             error, subscribed);
+ *   greeting  a new line (one reference, given to the sink) each new
+ *             subscriber gets first: where the feed stands;
+ *   progress  a subscriber wrote, dropped or went away: a feed paused for
+ *             a blocking subscriber may read again and its checkpoint may
+ *             advance (it asks sink_is_blocking and sink_done_seq).
+ * The sink never calls back once sink_close has begun.
+ */
+struct sink_owner {
+	const char *(*name)(void *arg);
+	struct line *(*greeting)(void *arg);
+	void (*progress)(void *arg);
+	void *arg;
+};
+
+/*
+ * Open a sink for owner (NULL: none): listen on the socket (replacing a
+ * stale socket file only when nobody answers on it), or attach standard
+ * output. cfg is borrowed like a feed's. NULL with errbuf set on failure.
  */
 struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
-		       struct feed *feed, char *errbuf, size_t errlen);
+		       const struct sink_owner *owner, char *errbuf, size_t errlen);
 
 /*
  * The same with a listening socket handed over by systemd (socket
@@ -34,7 +52,8 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
  * AF_UNIX stream socket (checked: NULL with errbuf set otherwise).
  */
 struct sink *sink_open_fd(struct event_base *base, const struct sink_config *cfg,
-			  struct feed *feed, int fd, char *errbuf, size_t errlen);
+			  const struct sink_owner *owner, int fd,
+			  char *errbuf, size_t errlen);
 
 /* Copy the sink's counters and gauges out (see stats.h). */
 void sink_get_stats(const struct sink *sink, struct sink_stats *out);

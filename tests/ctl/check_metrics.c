@@ -1,7 +1,6 @@
 /*
  * check_metrics.c: crdbfeedd's Prometheus text exposition (daemon/metrics.c)
- * without a daemon. Feeds and sinks are stand-ins defined here (the real
- * ones need a loop and a server); their stats come from
+ * without a daemon: a daemon view (daemon/view.h) is filled from
  * metrics-cases/view.json and the rendering must equal
  * metrics-cases/render.prom byte for byte. Every rendering also passes a
  * checker of the format (HELP and TYPE before a family's samples, each
@@ -19,63 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/control.h"
-#include "daemon/feed.h"
 #include "daemon/metrics.h"
-#include "daemon/sink.h"
-
-/* ---- stand-ins for feed.c and sink.c ---------------------------------- */
-
-struct feed {
-	char *name;
-	char *state;
-	struct feed_stats stats;
-};
-
-struct sink {
-	char *name;
-	struct sink_config cfg;
-	struct sink_stats stats;
-};
-
-const char *feed_name(const struct feed *feed)
-{
-	return feed->name;
-}
-
-const char *feed_public_state(const struct feed *feed)
-{
-	return feed->state;
-}
-
-void feed_get_stats(const struct feed *feed, struct feed_stats *out)
-{
-	*out = feed->stats;
-}
-
-const char *reconnect_reason_name(enum reconnect_reason reason)
-{
-	static const char *const names[] = {
-		"connect", "error", "lost", "stall", "bad_row", "reload", "resume",
-	};
-
-	return reason < RECONNECT_NREASONS ? names[reason] : "?";
-}
-
-const char *sink_name(const struct sink *sink)
-{
-	return sink->name;
-}
-
-const struct sink_config *sink_config(const struct sink *sink)
-{
-	return &sink->cfg;
-}
-
-void sink_get_stats(const struct sink *sink, struct sink_stats *out)
-{
-	*out = sink->stats;
-}
+#include "daemon/view.h"
 
 /* ---- cases ------------------------------------------------------------- */
 
@@ -137,13 +81,13 @@ static char *dup_string(json_t *obj, const char *key)
 	return copy;
 }
 
-static struct feed *feed_from_json(json_t *obj)
+static void feed_from_json(json_t *obj, struct feed_view *feed,
+			   struct feed_config *cfg)
 {
-	struct feed *feed = calloc(1, sizeof(*feed));
-	json_t *reconnects = json_object_get(obj, "reconnects");
-
-	ck_assert_ptr_nonnull(feed);
-	feed->name = dup_string(obj, "name");
+	cfg->name = dup_string(obj, "name");
+	feed->name = cfg->name;
+	feed->cfg = cfg;
+	feed->live = true;
 	feed->state = dup_string(obj, "state");
 	feed->stats.rows = u64_field(obj, "rows");
 	feed->stats.resolved = u64_field(obj, "resolved");
@@ -155,31 +99,31 @@ static struct feed *feed_from_json(json_t *obj)
 	feed->stats.checkpoint_errors = u64_field(obj, "checkpoint_errors");
 	for (int r = 0; r < RECONNECT_NREASONS; r++)
 		feed->stats.reconnects[r] =
-			u64_field(reconnects, reconnect_reason_name((enum reconnect_reason)r));
+			u64_field(json_object_get(obj, "reconnects"),
+				  reconnect_reason_name((enum reconnect_reason)r));
 	feed->stats.last_resolved = hlc_field(obj, "last_resolved");
 	feed->stats.checkpoint = hlc_field(obj, "checkpoint");
 	feed->stats.state_since = (int64_t)u64_field(obj, "state_since");
 	feed->stats.last_row_at = (int64_t)u64_field(obj, "last_row_at");
 	feed->stats.paused = json_is_true(json_object_get(obj, "paused"));
-	return feed;
 }
 
-static struct sink *sink_from_json(json_t *obj)
+static void sink_from_json(json_t *obj, struct sink_view *sink,
+			   struct sink_config *cfg)
 {
-	struct sink *sink = calloc(1, sizeof(*sink));
 	const char *type = json_string_value(json_object_get(obj, "type"));
 	const char *policy = json_string_value(json_object_get(obj, "policy"));
 
-	ck_assert_ptr_nonnull(sink);
-	ck_assert_ptr_nonnull(type);
-	ck_assert_ptr_nonnull(policy);
-	sink->name = dup_string(obj, "name");
-	sink->cfg.name = sink->name;
-	sink->cfg.feed = dup_string(obj, "feed");
-	sink->cfg.type = strcmp(type, "stdout") == 0 ? SINK_STDOUT : SINK_UNIX;
-	sink->cfg.policy = strcmp(policy, "block") == 0 ? SLOW_POLICY_BLOCK :
-			   strcmp(policy, "drop") == 0 ? SLOW_POLICY_DROP :
-			   SLOW_POLICY_DISCONNECT;
+	ck_assert(type && policy);
+	cfg->name = dup_string(obj, "name");
+	cfg->feed = dup_string(obj, "feed");
+	cfg->type = strcmp(type, "stdout") == 0 ? SINK_STDOUT : SINK_UNIX;
+	cfg->policy = strcmp(policy, "block") == 0 ? SLOW_POLICY_BLOCK :
+		      strcmp(policy, "drop") == 0 ? SLOW_POLICY_DROP :
+		      SLOW_POLICY_DISCONNECT;
+	sink->name = cfg->name;
+	sink->cfg = cfg;
+	sink->live = true;
 	sink->stats.subscribers = u64_field(obj, "subscribers");
 	sink->stats.accepted = u64_field(obj, "accepted");
 	sink->stats.refused = u64_field(obj, "refused");
@@ -193,15 +137,13 @@ static struct sink *sink_from_json(json_t *obj)
 	sink->stats.buffer_bytes = u64_field(obj, "buffer_bytes");
 	sink->stats.queued_bytes = u64_field(obj, "queued_bytes");
 	sink->stats.max_queued_bytes = u64_field(obj, "max_queued_bytes");
-	return sink;
 }
 
-/* The view of view.json, everything allocated (fixture_free frees). */
+/* The view of view.json, everything allocated (fixture_free frees). A
+ * null entry is a feed or sink that could not be made (not live). */
 struct fixture {
 	json_t *json;
 	struct config cfg;
-	struct feed **feeds;
-	struct sink **sinks;
 	struct daemon_view view;
 	struct process_figures proc;
 	int64_t now_ms;
@@ -223,18 +165,18 @@ static void fixture_load(struct fixture *fx)
 	fx->cfg.nsinks = json_array_size(sinks);
 	fx->cfg.feeds = calloc(fx->cfg.nfeeds, sizeof(*fx->cfg.feeds));
 	fx->cfg.sinks = calloc(fx->cfg.nsinks, sizeof(*fx->cfg.sinks));
-	fx->feeds = calloc(fx->cfg.nfeeds, sizeof(*fx->feeds));
-	fx->sinks = calloc(fx->cfg.nsinks, sizeof(*fx->sinks));
-	ck_assert(fx->cfg.feeds && fx->cfg.sinks && fx->feeds && fx->sinks);
+	fx->view.feeds = calloc(fx->cfg.nfeeds, sizeof(*fx->view.feeds));
+	fx->view.sinks = calloc(fx->cfg.nsinks, sizeof(*fx->view.sinks));
+	ck_assert(fx->cfg.feeds && fx->cfg.sinks && fx->view.feeds && fx->view.sinks);
 	json_array_foreach(feeds, i, item)
 		if (!json_is_null(item))
-			fx->feeds[i] = feed_from_json(item);
+			feed_from_json(item, &fx->view.feeds[i], &fx->cfg.feeds[i]);
 	json_array_foreach(sinks, i, item)
 		if (!json_is_null(item))
-			fx->sinks[i] = sink_from_json(item);
+			sink_from_json(item, &fx->view.sinks[i], &fx->cfg.sinks[i]);
 	fx->view.cfg = &fx->cfg;
-	fx->view.feeds = fx->feeds;
-	fx->view.sinks = fx->sinks;
+	fx->view.nfeeds = fx->cfg.nfeeds;
+	fx->view.nsinks = fx->cfg.nsinks;
 	fx->view.started_at = (int64_t)u64_field(fx->json, "started_at");
 	fx->view.version = json_string_value(json_object_get(fx->json, "version"));
 	fx->view.ready = json_is_true(json_object_get(fx->json, "ready"));
@@ -249,22 +191,15 @@ static void fixture_load(struct fixture *fx)
 
 static void fixture_free(struct fixture *fx)
 {
-	for (size_t i = 0; i < fx->cfg.nfeeds; i++) {
-		if (!fx->feeds[i])
-			continue;
-		free(fx->feeds[i]->name);
-		free(fx->feeds[i]->state);
-		free(fx->feeds[i]);
+	for (size_t i = 0; i < fx->view.nfeeds; i++) {
+		free(fx->cfg.feeds[i].name);
+		free((char *)fx->view.feeds[i].state);
 	}
-	for (size_t i = 0; i < fx->cfg.nsinks; i++) {
-		if (!fx->sinks[i])
-			continue;
-		free(fx->sinks[i]->name);
-		free(fx->sinks[i]->cfg.feed);
-		free(fx->sinks[i]);
+	for (size_t i = 0; i < fx->view.nsinks; i++) {
+		free(fx->cfg.sinks[i].name);
+		free(fx->cfg.sinks[i].feed);
 	}
-	free(fx->feeds);
-	free(fx->sinks);
+	daemon_view_release(&fx->view);
 	free(fx->cfg.feeds);
 	free(fx->cfg.sinks);
 	json_decref(fx->json);
@@ -459,7 +394,7 @@ START_TEST(test_render_derived_values)
 	/* lag = now - last_resolved wall */
 	snprintf(want, sizeof(want), "crdbfeedd_feed_lag_seconds{feed=\"orders\"} %g\n",
 		 (double)fx.now_ms / 1e3 -
-		 (double)fx.feeds[0]->stats.last_resolved.wall / 1e9);
+		 (double)fx.view.feeds[0].stats.last_resolved.wall / 1e9);
 	ck_assert_msg(strstr(buf.data, want), "missing: %s", want);
 	/* uptime = now - started_at */
 	snprintf(want, sizeof(want), "crdbfeedd_uptime_seconds %g\n",
@@ -479,7 +414,7 @@ START_TEST(test_render_derived_values)
 		snprintf(want, sizeof(want),
 			 "crdbfeedd_feed_reconnects_total{feed=\"orders\",reason=\"%s\"} %llu\n",
 			 reconnect_reason_name((enum reconnect_reason)r),
-			 (unsigned long long)fx.feeds[0]->stats.reconnects[r]);
+			 (unsigned long long)fx.view.feeds[0].stats.reconnects[r]);
 		ck_assert_msg(strstr(buf.data, want), "missing: %s", want);
 	}
 	textbuf_free(&buf);

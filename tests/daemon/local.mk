@@ -104,6 +104,26 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-tls.conf \
 	tests/daemon/config-cases/listen-cases.txt
 
+# No include circle among daemon/ modules.
+TESTS += tests/daemon/check-includes.sh
+dist_check_SCRIPTS += tests/daemon/check-includes.sh
+
+# Sink policies (block, drop, disconnect) and bounds on a real socket.
+check_PROGRAMS += tests/daemon/check_sink
+TESTS += tests/daemon/check_sink
+tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c
+tests_daemon_check_sink_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_sink_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_sink_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# A feed's states without a server, and the reload reconciler.
+check_PROGRAMS += tests/daemon/check_fleet
+TESTS += tests/daemon/check_fleet
+tests_daemon_check_fleet_SOURCES = tests/daemon/check_fleet.c
+tests_daemon_check_fleet_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # After adding or changing a key: regenerate the example config from the
 # key table (check-config-docs.sh fails until the two agree).
 update-example-config: tests/daemon/check_config$(EXEEXT)

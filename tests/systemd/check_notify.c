@@ -2,16 +2,14 @@
  * check_notify.c: the systemd STATUS= text (notify_format_status in
  * daemon/notify.c) for the feeds and sinks of each case in
  * status-cases.txt (format documented there), and its bound on a short
- * buffer. Feeds and sinks are stand-ins defined here: notify.c only reads
- * them through feed_public_state/feed_get_stats/feed_name/sink_get_stats.
+ * buffer. Each case fills a daemon view (daemon/view.h): notify.c reads
+ * nothing else.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "daemon/conf.h"
-#include "daemon/control.h"
-#include "daemon/feed.h"
 #include "daemon/notify.h"
-#include "daemon/sink.h"
+#include "daemon/view.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -21,44 +19,13 @@
 #define MAX_ITEMS 16
 #define NOW_MS INT64_C(1795000000000)
 
-/* The stand-ins: just what notify.c asks of them. */
-struct feed {
-	char name[64];
-	char state[32];
-	struct feed_stats stats;
-};
-
-struct sink {
-	struct sink_stats stats;
-};
-
-const char *feed_public_state(const struct feed *feed)
-{
-	return feed->state;
-}
-
-void feed_get_stats(const struct feed *feed, struct feed_stats *out)
-{
-	*out = feed->stats;
-}
-
-const char *feed_name(const struct feed *feed)
-{
-	return feed->name;
-}
-
-void sink_get_stats(const struct sink *sink, struct sink_stats *out)
-{
-	*out = sink->stats;
-}
-
 struct status_case {
 	int line;
-	struct feed feeds[MAX_ITEMS];
-	struct feed *feed_ptrs[MAX_ITEMS];
+	char names[MAX_ITEMS][64];
+	char states[MAX_ITEMS][32];
+	struct feed_view feeds[MAX_ITEMS];
 	size_t nfeeds;
-	struct sink sinks[MAX_ITEMS];
-	struct sink *sink_ptrs[MAX_ITEMS];
+	struct sink_view sinks[MAX_ITEMS];
 	size_t nsinks;
 	double rate;
 	char expected[512];
@@ -75,19 +42,21 @@ static void parse_feeds(struct status_case *c, char *field)
 	if (strcmp(field, "-") == 0)
 		return;
 	for (char *item = strtok_r(field, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		struct feed *f = &c->feeds[c->nfeeds];
+		struct feed_view *f = &c->feeds[c->nfeeds];
 		char *eq = strchr(item, '='), *at = strchr(item, '@');
 
 		ck_assert_msg(eq && at && at > eq && c->nfeeds < MAX_ITEMS,
 			      "status-cases.txt:%d: bad feed %s", c->line, item);
 		*eq = *at = '\0';
-		snprintf(f->name, sizeof(f->name), "%s", item);
-		snprintf(f->state, sizeof(f->state), "%s", eq + 1);
+		snprintf(c->names[c->nfeeds], sizeof(c->names[0]), "%s", item);
+		snprintf(c->states[c->nfeeds], sizeof(c->states[0]), "%s", eq + 1);
+		f->name = c->names[c->nfeeds];
+		f->state = c->states[c->nfeeds];
+		f->live = true;
 		if (strcmp(at + 1, "none") != 0) {
 			f->stats.last_resolved.wall = (NOW_MS - strtoll(at + 1, NULL, 10)) * 1000000;
 			f->stats.last_resolved_at = NOW_MS;
 		}
-		c->feed_ptrs[c->nfeeds] = f;
 		c->nfeeds++;
 	}
 }
@@ -101,7 +70,7 @@ static void parse_sinks(struct status_case *c, char *field)
 	for (char *item = strtok_r(field, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		ck_assert_msg(c->nsinks < MAX_ITEMS, "status-cases.txt:%d: too many sinks", c->line);
 		c->sinks[c->nsinks].stats.subscribers = strtoul(item, NULL, 10);
-		c->sink_ptrs[c->nsinks] = &c->sinks[c->nsinks];
+		c->sinks[c->nsinks].live = true;
 		c->nsinks++;
 	}
 }
@@ -149,8 +118,10 @@ static void view_of(struct status_case *c, struct config *cfg, struct daemon_vie
 	cfg->nfeeds = c->nfeeds;
 	cfg->nsinks = c->nsinks;
 	view->cfg = cfg;
-	view->feeds = c->feed_ptrs;
-	view->sinks = c->sink_ptrs;
+	view->feeds = c->feeds;
+	view->nfeeds = c->nfeeds;
+	view->sinks = c->sinks;
+	view->nsinks = c->nsinks;
 }
 
 START_TEST(test_status_cases)

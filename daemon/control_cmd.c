@@ -1,0 +1,331 @@
+/*
+ * control_cmd.c: the control socket's commands (the protocol is in
+ * control.h): status as one JSON object built from a daemon view, the
+ * metrics text, pause and resume of a feed, reload. Each answer is built
+ * whole in the connection's bounded buffer.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "control_int.h"
+
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+#include "names.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- answers ------------------------------------------------------------- */
+
+/* One JSON value as the whole answer, with a newline. */
+void ctl_answer_json(struct conn *conn, json_t *value)
+{
+	char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+
+	textbuf_free(&conn->out);
+	textbuf_init(&conn->out, RESPONSE_MAX);
+	if (text) {
+		textbuf_puts(&conn->out, text);
+		textbuf_puts(&conn->out, "\n");
+		free(text);
+	}
+	if (!text || conn->out.failed) {
+		textbuf_free(&conn->out);
+		textbuf_init(&conn->out, RESPONSE_MAX);
+		textbuf_puts(&conn->out,
+			     "{\"ok\":false,\"error\":\"out of memory or answer too large\",\"code\":\"failed\"}\n");
+	}
+	json_decref(value);
+}
+
+/*
+ * {"ok":false,"error":message,"code":code}. code is for programs
+ * (crdbfeedctl picks its exit status by it): permission_denied,
+ * unknown_feed, unknown_command, bad_request, failed.
+ */
+void ctl_answer_error(struct conn *conn, const char *code, const char *fmt, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	ctl_answer_json(conn, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", message,
+				    "code", code));
+}
+
+static void answer_ok(struct conn *conn)
+{
+	ctl_answer_json(conn, json_pack("{s:b}", "ok", 1));
+}
+
+/* A string, or JSON null when s is empty. */
+static json_t *string_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *hlc_or_null(crdb_hlc hlc)
+{
+	char text[CRDB_HLC_BUFSIZE];
+
+	if (crdb_hlc_is_zero(hlc))
+		return json_null();
+	crdb_hlc_format(hlc, text);
+	return json_string(text);
+}
+
+static double seconds_since(int64_t now, int64_t then_ms)
+{
+	return now > then_ms ? (double)(now - then_ms) / 1e3 : 0.0;
+}
+
+static json_t *feed_status(const struct daemon_view *view,
+			   const struct feed_view *feed, int64_t now)
+{
+	const struct feed_config *fcfg = feed->cfg;
+	const struct feed_stats *st = &feed->stats;
+	json_t *obj, *counters, *reconnects, *tables;
+	uint64_t subscribers = 0;
+	char *dsn;
+
+	for (size_t i = 0; i < view->nsinks; i++)
+		if (view->sinks[i].live && strcmp(view->sinks[i].cfg->feed, feed->name) == 0)
+			subscribers += view->sinks[i].stats.subscribers;
+	reconnects = json_object();
+	for (int r = 0; reconnects && r < RECONNECT_NREASONS; r++)
+		json_object_set_new(reconnects,
+				    reconnect_reason_name((enum reconnect_reason)r),
+				    json_integer((json_int_t)st->reconnects[r]));
+	counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
+			     "rows", (json_int_t)st->rows,
+			     "resolved", (json_int_t)st->resolved,
+			     "bytes_in", (json_int_t)st->bytes_in,
+			     "lines_out", (json_int_t)st->lines_out,
+			     "bytes_out", (json_int_t)st->bytes_out,
+			     "bad_rows", (json_int_t)st->bad_rows,
+			     "checkpoint_writes", (json_int_t)st->checkpoint_writes,
+			     "checkpoint_errors", (json_int_t)st->checkpoint_errors,
+			     "reconnects", reconnects);
+	tables = json_array();
+	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
+		json_array_append_new(tables, json_string(fcfg->tables[i]));
+	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
+	obj = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o}",
+			"name", feed->name,
+			"state", feed->state,
+			"paused", st->paused,
+			"cursor", hlc_or_null(st->checkpoint),
+			"resolved", hlc_or_null(st->last_resolved),
+			"lag", crdb_hlc_is_zero(st->last_resolved) ? json_null() :
+				json_real(seconds_since(now, st->last_resolved.wall / 1000000)),
+			"checkpoint_age", crdb_hlc_is_zero(st->checkpoint) ? json_null() :
+				json_real(seconds_since(now, st->checkpoint.wall / 1000000)),
+			"state_seconds", st->state_since ?
+				json_real(seconds_since(now, st->state_since)) : json_null(),
+			"last_error", string_or_null(st->last_error),
+			"subscribers", (json_int_t)subscribers,
+			"counters", counters,
+			"tables", tables,
+			"dsn", string_or_null(dsn));
+	free(dsn);
+	return obj;
+}
+
+static json_t *sink_status(const struct sink_view *sink)
+{
+	const struct sink_config *scfg = sink->cfg;
+	const struct sink_stats *st = &sink->stats;
+
+	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "name", sink->name,
+			 "feed", scfg->feed,
+			 "type", sink_type_name(scfg->type),
+			 "path", string_or_null(scfg->path),
+			 "policy", slow_policy_name(scfg->policy),
+			 "activated", st->activated,
+			 "subscribers", (json_int_t)st->subscribers,
+			 "queued", (json_int_t)st->queued_bytes,
+			 "max_queued", (json_int_t)st->max_queued_bytes,
+			 "buffer", (json_int_t)st->buffer_bytes,
+			 "accepted", (json_int_t)st->accepted,
+			 "refused", (json_int_t)st->refused,
+			 "dropped", (json_int_t)st->dropped,
+			 "disconnected_slow", (json_int_t)st->disconnected_slow,
+			 "disconnected_other", (json_int_t)st->disconnected_other);
+}
+
+static void cmd_status(struct conn *conn, const struct daemon_view *view)
+{
+	int64_t now = clock_wall_ms();
+	json_t *feeds = json_array(), *sinks = json_array(), *status;
+
+	for (size_t i = 0; feeds && i < view->nfeeds; i++) {
+		if (view->feeds[i].live)
+			json_array_append_new(feeds, feed_status(view, &view->feeds[i], now));
+		else
+			json_array_append_new(feeds, json_pack("{s:s, s:s, s:s}",
+				"name", view->feeds[i].name, "state", "failed",
+				"last_error", "the feed could not be created"));
+	}
+	for (size_t i = 0; sinks && i < view->nsinks; i++) {
+		if (view->sinks[i].live)
+			json_array_append_new(sinks, sink_status(&view->sinks[i]));
+		else
+			json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}",
+				"name", view->sinks[i].name,
+				"feed", view->sinks[i].cfg->feed,
+				"error", "the sink could not be opened"));
+	}
+	status = json_pack("{s:b, s:s, s:I, s:I, s:f, s:b, s:b, s:o*, s:o*, s:o*}",
+			   "ok", 1,
+			   "version", view->version ? view->version : "",
+			   "pid", (json_int_t)getpid(),
+			   "started_at", (json_int_t)view->started_at,
+			   "uptime", seconds_since(now, view->started_at),
+			   "ready", view->ready,
+			   "shutting_down", view->shutting_down,
+			   "config", string_or_null(view->cfg->path),
+			   "feeds", feeds,
+			   "sinks", sinks);
+	ctl_answer_json(conn, status);
+}
+
+static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
+{
+	textbuf_free(&conn->out);
+	textbuf_init(&conn->out, RESPONSE_MAX);
+	if (metrics_render(&conn->out, view, clock_wall_ms(), NULL)) {
+		log_warning(CONTROL_WHO, "%s: the metrics did not fit in %u bytes",
+			    conn->who, RESPONSE_MAX);
+		ctl_answer_error(conn, "failed", "out of memory or metrics too large");
+	}
+}
+
+/* A client's word, safe to quote in an answer or a log line: printable
+ * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
+static void printable(char *out, size_t outlen, const char *in)
+{
+	size_t n = 0;
+
+	for (const char *p = in; *p && n + 1 < outlen; p++)
+		out[n++] = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
+	out[n] = '\0';
+}
+
+/* The feed named name in view; NULL when none is configured. */
+static const struct feed_view *find_feed(const struct daemon_view *view,
+					 const char *name)
+{
+	for (size_t i = 0; i < view->nfeeds; i++)
+		if (strcmp(view->feeds[i].name, name) == 0)
+			return &view->feeds[i];
+	return NULL;
+}
+
+static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
+			     const char *name, bool pause)
+{
+	struct control *ctl = conn->ctl;
+	const char *verb = pause ? "pause" : "resume";
+	const struct feed_view *feed;
+	char why[160];
+
+	if (!*name) {
+		ctl_answer_error(conn, "bad_request", "usage: %s FEED", verb);
+		return;
+	}
+	feed = find_feed(view, name);
+	if (!feed || !feed->live || !ctl->ops->pause) {
+		char shown[128];
+
+		printable(shown, sizeof(shown), name);
+		ctl_answer_error(conn, "unknown_feed", feed ?
+			     "feed \"%s\" could not be created" :
+			     "unknown feed \"%s\"", shown);
+		return;
+	}
+	if (conn->have_cred)
+		snprintf(why, sizeof(why), "paused by an operator (uid %ld, pid %ld)",
+			 (long)conn->cred.uid, (long)conn->cred.pid);
+	else
+		snprintf(why, sizeof(why), "paused by an operator");
+	if (ctl->ops->pause(ctl->arg, name, pause, why)) {
+		ctl_answer_error(conn, "failed", pause ?
+			     "feed \"%.200s\" is stopping and cannot be paused" :
+			     "feed \"%.200s\" is not paused", name);
+		return;
+	}
+	log_notice(CONTROL_WHO, "%s: %s feed %s", conn->who, verb, name);
+	answer_ok(conn);
+}
+
+static void cmd_reload(struct conn *conn)
+{
+	struct control *ctl = conn->ctl;
+	char errbuf[2048] = "";
+
+	log_notice(CONTROL_WHO, "%s: reload", conn->who);
+	if (!ctl->ops->reload) {
+		ctl_answer_error(conn, "failed", "reload is not available");
+		return;
+	}
+	if (ctl->ops->reload(ctl->arg, errbuf, sizeof(errbuf))) {
+		ctl_answer_error(conn, "failed", "reload failed: %s",
+			     *errbuf ? errbuf : "see the daemon's log");
+		return;
+	}
+	answer_ok(conn);
+}
+
+/* Run one control request line (without its newline). */
+void ctl_command(struct conn *conn, char *line)
+{
+	struct control *ctl = conn->ctl;
+	struct daemon_view view;
+	size_t len = strlen(line);
+	char *arg;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
+		       line[len - 1] == '\t'))
+		line[--len] = '\0';
+	while (*line == ' ' || *line == '\t')
+		line++;
+	arg = line + strcspn(line, " \t");
+	if (*arg) {
+		*arg++ = '\0';
+		arg += strspn(arg, " \t");
+	}
+	memset(&view, 0, sizeof(view));
+	ctl->ops->view(ctl->arg, &view);
+	if (!view.cfg) {
+		ctl_answer_error(conn, "failed", "the daemon has no configuration yet");
+	} else if (strcmp(line, "status") == 0 && !*arg) {
+		cmd_status(conn, &view);
+	} else if (strcmp(line, "metrics") == 0 && !*arg) {
+		cmd_metrics(conn, &view);
+	} else if (strcmp(line, "pause") == 0) {
+		cmd_pause_resume(conn, &view, arg, true);
+	} else if (strcmp(line, "resume") == 0) {
+		cmd_pause_resume(conn, &view, arg, false);
+	} else if (strcmp(line, "reload") == 0 && !*arg) {
+		cmd_reload(conn);
+	} else if (!*line) {
+		ctl_answer_error(conn, "unknown_command",
+			     "empty request (expected status, metrics, pause FEED, resume FEED, reload)");
+	} else {
+		char shown[64];
+
+		printable(shown, sizeof(shown), line);
+		ctl_answer_error(conn, "unknown_command",
+			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
+			     shown, *arg ? " or unexpected argument" : "");
+	}
+	daemon_view_release(&view);
+	ctl_conn_respond(conn);
+}

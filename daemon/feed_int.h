@@ -1,0 +1,123 @@
+/*
+ * feed_int.h: what feed.c (state machine, statement, connection, life
+ * cycle) and feed_rows.c (the stream: rows, resolved timestamps, publishing
+ * to sinks, the checkpoint) share: the feed struct and the calls between
+ * the two. The rest of the daemon uses feed.h.
+ */
+#ifndef CRDBFEEDD_FEED_INT_H
+#define CRDBFEEDD_FEED_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "feed.h"
+
+#define MIN_STALL_MS 30000
+#define DRAIN_BATCH 256     /* results per callback before yielding */
+
+struct pending_resolved {
+	uint64_t seq;  /* the resolved line's position */
+	crdb_hlc hlc;
+};
+
+enum start_step {
+	STEP_SET,      /* SET statement_timeout = 0 sent */
+	STEP_FEED      /* the changefeed statement sent */
+};
+
+struct feed {
+	const struct feed_config *cfg;
+	char *name;
+	char who[160];          /* "feed NAME" */
+	char *state_dir;        /* NULL: the checkpoint lives in memory only */
+	struct event_base *base;
+	feed_state_hook hook;
+	void *hook_arg;
+
+	enum feed_state state;
+	char reason[256];       /* why the last transition happened */
+
+	crdb_conn *conn;
+	struct event *sock_ev;
+	enum start_step step;
+	crdb_decode_opts dopts;
+	struct event *backoff_timer;
+	struct event *watchdog;
+	struct event *progress; /* sink progress, handled outside the sink */
+	int64_t backoff_ms;
+	int64_t last_activity_ms; /* when the last result arrived (watchdog) */
+	int64_t drain_now;      /* the clock, read once per feed_drain */
+	bool started;           /* feed_start ran (state lines say "connecting" before) */
+	bool attempted;         /* left CONNECTING/STARTING once since the start */
+	bool blocked;           /* a block sink is full: socket not read */
+	bool checkpoint_error;  /* the last write failed (log once) */
+
+	crdb_hlc checkpoint;    /* resume cursor: every earlier event written */
+	crdb_hlc last_resolved; /* newest resolved timestamp received */
+	uint64_t seq;           /* last line published */
+	struct pending_resolved *pending;
+	size_t npending, pending_cap;
+
+	struct sink **sinks;
+	size_t nsinks;
+
+	/* Counters are plain adds where things happen; times are
+	 * CLOCK_MONOTONIC ms (cheap, and a wall clock step cannot make an
+	 * age negative), turned into wall clock times by feed_get_stats. */
+	struct feed_stats stats;
+	int64_t last_resolved_mono, checkpoint_mono, state_since_mono;
+	int64_t last_row_mono;
+	int64_t checkpoint_file_wall; /* the read file's mtime, until it advances */
+};
+
+/* ---- feed.c ---- */
+
+/* The failure subscribers and status see last. */
+void feed_note_error(struct feed *feed, const char *message);
+/* Drop the connection and its socket event. */
+void feed_close_conn(struct feed *feed);
+/* The only state change: logged, told to subscribers and the hook. The
+ * _ctx forms add a table and SQLSTATE to the log line. */
+void feed_set_state(struct feed *feed, enum feed_state state,
+		    const char *reason);
+void feed_set_state_ctx(struct feed *feed, enum feed_state state,
+			const char *reason, const char *table,
+			const char *sqlstate);
+/* Leave the connection and reconnect after the backoff, counted as why. */
+void feed_backoff(struct feed *feed, enum reconnect_reason why,
+		  const char *reason);
+void feed_backoff_ctx(struct feed *feed, enum reconnect_reason why,
+		      const char *reason, const char *table,
+		      const char *sqlstate);
+/* A permanent error: FAILED until a reload. */
+void feed_fail(struct feed *feed, const char *reason);
+void feed_fail_ctx(struct feed *feed, const char *reason,
+		   const char *sqlstate);
+/* An error result (res NULL: the connection's own error): backoff or
+ * fail, by its class. */
+void feed_result_error(struct feed *feed, const PGresult *res);
+/* Watch the connection's socket for what with cb: 0 or -1. */
+int feed_watch(struct feed *feed, short what, event_callback_fn cb);
+/* Send the changefeed statement (after the session's SET). */
+void feed_send_changefeed(struct feed *feed);
+
+/* ---- feed_rows.c ---- */
+
+/* Give a line the next position and offer it to every sink. Steals line. */
+void feed_publish(struct feed *feed, struct line *line);
+/* A block sink has a subscriber over its bound: do not read. */
+bool feed_blocked(const struct feed *feed);
+/* Move the checkpoint as far as every block sink has written. */
+void feed_advance_checkpoint(struct feed *feed);
+/* Take what libpq holds, as long as no block sink is full. */
+void feed_drain(struct feed *feed);
+/* The connection's socket is readable or writable (streaming). */
+void feed_on_session_io(evutil_socket_t fd, short what, void *arg);
+/* The deferred work of feed_sink_progress. */
+void feed_on_progress(evutil_socket_t fd, short what, void *arg);
+
+#endif /* CRDBFEEDD_FEED_INT_H */

@@ -1,0 +1,408 @@
+/*
+ * feed_rows.c: a feed's stream once the changefeed runs: results taken
+ * from libpq in single-row mode, each row or resolved timestamp turned
+ * into a line and published to the feed's sinks, the socket left unread
+ * while a block sink is full, and the checkpoint moved as far as every
+ * block sink has written. The sinks reach back only through the
+ * callbacks of feed_sink_owner.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "feed_int.h"
+
+#include "checkpoint.h"
+#include "clock.h"
+#include "log.h"
+#include "sink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- publishing ----------------------------------------------------------- */
+
+void feed_publish(struct feed *feed, struct line *line)
+{
+	line->seq = ++feed->seq;
+	feed->stats.lines_out++;
+	feed->stats.bytes_out += line->len;
+	for (size_t i = 0; i < feed->nsinks; i++)
+		sink_offer(feed->sinks[i], line);
+	line_unref(line);
+}
+
+struct line *feed_state_line(const struct feed *feed)
+{
+	const char *reason = feed->reason[0] ? feed->reason : NULL;
+
+	if (feed->state == FEED_STREAMING)
+		reason = NULL;
+	return line_new_state(feed->name, feed_public_state(feed), reason);
+}
+
+bool feed_blocked(const struct feed *feed)
+{
+	for (size_t i = 0; i < feed->nsinks; i++)
+		if (sink_is_blocking(feed->sinks[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Move the checkpoint to the newest resolved timestamp whose line, and so
+ * every line before it, every block sink has written.
+ */
+void feed_advance_checkpoint(struct feed *feed)
+{
+	uint64_t done = feed->seq;
+	size_t popped = 0;
+	crdb_hlc newest = { 0, 0 };
+	char errbuf[256], hlcbuf[CRDB_HLC_BUFSIZE];
+
+	if (feed->npending == 0)
+		return;
+	for (size_t i = 0; i < feed->nsinks; i++) {
+		uint64_t d = sink_done_seq(feed->sinks[i], feed->seq);
+
+		if (d < done)
+			done = d;
+	}
+	while (popped < feed->npending && feed->pending[popped].seq <= done) {
+		newest = feed->pending[popped].hlc;
+		popped++;
+	}
+	if (popped == 0)
+		return;
+	feed->npending -= popped;
+	memmove(feed->pending, feed->pending + popped,
+		feed->npending * sizeof(*feed->pending));
+	if (crdb_hlc_compare(newest, feed->checkpoint) <= 0)
+		return;
+	feed->checkpoint = newest;
+	feed->checkpoint_mono = clock_mono_ms();
+	crdb_hlc_format(newest, hlcbuf);
+	if (!feed->state_dir) {
+		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
+		return;
+	}
+	/* A failed write keeps the old file (checkpoint.h) and the stream
+	 * going: the next resolved timestamp tries again. One line per
+	 * outage, one when it ends. */
+	if (checkpoint_write(feed->state_dir, feed->name, newest, errbuf, sizeof(errbuf))) {
+		feed->stats.checkpoint_errors++;
+		if (!feed->checkpoint_error) {
+			log_error(feed->who, "checkpoint not saved (the old one stays; streaming on): %s",
+				  errbuf);
+			feed_note_error(feed, errbuf);
+		}
+		feed->checkpoint_error = true;
+		return;
+	}
+	feed->stats.checkpoint_writes++;
+	if (feed->checkpoint_error)
+		log_notice(feed->who, "checkpoint saved again (%s)", hlcbuf);
+	feed->checkpoint_error = false;
+	log_debug(feed->who, "checkpoint %s", hlcbuf);
+}
+
+/* The first row of a connection: the feed streams, backoff starts over. */
+static void feed_mark_streaming(struct feed *feed)
+{
+	if (feed->state == FEED_STARTING) {
+		feed->backoff_ms = 0;
+		feed_set_state(feed, FEED_STREAMING, NULL);
+	}
+}
+
+static void feed_handle_row(struct feed *feed, const PGresult *res)
+{
+	crdb_event ev = { 0 };
+	crdb_error err;
+	struct line *line;
+	char errbuf[256];
+
+	feed->stats.bytes_in += (uint64_t)PQgetlength(res, 0, 1) +
+				(uint64_t)PQgetlength(res, 0, 2);
+	/* The common case, a plain wrapped row, goes from the wire bytes to
+	 * its line without jansson values (encode.h: byte-identical to the
+	 * general path). Anything else (resolved rows, other envelopes,
+	 * escapes, malformed rows) returns NULL and takes the general
+	 * path, which also says what is wrong. */
+	line = line_new_row_direct(feed->name, res, &feed->dopts);
+	if (line) {
+		feed_mark_streaming(feed);
+		feed->stats.rows++;
+		feed->last_row_mono = feed->drain_now;
+		feed_publish(feed, line);
+		return;
+	}
+	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
+		char hlc[CRDB_HLC_BUFSIZE], msg[512], table[101];
+
+		/* The table name is server text of any length: bounded. */
+		snprintf(table, sizeof(table), "%s", PQgetisnull(res, 0, 0) ?
+			 "(resolved)" : PQgetvalue(res, 0, 0));
+		crdb_hlc_format(feed->checkpoint, hlc);
+		feed->stats.bad_rows++;
+		log_ctx_msg(LOG_LEVEL_ERROR, &(struct log_ctx){ .feed = feed->name, .table = table },
+			    "rejected a row from table %s after resolved %s: %s",
+			    table, hlc, err.message);
+		snprintf(msg, sizeof(msg), "undecodable row from table %s: %s",
+			 table, err.message);
+		feed_backoff(feed, RECONNECT_BAD_ROW, msg);
+		return;
+	}
+	feed_mark_streaming(feed);
+	if (ev.kind == CRDB_EVENT_RESOLVED) {
+		feed->stats.resolved++;
+		/* A repeat after a reconnect says nothing new. */
+		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
+			feed->last_resolved = ev.resolved;
+			feed->last_resolved_mono = feed->drain_now;
+			line = line_new_resolved(feed->name, ev.resolved);
+			if (!line)
+				goto nomem;
+			if (feed->npending == feed->pending_cap) {
+				size_t ncap = feed->pending_cap ? feed->pending_cap * 2 : 16;
+				struct pending_resolved *grown =
+					realloc(feed->pending, ncap * sizeof(*grown));
+
+				if (!grown) {
+					line_unref(line);
+					goto nomem;
+				}
+				feed->pending = grown;
+				feed->pending_cap = ncap;
+			}
+			feed_publish(feed, line);
+			feed->pending[feed->npending].seq = feed->seq;
+			feed->pending[feed->npending].hlc = ev.resolved;
+			feed->npending++;
+			feed_advance_checkpoint(feed);
+		}
+	} else {
+		line = line_new_row(feed->name, &ev, feed->dopts.diff, errbuf, sizeof(errbuf));
+		if (!line) {
+			char msg[300], table[101];
+
+			snprintf(table, sizeof(table), "%s", ev.table ? ev.table : "?");
+			crdb_event_clear(&ev);
+			feed->stats.bad_rows++;
+			snprintf(msg, sizeof(msg), "cannot encode a row: %s", errbuf);
+			feed_backoff_ctx(feed, RECONNECT_BAD_ROW, msg, table, NULL);
+			return;
+		}
+		feed->stats.rows++;
+		feed->last_row_mono = feed->drain_now;
+		feed_publish(feed, line);
+	}
+	crdb_event_clear(&ev);
+	return;
+nomem:
+	crdb_event_clear(&ev);
+	feed_backoff(feed, RECONNECT_BAD_ROW, "out of memory");
+}
+
+/*
+ * Take every result libpq has complete, as long as no block sink is full.
+ * Returns when libpq needs more input, the feed paused, or the connection
+ * was closed (feed->conn NULL then).
+ */
+/*
+ * libpq keeps a malformed message (a DataRow of the wrong width, a length
+ * past its end) to itself: it writes the reason into the connection's
+ * error message and then discards every row until the statement ends,
+ * which a changefeed never does. Seen while libpq is still busy, that
+ * message means the stream is broken now: log it with the checkpoint and
+ * reconnect at once instead of waiting for the stall watchdog.
+ */
+static void feed_check_protocol(struct feed *feed, PGconn *pg)
+{
+	const char *text = PQerrorMessage(pg);
+	char hlc[CRDB_HLC_BUFSIZE], reason[300];
+
+	if (feed->step != STEP_FEED || !text || !*text)
+		return;
+	snprintf(reason, sizeof(reason), "malformed message from the server: %s", text);
+	reason[strcspn(reason, "\n")] = '\0';
+	crdb_hlc_format(feed->checkpoint, hlc);
+	feed->stats.bad_rows++;
+	log_error(feed->who, "%s (resuming after resolved %s)", reason, hlc);
+	feed_backoff(feed, RECONNECT_BAD_ROW, reason);
+}
+
+static void feed_drain_results(struct feed *feed)
+{
+	unsigned taken = 0;
+
+	while (feed->conn && !feed->blocked) {
+		PGconn *pg = crdb_conn_pg(feed->conn);
+		PGresult *res;
+
+		if (PQisBusy(pg)) {
+			feed_check_protocol(feed, pg);
+			return;
+		}
+		/* Let the sinks write between bursts: continue in the next
+		 * pass (rows held by libpq would not wake the socket). */
+		if (++taken > DRAIN_BATCH) {
+			feed_sink_progress(feed);
+			return;
+		}
+		res = PQgetResult(pg);
+		if (!res) {
+			if (feed->step == STEP_SET) {
+				feed_send_changefeed(feed);
+				continue;
+			}
+			/* The statement ended without an error result. */
+			feed_backoff(feed, RECONNECT_LOST, "the changefeed statement ended");
+			return;
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			if (feed->step == STEP_FEED)
+				feed_handle_row(feed, res);
+			break;
+		case PGRES_COMMAND_OK:
+			break;
+		case PGRES_TUPLES_OK:
+			if (feed->step == STEP_FEED) {
+				/* end_time or initial_scan='only' (§2.4). */
+				PQclear(res);
+				feed_close_conn(feed);
+				feed_set_state(feed, FEED_STOPPED, "the changefeed completed");
+				return;
+			}
+			break;
+		case PGRES_FATAL_ERROR:
+			feed_result_error(feed, res);
+			PQclear(res);
+			return;
+		default:
+			break;
+		}
+		PQclear(res);
+		if (feed->conn && feed_blocked(feed)) {
+			feed->blocked = true;
+			if (feed->sock_ev)
+				event_del(feed->sock_ev);
+			log_debug(feed->who, "a block sink is full: pausing");
+		}
+	}
+}
+
+/*
+ * feed_drain_results with the clock read once per call, not per row. Only
+ * results count as activity for the stall watchdog: bytes libpq reads and
+ * then drops (rows after a malformed one) must not keep a dead feed alive.
+ */
+void feed_drain(struct feed *feed)
+{
+	uint64_t before = feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows;
+
+	feed->drain_now = clock_mono_ms();
+	feed_drain_results(feed);
+	if (feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows != before)
+		feed->last_activity_ms = feed->drain_now;
+}
+
+void feed_on_session_io(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+	PGconn *pg = crdb_conn_pg(feed->conn);
+
+	if (what & EV_WRITE) {
+		int flushed = PQflush(pg);
+
+		if (flushed < 0) {
+			feed_result_error(feed, NULL);
+			return;
+		}
+		if (!flushed && feed_watch(feed, EV_READ | EV_PERSIST, feed_on_session_io)) {
+			feed_backoff(feed, RECONNECT_LOST, "cannot watch the connection's socket");
+			return;
+		}
+	}
+	if (what & EV_READ) {
+		if (!PQconsumeInput(pg)) {
+			feed_result_error(feed, NULL);
+			return;
+		}
+		feed_drain(feed);
+	}
+}
+
+void feed_on_progress(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed *feed = arg;
+
+	feed_advance_checkpoint(feed);
+	if (feed->blocked && !feed_blocked(feed)) {
+		feed->blocked = false;
+		feed->last_activity_ms = clock_mono_ms();
+		log_debug(feed->who, "block sinks drained: resuming");
+		if (feed->sock_ev)
+			event_add(feed->sock_ev, NULL);
+	}
+	/* Rows libpq already holds would not wake the socket. */
+	if (!feed->blocked && feed->conn &&
+	    (feed->state == FEED_STARTING || feed->state == FEED_STREAMING))
+		feed_drain(feed);
+}
+
+void feed_sink_progress(struct feed *feed)
+{
+	if (!event_pending(feed->progress, EV_TIMEOUT, NULL))
+		event_active(feed->progress, EV_TIMEOUT, 0);
+}
+
+static const char *owner_name(void *arg)
+{
+	return feed_name(arg);
+}
+
+static struct line *owner_greeting(void *arg)
+{
+	return feed_state_line(arg);
+}
+
+static void owner_progress(void *arg)
+{
+	feed_sink_progress(arg);
+}
+
+void feed_sink_owner(struct feed *feed, struct sink_owner *out)
+{
+	out->name = owner_name;
+	out->greeting = owner_greeting;
+	out->progress = owner_progress;
+	out->arg = feed;
+}
+
+int feed_add_sink(struct feed *feed, struct sink *sink)
+{
+	struct sink **grown = realloc(feed->sinks, (feed->nsinks + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	feed->sinks = grown;
+	feed->sinks[feed->nsinks++] = sink;
+	return 0;
+}
+
+void feed_remove_sink(struct feed *feed, struct sink *sink)
+{
+	for (size_t i = 0; i < feed->nsinks; i++) {
+		if (feed->sinks[i] == sink) {
+			memmove(feed->sinks + i, feed->sinks + i + 1,
+				(feed->nsinks - i - 1) * sizeof(*feed->sinks));
+			feed->nsinks--;
+			break;
+		}
+	}
+	/* A full block sink may have been what paused the feed. */
+	feed_sink_progress(feed);
+}

@@ -1,0 +1,38 @@
+/*
+ * names.c: a sink's type and policy, and a reconnect's reason, as words
+ * (names.h, stats.h).
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "names.h"
+
+#include "stats.h"
+
+const char *slow_policy_name(enum slow_policy policy)
+{
+	switch (policy) {
+	case SLOW_POLICY_BLOCK:
+		return "block";
+	case SLOW_POLICY_DROP:
+		return "drop";
+	default:
+		return "disconnect";
+	}
+}
+
+const char *sink_type_name(enum sink_type type)
+{
+	return type == SINK_STDOUT ? "stdout" : "unix";
+}
+
+static const char *const reconnect_names[RECONNECT_NREASONS] = {
+	[RECONNECT_CONNECT] = "connect", [RECONNECT_ERROR] = "error",
+	[RECONNECT_LOST] = "lost", [RECONNECT_STALL] = "stall",
+	[RECONNECT_BAD_ROW] = "bad_row", [RECONNECT_RELOAD] = "reload",
+	[RECONNECT_RESUME] = "resume",
+};
+
+const char *reconnect_reason_name(enum reconnect_reason reason)
+{
+	return (unsigned)reason < RECONNECT_NREASONS ? reconnect_names[reason] : "unknown";
+}

@@ -1,0 +1,17 @@
+/*
+ * names.h: the words status, metrics and log lines use for a sink's
+ * configured type and slow-consumer policy (as crdbfeedd.conf(5) spells
+ * them).
+ */
+#ifndef CRDBFEEDD_NAMES_H
+#define CRDBFEEDD_NAMES_H
+
+#include "conf.h"
+
+/* "block", "drop" or "disconnect". */
+const char *slow_policy_name(enum slow_policy policy);
+
+/* "unix" or "stdout". */
+const char *sink_type_name(enum sink_type type);
+
+#endif /* CRDBFEEDD_NAMES_H */
