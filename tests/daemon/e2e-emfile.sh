@@ -23,10 +23,12 @@ wait_for 20 "the socket" test -S "$work/emf.sock"
 wait_for 20 "streaming" grep -q 'starting -> streaming' "$daemon_log"
 
 # 30 subscribers, more than the daemon has descriptors for: 20 leave
-# after 2 s, the last 10 stay for 20 s.
+# after 10 s, the last 10 stay for 40 s. Starting a subscriber takes a
+# python start-up each, so the first ones must stay long enough for the
+# last ones to be connecting while they still hold their descriptors.
 i=0
 while [ $i -lt 30 ]; do
-	if [ $i -lt 20 ]; then stay=2; else stay=20; fi
+	if [ $i -lt 20 ]; then stay=10; else stay=40; fi
 	subscribe "$work/emf.sock" "$work/s$i.out" --duration $stay
 	i=$((i + 1))
 done
