@@ -1,4 +1,5 @@
 # tests/local.mk: the test suites; each fragment owns its directory.
+include tests/lib/local.mk
 include tests/unit/core.mk
 include tests/unit/data.mk
 include tests/pg/local.mk

@@ -1,29 +1,29 @@
 # tests/unit/core.mk: unit tests of libcrdb's core (versions, HLC, statement
 # building, error classification), driven by case files in
 # tests/unit/cases/, and the exported-symbol check.
-CORE_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-CORE_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
-# The case-file reader of every unit test (data.mk's too).
-CORE_CHECK_COMMON = tests/unit/check_core_cases.c tests/unit/check_core_cases.h
+# The case-file reader of every unit test (data.mk's too) is tests/lib's.
+CORE_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(TESTS_LIB_CPPFLAGS)
+CORE_CHECK_LDADD = lib/libcrdb.la $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) $(LIBPQ_LIBS)
 
 check_PROGRAMS += tests/unit/check_version tests/unit/check_hlc \
 	tests/unit/check_spec tests/unit/check_errclass
 TESTS += tests/unit/check_version tests/unit/check_hlc \
 	tests/unit/check_spec tests/unit/check_errclass
 
-tests_unit_check_version_SOURCES = tests/unit/check_version.c $(CORE_CHECK_COMMON)
+tests_unit_check_version_SOURCES = tests/unit/check_version.c
 tests_unit_check_version_CFLAGS = $(CORE_CHECK_CFLAGS)
 tests_unit_check_version_LDADD = $(CORE_CHECK_LDADD)
 
-tests_unit_check_hlc_SOURCES = tests/unit/check_hlc.c $(CORE_CHECK_COMMON)
+tests_unit_check_hlc_SOURCES = tests/unit/check_hlc.c
 tests_unit_check_hlc_CFLAGS = $(CORE_CHECK_CFLAGS)
 tests_unit_check_hlc_LDADD = $(CORE_CHECK_LDADD)
 
-tests_unit_check_spec_SOURCES = tests/unit/check_spec.c $(CORE_CHECK_COMMON)
+tests_unit_check_spec_SOURCES = tests/unit/check_spec.c
 tests_unit_check_spec_CFLAGS = $(CORE_CHECK_CFLAGS)
 tests_unit_check_spec_LDADD = $(CORE_CHECK_LDADD)
 
-tests_unit_check_errclass_SOURCES = tests/unit/check_errclass.c $(CORE_CHECK_COMMON)
+tests_unit_check_errclass_SOURCES = tests/unit/check_errclass.c
 tests_unit_check_errclass_CFLAGS = $(CORE_CHECK_CFLAGS)
 tests_unit_check_errclass_LDADD = $(CORE_CHECK_LDADD)
 

@@ -2,16 +2,17 @@
 # conversion (check_types), changefeed row decoding (check_event), and
 # allocation failure across the API (check_oom). The cases are data files
 # in tests/unit/cases-data/, found through $top_srcdir and read by the
-# case-file reader of core.mk ($(CORE_CHECK_COMMON)). check_event_pg
+# case-file reader of tests/lib. check_event_pg
 # replays the event cases through the PostgreSQL of crdbsim-env (PG_DSN);
 # it is built from check_event.c so that the check_*.c programs need no
 # server (.ci/run runs those under valgrind without crdbsim-env).
-DATA_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-DATA_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
+DATA_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(TESTS_LIB_CPPFLAGS)
+DATA_CHECK_LDADD = lib/libcrdb.la $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) $(LIBPQ_LIBS)
 
 check_PROGRAMS += tests/unit/check_types
 TESTS += tests/unit/check_types
-tests_unit_check_types_SOURCES = tests/unit/check_types.c $(CORE_CHECK_COMMON)
+tests_unit_check_types_SOURCES = tests/unit/check_types.c
 tests_unit_check_types_CFLAGS = $(DATA_CHECK_CFLAGS)
 tests_unit_check_types_LDADD = $(DATA_CHECK_LDADD)
 
@@ -21,13 +22,13 @@ dist_check_DATA += \
 
 check_PROGRAMS += tests/unit/check_event
 TESTS += tests/unit/check_event
-tests_unit_check_event_SOURCES = tests/unit/check_event.c $(CORE_CHECK_COMMON)
+tests_unit_check_event_SOURCES = tests/unit/check_event.c
 tests_unit_check_event_CFLAGS = $(DATA_CHECK_CFLAGS)
 tests_unit_check_event_LDADD = $(DATA_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_event_pg
 TESTS += tests/unit/check_event_pg
-tests_unit_check_event_pg_SOURCES = tests/unit/check_event.c $(CORE_CHECK_COMMON)
+tests_unit_check_event_pg_SOURCES = tests/unit/check_event.c
 tests_unit_check_event_pg_CPPFLAGS = $(AM_CPPFLAGS) -DCHECK_EVENT_POSTGRES
 tests_unit_check_event_pg_CFLAGS = $(DATA_CHECK_CFLAGS)
 tests_unit_check_event_pg_LDADD = $(DATA_CHECK_LDADD)
