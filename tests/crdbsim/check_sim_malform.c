@@ -29,9 +29,9 @@
 #include <libpq-fe.h>
 
 #include "malform.h"
+#include "pgwire.h"
 #include "wire_helpers.h"
 
-#define READ_TIMEOUT_MS 15000
 #define MAX_CASES 64
 
 struct mcase {
@@ -45,30 +45,27 @@ static int ncases;
 
 static void load_cases(void)
 {
-	char path[1024], line[256];
-	const char *top = getenv("top_srcdir");
-	FILE *f;
+	struct case_file cf;
 
-	snprintf(path, sizeof path, "%s/tests/crdbsim/cases/malform.cases",
-		 top && *top ? top : ".");
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", path);
-		exit(1);
-	}
-	while (fgets(line, sizeof line, f)) {
+	cases_load_file("tests/crdbsim/cases/malform.cases", CASES_WORDS, &cf);
+	for (size_t i = 0; i < cf.count; i++) {
+		const struct case_line *l = &cf.lines[i];
 		struct mcase *c = &cases[ncases];
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (ncases == MAX_CASES ||
-		    sscanf(line, "%31s %15s %31s", c->kind, c->format,
-			   c->expect) != 3) {
-			fprintf(stderr, "%s: bad line: %s", path, line);
+
+		if (ncases == MAX_CASES || l->nfields != 3 ||
+		    strlen(l->field[0]) >= sizeof c->kind ||
+		    strlen(l->field[1]) >= sizeof c->format ||
+		    strlen(l->field[2]) >= sizeof c->expect) {
+			fprintf(stderr, "malform.cases:%d: want KIND FORMAT EXPECT\n",
+				l->lineno);
 			exit(1);
 		}
+		strcpy(c->kind, l->field[0]);
+		strcpy(c->format, l->field[1]);
+		strcpy(c->expect, l->field[2]);
 		ncases++;
 	}
-	fclose(f);
+	cases_free(&cf);
 }
 
 /* ---- the control socket (wire_helpers.h has the rest) ---- */
@@ -81,100 +78,29 @@ static void control_ok(const char *cmd)
 	free(reply);
 }
 
-/* ---- a raw v3 client ---- */
+/* ---- through tests/lib's raw v3 client ---- */
 
-struct msg {
-	char type;
-	unsigned char *body;
-	size_t len;
-};
+/* The biggest message a feed sends: the oversized row, with room for its
+ * columns' lengths and the other columns. */
+#define MAX_MSG (SIM_MALFORM_OVERSIZE + 4096)
 
-static void read_full(int fd, void *buf, size_t n)
+/* A message from a feed, which must not be an error. */
+static void read_msg(int fd, struct pgw_msg *m)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ck_assert_msg(poll(&p, 1, READ_TIMEOUT_MS) == 1,
-			      "nothing from crdbsim within %d ms", READ_TIMEOUT_MS);
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		ck_assert_msg(r > 0, "crdbsim closed the connection");
-		got += (size_t)r;
-	}
-}
-
-static void read_msg(int fd, struct msg *m)
-{
-	unsigned char hdr[5];
-	uint32_t len;
-
-	read_full(fd, hdr, 5);
-	memcpy(&len, hdr + 1, 4);
-	len = ntohl(len);
-	ck_assert_uint_ge(len, 4);
-	m->type = (char)hdr[0];
-	m->len = len - 4;
-	m->body = malloc(m->len + 1);
-	ck_assert_ptr_nonnull(m->body);
-	read_full(fd, m->body, m->len);
-	m->body[m->len] = '\0';
+	pgw_read_msg(fd, m, MAX_MSG);
 	ck_assert_msg(m->type != 'E', "crdbsim sent an error: %s",
 		      m->body + 1);
 }
 
-static void put32(unsigned char *p, uint32_t v)
-{
-	v = htonl(v);
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return ntohl(v);
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-	ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
-}
-
-/* A typed message: type, then body. */
-static void send_msg(int fd, char type, const void *body, size_t n)
-{
-	unsigned char hdr[5];
-
-	hdr[0] = (unsigned char)type;
-	put32(hdr + 1, (uint32_t)n + 4);
-	send_all(fd, hdr, 5);
-	if (n)
-		send_all(fd, body, n);
-}
-
 static int connect_raw(void)
 {
-	struct sockaddr_in sin;
-	static const char params[] = "user\0root\0database\0defaultdb\0";
-	unsigned char start[8 + sizeof params];
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct msg m;
+	int fd = pgw_connect(atoi(env("CRDBSIM_PORT")));
+	struct pgw_msg m;
 
-	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(env("CRDBSIM_PORT")));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	/* params ends with its own NUL: the list's terminator. */
-	put32(start, sizeof start);
-	put32(start + 4, 196608);
-	memcpy(start + 8, params, sizeof params);
-	send_all(fd, start, sizeof start);
+	pgw_send_startup(fd, "root", "defaultdb");
 	do {
 		read_msg(fd, &m);
-		free(m.body);
+		pgw_msg_free(&m);
 	} while (m.type != 'Z');
 	return fd;
 }
@@ -183,26 +109,26 @@ static int connect_raw(void)
  * Describe/Execute/Sync (binary). Returns once the RowDescription came. */
 static void start_feed(int fd, const char *sql, bool binary)
 {
-	struct msg m;
+	struct pgw_msg m;
 
 	if (!binary) {
-		send_msg(fd, 'Q', sql, strlen(sql) + 1);
+		pgw_send_msg(fd, 'Q', sql, strlen(sql) + 1);
 	} else {
 		size_t n = strlen(sql);
 		unsigned char *p = calloc(1, n + 16);
 		ck_assert_ptr_nonnull(p);
 		/* Parse: "" name, sql, no parameter types. */
 		memcpy(p + 1, sql, n + 1);
-		send_msg(fd, 'P', p, 1 + n + 1 + 2);
+		pgw_send_msg(fd, 'P', p, 1 + n + 1 + 2);
 		/* Bind: "" portal, "" statement, 0 formats, 0 params, one
 		 * result format code for all columns: binary. */
 		static const unsigned char bind[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 1 };
-		send_msg(fd, 'B', bind, sizeof bind);
+		pgw_send_msg(fd, 'B', bind, sizeof bind);
 		static const unsigned char desc[] = { 'P', 0 };
-		send_msg(fd, 'D', desc, sizeof desc);
+		pgw_send_msg(fd, 'D', desc, sizeof desc);
 		static const unsigned char exec[] = { 0, 0, 0, 0, 0 };
-		send_msg(fd, 'E', exec, sizeof exec);
-		send_msg(fd, 'S', NULL, 0);
+		pgw_send_msg(fd, 'E', exec, sizeof exec);
+		pgw_send_msg(fd, 'S', NULL, 0);
 		free(p);
 	}
 	do {
@@ -219,7 +145,7 @@ struct row {
 	size_t room[8];        /* bytes left in the message at the column */
 };
 
-static void parse_row(const struct msg *m, struct row *r)
+static void parse_row(const struct pgw_msg *m, struct row *r)
 {
 	size_t pos = 2;
 
@@ -229,7 +155,7 @@ static void parse_row(const struct msg *m, struct row *r)
 	ck_assert_int_le(r->ncols, 8);
 	for (int i = 0; i < r->ncols; i++) {
 		ck_assert_uint_le(pos + 4, m->len);
-		r->len[i] = (int32_t)get32(m->body + pos);
+		r->len[i] = (int32_t)pgw_get32(m->body + pos);
 		pos += 4;
 		r->col[i] = m->body + pos;
 		r->room[i] = m->len - pos;
@@ -240,7 +166,7 @@ static void parse_row(const struct msg *m, struct row *r)
 }
 
 /* The next DataRow that is a data row (want_resolved: a resolved one). */
-static void next_row(int fd, bool want_resolved, struct msg *m, struct row *r)
+static void next_row(int fd, bool want_resolved, struct pgw_msg *m, struct row *r)
 {
 	for (;;) {
 		read_msg(fd, m);
@@ -392,7 +318,7 @@ START_TEST(malformed_row_arrives_as_specified)
 	bool resolved = !strcmp(c->kind, "resolved");
 	PGconn *pg = PQconnectdb(env("CRDB_DSN"));
 	char arm[96];
-	struct msg m;
+	struct pgw_msg m;
 	struct row r;
 	int fd;
 
@@ -440,7 +366,7 @@ START_TEST(malform_one_feed_by_query_id)
 {
 	static const struct mcase spoiled = { "json", "text", "value-not-json" };
 	PGconn *pg = PQconnectdb(env("CRDB_DSN"));
-	struct msg m;
+	struct pgw_msg m;
 	struct row r;
 	char arm[96];
 	int plain, target;

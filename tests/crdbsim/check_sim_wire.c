@@ -26,98 +26,8 @@
 #include <unistd.h>
 
 #include "crdb.h"
+#include "pgwire.h"
 #include "wire_helpers.h"
-
-/* ---- helpers ---- */
-
-static bool is_hex32(const char *s)
-{
-	if (strlen(s) != 32)
-		return false;
-	for (int i = 0; i < 32; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* Read a case file: fields split on tabs. Calls fn per line. */
-static int for_each_case(const char *file,
-			 void (*fn)(char **fields, int n, int lineno))
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/tests/crdbsim/cases/%s",
-		 env("top_srcdir"), file);
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f, "%s: %s", path, strerror(errno));
-	char line[1024];
-	int lineno = 0, cases = 0;
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		char *fields[8];
-		int n = 0;
-		char *save = NULL;
-		for (char *t = strtok_r(line, "\t", &save); t && n < 8;
-		     t = strtok_r(NULL, "\t", &save))
-			fields[n++] = t;
-		fn(fields, n, lineno);
-		cases++;
-	}
-	fclose(f);
-	return cases;
-}
-
-/* Wait until `sql` on c gives at least one row (at most 5 s). */
-static void wait_rows(PGconn *c, const char *sql)
-{
-	double end = now_s() + 5;
-	for (;;) {
-		PGresult *r = PQexec(c, sql);
-		ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
-			      sql, PQerrorMessage(c));
-		int n = PQntuples(r);
-		PQclear(r);
-		if (n > 0)
-			return;
-		ck_assert_msg(now_s() < end, "timed out waiting for: %s", sql);
-		usleep(20000);
-	}
-}
-
-/* Send `SELECT pg_sleep(secs)` on c and wait until crdbsim lists it. */
-static void start_sleep(PGconn *c, PGconn *observer, int secs)
-{
-	char sql[64];
-	snprintf(sql, sizeof sql, "SELECT pg_sleep(%d)", secs);
-	ck_assert(PQsendQuery(c, sql));
-	wait_rows(observer, "SELECT query_id FROM [SHOW CLUSTER STATEMENTS] "
-		  "WHERE query LIKE 'SELECT pg_sleep(%'");
-}
-
-/* The final result of what c runs: its status and SQLSTATE. */
-static ExecStatusType finish(PGconn *c, char sqlstate[6], char *msg,
-			     size_t msglen)
-{
-	ExecStatusType st = PGRES_EMPTY_QUERY;
-	PGresult *r;
-	sqlstate[0] = '\0';
-	if (msg)
-		msg[0] = '\0';
-	while ((r = PQgetResult(c))) {
-		st = PQresultStatus(r);
-		if (st == PGRES_FATAL_ERROR) {
-			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-			snprintf(sqlstate, 6, "%s", s ? s : "");
-			if (msg)
-				snprintf(msg, msglen, "%s", m ? m : "");
-		}
-		PQclear(r);
-	}
-	return st;
-}
 
 /* ---- start-up and versions ---- */
 
@@ -152,57 +62,6 @@ START_TEST(startup_parameters)
 	ck_assert_str_eq(v, "13.0.0");
 	free(v);
 	PQfinish(startup_conn);
-}
-END_TEST
-
-static void check_version(char **f, int n, int lineno)
-{
-	ck_assert_msg(n == 3, "wire_versions.cases:%d: want 3 fields", lineno);
-	char *dsn = dsn_for(f[0]);
-	crdb_error err;
-	crdb_conn *c = crdb_connect(dsn, &err);
-	ck_assert_msg(c, "%s: %s", f[0], err.message);
-	ck_assert(crdb_conn_is_crdb(c));
-	ck_assert_str_eq(crdb_conn_vendor(c), "CockroachDB");
-	int v = 0;
-	ck_assert_int_eq(crdb_conn_server_version(c, &v, &err), 0);
-	ck_assert_int_eq(v, atoi(f[1]));
-	int pid = crdb_conn_backend_pid(c);
-	if (strcmp(f[2], "zero") == 0) {
-		ck_assert_int_eq(pid, 0);
-		ck_assert_int_eq(PQbackendPID(crdb_conn_pg(c)), 0);
-	} else {
-		ck_assert_int_ge(pid, 1048576);
-		ck_assert_int_le(pid, 2097151);
-	}
-	/* The session id libcrdb fetched is the one SHOW session_id gives. */
-	const char *sid = crdb_conn_session_id(c);
-	ck_assert_ptr_nonnull(sid);
-	ck_assert(is_hex32(sid));
-	char *shown = scalar(crdb_conn_pg(c), "SHOW session_id");
-	ck_assert_str_eq(sid, shown);
-	free(shown);
-	crdb_conn_free(c);
-	free(dsn);
-}
-
-START_TEST(versions_per_connection)
-{
-	ck_assert_int_gt(for_each_case("wire_versions.cases", check_version), 3);
-}
-END_TEST
-
-START_TEST(default_version_libcrdb)
-{
-	crdb_error err;
-	crdb_conn *c = crdb_connect(env("CRDB_DSN"), &err);
-	ck_assert_msg(c, "%s", err.message);
-	ck_assert(crdb_conn_is_crdb(c));
-	int v = 0;
-	ck_assert_int_eq(crdb_conn_server_version(c, &v, &err), 0);
-	ck_assert_int_eq(v, 230111);
-	ck_assert_int_gt(crdb_conn_backend_pid(c), 0);
-	crdb_conn_free(c);
 }
 END_TEST
 
@@ -709,46 +568,6 @@ END_TEST
 
 /* ---- cancel ---- */
 
-static void check_cancel_relayed(const char *version)
-{
-	char *dsn = dsn_for(version);
-	crdb_error err;
-	crdb_conn *c = crdb_connect(dsn, &err);
-	ck_assert_msg(c, "%s", err.message);
-	PGconn *obs = connect_sim();
-	double t0 = now_s();
-	start_sleep(crdb_conn_pg(c), obs, 10);
-	ck_assert_msg(crdb_conn_cancel(c, &err) == 0, "%s", err.message);
-	char st[6], msg[256];
-	ck_assert_int_eq(finish(crdb_conn_pg(c), st, msg, sizeof msg),
-			 PGRES_FATAL_ERROR);
-	ck_assert_str_eq(st, "57014");
-	ck_assert_str_eq(msg, "query execution canceled");
-	ck_assert_msg(now_s() - t0 < 5, "cancel took %.1f s", now_s() - t0);
-	/* The session goes on. */
-	ck_assert_int_eq(PQtransactionStatus(crdb_conn_pg(c)), PQTRANS_IDLE);
-	char *one = scalar(crdb_conn_pg(c), "SELECT 1");
-	ck_assert_str_eq(one, "1");
-	free(one);
-	PQfinish(obs);
-	crdb_conn_free(c);
-	free(dsn);
-}
-
-START_TEST(cancel_request_new_version)
-{
-	check_cancel_relayed("23.1.11");
-}
-END_TEST
-
-START_TEST(cancel_query_old_version)
-{
-	/* Before 22.1, libcrdb goes through SHOW CLUSTER STATEMENTS and
-	 * CANCEL QUERY (§2.5). */
-	check_cancel_relayed("21.2.10");
-}
-END_TEST
-
 START_TEST(cancel_request_ignored_before_22_1)
 {
 	PGconn *c = connect_v("21.2.10");
@@ -856,95 +675,24 @@ END_TEST
 
 /* ---- robustness ---- */
 
-static int raw_connect(void)
+static int sim_port(void)
 {
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(env("CRDBSIM_PORT")));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	return fd;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-/* A raw session past start-up (ReadyForQuery read). */
-static int raw_session(void)
-{
-	int fd = raw_connect();
-	unsigned char pkt[64];
-	size_t n = 8;
-	put32(pkt + 4, 196608);
-	memcpy(pkt + n, "user\0root\0database\0defaultdb\0\0", 30);
-	n += 30;
-	put32(pkt, (uint32_t)n);
-	ck_assert_int_eq(write(fd, pkt, n), (ssize_t)n);
-	/* Read until 'Z' (whole messages). */
-	for (;;) {
-		unsigned char hdr[5];
-		ck_assert_int_eq(recv(fd, hdr, 5, MSG_WAITALL), 5);
-		uint32_t len = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
-			       ((uint32_t)hdr[3] << 8) | hdr[4];
-		ck_assert_uint_lt(len, 4096);
-		char body[4096];
-		if (len > 4)
-			ck_assert_int_eq(recv(fd, body, len - 4, MSG_WAITALL), (ssize_t)(len - 4));
-		if (hdr[0] == 'Z')
-			return fd;
-	}
+	return atoi(env("CRDBSIM_PORT"));
 }
 
 /* After garbage, crdbsim answers 08P01 and closes. */
 static void expect_protocol_error(int fd)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	ck_assert_int_eq(poll(&p, 1, 5000), 1);
-	unsigned char buf[1024];
-	ssize_t n = recv(fd, buf, sizeof buf, 0);
-	ck_assert_int_gt(n, 5);
-	ck_assert_int_eq(buf[0], 'E');
-	ck_assert_ptr_nonnull(memmem(buf, (size_t)n, "C08P01", 7));
-	/* Then EOF. */
-	ck_assert_int_eq(poll(&p, 1, 5000), 1);
-	while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
-		;
-	ck_assert_int_eq(n, 0);
+	struct pgw_msg m;
+	char rest[256];
+
+	pgw_read_msg(fd, &m, 4096);
+	ck_assert_int_eq(m.type, 'E');
+	const char *code = pgw_error_field(m.body, m.len, 'C');
+	ck_assert_str_eq(code ? code : "(none)", "08P01");
+	pgw_msg_free(&m);
+	ck_assert_uint_eq(pgw_read_to_eof(fd, rest, sizeof rest), 0);
 	close(fd);
-}
-
-/* Append a message (type, body) to buf at *n. */
-static void put_msg(unsigned char *buf, size_t *n, char type,
-		    const void *body, size_t len)
-{
-	buf[(*n)++] = (unsigned char)type;
-	put32(buf + *n, (uint32_t)len + 4);
-	*n += 4;
-	memcpy(buf + *n, body, len);
-	*n += len;
-}
-
-/* Read one message; its type, body copied into body (bounded). */
-static char read_msg(int fd, char *body, size_t cap, size_t *len)
-{
-	unsigned char hdr[5];
-	ck_assert_int_eq(recv(fd, hdr, 5, MSG_WAITALL), 5);
-	uint32_t l = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
-		     ((uint32_t)hdr[3] << 8) | hdr[4];
-	ck_assert_uint_ge(l, 4);
-	ck_assert_uint_le(l - 4, cap);
-	if (l > 4)
-		ck_assert_int_eq(recv(fd, body, l - 4, MSG_WAITALL), (ssize_t)(l - 4));
-	*len = l - 4;
-	return (char)hdr[0];
 }
 
 START_TEST(extended_messages_one_by_one)
@@ -963,23 +711,21 @@ START_TEST(extended_messages_one_by_one)
 		{ 'C', "Ss1\0", 4 },
 		{ 'S', "", 0 },
 	};
-	int fd = raw_session();
-	unsigned char buf[256];
+	int fd = pgw_session(sim_port());
 	for (size_t m = 0; m < sizeof msgs / sizeof msgs[0]; m++) {
-		size_t n = 0;
 		if (m > 0)
 			usleep(50000);
-		put_msg(buf, &n, msgs[m].type, msgs[m].body, msgs[m].len);
-		ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+		pgw_send_msg(fd, msgs[m].type, msgs[m].body, msgs[m].len);
 	}
 	static const char want[] = "12nNC3Z";
-	char body[1024];
-	size_t len;
 	for (size_t i = 0; i < sizeof want - 1; i++) {
-		char t = read_msg(fd, body, sizeof body, &len);
-		ck_assert_msg(t == want[i], "message %zu: '%c', want '%c'", i, t, want[i]);
-		if (t == 'C')
-			ck_assert_str_eq(body, "LISTEN");
+		struct pgw_msg msg;
+		pgw_read_msg(fd, &msg, 1024);
+		ck_assert_msg(msg.type == want[i], "message %zu: '%c', want '%c'", i,
+			      msg.type, want[i]);
+		if (msg.type == 'C')
+			ck_assert_str_eq((char *)msg.body, "LISTEN");
+		pgw_msg_free(&msg);
 	}
 	close(fd);
 }
@@ -988,31 +734,28 @@ END_TEST
 START_TEST(bad_messages_close_session)
 {
 	/* Length below 4. */
-	int fd = raw_session();
+	int fd = pgw_session(sim_port());
 	unsigned char m[16] = {'Q', 0, 0, 0, 2};
-	ck_assert_int_eq(write(fd, m, 5), 5);
+	pgw_send(fd, m, 5);
 	expect_protocol_error(fd);
 	/* More than 1 GiB. */
-	fd = raw_session();
+	fd = pgw_session(sim_port());
 	m[0] = 'Q';
-	put32(m + 1, 0x40000010u);
-	ck_assert_int_eq(write(fd, m, 5), 5);
+	pgw_put32(m + 1, 0x40000010u);
+	pgw_send(fd, m, 5);
 	expect_protocol_error(fd);
 	/* Unknown message type. */
-	fd = raw_session();
-	m[0] = 'y';
-	put32(m + 1, 4);
-	ck_assert_int_eq(write(fd, m, 5), 5);
+	fd = pgw_session(sim_port());
+	pgw_send_msg(fd, 'y', NULL, 0);
 	expect_protocol_error(fd);
 	/* A Query without its NUL. */
-	fd = raw_session();
-	memcpy(m, "Q\0\0\0\x07" "abc", 8);
-	ck_assert_int_eq(write(fd, m, 8), 8);
+	fd = pgw_session(sim_port());
+	pgw_send_msg(fd, 'Q', "abc", 3);
 	expect_protocol_error(fd);
 	/* A bad start-up length. */
-	fd = raw_connect();
-	put32(m, 3);
-	ck_assert_int_eq(write(fd, m, 4), 4);
+	fd = pgw_connect(sim_port());
+	pgw_put32(m, 3);
+	pgw_send(fd, m, 4);
 	expect_protocol_error(fd);
 	/* crdbsim is still there. */
 	PGconn *c = connect_sim();
@@ -1184,8 +927,6 @@ static Suite *wire_suite(void)
 	Suite *s = suite_create("crdbsim wire");
 	TCase *t = tcase_create("startup");
 	tcase_add_test(t, startup_parameters);
-	tcase_add_test(t, versions_per_connection);
-	tcase_add_test(t, default_version_libcrdb);
 	tcase_add_test(t, control_version_applies_to_new_connections);
 	tcase_add_test(t, ssl_request_refused);
 	tcase_add_test(t, password_and_unix_socket);
@@ -1205,8 +946,6 @@ static Suite *wire_suite(void)
 	tcase_add_test(t, relay_pipeline_mixed);
 	suite_add_tcase(s, t);
 	t = tcase_create("cancel");
-	tcase_add_test(t, cancel_request_new_version);
-	tcase_add_test(t, cancel_query_old_version);
 	tcase_add_test(t, cancel_request_ignored_before_22_1);
 	tcase_add_test(t, cancel_query_statement);
 	tcase_add_test(t, cancel_session);

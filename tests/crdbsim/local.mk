@@ -118,9 +118,16 @@ TESTS += tests/crdbsim/check_sim_wire
 tests_crdbsim_check_sim_wire_SOURCES = tests/crdbsim/check_sim_wire.c \
 	tests/crdbsim/wire_helpers.h
 tests_crdbsim_check_sim_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-tests_crdbsim_check_sim_wire_LDADD = lib/libcrdb.la $(CHECK_LIBS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) $(TESTS_LIB_CPPFLAGS)
+tests_crdbsim_check_sim_wire_LDADD = lib/libcrdb.la $(TESTS_LIB_LIBADD) \
 	$(JANSSON_LIBS) $(LIBPQ_LIBS)
+# libcrdb's connect and cancel against every emulated version.
+check_PROGRAMS += tests/crdbsim/check_sim_conn
+TESTS += tests/crdbsim/check_sim_conn
+tests_crdbsim_check_sim_conn_SOURCES = tests/crdbsim/check_sim_conn.c \
+	tests/crdbsim/wire_helpers.h
+tests_crdbsim_check_sim_conn_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS)
+tests_crdbsim_check_sim_conn_LDADD = $(tests_crdbsim_check_sim_wire_LDADD)
 dist_check_DATA += \
 	tests/crdbsim/cases/wire_startup.cases \
 	tests/crdbsim/cases/wire_versions.cases
@@ -169,7 +176,7 @@ TESTS += tests/crdbsim/check_sim_malform
 tests_crdbsim_check_sim_malform_SOURCES = tests/crdbsim/check_sim_malform.c \
 	tests/crdbsim/malform.h tests/crdbsim/wire_helpers.h
 tests_crdbsim_check_sim_malform_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-tests_crdbsim_check_sim_malform_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) \
+	$(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) $(TESTS_LIB_CPPFLAGS)
+tests_crdbsim_check_sim_malform_LDADD = $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) \
 	$(LIBPQ_LIBS)
 dist_check_DATA += tests/crdbsim/cases/malform.cases

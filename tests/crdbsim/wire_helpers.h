@@ -1,17 +1,21 @@
 /*
- * wire_helpers.h: the client-side helpers shared by the crdbsim wire tests
- * (check_sim_wire.c, check_sim_wirefeed.c): the environment crdbsim-env
- * sets, connections to crdbsim, statements that must succeed, and the
- * control socket. Static inline, so that each test program carries only
- * what it uses and no object file is shared. Every failure is a Check
- * assertion: a missing environment fails the test, never skips it.
+ * wire_helpers.h: the client-side helpers shared by the crdbsim tests that
+ * go through libpq (check_sim_wire.c, check_sim_conn.c,
+ * check_sim_wirefeed.c, check_sim_malform.c): the environment crdbsim-env
+ * sets, connections to crdbsim, statements that must succeed or be
+ * waited for, the control socket and the case files of
+ * tests/crdbsim/cases/ (through tests/lib's reader). Static inline, so
+ * that each test program carries only what it uses. Every failure is a
+ * Check assertion: a missing environment fails the test, never skips it.
  * Include after config.h (asprintf needs the system extensions it turns
- * on), check.h and crdb.h.
+ * on), check.h and libpq-fe.h (or crdb.h).
  */
 #ifndef CRDBSIM_WIRE_HELPERS_H
 #define CRDBSIM_WIRE_HELPERS_H
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cases.h"
 
 /* The value of an environment variable crdbsim-env sets. */
 static inline const char *env(const char *name)
@@ -119,6 +125,84 @@ static inline char *control(const char *cmd)
 	line[n] = '\0';
 	close(fd);
 	return strdup(line);
+}
+
+/* 32 lower-case hex digits: a CockroachDB session or query id (§6.4). */
+static inline bool is_hex32(const char *s)
+{
+	if (strlen(s) != 32)
+		return false;
+	for (int i = 0; i < 32; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* A case file of tests/crdbsim/cases/ (fields separated by tabs): fn per
+ * case; returns the number of cases. */
+static inline int for_each_case(const char *file,
+				void (*fn)(char **fields, int n, int lineno))
+{
+	char rel[256];
+	struct case_file cf;
+
+	snprintf(rel, sizeof rel, "tests/crdbsim/cases/%s", file);
+	cases_load_file(rel, CASES_TAB, &cf);
+	for (size_t i = 0; i < cf.count; i++)
+		fn(cf.lines[i].field, cf.lines[i].nfields, cf.lines[i].lineno);
+	int n = (int)cf.count;
+	cases_free(&cf);
+	return n;
+}
+
+/* Wait until `sql` on c gives at least one row (at most 5 s). */
+static inline void wait_rows(PGconn *c, const char *sql)
+{
+	double end = now_s() + 5;
+	for (;;) {
+		PGresult *r = PQexec(c, sql);
+		ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
+			      sql, PQerrorMessage(c));
+		int n = PQntuples(r);
+		PQclear(r);
+		if (n > 0)
+			return;
+		ck_assert_msg(now_s() < end, "timed out waiting for: %s", sql);
+		usleep(20000);
+	}
+}
+
+/* Send `SELECT pg_sleep(secs)` on c and wait until crdbsim lists it. */
+static inline void start_sleep(PGconn *c, PGconn *observer, int secs)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "SELECT pg_sleep(%d)", secs);
+	ck_assert(PQsendQuery(c, sql));
+	wait_rows(observer, "SELECT query_id FROM [SHOW CLUSTER STATEMENTS] "
+		  "WHERE query LIKE 'SELECT pg_sleep(%'");
+}
+
+/* The final result of what c runs: its status, SQLSTATE and message. */
+static inline ExecStatusType finish(PGconn *c, char sqlstate[6], char *msg,
+				    size_t msglen)
+{
+	ExecStatusType st = PGRES_EMPTY_QUERY;
+	PGresult *r;
+	sqlstate[0] = '\0';
+	if (msg)
+		msg[0] = '\0';
+	while ((r = PQgetResult(c))) {
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR) {
+			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			snprintf(sqlstate, 6, "%s", s ? s : "");
+			if (msg)
+				snprintf(msg, msglen, "%s", m ? m : "");
+		}
+		PQclear(r);
+	}
+	return st;
 }
 
 #endif /* CRDBSIM_WIRE_HELPERS_H */

@@ -7,8 +7,11 @@
 # foreign files at the socket path, and a second daemon on the same socket.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ctl/ctl-lib.sh"
 
-[ "$(id -u)" -eq 0 ] || fail "needs root (runuser to nobody, as CI runs it)"
+need_root "runuser to nobody"
 command -v runuser >/dev/null 2>&1 || fail "runuser is needed"
+# nobody runs a copy: the build tree may be out of its reach.
+shared_copy "$CRDBFEEDCTL"
+nobody_ctl=$shared_path
 
 # The sockets live where nobody may look (the test dir is 0700).
 sockdir=$(mktemp -d /tmp/ctl-errors.XXXXXX)
@@ -26,7 +29,7 @@ raw_ctl() {
 # stderr in $work/ctl.err.
 as_nobody() {
 	ctl_rc=0
-	runuser -u nobody -- "$CRDBFEEDCTL" -s "$ctl_socket" "$@" >/dev/null 2>"$work/ctl.err" || ctl_rc=$?
+	as_user nobody "$nobody_ctl" -s "$ctl_socket" "$@" >/dev/null 2>"$work/ctl.err" || ctl_rc=$?
 }
 
 # --- no daemon

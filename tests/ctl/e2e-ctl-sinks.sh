@@ -9,7 +9,7 @@
 # as CI runs). Status JSON carries the same figures.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/ctl/ctl-lib.sh"
 
-[ "$(id -u)" -eq 0 ] || fail "needs root (runuser to nobody, as CI runs it)"
+need_root "runuser to nobody"
 rows=${CTL_SINK_ROWS:-5000}
 sockdir=$(mktemp -d /tmp/ctl-sinks.XXXXXX)
 chmod 755 "$sockdir"
@@ -47,7 +47,7 @@ wait_for 20 "streaming" status_has '.feeds[0].state == "streaming"'
 subscribe "$work/drop.sock" "$work/drop.out" --stall 10 --rcvbuf 4096 --duration 90
 subscribe "$work/disc.sock" "$work/slow.out" --stall 10 --rcvbuf 4096 --duration 90
 subscribe "$work/disc.sock" "$work/gone.out" --duration 0.2
-timeout 10 runuser -u nobody -- socat -t 2 -u "UNIX-CONNECT:$sockdir/locked.sock" - >"$work/locked.out" 2>&1 || true
+timeout 10 sh -c 'cd / && exec runuser -u nobody -- "$@"' - socat -t 2 -u "UNIX-CONNECT:$sockdir/locked.sock" - >"$work/locked.out" 2>&1 || true
 wait_for 10 "the early subscriber gone" sh -c "! kill -0 $last_sub_pid 2>/dev/null"
 
 sql "INSERT INTO ctl_s SELECT g, repeat('p', 200) FROM generate_series(1, $rows) g"

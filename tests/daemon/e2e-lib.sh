@@ -106,6 +106,7 @@ cleanup() {
 		kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	[ -z "$shared_dir" ] || rm -rf "$shared_dir"
 	if [ -n "$vg_logs" ]; then
 		_vg_found=$(vg_reports) || true
 		if [ -n "$_vg_found" ]; then
@@ -129,6 +130,40 @@ ctl() {
 	ok*) ;;
 	*) fail "crdbsim control '$1' answered '$reply'" ;;
 	esac
+}
+
+# need_root WHY: fail with one line unless we are root (CI and `make
+# check` run as root; WHY says what the test does with it).
+need_root() {
+	[ "$(id -u)" -eq 0 ] || fail "needs root ($1); run make check as root"
+}
+
+# shared_copy FILE: copy FILE where any user can read and run it, and set
+# shared_path to the copy. Whatever a test runs as another user (nobody,
+# postgres) must not depend on where the checkout is: root's own clone
+# lives under /root (0700), out of their reach. The copies go to one
+# directory of mode 0755 under /tmp, removed at exit (cleanup). A libtool
+# wrapper script is refused: the other user would need the build tree.
+shared_dir=
+shared_copy() {
+	if [ -z "$shared_dir" ]; then
+		shared_dir=$(mktemp -d /tmp/e2e-shared.XXXXXX)
+		chmod 755 "$shared_dir"
+	fi
+	if head -c 512 "$1" | grep -q 'libtool'; then
+		fail "$1 is a libtool wrapper script: another user cannot run a copy of it"
+	fi
+	shared_path=$shared_dir/$(basename "$1")
+	cp "$1" "$shared_path" || fail "cannot copy $1 to $shared_dir"
+	chmod a+rX "$shared_path"
+}
+
+# as_user USER CMD...: CMD as USER, from /, a directory every user can
+# enter (the test's own may be under /root).
+as_user() {
+	_au_user=$1
+	shift
+	(cd / && runuser -u "$_au_user" -- "$@")
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.

@@ -14,6 +14,7 @@
 #     and the checkpoint moves on.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 . "$srcdir/tests/faults/faults-lib.sh"
+need_root "mounts a tmpfs for the full-disk case"
 
 kills=${CHECKPOINT_KILLS:-30}
 state=$work/state

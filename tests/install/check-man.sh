@@ -6,9 +6,11 @@
 # file name, have NAME, DESCRIPTION and SEE ALSO sections, and have a NAME
 # line that lexgrog (what mandb indexes with) reads as that name; and
 # every crdbfeed page it refers to (crdbfeed*, libcrdb in bold with a
-# section) must exist in the tree. mandoc -T lint runs too when installed.
+# section) must exist in the tree. mandoc's lint must find nothing at
+# warning level or above (-W warning: it exits non-zero then).
 # libcrdb(3) must name every function that lib/crdb.h declares.
-# Needs top_srcdir (exported by the test harness), groff and lexgrog.
+# Needs top_srcdir (exported by the test harness), groff, lexgrog and
+# mandoc.
 set -eu
 
 test_name=check-man
@@ -18,9 +20,9 @@ fail() {
 }
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-# Debian: groff-base (groff) and man-db (lexgrog).
-for tool in groff lexgrog; do
-	command -v $tool >/dev/null 2>&1 || fail "$tool is needed (Debian: groff-base, man-db)"
+# Debian: groff-base (groff), man-db (lexgrog), mandoc.
+for tool in groff lexgrog mandoc; do
+	command -v $tool >/dev/null 2>&1 || fail "$tool is needed (Debian: groff-base, man-db, mandoc)"
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/check-man.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -44,10 +46,8 @@ while IFS= read -r f; do
 
 	groff -man -ww -z -rCHECKSTYLE=3 "$f" 2>"$work/err" || fail "$rel: groff failed"
 	[ ! -s "$work/err" ] || fail "$rel: $(cat "$work/err")"
-	if command -v mandoc >/dev/null 2>&1; then
-		mandoc -T lint -W warning "$f" >"$work/err" 2>&1 ||
-			fail "$rel: $(cat "$work/err")"
-	fi
+	mandoc -T lint -W warning "$f" >"$work/err" 2>&1 || fail "$rel: $(cat "$work/err")"
+	[ ! -s "$work/err" ] || fail "$rel: $(cat "$work/err")"
 
 	# .TH TITLE SECTION: the title is the name in capitals.
 	th=$(grep -m 1 '^\.TH ' "$f")

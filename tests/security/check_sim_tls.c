@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include "crdb.h"
+#include "pgwire.h"
 
 static const char *crdb_dsn;
 static int sim_port;
@@ -44,69 +45,16 @@ static const char *env_or_die(const char *name)
 	return v;
 }
 
-/* A blocking TCP connection to crdbsim with a 10 s receive timeout. */
-static int raw_connect(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)sim_port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0,
-		      "cannot connect to crdbsim on port %d", sim_port);
-	struct timeval tv = { 10, 0 };
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-	return fd;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-/* Read until EOF or the buffer is full; returns the byte count. */
-static size_t read_all(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	return got;
-}
-
-/* The value of field `code` in an ErrorResponse body, or NULL. */
-static const char *error_field(const char *msg, size_t len, char code)
-{
-	size_t i = 5;   /* type byte and length */
-	while (i < len && msg[i]) {
-		char f = msg[i++];
-		const char *v = msg + i;
-		size_t vlen = strnlen(v, len - i);
-		if (i + vlen >= len)
-			return NULL;
-		if (f == code)
-			return v;
-		i += vlen + 1;
-	}
-	return NULL;
-}
-
 /* The SSLRequest gets 'S' (and then a TLS handshake would follow). */
 START_TEST(test_ssl_request_accepted)
 {
-	int fd = raw_connect();
+	int fd = pgw_connect(sim_port);
 	unsigned char req[8];
 	char reply;
-	put32(req, 8);
-	put32(req + 4, 80877103);
-	ck_assert_int_eq(write(fd, req, sizeof req), (ssize_t)sizeof req);
-	ck_assert_int_eq(read(fd, &reply, 1), 1);
+	pgw_put32(req, 8);
+	pgw_put32(req + 4, PGW_SSL_REQUEST);
+	pgw_send(fd, req, sizeof req);
+	pgw_read_full(fd, &reply, 1);
 	ck_assert_msg(reply == 'S', "SSLRequest answered '%c', expected 'S'", reply);
 	close(fd);
 }
@@ -115,26 +63,24 @@ END_TEST
 /* A plain-text StartupMessage: FATAL 08P01, as a secure CockroachDB node. */
 START_TEST(test_plain_startup_refused)
 {
-	int fd = raw_connect();
-	static const char params[] = "user\0root\0database\0defaultdb\0";
-	unsigned char pkt[8 + sizeof params];
-	put32(pkt, (uint32_t)sizeof pkt);
-	put32(pkt + 4, 196608);
-	memcpy(pkt + 8, params, sizeof params);
-	ck_assert_int_eq(write(fd, pkt, sizeof pkt), (ssize_t)sizeof pkt);
-	char buf[1024];
-	size_t n = read_all(fd, buf, sizeof buf - 1);
-	buf[n] = '\0';
-	ck_assert_msg(n > 5 && buf[0] == 'E', "no ErrorResponse (%zu bytes)", n);
-	const char *code = error_field(buf, n, 'C');
-	const char *sev = error_field(buf, n, 'S');
-	const char *text = error_field(buf, n, 'M');
+	int fd = pgw_connect(sim_port);
+	struct pgw_msg m;
+	char rest[256];
+	pgw_send_startup(fd, "root", "defaultdb");
+	pgw_read_msg(fd, &m, 1024);
+	ck_assert_msg(m.type == 'E', "no ErrorResponse: '%c'", m.type);
+	const char *code = pgw_error_field(m.body, m.len, 'C');
+	const char *sev = pgw_error_field(m.body, m.len, 'S');
+	const char *text = pgw_error_field(m.body, m.len, 'M');
 	ck_assert_msg(code && strcmp(code, "08P01") == 0, "SQLSTATE %s",
 		      code ? code : "(none)");
 	ck_assert_msg(sev && strcmp(sev, "FATAL") == 0, "severity %s",
 		      sev ? sev : "(none)");
 	ck_assert_msg(text && strstr(text, "SSL connection required"),
 		      "message %s", text ? text : "(none)");
+	pgw_msg_free(&m);
+	/* Then the node closes. */
+	ck_assert_uint_eq(pgw_read_to_eof(fd, rest, sizeof rest), 0);
 	close(fd);
 }
 END_TEST

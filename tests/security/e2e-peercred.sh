@@ -15,7 +15,7 @@
 #     group are applied.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
-[ "$(id -u)" = 0 ] || fail "needs root (runs clients as nobody; CI runs as root)"
+need_root "runs clients as nobody"
 command -v setpriv >/dev/null 2>&1 || fail "setpriv (util-linux) is needed"
 id nobody >/dev/null 2>&1 || fail "user nobody is missing"
 getent group daemon >/dev/null || fail "group daemon is missing"
@@ -36,11 +36,12 @@ chmod 644 "$work/subscriber.py"
 NB_SUBSCRIBER="/usr/bin/python3 $work/subscriber.py"
 
 # as_nobody [GROUP] CMD...: run CMD as uid nobody, primary group GROUP
-# (default nobody's own), no supplementary groups.
+# (default nobody's own), no supplementary groups, from / (the test's own
+# directory may be out of nobody's reach).
 as_nobody() {
 	_an_group=$1
 	shift
-	setpriv --reuid=nobody --regid="$_an_group" --clear-groups -- "$@"
+	(cd / && setpriv --reuid=nobody --regid="$_an_group" --clear-groups -- "$@")
 }
 
 # connect_errno SOCKET: as the caller, try to connect; print "ok" or the

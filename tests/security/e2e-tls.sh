@@ -43,7 +43,7 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" = 0 ]; then as_user postgres "$@"; else "$@"; fi
 }
 
 # ---- 1. PostgreSQL with ssl=on ---------------------------------------------

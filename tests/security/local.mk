@@ -26,5 +26,5 @@ tests_security_check_pg_tls_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS)
 check_PROGRAMS += tests/security/check_sim_tls
 tests_security_check_sim_tls_SOURCES = tests/security/check_sim_tls.c
 tests_security_check_sim_tls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(LIBPQ_CFLAGS)
-tests_security_check_sim_tls_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(LIBPQ_LIBS)
+	$(LIBPQ_CFLAGS) $(TESTS_LIB_CPPFLAGS)
+tests_security_check_sim_tls_LDADD = lib/libcrdb.la $(TESTS_LIB_LIBADD) $(LIBPQ_LIBS)

@@ -5,10 +5,14 @@
  * fields only when JOURNAL_STREAM names the very file stderr is, and the
  * stderr fallback when the journal refuses a message.
  *
- * There is no journald on the test machines. The fallback is tested as is;
- * the native protocol by binding /run/systemd/journal/socket ourselves when
- * it does not exist and we may create it (root: as in CI). Each test runs
- * in its own process (Check's fork mode) with stderr sent to a temp file.
+ * Whether a journald runs here or not, each journal test gets a private
+ * /run (a tmpfs in a mount namespace of its own: needs root, as CI and
+ * `make check` run), so that the fallback always finds no socket and the
+ * native test always receives on its own socket at the one path
+ * sd_journal_send() knows (libsystemd 252 has it fixed at
+ * /run/systemd/journal/socket, with no variable to move it). Each test
+ * runs in its own process (Check's fork mode) with stderr sent to a temp
+ * file.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -19,7 +23,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -73,20 +79,20 @@ static void set_journal_stream_to_stderr(void)
 	ck_assert_int_eq(setenv("JOURNAL_STREAM", value, 1), 0);
 }
 
-/* A socket file left by a crashed run of this test answers nobody:
- * remove it, so that it does not pass for a journald. */
-static void remove_stale_journal_socket(void)
+/* A private /run with an empty /run/systemd/journal: a mount namespace of
+ * this test's process only, gone with it. Fails with one line when not
+ * root. */
+static void private_run(void)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", JOURNAL_SOCKET);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 &&
-	    errno == ECONNREFUSED)
-		unlink(JOURNAL_SOCKET);
-	close(fd);
+	ck_assert_msg(geteuid() == 0,
+		      "check_log: the journal tests need root (a private /run in a mount namespace); run make check as root");
+	ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS): %s", strerror(errno));
+	ck_assert_msg(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0,
+		      "making / private: %s", strerror(errno));
+	ck_assert_msg(mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0,
+		      "a tmpfs on /run: %s", strerror(errno));
+	ck_assert_int_eq(mkdir("/run/systemd", 0755), 0);
+	ck_assert_int_eq(mkdir(JOURNAL_DIR, 0755), 0);
 }
 
 static const struct log_ctx ctx = {
@@ -178,14 +184,8 @@ END_TEST
 START_TEST(test_journal_fallback)
 {
 	char out[4096];
-	struct stat st;
 
-	remove_stale_journal_socket();
-	if (stat(JOURNAL_SOCKET, &st) == 0) {
-		/* A real journald would take the message: nothing to check
-		 * on stderr (the native test below covers that case). */
-		return;
-	}
+	private_run();
 	clear_env();
 	capture_stderr();
 	set_journal_stream_to_stderr();
@@ -222,31 +222,16 @@ static int field_absent(const char *msg, const char *name)
 	return 1;
 }
 
-/*
- * The native protocol, received on our own journal socket. Only when the
- * socket does not exist and we may create it; the created socket and
- * directories are removed again.
- */
+/* The native protocol, received on our own socket in a private /run. */
 START_TEST(test_journal_native_fields)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timeval tv = { 5, 0 };
 	char msg[8192], out[4096];
-	bool made_run_systemd_journal = false;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	remove_stale_journal_socket();
-	if (stat(JOURNAL_SOCKET, &st) == 0 || geteuid() != 0) {
-		fprintf(stdout, "check_log: native journal test not run: %s\n",
-			geteuid() != 0 ? "needs root" : "a journald runs here");
-		return;
-	}
-	if (mkdir(JOURNAL_DIR, 0755) == 0)
-		made_run_systemd_journal = true;
-	else
-		ck_assert_msg(errno == EEXIST, "mkdir %s: %s", JOURNAL_DIR, strerror(errno));
+	private_run();
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", JOURNAL_SOCKET);
@@ -287,9 +272,6 @@ START_TEST(test_journal_native_fields)
 	read_stderr(out, sizeof(out));
 	ck_assert_str_eq(out, "");
 	close(fd);
-	unlink(JOURNAL_SOCKET);
-	if (made_run_systemd_journal)
-		rmdir(JOURNAL_DIR);
 }
 END_TEST
 #endif

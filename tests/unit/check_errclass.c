@@ -12,7 +12,7 @@
 
 #include <libpq-fe.h>
 
-#include "check_core_cases.h"
+#include "cases.h"
 #include "crdb.h"
 
 static struct case_file errclass_cases;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "crdb.h"
-#include "check_core_cases.h"
+#include "cases.h"
 
 /* The options column: envelope=NAME and diff matter, the rest is prose. */
 static void parse_options(const struct case_line *c, const char *s,

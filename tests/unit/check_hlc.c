@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "check_core_cases.h"
+#include "cases.h"
 #include "crdb.h"
 
 static struct case_file parse_cases, format_cases, compare_cases, rfc_cases;

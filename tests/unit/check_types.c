@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "crdb.h"
-#include "check_core_cases.h"
+#include "cases.h"
 
 static const crdb_types *registry(const struct case_line *c, const char *s)
 {

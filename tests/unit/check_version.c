@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_core_cases.h"
+#include "cases.h"
 #include "crdb.h"
 
 static struct case_file version_cases;

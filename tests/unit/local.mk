@@ -6,29 +6,29 @@
 # PostgreSQL of crdbsim-env (PG_DSN); it is built from check_event.c so
 # that the other check_*.c programs need no server (.ci/run runs those
 # under valgrind without crdbsim-env).
-UNIT_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-UNIT_CHECK_LDADD = lib/libcrdb.la $(CHECK_LIBS) $(JANSSON_LIBS) $(LIBPQ_LIBS)
-# The case-file reader of every unit test.
-UNIT_CHECK_COMMON = tests/unit/check_core_cases.c tests/unit/check_core_cases.h
+# The case-file reader of every unit test is tests/lib's.
+UNIT_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(TESTS_LIB_CPPFLAGS)
+UNIT_CHECK_LDADD = lib/libcrdb.la $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) $(LIBPQ_LIBS)
 
 check_PROGRAMS += tests/unit/check_version tests/unit/check_hlc \
 	tests/unit/check_spec tests/unit/check_errclass
 TESTS += tests/unit/check_version tests/unit/check_hlc \
 	tests/unit/check_spec tests/unit/check_errclass
 
-tests_unit_check_version_SOURCES = tests/unit/check_version.c $(UNIT_CHECK_COMMON)
+tests_unit_check_version_SOURCES = tests/unit/check_version.c
 tests_unit_check_version_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_version_LDADD = $(UNIT_CHECK_LDADD)
 
-tests_unit_check_hlc_SOURCES = tests/unit/check_hlc.c $(UNIT_CHECK_COMMON)
+tests_unit_check_hlc_SOURCES = tests/unit/check_hlc.c
 tests_unit_check_hlc_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_hlc_LDADD = $(UNIT_CHECK_LDADD)
 
-tests_unit_check_spec_SOURCES = tests/unit/check_spec.c $(UNIT_CHECK_COMMON)
+tests_unit_check_spec_SOURCES = tests/unit/check_spec.c
 tests_unit_check_spec_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_spec_LDADD = $(UNIT_CHECK_LDADD)
 
-tests_unit_check_errclass_SOURCES = tests/unit/check_errclass.c $(UNIT_CHECK_COMMON)
+tests_unit_check_errclass_SOURCES = tests/unit/check_errclass.c
 tests_unit_check_errclass_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_errclass_LDADD = $(UNIT_CHECK_LDADD)
 
@@ -43,7 +43,7 @@ dist_check_DATA += \
 
 check_PROGRAMS += tests/unit/check_types
 TESTS += tests/unit/check_types
-tests_unit_check_types_SOURCES = tests/unit/check_types.c $(UNIT_CHECK_COMMON)
+tests_unit_check_types_SOURCES = tests/unit/check_types.c
 tests_unit_check_types_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_types_LDADD = $(UNIT_CHECK_LDADD)
 
@@ -53,13 +53,13 @@ dist_check_DATA += \
 
 check_PROGRAMS += tests/unit/check_event
 TESTS += tests/unit/check_event
-tests_unit_check_event_SOURCES = tests/unit/check_event.c $(UNIT_CHECK_COMMON)
+tests_unit_check_event_SOURCES = tests/unit/check_event.c
 tests_unit_check_event_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_event_LDADD = $(UNIT_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_event_pg
 TESTS += tests/unit/check_event_pg
-tests_unit_check_event_pg_SOURCES = tests/unit/check_event.c $(UNIT_CHECK_COMMON)
+tests_unit_check_event_pg_SOURCES = tests/unit/check_event.c
 tests_unit_check_event_pg_CPPFLAGS = $(AM_CPPFLAGS) -DCHECK_EVENT_POSTGRES
 tests_unit_check_event_pg_CFLAGS = $(UNIT_CHECK_CFLAGS)
 tests_unit_check_event_pg_LDADD = $(UNIT_CHECK_LDADD)

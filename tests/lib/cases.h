@@ -1,6 +1,5 @@
 /*
- * check_core_cases.h: the one case-file reader of the libcrdb unit tests,
- * in two syntaxes.
+ * cases.h: the one case-file reader of the Check tests, in four syntaxes.
  *
  * Core cases (check_version, check_hlc, check_spec, check_errclass; files
  * in tests/unit/cases/, read with cases_load): one case per line, fields
@@ -13,10 +12,14 @@
  * written, with no escapes, since they hold JSON and hex with backslashes
  * of their own; no field is NULL.
  *
- * In both, blank lines and lines starting with '#' are skipped.
+ * Tab cases (CASES_TAB): fields separated by one tab each, as written.
+ * Word cases (CASES_WORDS): fields separated by runs of spaces and tabs.
+ *
+ * In all, blank lines and lines starting with '#' are skipped, a line is
+ * at most 8 KiB, and a file without a single case is an error.
  */
-#ifndef CHECK_CORE_CASES_H
-#define CHECK_CORE_CASES_H
+#ifndef TESTS_LIB_CASES_H
+#define TESTS_LIB_CASES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,10 +37,18 @@ struct case_line {
 struct case_file {
 	struct case_line *lines;
 	size_t count;
+	char *path;        /* owns the name the lines point to */
 };
 
-/* Load $top_srcdir/tests/unit/cases/<name>. Exits the test program with a
- * message on any error: a missing case file is a failed test. */
+enum case_syntax { CASES_CORE, CASES_DATA, CASES_TAB, CASES_WORDS };
+
+/* Load $top_srcdir/<relpath> in that syntax. Exits the test program with a
+ * message naming the file and line on any error: a missing or empty case
+ * file is a failed test. */
+void cases_load_file(const char *relpath, enum case_syntax syntax,
+		     struct case_file *out);
+
+/* Core cases: $top_srcdir/tests/unit/cases/<name>. */
 void cases_load(const char *name, struct case_file *out);
 
 /* The same for $top_srcdir/tests/unit/cases-data/<name>. */
@@ -47,4 +58,4 @@ void cases_free(struct case_file *cf);
 /* "file:line" for messages (static buffer). */
 const char *case_where(const struct case_line *c);
 
-#endif /* CHECK_CORE_CASES_H */
+#endif /* TESTS_LIB_CASES_H */

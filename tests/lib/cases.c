@@ -1,10 +1,10 @@
 /*
- * check_core_cases.c: reads the case files of the libcrdb unit tests, in
- * the two syntaxes described in check_core_cases.h.
+ * cases.c: reads the Check tests' case files, in the syntaxes described in
+ * cases.h.
  */
 #include "config.h"
 
-#include "check_core_cases.h"
+#include "cases.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +27,32 @@ static int hexval(char c)
 	return -1;
 }
 
-/* What tells the two syntaxes apart. */
-struct case_syntax {
-	const char *dir;       /* below tests/unit/ */
-	const char *separator; /* between fields */
+/* What tells the syntaxes apart. */
+struct syntax_rule {
+	const char *separator; /* between fields; NULL: runs of blanks */
 	bool escapes;          /* \| \\ \t \n \xHH \N are decoded */
 };
 
-static const struct case_syntax core_syntax = { "cases", "|", true };
-static const struct case_syntax data_syntax = { "cases-data", " | ", false };
+static const struct syntax_rule rules[] = {
+	[CASES_CORE] = { "|", true },
+	[CASES_DATA] = { " | ", false },
+	[CASES_TAB] = { "\t", false },
+	[CASES_WORDS] = { NULL, false },
+};
+
+/* Split one line (modified in place) on runs of spaces and tabs. */
+static void split_words(char *line, struct case_line *c, const char *name)
+{
+	char *save = NULL;
+
+	c->nfields = 0;
+	for (char *t = strtok_r(line, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save)) {
+		if (c->nfields == CASE_MAX_FIELDS)
+			die("too many fields", name, c->lineno);
+		c->field[c->nfields++] = t;
+	}
+}
 
 /* Split one line (modified in place) on the separator, as written. */
 static void split_plain(char *line, struct case_line *c, const char *name,
@@ -106,10 +123,12 @@ static void split_line(char *line, struct case_line *c, const char *name)
 	}
 }
 
-static void load(const struct case_syntax *syntax, const char *name,
-		 struct case_file *out)
+void cases_load_file(const char *relpath, enum case_syntax syntax,
+		     struct case_file *out)
 {
+	const struct syntax_rule *rule = &rules[syntax];
 	const char *top = getenv("top_srcdir");
+	const char *name;
 	char path[4096];
 	char buf[8192];
 	int lineno = 0;
@@ -117,14 +136,17 @@ static void load(const struct case_syntax *syntax, const char *name,
 
 	if (!top || !*top)
 		top = ".";
-	if ((size_t)snprintf(path, sizeof path, "%s/tests/unit/%s/%s",
-			     top, syntax->dir, name) >= sizeof path)
-		die("path too long", name, 0);
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", top, relpath) >= sizeof path)
+		die("path too long", relpath, 0);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		perror(path);
 		exit(1);
 	}
+	out->path = strdup(relpath);
+	if (!out->path)
+		die("out of memory", relpath, 0);
+	name = strrchr(out->path, '/') ? strrchr(out->path, '/') + 1 : out->path;
 	out->lines = NULL;
 	out->count = 0;
 	while (fgets(buf, sizeof buf, f)) {
@@ -150,10 +172,12 @@ static void load(const struct case_syntax *syntax, const char *name,
 		if (!copy)
 			die("out of memory", name, lineno);
 		c->buf = copy;
-		if (syntax->escapes)
+		if (rule->escapes)
 			split_line(copy, c, name);
+		else if (rule->separator)
+			split_plain(copy, c, name, rule->separator);
 		else
-			split_plain(copy, c, name, syntax->separator);
+			split_words(copy, c, name);
 	}
 	if (ferror(f))
 		die("read error", name, lineno);
@@ -162,14 +186,25 @@ static void load(const struct case_syntax *syntax, const char *name,
 		die("no cases", name, lineno);
 }
 
+/* A path below top_srcdir, for the two directories of the unit tests. */
+static void load_under(const char *dir, const char *name,
+		       enum case_syntax syntax, struct case_file *out)
+{
+	char relpath[1024];
+
+	if ((size_t)snprintf(relpath, sizeof relpath, "%s/%s", dir, name) >= sizeof relpath)
+		die("path too long", name, 0);
+	cases_load_file(relpath, syntax, out);
+}
+
 void cases_load(const char *name, struct case_file *out)
 {
-	load(&core_syntax, name, out);
+	load_under("tests/unit/cases", name, CASES_CORE, out);
 }
 
 void cases_load_data(const char *name, struct case_file *out)
 {
-	load(&data_syntax, name, out);
+	load_under("tests/unit/cases-data", name, CASES_DATA, out);
 }
 
 void cases_free(struct case_file *cf)
@@ -177,7 +212,9 @@ void cases_free(struct case_file *cf)
 	for (size_t i = 0; i < cf->count; i++)
 		free(cf->lines[i].buf);
 	free(cf->lines);
+	free(cf->path);
 	cf->lines = NULL;
+	cf->path = NULL;
 	cf->count = 0;
 }
 
