@@ -84,13 +84,9 @@ static int feed_options(struct loader *ld, struct feed_config *f,
 	if (!st->value[0])
 		return 0;
 	char **items;
-	const char *why;
-	ssize_t n = conf_split_list(ld, st->value, &items, &why);
-	if (n < 0) {
-		if (why)
-			conf_diag(ld, st->line, "options: %s", why);
+	ssize_t n = conf_get_list(ld, st, &items);
+	if (n < 0)
 		return -1;
-	}
 	int rc = 0;
 	for (size_t i = 0; i < (size_t)n; i++) {
 		char *item = items[i];
@@ -153,13 +149,9 @@ static int feed_tables(struct loader *ld, struct feed_config *f,
 		       const struct setting *st)
 {
 	char **items;
-	const char *why;
-	ssize_t n = conf_split_list(ld, st->value, &items, &why);
-	if (n < 0) {
-		if (why)
-			conf_diag(ld, st->line, "tables: %s", why);
+	ssize_t n = conf_get_list(ld, st, &items);
+	if (n < 0)
 		return -1;
-	}
 	f->tables = calloc((size_t)n, sizeof(char *));
 	f->families = calloc((size_t)n, sizeof(char *));
 	if (!f->tables || !f->families) {

@@ -224,6 +224,16 @@ static int get_expanded(struct loader *ld, const struct setting *st,
 	return -1;
 }
 
+ssize_t conf_get_list(struct loader *ld, const struct setting *st, char ***out)
+{
+	const char *why;
+	ssize_t n = conf_split_list(ld, st->value, out, &why);
+
+	if (n < 0 && why)
+		conf_diag(ld, st->line, "%s: %s", st->key->name, why);
+	return n;
+}
+
 static int cmp_id(const void *a, const void *b)
 {
 	id_t x = *(const id_t *)a, y = *(const id_t *)b;
@@ -243,13 +253,9 @@ static int get_id_list(struct loader *ld, const struct setting *st,
 	if (!st->value[0])
 		return 0;
 	char **items;
-	const char *why;
-	ssize_t n = conf_split_list(ld, st->value, &items, &why);
-	if (n < 0) {
-		if (why)
-			conf_diag(ld, st->line, "%s: %s", st->key->name, why);
+	ssize_t n = conf_get_list(ld, st, &items);
+	if (n < 0)
 		return -1;
-	}
 	id_t *ids = calloc((size_t)n, sizeof(*ids));
 	if (!ids) {
 		conf_free_list(items, (size_t)n);
@@ -302,64 +308,20 @@ static int get_id_list(struct loader *ld, const struct setting *st,
 	for (size_t i = 0; i < nids; i++)
 		if (kept == 0 || ids[kept - 1] != ids[i])
 			ids[kept++] = ids[i];
+	if (kept == 0) {
+		free(ids);
+		ids = NULL;
+	}
 	*out = ids;
 	*nout = kept;
 	return 0;
 }
 
-static int get_uid_list(struct loader *ld, const struct setting *st,
-			uid_t **out, size_t *nout)
-{
-	id_t *ids;
-	size_t n;
-	*out = NULL;
-	*nout = 0;
-	if (get_id_list(ld, st, false, &ids, &n) < 0)
-		return -1;
-	if (n == 0) {
-		free(ids);
-		return 0;
-	}
-	uid_t *uids = calloc(n, sizeof(*uids));
-	if (!uids) {
-		free(ids);
-		conf_diag_oom(ld);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		uids[i] = (uid_t)ids[i];
-	free(ids);
-	*out = uids;
-	*nout = n;
-	return 0;
-}
-
-static int get_gid_list(struct loader *ld, const struct setting *st,
-			gid_t **out, size_t *nout)
-{
-	id_t *ids;
-	size_t n;
-	*out = NULL;
-	*nout = 0;
-	if (get_id_list(ld, st, true, &ids, &n) < 0)
-		return -1;
-	if (n == 0) {
-		free(ids);
-		return 0;
-	}
-	gid_t *gids = calloc(n, sizeof(*gids));
-	if (!gids) {
-		free(ids);
-		conf_diag_oom(ld);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		gids[i] = (gid_t)ids[i];
-	free(ids);
-	*out = gids;
-	*nout = n;
-	return 0;
-}
+/* uid_t and gid_t lists are read as id_t lists: the three are one type on
+ * the systems crdbfeedd builds on, so the list is stored as it was read. */
+_Static_assert(_Generic((uid_t)0, id_t: 1, default: 0) &&
+	       _Generic((gid_t)0, id_t: 1, default: 0),
+	       "uid_t, gid_t and id_t are the same type");
 
 #define CFG_CREDENTIAL_PREFIX "credential:"
 
@@ -512,9 +474,8 @@ static int get_into(struct loader *ld, const struct setting *st, void *p,
 			memcpy(p, &e, sizeof(e));
 		return 0;
 	case CFG_UIDS:
-		return get_uid_list(ld, st, p, count);
 	case CFG_GIDS:
-		return get_gid_list(ld, st, p, count);
+		return get_id_list(ld, st, st->key->type == CFG_GIDS, p, count);
 	case CFG_LIST:
 		break; /* read by explicit code */
 	}

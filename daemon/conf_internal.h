@@ -148,6 +148,9 @@ int conf_get_string(struct loader *ld, const struct setting *st, char **out);
 int conf_get_absolute_path(struct loader *ld, const struct setting *st,
 			   char **out);
 int conf_get_enum(struct loader *ld, const struct setting *st, int *out);
+/* The setting's comma list (conf_split_list); -1 with the problem reported
+ * against the key. */
+ssize_t conf_get_list(struct loader *ld, const struct setting *st, char ***out);
 
 /*
  * Read the setting st into the field of its row in base (the struct of its
@@ -180,5 +183,9 @@ void conf_feed_free_members(struct feed_config *f);
 /* Everything after reading: sections to a config (NULL: problems). */
 struct config *conf_load_raw(struct loader *ld, struct raw_file *rf,
 			     const char *path);
+/* The end of every load: rf freed, the problems sorted by line; cfg when
+ * nothing failed, otherwise NULL (cfg freed). */
+struct config *conf_load_finish(struct loader *ld, struct raw_file *rf,
+				struct config *cfg);
 
 #endif /* CRDBFEEDD_CONF_INTERNAL_H */

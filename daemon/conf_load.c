@@ -208,6 +208,20 @@ out:
 	return cfg;
 }
 
+struct config *conf_load_finish(struct loader *ld, struct raw_file *rf,
+				struct config *cfg)
+{
+	conf_raw_free(rf);
+	conf_diag_sort(ld);
+	free(ld->diag_line);
+	ld->diag_line = NULL;
+	if (ld->failed) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 struct config *config_load(const char *path, struct config_diag *diag_out)
 {
 	struct loader ld = { path, diag_out, NULL, false, false };
@@ -226,14 +240,7 @@ struct config *config_load(const char *path, struct config_diag *diag_out)
 	struct config *cfg = NULL;
 	if (rc == 0 && !ld.oom)
 		cfg = conf_load_raw(&ld, &rf, path);
-	conf_raw_free(&rf);
-	conf_diag_sort(&ld);
-	free(ld.diag_line);
-	if (ld.failed) {
-		config_free(cfg);
-		return NULL;
-	}
-	return cfg;
+	return conf_load_finish(&ld, &rf, cfg);
 }
 
 static void sink_free_members(struct sink_config *s)

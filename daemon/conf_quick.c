@@ -139,14 +139,7 @@ struct config *config_quick(const char *dsn, char *const *tables,
 	if (!ld.oom)
 		cfg = conf_load_raw(&ld, &rf, QUICK_FILE);
 out:
-	conf_raw_free(&rf);
 	free(list.s);
 	free(targets.s);
-	conf_diag_sort(&ld);
-	free(ld.diag_line);
-	if (ld.failed) {
-		config_free(cfg);
-		return NULL;
-	}
-	return cfg;
+	return conf_load_finish(&ld, &rf, cfg);
 }
