@@ -55,39 +55,6 @@
 
 #include "render_int.h"
 
-/* ---- growable byte buffer ---------------------------------------------- */
-
-void sb_putn(struct sbuf *sb, const char *s, size_t n)
-{
-	if (sb->oom)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 128;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		char *p = realloc(sb->p, cap);
-		if (!p) {
-			sb->oom = true;
-			return;
-		}
-		sb->p = p;
-		sb->cap = cap;
-	}
-	memcpy(sb->p + sb->len, s, n);
-	sb->len += n;
-	sb->p[sb->len] = '\0';
-}
-
-void sb_puts(struct sbuf *sb, const char *s)
-{
-	sb_putn(sb, s, strlen(s));
-}
-
-void sb_putc(struct sbuf *sb, char c)
-{
-	sb_putn(sb, &c, 1);
-}
-
 /* ---- strings ------------------------------------------------------------ */
 
 /* Length of the valid UTF-8 sequence at s (Go's utf8.DecodeRune rules: no
