@@ -1,7 +1,7 @@
 /*
  * render.c: crdbsim's CockroachDB JSON renderer. It turns wal2json change
  * records (format 2: "columns" arrays of {name, type, value}) into the key
- * and value bytes a sinkless changefeed sends (crdb-wire.md §4, §5, §12),
+ * and value bytes a sinkless changefeed sends (doc/crdb-wire.md §4, §5, §12),
  * formats HLCs (§4.4) and resolved payloads (§3), and parses wal2json text
  * without losing numeric digits (sim_wal2json_loads). It also frees
  * parsed statements (sim_stmt_free), being the one file that the parser's
