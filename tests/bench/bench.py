@@ -32,7 +32,7 @@ measures, in one run on one machine:
 
 Prints one table, writes results.json, throughput.csv, latency.csv and the
 plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
-overrides). Targets from issue 6 are reported as met or missed, never
+overrides). The targets of README.md are reported as met or missed, never
 asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS.
 """
 import json
