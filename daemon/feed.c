@@ -1,5 +1,5 @@
 /*
- * feed.c: one changefeed's state machine (crdb-wire.md §10.1).
+ * feed.c: one changefeed's state machine (doc/crdb-wire.md §10.1).
  *
  *   CONNECTING --ok--> STARTING --first row--> STREAMING
  *       |                  |                       |

@@ -6,7 +6,7 @@
  * detection and version parsing, version-aware backend pid and cancel, a
  * type-adapter registry tuned to CockroachDB's data model, HLC timestamps,
  * changefeed statement building, changefeed row decoding and error
- * classification. Section numbers (§N) refer to shared/crdb-wire.md.
+ * classification. Section numbers (§N) refer to doc/crdb-wire.md.
  *
  * Conventions, for every function below:
  *  - Every exported symbol starts with crdb_ (make check enforces it).

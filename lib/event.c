@@ -391,7 +391,7 @@ static int decode_row(json_t *value, const crdb_decode_opts *opts,
 	}
 	/* A bare or row value that is JSON null is a delete with no
 	 * metadata: CockroachDB's JSON encoder renders a missing row as null
-	 * when no __crdb__ member has to be added [INF, crdb-wire.md §4.3]. */
+	 * when no __crdb__ member has to be added [INF, doc/crdb-wire.md §4.3]. */
 	if (json_is_null(value) && (opts->envelope == CRDB_ENVELOPE_BARE ||
 				    opts->envelope == CRDB_ENVELOPE_ROW)) {
 		ev->op = CRDB_OP_DELETE;

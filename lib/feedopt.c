@@ -39,7 +39,7 @@ static const char *const virtual_columns_values[] = { "omitted", "null", NULL };
 static const char *const enriched_values[] = { "source", "schema", NULL };
 
 /*
- * `since` records what crdb-wire.md says about an option's history; NULL
+ * `since` records what doc/crdb-wire.md says about an option's history; NULL
  * means the option is in the new options.go table (§4.6) and the note
  * records no first release for it.
  */

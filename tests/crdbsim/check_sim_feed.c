@@ -5,7 +5,7 @@
  * (simfeed_test) so they never disturb a crdbsim running on defaultdb.
  * Statements are built by hand (the parser has its own tests); rows are
  * collected from the simfeed_out callbacks and compared byte for byte with
- * crdb-wire.md's strings (§3, §4.3, §7).
+ * doc/crdb-wire.md's strings (§3, §4.3, §7).
  *
  * This file holds the shared sink and fixture, the scan, live, resolved,
  * cursor, GC and schema cases, and the suite; check_sim_feed_more.c has

@@ -1,6 +1,6 @@
 /*
  * check_sim_parse.c: unit tests of crdbsim's changefeed statement parser
- * (parse.c) against crdb-wire.md §1, §3, §4.5, §4.6: every statement form,
+ * (parse.c) against doc/crdb-wire.md §1, §3, §4.5, §4.6: every statement form,
  * every option kind, every refusal text, every cursor form and placeholders.
  * The cases are in tests/crdbsim/cases/parse.txt (format documented there);
  * each is parsed and the resulting statement printed canonically and

@@ -1,6 +1,6 @@
 /*
  * check_sim_render.c: unit tests of crdbsim's CockroachDB JSON renderer
- * (render.c) against crdb-wire.md §3, §4.1-§4.4, §5 and §12. The cases are
+ * (render.c) against doc/crdb-wire.md §3, §4.1-§4.4, §5 and §12. The cases are
  * data under tests/crdbsim/cases/ (formats documented in each file):
  *   render_envelopes.txt  every §4.3 envelope/option string, a=1 b='bar'
  *   render_strings.txt    Go-style string escaping (§4.1)

@@ -38,8 +38,8 @@
  * Either way each transaction gets an HLC from its commit time (us * 1000,
  * logical counter on ties, strictly increasing) and the batch and the meta
  * row are persisted in one statement before the slot is told; a crash in
- * between only re-delivers transactions that the persisted LSN skips
- * (crdbsim-notes.md). When the slot is known drained, the time taken
+ * between only re-delivers transactions that the persisted LSN skips.
+ * When the slot is known drained, the time taken
  * before that check becomes the resolved frontier, and later transactions
  * are stamped above it.
  */

@@ -95,19 +95,19 @@ static void show_sql(struct sbuf *b, enum show_kind kind, const char *setting,
 {
 	switch (kind) {
 	case SHOW_SESSION_ID:
-		sb_str(b, "SELECT ");
+		sb_puts(b, "SELECT ");
 		sb_literal(b, ctx->session_id ? ctx->session_id : "");
-		sb_str(b, "::text AS session_id");
+		sb_puts(b, "::text AS session_id");
 		break;
 	case SHOW_STATEMENTS: {
 		char *v = ctx->statements_sql ? ctx->statements_sql(ctx->arg) : NULL;
 		if (!v) {
-			b->failed = true;
+			b->oom = true;
 			return;
 		}
-		sb_str(b, "SELECT * FROM ");
-		sb_str(b, v);
-		sb_str(b, " AS crdbsim_statements");
+		sb_puts(b, "SELECT * FROM ");
+		sb_puts(b, v);
+		sb_puts(b, " AS crdbsim_statements");
 		free(v);
 		break;
 	}
@@ -117,23 +117,23 @@ static void show_sql(struct sbuf *b, enum show_kind kind, const char *setting,
 			char v[64];
 			snprintf(v, sizeof v, "SELECT '%lld milliseconds'::interval",
 				 (long long)ctx->closed_ts_target_ms);
-			sb_str(b, v);
-			sb_str(b, " AS \"kv.closed_timestamp.target_duration\"");
+			sb_puts(b, v);
+			sb_puts(b, " AS \"kv.closed_timestamp.target_duration\"");
 			break;
 		}
-		sb_str(b, ctx->rangefeed ? "SELECT true" : "SELECT false");
-		sb_str(b, " AS \"kv.rangefeed.enabled\"");
+		sb_puts(b, ctx->rangefeed ? "SELECT true" : "SELECT false");
+		sb_puts(b, " AS \"kv.rangefeed.enabled\"");
 		break;
 	case SHOW_SERVER_VERSION:
-		sb_str(b, "SELECT '13.0.0'::text AS server_version");
+		sb_puts(b, "SELECT '13.0.0'::text AS server_version");
 		break;
 	case SHOW_SERVER_VERSION_NUM:
-		sb_str(b, "SELECT '130000'::text AS server_version_num");
+		sb_puts(b, "SELECT '130000'::text AS server_version_num");
 		break;
 	case SHOW_CRDB_VERSION:
-		sb_str(b, "SELECT ");
+		sb_puts(b, "SELECT ");
 		sb_literal(b, ctx->version_string);
-		sb_str(b, "::text AS crdb_version");
+		sb_puts(b, "::text AS crdb_version");
 		break;
 	case SHOW_NONE:
 		break;
@@ -263,13 +263,13 @@ static const char *function_word(const char *w)
 /* A quoted identifier for name. */
 static void sb_ident(struct sbuf *b, const char *name)
 {
-	sb_add(b, "\"", 1);
+	sb_putn(b, "\"", 1);
 	for (; *name; name++) {
 		if (*name == '"')
-			sb_add(b, "\"", 1);
-		sb_add(b, name, 1);
+			sb_putn(b, "\"", 1);
+		sb_putn(b, name, 1);
 	}
-	sb_add(b, "\"", 1);
+	sb_putn(b, "\"", 1);
 }
 
 /*
@@ -304,42 +304,42 @@ static char *upsert_tail(const char *p)
 		if (!p)
 			break;
 		if (cols.len) {
-			sb_str(&cols, ", ");
-			sb_str(&vals, ", ");
+			sb_puts(&cols, ", ");
+			sb_puts(&vals, ", ");
 		}
 		sb_ident(&cols, name);
-		sb_str(&vals, "excluded.");
+		sb_puts(&vals, "excluded.");
 		sb_ident(&vals, name);
 		if ((q = punct(p, ')'))) {
 			char pkey[160];
 			snprintf(pkey, sizeof pkey, "%.120s_pkey", table);
-			sb_str(&b, " ON CONFLICT ON CONSTRAINT ");
+			sb_puts(&b, " ON CONFLICT ON CONSTRAINT ");
 			sb_ident(&b, pkey);
-			sb_str(&b, " DO UPDATE SET (");
-			sb_str(&b, cols.s ? cols.s : "");
-			sb_str(&b, ") = ROW(");
-			sb_str(&b, vals.s ? vals.s : "");
-			sb_str(&b, ")");
-			b.failed |= cols.failed || vals.failed;
+			sb_puts(&b, " DO UPDATE SET (");
+			sb_puts(&b, cols.p ? cols.p : "");
+			sb_puts(&b, ") = ROW(");
+			sb_puts(&b, vals.p ? vals.p : "");
+			sb_puts(&b, ")");
+			b.oom |= cols.oom || vals.oom;
 			break;
 		}
 		if (!(p = punct(p, ',')))
 			break;
 	}
-	free(cols.s);
-	free(vals.s);
-	if (!b.s || b.failed) {
-		free(b.s);
+	free(cols.p);
+	free(vals.p);
+	if (!b.p || b.oom) {
+		free(b.p);
 		return NULL;
 	}
-	return b.s;
+	return b.p;
 }
 
 /* End of a statement: an UPSERT's tail goes in before it. */
 static void end_statement(struct lexstate *t, struct sbuf *b)
 {
 	if (t->upsert && t->upsert_tail)
-		sb_str(b, t->upsert_tail);
+		sb_puts(b, t->upsert_tail);
 	free(t->upsert_tail);
 	t->upsert_tail = NULL;
 	t->upsert = false;
@@ -377,7 +377,7 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 			if (content)
 				stmts++;
 			content = false;
-			sb_add(&b, copied, (size_t)(p - copied));
+			sb_putn(&b, copied, (size_t)(p - copied));
 			copied = p;
 			end_statement(&t, &b);
 			push_tok(&t, T_PUNCT, NULL, ';');
@@ -407,12 +407,12 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 						   sizeof setting);
 			if (e && (e = punct(e, ']')) &&
 			    (kind != SHOW_SETTING || known_setting(setting))) {
-				sb_add(&b, copied, (size_t)(p - copied));
-				sb_str(&b, "(");
+				sb_putn(&b, copied, (size_t)(p - copied));
+				sb_puts(&b, "(");
 				show_sql(&b, kind, setting, ctx);
-				sb_str(&b, ")");
+				sb_puts(&b, ")");
 				if (needs_alias(e))
-					sb_str(&b, " AS crdbsim_show");
+					sb_puts(&b, " AS crdbsim_show");
 				p = copied = e;
 				push_tok(&t, T_OTHER, NULL, 0);
 				continue;
@@ -422,10 +422,10 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 						 p[-1] != '.' && p[-1] != '"'))) {
 			const char *e = kw(p, "version");
 			if (e && (e = punct(e, '(')) && (e = punct(e, ')'))) {
-				sb_add(&b, copied, (size_t)(p - copied));
-				sb_str(&b, "(SELECT ");
+				sb_putn(&b, copied, (size_t)(p - copied));
+				sb_puts(&b, "(SELECT ");
 				sb_literal(&b, ctx->version_string);
-				sb_str(&b, "::text AS version)");
+				sb_puts(&b, "::text AS version)");
 				p = copied = e;
 				push_tok(&t, T_OTHER, NULL, 0);
 				continue;
@@ -460,17 +460,17 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 				to = function_word(w);
 			if (t.upsert && t.depth == 0 && !strcmp(w, "returning")) {
 				/* The conflict clause goes before RETURNING. */
-				sb_add(&b, copied, (size_t)(p - copied));
+				sb_putn(&b, copied, (size_t)(p - copied));
 				copied = p;
 				if (t.upsert_tail) {
-					sb_str(&b, t.upsert_tail + 1);
-					sb_str(&b, " ");
+					sb_puts(&b, t.upsert_tail + 1);
+					sb_puts(&b, " ");
 				}
 				t.upsert = false;
 			}
 			if (to) {
-				sb_add(&b, copied, (size_t)(p - copied));
-				sb_str(&b, to);
+				sb_putn(&b, copied, (size_t)(p - copied));
+				sb_puts(&b, to);
 				copied = e;
 			}
 			t.words++;
@@ -504,7 +504,7 @@ static char *rewrite(const char *sql, const struct sim_rewrite_ctx *ctx,
 	}
 	if (content)
 		stmts++;
-	sb_add(&b, copied, (size_t)(p - copied));
+	sb_putn(&b, copied, (size_t)(p - copied));
 	end_statement(&t, &b);
 	if (nparams)
 		*nparams = maxparam;
@@ -602,27 +602,27 @@ static char *session_var_sql(const char *sql, const char *rewritten, bool *oom)
 			*oom = true;
 			return NULL;
 		}
-		sb_str(&b, local ? "SET LOCAL crdb." : "SET crdb.");
-		sb_str(&b, name);
-		sb_str(&b, " = ");
-		sb_str(&b, value);
+		sb_puts(&b, local ? "SET LOCAL crdb." : "SET crdb.");
+		sb_puts(&b, name);
+		sb_puts(&b, " = ");
+		sb_puts(&b, value);
 		free(value);
 	} else if ((p = kw(sql, "SHOW"))) {
 		if (!(q = ident(p, name, sizeof name)) || !crdb_var_default(name) ||
 		    !at_end(q))
 			return NULL;
-		sb_str(&b, "SELECT coalesce(nullif(current_setting('crdb.");
-		sb_str(&b, name);
-		sb_str(&b, "', true), ''), ");
+		sb_puts(&b, "SELECT coalesce(nullif(current_setting('crdb.");
+		sb_puts(&b, name);
+		sb_puts(&b, "', true), ''), ");
 		sb_literal(&b, crdb_var_default(name));
-		sb_str(&b, ") AS ");
-		sb_str(&b, name);
+		sb_puts(&b, ") AS ");
+		sb_puts(&b, name);
 	} else if ((p = kw(sql, "RESET"))) {
 		if (!(q = ident(p, name, sizeof name)) || !crdb_var_default(name) ||
 		    !at_end(q))
 			return NULL;
-		sb_str(&b, "RESET crdb.");
-		sb_str(&b, name);
+		sb_puts(&b, "RESET crdb.");
+		sb_puts(&b, name);
 	} else {
 		return NULL;
 	}

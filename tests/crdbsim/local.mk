@@ -25,7 +25,9 @@ CRDBSIM_ENGINE_SOURCES = \
 	tests/crdbsim/render.c \
 	tests/crdbsim/render_types.c \
 	tests/crdbsim/render_json.c \
-	tests/crdbsim/render_int.h
+	tests/crdbsim/render_int.h \
+	tests/crdbsim/sbuf.c \
+	tests/crdbsim/sbuf.h
 
 CRDBSIM_FEED_SOURCES = \
 	$(CRDBSIM_ENGINE_SOURCES) \
@@ -55,6 +57,7 @@ TESTS += tests/crdbsim/check_sim_render tests/crdbsim/check_sim_parse
 tests_crdbsim_check_sim_render_SOURCES = tests/crdbsim/check_sim_render.c \
 	tests/crdbsim/render.c tests/crdbsim/render_types.c \
 	tests/crdbsim/render_json.c tests/crdbsim/render_int.h \
+	tests/crdbsim/sbuf.c tests/crdbsim/sbuf.h \
 	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
 tests_crdbsim_check_sim_render_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
@@ -63,7 +66,7 @@ tests_crdbsim_check_sim_render_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) -lm
 tests_crdbsim_check_sim_parse_SOURCES = tests/crdbsim/check_sim_parse.c \
 	tests/crdbsim/parse.c tests/crdbsim/render.c \
 	tests/crdbsim/render_types.c tests/crdbsim/render_json.c \
-	tests/crdbsim/render_int.h \
+	tests/crdbsim/render_int.h tests/crdbsim/sbuf.c tests/crdbsim/sbuf.h \
 	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
 tests_crdbsim_check_sim_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
@@ -157,7 +160,9 @@ tests_crdbsim_check_sim_intercept_SOURCES = \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
 	tests/crdbsim/sqllex.c \
-	tests/crdbsim/sqllex.h
+	tests/crdbsim/sqllex.h \
+	tests/crdbsim/sbuf.c \
+	tests/crdbsim/sbuf.h
 tests_crdbsim_check_sim_intercept_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_crdbsim_check_sim_intercept_LDADD = $(CHECK_LIBS)
 dist_check_DATA += tests/crdbsim/cases/wire_intercept.cases

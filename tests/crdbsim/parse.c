@@ -1,6 +1,6 @@
 /*
  * parse.c: crdbsim's recogniser and parser of sinkless changefeed
- * statements (crdb-wire.md §1, §3, §4.5, §4.6), with CockroachDB's error
+ * statements (doc/crdb-wire.md §1, §3, §4.5, §4.6), with CockroachDB's error
  * texts, and the cursor / end_time timestamp parser.
  *
  * Accepted forms (case-insensitive, -- and nested slash-star comments,
@@ -769,7 +769,7 @@ static int apply_option(struct simfeed_stmt *st, const struct opt *op,
 		if (require_value(op, err) < 0 ||
 		    sim_parse_timestamp(op->value, now_ns, &ts, err) < 0)
 			return -1;
-		/* the text of crdb-wire.md §4.5 [TEST old]; newer releases
+		/* the text of doc/crdb-wire.md §4.5 [TEST old]; newer releases
 		 * say "timestamp '...' is in the future" */
 		if (cursor && ts.wall > now_ns)
 			return fail(err, SQLSTATE_UNCATEGORIZED,

@@ -1,7 +1,7 @@
 /*
  * render.c: crdbsim's CockroachDB JSON renderer. It turns wal2json change
  * records (format 2: "columns" arrays of {name, type, value}) into the key
- * and value bytes a sinkless changefeed sends (crdb-wire.md §4, §5, §12),
+ * and value bytes a sinkless changefeed sends (doc/crdb-wire.md §4, §5, §12),
  * formats HLCs (§4.4) and resolved payloads (§3), and parses wal2json text
  * without losing numeric digits (sim_wal2json_loads). It also frees
  * parsed statements (sim_stmt_free), being the one file that the parser's
@@ -54,39 +54,6 @@
 #include <time.h>
 
 #include "render_int.h"
-
-/* ---- growable byte buffer ---------------------------------------------- */
-
-void sb_putn(struct sbuf *sb, const char *s, size_t n)
-{
-	if (sb->oom)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 128;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		char *p = realloc(sb->p, cap);
-		if (!p) {
-			sb->oom = true;
-			return;
-		}
-		sb->p = p;
-		sb->cap = cap;
-	}
-	memcpy(sb->p + sb->len, s, n);
-	sb->len += n;
-	sb->p[sb->len] = '\0';
-}
-
-void sb_puts(struct sbuf *sb, const char *s)
-{
-	sb_putn(sb, s, strlen(s));
-}
-
-void sb_putc(struct sbuf *sb, char c)
-{
-	sb_putn(sb, &c, 1);
-}
 
 /* ---- strings ------------------------------------------------------------ */
 

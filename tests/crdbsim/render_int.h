@@ -1,7 +1,7 @@
 /*
  * render_int.h: what the renderer's files (render.c, render_types.c,
- * render_json.c) share and nobody else sees: the growable buffer and the
- * steps each gives the others. Its contract with the rest of crdbsim is
+ * render_json.c) share and nobody else sees: the steps each gives the
+ * others (they build into the sbuf of sbuf.h). Its contract with the rest of crdbsim is
  * in simstmt.h.
  */
 #ifndef CRDBSIM_RENDER_INT_H
@@ -13,21 +13,13 @@
 
 #include <jansson.h>
 
+#include "sbuf.h"
 #include "simstmt.h"
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
 
 /* A parsed JSON value with its numbers' digits (render_json.c). */
 struct jnode;
 
 /* render.c */
-void sb_putn(struct sbuf *sb, const char *s, size_t n);
-void sb_puts(struct sbuf *sb, const char *s);
-void sb_putc(struct sbuf *sb, char c);
 void render_put_json_string(struct sbuf *sb, const char *s, size_t n);
 
 /* render_types.c */

@@ -14,7 +14,7 @@
  * can_send() says yes. At most one history batch (FETCH_ROWS) or scan batch
  * (SCAN_ROWS) is held in memory, plus the duplicate window.
  *
- * Scan/live boundary (crdbsim-notes.md): note the history head H, open a
+ * Scan/live boundary: note the history head H, open a
  * REPEATABLE READ snapshot, scan the targets in it (rows get `updated` =
  * the wall clock right after the snapshot), then replay history after H
  * skipping every transaction visible in the snapshot. With a cursor and an

@@ -69,7 +69,7 @@ struct sim_render_opts {
 };
 
 /*
- * Render one change as CockroachDB would (§4, §5 of crdb-wire.md): keys
+ * Render one change as CockroachDB would (§4, §5 of doc/crdb-wire.md): keys
  * sorted bytewise, ": " and ", " separators, Go string escaping, per-type
  * rendering from the wal2json type names and values.
  *   pk_names: the primary-key column names in key order

@@ -1,6 +1,6 @@
 /*
  * sqllex.c: the SQL lexing that crdbsim's statement classification and
- * rewrites share (see sqllex.h), and the growable string they build with.
+ * rewrites share (see sqllex.h).
  */
 #include "config.h"
 
@@ -10,57 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a growable string with a sticky failure flag ---- */
-
-void sb_add(struct sbuf *b, const char *p, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->s, cap);
-		if (!q) {
-			b->failed = true;
-			return;
-		}
-		b->s = q;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-/* A SQL string literal for s ('' doubled). */
-void sb_literal(struct sbuf *b, const char *s)
-{
-	sb_add(b, "'", 1);
-	for (; *s; s++) {
-		if (*s == '\'')
-			sb_add(b, "'", 1);
-		sb_add(b, s, 1);
-	}
-	sb_add(b, "'", 1);
-}
-
-char *sb_take(struct sbuf *b)
-{
-	if (b->failed) {
-		free(b->s);
-		return NULL;
-	}
-	if (!b->s)
-		return strdup("");
-	return b->s;
-}
 
 /* ---- lexing ---- */
 

@@ -2,7 +2,7 @@
  * sqllex.h: SQL lexing for crdbsim (intercept.c): walks SQL text the way
  * PostgreSQL does (quoted strings, E'' strings, quoted identifiers, dollar
  * quoting, both comment styles) so that nothing inside a literal is taken
- * for a keyword, and a growable string with a sticky failure flag.
+ * for a keyword.
  */
 #ifndef CRDBSIM_SQLLEX_H
 #define CRDBSIM_SQLLEX_H
@@ -10,18 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;            /* an allocation failed: sb_take gives NULL */
-};
-
-void sb_add(struct sbuf *b, const char *p, size_t n);
-void sb_str(struct sbuf *b, const char *s);
-/* A SQL string literal for s ('' doubled). */
-void sb_literal(struct sbuf *b, const char *s);
-/* The built string (malloc'd; "" when empty), or NULL after a failure. */
-char *sb_take(struct sbuf *b);
+#include "sbuf.h"
 
 bool ident_char(char c);
 bool ident_start(char c);

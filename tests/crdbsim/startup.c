@@ -15,7 +15,7 @@
  * crdbsim runs them again harmlessly.
  *
  * TLS follows CockroachDB's secure mode [from memory of pkg/sql/pgwire;
- * crdb-wire.md does not cover TLS]: a plain-text StartupMessage is
+ * doc/crdb-wire.md does not cover TLS]: a plain-text StartupMessage is
  * refused ("node is running secure mode, SSL connection required",
  * 08P01); a client certificate, when one is required and presented,
  * authenticates the user named by its Common Name instead of a password.

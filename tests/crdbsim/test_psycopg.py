@@ -1,6 +1,6 @@
 """test_psycopg.py: psycopg's own CockroachDB support (psycopg.crdb, Debian's
 python3-psycopg) as a client of crdbsim, mirroring psycopg's
-tests/crdb/test_cursor.py::test_changefeed and test_conninfo (crdb-wire.md
+tests/crdb/test_cursor.py::test_changefeed and test_conninfo (doc/crdb-wire.md
 §2.5, §6.2, §6.3), and CockroachDB's SQL dialect and session behaviour as
 psycopg meets it (§14: text parameters, json as jsonb, session variables,
 cursors, two-phase commit and LISTEN/NOTIFY by version, INT/SERIAL/STRING/

@@ -5,7 +5,7 @@ a client of crdbsim, in text and binary format.
 On CockroachDB a rangefeed's resolved timestamp is at most its range's
 closed timestamp, which trails the present by
 kv.closed_timestamp.target_duration (3 s by default); rows themselves are
-not held back. crdbsim emulates that (doc/crdb-wire.md §3). Checked here:
+not held back (doc/crdb-wire.md §3.1). crdbsim emulates that. Checked here:
   - SHOW CLUSTER SETTING kv.closed_timestamp.target_duration is 3 s on a
     crdbsim started with its default;
   - every resolved row's timestamp is at least 3 s behind the moment it

@@ -55,8 +55,8 @@ for f in wrapped bare row; do
 	grep '"type":"row"' "$work/$f.out" | sed 's/,"updated":"[0-9.]*"//' >"$work/$f.rows"
 done
 # The numbers as crdbsim renders them, the way CockroachDB's JSON does
-# (apd decimals written unquoted by their String(): 1E-30, 2.5E-7; see
-# CockroachDB's pkg/util/json/json.go, jsonNumber.Format), kept as they came.
+# (apd decimals written unquoted by their String(): 1E-30, 2.5E-7;
+# doc/crdb-wire.md §5.1), kept as they came.
 after1='"after":{"d":123456789012345678901.123456789,"id":1,"j":{"big":123456789012345678901234567890,"e":2.5E-7,"t":22.30,"tiny":1E-30}}}'
 after2='"after":{"d":1E-30,"id":2,"j":[9223372036854775808,0.0,100]}}'
 for f in wrapped bare row; do

@@ -1,5 +1,5 @@
 #!/bin/sh
-# fault-matrix.sh: the fault matrix (issue 7). Not in the quick suite: run
+# fault-matrix.sh: the fault matrix. Not in the quick suite: run
 # by `make faults` under crdbsim-env. A writer (writer.py) commits keyed
 # inserts, updates and deletes through PG_DSN while rounds of faults, in
 # rotation, hit the pipeline:
