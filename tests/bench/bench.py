@@ -805,7 +805,7 @@ def print_table(res):
             "%s %d" % kv for kv in sorted(cg["daemon_inclusive_per_event"].items(),
                                           key=lambda kv: -kv[1])))
     print()
-    print("| target (issue 6) | value | |")
+    print("| target | value | |")
     print("|---|---|---|")
     for t in res["targets"]:
         print("| %s | %s | %s |" % (t["target"], t["value"], "met" if t["met"] else "missed"))
