@@ -57,17 +57,24 @@ static const char *option_value(const struct feed_config *f, const char *name)
 	return NULL;
 }
 
+/* A spec to check values with libcrdb; NULL with the failure reported. */
+static crdb_feed_spec *scratch_spec(struct loader *ld, crdb_error *err)
+{
+	crdb_error_clear(err);
+	crdb_feed_spec *spec = crdb_feed_spec_new(err);
+	if (!spec)
+		conf_diag_oom(ld);
+	return spec;
+}
+
 /* Check one option with libcrdb on a scratch spec. */
 static int check_option(struct loader *ld, int line, const char *keyname,
 			const char *name, const char *value)
 {
 	crdb_error err;
-	crdb_error_clear(&err);
-	crdb_feed_spec *spec = crdb_feed_spec_new(&err);
-	if (!spec) {
-		conf_diag_oom(ld);
+	crdb_feed_spec *spec = scratch_spec(ld, &err);
+	if (!spec)
 		return -1;
-	}
 	int rc = crdb_feed_spec_set_option(spec, name, value, &err);
 	crdb_feed_spec_free(spec);
 	if (rc < 0) {
@@ -314,12 +321,9 @@ static int feed_query(struct loader *ld, struct feed_config *f,
 {
 	int bad = 0;
 	crdb_error err;
-	crdb_error_clear(&err);
-	crdb_feed_spec *spec = crdb_feed_spec_new(&err);
-	if (!spec) {
-		conf_diag_oom(ld);
+	crdb_feed_spec *spec = scratch_spec(ld, &err);
+	if (!spec)
 		return -1;
-	}
 	if (crdb_feed_spec_set_query(spec, query->value, &err) < 0) {
 		conf_diag(ld, query->line, "query: %s", err.message);
 		bad = 1;

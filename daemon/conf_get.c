@@ -180,6 +180,21 @@ int conf_get_string(struct loader *ld, const struct setting *st, char **out)
 	return *out ? 0 : -1;
 }
 
+/* *out (NULL: unset) must be an absolute path; otherwise it is freed and
+ * the key reported. */
+static int require_absolute(struct loader *ld, const struct setting *st,
+			    char **out)
+{
+	if (*out && (*out)[0] != '/') {
+		conf_diag(ld, st->line, "%s: '%.200s' is not an absolute path (relative paths would depend on the daemon's working directory)",
+			  st->key->name, *out);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int conf_get_absolute_path(struct loader *ld, const struct setting *st,
 			     char **out)
 {
@@ -192,14 +207,7 @@ int conf_get_absolute_path(struct loader *ld, const struct setting *st,
 		*out = NULL;
 		return -1;
 	}
-	if (*out && (*out)[0] != '/') {
-		conf_diag(ld, st->line, "%s: '%.200s' is not an absolute path (relative paths would depend on the daemon's working directory)",
-		     st->key->name, *out);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return require_absolute(ld, st, out);
 }
 
 /* A CFG_F_ENV value, with ${VAR} expanded. */
@@ -378,14 +386,7 @@ static int get_path(struct loader *ld, const struct setting *st, char **out)
 		return conf_get_absolute_path(ld, st, out);
 	if (get_expanded(ld, st, out) < 0)
 		return -1;
-	if (*out && (*out)[0] != '/') {
-		conf_diag(ld, st->line, "%s: '%.200s' is not an absolute path (relative paths would depend on the daemon's working directory)",
-			  st->key->name, *out);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return require_absolute(ld, st, out);
 }
 
 /* A connection string, ${VAR} expanded, checked by libpq without ever
