@@ -32,7 +32,8 @@ CRDBSIM_ENGINE_SOURCES = \
 CRDBSIM_FEED_SOURCES = \
 	$(CRDBSIM_ENGINE_SOURCES) \
 	tests/crdbsim/sim_feed_parse.c \
-	tests/crdbsim/parse.c
+	tests/crdbsim/parse.c tests/crdbsim/parse_options.c \
+	tests/crdbsim/parse_time.c tests/crdbsim/parse_int.h
 
 # Engine tests: the engine driven directly on its own event loop against
 # PG_DSN (a database of their own, next to crdbsim's defaultdb).
@@ -64,7 +65,8 @@ tests_crdbsim_check_sim_render_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_crdbsim_check_sim_render_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) -lm
 
 tests_crdbsim_check_sim_parse_SOURCES = tests/crdbsim/check_sim_parse.c \
-	tests/crdbsim/parse.c tests/crdbsim/render.c \
+	tests/crdbsim/parse.c tests/crdbsim/parse_options.c \
+	tests/crdbsim/parse_time.c tests/crdbsim/parse_int.h tests/crdbsim/render.c \
 	tests/crdbsim/render_types.c tests/crdbsim/render_json.c \
 	tests/crdbsim/render_int.h tests/crdbsim/sbuf.c tests/crdbsim/sbuf.h \
 	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
