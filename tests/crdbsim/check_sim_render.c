@@ -16,61 +16,52 @@
 #include <string.h>
 #include <time.h>
 
+#include "cases.h"
 #include "simstmt.h"
 
-#define MAX_FIELDS 8
-
+/* One case file of tests/crdbsim/cases/, read by tests/lib's reader, and
+ * the line a loop is at. */
 struct casefile {
-	FILE *f;
-	char path[1024];
-	char *line;
-	size_t cap;
+	struct case_file cases;
+	size_t next;
+	const char *path;
 	int lineno;
-	char *field[MAX_FIELDS];
+	char **field;
 	int nfields;
 };
 
-static void case_open(struct casefile *cf, const char *name)
+static void case_load(struct casefile *cf, const char *name,
+		      enum case_syntax syntax)
 {
-	const char *top = getenv("top_srcdir");
+	char relpath[1024];
+
 	memset(cf, 0, sizeof *cf);
-	snprintf(cf->path, sizeof cf->path, "%s/tests/crdbsim/cases/%s",
-		 top ? top : ".", name);
-	cf->f = fopen(cf->path, "r");
-	ck_assert_msg(cf->f != NULL, "cannot open %s (is top_srcdir set?)", cf->path);
+	snprintf(relpath, sizeof relpath, "tests/crdbsim/cases/%s", name);
+	cases_load_file(relpath, syntax, &cf->cases);
+	cf->path = cf->cases.path;
 }
 
-/* Next case line split at tabs; false at the end. */
+/* Tab-separated cases (CASES_TAB). */
+static void case_open(struct casefile *cf, const char *name)
+{
+	case_load(cf, name, CASES_TAB);
+}
+
+/* Next case line; false at the end. */
 static bool case_next(struct casefile *cf)
 {
-	ssize_t n;
-	while ((n = getline(&cf->line, &cf->cap, cf->f)) >= 0) {
-		cf->lineno++;
-		if (n && cf->line[n - 1] == '\n')
-			cf->line[--n] = '\0';
-		if (n == 0 || cf->line[0] == '#')
-			continue;
-		cf->nfields = 0;
-		char *p = cf->line;
-		for (;;) {
-			ck_assert_msg(cf->nfields < MAX_FIELDS, "%s:%d: too many fields",
-				      cf->path, cf->lineno);
-			cf->field[cf->nfields++] = p;
-			char *tab = strchr(p, '\t');
-			if (!tab)
-				break;
-			*tab = '\0';
-			p = tab + 1;
-		}
-		return true;
-	}
-	return false;
+	if (cf->next == cf->cases.count)
+		return false;
+	struct case_line *l = &cf->cases.lines[cf->next++];
+	cf->lineno = l->lineno;
+	cf->field = l->field;
+	cf->nfields = l->nfields;
+	return true;
 }
 
 static void case_close(struct casefile *cf)
 {
-	fclose(cf->f);
-	free(cf->line);
+	cases_free(&cf->cases);
 }
 
 /* ---- §4.3 envelopes --------------------------------------------------- */
@@ -298,16 +289,10 @@ START_TEST(test_rows)
 	char *records[64] = { 0 };
 	int nrec = 0, ncases = 0;
 
-	case_open(&rows, "wal2json_capture.jsonl");
-	/* lines may hold U+2028, so read them raw, one per newline */
-	while (nrec < 64) {
-		ssize_t n = getline(&rows.line, &rows.cap, rows.f);
-		if (n < 0)
-			break;
-		if (n && rows.line[n - 1] == '\n')
-			rows.line[--n] = '\0';
-		records[nrec++] = strdup(rows.line);
-	}
+	/* one record a line (the file has no comments or blank lines) */
+	case_load(&rows, "wal2json_capture.jsonl", CASES_LINE);
+	while (nrec < 64 && case_next(&rows))
+		records[nrec++] = strdup(rows.field[0]);
 	case_close(&rows);
 	ck_assert_int_ge(nrec, 8);
 

@@ -61,8 +61,9 @@ tests_crdbsim_check_sim_render_SOURCES = tests/crdbsim/check_sim_render.c \
 	tests/crdbsim/sbuf.c tests/crdbsim/sbuf.h \
 	tests/crdbsim/simstmt.h tests/crdbsim/simfeed.h
 tests_crdbsim_check_sim_render_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_crdbsim_check_sim_render_LDADD = $(CHECK_LIBS) $(JANSSON_LIBS) -lm
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) $(TESTS_LIB_CPPFLAGS)
+tests_crdbsim_check_sim_render_LDADD = $(TESTS_LIB_LIBADD) $(CHECK_LIBS) \
+	$(JANSSON_LIBS) -lm
 
 tests_crdbsim_check_sim_parse_SOURCES = tests/crdbsim/check_sim_parse.c \
 	tests/crdbsim/parse.c tests/crdbsim/parse_options.c \

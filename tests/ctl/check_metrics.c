@@ -20,6 +20,7 @@
 
 #include "daemon/metrics.h"
 #include "daemon/view.h"
+#include "cases.h"
 
 /* ---- cases ------------------------------------------------------------- */
 
@@ -462,41 +463,48 @@ START_TEST(test_render_limit)
 }
 END_TEST
 
+/* tests/ctl/metrics-cases/<name>, for the reader of tests/lib. */
+static void load_metrics_cases(const char *name, enum case_syntax syntax,
+			       struct case_file *cf)
+{
+	char relpath[256];
+
+	snprintf(relpath, sizeof(relpath), "tests/ctl/metrics-cases/%s", name);
+	cases_load_file(relpath, syntax, cf);
+}
+
 /* Run each ["in","want"] line of a case file through fn. */
 static void json_pair_cases(const char *file,
 			    void (*fn)(struct textbuf *, const char *))
 {
-	FILE *f = fopen(case_path(file), "r");
-	char line[1024];
-	int lineno = 0, ncases = 0;
+	struct case_file cf;
+	size_t ncases = 0;
 
-	ck_assert_msg(f != NULL, "cannot open %s", case_path(file));
-	while (fgets(line, sizeof(line), f)) {
+	load_metrics_cases(file, CASES_LINE, &cf);
+	for (size_t i = 0; i < cf.count; i++) {
+		const struct case_line *l = &cf.lines[i];
 		json_error_t jerr;
 		json_t *pair;
 		struct textbuf buf;
 		const char *in, *want;
 
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		pair = json_loads(line, 0, &jerr);
+		pair = json_loads(l->field[0], 0, &jerr);
 		ck_assert_msg(json_is_array(pair) && json_array_size(pair) == 2,
-			      "%s:%d: not a pair: %s", file, lineno, jerr.text);
+			      "%s: not a pair: %s", case_where(l), jerr.text);
 		in = json_string_value(json_array_get(pair, 0));
 		want = json_string_value(json_array_get(pair, 1));
-		ck_assert_msg(in && want, "%s:%d: not strings", file, lineno);
+		ck_assert_msg(in && want, "%s: not strings", case_where(l));
 		textbuf_init(&buf, 4096);
 		fn(&buf, in);
 		ck_assert_msg(buf.len == strlen(want) && memcmp(buf.data ? buf.data : "", want, buf.len) == 0,
-			      "%s:%d: got \"%s\", want \"%s\"", file, lineno,
+			      "%s: got \"%s\", want \"%s\"", case_where(l),
 			      buf.data ? buf.data : "", want);
 		textbuf_free(&buf);
 		json_decref(pair);
 		ncases++;
 	}
-	fclose(f);
-	ck_assert_int_gt(ncases, 3);
+	cases_free(&cf);
+	ck_assert_uint_gt(ncases, 3);
 }
 
 START_TEST(test_label_escaping)
@@ -531,30 +539,26 @@ END_TEST
 
 START_TEST(test_sample_values)
 {
-	FILE *f = fopen(case_path("doubles.txt"), "r");
-	char line[256];
-	int lineno = 0, ncases = 0;
+	struct case_file cf;
+	size_t ncases = 0;
 
-	ck_assert_msg(f != NULL, "cannot open doubles.txt");
-	while (fgets(line, sizeof(line), f)) {
-		char in[128], want[128], expect_line[300];
+	load_metrics_cases("doubles.txt", CASES_WORDS, &cf);
+	for (size_t i = 0; i < cf.count; i++) {
+		const struct case_line *l = &cf.lines[i];
+		char expect_line[300];
 		struct textbuf buf;
 
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		ck_assert_msg(sscanf(line, "%127s %127s", in, want) == 2,
-			      "doubles.txt:%d: want INPUT EXPECTED", lineno);
+		ck_assert_msg(l->nfields == 2, "%s: want INPUT EXPECTED", case_where(l));
 		textbuf_init(&buf, 4096);
-		metrics_sample_double(&buf, "v", NULL, strtod(in, NULL));
-		snprintf(expect_line, sizeof(expect_line), "v %s\n", want);
+		metrics_sample_double(&buf, "v", NULL, strtod(l->field[0], NULL));
+		snprintf(expect_line, sizeof(expect_line), "v %s\n", l->field[1]);
 		ck_assert_msg(strcmp(buf.data, expect_line) == 0,
-			      "doubles.txt:%d: %s gave \"%s\"", lineno, in, buf.data);
+			      "%s: %s gave \"%s\"", case_where(l), l->field[0], buf.data);
 		textbuf_free(&buf);
 		ncases++;
 	}
-	fclose(f);
-	ck_assert_int_gt(ncases, 5);
+	cases_free(&cf);
+	ck_assert_uint_gt(ncases, 5);
 }
 END_TEST
 

@@ -4,9 +4,9 @@
 check_PROGRAMS += tests/ctl/check_metrics
 TESTS += tests/ctl/check_metrics
 tests_ctl_check_metrics_SOURCES = tests/ctl/check_metrics.c
-tests_ctl_check_metrics_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_ctl_check_metrics_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) $(TESTS_LIB_CPPFLAGS)
 tests_ctl_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
-tests_ctl_check_metrics_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_ctl_check_metrics_LDADD = $(TESTS_LIB_LIBADD) $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/ctl/metrics-cases/view.json \
 	tests/ctl/metrics-cases/render.prom \
 	tests/ctl/metrics-cases/escape.txt \

@@ -8,6 +8,7 @@
 #include <config.h> /* autoconf's */
 
 #include "daemon/conf.h"
+#include "cases.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -479,50 +480,38 @@ END_TEST
 /* dsn-mask.txt: "INPUT<TAB>EXPECTED" per line; # comments. */
 START_TEST(test_dsn_mask)
 {
-	char *path = case_path("dsn-mask.txt");
-	FILE *fp = fopen(path, "r");
-	ck_assert_msg(fp, "cannot open %s", path);
-	char line[LINE_MAX_LEN];
-	int lineno = 0, ncases_read = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		lineno++;
-		rstrip(line);
-		if (!line[0] || line[0] == '#')
-			continue;
-		char *tab = strchr(line, '\t');
-		ck_assert_msg(tab, "dsn-mask.txt:%d: no tab", lineno);
-		*tab = '\0';
-		char *masked = config_dsn_mask(line);
+	struct case_file cf;
+	int ncases_read = 0;
+	cases_load_file("tests/daemon/config-cases/dsn-mask.txt", CASES_TAB, &cf);
+	for (size_t i = 0; i < cf.count; i++) {
+		const struct case_line *l = &cf.lines[i];
+		ck_assert_msg(l->nfields == 2, "%s: want INPUT<TAB>EXPECTED",
+			      case_where(l));
+		char *masked = config_dsn_mask(l->field[0]);
 		ck_assert_ptr_nonnull(masked);
-		ck_assert_msg(strcmp(masked, tab + 1) == 0,
-			      "dsn-mask.txt:%d: '%s' masks to '%s', expected '%s'",
-			      lineno, line, masked, tab + 1);
+		ck_assert_msg(strcmp(masked, l->field[1]) == 0,
+			      "%s: '%s' masks to '%s', expected '%s'",
+			      case_where(l), l->field[0], masked, l->field[1]);
 		free(masked);
 		ncases_read++;
 	}
 	ck_assert_int_gt(ncases_read, 5);
-	fclose(fp);
-	free(path);
+	cases_free(&cf);
 }
 END_TEST
 
 /* listen-cases.txt: "INPUT<TAB>HOST PORT" or "INPUT<TAB>error". */
 START_TEST(test_listen)
 {
-	char *path = case_path("listen-cases.txt");
-	FILE *fp = fopen(path, "r");
-	ck_assert_msg(fp, "cannot open %s", path);
-	char line[LINE_MAX_LEN];
-	int lineno = 0, good = 0, bad = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		char *tab = strchr(line, '\t');
-		ck_assert_msg(tab, "listen-cases.txt:%d: no tab", lineno);
-		*tab = '\0';
-		const char *want = tab + 1;
+	struct case_file cf;
+	int good = 0, bad = 0;
+	cases_load_file("tests/daemon/config-cases/listen-cases.txt", CASES_TAB, &cf);
+	for (size_t i = 0; i < cf.count; i++) {
+		const struct case_line *l = &cf.lines[i];
+		ck_assert_msg(l->nfields == 2, "%s: want INPUT<TAB>EXPECTED",
+			      case_where(l));
+		const char *line = l->field[0];
+		const char *want = l->field[1];
 		char host[64] = "unchanged";
 		uint16_t port = 0;
 		int rc = config_parse_listen(line, host, sizeof(host), &port);
@@ -532,8 +521,8 @@ START_TEST(test_listen)
 		else
 			snprintf(got, sizeof(got), "error");
 		ck_assert_msg(strcmp(got, want) == 0,
-			      "listen-cases.txt:%d: '%s' gives '%s', expected '%s'",
-			      lineno, line, got, want);
+			      "%s: '%s' gives '%s', expected '%s'",
+			      case_where(l), line, got, want);
 		if (rc == 0) {
 			/* Too small a host buffer is refused, not cut. */
 			char tiny[2];
@@ -548,8 +537,7 @@ START_TEST(test_listen)
 	ck_assert_int_ge(good, 5);
 	ck_assert_int_ge(bad, 10);
 	ck_assert_int_eq(config_parse_listen(NULL, NULL, 0, NULL), -1);
-	fclose(fp);
-	free(path);
+	cases_free(&cf);
 }
 END_TEST
 
@@ -936,23 +924,16 @@ static char *run_daemon(const char *args, int *status)
  */
 START_TEST(test_dsn_secrets)
 {
-	char *path = case_path("dsn-secrets.txt");
-	FILE *fp = fopen(path, "r");
-	ck_assert_msg(fp, "cannot open %s", path);
-	char line[LINE_MAX_LEN];
-	int lineno = 0, ngood = 0, nbad = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		if (!line[0] || line[0] == '#')
-			continue;
-		char *secrets[8];
-		size_t nsecrets = 0;
-		for (char *tab = strchr(line, '\t'); tab && nsecrets < 8;
-		     tab = strchr(tab + 1, '\t')) {
-			*tab = '\0';
-			secrets[nsecrets++] = tab + 1;
-		}
+	struct case_file cf;
+	int ngood = 0, nbad = 0;
+	cases_load_file("tests/daemon/config-cases/dsn-secrets.txt", CASES_TAB, &cf);
+	for (size_t k = 0; k < cf.count; k++) {
+		/* DSN<TAB>SECRET[<TAB>SECRET...] */
+		const struct case_line *l = &cf.lines[k];
+		const char *line = l->field[0];
+		int lineno = l->lineno;
+		char *const *secrets = l->field + 1;
+		size_t nsecrets = (size_t)l->nfields - 1;
 		ck_assert_msg(nsecrets > 0, "dsn-secrets.txt:%d: no secret", lineno);
 		char data[LINE_MAX_LEN + 256];
 		int len = snprintf(data, sizeof(data),
@@ -999,8 +980,7 @@ START_TEST(test_dsn_secrets)
 	/* Both kinds, or the file is not testing what it says. */
 	ck_assert_int_ge(ngood, 3);
 	ck_assert_int_ge(nbad, 5);
-	fclose(fp);
-	free(path);
+	cases_free(&cf);
 }
 END_TEST
 

@@ -46,9 +46,9 @@ TESTS += tests/daemon/check_config tests/daemon/check-config-docs.sh \
 dist_check_SCRIPTS += tests/daemon/check-config-docs.sh \
 	tests/daemon/check-defaults.sh
 tests_daemon_check_config_SOURCES = tests/daemon/check_config.c
-tests_daemon_check_config_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_config_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) $(TESTS_LIB_CPPFLAGS)
 tests_daemon_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
-tests_daemon_check_config_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_daemon_check_config_LDADD = $(TESTS_LIB_LIBADD) $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 tests_daemon_check_backoff_SOURCES = tests/daemon/check_backoff.c
 tests_daemon_check_backoff_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_backoff_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)

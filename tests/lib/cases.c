@@ -31,6 +31,7 @@ static int hexval(char c)
 struct syntax_rule {
 	const char *separator; /* between fields; NULL: runs of blanks */
 	bool escapes;          /* \| \\ \t \n \xHH \N are decoded */
+	bool whole;            /* the line is one field */
 };
 
 static const struct syntax_rule rules[] = {
@@ -38,6 +39,7 @@ static const struct syntax_rule rules[] = {
 	[CASES_DATA] = { " | ", false },
 	[CASES_TAB] = { "\t", false },
 	[CASES_WORDS] = { NULL, false },
+	[CASES_LINE] = { NULL, false, true },
 };
 
 /* Split one line (modified in place) on runs of spaces and tabs. */
@@ -172,7 +174,10 @@ void cases_load_file(const char *relpath, enum case_syntax syntax,
 		if (!copy)
 			die("out of memory", name, lineno);
 		c->buf = copy;
-		if (rule->escapes)
+		if (rule->whole) {
+			c->field[0] = copy;
+			c->nfields = 1;
+		} else if (rule->escapes)
 			split_line(copy, c, name);
 		else if (rule->separator)
 			split_plain(copy, c, name, rule->separator);

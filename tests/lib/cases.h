@@ -1,5 +1,5 @@
 /*
- * cases.h: the one case-file reader of the Check tests, in four syntaxes.
+ * cases.h: the one case-file reader of the Check tests, in five syntaxes.
  *
  * Core cases (check_version, check_hlc, check_spec, check_errclass; files
  * in tests/unit/cases/, read with cases_load): one case per line, fields
@@ -14,6 +14,8 @@
  *
  * Tab cases (CASES_TAB): fields separated by one tab each, as written.
  * Word cases (CASES_WORDS): fields separated by runs of spaces and tabs.
+ * Line cases (CASES_LINE): the whole line is the one field, as written,
+ * for lines with a syntax of their own (a JSON text, say).
  *
  * In all, blank lines and lines starting with '#' are skipped, a line is
  * at most 8 KiB, and a file without a single case is an error.
@@ -40,7 +42,7 @@ struct case_file {
 	char *path;        /* owns the name the lines point to */
 };
 
-enum case_syntax { CASES_CORE, CASES_DATA, CASES_TAB, CASES_WORDS };
+enum case_syntax { CASES_CORE, CASES_DATA, CASES_TAB, CASES_WORDS, CASES_LINE };
 
 /* Load $top_srcdir/<relpath> in that syntax. Exits the test program with a
  * message naming the file and line on any error: a missing or empty case

@@ -10,6 +10,7 @@
 #include "daemon/conf.h"
 #include "daemon/notify.h"
 #include "daemon/view.h"
+#include "cases.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -77,36 +78,25 @@ static void parse_sinks(struct status_case *c, char *field)
 
 static void load_cases(void)
 {
-	const char *top = getenv("top_srcdir");
-	char path[4096], line[2048];
-	FILE *f;
-	int lineno = 0;
+	struct case_file cf;
 
-	snprintf(path, sizeof(path), "%s/tests/systemd/status-cases.txt", top ? top : ".");
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s (top_srcdir set?)", path);
-	while (fgets(line, sizeof(line), f)) {
+	cases_load_file("tests/systemd/status-cases.txt", CASES_CORE, &cf);
+	ncases = 0;
+	for (size_t i = 0; i < cf.count; i++) {
+		struct case_line *l = &cf.lines[i];
 		struct status_case *c;
-		char *fields[4], *save = NULL;
-		size_t n = 0;
 
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
 		ck_assert_msg(ncases < sizeof(cases) / sizeof(cases[0]), "too many cases");
 		c = &cases[ncases++];
 		memset(c, 0, sizeof(*c));
-		c->line = lineno;
-		for (char *p = strtok_r(line, "|", &save); p && n < 4; p = strtok_r(NULL, "|", &save))
-			fields[n++] = p;
-		ck_assert_msg(n == 4, "status-cases.txt:%d: want 4 fields", lineno);
-		parse_feeds(c, fields[0]);
-		parse_sinks(c, fields[1]);
-		c->rate = strtod(fields[2], NULL);
-		snprintf(c->expected, sizeof(c->expected), "%s", fields[3]);
+		c->line = l->lineno;
+		ck_assert_msg(l->nfields == 4, "%s: want 4 fields", case_where(l));
+		parse_feeds(c, l->field[0]);
+		parse_sinks(c, l->field[1]);
+		c->rate = strtod(l->field[2], NULL);
+		snprintf(c->expected, sizeof(c->expected), "%s", l->field[3]);
 	}
-	fclose(f);
+	cases_free(&cf);
 	ck_assert_uint_ge(ncases, 5);
 }
 
