@@ -196,26 +196,48 @@ static void set_drain(bool on)
 	free(r);
 }
 
+/* A connection to the emulated version running pg_sleep(sleep_s), and its
+ * cancel sent while crdbsim refuses new sessions (a CancelRequest is still
+ * served then; CANCEL QUERY needs a second session, which is refused). */
+struct drained_cancel {
+	char *dsn;
+	crdb_conn *conn;
+	PGconn *observer;
+	int rc;
+	crdb_error err;
+};
+
+static void cancel_while_draining(struct drained_cancel *dc, const char *version,
+				  int sleep_s)
+{
+	dc->dsn = dsn_for(version);
+	dc->conn = crdb_connect(dc->dsn, &dc->err);
+	ck_assert_msg(dc->conn, "%s", dc->err.message);
+	dc->observer = connect_sim();
+	start_sleep(crdb_conn_pg(dc->conn), dc->observer, sleep_s);
+	set_drain(true);
+	dc->rc = crdb_conn_cancel(dc->conn, &dc->err);
+	set_drain(false);
+}
+
+static void drained_cancel_free(struct drained_cancel *dc)
+{
+	PQfinish(dc->observer);
+	crdb_conn_free(dc->conn);
+	free(dc->dsn);
+}
+
 START_TEST(cancel_request_new_version)
 {
 	/* From 22.1 the cancel is a CancelRequest, not the SQL fallback. */
-	char *dsn = dsn_for("23.1.11");
-	crdb_error err;
-	crdb_conn *c = crdb_connect(dsn, &err);
-	ck_assert_msg(c, "%s", err.message);
-	PGconn *obs = connect_sim();
-	start_sleep(crdb_conn_pg(c), obs, 10);
-	set_drain(true);
-	int rc = crdb_conn_cancel(c, &err);
-	set_drain(false);
-	ck_assert_msg(rc == 0, "cancel while draining: %s", err.message);
+	struct drained_cancel dc;
+	cancel_while_draining(&dc, "23.1.11", 10);
+	ck_assert_msg(dc.rc == 0, "cancel while draining: %s", dc.err.message);
 	char st[6], msg[256];
-	ck_assert_int_eq(finish(crdb_conn_pg(c), st, msg, sizeof msg),
+	ck_assert_int_eq(finish(crdb_conn_pg(dc.conn), st, msg, sizeof msg),
 			 PGRES_FATAL_ERROR);
 	ck_assert_str_eq(st, "57014");
-	PQfinish(obs);
-	crdb_conn_free(c);
-	free(dsn);
+	drained_cancel_free(&dc);
 	check_cancel_relayed("23.1.11");
 }
 END_TEST
@@ -227,21 +249,12 @@ START_TEST(cancel_query_old_version)
 	check_cancel_relayed("21.2.10");
 	/* And it is that path: a second session is needed, which a
 	 * draining crdbsim refuses. */
-	char *dsn = dsn_for("21.2.10");
-	crdb_error err;
-	crdb_conn *c = crdb_connect(dsn, &err);
-	ck_assert_msg(c, "%s", err.message);
-	PGconn *obs = connect_sim();
-	start_sleep(crdb_conn_pg(c), obs, 2);
-	set_drain(true);
-	int rc = crdb_conn_cancel(c, &err);
-	set_drain(false);
-	ck_assert_msg(rc != 0, "CANCEL QUERY went through a draining crdbsim");
+	struct drained_cancel dc;
+	cancel_while_draining(&dc, "21.2.10", 2);
+	ck_assert_msg(dc.rc != 0, "CANCEL QUERY went through a draining crdbsim");
 	char st[6];
-	ck_assert_int_eq(finish(crdb_conn_pg(c), st, NULL, 0), PGRES_TUPLES_OK);
-	PQfinish(obs);
-	crdb_conn_free(c);
-	free(dsn);
+	ck_assert_int_eq(finish(crdb_conn_pg(dc.conn), st, NULL, 0), PGRES_TUPLES_OK);
+	drained_cancel_free(&dc);
 }
 END_TEST
 
