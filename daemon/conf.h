@@ -93,7 +93,17 @@ enum feed_start {
 enum slow_policy {
 	SLOW_POLICY_BLOCK,      /* stop reading the feed until it drains */
 	SLOW_POLICY_DISCONNECT, /* close that subscriber with an error line */
-	SLOW_POLICY_DROP        /* skip events, then say how many were missed */
+	SLOW_POLICY_DROP,       /* skip events, then say how many were missed */
+	SLOW_POLICY_JOURNAL     /* ordered feeds: read from the journal until
+				   caught up (their sinks' default) */
+};
+
+/* What a feed promises its subscribers (crdbfeedd(8), DELIVERY). */
+enum feed_delivery {
+	FEED_DELIVERY_STREAM,   /* as the changefeed sends: at least once,
+				   ordered per key */
+	FEED_DELIVERY_ORDERED   /* held until resolved: once, commit order,
+				   journaled, replayable */
 };
 
 enum sink_type { SINK_UNIX, SINK_STDOUT };
@@ -117,6 +127,8 @@ struct sink_config {
 	size_t low_watermark;     /* block policy: resume below this */
 	bool resolved;            /* send resolved lines unless the subscriber
 				     asks otherwise */
+	int64_t replay_grace_ms;  /* journaled: wait this long for a request
+				     line before starting live */
 	/* SINK_UNIX: who may subscribe, checked with SO_PEERCRED on accept.
 	 * Both empty = anyone who can open the socket file. Otherwise a peer
 	 * is let in when its uid is in allow_uids or its primary gid is in
@@ -151,6 +163,13 @@ struct feed_config {
 	int64_t backoff_initial_ms;
 	int64_t backoff_max_ms;
 	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
+	enum feed_delivery delivery;
+	size_t hold_memory;       /* ordered: held rows kept in memory */
+	int64_t journal_retention_ms; /* ordered: 0 = no age limit */
+	uint64_t journal_max_size;    /* ordered: bytes of rows kept */
+	int64_t resolved_stall_ms; /* restart when resolved stops advancing
+				      this long while rows arrive; 0 = max(60 s,
+				      10 x resolved) */
 	/* TLS files for libpq (sslrootcert, sslcert, sslkey), absolute paths
 	 * after resolution: a value "credential:NAME" in the file becomes
 	 * $CREDENTIALS_DIRECTORY/NAME. NULL = not set (the DSN may still set

@@ -34,7 +34,11 @@ struct line {
 	unsigned refs;
 	enum line_kind kind;
 	crdb_op op;          /* LINE_ROW */
-	uint64_t seq;        /* position in its feed's stream; 0 = none */
+	uint64_t seq;        /* position in its feed's stream; 0 = none
+				(ordered feeds: the row's "seq"; a resolved
+				line's: the last row it covers) */
+	crdb_hlc updated;    /* LINE_ROW: its updated timestamp when the
+				feed has it, else {0,0} */
 	const char *table;   /* LINE_ROW: the event's table; else NULL */
 	size_t len;
 	char data[];         /* len bytes, then the table name */

@@ -83,6 +83,7 @@ struct line *out_line(const struct out *o, crdb_op op, const char *table,
 	line->kind = LINE_ROW;
 	line->op = op;
 	line->seq = 0;
+	line->updated = (crdb_hlc){ 0, 0 };
 	memcpy(line->data + o->len, table, table_len);
 	line->data[o->len + table_len] = '\0';
 	line->table = line->data + o->len;

@@ -107,6 +107,7 @@ static struct line *line_from_json(enum line_kind kind, json_t *obj,
 	line->kind = kind;
 	line->op = CRDB_OP_UNKNOWN;
 	line->seq = 0;
+	line->updated = (crdb_hlc){ 0, 0 };
 	line->table = NULL;
 	if (table) {
 		char *copy = line->data + line->len;
@@ -340,6 +341,7 @@ struct line *line_new_row_json(const char *feed, const crdb_event *ev,
 		line->kind = LINE_ROW;
 		line->op = ev->op;
 		line->seq = 0;
+		line->updated = (crdb_hlc){ 0, 0 };
 		memcpy(line->data + r.len, table, table_len);
 		line->table = line->data + r.len;
 	}

@@ -34,6 +34,26 @@ struct sink_owner {
 	const char *(*name)(void *arg);
 	struct line *(*greeting)(void *arg);
 	void (*progress)(void *arg);
+	/*
+	 * Journaled feeds only (NULL otherwise; then "after"/"since" are
+	 * refused and the journal policy acts as disconnect):
+	 *   replay_read   give fn the committed lines after seq `after`, at
+	 *                 most max of them: rows (LINE_ROW, line->seq set)
+	 *                 and resolved lines (LINE_RESOLVED, seq = the last
+	 *                 row they cover), each a new reference fn takes;
+	 *                 returns how many (0: caught up), or -1 with errbuf;
+	 *   replay_seek   the seq to read after for "updated >= since";
+	 *   replay_bounds the first seq still kept and the last released
+	 *                 (every released line is committed first, so a
+	 *                 reader at last_released is live).
+	 */
+	int (*replay_read)(void *arg, uint64_t after, size_t max,
+			   void (*fn)(struct line *line, void *fnarg),
+			   void *fnarg, char *errbuf, size_t errlen);
+	int (*replay_seek)(void *arg, crdb_hlc since, uint64_t *after,
+			   char *errbuf, size_t errlen);
+	void (*replay_bounds)(void *arg, uint64_t *first_kept,
+			      uint64_t *last_released);
 	void *arg;
 };
 

@@ -50,6 +50,20 @@ struct feed_stats {
 	int64_t state_since;      /* when the current state began */
 	int64_t last_row_at;      /* when the last data row arrived */
 	bool paused;              /* paused by an operator (feed_pause) */
+	/* ordered delivery (zero for stream feeds) */
+	bool ordered;
+	uint64_t held_rows, held_bytes, spilled_rows;
+	uint64_t duplicates;      /* rows dropped as already delivered (both
+				     deliveries: stream drops re-sent rows
+				     it delivered in this run) */
+	uint64_t late_rows;       /* delivered flagged late */
+	uint64_t released_seq;    /* last seq released to subscribers */
+	uint64_t journal_records, journal_bytes, journal_file_bytes;
+	uint64_t journal_oldest_seq, journal_newest_seq;
+	crdb_hlc journal_oldest_updated, journal_newest_updated;
+	uint64_t journal_commits, journal_commit_errors;
+	bool journal_stalled;     /* a commit failed (full): not reading */
+	uint64_t resolved_stalls; /* restarts because resolved stopped */
 	char last_error[256];     /* last error or reason, "" = none; never
 				     holds a password (libpq never echoes
 				     one and DSNs are masked) */
@@ -70,6 +84,10 @@ struct sink_stats {
 	size_t max_queued_bytes;  /* the fullest subscriber's queue now */
 	size_t buffer_bytes;      /* the per-subscriber bound (config) */
 	bool activated;           /* the listener came from systemd */
+	bool journaled;           /* its feed is ordered: replay available */
+	size_t replaying;         /* subscribers reading from the journal now */
+	uint64_t max_seq_lag;     /* the furthest subscriber's seq lag now */
+	uint64_t replayed_lines;  /* lines sent from the journal, ever */
 };
 
 #endif /* CRDBFEEDD_STATS_H */

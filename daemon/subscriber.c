@@ -366,6 +366,7 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 		subscriber_close(sub, CLOSE_SLOW, LOG_LEVEL_WARNING, msg);
 		break;
 	}
+	case SLOW_POLICY_JOURNAL: /* not yet: acts as disconnect */
 	case SLOW_POLICY_DROP:
 		sink->drops++;
 		sink->dropped++;

@@ -1,0 +1,108 @@
+/*
+ * order.h: an ordered feed's rows held until a resolved timestamp covers
+ * them, then released once each, sorted by (updated, table, key) and
+ * grouped by updated (the rows of one transaction, or of several that
+ * committed at the same HLC, are one group).
+ *
+ * Rows are kept in memory up to a budget and spilled to disk beyond it, so
+ * an initial scan of millions of rows fits the memory bound. With
+ * durable, every held row is on disk and order_sync() makes them durable
+ * (an HTTPS ingest acknowledges a batch only after that), and a new order
+ * on the same spill directory finds them again.
+ *
+ * Duplicates: a row (table, key bytes, updated) already held is dropped;
+ * one at or below the released resolved timestamp is asked of the owner
+ * (the journal: was it released before?) and dropped when it was, or
+ * returned as ORDER_LATE when it never was (a broken resolved guarantee:
+ * the caller delivers it at once, flagged).
+ *
+ * Pure data structure: no logging, no event loop; errors in errbuf.
+ */
+#ifndef CRDBFEEDD_ORDER_H
+#define CRDBFEEDD_ORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdb.h"
+
+struct order;
+
+/* Was (table, key, updated) released before? 1 yes, 0 no, -1 error. */
+typedef int (*order_seen_fn)(void *arg, const char *table, size_t table_len,
+			     const char *key, size_t key_len, crdb_hlc updated);
+
+struct order_limits {
+	size_t memory_budget;  /* bytes of held rows kept in memory */
+	const char *spill_dir; /* where spilled rows go (created; the order
+				  owns what it puts there) */
+	bool durable;          /* every row on disk, order_sync() fsyncs */
+};
+
+struct order *order_new(const struct order_limits *lim, order_seen_fn seen,
+			void *seen_arg, char *errbuf, size_t errlen);
+/* Free; a non-durable spill store is removed. */
+void order_free(struct order *o);
+
+/* The newest resolved timestamp already released (the checkpoint, at
+ * start): rows at or below it are duplicates or late. */
+void order_set_released(struct order *o, crdb_hlc resolved);
+crdb_hlc order_released(const struct order *o);
+
+enum order_add_result {
+	ORDER_HELD = 0,
+	ORDER_DUPLICATE = 1,  /* dropped: held already, or released before */
+	ORDER_LATE = 2,       /* below the released resolved, never released:
+				 not held; the caller delivers it now */
+	ORDER_ERROR = -1      /* errbuf says what (ENOMEM, the spill store) */
+};
+
+/* One row. line is its encoded line without "seq" (len with the '\n'). */
+struct order_row {
+	crdb_hlc updated;
+	crdb_op op;
+	const char *table;
+	size_t table_len;
+	const char *key;      /* raw JSON bytes of the key: its identity */
+	size_t key_len;
+	const char *line;
+	size_t line_len;
+};
+
+/* Hold a row (copied). */
+enum order_add_result order_add(struct order *o, const struct order_row *row,
+				char *errbuf, size_t errlen);
+
+/*
+ * Release held rows with updated <= resolved, in (updated, table, key)
+ * order, at most max_rows of them (0 = no limit), calling fn for each;
+ * group_end is true on the last row of its updated group (a group is never
+ * split across calls: max_rows may be exceeded to finish one). Pointers
+ * are valid during the call only; released rows are gone from the order.
+ * Returns the number released, or -1 with errbuf set: resolved older than
+ * order_released() ("went backwards"), fn returning -1, or the spill
+ * store failing. When every row <= resolved is out, the released resolved
+ * becomes resolved (order_released); a partial release (max_rows hit)
+ * leaves it, and *more is set.
+ */
+typedef int (*order_release_fn)(void *arg, const struct order_row *row,
+				bool group_end);
+long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
+		   order_release_fn fn, void *arg, bool *more,
+		   char *errbuf, size_t errlen);
+
+/* durable: fsync the held rows. 0 or -1. */
+int order_sync(struct order *o, char *errbuf, size_t errlen);
+
+struct order_stats {
+	uint64_t held_rows, held_bytes;       /* now, memory and disk */
+	uint64_t memory_bytes;                /* of those, in memory */
+	uint64_t spilled_rows;                /* now, on disk */
+	uint64_t duplicates;                  /* dropped, ever */
+	uint64_t late;                        /* ORDER_LATE returned, ever */
+	crdb_hlc oldest_held;                 /* {0,0} when none */
+};
+void order_get_stats(const struct order *o, struct order_stats *out);
+
+#endif /* CRDBFEEDD_ORDER_H */
