@@ -80,6 +80,19 @@ struct line *line_new_state(const char *feed, const char *state,
 			    const char *reason);
 struct line *line_new_missed(const char *feed, uint64_t missed);
 struct line *line_new_error(const char *feed, const char *message);
+/* An ordered feed's resolved line: "seq" is the last row it covers. */
+struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
+				   uint64_t seq);
+/* A line of these bytes (a journal's record, say); table may be NULL. */
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len);
+/* An ordered feed's row: row (a row line, "}\n" last) with "seq" and, when
+ * set, "late" and "group_end" appended. NULL on ENOMEM or when row does
+ * not end with "}\n". */
+struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
+				const char *table, size_t table_len,
+				crdb_hlc updated, uint64_t seq, bool late,
+				bool group_end);
 /* Encode any object as a line of the given kind (used for LINE_SUBSCRIBED). */
 struct line *line_new_json(enum line_kind kind, json_t *obj);
 

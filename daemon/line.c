@@ -21,6 +21,7 @@
 
 #include "encode.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,3 +401,73 @@ struct line *line_new_error(const char *feed, const char *message)
 	return line_from_json(LINE_ERROR, obj, NULL);
 }
 
+
+struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
+				   uint64_t seq)
+{
+	json_t *obj = line_header("resolved", feed);
+	struct line *line;
+
+	if (obj && (set_hlc(obj, "resolved", resolved) ||
+		    json_object_set_new(obj, "seq", json_integer((json_int_t)seq)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	line = line_from_json(LINE_RESOLVED, obj, NULL);
+	if (line)
+		line->seq = seq;
+	return line;
+}
+
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len)
+{
+	size_t tlen = table ? table_len + 1 : 0;
+	struct line *line;
+
+	if (len > SIZE_MAX - sizeof(*line) - tlen)
+		return NULL;
+	line = malloc(sizeof(*line) + len + tlen);
+	if (!line)
+		return NULL;
+	memcpy(line->data, data, len);
+	line->len = len;
+	line->refs = 1;
+	line->kind = kind;
+	line->op = op;
+	line->seq = 0;
+	line->updated = (crdb_hlc){ 0, 0 };
+	line->table = NULL;
+	if (table) {
+		char *copy = line->data + len;
+
+		memcpy(copy, table, table_len);
+		copy[table_len] = '\0';
+		line->table = copy;
+	}
+	return line;
+}
+
+/* ",\"seq\":N" and the flags, then "}\n": the tail of an ordered row. */
+struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
+				const char *table, size_t table_len,
+				crdb_hlc updated, uint64_t seq, bool late,
+				bool group_end)
+{
+	char tail[80];
+	int n;
+	struct line *line;
+
+	if (len < 2 || row[len - 2] != '}' || row[len - 1] != '\n')
+		return NULL;
+	n = snprintf(tail, sizeof(tail), ",\"seq\":%" PRIu64 "%s%s}\n", seq,
+		     late ? ",\"late\":true" : "",
+		     group_end ? ",\"group_end\":true" : "");
+	line = line_new_bytes(LINE_ROW, op, table, table_len, row, len - 2 + (size_t)n);
+	if (!line)
+		return NULL;
+	memcpy(line->data + len - 2, tail, (size_t)n);
+	line->seq = seq;
+	line->updated = updated;
+	return line;
+}
