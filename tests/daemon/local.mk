@@ -124,6 +124,14 @@ tests_daemon_check_fleet_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The journal of ordered feeds (LMDB) in a temporary directory.
+check_PROGRAMS += tests/daemon/check_journal
+TESTS += tests/daemon/check_journal
+tests_daemon_check_journal_SOURCES = tests/daemon/check_journal.c
+tests_daemon_check_journal_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_journal_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_journal_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # After adding or changing a key: regenerate the example config from the
 # key table (check-config-docs.sh fails until the two agree).
 update-example-config: tests/daemon/check_config$(EXEEXT)
