@@ -39,12 +39,15 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
 	daemon/fleet.c daemon/fleet.h \
+	daemon/idhash.h \
 	daemon/line.c \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
+	daemon/order.c daemon/order.h \
+	daemon/recent.c daemon/recent.h \
 	daemon/request.c daemon/request.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
