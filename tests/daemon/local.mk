@@ -124,8 +124,30 @@ tests_daemon_check_fleet_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The journal of ordered feeds (LMDB) in a temporary directory.
+check_PROGRAMS += tests/daemon/check_journal
+TESTS += tests/daemon/check_journal
+tests_daemon_check_journal_SOURCES = tests/daemon/check_journal.c
+tests_daemon_check_journal_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_journal_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_journal_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # After adding or changing a key: regenerate the example config from the
 # key table (check-config-docs.sh fails until the two agree).
 update-example-config: tests/daemon/check_config$(EXEEXT)
 	$(builddir)/tests/daemon/check_config --print-example \
 		>$(srcdir)/conf/crdbfeedd.conf
+
+# Ordered delivery's held rows (order.c: sorting, groups, duplicates, late
+# rows, chunks, spill to disk, durable reload, a seeded differential test)
+# and stream delivery's set of recently delivered rows (recent.c).
+check_PROGRAMS += tests/daemon/check_order tests/daemon/check_recent
+TESTS += tests/daemon/check_order tests/daemon/check_recent
+tests_daemon_check_order_SOURCES = tests/daemon/check_order.c
+tests_daemon_check_order_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_order_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_order_LDADD = $(CRDBFEEDD_LIBS) $(LMDB_LIBS) $(CHECK_LIBS)
+tests_daemon_check_recent_SOURCES = tests/daemon/check_recent.c
+tests_daemon_check_recent_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_recent_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
