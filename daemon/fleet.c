@@ -112,7 +112,7 @@ static int create_missing(struct fleet *fleet, char *errbuf, size_t errlen)
 		if (fleet->feeds[i])
 			continue;
 		fleet->feeds[i] = feed_new(fleet->base, &cfg->feeds[i],
-					   fleet->quick ? NULL : cfg->state_dir,
+					   fleet->quick ? fleet->quick_state_dir : cfg->state_dir,
 					   fleet->hook, fleet->hook_arg);
 		if (!fleet->feeds[i]) {
 			log_error(NULL, "out of memory creating feed %s", cfg->feeds[i].name);

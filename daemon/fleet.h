@@ -20,7 +20,10 @@
 struct fleet {
 	struct event_base *base;
 	struct config *cfg;       /* the configuration in force (owned) */
-	bool quick;               /* no state directory: checkpoints in memory */
+	bool quick;               /* quick mode: quick_state_dir, or none */
+	const char *quick_state_dir; /* quick mode's --state-dir or private
+				      temporary directory; NULL: checkpoints
+				      in memory */
 	struct feed **feeds;      /* parallel to cfg->feeds; NULL = not created */
 	struct sink **sinks;      /* parallel to cfg->sinks; NULL = not open */
 	feed_state_hook hook;     /* given to every feed */
