@@ -583,14 +583,17 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 	feed->backoff_timer = evtimer_new(base, on_backoff_timer, feed);
 	feed->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, feed);
 	feed->progress = event_new(base, -1, 0, feed_on_progress, feed);
+	feed->recent = recent_new(RECENT_ROWS);
 	if (!feed->name || (state_dir && !feed->state_dir) ||
-	    !feed->backoff_timer || !feed->watchdog || !feed->progress) {
+	    !feed->backoff_timer || !feed->watchdog || !feed->progress ||
+	    !feed->recent) {
 		if (feed->backoff_timer)
 			event_free(feed->backoff_timer);
 		if (feed->watchdog)
 			event_free(feed->watchdog);
 		if (feed->progress)
 			event_free(feed->progress);
+		recent_free(feed->recent);
 		free(feed->name);
 		free(feed->state_dir);
 		free(feed);
@@ -803,6 +806,7 @@ static void feed_release(void *ptr)
 	struct feed *feed = ptr;
 
 	ordered_close(feed->ordered);
+	recent_free(feed->recent);
 	free(feed->pending);
 	free(feed->sinks);
 	free(feed->name);

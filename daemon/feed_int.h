@@ -16,9 +16,11 @@
 
 #include "feed.h"
 #include "ordered.h"
+#include "recent.h"
 
 #define MIN_STALL_MS 30000
 #define MIN_RESOLVED_STALL_MS 60000
+#define RECENT_ROWS 65536   /* stream: delivered rows remembered */
 #define DRAIN_BATCH 256     /* results per callback before yielding */
 
 struct pending_resolved {
@@ -69,6 +71,9 @@ struct feed {
 
 	/* delivery = ordered: the hold and the journal; NULL for stream */
 	struct ordered *ordered;
+	/* delivery = stream: rows delivered since the checkpoint in this
+	 * run, so that a reconnect's re-sent rows are dropped */
+	struct recent *recent;
 
 	/* The resolved-stall watchdog: when resolved last advanced (or the
 	 * connection started), and whether rows since then carried more than

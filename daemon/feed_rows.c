@@ -86,6 +86,8 @@ void feed_advance_checkpoint(struct feed *feed)
 		return;
 	feed->checkpoint = newest;
 	feed->checkpoint_mono = clock_mono_ms();
+	if (feed->recent)
+		recent_forget_upto(feed->recent, newest);
 	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
@@ -134,6 +136,17 @@ static void feed_take_row(struct feed *feed, const PGresult *res,
 	feed->last_row_mono = feed->drain_now;
 	feed_note_row_updated(feed, line->updated);
 	if (!feed->ordered) {
+		/* A row re-sent after a reconnect that this run delivered
+		 * since the checkpoint (crdbfeedd(8), DELIVERY GUARANTEES). */
+		if (feed->recent && !crdb_hlc_is_zero(line->updated) &&
+		    recent_check_add(feed->recent, line->table ? line->table : "",
+				     line->table ? strlen(line->table) : 0,
+				     PQgetvalue(res, 0, 1),
+				     (size_t)PQgetlength(res, 0, 1), line->updated) == 1) {
+			feed->stats.duplicates++;
+			line_unref(line);
+			return;
+		}
 		feed_publish(feed, line);
 		return;
 	}

@@ -56,8 +56,11 @@ static void reconcile_sinks(struct fleet *fleet, const struct config *next,
 			continue;
 		ns = config_sink(next, old->sinks[i].name);
 		fi = ns ? feed_index(next, ns->feed) : -1;
-		if (ns && fi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
-		    feed_index(old, ns->feed) >= 0) {
+		ofi = ns ? feed_index(old, ns->feed) : -1;
+		/* A feed that changes delivery changes what its sinks offer
+		 * (replay): they open again. */
+		if (ns && fi >= 0 && ofi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
+		    old->feeds[ofi].delivery == next->feeds[fi].delivery) {
 			sinks[ns - next->sinks] = sink;
 			sink_set_config(sink, ns);
 			continue;
