@@ -99,6 +99,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/feedwire.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
+	tests/crdbsim/intercept_ddl.c \
+	tests/crdbsim/intercept_ddl.h \
 	tests/crdbsim/sqllex.c \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
@@ -162,6 +164,8 @@ tests_crdbsim_check_sim_intercept_SOURCES = \
 	tests/crdbsim/check_sim_intercept.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
+	tests/crdbsim/intercept_ddl.c \
+	tests/crdbsim/intercept_ddl.h \
 	tests/crdbsim/sqllex.c \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/sbuf.c \
