@@ -163,9 +163,22 @@ def test_limits():
         assert cur.fetchone()[0] == 0, "a refused notification was kept"
 
 
+def test_rowid_order():
+    """§15.3: unique_rowid() increases in call order within a session,
+    also when its 15-bit counter wraps inside one 10 µs tick (70000 calls
+    wrap it twice)."""
+    with crdb.connect(DSN_24_1, autocommit=True) as conn:
+        cur = conn.execute(
+            "SELECT count(*) FILTER (WHERE id <= prev), count(DISTINCT id) "
+            "FROM (SELECT id, lag(id) OVER (ORDER BY n) AS prev "
+            "FROM (SELECT n, unique_rowid() AS id "
+            "FROM generate_series(1, 70000) AS n) AS ids) AS pairs")
+        assert cur.fetchone() == (0, 70000)
+
+
 def main():
     tests = [test_older_versions_refuse, test_notifications_through_a_feed,
-             test_limits]
+             test_limits, test_rowid_order]
     for t in tests:
         t()
         print(f"ok {t.__name__}")
