@@ -151,3 +151,10 @@ tests_daemon_check_recent_SOURCES = tests/daemon/check_recent.c
 tests_daemon_check_recent_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_recent_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/daemon/check_ordered
+TESTS += tests/daemon/check_ordered
+tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
+tests_daemon_check_ordered_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_ordered_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_ordered_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
