@@ -40,12 +40,15 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_rows.c \
 	daemon/fleet.c daemon/fleet.h \
 	daemon/line.c \
+	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
+	daemon/pgserver.c daemon/pgserver.h \
 	daemon/request.c daemon/request.h \
+	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
 	daemon/stats.h \
@@ -57,12 +60,12 @@ daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
 daemon_libcrdbfeedd_la_LIBADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
-	$(JANSSON_LIBS) $(SYSTEMD_LIBS)
+	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LIBCRYPTO_LIBS)
 
 # What a program that uses daemon code compiles and links with; daemon
 # headers are included as "daemon/NAME.h" from outside daemon/.
 CRDBFEEDD_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SYSTEMD_CFLAGS)
+	$(SYSTEMD_CFLAGS) $(LIBCRYPTO_CFLAGS)
 CRDBFEEDD_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 CRDBFEEDD_LIBS = daemon/libcrdbfeedd.la
 

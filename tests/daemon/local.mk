@@ -129,3 +129,11 @@ tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 update-example-config: tests/daemon/check_config$(EXEEXT)
 	$(builddir)/tests/daemon/check_config --print-example \
 		>$(srcdir)/conf/crdbfeedd.conf
+
+# The LISTEN endpoint's protocol state machine and SCRAM (check_pgserver).
+check_PROGRAMS += tests/daemon/check_pgserver
+TESTS += tests/daemon/check_pgserver
+tests_daemon_check_pgserver_SOURCES = tests/daemon/check_pgserver.c
+tests_daemon_check_pgserver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_pgserver_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_pgserver_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
