@@ -15,6 +15,14 @@ PSYCOPG="/usr/bin/python3 $srcdir/tests/daemon/listen-pg-psycopg.py"
 [ -x "$DRIVER" ] || fail "$DRIVER is not built"
 [ -x "$LIBPQ" ] || fail "$LIBPQ is not built"
 /usr/bin/python3 -c 'import psycopg' 2>/dev/null || fail "python3-psycopg is needed"
+# Under CRDBFEEDD_WRAPPER (valgrind in CI) the driver runs wrapped as the
+# daemon would, its log checked at the end with the daemon's.
+if [ -n "${CRDBFEEDD_WRAPPER:-}" ]; then
+	printf '#!/bin/sh\nexec '"'%s'"' --mode=execute %s '"'%s'"' "$@"\n' \
+		"$libtool" "$wrapper_prefix" "$DRIVER" >"$work/driver-wrapped"
+	chmod +x "$work/driver-wrapped"
+	DRIVER=$work/driver-wrapped
+fi
 
 # Endpoint A: Unix socket only, everyone allowed. Endpoint B: TCP with
 # SCRAM, and a Unix socket allowing only a uid nobody here has.
@@ -23,11 +31,13 @@ mkdir -p "$work/a" "$work/b"
 mkfifo "$work/a.cmd" "$work/b.cmd"
 "$DRIVER" --dir "$work/a" --port 5433 --max-channels 4 --max-queued 65536 \
 	<"$work/a.cmd" >"$work/a.out" 2>"$work/a.err" &
-sub_pids="$sub_pids $!"
+driver_a=$!
+sub_pids="$sub_pids $driver_a"
 exec 3>"$work/a.cmd"
 "$DRIVER" --dir "$work/b" --uid 65533 --tcp 127.0.0.1 --auth-file "$work/auth" \
 	--max-listeners 3 <"$work/b.cmd" >"$work/b.out" 2>"$work/b.err" &
-sub_pids="$sub_pids $!"
+driver_b=$!
+sub_pids="$sub_pids $driver_b"
 exec 4>"$work/b.cmd"
 wait_for 10 "endpoint A" grep -q '^ready' "$work/a.out"
 wait_for 10 "endpoint B" grep -q '^ready' "$work/b.out"
@@ -66,8 +76,9 @@ wait_for 10 "psycopg's session gone" stats_has A 'sessions=0 '
 (
 	echo 'LISTEN pings;'
 	wait_for 10 "psql's LISTEN" stats_has A 'channels=1 '
+	before=$(grep -c '^notified' "$work/a.out")
 	echo 'notify pings hello from psql' >&3
-	sleep 0.3
+	wait_for 10 "the notification queued" test "$(grep -c '^notified' "$work/a.out")" -gt "$before"
 	echo 'SELECT 1;'
 ) | psql -X -q -At "$A" >"$work/psql.out" 2>&1 || fail "psql: $(cat "$work/psql.out")"
 grep -qx 'Asynchronous notification "pings" with payload "hello from psql" received from server process with PID 77.' \
@@ -194,5 +205,9 @@ wait "$slow_pid" || true
 grep -qx notice "$work/slow.out" || fail "slow listener: $(cat "$work/slow.out")"
 [ "$(psql -X -At "$A" -c 'SELECT 1')" = 1 ] || fail "endpoint A stopped answering after the slow listener"
 
+# End of input: the drivers close their endpoints and exit cleanly.
 exec 3>&- 4>&-
+wait "$driver_a" || fail "driver A exited $?: $(cat "$work/a.err")"
+wait "$driver_b" || fail "driver B exited $?: $(cat "$work/b.err")"
+sub_pids=
 pass "psycopg (Unix, TCP+SCRAM), psql, libpq extended; garbage, huge, wrong passwords, refused peer, too many, too slow"
