@@ -4,7 +4,7 @@
  * pgserver.c's.
  */
 #include <config.h> /* autoconf's, from the build directory */
-#include "daemon/listen_pg.h"
+#include "listen_pg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +19,11 @@
 #include <event2/bufferevent.h>
 #include <openssl/rand.h>
 
-#include "daemon/acceptor.h"
-#include "daemon/errbuf.h"
-#include "daemon/log.h"
-#include "daemon/pgserver.h"
-#include "daemon/unixsock.h"
+#include "acceptor.h"
+#include "errbuf.h"
+#include "log.h"
+#include "pgserver.h"
+#include "unixsock.h"
 
 #define WHO "listen_pg"
 /* Refused connections waiting for their start-up packet, beyond the sessions. */

@@ -4,7 +4,7 @@
  * extended query protocols, and the few statements the endpoint runs.
  */
 #include <config.h> /* autoconf's, from the build directory */
-#include "daemon/pgserver.h"
+#include "pgserver.h"
 
 #include <stdarg.h>
 #include <stdio.h>

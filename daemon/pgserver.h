@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/scram.h"
-#include "daemon/textbuf.h"
+#include "scram.h"
+#include "textbuf.h"
 
 /* NAMEDATALEN - 1: the longest identifier PostgreSQL keeps. */
 #define PGS_MAX_IDENT 63

@@ -5,7 +5,7 @@
  * what PostgreSQL does for any password that is plain ASCII.
  */
 #include <config.h> /* autoconf's, from the build directory */
-#include "daemon/scram.h"
+#include "scram.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "daemon/errbuf.h"
+#include "errbuf.h"
 
 #define SCRAM_SALT_LEN 16
 #define SCRAM_NONCE_BYTES 18
