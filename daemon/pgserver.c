@@ -20,6 +20,10 @@
 /* Bytes of output one message may produce, and then some. */
 #define OUT_LIMIT (1024 * 1024)
 #define MAX_TOKENS 32
+#define STRINGIFY(x) #x
+#define TEXT_OF(x) STRINGIFY(x)
+/* Statements in one simple Query message. */
+#define MAX_STATEMENTS 16
 #define MAX_VALUE 256
 #define OID_INT4 23
 #define OID_TEXT 25
@@ -50,8 +54,10 @@ struct pgs_session {
 	enum pgs_state state;
 	struct textbuf out;
 	char user[PGS_MAX_IDENT + 1];
-	struct param params[PGS_MAX_PARAMS];
+	struct param params[PGS_MAX_PARAMS];  /* SET in the session */
 	size_t nparams;
+	struct param startup[PGS_MAX_PARAMS]; /* from the start-up packet: what RESET returns to */
+	size_t nstartup;
 	struct chanset channels;
 	struct chanset txn_channels; /* the set as it will be at COMMIT */
 	char txn;                    /* ReadyForQuery status: 'I', 'T', 'E' */
@@ -403,11 +409,11 @@ static void lower_ascii(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-static struct param *param_find(struct pgs_session *s, const char *lname)
+static struct param *param_find(struct param *set, size_t n, const char *lname)
 {
-	for (size_t i = 0; i < s->nparams; i++)
-		if (strcmp(s->params[i].name, lname) == 0)
-			return &s->params[i];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(set[i].name, lname) == 0)
+			return &set[i];
 	return NULL;
 }
 
@@ -419,12 +425,17 @@ static int reported_index(const char *lname)
 	return -1;
 }
 
-/* The value of a parameter by lower-case name: SET, then built in, then "". */
+/*
+ * The value of a parameter by lower-case name: SET, then from the
+ * start-up packet, then built in, then "".
+ */
 static const char *param_value(struct pgs_session *s, const char *lname)
 {
 	int r = reported_index(lname);
 	if (r < 0 || !reported[r].fixed) {
-		const struct param *p = param_find(s, lname);
+		const struct param *p = param_find(s->params, s->nparams, lname);
+		if (!p)
+			p = param_find(s->startup, s->nstartup, lname);
 		if (p)
 			return p->value;
 	}
@@ -449,19 +460,19 @@ static const char *param_value(struct pgs_session *s, const char *lname)
 	return "";
 }
 
-/* Set (value non-NULL) or reset a parameter. 0, or -1 when full. */
-static int param_set(struct pgs_session *s, const char *lname, const char *value)
+/* Set (value non-NULL) or remove a parameter of set. 0, or -1 when full. */
+static int param_set(struct param *set, size_t *n, const char *lname, const char *value)
 {
-	struct param *p = param_find(s, lname);
+	struct param *p = param_find(set, *n, lname);
 	if (!value) {
 		if (p)
-			*p = s->params[--s->nparams];
+			*p = set[--*n];
 		return 0;
 	}
 	if (!p) {
-		if (s->nparams >= PGS_MAX_PARAMS)
+		if (*n >= PGS_MAX_PARAMS)
 			return -1;
-		p = &s->params[s->nparams++];
+		p = &set[(*n)++];
 		snprintf(p->name, sizeof p->name, "%s", lname);
 	}
 	snprintf(p->value, sizeof p->value, "%s", value);
@@ -484,6 +495,7 @@ enum stmt_kind {
 
 struct statement {
 	enum stmt_kind kind;
+	bool reset_keyword; /* RESET x rather than SET x TO DEFAULT */
 	char name[PGS_MAX_IDENT + 1];
 	char value[MAX_VALUE];
 };
@@ -717,6 +729,7 @@ static int parse_statement(const struct token *t, size_t n, struct statement *st
 			if (n != 2 || !is_name(&t[1]) || is_word(&t[1], "all"))
 				return sql_fail(e, "0A000", UNSUPPORTED);
 			st->kind = ST_RESET_PARAM;
+			st->reset_keyword = true;
 			copy_name(st->name, t[1].text);
 			lower_ascii(st->name);
 			return 0;
@@ -799,7 +812,7 @@ static int parse_statement(const struct token *t, size_t n, struct statement *st
  * then one ST_EMPTY), or -1 with e set.
  */
 static int parse_query(const char *q, size_t len, struct statement *out, size_t max,
-		       struct sql_error *e)
+		       const char *too_many, struct sql_error *e)
 {
 	const char *p = q, *end = q + len;
 	size_t count = 0;
@@ -820,7 +833,7 @@ static int parse_query(const char *q, size_t len, struct statement *out, size_t 
 		if (n == 0)
 			continue;
 		if (count >= max)
-			return sql_fail(e, "42601", "cannot insert multiple commands into a prepared statement");
+			return sql_fail(e, "42601", "%s", too_many);
 		if (parse_statement(toks, n, &out[count], e) != 0)
 			return -1;
 		count++;
@@ -888,7 +901,7 @@ static int run_set(struct pgs_session *s, const struct statement *st, struct sql
 			return 0;
 		return sql_fail(e, "55P02", ENDPOINT ": parameter \"%s\" cannot be changed", st->name);
 	}
-	if (param_set(s, st->name, value) != 0)
+	if (param_set(s->params, &s->nparams, st->name, value) != 0)
 		return sql_fail(e, "54000", ENDPOINT ": at most %d parameters may be set", PGS_MAX_PARAMS);
 	if (r >= 0)
 		param_status(&s->out, reported[r].name, param_value(s, st->name));
@@ -932,7 +945,7 @@ static int run_statement(struct pgs_session *s, const struct statement *st, bool
 	case ST_RESET_PARAM:
 		if (run_set(s, st, e) != 0)
 			return -1;
-		command_complete(&s->out, st->kind == ST_SET ? "SET" : "RESET");
+		command_complete(&s->out, st->reset_keyword ? "RESET" : "SET");
 		return 0;
 	case ST_SHOW:
 		data_row(s, st, binary);
@@ -1096,7 +1109,7 @@ static void startup_packet(struct pgs_session *s, uint32_t code, struct reader *
 			lower_ascii(lname);
 			int ri = reported_index(lname);
 			if (ri < 0 || !reported[ri].fixed)
-				(void)param_set(s, lname, value);
+				(void)param_set(s->startup, &s->nstartup, lname, value);
 		}
 	}
 	if (r->bad || r->left != 0) {
@@ -1184,13 +1197,14 @@ static void simple_query(struct pgs_session *s, struct reader *r)
 {
 	size_t len;
 	const char *q = get_str(r, &len);
-	struct statement sts[16];
+	struct statement sts[MAX_STATEMENTS];
 	struct sql_error e;
 	if (!q || r->left) {
 		fatal(s, "08P01", "malformed Query message");
 		return;
 	}
-	int n = parse_query(q, len, sts, sizeof sts / sizeof *sts, &e);
+	int n = parse_query(q, len, sts, sizeof sts / sizeof *sts,
+			    ENDPOINT ": at most " TEXT_OF(MAX_STATEMENTS) " statements in one query", &e);
 	if (n < 0) {
 		send_sql_error(s, &e);
 	} else {
@@ -1235,7 +1249,8 @@ static struct prepared *prepared_slot(struct prepared *set, const char *name,
 
 static int parse_one(const char *q, size_t len, struct statement *st, struct sql_error *e)
 {
-	return parse_query(q, len, st, 1, e) < 0 ? -1 : 0;
+	return parse_query(q, len, st, 1,
+			   "cannot insert multiple commands into a prepared statement", e) < 0 ? -1 : 0;
 }
 
 static int ext_parse(struct pgs_session *s, struct reader *r, struct sql_error *e)

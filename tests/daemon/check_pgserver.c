@@ -106,10 +106,13 @@ static void types(struct pgs_session *s, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-static bool out_has(struct pgs_session *s, const char *text)
+/* Whether the output holds these bytes (NULs included: a literal's length). */
+#define out_has(s, literal) out_has_bytes(s, literal, sizeof(literal) - 1)
+
+static bool out_has_bytes(struct pgs_session *s, const char *bytes, size_t len)
 {
 	struct textbuf *o = pgs_out(s);
-	return memmem(o->data, o->len, text, strlen(text)) != NULL;
+	return memmem(o->data, o->len, bytes, len) != NULL;
 }
 
 static struct pgs_session *ready_session(size_t max_channels)
@@ -426,6 +429,20 @@ START_TEST(test_set_show_select)
 	query(&m, "SET server_version = '99'");
 	feed(s, &m);
 	ck_assert(out_has(s, "55P02"));
+	pgs_out_clear(s);
+	m.len = 0;
+	query(&m, "RESET application_name; SET DateStyle TO DEFAULT; SHOW application_name");
+	feed(s, &m);
+	ck_assert(out_has(s, "RESET\0"));
+	ck_assert(out_has(s, "C\0\0\0\x08SET\0"));
+	ck_assert(out_has(s, "D\0\0\0\x0f\0\x01\0\0\0\x05myapp"));
+	/* At most 16 statements in one Query. */
+	pgs_out_clear(s);
+	m.len = 0;
+	query(&m, "SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;"
+		  "SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1;SELECT 1");
+	feed(s, &m);
+	ck_assert(out_has(s, "at most 16 statements in one query"));
 	pgs_free(s);
 }
 END_TEST
@@ -470,6 +487,17 @@ START_TEST(test_extended_listen)
 	feed(s, &m);
 	types(s, t, sizeof t);
 	ck_assert_str_eq(t, "EZ");
+	/* Two statements cannot be prepared as one. */
+	pgs_out_clear(s);
+	m.len = 0;
+	b.len = 0;
+	adds(&b, "");
+	adds(&b, "LISTEN a; LISTEN b");
+	add16(&b, 0);
+	typed(&m, 'P', b.data, b.len);
+	typed(&m, 'S', NULL, 0);
+	feed(s, &m);
+	ck_assert(out_has(s, "cannot insert multiple commands into a prepared statement"));
 	pgs_free(s);
 }
 END_TEST
