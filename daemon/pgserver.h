@@ -35,6 +35,12 @@
 #define PGS_MAX_PREPARED 16
 /* Parameters a session may SET (beyond the reported ones). */
 #define PGS_MAX_PARAMS 32
+/*
+ * What CockroachDB reports (doc/crdb-wire.md 6.1), so that code moved from
+ * a CockroachDB connection sees the same; libpq reads it as 130000, and
+ * psycopg and psql work with any server from 10 on. crdb_version is not
+ * reported: psycopg would then take the endpoint for CockroachDB.
+ */
 #define PGS_SERVER_VERSION "13.0.0"
 
 enum pgs_auth {
