@@ -75,7 +75,8 @@ struct pgs_session {
 
 static void put_bytes(struct textbuf *o, const void *p, size_t n)
 {
-	textbuf_append(o, p, n);
+	if (n) /* p may be NULL then: memcpy must not see it */
+		textbuf_append(o, p, n);
 }
 
 static void put_u8(struct textbuf *o, unsigned v)

@@ -23,6 +23,8 @@ struct msg {
 static void add(struct msg *m, const void *p, size_t n)
 {
 	ck_assert_uint_le(m->len + n, sizeof m->data);
+	if (n == 0)
+		return;
 	memcpy(m->data + m->len, p, n);
 	m->len += n;
 }

@@ -209,5 +209,8 @@ grep -qx notice "$work/slow.out" || fail "slow listener: $(cat "$work/slow.out")
 exec 3>&- 4>&-
 wait "$driver_a" || fail "driver A exited $?: $(cat "$work/a.err")"
 wait "$driver_b" || fail "driver B exited $?: $(cat "$work/b.err")"
+# Sanitizer builds report here (UBSan does not change the exit status).
+! grep -q 'runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer' "$work/a.err" "$work/b.err" ||
+	fail "sanitizer report from a driver: $(cat "$work/a.err" "$work/b.err")"
 sub_pids=
 pass "psycopg (Unix, TCP+SCRAM), psql, libpq extended; garbage, huge, wrong passwords, refused peer, too many, too slow"
