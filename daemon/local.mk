@@ -47,6 +47,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
 	daemon/pgserver.c daemon/pgserver.h \
+	daemon/pgstatement.c daemon/pgstatement.h \
 	daemon/request.c daemon/request.h \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \

@@ -1,7 +1,8 @@
 /*
  * pgserver.c: PostgreSQL protocol 3.0, server side, for the LISTEN
  * endpoint (pgserver.h): framing, start-up, authentication, the simple and
- * extended query protocols, and the few statements the endpoint runs.
+ * extended query protocols, and running the statements pgstatement.c
+ * parses.
  */
 #include <config.h> /* autoconf's, from the build directory */
 #include "pgserver.h"
@@ -19,17 +20,16 @@
 #define PROTO_30 196608 /* 3 << 16 */
 /* Bytes of output one message may produce, and then some. */
 #define OUT_LIMIT (1024 * 1024)
-#define MAX_TOKENS 32
 #define STRINGIFY(x) #x
 #define TEXT_OF(x) STRINGIFY(x)
 /* Statements in one simple Query message. */
 #define MAX_STATEMENTS 16
-#define MAX_VALUE 256
+#define MAX_VALUE PGSTMT_MAX_VALUE
 #define OID_INT4 23
 #define OID_TEXT 25
 
-#define ENDPOINT "crdbfeedd LISTEN endpoint"
-#define UNSUPPORTED ENDPOINT ": only LISTEN, UNLISTEN, SET, SHOW and SELECT 1 are supported"
+#define ENDPOINT PGSTMT_ENDPOINT
+#define UNSUPPORTED PGSTMT_UNSUPPORTED
 
 struct chanset {
 	char **names;
@@ -403,13 +403,6 @@ static const struct {
 	{"TimeZone", false},
 };
 
-static void lower_ascii(char *s)
-{
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
 static struct param *param_find(struct param *set, size_t n, const char *lname)
 {
 	for (size_t i = 0; i < n; i++)
@@ -480,402 +473,37 @@ static int param_set(struct param *set, size_t *n, const char *lname, const char
 	return 0;
 }
 
-/* ---- statements ------------------------------------------------------ */
-
-enum tok_kind { T_WORD, T_IDENT, T_STRING, T_NUMBER, T_PUNCT, T_PARAM };
-
-struct token {
-	enum tok_kind kind;
-	char text[MAX_VALUE]; /* words: lower case; idents: folded or as quoted */
-};
-
-enum stmt_kind {
-	ST_EMPTY, ST_LISTEN, ST_UNLISTEN, ST_UNLISTEN_ALL, ST_SET, ST_RESET_PARAM,
-	ST_SHOW, ST_SELECT1, ST_BEGIN, ST_COMMIT, ST_ROLLBACK
-};
-
-struct statement {
-	enum stmt_kind kind;
-	bool reset_keyword; /* RESET x rather than SET x TO DEFAULT */
-	char name[PGS_MAX_IDENT + 1];
-	char value[MAX_VALUE];
-};
-
-/* A parse or run error: SQLSTATE and message. */
-struct sql_error {
-	char sqlstate[6];
-	char message[300];
-};
-
-static int sql_fail(struct sql_error *e, const char *sqlstate, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int sql_fail(struct sql_error *e, const char *sqlstate, const char *fmt, ...)
-{
-	va_list ap;
-	snprintf(e->sqlstate, sizeof e->sqlstate, "%s", sqlstate);
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof e->message, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static bool word_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
-}
-
-static bool word_char(unsigned char c)
-{
-	return word_start(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-/*
- * Read one token at *pp (end = q_end). Returns 1 with a token, 0 at the
- * end of the statement (';' or the end of the text; *pp is past the ';'),
- * -1 with e set.
- */
-static int next_token(const char **pp, const char *q_end, struct token *t,
-		      struct sql_error *e)
-{
-	const char *p = *pp;
-	for (;;) {
-		while (p < q_end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-				     *p == '\r' || *p == '\f'))
-			p++;
-		if (q_end - p >= 2 && p[0] == '-' && p[1] == '-') {
-			while (p < q_end && *p != '\n')
-				p++;
-			continue;
-		}
-		if (q_end - p >= 2 && p[0] == '/' && p[1] == '*') {
-			int depth = 0;
-			while (p < q_end) {
-				if (q_end - p >= 2 && p[0] == '/' && p[1] == '*') {
-					depth++;
-					p += 2;
-				} else if (q_end - p >= 2 && p[0] == '*' && p[1] == '/') {
-					p += 2;
-					if (--depth == 0)
-						break;
-				} else {
-					p++;
-				}
-			}
-			if (depth)
-				return sql_fail(e, "42601", "unterminated /* comment");
-			continue;
-		}
-		break;
-	}
-	if (p == q_end) {
-		*pp = p;
-		return 0;
-	}
-	if (*p == ';') {
-		*pp = p + 1;
-		return 0;
-	}
-	size_t n = 0;
-	unsigned char c = (unsigned char)*p;
-	if (word_start(c)) {
-		t->kind = T_WORD;
-		while (p < q_end && word_char((unsigned char)*p)) {
-			if (n >= PGS_MAX_IDENT)
-				return sql_fail(e, "42622", ENDPOINT ": identifier longer than %d bytes",
-						PGS_MAX_IDENT);
-			char ch = *p++;
-			t->text[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-		}
-	} else if (c == '"' || c == '\'') {
-		t->kind = c == '"' ? T_IDENT : T_STRING;
-		size_t max = c == '"' ? PGS_MAX_IDENT : MAX_VALUE - 1;
-		p++;
-		for (;;) {
-			if (p == q_end)
-				return sql_fail(e, "42601", c == '"' ? "unterminated quoted identifier"
-								     : "unterminated quoted string");
-			if ((unsigned char)*p == c) {
-				if (q_end - p >= 2 && (unsigned char)p[1] == c) {
-					p++;
-				} else {
-					p++;
-					break;
-				}
-			}
-			if (n >= max)
-				return sql_fail(e, c == '"' ? "42622" : "22023",
-						ENDPOINT ": %s longer than %zu bytes",
-						c == '"' ? "identifier" : "string", max);
-			t->text[n++] = *p++;
-		}
-		if (c == '"' && n == 0)
-			return sql_fail(e, "42601", "zero-length delimited identifier");
-	} else if ((c >= '0' && c <= '9') || (c == '.' && q_end - p >= 2 && p[1] >= '0' && p[1] <= '9')) {
-		t->kind = T_NUMBER;
-		while (p < q_end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
-				     *p == 'E' || *p == '_')) {
-			if (n >= MAX_VALUE - 1)
-				return sql_fail(e, "22023", ENDPOINT ": number too long");
-			t->text[n++] = *p++;
-		}
-	} else if (c == '$' && q_end - p >= 2 && p[1] >= '0' && p[1] <= '9') {
-		t->kind = T_PARAM;
-		t->text[n++] = *p++;
-	} else {
-		t->kind = T_PUNCT;
-		t->text[n++] = *p++;
-	}
-	t->text[n] = '\0';
-	*pp = p;
-	return 1;
-}
-
-/* Copy a name of at most PGS_MAX_IDENT bytes (the lexer's bound). */
-static void copy_name(char *dst, const char *src)
-{
-	size_t n = strnlen(src, PGS_MAX_IDENT);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* "a.b" into dst (PGS_MAX_IDENT + 1 bytes). 0, or -1 when too long. */
-static int dotted_name(char *dst, const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la + 1 + lb > PGS_MAX_IDENT)
-		return -1;
-	memcpy(dst, a, la);
-	dst[la] = '.';
-	memcpy(dst + la + 1, b, lb + 1);
-	return 0;
-}
-
-static bool is_word(const struct token *t, const char *w)
-{
-	return t->kind == T_WORD && strcmp(t->text, w) == 0;
-}
-
-static bool is_punct(const struct token *t, char c)
-{
-	return t->kind == T_PUNCT && t->text[0] == c;
-}
-
-/* A name: an unquoted word (folded) or a quoted identifier. */
-static bool is_name(const struct token *t)
-{
-	return t->kind == T_WORD || t->kind == T_IDENT;
-}
-
-/* SET's value list: words, strings, numbers, signed numbers, comma-joined. */
-static int set_value(const struct token *t, size_t n, char *out, size_t outlen,
-		     struct sql_error *e)
-{
-	size_t used = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		char part[MAX_VALUE + 1];
-		if (is_punct(&t[i], '-') && i + 1 < n && t[i + 1].kind == T_NUMBER) {
-			snprintf(part, sizeof part, "-%s", t[i + 1].text);
-			i++;
-		} else if (t[i].kind == T_WORD || t[i].kind == T_IDENT ||
-			   t[i].kind == T_STRING || t[i].kind == T_NUMBER) {
-			snprintf(part, sizeof part, "%s", t[i].text);
-		} else {
-			return sql_fail(e, "42601", "syntax error at or near \"%s\"", t[i].text);
-		}
-		int w = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", part);
-		if (w < 0 || (size_t)w >= outlen - used)
-			return sql_fail(e, "22023", ENDPOINT ": value longer than %zu bytes", outlen - 1);
-		used += (size_t)w;
-		if (i + 1 < n) {
-			if (!is_punct(&t[i + 1], ','))
-				return sql_fail(e, "42601", "syntax error at or near \"%s\"", t[i + 1].text);
-			i++;
-			if (i + 1 == n)
-				return sql_fail(e, "42601", "syntax error at end of input");
-		}
-	}
-	return 0;
-}
-
-/* Parse the tokens of one statement. 0, or -1 with e set. */
-static int parse_statement(const struct token *t, size_t n, struct statement *st,
-			   struct sql_error *e)
-{
-	memset(st, 0, sizeof *st);
-	if (n == 0) {
-		st->kind = ST_EMPTY;
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (t[i].kind == T_PARAM)
-			return sql_fail(e, "0A000", ENDPOINT ": statement parameters are not supported");
-	if (is_word(&t[0], "listen") || is_word(&t[0], "unlisten")) {
-		bool listen = is_word(&t[0], "listen");
-		if (!listen && n == 2 && is_punct(&t[1], '*')) {
-			st->kind = ST_UNLISTEN_ALL;
-			return 0;
-		}
-		if (n != 2 || !is_name(&t[1]))
-			return sql_fail(e, "42601", "syntax error: want %s <channel>%s",
-					listen ? "LISTEN" : "UNLISTEN", listen ? "" : " or UNLISTEN *");
-		st->kind = listen ? ST_LISTEN : ST_UNLISTEN;
-		copy_name(st->name, t[1].text);
-		return 0;
-	}
-	if (is_word(&t[0], "set") || is_word(&t[0], "reset")) {
-		size_t i = 1;
-		if (is_word(&t[0], "reset")) {
-			if (n != 2 || !is_name(&t[1]) || is_word(&t[1], "all"))
-				return sql_fail(e, "0A000", UNSUPPORTED);
-			st->kind = ST_RESET_PARAM;
-			st->reset_keyword = true;
-			copy_name(st->name, t[1].text);
-			lower_ascii(st->name);
-			return 0;
-		}
-		if (i < n && (is_word(&t[i], "session") || is_word(&t[i], "local")) &&
-		    i + 1 < n && !is_word(&t[i + 1], "to") && !is_punct(&t[i + 1], '='))
-			i++;
-		if (i + 1 < n && is_word(&t[i], "time") && is_word(&t[i + 1], "zone")) {
-			snprintf(st->name, sizeof st->name, "timezone");
-			i += 2;
-		} else if (i < n && is_name(&t[i]) && !is_word(&t[i], "characteristics") &&
-			   !is_word(&t[i], "transaction")) {
-			copy_name(st->name, t[i++].text);
-			/* A dotted custom parameter: a.b */
-			if (i + 1 < n && is_punct(&t[i], '.') && is_name(&t[i + 1])) {
-				char first[PGS_MAX_IDENT + 1];
-				copy_name(first, st->name);
-				if (dotted_name(st->name, first, t[i + 1].text) != 0)
-					return sql_fail(e, "42622", ENDPOINT ": parameter name too long");
-				i += 2;
-			}
-			if (i >= n || !(is_word(&t[i], "to") || is_punct(&t[i], '=')))
-				return sql_fail(e, "42601", "syntax error: want SET <name> TO <value>");
-			i++;
-		} else {
-			return sql_fail(e, "0A000", UNSUPPORTED);
-		}
-		lower_ascii(st->name);
-		if (i >= n)
-			return sql_fail(e, "42601", "syntax error at end of input");
-		if (n - i == 1 && is_word(&t[i], "default")) {
-			st->kind = ST_RESET_PARAM;
-			return 0;
-		}
-		if (strcmp(st->name, "timezone") == 0 && n - i == 1 && is_word(&t[i], "local")) {
-			st->kind = ST_RESET_PARAM;
-			return 0;
-		}
-		st->kind = ST_SET;
-		return set_value(t + i, n - i, st->value, sizeof st->value, e);
-	}
-	if (is_word(&t[0], "show")) {
-		if (n == 3 && is_word(&t[1], "time") && is_word(&t[2], "zone")) {
-			snprintf(st->name, sizeof st->name, "timezone");
-		} else if (n == 2 && is_name(&t[1]) && !is_word(&t[1], "all")) {
-			copy_name(st->name, t[1].text);
-		} else if (n == 4 && is_name(&t[1]) && is_punct(&t[2], '.') && is_name(&t[3]) &&
-			   dotted_name(st->name, t[1].text, t[3].text) == 0) {
-		} else {
-			return sql_fail(e, "0A000", UNSUPPORTED);
-		}
-		lower_ascii(st->name);
-		st->kind = ST_SHOW;
-		return 0;
-	}
-	if (n == 2 && is_word(&t[0], "select") && t[1].kind == T_NUMBER &&
-	    strcmp(t[1].text, "1") == 0) {
-		st->kind = ST_SELECT1;
-		return 0;
-	}
-	/* Transaction modes after BEGIN / START TRANSACTION change nothing here. */
-	if (is_word(&t[0], "begin") ||
-	    (n >= 2 && is_word(&t[0], "start") && is_word(&t[1], "transaction"))) {
-		st->kind = ST_BEGIN;
-		return 0;
-	}
-	if (is_word(&t[0], "commit") || is_word(&t[0], "end") ||
-	    is_word(&t[0], "rollback") || is_word(&t[0], "abort")) {
-		if (n > 2 || (n == 2 && !is_word(&t[1], "work") && !is_word(&t[1], "transaction")))
-			return sql_fail(e, "0A000", UNSUPPORTED);
-		st->kind = is_word(&t[0], "commit") || is_word(&t[0], "end") ? ST_COMMIT : ST_ROLLBACK;
-		return 0;
-	}
-	return sql_fail(e, "0A000", UNSUPPORTED);
-}
-
-/*
- * Parse the statements of a query text, at most max of them, into out.
- * Returns the number parsed (empty ones dropped unless all are empty:
- * then one ST_EMPTY), or -1 with e set.
- */
-static int parse_query(const char *q, size_t len, struct statement *out, size_t max,
-		       const char *too_many, struct sql_error *e)
-{
-	const char *p = q, *end = q + len;
-	size_t count = 0;
-	if (memchr(q, '\0', len))
-		return sql_fail(e, "08P01", "query string holds a NUL byte");
-	while (p < end) {
-		struct token toks[MAX_TOKENS];
-		size_t n = 0;
-		int r;
-		struct token t;
-		while ((r = next_token(&p, end, &t, e)) == 1) {
-			if (n >= MAX_TOKENS)
-				return sql_fail(e, "0A000", UNSUPPORTED);
-			toks[n++] = t;
-		}
-		if (r < 0)
-			return -1;
-		if (n == 0)
-			continue;
-		if (count >= max)
-			return sql_fail(e, "42601", "%s", too_many);
-		if (parse_statement(toks, n, &out[count], e) != 0)
-			return -1;
-		count++;
-	}
-	if (count == 0) {
-		memset(&out[0], 0, sizeof out[0]);
-		out[0].kind = ST_EMPTY;
-		count = 1;
-	}
-	return (int)count;
-}
+/* ---- running statements ---------------------------------------------- */
 
 /* Whether the statement returns a row (RowDescription + DataRow). */
-static bool returns_row(const struct statement *st)
+static bool returns_row(const struct pgstmt *st)
 {
-	return st->kind == ST_SHOW || st->kind == ST_SELECT1;
+	return st->kind == PGSTMT_SHOW || st->kind == PGSTMT_SELECT1;
 }
 
-static void row_description(struct pgs_session *s, const struct statement *st, bool binary)
+static void row_description(struct pgs_session *s, const struct pgstmt *st, bool binary)
 {
 	size_t at = msg_begin(&s->out, 'T');
 	put_i16(&s->out, 1);
-	put_str(&s->out, st->kind == ST_SHOW ? st->name : "?column?");
+	put_str(&s->out, st->kind == PGSTMT_SHOW ? st->name : "?column?");
 	put_i32(&s->out, 0);
 	put_i16(&s->out, 0);
-	put_i32(&s->out, st->kind == ST_SHOW ? OID_TEXT : OID_INT4);
-	put_i16(&s->out, st->kind == ST_SHOW ? -1 : 4);
+	put_i32(&s->out, st->kind == PGSTMT_SHOW ? OID_TEXT : OID_INT4);
+	put_i16(&s->out, st->kind == PGSTMT_SHOW ? -1 : 4);
 	put_i32(&s->out, 0xffffffffu);
 	put_i16(&s->out, binary ? 1 : 0);
 	msg_end(&s->out, at);
 }
 
-static void data_row(struct pgs_session *s, const struct statement *st, bool binary)
+static void data_row(struct pgs_session *s, const struct pgstmt *st, bool binary)
 {
 	size_t at = msg_begin(&s->out, 'D');
 	put_i16(&s->out, 1);
-	if (st->kind == ST_SELECT1 && binary) {
+	if (st->kind == PGSTMT_SELECT1 && binary) {
 		put_i32(&s->out, 4);
 		put_i32(&s->out, 1);
 	} else {
-		const char *v = st->kind == ST_SELECT1 ? "1" : param_value(s, st->name);
+		const char *v = st->kind == PGSTMT_SELECT1 ? "1" : param_value(s, st->name);
 		put_i32(&s->out, (uint32_t)strlen(v));
 		put_bytes(&s->out, v, strlen(v));
 	}
@@ -888,10 +516,10 @@ static struct chanset *working_channels(struct pgs_session *s)
 	return s->txn == 'I' ? &s->channels : &s->txn_channels;
 }
 
-static int run_set(struct pgs_session *s, const struct statement *st, struct sql_error *e)
+static int run_set(struct pgs_session *s, const struct pgstmt *st, struct pgstmt_error *e)
 {
 	int r = reported_index(st->name);
-	const char *value = st->kind == ST_SET ? st->value : NULL;
+	const char *value = st->kind == PGSTMT_SET ? st->value : NULL;
 	if (r >= 0 && reported[r].fixed) {
 		/* The client encoding is UTF8 whatever is asked: payloads are sent as they are. */
 		if (strcmp(st->name, "client_encoding") == 0)
@@ -900,10 +528,10 @@ static int run_set(struct pgs_session *s, const struct statement *st, struct sql
 			return 0;
 		if (!value)
 			return 0;
-		return sql_fail(e, "55P02", ENDPOINT ": parameter \"%s\" cannot be changed", st->name);
+		return pgstmt_fail(e, "55P02", ENDPOINT ": parameter \"%s\" cannot be changed", st->name);
 	}
 	if (param_set(s->params, &s->nparams, st->name, value) != 0)
-		return sql_fail(e, "54000", ENDPOINT ": at most %d parameters may be set", PGS_MAX_PARAMS);
+		return pgstmt_fail(e, "54000", ENDPOINT ": at most %d parameters may be set", PGS_MAX_PARAMS);
 	if (r >= 0)
 		param_status(&s->out, reported[r].name, param_value(s, st->name));
 	return 0;
@@ -913,77 +541,77 @@ static int run_set(struct pgs_session *s, const struct statement *st, struct sql
  * Run one parsed statement: its answer without RowDescription (the caller
  * sends that when the protocol wants it). 0, or -1 with e set.
  */
-static int run_statement(struct pgs_session *s, const struct statement *st, bool binary,
-			 struct sql_error *e)
+static int run_statement(struct pgs_session *s, const struct pgstmt *st, bool binary,
+			 struct pgstmt_error *e)
 {
-	if (s->txn == 'E' && st->kind != ST_COMMIT && st->kind != ST_ROLLBACK)
-		return sql_fail(e, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
+	if (s->txn == 'E' && st->kind != PGSTMT_COMMIT && st->kind != PGSTMT_ROLLBACK)
+		return pgstmt_fail(e, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
 	switch (st->kind) {
-	case ST_EMPTY:
+	case PGSTMT_EMPTY:
 		simple_message(&s->out, 'I');
 		return 0;
-	case ST_LISTEN: {
+	case PGSTMT_LISTEN: {
 		struct chanset *c = working_channels(s);
 		if (!chanset_has(c, st->name)) {
 			if (c->count >= s->cfg.max_channels)
-				return sql_fail(e, "54000", ENDPOINT ": a session may listen on at most %zu channels",
+				return pgstmt_fail(e, "54000", ENDPOINT ": a session may listen on at most %zu channels",
 						s->cfg.max_channels);
 			if (chanset_add(c, st->name) != 0)
-				return sql_fail(e, "53200", "out of memory");
+				return pgstmt_fail(e, "53200", "out of memory");
 		}
 		command_complete(&s->out, "LISTEN");
 		return 0;
 	}
-	case ST_UNLISTEN:
+	case PGSTMT_UNLISTEN:
 		chanset_remove(working_channels(s), st->name);
 		command_complete(&s->out, "UNLISTEN");
 		return 0;
-	case ST_UNLISTEN_ALL:
+	case PGSTMT_UNLISTEN_ALL:
 		chanset_clear(working_channels(s));
 		command_complete(&s->out, "UNLISTEN");
 		return 0;
-	case ST_SET:
-	case ST_RESET_PARAM:
+	case PGSTMT_SET:
+	case PGSTMT_RESET_PARAM:
 		if (run_set(s, st, e) != 0)
 			return -1;
 		command_complete(&s->out, st->reset_keyword ? "RESET" : "SET");
 		return 0;
-	case ST_SHOW:
+	case PGSTMT_SHOW:
 		data_row(s, st, binary);
 		command_complete(&s->out, "SHOW");
 		return 0;
-	case ST_SELECT1:
+	case PGSTMT_SELECT1:
 		data_row(s, st, binary);
 		command_complete(&s->out, "SELECT 1");
 		return 0;
-	case ST_BEGIN:
+	case PGSTMT_BEGIN:
 		if (s->txn != 'I') {
 			fields_message(&s->out, 'N', "WARNING", "25001", "there is already a transaction in progress");
 		} else {
 			if (chanset_copy(&s->txn_channels, &s->channels) != 0)
-				return sql_fail(e, "53200", "out of memory");
+				return pgstmt_fail(e, "53200", "out of memory");
 			s->txn = 'T';
 		}
 		command_complete(&s->out, "BEGIN");
 		return 0;
-	case ST_COMMIT:
-	case ST_ROLLBACK:
+	case PGSTMT_COMMIT:
+	case PGSTMT_ROLLBACK:
 		if (s->txn == 'I') {
 			fields_message(&s->out, 'N', "WARNING", "25P01", "there is no transaction in progress");
-		} else if (s->txn == 'T' && st->kind == ST_COMMIT) {
+		} else if (s->txn == 'T' && st->kind == PGSTMT_COMMIT) {
 			struct chanset done = s->channels;
 			s->channels = s->txn_channels;
 			s->txn_channels = done;
 		}
 		chanset_clear(&s->txn_channels);
-		command_complete(&s->out, st->kind == ST_COMMIT && s->txn != 'E' ? "COMMIT" : "ROLLBACK");
+		command_complete(&s->out, st->kind == PGSTMT_COMMIT && s->txn != 'E' ? "COMMIT" : "ROLLBACK");
 		s->txn = 'I';
 		return 0;
 	}
-	return sql_fail(e, "XX000", "unknown statement kind");
+	return pgstmt_fail(e, "XX000", "unknown statement kind");
 }
 
-static void send_sql_error(struct pgs_session *s, const struct sql_error *e)
+static void send_sql_error(struct pgs_session *s, const struct pgstmt_error *e)
 {
 	pgs_build_error(&s->out, "ERROR", e->sqlstate, e->message);
 	if (s->txn == 'T')
@@ -1059,7 +687,7 @@ static void send_startup_answers(struct pgs_session *s)
 	for (size_t i = 0; i < sizeof reported / sizeof *reported; i++) {
 		char lname[PGS_MAX_IDENT + 1];
 		snprintf(lname, sizeof lname, "%s", reported[i].name);
-		lower_ascii(lname);
+		pgstmt_lower(lname);
 		param_status(&s->out, reported[i].name, param_value(s, lname));
 	}
 	size_t at = msg_begin(&s->out, 'K');
@@ -1107,7 +735,7 @@ static void startup_packet(struct pgs_session *s, uint32_t code, struct reader *
 			/* Other settings as SET would take them, e.g. application_name. */
 			char lname[PGS_MAX_IDENT + 1];
 			snprintf(lname, sizeof lname, "%s", key);
-			lower_ascii(lname);
+			pgstmt_lower(lname);
 			int ri = reported_index(lname);
 			if (ri < 0 || !reported[ri].fixed)
 				(void)param_set(s->startup, &s->nstartup, lname, value);
@@ -1198,13 +826,13 @@ static void simple_query(struct pgs_session *s, struct reader *r)
 {
 	size_t len;
 	const char *q = get_str(r, &len);
-	struct statement sts[MAX_STATEMENTS];
-	struct sql_error e;
+	struct pgstmt sts[MAX_STATEMENTS];
+	struct pgstmt_error e;
 	if (!q || r->left) {
 		fatal(s, "08P01", "malformed Query message");
 		return;
 	}
-	int n = parse_query(q, len, sts, sizeof sts / sizeof *sts,
+	int n = pgstmt_parse(q, len, sts, sizeof sts / sizeof *sts,
 			    ENDPOINT ": at most " TEXT_OF(MAX_STATEMENTS) " statements in one query", &e);
 	if (n < 0) {
 		send_sql_error(s, &e);
@@ -1231,12 +859,12 @@ static struct prepared *prepared_find(struct prepared *set, const char *name)
 
 /* A slot for name: the existing one when replace, else a free one. */
 static struct prepared *prepared_slot(struct prepared *set, const char *name,
-				      bool replace, struct sql_error *e, const char *what)
+				      bool replace, struct pgstmt_error *e, const char *what)
 {
 	struct prepared *p = prepared_find(set, name);
 	if (p) {
 		if (!replace)
-			return sql_fail(e, what[0] == 's' ? "42P05" : "42P03",
+			return pgstmt_fail(e, what[0] == 's' ? "42P05" : "42P03",
 					"%s \"%s\" already exists", what, name), NULL;
 		prepared_clear(p);
 		return p;
@@ -1244,17 +872,17 @@ static struct prepared *prepared_slot(struct prepared *set, const char *name,
 	for (size_t i = 0; i < PGS_MAX_PREPARED; i++)
 		if (!set[i].used)
 			return &set[i];
-	return sql_fail(e, "54000", ENDPOINT ": at most %d %ss per session", PGS_MAX_PREPARED, what),
+	return pgstmt_fail(e, "54000", ENDPOINT ": at most %d %ss per session", PGS_MAX_PREPARED, what),
 	       NULL;
 }
 
-static int parse_one(const char *q, size_t len, struct statement *st, struct sql_error *e)
+static int parse_one(const char *q, size_t len, struct pgstmt *st, struct pgstmt_error *e)
 {
-	return parse_query(q, len, st, 1,
+	return pgstmt_parse(q, len, st, 1,
 			   "cannot insert multiple commands into a prepared statement", e) < 0 ? -1 : 0;
 }
 
-static int ext_parse(struct pgs_session *s, struct reader *r, struct sql_error *e)
+static int ext_parse(struct pgs_session *s, struct reader *r, struct pgstmt_error *e)
 {
 	size_t nlen = 0, qlen = 0;
 	const char *name = get_str(r, &nlen);
@@ -1263,10 +891,10 @@ static int ext_parse(struct pgs_session *s, struct reader *r, struct sql_error *
 	if (!r->bad)
 		get_bytes(r, (size_t)(ntypes < 0 ? 0 : ntypes) * 4);
 	if (r->bad || r->left || ntypes < 0 || nlen > PGS_MAX_IDENT)
-		return sql_fail(e, "08P01", "malformed Parse message");
+		return pgstmt_fail(e, "08P01", "malformed Parse message");
 	if (ntypes > 0)
-		return sql_fail(e, "0A000", ENDPOINT ": statement parameters are not supported");
-	struct statement st;
+		return pgstmt_fail(e, "0A000", ENDPOINT ": statement parameters are not supported");
+	struct pgstmt st;
 	if (parse_one(q, qlen, &st, e) != 0)
 		return -1;
 	struct prepared *p = prepared_slot(s->statements, name, nlen == 0, e, "statement");
@@ -1274,14 +902,14 @@ static int ext_parse(struct pgs_session *s, struct reader *r, struct sql_error *
 		return -1;
 	p->query = strdup(q);
 	if (!p->query)
-		return sql_fail(e, "53200", "out of memory");
+		return pgstmt_fail(e, "53200", "out of memory");
 	p->used = true;
 	snprintf(p->name, sizeof p->name, "%s", name);
 	simple_message(&s->out, '1');
 	return 0;
 }
 
-static int ext_bind(struct pgs_session *s, struct reader *r, struct sql_error *e)
+static int ext_bind(struct pgs_session *s, struct reader *r, struct pgstmt_error *e)
 {
 	size_t plen = 0, slen = 0;
 	const char *portal = get_str(r, &plen);
@@ -1304,21 +932,21 @@ static int ext_bind(struct pgs_session *s, struct reader *r, struct sql_error *e
 	}
 	if (r->bad || r->left || nformats < 0 || nparams < 0 || nresults < 0 ||
 	    plen > PGS_MAX_IDENT)
-		return sql_fail(e, "08P01", "malformed Bind message");
+		return pgstmt_fail(e, "08P01", "malformed Bind message");
 	struct prepared *st = prepared_find(s->statements, stmt);
 	if (!st)
-		return sql_fail(e, "26000", "prepared statement \"%s\" does not exist", stmt);
+		return pgstmt_fail(e, "26000", "prepared statement \"%s\" does not exist", stmt);
 	if (nparams != 0)
-		return sql_fail(e, "08P01", "bind message supplies %d parameters, but prepared statement \"%s\" requires 0",
+		return pgstmt_fail(e, "08P01", "bind message supplies %d parameters, but prepared statement \"%s\" requires 0",
 				nparams, stmt);
 	if (s->txn == 'E')
-		return sql_fail(e, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
+		return pgstmt_fail(e, "25P02", "current transaction is aborted, commands ignored until end of transaction block");
 	struct prepared *p = prepared_slot(s->portals, portal, plen == 0, e, "portal");
 	if (!p)
 		return -1;
 	p->query = strdup(st->query);
 	if (!p->query)
-		return sql_fail(e, "53200", "out of memory");
+		return pgstmt_fail(e, "53200", "out of memory");
 	p->used = true;
 	p->binary = first_result == 1;
 	snprintf(p->name, sizeof p->name, "%s", portal);
@@ -1326,17 +954,17 @@ static int ext_bind(struct pgs_session *s, struct reader *r, struct sql_error *e
 	return 0;
 }
 
-static int ext_describe(struct pgs_session *s, struct reader *r, struct sql_error *e)
+static int ext_describe(struct pgs_session *s, struct reader *r, struct pgstmt_error *e)
 {
 	const unsigned char *kind = get_bytes(r, 1);
 	const char *name = get_str(r, NULL);
 	if (r->bad || r->left || (*kind != 'S' && *kind != 'P'))
-		return sql_fail(e, "08P01", "malformed Describe message");
+		return pgstmt_fail(e, "08P01", "malformed Describe message");
 	struct prepared *p = prepared_find(*kind == 'S' ? s->statements : s->portals, name);
 	if (!p)
-		return sql_fail(e, *kind == 'S' ? "26000" : "34000", "%s \"%s\" does not exist",
+		return pgstmt_fail(e, *kind == 'S' ? "26000" : "34000", "%s \"%s\" does not exist",
 				*kind == 'S' ? "prepared statement" : "portal", name);
-	struct statement st;
+	struct pgstmt st;
 	if (parse_one(p->query, strlen(p->query), &st, e) != 0)
 		return -1;
 	if (*kind == 'S') {
@@ -1351,27 +979,27 @@ static int ext_describe(struct pgs_session *s, struct reader *r, struct sql_erro
 	return 0;
 }
 
-static int ext_execute(struct pgs_session *s, struct reader *r, struct sql_error *e)
+static int ext_execute(struct pgs_session *s, struct reader *r, struct pgstmt_error *e)
 {
 	const char *name = get_str(r, NULL);
 	(void)get_i32(r); /* row limit: at most one row anyway */
 	if (r->bad || r->left)
-		return sql_fail(e, "08P01", "malformed Execute message");
+		return pgstmt_fail(e, "08P01", "malformed Execute message");
 	struct prepared *p = prepared_find(s->portals, name);
 	if (!p)
-		return sql_fail(e, "34000", "portal \"%s\" does not exist", name);
-	struct statement st;
+		return pgstmt_fail(e, "34000", "portal \"%s\" does not exist", name);
+	struct pgstmt st;
 	if (parse_one(p->query, strlen(p->query), &st, e) != 0)
 		return -1;
 	return run_statement(s, &st, p->binary, e);
 }
 
-static int ext_close(struct pgs_session *s, struct reader *r, struct sql_error *e)
+static int ext_close(struct pgs_session *s, struct reader *r, struct pgstmt_error *e)
 {
 	const unsigned char *kind = get_bytes(r, 1);
 	const char *name = get_str(r, NULL);
 	if (r->bad || r->left || (*kind != 'S' && *kind != 'P'))
-		return sql_fail(e, "08P01", "malformed Close message");
+		return pgstmt_fail(e, "08P01", "malformed Close message");
 	struct prepared *p = prepared_find(*kind == 'S' ? s->statements : s->portals, name);
 	if (p)
 		prepared_clear(p);
@@ -1381,7 +1009,7 @@ static int ext_close(struct pgs_session *s, struct reader *r, struct sql_error *
 
 static void query_message(struct pgs_session *s, char type, struct reader *r)
 {
-	struct sql_error e;
+	struct pgstmt_error e;
 	int rc = 0;
 	if (type == 'X') {
 		s->terminated = true;
@@ -1417,7 +1045,7 @@ static void query_message(struct pgs_session *s, char type, struct reader *r)
 	case 'H':
 		return;
 	case 'F':
-		rc = sql_fail(&e, "0A000", UNSUPPORTED " (no function calls)");
+		rc = pgstmt_fail(&e, "0A000", UNSUPPORTED " (no function calls)");
 		break;
 	case 'd': case 'c': case 'f':
 		/* COPY data outside COPY: ignored, as PostgreSQL does. */

@@ -20,11 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgstatement.h"
 #include "scram.h"
 #include "textbuf.h"
 
-/* NAMEDATALEN - 1: the longest identifier PostgreSQL keeps. */
-#define PGS_MAX_IDENT 63
+#define PGS_MAX_IDENT PGSTMT_MAX_IDENT
 /* PostgreSQL's MAX_STARTUP_PACKET_LENGTH. */
 #define PGS_MAX_STARTUP 10000
 #define PGS_DEFAULT_MAX_MESSAGE (64 * 1024)
