@@ -42,6 +42,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/journal.c daemon/journal.h \
 	daemon/idhash.h \
 	daemon/line.c \
+	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
@@ -50,7 +51,10 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/order.c daemon/order.h \
 	daemon/ordered.c daemon/ordered.h \
 	daemon/recent.c daemon/recent.h \
+	daemon/pgserver.c daemon/pgserver.h \
+	daemon/pgstatement.c daemon/pgstatement.h \
 	daemon/request.c daemon/request.h \
+	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
 	daemon/stats.h \
@@ -62,12 +66,12 @@ daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
 daemon_libcrdbfeedd_la_LIBADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
-	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LMDB_LIBS)
+	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LMDB_LIBS) $(LIBCRYPTO_LIBS)
 
 # What a program that uses daemon code compiles and links with; daemon
 # headers are included as "daemon/NAME.h" from outside daemon/.
 CRDBFEEDD_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SYSTEMD_CFLAGS) $(LMDB_CFLAGS)
+	$(SYSTEMD_CFLAGS) $(LMDB_CFLAGS) $(LIBCRYPTO_CFLAGS)
 CRDBFEEDD_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 CRDBFEEDD_LIBS = daemon/libcrdbfeedd.la
 

@@ -158,3 +158,24 @@ tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
 tests_daemon_check_ordered_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_ordered_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_ordered_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+# The LISTEN endpoint's protocol state machine and SCRAM (check_pgserver).
+check_PROGRAMS += tests/daemon/check_pgserver
+TESTS += tests/daemon/check_pgserver
+tests_daemon_check_pgserver_SOURCES = tests/daemon/check_pgserver.c
+tests_daemon_check_pgserver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_pgserver_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_pgserver_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The LISTEN endpoint end to end: listen-pg-driver runs it alone on an
+# event loop and pushes what its stdin says; e2e-listen-pg.sh talks to it
+# with psycopg, psql and listen-pg-libpq (a libpq listener).
+check_PROGRAMS += tests/daemon/listen-pg-driver tests/daemon/listen-pg-libpq
+TESTS += tests/daemon/e2e-listen-pg.sh
+dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psycopg.py
+tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
+tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_listen_pg_driver_LDADD = $(CRDBFEEDD_LIBS)
+tests_daemon_listen_pg_libpq_SOURCES = tests/daemon/listen-pg-libpq.c
+tests_daemon_listen_pg_libpq_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_daemon_listen_pg_libpq_LDADD = $(LIBPQ_LIBS)
