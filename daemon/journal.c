@@ -476,7 +476,8 @@ struct journal *journal_open(const char *dir, const struct journal_limits *lim,
 		jerr(j, errbuf, errlen, "mdb_env_set_mapsize", rc);
 		goto fail;
 	}
-	rc = mdb_env_open(j->env, dir, MDB_NOTLS | (j->readonly ? MDB_RDONLY : 0), 0640);
+	rc = mdb_env_open(j->env, dir, MDB_NOTLS | (j->readonly ? MDB_RDONLY : 0) |
+			  (flags & JOURNAL_NOMETASYNC ? MDB_NOMETASYNC : 0), 0640);
 	if (rc) {
 		jerr(j, errbuf, errlen, rc == EACCES && j->readonly ?
 		     "mdb_env_open (a reader needs write access to lock.mdb)" :

@@ -58,6 +58,10 @@ struct journal_limits {
 };
 
 #define JOURNAL_READONLY 1u  /* open for reading only (crdbfeedctl) */
+/* Benchmarks only: LMDB's MDB_NOMETASYNC, one fsync per commit instead of
+ * two, but an OS crash may undo the last commit (journal.c says why the
+ * journal does not use it). */
+#define JOURNAL_NOMETASYNC 2u
 
 /* Open (create unless JOURNAL_READONLY) the journal in dir (created, mode
  * 0750, when missing). NULL with errbuf set on failure. JOURNAL_READONLY
