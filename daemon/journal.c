@@ -575,9 +575,12 @@ static int pending_reserve(struct journal *j, size_t reclen)
 {
 	if (j->npend == j->pend_cap) {
 		size_t cap = j->pend_cap ? j->pend_cap * 2 : 256;
+		/* The index holds entry numbers + 1 in 32 bits. */
+		if (cap >= UINT32_MAX / 2)
+			return -1;
 		struct pending *p = realloc(j->pend, cap * sizeof(*p));
-		if (!p || cap > UINT32_MAX - 1)
-			return p ? (j->pend = p, -1) : -1;
+		if (!p)
+			return -1;
 		j->pend = p;
 		j->pend_cap = cap;
 	}
