@@ -48,6 +48,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/request.c daemon/request.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
+	daemon/sink_replay.c \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \

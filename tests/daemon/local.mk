@@ -116,6 +116,19 @@ tests_daemon_check_sink_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_sink_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_sink_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# Journaled sinks: grace period, after/since replay, gap, the journal
+# policy, bounded memory; and the request line's parser.
+check_PROGRAMS += tests/daemon/check_replay tests/daemon/check_request
+TESTS += tests/daemon/check_replay tests/daemon/check_request
+tests_daemon_check_replay_SOURCES = tests/daemon/check_replay.c
+tests_daemon_check_replay_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_replay_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_replay_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_daemon_check_request_SOURCES = tests/daemon/check_request.c
+tests_daemon_check_request_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_request_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_request_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # A feed's states without a server, and the reload reconciler.
 check_PROGRAMS += tests/daemon/check_fleet
 TESTS += tests/daemon/check_fleet
