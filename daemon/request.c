@@ -100,6 +100,18 @@ bad:
 	return -1;
 }
 
+/* The subscriber's text cut to fit `shown`, control bytes as '?': a
+ * message is one line (it is logged). */
+static const char *quotable(const char *text, char *shown, size_t size)
+{
+	size_t i;
+
+	for (i = 0; text[i] && i + 1 < size; i++)
+		shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+	shown[i] = '\0';
+	return shown;
+}
+
 /* "after": the last sequence number the subscriber saw, 0 for none. JSON
  * integers above INT64_MAX are refused by jansson itself (no sequence
  * comes near). */
@@ -121,6 +133,7 @@ static int parse_since(json_t *since, struct request_filter *out,
 		       char *msg, size_t msglen)
 {
 	const char *text = json_string_value(since);
+	char shown[65];
 	crdb_error err;
 
 	if (text && strlen(text) == json_string_length(since) &&
@@ -129,10 +142,11 @@ static int parse_since(json_t *since, struct request_filter *out,
 		out->has_since = true;
 		return 0;
 	}
-	/* %.64s: the value is the subscriber's text. */
-	snprintf(msg, msglen, "\"since\" must be an HLC timestamp (wall.logical) or an RFC 3339 time, not %s%.64s%s",
-		 text ? "'" : "a JSON ", text ? text : "non-string",
-		 text ? "'" : "");
+	if (!text)
+		snprintf(msg, msglen, "\"since\" must be a string: an HLC timestamp (wall.logical) or an RFC 3339 time");
+	else
+		snprintf(msg, msglen, "\"since\" must be an HLC timestamp (wall.logical) or an RFC 3339 time, not '%s'",
+			 quotable(text, shown, sizeof(shown)));
 	return -1;
 }
 
@@ -180,9 +194,10 @@ int request_parse(const char *text, size_t len, struct request_filter *out,
 			if (parse_since(value, out, msg, msglen))
 				goto out;
 		} else {
-			/* %.64s: the key is the subscriber's text. */
-			snprintf(msg, msglen, "unknown request field \"%.64s\" (expected tables, ops, resolved, after, since)",
-				 key);
+			char shown[65];
+
+			snprintf(msg, msglen, "unknown request field \"%s\" (expected tables, ops, resolved, after, since)",
+				 quotable(key, shown, sizeof(shown)));
 			goto out;
 		}
 	}

@@ -63,8 +63,10 @@ static const struct refusal {
 	{ "{\"since\":\"2024-13-01T00:00:00Z\"}", "not '2024-13-01T00:00:00Z'" },
 	{ "{\"since\":\"-1.0000000000\"}", "not '-1.0000000000'" },
 	{ "{\"since\":\"\"}", "not ''" },
-	{ "{\"since\":12}", "not a JSON non-string" },
+	{ "{\"since\":12}", "\"since\" must be a string: an HLC timestamp" },
 	{ "{\"after\":1,\"after\":2}", "request is not JSON" },
+	{ "{\"since\":\"20\\n24\"}", "not '20?24'" },
+	{ "{\"a\\nb\":1}", "unknown request field \"a?b\"" },
 	{ "{\"before\":1}", "unknown request field \"before\" (expected tables, ops, resolved, after, since)" },
 };
 
