@@ -15,6 +15,7 @@
 #include "daemon/encode.h"
 #include "daemon/log.h"
 #include "daemon/sink.h"
+#include "tests/daemon/sink_place.h"
 
 #include <check.h>
 #include <errno.h>
@@ -157,8 +158,7 @@ struct client {
 };
 
 struct fx {
-	char dir[64], path[96];
-	char name[8], feed[8];
+	struct sink_place place;
 	struct event_base *base;
 	struct sink_config cfg;
 	struct journal_fake journal;
@@ -252,21 +252,9 @@ static void fx_open(struct fx *fx, enum slow_policy policy, size_t buffer,
 	}
 	fx->journal.first_kept = 1;
 	fx->journal.rows_per_second = 3;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/check_replay.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx->dir));
-	snprintf(fx->path, sizeof(fx->path), "%s/s.sock", fx->dir);
+	sink_place_make(&fx->place, "check_replay", &fx->cfg, policy, buffer);
 	fx->base = event_base_new();
 	ck_assert_ptr_nonnull(fx->base);
-	snprintf(fx->name, sizeof(fx->name), "s");
-	snprintf(fx->feed, sizeof(fx->feed), "f");
-	fx->cfg.name = fx->name;
-	fx->cfg.feed = fx->feed;
-	fx->cfg.type = SINK_UNIX;
-	fx->cfg.path = fx->path;
-	fx->cfg.mode = 0600;
-	fx->cfg.policy = policy;
-	fx->cfg.buffer_bytes = buffer;
-	fx->cfg.resolved = true;
 	fx->cfg.replay_grace_ms = 150;
 	fx->sink = sink_open(fx->base, &fx->cfg, &owner, err, sizeof(err));
 	ck_assert_msg(fx->sink != NULL, "sink_open: %s", err);
@@ -284,8 +272,7 @@ static void fx_close(struct fx *fx)
 		line_unref(fx->journal.items[i]);
 	free(fx->journal.items);
 	event_base_free(fx->base);
-	unlink(fx->path);
-	rmdir(fx->dir);
+	sink_place_remove(&fx->place);
 }
 
 static void sleep_ms(long ms)
@@ -305,7 +292,7 @@ static struct client *connect_client(struct fx *fx, const char *request)
 	ck_assert_uint_le(fx->nclients, MAX_CLIENTS);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(c->fd, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->place.path);
 	ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
 	for (int i = 0; i < 2000; i++) {
