@@ -443,19 +443,29 @@ START_TEST(grace_then_live)
 	struct fx fx;
 	struct sink_stats st;
 	struct client *quiet, *asking;
+	struct line *state;
 
 	fx_open(&fx, SLOW_POLICY_JOURNAL, 65536, true);
+	fx.cfg.replay_grace_ms = 1000;  /* longer than a settle() */
 	release_until(&fx, 20);
 	quiet = connect_client(&fx, NULL);
 	asking = connect_client(&fx, "{\"tables\":[\"t1\"]}");
 	/* During the grace period the quiet one gets nothing live; the one
 	 * that asked is live from its request. */
 	release_until(&fx, 30);
+	state = line_new_state("f", "reconnecting", "a test");
+	ck_assert_ptr_nonnull(state);
+	sink_offer(fx.sink, state);
+	line_unref(state);
 	settle(&fx);
 	ck_assert_uint_eq(count_type(quiet, "row"), 0);
 	ck_assert_uint_eq(count_type(quiet, "state"), 1);
-	sleep_ms(200);
+	ck_assert_uint_eq(count_type(asking, "state"), 2);
+	sleep_ms(1000);
 	pump(&fx);
+	/* Live now: the state it missed is summed up by a fresh greeting. */
+	settle(&fx);
+	ck_assert_uint_eq(count_type(quiet, "state"), 2);
 	release_until(&fx, 40);
 	settle(&fx);
 	check_stream(quiet, 31, 40, NULL);
