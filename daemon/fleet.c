@@ -27,7 +27,7 @@ static ssize_t feed_index(const struct config *cfg, const char *name)
 static struct sink *open_sink(struct fleet *fleet, const struct sink_config *cfg,
 			      struct feed *feed, char *errbuf, size_t errlen)
 {
-	struct sink_owner owner;
+	struct sink_owner owner = { 0 }; /* callbacks feed_sink_owner leaves out stay NULL */
 	int passed = -1;
 
 	feed_sink_owner(feed, &owner);

@@ -11,6 +11,7 @@
  *   {"v":1,"type":"state","feed":F,"state":S,"reason":W}
  *   {"v":1,"type":"missed","feed":F,"missed":N}
  *   {"v":1,"type":"error","feed":F,"error":E}
+ *   {"v":1,"type":"gap","feed":F,"after":N,"first":FIRST}
  *
  * Values from the changefeed stay JSON values (never JSON inside a string),
  * numbers with the digits CockroachDB wrote when the event was decoded
@@ -357,11 +358,16 @@ struct line *line_new_resolved(const char *feed, crdb_hlc resolved)
 {
 	json_t *obj = line_header("resolved", feed);
 
+	struct line *line;
+
 	if (obj && set_hlc(obj, "resolved", resolved)) {
 		json_decref(obj);
 		return NULL;
 	}
-	return line_from_json(LINE_RESOLVED, obj, NULL);
+	line = line_from_json(LINE_RESOLVED, obj, NULL);
+	if (line)
+		line->updated = resolved;
+	return line;
 }
 
 struct line *line_new_state(const char *feed, const char *state,
@@ -414,8 +420,10 @@ struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
 		return NULL;
 	}
 	line = line_from_json(LINE_RESOLVED, obj, NULL);
-	if (line)
+	if (line) {
 		line->seq = seq;
+		line->updated = resolved;
+	}
 	return line;
 }
 
@@ -470,4 +478,14 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 	line->seq = seq;
 	line->updated = updated;
 	return line;
+struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first)
+{
+	json_t *obj = line_header("gap", feed);
+
+	if (obj && (json_object_set_new(obj, "after", json_integer((json_int_t)after)) ||
+		    json_object_set_new(obj, "first", json_integer((json_int_t)first)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	return line_from_json(LINE_GAP, obj, NULL);
 }

@@ -57,6 +57,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
+	daemon/sink_replay.c \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \

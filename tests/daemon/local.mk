@@ -111,10 +111,25 @@ dist_check_SCRIPTS += tests/daemon/check-includes.sh
 # Sink policies (block, drop, disconnect) and bounds on a real socket.
 check_PROGRAMS += tests/daemon/check_sink
 TESTS += tests/daemon/check_sink
-tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c
+tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c \
+	tests/daemon/sink_place.c tests/daemon/sink_place.h
 tests_daemon_check_sink_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_sink_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_sink_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# Journaled sinks: grace period, after/since replay, gap, the journal
+# policy, bounded memory; and the request line's parser.
+check_PROGRAMS += tests/daemon/check_replay tests/daemon/check_request
+TESTS += tests/daemon/check_replay tests/daemon/check_request
+tests_daemon_check_replay_SOURCES = tests/daemon/check_replay.c \
+	tests/daemon/sink_place.c tests/daemon/sink_place.h
+tests_daemon_check_replay_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_replay_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_replay_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_daemon_check_request_SOURCES = tests/daemon/check_request.c
+tests_daemon_check_request_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_request_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_request_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
 # A feed's states without a server, and the reload reconciler.
 check_PROGRAMS += tests/daemon/check_fleet
