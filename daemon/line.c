@@ -427,8 +427,9 @@ struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
 	return line;
 }
 
-struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
-			    size_t table_len, const char *data, size_t len)
+/* A line of len bytes, left for the caller to fill, and its table. */
+static struct line *line_alloc(enum line_kind kind, crdb_op op,
+			       const char *table, size_t table_len, size_t len)
 {
 	size_t tlen = table ? table_len + 1 : 0;
 	struct line *line;
@@ -438,7 +439,6 @@ struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 	line = malloc(sizeof(*line) + len + tlen);
 	if (!line)
 		return NULL;
-	memcpy(line->data, data, len);
 	line->len = len;
 	line->refs = 1;
 	line->kind = kind;
@@ -453,6 +453,16 @@ struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 		copy[table_len] = '\0';
 		line->table = copy;
 	}
+	return line;
+}
+
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len)
+{
+	struct line *line = line_alloc(kind, op, table, table_len, len);
+
+	if (line)
+		memcpy(line->data, data, len);
 	return line;
 }
 
@@ -471,13 +481,16 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 	n = snprintf(tail, sizeof(tail), ",\"seq\":%" PRIu64 "%s%s}\n", seq,
 		     late ? ",\"late\":true" : "",
 		     group_end ? ",\"group_end\":true" : "");
-	line = line_new_bytes(LINE_ROW, op, table, table_len, row, len - 2 + (size_t)n);
+	line = line_alloc(LINE_ROW, op, table, table_len, len - 2 + (size_t)n);
 	if (!line)
 		return NULL;
+	memcpy(line->data, row, len - 2);
 	memcpy(line->data + len - 2, tail, (size_t)n);
 	line->seq = seq;
 	line->updated = updated;
 	return line;
+}
+
 struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first)
 {
 	json_t *obj = line_header("gap", feed);
