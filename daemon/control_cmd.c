@@ -209,7 +209,7 @@ static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
 
 /* A client's word, safe to quote in an answer or a log line: printable
  * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
-static void printable(char *out, size_t outlen, const char *in)
+void ctl_printable(char *out, size_t outlen, const char *in)
 {
 	size_t n = 0;
 
@@ -219,8 +219,8 @@ static void printable(char *out, size_t outlen, const char *in)
 }
 
 /* The feed named name in view; NULL when none is configured. */
-static const struct feed_view *find_feed(const struct daemon_view *view,
-					 const char *name)
+const struct feed_view *ctl_find_feed(const struct daemon_view *view,
+				      const char *name)
 {
 	for (size_t i = 0; i < view->nfeeds; i++)
 		if (strcmp(view->feeds[i].name, name) == 0)
@@ -240,11 +240,11 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 		ctl_answer_error(conn, "bad_request", "usage: %s FEED", verb);
 		return;
 	}
-	feed = find_feed(view, name);
+	feed = ctl_find_feed(view, name);
 	if (!feed || !feed->live || !ctl->ops->pause) {
 		char shown[128];
 
-		printable(shown, sizeof(shown), name);
+		ctl_printable(shown, sizeof(shown), name);
 		ctl_answer_error(conn, "unknown_feed", feed ?
 			     "feed \"%s\" could not be created" :
 			     "unknown feed \"%s\"", shown);
@@ -315,15 +315,17 @@ void ctl_command(struct conn *conn, char *line)
 		cmd_pause_resume(conn, &view, arg, false);
 	} else if (strcmp(line, "reload") == 0 && !*arg) {
 		cmd_reload(conn);
+	} else if (strcmp(line, "replay") == 0) {
+		ctl_replay_command(conn, &view, arg);
 	} else if (!*line) {
 		ctl_answer_error(conn, "unknown_command",
-			     "empty request (expected status, metrics, pause FEED, resume FEED, reload)");
+			     "empty request (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)");
 	} else {
 		char shown[64];
 
-		printable(shown, sizeof(shown), line);
+		ctl_printable(shown, sizeof(shown), line);
 		ctl_answer_error(conn, "unknown_command",
-			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
+			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)",
 			     shown, *arg ? " or unexpected argument" : "");
 	}
 	daemon_view_release(&view);
