@@ -912,6 +912,7 @@ static int replay_local(const char *config_path, const char *feed,
 
 	if (!journal)
 		return rc;
+	rc = EXIT_OK;
 	if (ctl_replay_start(&replay, journal, q, feed, errbuf, sizeof(errbuf))) {
 		complain("replay of feed \"%s\": %s", feed, errbuf);
 		journal_close(journal);

@@ -80,6 +80,10 @@ bin_PROGRAMS += daemon/crdbfeedctl
 daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
 daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 daemon_crdbfeedctl_LDADD = $(CRDBFEEDD_LIBS)
+# libcrdb linked in (libtool's -static: uninstalled libtool libraries
+# only): the program in the build tree is the program, not a libtool
+# wrapper, so the tests can run a copy of it as another user.
+daemon_crdbfeedctl_LDFLAGS = $(AM_LDFLAGS) -static
 
 dist_man1_MANS = daemon/crdbfeedctl.1
 dist_man5_MANS = daemon/crdbfeedd.conf.5

@@ -20,7 +20,15 @@ CTL_E2E_TESTS = \
 	tests/ctl/e2e-ctl-pause.sh \
 	tests/ctl/e2e-ctl-errors.sh \
 	tests/ctl/e2e-ctl-activation.sh \
-	tests/ctl/e2e-ctl-sinks.sh
+	tests/ctl/e2e-ctl-sinks.sh \
+	tests/ctl/e2e-ctl-replay.sh
 TESTS += $(CTL_E2E_TESTS)
 dist_check_SCRIPTS += $(CTL_E2E_TESTS)
 dist_check_DATA += tests/ctl/ctl-lib.sh
+
+# An ordered feed's journal written without a daemon, for the replay tests.
+check_PROGRAMS += tests/ctl/journal_fill
+tests_ctl_journal_fill_SOURCES = tests/ctl/journal_fill.c
+tests_ctl_journal_fill_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_ctl_journal_fill_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_ctl_journal_fill_LDADD = $(CRDBFEEDD_LIBS)
