@@ -408,6 +408,61 @@ static void print_status_table(json_t *status)
 	}
 }
 
+static long long int_at(json_t *obj, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+/* Ordered feeds' held rows and journal, and journaled sinks' replay: two
+ * more tables, printed only when there is something to put in them. */
+static void print_ordered_tables(json_t *status)
+{
+	json_t *item, *ordered, *journal;
+	bool header = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "feeds"), i, item) {
+		char seqs[64];
+
+		ordered = json_object_get(item, "ordered");
+		if (!json_is_object(ordered))
+			continue;
+		journal = json_object_get(ordered, "journal");
+		if (!header)
+			printf("\n%-20s  %10s  %10s  %12s  %10s  %6s  %10s  %-23s  %12s  %s\n",
+			       "ORDERED FEED", "SEQ", "HELD", "HELD BYTES", "DUPLICATES",
+			       "LATE", "JOURNAL", "JOURNAL SEQS", "JOURNAL SIZE", "STALLED");
+		header = true;
+		if (json_is_integer(json_object_get(journal, "oldest_seq")))
+			snprintf(seqs, sizeof(seqs), "%lld-%lld", int_at(journal, "oldest_seq"),
+				 int_at(journal, "newest_seq"));
+		else
+			snprintf(seqs, sizeof(seqs), "-");
+		printf("%-20.60s  %10lld  %10lld  %12lld  %10lld  %6lld  %10lld  %-23s  %12lld  %s\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(ordered, "released_seq"), int_at(ordered, "held_rows"),
+		       int_at(ordered, "held_bytes"),
+		       int_at(json_object_get(item, "counters"), "duplicates"),
+		       int_at(ordered, "late_rows"), int_at(journal, "records"), seqs,
+		       int_at(journal, "file_bytes"),
+		       json_is_true(json_object_get(journal, "stalled")) ? "yes" : "no");
+	}
+	header = false;
+	json_array_foreach(json_object_get(status, "sinks"), i, item) {
+		journal = json_object_get(item, "journal");
+		if (!json_is_object(journal))
+			continue;
+		if (!header)
+			printf("\n%-20s  %9s  %11s  %14s\n", "JOURNALED SINK", "REPLAYING",
+			       "MAX SEQ LAG", "REPLAYED LINES");
+		header = true;
+		printf("%-20.60s  %9lld  %11lld  %14lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(journal, "replaying"), int_at(journal, "max_seq_lag"),
+		       int_at(journal, "replayed_lines"));
+	}
+}
+
 static int cmd_status(const char *socket_path, bool as_json)
 {
 	json_t *status;
@@ -420,6 +475,7 @@ static int cmd_status(const char *socket_path, bool as_json)
 			fputc('\n', stdout);
 	} else {
 		print_status_table(status);
+		print_ordered_tables(status);
 	}
 	json_decref(status);
 	return EXIT_OK;
