@@ -187,13 +187,45 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (fx.gone_after_bytes && fx.sent > fx.gone_after_bytes)
 		fx.journal_gone = true;
 	if (waitpid(fx.client, &status, WNOHANG) == fx.client) {
+		char err_path[256], err[512] = "";
+		FILE *in;
+
+		snprintf(err_path, sizeof(err_path), "%s/answer.err", fx.dir);
+		in = fopen(err_path, "r");
+		if (in) {
+			err[fread(err, 1, sizeof(err) - 1, in)] = '\0';
+			fclose(in);
+		}
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			      "client exit %d", WEXITSTATUS(status));
+			      "client exit %d: %s", WEXITSTATUS(status), err);
 		event_base_loopbreak(fx.base);
 	}
 }
 
-/* Run request against the control socket; the answer, NUL-terminated. */
+/* crdbfeedctl as the client, in a child: its stdout into out_path, its
+ * stderr into out_path.err; argv after "-s SOCKET replay". */
+static const char *const *ctl_args;
+
+static void crdbfeedctl_client(const char *out_path)
+{
+	const char *builddir = getenv("top_builddir");
+	char prog[4096], err_path[256];
+	const char *argv[16] = { prog, "-s", fx.sock, "replay" };
+	size_t n = 4;
+
+	snprintf(prog, sizeof(prog), "%s/daemon/crdbfeedctl", builddir ? builddir : ".");
+	snprintf(err_path, sizeof(err_path), "%s.err", out_path);
+	for (size_t i = 0; ctl_args[i] && n < 15; i++)
+		argv[n++] = ctl_args[i];
+	argv[n] = NULL;
+	if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
+		_exit(2);
+	execv(prog, (char *const *)argv);
+	_exit(127);
+}
+
+/* Run request against the control socket; the answer, NUL-terminated.
+ * A NULL request runs crdbfeedctl with ctl_args instead. */
 static char *exchange(const char *request, bool slow, size_t *len)
 {
 	struct timeval tick = { 0, 2000 };
@@ -205,6 +237,8 @@ static char *exchange(const char *request, bool slow, size_t *len)
 	snprintf(path, sizeof(path), "%s/answer", fx.dir);
 	fx.client = fork();
 	ck_assert_int_ge(fx.client, 0);
+	if (fx.client == 0 && !request)
+		crdbfeedctl_client(path);
 	if (fx.client == 0)
 		client(request, path, slow);
 	ck_assert_ptr_nonnull(ev);
@@ -348,6 +382,28 @@ START_TEST(test_replay_journal_gone)
 }
 END_TEST
 
+/* crdbfeedctl replay through the socket: the journal's lines only (not the
+ * first and last lines), and the exit status and line of a failure. */
+START_TEST(test_crdbfeedctl_through_socket)
+{
+	static const char *const after[] = { "f", "--after", "2950", "--table", "t", NULL };
+	size_t len;
+	char *answer, *mark = resolved_line(3000);
+	struct textbuf want;
+
+	ctl_args = after;
+	answer = exchange(NULL, false, &len);
+	textbuf_init(&want, 1u << 20);
+	for (uint64_t seq = 2951; seq <= NROWS; seq++)
+		textbuf_puts(&want, fx.lines[seq]);
+	textbuf_puts(&want, mark);
+	ck_assert_str_eq(answer, want.data);
+	textbuf_free(&want);
+	free(mark);
+	free(answer);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control_replay");
@@ -361,6 +417,7 @@ int main(void)
 	tcase_add_test(tc, test_replay_filters);
 	tcase_add_test(tc, test_replay_refused);
 	tcase_add_test(tc, test_replay_journal_gone);
+	tcase_add_test(tc, test_crdbfeedctl_through_socket);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
