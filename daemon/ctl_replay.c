@@ -180,7 +180,9 @@ int ctl_replay_start(struct ctl_replay *r, struct journal *j,
 	r->epoch = cp.epoch;
 	r->end_seq = cp.last_seq;
 	r->first_kept = st.records ? st.oldest_seq : 0;
-	r->mark_at_pos = true;
+	/* After row N is after its resolved line too, as for a subscriber's
+	 * "after": N. */
+	r->mark_at_pos = !q->have_after;
 	if (q->have_after) {
 		if (q->after > cp.last_seq) {
 			snprintf(errbuf, errlen, "after %llu is beyond the journal's newest row (seq %llu)",
