@@ -29,7 +29,8 @@ CTL_E2E_TESTS = \
 	tests/ctl/e2e-ctl-errors.sh \
 	tests/ctl/e2e-ctl-activation.sh \
 	tests/ctl/e2e-ctl-sinks.sh \
-	tests/ctl/e2e-ctl-replay.sh
+	tests/ctl/e2e-ctl-replay.sh \
+	tests/ctl/e2e-ctl-replay-live.sh
 TESTS += $(CTL_E2E_TESTS)
 dist_check_SCRIPTS += $(CTL_E2E_TESTS)
 dist_check_DATA += tests/ctl/ctl-lib.sh
