@@ -918,6 +918,7 @@ static struct journal *replay_open_journal(const char *config_path,
 	struct config *cfg;
 	struct stat st;
 	char path[4096], lock[4200], errbuf[512] = "";
+	int stat_errno;
 
 	cfg = config_load(config_path, &diag);
 	if (!cfg) {
@@ -937,10 +938,11 @@ static struct journal *replay_open_journal(const char *config_path,
 		complain("feed \"%s\" has no journal: its delivery is stream, not ordered", feed);
 	} else if (!cfg->state_dir || journal_path(cfg->state_dir, feed, path, sizeof(path))) {
 		complain("feed \"%s\" has no journal: %s sets no usable state_dir", feed, config_path);
-	} else if (snprintf(lock, sizeof(lock), "%s/lock.mdb", path),
-		   stat(path, &st) && errno != EACCES) {
-		complain("feed \"%s\" has no journal yet (%s: %s)", feed, path, strerror(errno));
-	} else if (errno == EACCES || (access(lock, W_OK) && errno != ENOENT)) {
+	} else if ((stat_errno = stat(path, &st) ? errno : 0) && stat_errno != EACCES) {
+		complain("feed \"%s\" has no journal yet (%s: %s)", feed, path, strerror(stat_errno));
+	} else if (stat_errno == EACCES ||
+		   (snprintf(lock, sizeof(lock), "%s/lock.mdb", path),
+		    access(lock, W_OK) && errno != ENOENT)) {
 		/* Every LMDB reader takes a slot in the lock file. */
 		complain("permission denied: reading the journal %s needs write access to its lock.mdb (run as root or as the daemon's user)",
 			 path);
