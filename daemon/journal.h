@@ -54,7 +54,7 @@ struct journal_limits {
 	uint64_t max_bytes;     /* journal_max_size: rows' bytes kept at
 				   most by journal_trim (a soft bound);
 				   also sizes the map (2 x, at least 64 MiB;
-				   0 = no size limit, a 64 GiB map) */
+				   0 = no size limit, an 8 GiB map) */
 };
 
 #define JOURNAL_READONLY 1u  /* open for reading only (crdbfeedctl) */
