@@ -29,6 +29,8 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/control_cmd.c \
 	daemon/control_http.c \
 	daemon/control_int.h \
+	daemon/control_replay.c \
+	daemon/ctl_replay.c daemon/ctl_replay.h \
 	daemon/defer.c daemon/defer.h \
 	daemon/encode.h \
 	daemon/encode_direct.c \
@@ -81,11 +83,17 @@ daemon_crdbfeedd_SOURCES = daemon/main.c
 daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 daemon_crdbfeedd_LDADD = $(CRDBFEEDD_LIBS)
 
-# crdbfeedctl: libc and jansson only; it shares no code with the daemon.
+# crdbfeedctl: the control socket's client; `replay` of a stopped daemon
+# reads its configuration and the feed's journal with the daemon's own
+# code (conf_*.c, journal.c, ctl_replay.c), so it links the library too.
 bin_PROGRAMS += daemon/crdbfeedctl
 daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
-daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-daemon_crdbfeedctl_LDADD = $(JANSSON_LIBS)
+daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+daemon_crdbfeedctl_LDADD = $(CRDBFEEDD_LIBS)
+# libcrdb linked in (libtool's -static: uninstalled libtool libraries
+# only): the program in the build tree is the program, not a libtool
+# wrapper, so the tests can run a copy of it as another user.
+daemon_crdbfeedctl_LDFLAGS = $(AM_LDFLAGS) -static
 
 dist_man1_MANS = daemon/crdbfeedctl.1
 dist_man5_MANS = daemon/crdbfeedd.conf.5
