@@ -152,14 +152,12 @@ fail:
 int ctl_replay_resolved_line(const char *feed, crdb_hlc resolved,
 			     uint64_t seq, struct textbuf *out)
 {
-	/* The stream feed's resolved line, "seq" spliced in before its
-	 * closing "}\n": one encoder of the common fields (line.c). */
-	struct line *line = line_new_resolved(feed, resolved);
+	/* The same encoder as the live resolved lines (line.c). */
+	struct line *line = line_new_resolved_seq(feed, resolved, seq);
 
 	if (!line)
 		return -1;
-	textbuf_append(out, line->data, line->len - 2);
-	textbuf_printf(out, ",\"seq\":%llu}\n", (unsigned long long)seq);
+	textbuf_append(out, line->data, line->len);
 	line_unref(line);
 	return out->failed ? -1 : 0;
 }

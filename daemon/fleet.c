@@ -291,3 +291,10 @@ int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *w
 		return -1;
 	return pause ? feed_pause(fleet->feeds[i], why) : feed_resume(fleet->feeds[i]);
 }
+
+struct journal *fleet_journal(struct fleet *fleet, const char *name)
+{
+	ssize_t i = fleet->cfg ? feed_index(fleet->cfg, name) : -1;
+
+	return i < 0 || !fleet->feeds[i] ? NULL : feed_journal(fleet->feeds[i]);
+}
