@@ -44,6 +44,11 @@ struct ordered {
 	char who[160];
 	struct ordered_owner owner;
 	struct journal *journal;
+	char *journal_dir;      /* to reopen it after an error */
+	struct journal_limits limits;
+	bool reopen;            /* the last commit failed with an error
+				   other than full: LMDB may refuse every
+				   later transaction until reopened */
 	struct order *order;
 
 	uint64_t last_seq;      /* committed and published */
@@ -78,7 +83,8 @@ static void update_first_kept(struct ordered *o)
 	struct journal_stats st;
 	char errbuf[256];
 
-	if (journal_get_stats(o->journal, &st, errbuf, sizeof(errbuf)) == 0)
+	if (o->journal &&
+	    journal_get_stats(o->journal, &st, errbuf, sizeof(errbuf)) == 0)
 		o->first_kept = st.records ? st.oldest_seq : o->last_seq + 1;
 }
 
@@ -89,6 +95,8 @@ static int seen_in_journal(void *arg, const char *table, size_t table_len,
 	char errbuf[256];
 	uint64_t seq;
 
+	if (!o->journal)
+		return -1;
 	return journal_seen(o->journal, table, table_len, key, key_len,
 			    updated, &seq, errbuf, sizeof(errbuf));
 }
@@ -119,6 +127,11 @@ struct ordered *ordered_open(struct event_base *base, const char *state_dir,
 	    snprintf(hold_dir, sizeof(hold_dir), "%s/%s.hold", state_dir, feed) >=
 	    (int)sizeof(hold_dir)) {
 		snprintf(errbuf, errlen, "state_dir %.200s: path too long", state_dir);
+		goto fail;
+	}
+	o->limits = lim;
+	if (!(o->journal_dir = strdup(path))) {
+		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
 	o->journal = journal_open(path, &lim, 0, errbuf, errlen);
@@ -187,6 +200,7 @@ void ordered_close(struct ordered *o)
 		event_free(o->trim);
 	order_free(o->order);
 	journal_close(o->journal);
+	free(o->journal_dir);
 	free(o->feed);
 	free(o);
 }
@@ -281,6 +295,11 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 {
 	int rc = JOURNAL_OK;
 
+	if (!o->journal) {
+		snprintf(errbuf, errlen, "the journal is not open");
+		set_stalled(o, true, errbuf);
+		return -1;
+	}
 	for (size_t i = 0; i < o->nbatch && rc == JOURNAL_OK; i++) {
 		const struct batch_row *b = &o->batch[i];
 		struct journal_row row = {
@@ -311,6 +330,7 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 			     trim_err, sizeof(trim_err));
 	}
 	if (rc != JOURNAL_OK) {
+		o->reopen = rc == JOURNAL_ERROR;
 		set_stalled(o, true, errbuf);
 		return -1;
 	}
@@ -422,6 +442,23 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 	if (!o->stalled)
 		return;
+	/* After an error other than a full map or disk (an I/O error, or
+	 * LMDB's MDB_PANIC after a failed meta write) only a new handle can
+	 * commit again; what was committed is still there. */
+	if (o->reopen) {
+		struct journal *j;
+
+		journal_close(o->journal);
+		o->journal = NULL;
+		j = journal_open(o->journal_dir, &o->limits, 0, errbuf, sizeof(errbuf));
+		if (!j) {
+			log_error(o->who, "reopening the journal: %s", errbuf);
+			arm(o->retry, RETRY_MS);
+			return;
+		}
+		o->journal = j;
+		o->reopen = false;
+	}
 	if (commit_batch(o, o->release_more ? (crdb_hlc){ 0, 0 } : o->target,
 			 errbuf, sizeof(errbuf)) < 0) {
 		arm(o->retry, RETRY_MS);
@@ -445,8 +482,10 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 	uint64_t deleted = 0;
 	char errbuf[256];
 
-	if (journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
-			 errbuf, sizeof(errbuf)) < 0)
+	if (!o->journal)
+		;
+	else if (journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
+			      errbuf, sizeof(errbuf)) < 0)
 		log_warning(o->who, "journal retention: %s", errbuf);
 	else if (deleted)
 		log_debug(o->who, "journal retention removed %" PRIu64 " rows", deleted);
@@ -469,7 +508,8 @@ void ordered_get_stats(struct ordered *o, struct feed_stats *out)
 	out->late_rows = o->late;
 	out->released_seq = o->last_seq;
 	out->journal_stalled = o->stalled;
-	if (journal_get_stats(o->journal, &js, errbuf, sizeof(errbuf)) == 0) {
+	if (o->journal &&
+	    journal_get_stats(o->journal, &js, errbuf, sizeof(errbuf)) == 0) {
 		out->journal_records = js.records;
 		out->journal_bytes = js.bytes;
 		out->journal_file_bytes = js.file_bytes;
@@ -519,6 +559,10 @@ int ordered_replay_read(struct ordered *o, const char *feed, uint64_t after,
 {
 	struct replay_ctx ctx = { feed, fn, fnarg };
 
+	if (!o->journal) {
+		snprintf(errbuf, errlen, "the journal is not open");
+		return -1;
+	}
 	return journal_read(o->journal, after, false, max, replay_item, &ctx,
 			    errbuf, errlen);
 }
@@ -526,6 +570,10 @@ int ordered_replay_read(struct ordered *o, const char *feed, uint64_t after,
 int ordered_replay_seek(struct ordered *o, crdb_hlc since, uint64_t *after,
 			char *errbuf, size_t errlen)
 {
+	if (!o->journal) {
+		snprintf(errbuf, errlen, "the journal is not open");
+		return -1;
+	}
 	return journal_seek_time(o->journal, since, after, errbuf, errlen);
 }
 

@@ -10,6 +10,7 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-policies.sh \
 	tests/daemon/e2e-resume.sh \
 	tests/daemon/e2e-reconnect.sh \
+	tests/daemon/e2e-resolved-stall.sh \
 	tests/daemon/e2e-reload.sh \
 	tests/daemon/e2e-faults.sh \
 	tests/daemon/e2e-noloss.sh \

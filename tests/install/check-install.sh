@@ -54,6 +54,7 @@ dirvalue() {
 	includedir) echo "$includedir" ;;
 	mandir) echo "$mandir" ;;
 	docdir) echo "$docdir" ;;
+	pkgdatadir) echo "$pkgdatadir" ;;
 	systemdsystemunitdir) echo "$systemdsystemunitdir" ;;
 	sysusersdir) echo "$sysusersdir" ;;
 	tmpfilesdir) echo "$tmpfilesdir" ;;

@@ -25,6 +25,7 @@ tests/install/check_install.env: Makefile
 	echo "includedir='$(includedir)'"; \
 	echo "mandir='$(mandir)'"; \
 	echo "docdir='$(docdir)'"; \
+	echo "pkgdatadir='$(pkgdatadir)'"; \
 	echo "systemdsystemunitdir='$(systemdsystemunitdir)'"; \
 	echo "sysusersdir='$(sysusersdir)'"; \
 	echo "tmpfilesdir='$(tmpfilesdir)'"; \
