@@ -13,11 +13,12 @@
  * compared bytewise on its JSON text (so [10] comes before [9] within one
  * updated), and every key [1] to [K] (--keys, default N) received exactly
  * N / K times. --after N sends the request line {"after":N} on connect (a
- * replay from the journal).
+ * replay from the journal); --first-seq S expects the first seq S without
+ * sending anything (a live subscriber joining a feed that released S - 1).
  *
  * usage: bench_sub SOCKET|- --events N [--ready FILE] [--latency-out FILE]
  *                  [--stall] [--timeout S] [--no-order] [--idle-exit S]
- *                  [--ordered] [--keys K] [--after N]
+ *                  [--ordered] [--keys K] [--after N] [--first-seq S]
  *
  * Stops after N rows, at end of input, or (--idle-exit) when nothing came
  * for S seconds after the first row. Prints one JSON object: rows,
@@ -277,7 +278,7 @@ int main(int argc, char **argv)
 	const char *path, *ready = NULL, *latency_out = NULL;
 	uint64_t events = 0;
 	unsigned timeout = 600, idle_exit = 0;
-	uint64_t after = 0, nkeys = 0;
+	uint64_t after = 0, nkeys = 0, first_seq = 0;
 	bool stall = false, send_after = false;
 	struct counts c = { .next_key = 1, .check_order = true };
 	static char buf[BUF_SIZE];
@@ -314,6 +315,8 @@ int main(int argc, char **argv)
 			idle_exit = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--keys") == 0)
 			nkeys = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--first-seq") == 0)
+			first_seq = strtoull(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--after") == 0) {
 			after = strtoull(argv[++i], NULL, 10);
 			send_after = true;
@@ -329,7 +332,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		c.ord.rounds = events / c.ord.nkeys;
-		c.ord.next_seq = after + 1;
+		c.ord.next_seq = first_seq ? first_seq : after + 1;
 		c.ord.key_counts = calloc(c.ord.nkeys, sizeof(*c.ord.key_counts));
 		if (!c.ord.key_counts) {
 			fprintf(stderr, "bench_sub: out of memory\n");
