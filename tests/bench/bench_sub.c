@@ -67,7 +67,7 @@ struct resolved_stamp {
 /* --ordered: the previous row's sort key and each key's count */
 struct ordered_check {
 	bool on;
-	uint64_t next_seq, last_seq, nkeys, rounds, late;
+	uint64_t next_seq, last_seq, nkeys, rounds, late, reported;
 	uint32_t *key_counts;
 	char updated[TEXT_MAX], key[TEXT_MAX];
 	size_t updated_len, key_len;
@@ -131,6 +131,18 @@ static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return r ? r : (alen > blen) - (alen < blen);
 }
 
+/* The first few errors go to stderr with the line, for the driver's log. */
+static int report(struct ordered_check *o, const char *what, uint64_t seq,
+		  const char *line, size_t len)
+{
+	if (o->reported++ < 5)
+		fprintf(stderr, "bench_sub: %s wrong at seq %" PRIu64
+			" (previous updated %.*s key [%.*s): %.*s\n", what, seq,
+			(int)o->updated_len, o->updated, (int)o->key_len, o->key,
+			(int)(len > 400 ? 400 : len), line);
+	return 1;
+}
+
 /* One row of an ordered feed: seq, sort order, key count. 0 or 1 error. */
 static int check_ordered_row(struct ordered_check *o, const char *line,
 			     size_t len, uint64_t key)
@@ -148,7 +160,7 @@ static int check_ordered_row(struct ordered_check *o, const char *line,
 	for (size_t i = 0; i < seq_len && seqtext[i] >= '0' && seqtext[i] <= '9'; i++)
 		seq = seq * 10 + (uint64_t)(seqtext[i] - '0');
 	if (seq != o->next_seq)
-		errors = 1;
+		errors = report(o, "seq", seq, line, len);
 	o->next_seq = seq + 1;
 	o->last_seq = seq;
 	if (memmem(line, len, LATE_MEMBER, sizeof(LATE_MEMBER) - 1))
@@ -161,14 +173,14 @@ static int check_ordered_row(struct ordered_check *o, const char *line,
 		if (by_updated < 0 ||
 		    (by_updated == 0 &&
 		     bytes_cmp(keytext, key_len, o->key, o->key_len) <= 0))
-			errors = 1;
+			errors = report(o, "(updated, key) order", seq, line, len);
 	}
 	memcpy(o->updated, updated, updated_len);
 	o->updated_len = updated_len;
 	memcpy(o->key, keytext, key_len);
 	o->key_len = key_len;
 	if (key < 1 || key > o->nkeys || ++o->key_counts[key - 1] > o->rounds)
-		errors = 1;
+		errors = report(o, "key count", seq, line, len);
 	return errors;
 }
 
