@@ -823,3 +823,8 @@ void feed_free(struct feed *feed)
 	feed->hook = NULL;
 	defer_free(feed_release, feed);
 }
+
+struct journal *feed_journal(const struct feed *feed)
+{
+	return feed->ordered ? ordered_journal(feed->ordered) : NULL;
+}

@@ -27,7 +27,7 @@ static ssize_t feed_index(const struct config *cfg, const char *name)
 static struct sink *open_sink(struct fleet *fleet, const struct sink_config *cfg,
 			      struct feed *feed, char *errbuf, size_t errlen)
 {
-	struct sink_owner owner;
+	struct sink_owner owner = { 0 }; /* callbacks feed_sink_owner leaves out stay NULL */
 	int passed = -1;
 
 	feed_sink_owner(feed, &owner);
@@ -290,4 +290,11 @@ int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *w
 	if (i < 0 || !fleet->feeds[i])
 		return -1;
 	return pause ? feed_pause(fleet->feeds[i], why) : feed_resume(fleet->feeds[i]);
+}
+
+struct journal *fleet_journal(struct fleet *fleet, const char *name)
+{
+	ssize_t i = fleet->cfg ? feed_index(fleet->cfg, name) : -1;
+
+	return i < 0 || !fleet->feeds[i] ? NULL : feed_journal(fleet->feeds[i]);
 }

@@ -67,4 +67,7 @@ void fleet_view(const struct fleet *fleet, struct daemon_view *out);
  * feed or feed_pause/feed_resume refused. */
 int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *why);
 
+/* The open journal of the ordered feed named name, or NULL. */
+struct journal *fleet_journal(struct fleet *fleet, const char *name);
+
 #endif /* CRDBFEEDD_FLEET_H */

@@ -54,10 +54,14 @@ struct journal_limits {
 	uint64_t max_bytes;     /* journal_max_size: rows' bytes kept at
 				   most by journal_trim (a soft bound);
 				   also sizes the map (2 x, at least 64 MiB;
-				   0 = no size limit, a 64 GiB map) */
+				   0 = no size limit, an 8 GiB map) */
 };
 
 #define JOURNAL_READONLY 1u  /* open for reading only (crdbfeedctl) */
+/* Benchmarks only: LMDB's MDB_NOMETASYNC, one fsync per commit instead of
+ * two, but an OS crash may undo the last commit (journal.c says why the
+ * journal does not use it). */
+#define JOURNAL_NOMETASYNC 2u
 
 /* Open (create unless JOURNAL_READONLY) the journal in dir (created, mode
  * 0750, when missing). NULL with errbuf set on failure. JOURNAL_READONLY

@@ -11,6 +11,7 @@
  *   {"v":1,"type":"state","feed":F,"state":S,"reason":W}
  *   {"v":1,"type":"missed","feed":F,"missed":N}
  *   {"v":1,"type":"error","feed":F,"error":E}
+ *   {"v":1,"type":"gap","feed":F,"after":N,"first":FIRST}
  *
  * Values from the changefeed stay JSON values (never JSON inside a string),
  * numbers with the digits CockroachDB wrote when the event was decoded
@@ -357,11 +358,16 @@ struct line *line_new_resolved(const char *feed, crdb_hlc resolved)
 {
 	json_t *obj = line_header("resolved", feed);
 
+	struct line *line;
+
 	if (obj && set_hlc(obj, "resolved", resolved)) {
 		json_decref(obj);
 		return NULL;
 	}
-	return line_from_json(LINE_RESOLVED, obj, NULL);
+	line = line_from_json(LINE_RESOLVED, obj, NULL);
+	if (line)
+		line->updated = resolved;
+	return line;
 }
 
 struct line *line_new_state(const char *feed, const char *state,
@@ -414,13 +420,16 @@ struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
 		return NULL;
 	}
 	line = line_from_json(LINE_RESOLVED, obj, NULL);
-	if (line)
+	if (line) {
 		line->seq = seq;
+		line->updated = resolved;
+	}
 	return line;
 }
 
-struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
-			    size_t table_len, const char *data, size_t len)
+/* A line of len bytes, left for the caller to fill, and its table. */
+static struct line *line_alloc(enum line_kind kind, crdb_op op,
+			       const char *table, size_t table_len, size_t len)
 {
 	size_t tlen = table ? table_len + 1 : 0;
 	struct line *line;
@@ -430,7 +439,6 @@ struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 	line = malloc(sizeof(*line) + len + tlen);
 	if (!line)
 		return NULL;
-	memcpy(line->data, data, len);
 	line->len = len;
 	line->refs = 1;
 	line->kind = kind;
@@ -445,6 +453,16 @@ struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 		copy[table_len] = '\0';
 		line->table = copy;
 	}
+	return line;
+}
+
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len)
+{
+	struct line *line = line_alloc(kind, op, table, table_len, len);
+
+	if (line)
+		memcpy(line->data, data, len);
 	return line;
 }
 
@@ -463,11 +481,24 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 	n = snprintf(tail, sizeof(tail), ",\"seq\":%" PRIu64 "%s%s}\n", seq,
 		     late ? ",\"late\":true" : "",
 		     group_end ? ",\"group_end\":true" : "");
-	line = line_new_bytes(LINE_ROW, op, table, table_len, row, len - 2 + (size_t)n);
+	line = line_alloc(LINE_ROW, op, table, table_len, len - 2 + (size_t)n);
 	if (!line)
 		return NULL;
+	memcpy(line->data, row, len - 2);
 	memcpy(line->data + len - 2, tail, (size_t)n);
 	line->seq = seq;
 	line->updated = updated;
 	return line;
+}
+
+struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first)
+{
+	json_t *obj = line_header("gap", feed);
+
+	if (obj && (json_object_set_new(obj, "after", json_integer((json_int_t)after)) ||
+		    json_object_set_new(obj, "first", json_integer((json_int_t)first)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	return line_from_json(LINE_GAP, obj, NULL);
 }

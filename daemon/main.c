@@ -324,6 +324,15 @@ static void hide_dsn_password(char *arg)
 	free(masked);
 }
 
+/* crdbfeedctl replay through the control socket reads the feed's own
+ * journal handle (journal.h: one per process). */
+static struct journal *control_journal(void *arg, const char *feed)
+{
+	struct daemon *d = arg;
+
+	return fleet_journal(&d->fleet, feed);
+}
+
 /* Quick mode's private state directory for --ordered without
  * --state-dir: mode 0700 under $TMPDIR (or /tmp), removed at exit. */
 static int quick_temp_dir(char *buf, size_t len)
@@ -405,6 +414,7 @@ int main(int argc, char **argv)
 		.view = daemon_view_fill,
 		.reload = control_reload,
 		.pause = control_pause,
+		.journal = control_journal,
 	};
 
 	options = calloc((size_t)argc, sizeof(char *));

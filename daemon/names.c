@@ -15,6 +15,8 @@ const char *slow_policy_name(enum slow_policy policy)
 		return "block";
 	case SLOW_POLICY_DROP:
 		return "drop";
+	case SLOW_POLICY_JOURNAL:
+		return "journal";
 	default:
 		return "disconnect";
 	}

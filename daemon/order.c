@@ -27,9 +27,11 @@
  * (probability 2^-128 per pair) would count as one row on disk.
  *
  * In memory: each row is one allocation (its record, identity and line),
- * an array of entries (updated, row) in arrival order, an array of the
- * same size as scratch for the sort, and an open-addressing hash table of
- * the rows for duplicates. Release partitions the entries at resolved
+ * an array of entries (updated, table id, the key's first 8 bytes, row)
+ * in arrival order, so that most comparisons touch no row, an array of
+ * the same size as scratch for the sort, and an open-addressing hash table
+ * of the rows for duplicates. All of it counts against the budget, at
+ * what malloc takes; a row that does not fit goes to disk. Release partitions the entries at resolved
  * (stable), sorts those below with a merge sort that skips merging halves
  * already in order (rows mostly arrive in updated order: near linear), and
  * merges them with a cursor over the disk store.
@@ -71,10 +73,24 @@ struct hrow {
 	char data[];
 };
 
+/* An entry of the index: most comparisons end here, without touching
+ * the row: updated, then the table (an index into the order's names,
+ * NO_TABLE_ID when not named there), then the key's first 8 bytes. */
 struct hent {
 	int64_t wall;
 	int32_t logical;
+	uint32_t table_id;
+	uint64_t key_prefix;         /* big-endian, zero-padded */
 	struct hrow *row;
+};
+
+#define NO_TABLE_ID UINT32_MAX
+#define TABLE_IDS_MAX 256            /* names kept for comparisons */
+#define TABLE_ID_NAME_MAX 400        /* longer names: no id */
+
+struct tname {
+	char *name;
+	size_t len;
 };
 
 struct hslot {
@@ -107,6 +123,9 @@ struct order {
 	crdb_hlc tail_min;
 	struct hslot *slots;
 	size_t slot_cap, slot_used, slot_live;
+	struct tname *tables;        /* the table ids' names */
+	size_t ntables, tables_cap;
+	uint32_t last_table_id;
 	uint64_t mem_rows, mem_data, mem_alloc;
 
 	MDB_env *env;
@@ -260,24 +279,46 @@ static int hrow_body_cmp(const struct hrow *a, const struct hrow *b)
 	return bytes_cmp(ap, al, bp, bl);
 }
 
-static inline int hent_cmp(const struct hent *a, const struct hent *b)
+/* A key's first 8 bytes as a number that orders as the bytes do (a key
+ * shorter than 8 bytes, padded with zeros, is never taken for greater
+ * than a longer one it is a prefix of: equal prefixes compare the rows). */
+static uint64_t key_prefix(const char *key, size_t len)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? (unsigned char)key[i] : 0);
+	return v;
+}
+
+static inline int hent_cmp(const struct order *o, const struct hent *a,
+			   const struct hent *b)
 {
 	if (a->wall != b->wall)
 		return a->wall < b->wall ? -1 : 1;
 	if (a->logical != b->logical)
 		return a->logical < b->logical ? -1 : 1;
+	if (a->table_id != NO_TABLE_ID && b->table_id != NO_TABLE_ID) {
+		if (a->table_id != b->table_id) {
+			const struct tname *x = &o->tables[a->table_id];
+			const struct tname *y = &o->tables[b->table_id];
+			return bytes_cmp(x->name, x->len, y->name, y->len);
+		}
+		if (a->key_prefix != b->key_prefix)
+			return a->key_prefix < b->key_prefix ? -1 : 1;
+	}
 	return hrow_body_cmp(a->row, b->row);
 }
 
 /* Merge sort of a[0, n) with tmp (n entries) as scratch; halves already
  * in order are not merged, so sorted input costs n comparisons. */
-static void hent_sort(struct hent *a, struct hent *tmp, size_t n)
+static void hent_sort(const struct order *o, struct hent *a, struct hent *tmp,
+		      size_t n)
 {
 	if (n <= 16) {
 		for (size_t i = 1; i < n; i++) {
 			struct hent e = a[i];
 			size_t j = i;
-			while (j > 0 && hent_cmp(&a[j - 1], &e) > 0) {
+			while (j > 0 && hent_cmp(o, &a[j - 1], &e) > 0) {
 				a[j] = a[j - 1];
 				j--;
 			}
@@ -286,14 +327,14 @@ static void hent_sort(struct hent *a, struct hent *tmp, size_t n)
 		return;
 	}
 	size_t h = n / 2;
-	hent_sort(a, tmp, h);
-	hent_sort(a + h, tmp, n - h);
-	if (hent_cmp(&a[h - 1], &a[h]) <= 0)
+	hent_sort(o, a, tmp, h);
+	hent_sort(o, a + h, tmp, n - h);
+	if (hent_cmp(o, &a[h - 1], &a[h]) <= 0)
 		return;
 	memcpy(tmp, a, h * sizeof(*a));
 	size_t i = 0, j = h, k = 0;
 	while (i < h && j < n) {
-		if (hent_cmp(&a[j], &tmp[i]) < 0)
+		if (hent_cmp(o, &a[j], &tmp[i]) < 0)
 			a[k++] = a[j++];
 		else
 			a[k++] = tmp[i++];
@@ -682,6 +723,9 @@ void order_free(struct order *o)
 	free(o->held);
 	free(o->scratch);
 	free(o->slots);
+	for (size_t i = 0; i < o->ntables; i++)
+		free(o->tables[i].name);
+	free(o->tables);
 	if (o->env) {
 		if (o->txn)
 			mdb_txn_commit(o->txn);
@@ -704,6 +748,48 @@ crdb_hlc order_released(const struct order *o)
 	return o->released;
 }
 
+/* The id of a table name (added when new, its memory counted), or
+ * NO_TABLE_ID: a name too long, too many names, or no memory. */
+static uint32_t table_id(struct order *o, const char *name, size_t len)
+{
+	if (o->last_table_id < o->ntables) {
+		const struct tname *t = &o->tables[o->last_table_id];
+		if (t->len == len && memcmp(t->name, name, len) == 0)
+			return o->last_table_id;
+	}
+	for (size_t i = 0; i < o->ntables; i++)
+		if (o->tables[i].len == len &&
+		    memcmp(o->tables[i].name, name, len) == 0)
+			return o->last_table_id = (uint32_t)i;
+	if (len > TABLE_ID_NAME_MAX || o->ntables == TABLE_IDS_MAX)
+		return NO_TABLE_ID;
+	size_t cap = o->ntables < o->tables_cap ? o->tables_cap
+		     : o->tables_cap ? 2 * o->tables_cap : 4;
+	uint64_t grow = cap == o->tables_cap ? 0
+			: alloc_cost(cap * sizeof(*o->tables)) -
+			  (o->tables_cap ? alloc_cost(o->tables_cap *
+						      sizeof(*o->tables)) : 0);
+	if (memory_bytes(o) + grow + alloc_cost(len + 1) > o->budget)
+		return NO_TABLE_ID;
+	if (cap != o->tables_cap) {
+		struct tname *t = realloc(o->tables, cap * sizeof(*t));
+		if (!t)
+			return NO_TABLE_ID;
+		o->tables = t;
+		o->tables_cap = cap;
+		o->mem_alloc += grow;
+	}
+	char *c = malloc(len + 1);
+	if (!c)
+		return NO_TABLE_ID;
+	if (len)
+		memcpy(c, name, len);
+	c[len] = 0;
+	o->tables[o->ntables] = (struct tname){ c, len };
+	o->mem_alloc += alloc_cost(len + 1);
+	return o->last_table_id = (uint32_t)o->ntables++;
+}
+
 /* Room in memory for a row of alloc bytes, growing the arrays: true when
  * it fits the budget (and memory was found), false to spill it. */
 static bool memory_admit(struct order *o, size_t alloc)
@@ -711,7 +797,7 @@ static bool memory_admit(struct order *o, size_t alloc)
 	uint64_t need = alloc_cost(alloc);
 	size_t held_cap = o->held_cap;
 	if (o->held_n == held_cap)
-		held_cap = held_cap ? held_cap * 2 : 256;
+		held_cap = held_cap ? held_cap * 2 : 64;
 	need += (uint64_t)(held_cap - o->held_cap) * 2 * sizeof(struct hent);
 	size_t slot_cap = slots_needed(o);
 	if (slot_cap > o->slot_cap)
@@ -768,12 +854,14 @@ static enum order_add_result add_to_memory(struct order *o,
 	slots_put(o->slots, o->slot_cap, r);
 	o->slot_used++;
 	o->slot_live++;
-	o->held[o->held_n++] = (struct hent){ row->updated.wall,
-					      row->updated.logical, r };
+	o->mem_alloc += alloc_cost(alloc);
+	o->held[o->held_n++] = (struct hent){
+		row->updated.wall, row->updated.logical,
+		table_id(o, row->table, row->table_len),
+		key_prefix(row->key, row->key_len), r };
 	if (!hlc_le(o->tail_min, row->updated))
 		o->tail_min = row->updated;
 	o->mem_rows++;
-	o->mem_alloc += alloc_cost(alloc);
 	o->mem_data += row->table_len + row->key_len + row->line_len;
 	return ORDER_HELD;
 }
@@ -943,7 +1031,7 @@ static void memory_partition(struct order *o, crdb_hlc resolved)
 	o->ready_pos = 0;
 	o->ready_n = le;
 	o->tail_min = tail_min;
-	hent_sort(o->held, o->scratch, le);
+	hent_sort(o, o->held, o->scratch, le);
 }
 
 /* Drop the released entries from the front of held. */
@@ -971,6 +1059,7 @@ static void memory_drop(struct order *o, struct hrow *r)
 /* The next row of a release: from memory or from disk, whichever sorts
  * first. */
 struct pick {
+	struct hent ent;             /* mem's entry */
 	struct hrow *mem;
 	struct drow *disk;
 	struct batch *batch;
@@ -1006,6 +1095,7 @@ static int pick_next(struct order *o, struct dreader *dr, crdb_hlc resolved,
 	p->mem = m;
 	p->disk = d;
 	if (m) {
+		p->ent = o->held[o->ready_pos];
 		p->row = (struct order_row){
 			.updated = m->updated, .op = (crdb_op)m->op,
 			.table = m->data, .table_len = m->table_len,
@@ -1157,9 +1247,7 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 			fail(errbuf, errlen, "order: the release callback "
 			     "failed");
 			if (cur.mem)
-				o->held[--o->ready_pos] = (struct hent){
-					cur.row.updated.wall,
-					cur.row.updated.logical, cur.mem };
+				o->held[--o->ready_pos] = cur.ent;
 			err = -1;
 			stopped = true;
 			break;

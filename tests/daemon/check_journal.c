@@ -511,10 +511,13 @@ END_TEST
 
 /* A read-only handle in another process sees what is committed while the
  * writer holds appended rows; a missing directory is one clear line. */
+/* Reachable from the forked reader too (which must not close it). */
+static struct journal *volatile readonly_writer;
+
 START_TEST(test_readonly)
 {
 	make_dir();
-	struct journal *j = open_with(0, 0);
+	struct journal *j = readonly_writer = open_with(0, 0);
 	append_ok(j, 1, "t", "[1]", hlc(10, 0));
 	append_ok(j, 2, "t", "[2]", hlc(10, 0));
 	commit_ok(j, hlc(10, 0));
