@@ -24,6 +24,15 @@ measures, in one run on one machine:
               No case measures resolved-timestamp latency: rows are not held
               back by the closed timestamp, only resolved rows are, and
               those trail the present by the target by design.
+  ordered     delivery = ordered on the firehose (rows given distinct commit
+              timestamps by firehose-shim.so, 10 per timestamp): ordered +
+              journal against stream with one subscriber; replay with
+              {"after":0} from a journal against the live rate that wrote
+              it; 12 live subscribers with and without 4 replaying from
+              the start; and at 10,000 commits/s the latency from crdbfeedd
+              reading the resolved row that releases a row to the
+              subscriber's receipt of it. Each against its baseline in the
+              same run; BENCH_CASES=ordered runs only these (ordered.json).
   memory      crdbfeedd's RSS idle with 10 feeds, under full load, and with
               one stalled subscriber under each slow-consumer policy.
   callgrind   crdbfeedd's instructions per event (the marginal cost between
@@ -33,7 +42,9 @@ measures, in one run on one machine:
 Prints one table, writes results.json, throughput.csv, latency.csv and the
 plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
 overrides). The targets of README.md are reported as met or missed, never
-asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS.
+asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS,
+BENCH_ORDERED_EVENTS, BENCH_CASES=ordered, BENCH_REPLAY=0 (no replay cases),
+BENCH_ORDERED_RESOLVED (the ordered latency feed's resolved interval, 1s).
 """
 import json
 import os
@@ -61,6 +72,14 @@ PY_EVENTS = min(EVENTS, 50000 if QUICK else 200000)
 LAT_RATES = [(1000, 2000 if QUICK else 5000), (10000, 10000 if QUICK else 30000)]
 CG_EVENTS = (2000, 6000) if QUICK else (10000, 30000)
 STALL_EVENTS = 200000 if QUICK else 600000
+ORD_EVENTS = int(os.environ.get("BENCH_ORDERED_EVENTS", "100000" if QUICK else "1000000"))
+ORD_GROUP = 10  # firehose rows per commit timestamp in the ordered cases
+ORD_POLICY = "block"
+ORD_LAT = (10000, 10000 if QUICK else 30000)
+REPLAY = os.environ.get("BENCH_REPLAY", "1") != "0"
+# The ordered latency feed's resolved interval (crdbfeedd's default: 1s).
+ORD_LAT_RESOLVED = os.environ.get("BENCH_ORDERED_RESOLVED", "1s")
+CASES = os.environ.get("BENCH_CASES", "all")
 BUFFER = 1 << 20  # the sinks' per-subscriber buffer (crdbfeedd default 1M)
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(SRC, "tests", "bench", "results")
 
@@ -179,20 +198,22 @@ def cpu_ticks(pid):
         return 0
 
 
-def write_conf(path, feeds, common=""):
+def write_conf(path, feeds, common="", state=None):
     with open(path, "w") as f:
-        f.write("[crdbfeedd]\ndsn = %s\nstate_dir = %s/state\nlog_level = info\n"
+        f.write("[crdbfeedd]\ndsn = %s\nstate_dir = %s\nlog_level = info\n"
                 "resolved = 1s\nbackoff_initial = 100ms\nbackoff_max = 200ms\n%s"
-                % (CRDB_DSN, WORK, common))
+                % (CRDB_DSN, state or os.path.join(WORK, "state"), common))
         f.write(feeds)
 
 
 def start_daemon(conf, name, stdout=subprocess.DEVNULL, events=None, wrap=None,
-                 stamp_out=None):
+                 stamp_out=None, group=None):
     env = dict(os.environ)
     if events is not None:
         env["LD_PRELOAD"] = SHIM
         env["BENCH_FIREHOSE_OPTS"] = firehose_opts(events)
+    if group:
+        env["BENCH_FIREHOSE_GROUP"] = str(group)
     if stamp_out:
         env["LD_PRELOAD"] = SHIM
         env["BENCH_STAMP_OUT"] = stamp_out
@@ -209,9 +230,11 @@ def stop_daemon(proc, timeout=30):
     return wait4(proc, timeout)
 
 
-def wait_path(path, timeout=20):
+def wait_path(path, timeout=20, daemon=None):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
+        if daemon is not None and not running(daemon):
+            die("crdbfeedd exited before %s appeared: see its log in %s" % (path, WORK))
         if time.monotonic() > deadline:
             die("timed out waiting for " + path)
         time.sleep(0.02)
@@ -356,9 +379,13 @@ def repeat(budget, fn, *args):
 # ------------------------------------------------------------------ latency
 
 def read_stamps(path):
+    """Rows' "key ns" lines (resolved lines are read by
+    ordered_latency_added)."""
     out = {}
     with open(path) as f:
         for line in f:
+            if line.startswith("resolved "):
+                continue
             k, ns = line.split()[:2]
             out[int(k)] = int(ns)
     return out
@@ -440,6 +467,288 @@ def run_latency(rate, count):
             "commit_to_subscriber_ms": percentiles(to_sub),
             "commit_to_reader_ms": percentiles(to_reader),
             "crdbfeedd_added_ms": percentiles(added)}
+
+
+# ------------------------------------------------------------------ ordered
+
+def ordered_feed_conf(delivery, sock):
+    """The firehose feed and one Unix sink (policy block, as the stream
+    cases), stream or ordered; the journal may not trim during a run."""
+    extra = ("delivery = ordered\njournal_max_size = 1G\njournal_retention = 0\n"
+             if delivery == "ordered" else "")
+    return ("[feed fh]\ntables = crdbsim.firehose\n%s"
+            "[sink s]\nfeed = fh\ntype = unix\npath = %s\npolicy = %s\n"
+            % (extra, sock, ORD_POLICY))
+
+
+def ordered_sub(sock, events, ready, first_seq=None, after=None, keys=None):
+    argv = [SUB, sock, "--events", str(events), "--ready", ready]
+    if first_seq is not None or after is not None:
+        argv.append("--ordered")
+    if after is not None:
+        argv += ["--after", str(after)]
+    elif first_seq is not None:
+        argv += ["--first-seq", str(first_seq)]
+    if keys:
+        argv += ["--keys", str(keys)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE)
+
+
+def span_rate(results):
+    first = min(r["first_ns"] for r in results)
+    last = max(r["last_ns"] for r in results)
+    return (results[0]["rows"] - 1) / ((last - first) / 1e9)
+
+
+def run_feed(tag, delivery, events, live, replay=0, state=None, prefilled=0,
+             keep=False):
+    """crdbfeedd on a firehose of events rows (ORD_GROUP rows per commit
+    timestamp) with `live` subscribers that follow from now and `replay`
+    ones that ask for {"after":0}; state: a state directory holding a
+    journal of `prefilled` rows already. Returns the live and replaying
+    subscribers' rates (earliest first row to latest last row), and the
+    daemon when keep (still running, its feed completed)."""
+    sock = os.path.join(WORK, tag + ".sock")
+    conf = os.path.join(WORK, tag + ".conf")
+    own_state = state is None
+    if own_state:
+        # A fresh journal and checkpoint for every run: seq starts at 1.
+        state = os.path.join(WORK, tag + ".state")
+        shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state, exist_ok=True)
+    write_conf(conf, ordered_feed_conf(delivery, sock), state=state)
+    ctl("drain on")
+    d = start_daemon(conf, tag, events=events, group=ORD_GROUP)
+    wait_path(sock, daemon=d)
+    ordered = delivery == "ordered"
+    subs = []
+    for i in range(live + replay):
+        ready = os.path.join(WORK, "%s.%d.ready" % (tag, i))
+        if i < live:
+            subs.append(ordered_sub(sock, events, ready,
+                                    first_seq=prefilled + 1 if ordered else None))
+        else:
+            subs.append(ordered_sub(sock, prefilled + events, ready, after=0,
+                                    keys=events))
+    for i in range(len(subs)):
+        wait_path(os.path.join(WORK, "%s.%d.ready" % (tag, i)))
+    # Past the replay grace: live subscribers start from now.
+    time.sleep(0.6 if ordered else 0.2)
+    ticks0 = cpu_ticks(d.pid)
+    ctl("drain off")
+    results = [sub_result(s, "%s subscriber %d" % (tag, i + 1),
+                          events if i < live else prefilled + events)
+               for i, s in enumerate(subs)]
+    ticks1 = cpu_ticks(d.pid)
+    hwm = proc_status(d.pid, "VmHWM")
+    for r in results:
+        if r.get("late"):
+            die("%s: %d rows came flagged late (the firehose restamp failed)" % (tag, r["late"]))
+    out = {"events_per_s": span_rate(results[:live]) if live else 0,
+           "cpu_s": (ticks1 - ticks0) / TICK, "rss_kib": hwm,
+           "sub_cpu_s": sum(r["ru"].ru_utime + r["ru"].ru_stime for r in results)}
+    for r in results:
+        r.pop("ru")
+    out["subscribers"] = results
+    if replay:
+        out["replay_events_per_s"] = span_rate(results[live:])
+    if keep:
+        out["daemon"] = d
+    else:
+        stop_daemon(d)
+        if own_state:
+            shutil.rmtree(state, ignore_errors=True)
+    return out
+
+
+def run_replay(events):
+    """One live subscriber fills the journal with `events` rows; then one
+    subscriber asks for {"after":0} and reads them back from the journal
+    (the feed has completed: nothing live comes meanwhile)."""
+    tag = "replay1"
+    live = run_feed(tag, "ordered", events, 1, keep=True)
+    d = live.pop("daemon")
+    sock = os.path.join(WORK, tag + ".sock")
+    ready = os.path.join(WORK, tag + ".replay.ready")
+    sub = ordered_sub(sock, events, ready, after=0)
+    res = sub_result(sub, "replaying subscriber", events)
+    stop_daemon(d)
+    shutil.rmtree(os.path.join(WORK, tag + ".state"), ignore_errors=True)
+    return {"events_per_s": res["events_per_s"], "live_events_per_s": live["events_per_s"],
+            "cpu_s": live["cpu_s"], "rss_kib": live["rss_kib"]}
+
+
+def run_mixed(events, live, replay, prefill_state):
+    """A copy of a journal of `events` rows, then a second firehose of
+    `events` rows to `live` subscribers following live and `replay` ones
+    replaying from the start (2 x events rows each)."""
+    tag = "mixed%d+%d" % (live, replay)
+    state = os.path.join(WORK, tag + ".state")
+    shutil.rmtree(state, ignore_errors=True)
+    shutil.copytree(prefill_state, state)
+    r = run_feed(tag, "ordered", events, live, replay, state=state, prefilled=events)
+    shutil.rmtree(state, ignore_errors=True)
+    return r
+
+
+def pair(budget, a, b):
+    """BENCH_RUNS runs of two cases, alternating (a slow spell of the
+    machine then weighs on both), fewer when they exceed budget seconds."""
+    runs_a, runs_b = [], []
+    t0 = time.monotonic()
+    while len(runs_a) < RUNS:
+        runs_a.append(a())
+        runs_b.append(b())
+        if time.monotonic() - t0 > budget and len(runs_a) < RUNS:
+            log("  %d of %d runs: this case's %ds are used up" % (len(runs_a), RUNS, budget))
+            break
+
+    def summary(runs, key="events_per_s"):
+        rates = [r[key] for r in runs]
+        return {"median": statistics.median(rates), "min": min(rates), "max": max(rates),
+                "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+                "sub_cpu_s": statistics.median(r.get("sub_cpu_s", 0) for r in runs),
+                "runs": runs}
+    return summary(runs_a), summary(runs_b)
+
+
+def ordered_latency_added(sub_out, daemon_out):
+    """From the moment crdbfeedd read the resolved row that released a row
+    to the subscriber's receipt of that row, in ms. The rows a resolved
+    row releases reach the subscriber before its resolved line: a row's
+    releaser is the first resolved line received at or after it."""
+    rows, res_sub, res_daemon = [], [], {}
+    with open(sub_out) as f:
+        for line in f:
+            p = line.split()
+            if p[0] == "resolved":
+                res_sub.append((int(p[2]), p[1]))
+            else:
+                rows.append(int(p[1]))
+    with open(daemon_out) as f:
+        for line in f:
+            p = line.split()
+            if p[0] == "resolved":
+                res_daemon[p[1]] = int(p[2])
+    res_sub.sort()
+    added, windows, i = [], {}, 0
+    for t in sorted(rows):
+        while i < len(res_sub) and res_sub[i][0] < t:
+            i += 1
+        if i == len(res_sub):
+            die("ordered latency: a row came after the last resolved line")
+        hlc = res_sub[i][1]
+        if hlc not in res_daemon:
+            die("ordered latency: crdbfeedd never read resolved %s" % hlc)
+        ms = (t - res_daemon[hlc]) / 1e6
+        added.append(ms)
+        w = windows.setdefault(hlc, {"rows": 0, "first_ms": ms, "last_ms": ms})
+        w["rows"] += 1
+        w["last_ms"] = ms
+    return added, windows
+
+
+def run_ordered_latency(rate, count):
+    """Single-row commits at `rate` into a table with an ordered feed;
+    what ordered delivery adds after the resolved timestamp that releases
+    a row: journal commit plus sending (its own delay, the closed-timestamp
+    target and the resolved interval, is the price of ordering)."""
+    table = "latord%d" % rate
+    psql(CRDB_DSN, "CREATE TABLE %s (id INT PRIMARY KEY, v TEXT)" % table)
+    sock = os.path.join(WORK, table + ".sock")
+    conf = os.path.join(WORK, table + ".conf")
+    state = os.path.join(WORK, table + ".state")
+    write_conf(conf, "[feed %s]\ntables = %s\nstart = now\ndelivery = ordered\n"
+               "resolved = %s\n"
+               "[sink s]\nfeed = %s\ntype = unix\npath = %s\npolicy = block\n"
+               % (table, table, ORD_LAT_RESOLVED, table, sock), state=state)
+    daemon_out = os.path.join(WORK, table + ".daemon")
+    d = start_daemon(conf, table, stamp_out=daemon_out)
+    wait_path(sock)
+    sub_out = os.path.join(WORK, table + ".sub")
+    load_out = os.path.join(WORK, table + ".load")
+    sub = subprocess.Popen([SUB, sock, "--events", str(count), "--ordered", "--first-seq", "1",
+                            "--latency-out", sub_out], stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while True:
+        m = re.search(r"feeds=(\d+)", ctl("stats"))
+        if m and int(m.group(1)) >= 1:
+            break
+        if time.monotonic() > deadline:
+            die("ordered latency: the feed did not start")
+        time.sleep(0.1)
+    time.sleep(0.5)
+    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
+    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
+                           "--count", str(count), "--out", load_out],
+                          stdout=subprocess.PIPE, check=True)
+    achieved = json.loads(load.stdout.decode())["rate"]
+    sub_result(sub, "ordered latency subscriber", count)
+    stop_daemon(d)
+    commit = {}
+    with open(load_out) as f:
+        for line in f:
+            k, _send, ack = line.split()
+            commit[int(k)] = int(ack)
+    at_sub = read_stamps(sub_out)
+    to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in commit if k in at_sub]
+    added, windows = ordered_latency_added(sub_out, daemon_out)
+    with open(os.path.join(RESULTS, "latency-ordered-%d.dat" % rate), "w") as f:
+        f.write("# percentile commit_to_subscriber_ms added_after_resolved_ms\n")
+        s1, s2 = sorted(to_sub), sorted(added)
+        for i in range(1000):
+            q = i / 1000
+            f.write("%.3f %.4f %.4f\n" % (q * 100, s1[int(q * len(s1))], s2[int(q * len(s2))]))
+    sizes = sorted(w["rows"] for w in windows.values())
+    # Where a release's time goes: before its first row, and per row after.
+    per_row_us = [(w["last_ms"] - w["first_ms"]) * 1e3 / (w["rows"] - 1)
+                  for w in windows.values() if w["rows"] > 100]
+    return {"rate": rate, "achieved_rate": achieved, "count": count,
+            "resolved_interval": ORD_LAT_RESOLVED,
+            "commit_to_subscriber_ms": percentiles(to_sub),
+            "added_after_resolved_ms": percentiles(added),
+            "rows_per_release": {"median": statistics.median(sizes), "max": sizes[-1],
+                                 "releases": len(sizes)},
+            "releases": sorted(windows.values(), key=lambda w: w["first_ms"]),
+            "release_first_row_ms_median": statistics.median(
+                w["first_ms"] for w in windows.values()),
+            "release_us_per_row_median": statistics.median(per_row_us) if per_row_us else 0}
+
+
+def run_ordered_section():
+    """The four ordered-delivery cases of README.md's Targets."""
+    out = {"events": ORD_EVENTS, "group": ORD_GROUP, "policy": ORD_POLICY}
+    log("ordered vs stream, 1 subscriber, %d events x %d (alternating)" % (ORD_EVENTS, RUNS))
+    out["stream-1"], out["ordered-1"] = pair(
+        150, lambda: run_feed("stream1", "stream", ORD_EVENTS, 1),
+        lambda: run_feed("ordered1", "ordered", ORD_EVENTS, 1))
+    out["ordered_vs_stream"] = out["ordered-1"]["median"] / out["stream-1"]["median"]
+    out["ordered_vs_stream_cpu"] = out["ordered-1"]["cpu_s"] / out["stream-1"]["cpu_s"]
+    if REPLAY:
+        log("replay from the journal, 1 subscriber, %d events x %d" % (ORD_EVENTS, RUNS))
+        out["replay-1"] = repeat(150, run_replay, ORD_EVENTS)
+        # Against the live rate of the runs that filled the journals.
+        out["replay_live_baseline"] = statistics.median(
+            r["live_events_per_s"] for r in out["replay-1"]["runs"])
+        out["replay_vs_live"] = out["replay-1"]["median"] / out["replay_live_baseline"]
+        log("16 subscribers: 12 live alone, then 12 live + 4 replaying (alternating)")
+        prefill = os.path.join(WORK, "prefill.state")
+        run_feed("prefill", "ordered", ORD_EVENTS, 1, state=prefill)
+        out["live-12"], out["live-12+replay-4"] = pair(
+            200, lambda: run_mixed(ORD_EVENTS, 12, 0, prefill),
+            lambda: run_mixed(ORD_EVENTS, 12, 4, prefill))
+        shutil.rmtree(prefill, ignore_errors=True)
+        out["live_kept_with_replay"] = (out["live-12+replay-4"]["median"] /
+                                        out["live-12"]["median"])
+        out["replay_4_events_per_s"] = statistics.median(
+            r["replay_events_per_s"] for r in out["live-12+replay-4"]["runs"])
+    rate, count = ORD_LAT
+    log("ordered latency at %d commits/s (%d commits)" % (rate, count))
+    out["latency"] = run_ordered_latency(rate, count)
+    for r in [r for k, v in out.items() if isinstance(v, dict) and "runs" in v
+              for r in v["runs"]]:
+        r.pop("daemon", None)
+    return out
 
 
 # ------------------------------------------------------------------ memory
@@ -640,6 +949,16 @@ def main():
            "resolved_every": RESOLVED_EVERY, "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
+    if CASES == "ordered":
+        psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
+        res["latency_closed_ts_target"] = closed_ts_target()
+        res["ordered"] = run_ordered_section()
+        res["targets"] = ordered_targets(res["ordered"])
+        res["elapsed_s"] = round(time.monotonic() - started, 1)
+        write_ordered_outputs(res)
+        print_ordered_table(res)
+        print_targets(res)
+        return
     log("checking the fast encoder against jansson")
     v = subprocess.run([ENCODE, "--verify", "20000" if QUICK else "100000"],
                        stdout=subprocess.PIPE, check=True)
@@ -671,6 +990,7 @@ def main():
     for rate, count in LAT_RATES:
         log("latency at %d commits/s (%d commits)" % (rate, count))
         res["latency"].append(run_latency(rate, count))
+    res["ordered"] = run_ordered_section()
 
     log("memory: 10 idle feeds")
     mem = {"idle_10_feeds": run_idle_feeds()}
@@ -685,10 +1005,13 @@ def main():
     log("callgrind: crdbfeedd on %d and %d events" % CG_EVENTS)
     res["callgrind"] = run_callgrind()
 
-    res["targets"] = targets(res)
+    res["targets"] = targets(res) + ordered_targets(res["ordered"])
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     write_outputs(res)
+    write_ordered_outputs(res)
     print_table(res)
+    print_ordered_table(res)
+    print_targets(res)
 
 
 def targets(res):
@@ -715,6 +1038,97 @@ def targets(res):
            ", ".join("%s %.1f MiB" % (s["policy"], mib(s["rss_peak_kib"])) for s in stalled),
            all(s["within_bound"] for s in stalled))
     return out
+
+
+def ordered_targets(o):
+    out = []
+
+    def target(text, value, ok):
+        out.append({"target": text, "value": value, "met": bool(ok)})
+    r = o["ordered_vs_stream"]
+    target("ordered + journal >= 0.6x stream, 1 subscriber",
+           "%.2fx (crdbfeedd CPU per event %.2fx)" % (r, o["ordered_vs_stream_cpu"]), r >= 0.6)
+    if "replay_vs_live" in o:
+        r = o["replay_vs_live"]
+        target("replay from the journal >= the live 1-subscriber rate", "%.2fx" % r, r >= 1)
+        r = o["live_kept_with_replay"]
+        target("12 live + 4 replaying: live >= 0.8x their rate alone", "%.2fx" % r, r >= 0.8)
+    p99 = o["latency"]["added_after_resolved_ms"]["p99"]
+    target("ordered: added after the resolved timestamp p99 < 5 ms at 10,000/s",
+           "%.2f ms" % p99, p99 < 5)
+    return out
+
+
+ORDERED_CASES = ("stream-1", "ordered-1", "replay-1", "live-12", "live-12+replay-4")
+
+
+def write_ordered_outputs(res):
+    o = res["ordered"]
+    with open(os.path.join(RESULTS, "ordered.json"), "w") as f:
+        json.dump({k: res[k] for k in ("quick", "machine", "date", "ordered", "targets",
+                                       "latency_closed_ts_target") if k in res},
+                  f, indent=1, sort_keys=True, default=str)
+    with open(os.path.join(RESULTS, "ordered.csv"), "w") as f:
+        f.write("case,events,runs,median_events_per_s,min,max,crdbfeedd_cpu_us_per_event\n")
+        for name in ORDERED_CASES:
+            if name in o:
+                t = o[name]
+                f.write("%s,%d,%d,%.0f,%.0f,%.0f,%.3f\n" % (
+                    name, o["events"], len(t["runs"]), t["median"], t["min"], t["max"],
+                    t.get("cpu_s", 0) * 1e6 / o["events"]))
+
+
+def print_ordered_table(res):
+    o = res["ordered"]
+    print()
+    print("ordered delivery: firehose of %d events, %d rows per commit timestamp, "
+          "policy %s, runs alternating with their baseline" % (o["events"], o["group"],
+                                                                o["policy"]))
+    print("| case | runs | events/s median | min | max | crdbfeedd CPU µs/event "
+          "| subscribers' CPU µs/event |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    labels = {"stream-1": "stream, 1 subscriber", "ordered-1": "ordered + journal, 1 subscriber",
+              "replay-1": "replay {\"after\":0} from the journal, 1 subscriber",
+              "live-12": "ordered, 12 live, none replaying",
+              "live-12+replay-4": "ordered, 12 live while 4 replay from the start (live rate)"}
+    for name in ORDERED_CASES:
+        if name in o:
+            t = o[name]
+            cpu = ("%.2f | %.2f" % (t["cpu_s"] * 1e6 / o["events"],
+                                    t["sub_cpu_s"] * 1e6 / o["events"])
+                   if "sub_cpu_s" in t else "- | -")
+            print("| %s | %d | %.0f | %.0f | %.0f | %s |" % (labels[name], len(t["runs"]),
+                                                            t["median"], t["min"], t["max"],
+                                                            cpu))
+    if "replay_4_events_per_s" in o:
+        print("(the 4 replaying subscribers: %.0f events/s, journal then live)"
+              % o["replay_4_events_per_s"])
+    l = o["latency"]
+    print()
+    print("ordered latency at %d commits/s (achieved %.0f), resolved = %s, %s = %s; "
+          "%d releases, median %d rows; "
+          "a release's first row after %.2f ms (median), then %.2f µs per row"
+          % (l["rate"], l["achieved_rate"], l["resolved_interval"], CLOSED_TS,
+             res.get("latency_closed_ts_target"),
+             l["rows_per_release"]["releases"], l["rows_per_release"]["median"],
+             l["release_first_row_ms_median"], l["release_us_per_row_median"]))
+    print("| latency (ms) | p50 | p99 | p99.9 | max |")
+    print("|---|---:|---:|---:|---:|")
+    for key, label in (("commit_to_subscriber_ms", "commit -> subscriber"),
+                       ("added_after_resolved_ms", "resolved read by crdbfeedd -> subscriber")):
+        p = l[key]
+        print("| %s | %.2f | %.2f | %.2f | %.2f |" % (label, p["p50"], p["p99"], p["p99.9"],
+                                                     p["max"]))
+
+
+def print_targets(res):
+    print()
+    print("| target | value | |")
+    print("|---|---|---|")
+    for t in res["targets"]:
+        print("| %s | %s | %s |" % (t["target"], t["value"], "met" if t["met"] else "missed"))
+    print()
+    print("results: %s (%.0f s)" % (RESULTS, res["elapsed_s"]))
 
 
 def write_outputs(res):
@@ -804,13 +1218,6 @@ def print_table(res):
         print("  inclusive per event: " + ", ".join(
             "%s %d" % kv for kv in sorted(cg["daemon_inclusive_per_event"].items(),
                                           key=lambda kv: -kv[1])))
-    print()
-    print("| target | value | |")
-    print("|---|---|---|")
-    for t in res["targets"]:
-        print("| %s | %s | %s |" % (t["target"], t["value"], "met" if t["met"] else "missed"))
-    print()
-    print("results: %s (%.0f s)" % (RESULTS, res["elapsed_s"]))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,18 @@
  * socket (the PQconsumeInput() call that brought the row in), and writes
  * "key ns" lines to that file at exit: the start of the latency that
  * crdbfeedd adds, measured on the very event the subscriber receives.
+ * Resolved rows are noted as "resolved WALL.LOGICAL ns": ordered delivery
+ * releases rows when their resolved row comes in.
+ *
+ * With $BENCH_FIREHOSE_GROUP=G it gives the firehose's rows distinct
+ * commit timestamps, as a real table's would have: crdbsim stamps every
+ * firehose row with one `updated` (its start), so ordered delivery would
+ * find every row after the first resolved row below it (late). The shim
+ * rewrites each row's `updated` in place to (W, 1 + i / G): W the newest
+ * of the row's own wall time and the last resolved row's, i the rows
+ * since W changed. G consecutive rows then share a timestamp (one
+ * "transaction"), every row lies above the resolved row before it and
+ * below the next one (crdbsim's clock advances between them).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -75,6 +87,83 @@ static struct stamp *stamps;
 static size_t nstamps, stamps_cap;
 static int64_t last_read_ns;
 
+#define RESOLVED_MAX 65536 /* resolved rows noted (one per 1000 rows or per second) */
+static struct {
+	int64_t wall, ns;
+	int32_t logical;
+} resolved_stamps[RESOLVED_MAX];
+static size_t nresolved;
+
+static int64_t firehose_base, last_resolved_wall;
+static uint64_t firehose_index;
+
+/* "W.L" at p (W: decimal digits, L: 10 digits): 0, or -1 if not one. */
+static int parse_hlc(const char *p, const char *end, int64_t *wall,
+		     int32_t *logical, size_t *wall_digits)
+{
+	const char *q = p;
+	int64_t w = 0;
+	int32_t l = 0;
+
+	for (; q < end && *q >= '0' && *q <= '9'; q++)
+		w = w * 10 + (*q - '0');
+	*wall_digits = (size_t)(q - p);
+	if (q == p || q + 11 > end || *q != '.')
+		return -1;
+	for (q++; q < end && *q >= '0' && *q <= '9'; q++)
+		l = l * 10 + (*q - '0');
+	*wall = w;
+	*logical = l;
+	return 0;
+}
+
+static void note_resolved(const char *value, int len)
+{
+	static const char member[] = "\"resolved\":\"";
+	const char *end = value + len;
+	const char *p = memmem(value, (size_t)len, member, sizeof(member) - 1);
+	int64_t wall;
+	int32_t logical;
+	size_t digits;
+
+	if (!p || parse_hlc(p + sizeof(member) - 1, end, &wall, &logical,
+			    &digits) < 0)
+		return;
+	last_resolved_wall = wall;
+	if (nresolved < RESOLVED_MAX) {
+		resolved_stamps[nresolved].wall = wall;
+		resolved_stamps[nresolved].logical = logical;
+		resolved_stamps[nresolved].ns = last_read_ns;
+		nresolved++;
+	}
+}
+
+/* Rewrite a firehose row's "updated": "W.L" in place (same length). */
+static void restamp_row(char *value, int len, uint64_t group)
+{
+	static const char member[] = "\"updated\": \"";
+	char *end = value + len;
+	char *p = memmem(value, (size_t)len, member, sizeof(member) - 1);
+	char text[40];
+	int64_t wall, base;
+	int32_t logical;
+	size_t digits;
+
+	if (!p || parse_hlc(p + sizeof(member) - 1, end, &wall, &logical,
+			    &digits) < 0)
+		return;
+	p += sizeof(member) - 1;
+	base = wall > last_resolved_wall ? wall : last_resolved_wall;
+	if (base != firehose_base) {
+		firehose_base = base;
+		firehose_index = 0;
+	}
+	logical = (int32_t)(1 + firehose_index++ / group);
+	if (snprintf(text, sizeof(text), "%" PRId64 ".%010" PRId32, base,
+		     logical) == (int)(digits + 11))
+		memcpy(p, text, digits + 11);
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -100,6 +189,7 @@ PGresult *PQgetResult(PGconn *conn)
 {
 	static PGresult *(*real)(PGconn *);
 	static int enabled = -1;
+	static uint64_t group;
 	PGresult *res;
 
 	if (!real) {
@@ -107,9 +197,21 @@ PGresult *PQgetResult(PGconn *conn)
 		if (!real)
 			return NULL;
 	}
-	if (enabled < 0)
+	if (enabled < 0) {
+		const char *g = getenv("BENCH_FIREHOSE_GROUP");
+
 		enabled = getenv("BENCH_STAMP_OUT") != NULL;
+		group = g ? strtoull(g, NULL, 10) : 0;
+	}
 	res = real(conn);
+	if (res && PQresultStatus(res) == PGRES_SINGLE_TUPLE &&
+	    PQnfields(res) == 3 && PQgetisnull(res, 0, 0)) {
+		note_resolved(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
+		return res;
+	}
+	if (group && res && PQresultStatus(res) == PGRES_SINGLE_TUPLE &&
+	    PQnfields(res) == 3)
+		restamp_row(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2), group);
 	if (enabled && res && PQresultStatus(res) == PGRES_SINGLE_TUPLE &&
 	    PQnfields(res) == 3 && !PQgetisnull(res, 0, 0)) {
 		const char *key = PQgetvalue(res, 0, 1);
@@ -143,6 +245,10 @@ __attribute__((destructor)) static void write_stamps(void)
 		return;
 	for (size_t i = 0; i < nstamps; i++)
 		fprintf(f, "%" PRIu64 " %" PRId64 "\n", stamps[i].key, stamps[i].ns);
+	for (size_t i = 0; i < nresolved; i++)
+		fprintf(f, "resolved %" PRId64 ".%010" PRId32 " %" PRId64 "\n",
+			resolved_stamps[i].wall, resolved_stamps[i].logical,
+			resolved_stamps[i].ns);
 	fclose(f);
 	free(stamps);
 }

@@ -2,7 +2,9 @@
 #
 # `make bench` runs tests/bench/bench.py inside crdbsim-env: throughput
 # against the limit and the Python alternative, fan-out, latency, memory and
-# callgrind instruction counts; `BENCH_QUICK=1 make bench` is the short
+# callgrind instruction counts, ordered delivery against stream, replay
+# from the journal and the latency ordered delivery adds after a resolved
+# timestamp; `BENCH_QUICK=1 make bench` is the short
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
@@ -63,7 +65,9 @@ EXTRA_DIST += tests/bench/results/results.json \
 	tests/bench/results/throughput.dat tests/bench/results/latency-1000.dat \
 	tests/bench/results/latency-10000.dat \
 	tests/bench/results/throughput.png tests/bench/results/throughput.svg \
-	tests/bench/results/latency.png tests/bench/results/latency.svg
+	tests/bench/results/latency.png tests/bench/results/latency.svg \
+	tests/bench/results/ordered.json tests/bench/results/ordered.csv \
+	tests/bench/results/latency-ordered-10000.dat
 
 # Figures from an unoptimised or instrumented build mean nothing: make bench
 # refuses a build whose compile line ends at -O0 (--enable-debug, or CFLAGS
