@@ -251,6 +251,10 @@ static const struct {
 	  "Checkpoint files written." },
 	{ "crdbfeedd_feed_checkpoint_errors_total", offsetof(struct feed_stats, checkpoint_errors),
 	  "Checkpoint writes that failed (the previous checkpoint was kept)." },
+	{ "crdbfeedd_feed_duplicates_total", offsetof(struct feed_stats, duplicates),
+	  "Rows dropped as already delivered: re-sent after a reconnect (stream: in this run; ordered: within the journal's retention)." },
+	{ "crdbfeedd_feed_resolved_stalls_total", offsetof(struct feed_stats, resolved_stalls),
+	  "Restarts from the checkpoint because the resolved timestamp stopped advancing while rows arrived." },
 };
 
 /* Ordered delivery's values (stats.h), for ordered feeds only: a stream
@@ -332,24 +336,6 @@ static void render_ordered(struct textbuf *buf, const struct daemon_view *view)
 		if (feeds[i].live)
 			metrics_sample_u64(buf, "crdbfeedd_feed_ordered", labels,
 					   feeds[i].stats.ordered);
-	}
-	metrics_family(buf, "crdbfeedd_feed_duplicates_total", METRIC_COUNTER,
-		       "Rows dropped as already delivered: re-sent after a reconnect (stream: in this run; ordered: within the journal's retention).");
-	for (size_t i = 0; i < view->nfeeds; i++) {
-		const char *labels[] = { "feed", feeds[i].name, NULL };
-
-		if (feeds[i].live)
-			metrics_sample_u64(buf, "crdbfeedd_feed_duplicates_total", labels,
-					   feeds[i].stats.duplicates);
-	}
-	metrics_family(buf, "crdbfeedd_feed_resolved_stalls_total", METRIC_COUNTER,
-		       "Restarts from the checkpoint because the resolved timestamp stopped advancing while rows arrived.");
-	for (size_t i = 0; i < view->nfeeds; i++) {
-		const char *labels[] = { "feed", feeds[i].name, NULL };
-
-		if (feeds[i].live)
-			metrics_sample_u64(buf, "crdbfeedd_feed_resolved_stalls_total", labels,
-					   feeds[i].stats.resolved_stalls);
 	}
 	for (size_t m = 0; m < sizeof(ordered_values) / sizeof(ordered_values[0]); m++) {
 		metrics_family(buf, ordered_values[m].name, ordered_values[m].type,
