@@ -19,7 +19,7 @@ def expected_transactions(conn, hlc):
     stamps = {}
     for xid, wall, logical in conn.execute(
             "SELECT DISTINCT xid, wall, logical FROM crdbsim.history"
-            " WHERE table_name = 'fm'").fetchall():
+            " WHERE table_name = 'fm' AND action IN ('I', 'U', 'D')").fetchall():
         stamps[xid] = hlc("%d.%d" % (wall, logical))
     state = {}
     txns = []
