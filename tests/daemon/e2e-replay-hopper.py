@@ -89,8 +89,9 @@ def main():
             out.flush()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
-            with open(outfile + ".cuts", "w") as f:
+            with open(outfile + ".cuts.tmp", "w") as f:
                 f.write("%d\n" % (cut + 1))
+            os.rename(outfile + ".cuts.tmp", outfile + ".cuts")
         print("hopper: the daemon closed the last connection", file=sys.stderr)
         return 1
 
