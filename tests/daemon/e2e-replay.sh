@@ -1,7 +1,7 @@
 #!/bin/sh
 # e2e-replay.sh: replay from an ordered feed's journal (delivery = ordered,
 # crdbfeedd(8) "Delivery guarantees"). While a writer inserts at full speed
-# (transactions of 1-5 rows), a subscriber is cut off 100 times
+# (transactions of 1-5 rows, at most 20,000 rows), a subscriber is cut off 100 times
 # (REPLAY_CUTS) and resumes each time with {"after": LAST_SEQ}: over all
 # its connections every seq comes exactly once, each connection going on
 # from its "after", and the rows are exactly the committed ones. Then
@@ -64,7 +64,7 @@ import psycopg
 dsn, stop = sys.argv[1:3]
 k = 0
 with psycopg.connect(dsn, autocommit=True) as conn:
-    while not os.path.exists(stop):
+    while not os.path.exists(stop) and k < 20000:
         with conn.transaction():
             for _ in range(random.randint(1, 5)):
                 k += 1
@@ -80,6 +80,10 @@ wait_for 60 "$cuts cuts of the subscriber" hops_done
 touch "$work/stop-writer"
 wait "$writer" || fail "the writer failed: $(tail -n 3 "$work/writer.err")"
 date +%s%N >"$work/stop-ns"
+hopper_done() {
+	! kill -0 "$hopper" 2>/dev/null
+}
+wait_for 60 "the subscriber to see a resolved line past the last commit" hopper_done
 rc=0
 wait "$hopper" || rc=$?
 [ $rc -eq 0 ] || fail "the subscriber did not see a resolved line past the last commit: $(cat "$work/hopper.err")"
