@@ -110,7 +110,8 @@ rt_released() {
 	ask "$work/rt.sock" '{"after":0}' 1 "$work/rt-all"
 	has_line "$work/rt-all" '.type == "row" and .seq == 15'
 }
-wait_for 20 "the first 15 rows of rt released" rt_released
+# (Each try takes a second: wait_for's 2 means 20 tries.)
+wait_for 2 "the first 15 rows of rt released" rt_released
 # Older than journal_retention once trimmed; new rows make new commits.
 n=16
 rt_trimmed() {
@@ -119,7 +120,7 @@ rt_trimmed() {
 	ask "$work/rt.sock" '{"after":2}' 1 "$work/rt-gap"
 	has_line "$work/rt-gap" '.type == "gap"'
 }
-wait_for 20 "a gap line for a position older than journal_retention" rt_trimmed
+wait_for 3 "a gap line for a position older than journal_retention" rt_trimmed
 $check from "$work/rt-gap" 2 || fail "the gap line or the rows after it are wrong: $(head -c 600 "$work/rt-gap")"
 stop_daemon
 
