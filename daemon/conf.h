@@ -98,6 +98,10 @@ enum slow_policy {
 				   caught up (their sinks' default) */
 };
 
+/* An ordered feed's resolved interval unless the file sets one: rows wait
+ * for it (crdbfeedd(8), DELIVERY GUARANTEES). */
+#define ORDERED_RESOLVED_DEFAULT_MS 1000
+
 /* What a feed promises its subscribers (crdbfeedd(8), DELIVERY). */
 enum feed_delivery {
 	FEED_DELIVERY_STREAM,   /* as the changefeed sends: at least once,
@@ -166,7 +170,7 @@ struct feed_config {
 	enum feed_delivery delivery;
 	size_t hold_memory;       /* ordered: held rows kept in memory */
 	int64_t journal_retention_ms; /* ordered: 0 = no age limit */
-	uint64_t journal_max_size;    /* ordered: bytes of rows kept */
+	size_t journal_max_size;      /* ordered: bytes of rows kept */
 	int64_t resolved_stall_ms; /* restart when resolved stops advancing
 				      this long while rows arrive; 0 = max(60 s,
 				      10 x resolved) */

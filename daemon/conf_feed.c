@@ -316,6 +316,34 @@ static int option_key(struct loader *ld, struct feed_config *f,
 	return add_option(ld, f, k->name, strlen(k->name), value);
 }
 
+/*
+ * Ordered delivery sorts and dedupes rows by their commit timestamp, so the
+ * rows must carry it (updated) and a row (key_only has none); resolved
+ * timestamps release them, so their interval sets the latency: 1 s unless
+ * the file says otherwise (crdbfeedd(8), DELIVERY GUARANTEES).
+ */
+static int ordered_rules(struct loader *ld, const struct raw_file *rf,
+			 const struct raw_section *sec, struct feed_config *f)
+{
+	struct setting updated = conf_setting(rf, sec, "updated");
+	bool on = true;
+
+	if (updated.explicit && conf_parse_bool(updated.value, &on) == 0 && !on) {
+		conf_diag(ld, updated.line, "updated: delivery = ordered needs the commit timestamp (updated = yes)");
+		return -1;
+	}
+	if (f->envelope == CRDB_ENVELOPE_KEY_ONLY) {
+		conf_diag(ld, conf_setting(rf, sec, "envelope").line,
+			  "envelope: delivery = ordered needs the row's updated timestamp, which key_only does not carry");
+		return -1;
+	}
+	if (!updated.explicit && add_option(ld, f, "updated", strlen("updated"), NULL) < 0)
+		return -1;
+	if (!conf_setting(rf, sec, "resolved").explicit)
+		f->resolved_ms = ORDERED_RESOLVED_DEFAULT_MS;
+	return 0;
+}
+
 static int feed_query(struct loader *ld, struct feed_config *f,
 		      const struct setting *query)
 {
@@ -443,6 +471,9 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 			  bm.value, bi.value);
 		bad = 1;
 	}
+
+	if (f->delivery == FEED_DELIVERY_ORDERED && ordered_rules(ld, rf, sec, f) < 0)
+		bad = 1;
 
 	/* Cross-option rules as the server applies them. */
 	if (!bad)

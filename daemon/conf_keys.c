@@ -24,7 +24,8 @@ _Static_assert(sizeof(enum log_level) == sizeof(int) &&
 	       sizeof(crdb_envelope) == sizeof(int) &&
 	       sizeof(enum feed_start) == sizeof(int) &&
 	       sizeof(enum sink_type) == sizeof(int) &&
-	       sizeof(enum slow_policy) == sizeof(int), "enums are ints");
+	       sizeof(enum slow_policy) == sizeof(int) &&
+	       sizeof(enum feed_delivery) == sizeof(int), "enums are ints");
 _Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
 	       CRDB_ENVELOPE_ROW == 2 && CRDB_ENVELOPE_KEY_ONLY == 3 &&
 	       CRDB_ENVELOPE_ENRICHED == 4, "envelopes in ENVELOPES order");
@@ -32,7 +33,9 @@ _Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
 	       FEED_START_INITIAL_SCAN == 0 && FEED_START_NOW == 1 &&
 	       FEED_START_CURSOR == 2 && SINK_UNIX == 0 && SINK_STDOUT == 1 &&
 	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
-	       SLOW_POLICY_DROP == 2, "enums in enum_values order");
+	       SLOW_POLICY_DROP == 2 && SLOW_POLICY_JOURNAL == 3 &&
+	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1,
+	       "enums in enum_values order");
 
 /*
  * A feed or sink key inherits from the [crdbfeedd] key of the same name and
@@ -176,6 +179,21 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_FEED, .name = "stall_timeout", .type = CFG_DURATION,
 	  .field = FF(stall_timeout_ms), .default_value = "", .reload = CFG_RELOAD_FEED,
 	  .help = "silence before a reconnect (default: [crdbfeedd] stall_timeout)" },
+	{ .section = CFG_SECTION_FEED, .name = "delivery", .type = CFG_ENUM,
+	  .field = FF(delivery), .default_value = "stream", .enum_values = "stream|ordered", .reload = CFG_RELOAD_FEED,
+	  .help = "stream: rows as the changefeed sends them (at least once, ordered per key); ordered: held until resolved, once each, in commit order, journaled for replay" },
+	{ .section = CFG_SECTION_FEED, .name = "hold_memory", .type = CFG_SIZE,
+	  .field = FF(hold_memory), .default_value = "64M", .min = 1024 * 1024, .reload = CFG_RELOAD_FEED,
+	  .help = "delivery = ordered: memory for rows waiting for their resolved timestamp; more spill to state_dir" },
+	{ .section = CFG_SECTION_FEED, .name = "journal_retention", .type = CFG_DURATION,
+	  .field = FF(journal_retention_ms), .default_value = "604800s", .reload = CFG_RELOAD_FEED,
+	  .help = "delivery = ordered: how long released rows stay in the journal for replay (0: no age limit)" },
+	{ .section = CFG_SECTION_FEED, .name = "journal_max_size", .type = CFG_SIZE,
+	  .field = FF(journal_max_size), .default_value = "1G", .min = 1024 * 1024, .reload = CFG_RELOAD_FEED,
+	  .help = "delivery = ordered: bytes of rows the journal keeps; the oldest go first" },
+	{ .section = CFG_SECTION_FEED, .name = "resolved_stall_timeout", .type = CFG_DURATION,
+	  .field = FF(resolved_stall_ms), .default_value = "0", .reload = CFG_RELOAD_FEED,
+	  .help = "restart the changefeed from its checkpoint when rows arrive but the resolved timestamp has not advanced for this long, except during a scan (0: max(60s, 10 x resolved))" },
 
 	{ .section = CFG_SECTION_SINK, .name = "feed", .type = CFG_STRING,
 	  .field = SF(feed), .default_value = "", .reload = CFG_RELOAD_FEED,
@@ -199,8 +217,8 @@ const struct cfg_key cfg_keys[] = {
 	  .field = SF(allow_gids), .count = SF(nallow_gids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
 	  .help = "type = unix: groups (names or gids) whose members, by primary group, are let in (default: [crdbfeedd] allow_groups)" },
 	{ .section = CFG_SECTION_SINK, .name = "policy", .type = CFG_ENUM,
-	  .field = SF(policy), .default_value = "", .enum_values = "block|disconnect|drop", .reload = CFG_RELOAD_FEED,
-	  .help = "when a subscriber's buffer is full (unset: disconnect for unix, block for stdout)" },
+	  .field = SF(policy), .default_value = "", .enum_values = "block|disconnect|drop|journal", .reload = CFG_RELOAD_FEED,
+	  .help = "when a subscriber's buffer is full (unset: journal for a unix sink of an ordered feed, disconnect for other unix sinks, block for stdout); journal needs delivery = ordered" },
 	{ .section = CFG_SECTION_SINK, .name = "buffer", .type = CFG_SIZE,
 	  .field = SF(buffer_bytes), .default_value = "", .min = 4096, .reload = CFG_RELOAD_FEED,
 	  .help = "output buffer of each subscriber (default: [crdbfeedd] buffer)" },
@@ -210,6 +228,9 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_SINK, .name = "resolved", .type = CFG_BOOL,
 	  .field = SF(resolved), .default_value = "yes", .reload = CFG_RELOAD_FEED,
 	  .help = "send resolved timestamp lines to subscribers that do not say otherwise" },
+	{ .section = CFG_SECTION_SINK, .name = "replay_grace", .type = CFG_DURATION,
+	  .field = SF(replay_grace_ms), .default_value = "300ms", .reload = CFG_RELOAD_FEED,
+	  .help = "delivery = ordered: how long a new subscriber's live lines wait for its request line (which may ask to replay) before it starts live from now" },
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 

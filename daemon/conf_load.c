@@ -26,6 +26,19 @@ static bool ids_eq(const void *a, size_t na, const void *b, size_t nb,
 	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
 }
 
+/* Whether [feed NAME] says delivery = ordered (the sink's defaults follow
+ * it, wherever the sections are in the file). */
+static bool feed_is_ordered(const struct raw_file *rf, const char *name)
+{
+	for (size_t i = 0; i < rf->nsections; i++) {
+		const struct raw_section *sec = &rf->sections[i];
+		if (sec->kind == CFG_SECTION_FEED && strcmp(sec->name, name) == 0)
+			return strcmp(conf_setting(rf, sec, "delivery").value,
+				      "ordered") == 0;
+	}
+	return false;
+}
+
 static void load_sink(struct loader *ld, const struct raw_file *rf,
 		      const struct raw_section *sec, struct config *cfg)
 {
@@ -71,9 +84,14 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 	if (s->type == SINK_UNIX && !conf_setting(rf, sec, "path").explicit)
 		conf_diag(ld, sec->line, "sink %s: type = unix needs path", s->name);
 
-	if (!conf_setting(rf, sec, "policy").explicit)
+	bool ordered = s->feed && feed_is_ordered(rf, s->feed);
+	struct setting policy = conf_setting(rf, sec, "policy");
+	if (!policy.explicit)
 		s->policy = s->type == SINK_STDOUT ? SLOW_POLICY_BLOCK :
-			    SLOW_POLICY_DISCONNECT;
+			    ordered ? SLOW_POLICY_JOURNAL : SLOW_POLICY_DISCONNECT;
+	else if (s->policy == SLOW_POLICY_JOURNAL && !ordered)
+		conf_diag(ld, policy.line, "policy: journal needs delivery = ordered on feed %.100s",
+			  s->feed ? s->feed : "?");
 
 	struct setting buffer = conf_setting(rf, sec, "buffer");
 	struct setting low = conf_setting(rf, sec, "low_watermark");

@@ -88,8 +88,10 @@ static void pump(struct fx *fx)
 
 static void fx_open(struct fx *fx, enum slow_policy policy)
 {
-	struct sink_owner owner = { owner_name, owner_greeting, owner_progress,
-				    &fx->owner };
+	struct sink_owner owner = { .name = owner_name,
+				    .greeting = owner_greeting,
+				    .progress = owner_progress,
+				    .arg = &fx->owner };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char err[256] = "";
 	struct sink_stats st;
