@@ -90,7 +90,7 @@ def check(dsn, recorded, feed, faults, recorded_events, row_ident, hlc):
             errors.append("error line: %s" % ev)
         elif kind == "resolved" and ev.get("feed") == feed:
             seq = ev.get("seq")
-            if seq is None or conn_last is None or conn_last < seq:
+            if seq is None or (conn_last is not None and conn_last < seq):
                 resolved_early += 1
             resolved.append((hlc(ev["resolved"]), seq or 0))
         elif kind == "row" and ev.get("feed") == feed:
