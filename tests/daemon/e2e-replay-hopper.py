@@ -5,10 +5,13 @@ cut off and resuming with "after".
 usage: e2e-replay-hopper.py SOCKET OUTFILE CUTS STOPFILE
 
 Connects CUTS times in a row to SOCKET, each time sending {"after": N}, N
-the highest seq of the row lines it received whole (0 at first), reads for
-a random 2 to 40 ms (times E2E_TIME_FACTOR), then closes the socket with
-unread data and SO_LINGER 0: the daemon sees a reset, as when a subscriber
-is killed. Partial lines are thrown away, as a killed process loses them.
+the highest seq of the row lines it received whole (0 at first), reads
+until a random 1 to 20 row lines came (or 1 s times E2E_TIME_FACTOR
+passed), then closes the socket with unread data and SO_LINGER 0: the
+daemon sees a reset, as when a subscriber is killed, in the middle of a
+replay or of a live window (it reads 4 KiB at a time, so that a cut
+leaves most of a released window unread: the next connection replays
+it). Partial lines are thrown away, as a killed process loses them.
 Then it connects once more the same way and reads until STOPFILE holds a
 time (ns since the epoch) and a resolved line for a later timestamp has
 arrived.
@@ -54,18 +57,19 @@ def main():
                 return 1
             out.write(b'{"type":"_request","after":%d}\n' % last)
             s.sendall(b'{"after":%d}\n' % last)
-            end = time.monotonic() + rnd.uniform(0.002, 0.040) * factor
+            end = time.monotonic() + factor
+            want = rnd.randint(1, 20)
             buf = b""
             while True:
                 if cut < cuts:
                     left = end - time.monotonic()
-                    if left <= 0:
+                    if left <= 0 or want <= 0:
                         break
                     s.settimeout(left)
                 else:
                     s.settimeout(0.2)
                 try:
-                    data = s.recv(65536)
+                    data = s.recv(4096)
                 except socket.timeout:
                     data = None
                 if data == b"":
@@ -78,6 +82,7 @@ def main():
                         out.write(line + b"\n")
                         if ev.get("type") == "row":
                             last = max(last, ev["seq"])
+                            want -= 1
                         elif ev.get("type") == "resolved" and stop_ns is not None:
                             if int(ev["resolved"].split(".")[0]) > stop_ns:
                                 return 0

@@ -48,9 +48,10 @@ start_daemon "$work/replay.conf"
 wait_for 20 "the sockets" test -S "$work/rp.sock" -a -S "$work/rt.sock"
 
 # ask SOCKET REQUEST SECONDS OUT: one connection that sends REQUEST and
-# keeps what comes within SECONDS (times E2E_TIME_FACTOR) in OUT.
+# keeps what comes within SECONDS (times E2E_TIME_FACTOR) in OUT (or until
+# the daemon closes it).
 ask() {
-	printf '%s\n' "$2" | socat -t "$(($3 * E2E_TIME_FACTOR))" - "UNIX-CONNECT:$1" >"$4" 2>/dev/null || true
+	$SUBSCRIBER "$1" "$4" --request "$2" --duration "$(($3 * E2E_TIME_FACTOR))" >/dev/null 2>&1 || true
 }
 
 # --- 100 cuts and resumes during a full-speed write ------------------------
@@ -93,7 +94,7 @@ $check union "$work/hops" "$pgdb" rp || fail "replay with after lost or repeated
 top=$(jq -s 'map(select(.type == "row") | .seq) | max' "$work/hops")
 for kind in hlc time; do
 	since=$($check pick-$kind "$work/hops") || fail "no position to test since with"
-	ask "$work/rp.sock" "{\"since\":\"$since\"}" 2 "$work/since-$kind"
+	ask "$work/rp.sock" "{\"since\":\"$since\"}" 1 "$work/since-$kind"
 	$check since "$work/hops" "$work/since-$kind" "$since" || fail "since $since ($kind)"
 done
 
