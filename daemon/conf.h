@@ -268,11 +268,13 @@ void config_dump(const struct config *cfg, FILE *out);
  * feed key that is a changefeed option (resolved, envelope, diff, updated,
  * ...) sets that key; cursor=HLC, initial_scan=no and no_initial_scan set
  * where to start; min_checkpoint_frequency follows resolved; the others
- * go into the feed's options. NULL with diag set on any problem.
+ * go into the feed's options; ordered sets delivery = ordered. NULL with
+ * diag set on any problem.
  */
 struct config *config_quick(const char *dsn, char *const *tables,
 			    size_t ntables, char *const *options,
-			    size_t noptions, struct config_diag *diag);
+			    size_t noptions, bool ordered,
+			    struct config_diag *diag);
 
 /* A copy of a connection string with any password replaced by "***",
  * for logs and status. Caller frees with free(); NULL on ENOMEM. */

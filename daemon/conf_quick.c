@@ -103,7 +103,8 @@ static int quick_option(struct loader *ld, struct raw_section *feed,
 
 struct config *config_quick(const char *dsn, char *const *tables,
 			    size_t ntables, char *const *options,
-			    size_t noptions, struct config_diag *diag)
+			    size_t noptions, bool ordered,
+			    struct config_diag *diag)
 {
 	struct loader ld = { QUICK_FILE, diag, NULL, false, false };
 	struct raw_file rf = { 0 };
@@ -128,6 +129,8 @@ struct config *config_quick(const char *dsn, char *const *tables,
 	for (size_t i = 0; i < noptions; i++)
 		quick_option(&ld, feed, &list, options[i]);
 	if (list.s && quick_set(&ld, feed, "options", list.s, "options") < 0)
+		goto out;
+	if (ordered && quick_set(&ld, feed, "delivery", "ordered", "--ordered") < 0)
 		goto out;
 	/* rf->sections may move: feed is not used after this. */
 	struct raw_section *sink = conf_raw_add(&ld, &rf, CFG_SECTION_SINK,

@@ -70,6 +70,7 @@ static void conn_free(void *ptr)
 	struct conn *conn = ptr;
 
 	textbuf_free(&conn->out);
+	ctl_stream_free(conn->stream);
 	free(conn);
 }
 
@@ -107,28 +108,43 @@ static void conn_linger(struct conn *conn)
 	conn_touch(conn);
 }
 
-/* Write what the socket takes; linger once everything is out. */
+/* Write what the socket takes; linger once everything is out. A
+ * streamed answer gets its next chunk once the last one is sent, at most
+ * one chunk per loop pass so that a fast client never holds the loop. */
 static void conn_flush(struct conn *conn)
 {
-	while (conn->out_off < conn->out.len) {
-		/* MSG_NOSIGNAL: a client gone early is an error here, never
-		 * a SIGPIPE for the whole daemon. */
-		ssize_t n = send(conn->fd, conn->out.data + conn->out_off,
-				 conn->out.len - conn->out_off, MSG_NOSIGNAL);
+	bool refilled = false;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				event_add(conn->write_ev, NULL);
-				conn_touch(conn);
+	for (;;) {
+		while (conn->out_off < conn->out.len) {
+			/* MSG_NOSIGNAL: a client gone early is an error
+			 * here, never a SIGPIPE for the whole daemon. */
+			ssize_t n = send(conn->fd, conn->out.data + conn->out_off,
+					 conn->out.len - conn->out_off, MSG_NOSIGNAL);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					event_add(conn->write_ev, NULL);
+					conn_touch(conn);
+					return;
+				}
+				log_debug(CONTROL_WHO, "%s: write: %s", conn->who, strerror(errno));
+				ctl_conn_close(conn);
 				return;
 			}
-			log_debug(CONTROL_WHO, "%s: write: %s", conn->who, strerror(errno));
-			ctl_conn_close(conn);
+			conn->out_off += (size_t)n;
+		}
+		if (!conn->stream)
+			break;
+		if (refilled) {
+			event_add(conn->write_ev, NULL);
+			conn_touch(conn);
 			return;
 		}
-		conn->out_off += (size_t)n;
+		ctl_stream_refill(conn);
+		refilled = true;
 	}
 	conn_linger(conn);
 }

@@ -12,6 +12,15 @@
  *   pause FEED        {"ok":true} or {"ok":false,"error":"..."}
  *   resume FEED       the same
  *   reload            the same, after the reload finished (errors listed)
+ *   replay FEED [OPTS] an ordered feed's journal (ctl_replay.h; OPTS is
+ *                     the JSON object of ctl_replay_query_format): a
+ *                     first line {"ok":true,"after":A,"first":F,
+ *                     "last":L} (rows after A were asked for; F is the
+ *                     oldest row kept, L the newest the replay ends at)
+ *                     or the refusal, then the journal's lines, then
+ *                     a last line {"ok":true,"lines":N} or, when the
+ *                     replay failed on its way, {"ok":false,...}. The
+ *                     lines are read in chunks as the client drains them.
  * An unknown command or a line over 1 KiB gets {"ok":false,"error":...}.
  */
 #ifndef CRDBFEEDD_CONTROL_H
@@ -27,6 +36,7 @@
 #include "view.h"
 
 struct control;
+struct journal;
 
 struct control_ops {
 	/* Fill *out with the current view (view.h; the taker releases it
@@ -39,6 +49,12 @@ struct control_ops {
 	/* Reload the configuration as SIGHUP does. 0 when it was applied,
 	 * -1 with errbuf holding the problems ("; "-joined) otherwise. */
 	int (*reload)(void *arg, char *errbuf, size_t errlen);
+	/* The open journal of the ordered feed named feed, or NULL (no such
+	 * feed, stream delivery, or its journal is not open). Asked again
+	 * for every chunk a replay reads, so a feed removed or restarted by
+	 * a reload between two chunks ends that replay with an error rather
+	 * than leaving it a stale pointer. NULL: replay is refused. */
+	struct journal *(*journal)(void *arg, const char *feed);
 };
 
 /*

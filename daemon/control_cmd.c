@@ -85,6 +85,35 @@ static double seconds_since(int64_t now, int64_t then_ms)
 	return now > then_ms ? (double)(now - then_ms) / 1e3 : 0.0;
 }
 
+/* An ordered feed's held rows and journal; JSON null for a stream feed. */
+static json_t *ordered_status(const struct feed_stats *st)
+{
+	json_t *journal;
+
+	if (!st->ordered)
+		return json_null();
+	journal = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:b}",
+			    "records", (json_int_t)st->journal_records,
+			    "bytes", (json_int_t)st->journal_bytes,
+			    "file_bytes", (json_int_t)st->journal_file_bytes,
+			    "oldest_seq", st->journal_oldest_seq ?
+				json_integer((json_int_t)st->journal_oldest_seq) : json_null(),
+			    "newest_seq", st->journal_newest_seq ?
+				json_integer((json_int_t)st->journal_newest_seq) : json_null(),
+			    "oldest_updated", hlc_or_null(st->journal_oldest_updated),
+			    "newest_updated", hlc_or_null(st->journal_newest_updated),
+			    "commits", (json_int_t)st->journal_commits,
+			    "commit_errors", (json_int_t)st->journal_commit_errors,
+			    "stalled", st->journal_stalled);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o*}",
+			 "released_seq", (json_int_t)st->released_seq,
+			 "held_rows", (json_int_t)st->held_rows,
+			 "held_bytes", (json_int_t)st->held_bytes,
+			 "spilled_rows", (json_int_t)st->spilled_rows,
+			 "late_rows", (json_int_t)st->late_rows,
+			 "journal", journal);
+}
+
 static json_t *feed_status(const struct daemon_view *view,
 			   const struct feed_view *feed, int64_t now)
 {
@@ -102,7 +131,7 @@ static json_t *feed_status(const struct daemon_view *view,
 		json_object_set_new(reconnects,
 				    reconnect_reason_name((enum reconnect_reason)r),
 				    json_integer((json_int_t)st->reconnects[r]));
-	counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
+	counters = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
 			     "rows", (json_int_t)st->rows,
 			     "resolved", (json_int_t)st->resolved,
 			     "bytes_in", (json_int_t)st->bytes_in,
@@ -111,14 +140,17 @@ static json_t *feed_status(const struct daemon_view *view,
 			     "bad_rows", (json_int_t)st->bad_rows,
 			     "checkpoint_writes", (json_int_t)st->checkpoint_writes,
 			     "checkpoint_errors", (json_int_t)st->checkpoint_errors,
+			     "duplicates", (json_int_t)st->duplicates,
+			     "resolved_stalls", (json_int_t)st->resolved_stalls,
 			     "reconnects", reconnects);
 	tables = json_array();
 	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
 		json_array_append_new(tables, json_string(fcfg->tables[i]));
 	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
-	obj = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o}",
+	obj = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*}",
 			"name", feed->name,
 			"state", feed->state,
+			"delivery", st->ordered ? "ordered" : "stream",
 			"paused", st->paused,
 			"cursor", hlc_or_null(st->checkpoint),
 			"resolved", hlc_or_null(st->last_resolved),
@@ -132,7 +164,8 @@ static json_t *feed_status(const struct daemon_view *view,
 			"subscribers", (json_int_t)subscribers,
 			"counters", counters,
 			"tables", tables,
-			"dsn", string_or_null(dsn));
+			"dsn", string_or_null(dsn),
+			"ordered", ordered_status(st));
 	free(dsn);
 	return obj;
 }
@@ -141,8 +174,14 @@ static json_t *sink_status(const struct sink_view *sink)
 {
 	const struct sink_config *scfg = sink->cfg;
 	const struct sink_stats *st = &sink->stats;
+	json_t *obj, *journal = json_null();
 
-	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	if (st->journaled)
+		journal = json_pack("{s:I, s:I, s:I}",
+				    "replaying", (json_int_t)st->replaying,
+				    "max_seq_lag", (json_int_t)st->max_seq_lag,
+				    "replayed_lines", (json_int_t)st->replayed_lines);
+	obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*}",
 			 "name", sink->name,
 			 "feed", scfg->feed,
 			 "type", sink_type_name(scfg->type),
@@ -157,7 +196,10 @@ static json_t *sink_status(const struct sink_view *sink)
 			 "refused", (json_int_t)st->refused,
 			 "dropped", (json_int_t)st->dropped,
 			 "disconnected_slow", (json_int_t)st->disconnected_slow,
-			 "disconnected_other", (json_int_t)st->disconnected_other);
+			 "disconnected_other", (json_int_t)st->disconnected_other,
+			 "journaled", st->journaled,
+			 "journal", journal);
+	return obj;
 }
 
 static void cmd_status(struct conn *conn, const struct daemon_view *view)
@@ -209,7 +251,7 @@ static void cmd_metrics(struct conn *conn, const struct daemon_view *view)
 
 /* A client's word, safe to quote in an answer or a log line: printable
  * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
-static void printable(char *out, size_t outlen, const char *in)
+void ctl_printable(char *out, size_t outlen, const char *in)
 {
 	size_t n = 0;
 
@@ -219,8 +261,8 @@ static void printable(char *out, size_t outlen, const char *in)
 }
 
 /* The feed named name in view; NULL when none is configured. */
-static const struct feed_view *find_feed(const struct daemon_view *view,
-					 const char *name)
+const struct feed_view *ctl_find_feed(const struct daemon_view *view,
+				      const char *name)
 {
 	for (size_t i = 0; i < view->nfeeds; i++)
 		if (strcmp(view->feeds[i].name, name) == 0)
@@ -240,11 +282,11 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 		ctl_answer_error(conn, "bad_request", "usage: %s FEED", verb);
 		return;
 	}
-	feed = find_feed(view, name);
+	feed = ctl_find_feed(view, name);
 	if (!feed || !feed->live || !ctl->ops->pause) {
 		char shown[128];
 
-		printable(shown, sizeof(shown), name);
+		ctl_printable(shown, sizeof(shown), name);
 		ctl_answer_error(conn, "unknown_feed", feed ?
 			     "feed \"%s\" could not be created" :
 			     "unknown feed \"%s\"", shown);
@@ -315,15 +357,17 @@ void ctl_command(struct conn *conn, char *line)
 		cmd_pause_resume(conn, &view, arg, false);
 	} else if (strcmp(line, "reload") == 0 && !*arg) {
 		cmd_reload(conn);
+	} else if (strcmp(line, "replay") == 0) {
+		ctl_replay_command(conn, &view, arg);
 	} else if (!*line) {
 		ctl_answer_error(conn, "unknown_command",
-			     "empty request (expected status, metrics, pause FEED, resume FEED, reload)");
+			     "empty request (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)");
 	} else {
 		char shown[64];
 
-		printable(shown, sizeof(shown), line);
+		ctl_printable(shown, sizeof(shown), line);
 		ctl_answer_error(conn, "unknown_command",
-			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload)",
+			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)",
 			     shown, *arg ? " or unexpected argument" : "");
 	}
 	daemon_view_release(&view);

@@ -53,6 +53,8 @@ enum conn_state {
 	CONN_CLOSED       /* waiting for the deferred free */
 };
 
+struct ctl_stream;
+
 struct conn {
 	TAILQ_ENTRY(conn) link;
 	struct control *ctl;
@@ -70,6 +72,8 @@ struct conn {
 	size_t lingered;         /* bytes dropped while lingering */
 	struct textbuf out;
 	size_t out_off;
+	struct ctl_stream *stream;  /* an answer still being produced
+				       (replay), or NULL */
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -106,6 +110,26 @@ void ctl_answer_error(struct conn *conn, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Run one control request line (without its newline) and respond. */
 void ctl_command(struct conn *conn, char *line);
+/* A client's word, safe to quote in an answer or a log line: printable
+ * ASCII only (other bytes become '?'), at most outlen - 1 bytes. */
+void ctl_printable(char *out, size_t outlen, const char *in);
+/* The feed named name in view; NULL when none is configured. */
+const struct feed_view *ctl_find_feed(const struct daemon_view *view,
+				      const char *name);
+
+/* ---- control_replay.c: the replay command, a streamed answer ---- */
+
+/* "replay FEED [OPTIONS]": the first line into conn->out, and the stream
+ * set up when the replay can start. */
+void ctl_replay_command(struct conn *conn, const struct daemon_view *view,
+			char *arg);
+/*
+ * conn->out was sent: put the stream's next chunk in it (conn->out is
+ * emptied first). When the stream ends (its last line appended) it is
+ * freed and conn->stream set to NULL.
+ */
+void ctl_stream_refill(struct conn *conn);
+void ctl_stream_free(struct ctl_stream *stream);
 
 /* ---- control_http.c: the metrics endpoint ---- */
 

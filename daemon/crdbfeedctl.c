@@ -1,12 +1,16 @@
 /*
- * crdbfeedctl.c: the operator's command line for a running crdbfeedd. It
- * speaks the control socket's protocol (daemon/control.h: one command line
- * per connection, the answer until end of file) and, for `tail`, a sink's
- * subscriber protocol (crdbfeedd(8), "SUBSCRIBING"). Plain libc and
- * jansson; every failure is one line on stderr and a distinct exit status
- * (crdbfeedctl(1), "EXIT STATUS").
+ * crdbfeedctl.c: the operator's command line for crdbfeedd. It speaks the
+ * control socket's protocol (daemon/control.h: one command line per
+ * connection, the answer until end of file), for `tail` a sink's
+ * subscriber protocol (crdbfeedd(8), "SUBSCRIBING"), and for `replay` of
+ * a stopped daemon reads the feed's journal itself (ctl_replay.h, with the
+ * daemon's configuration loader to find it). Every failure is one line on
+ * stderr and a distinct exit status (crdbfeedctl(1), "EXIT STATUS").
  */
 #include <config.h> /* autoconf's, from the build directory */
+
+#include "conf.h"
+#include "ctl_replay.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/crdbfeedd/control.sock"
+#define DEFAULT_CONFIG "/etc/crdbfeedd/crdbfeedd.conf"
 #define ANSWER_MAX (64u << 20)   /* a control answer, bytes */
 #define LINE_MAX_BYTES (64u << 20) /* one line from a sink, bytes */
 #define ANSWER_TIMEOUT_S 60      /* a reload may take a while */
@@ -55,7 +61,7 @@ static void complain(const char *fmt, ...)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s [-s SOCKET] COMMAND [ARGS]\n"
+		"usage: %s [-s SOCKET] [-c CONFIG] COMMAND [ARGS]\n"
 		"  status [--json]     feeds and sinks (a table, or the daemon's JSON)\n"
 		"  metrics             the Prometheus metrics\n"
 		"  pause FEED          close the feed's connection, keep its subscribers\n"
@@ -63,8 +69,14 @@ static void usage(FILE *out)
 		"  reload              reload the configuration (as SIGHUP)\n"
 		"  tail FEED [--table T]... [--resolved] [--sink NAME]\n"
 		"                      print the feed's lines until end of file or ^C\n"
+		"  replay FEED [--after N | --since T] [--until T] [--table T]...\n"
+		"                      print an ordered feed's journal (through the\n"
+		"                      daemon, or read directly when it is stopped)\n"
 		"  -s SOCKET           the control socket (default $CRDBFEEDCTL_SOCKET,\n"
-		"                      else " DEFAULT_SOCKET ")\n",
+		"                      else " DEFAULT_SOCKET ")\n"
+		"  -c CONFIG           the daemon's configuration, for replay while it\n"
+		"                      is stopped (default $CRDBFEEDCTL_CONFIG, else\n"
+		"                      " DEFAULT_CONFIG ")\n",
 		progname);
 }
 
@@ -72,9 +84,12 @@ static void usage(FILE *out)
 
 /*
  * Connect to a Unix socket; on failure say why in one line and return -1
- * with *status set. what = "crdbfeedd" (the control socket) or "sink".
+ * with *status set. control: the control socket (else a sink's). quiet:
+ * say nothing when the result is EXIT_NOT_RUNNING (the caller has another
+ * way).
  */
-static int connect_unix(const char *path, bool control, enum exit_status *status)
+static int connect_unix(const char *path, bool control, bool quiet,
+			enum exit_status *status)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
@@ -96,14 +111,18 @@ static int connect_unix(const char *path, bool control, enum exit_status *status
 	switch (errno) {
 	case ENOENT:
 	case ENOTDIR:
-		if (control)
+		if (quiet)
+			;
+		else if (control)
 			complain("crdbfeedd is not running (no socket at %s)", path);
 		else
 			complain("the sink is not listening (no socket at %s)", path);
 		*status = EXIT_NOT_RUNNING;
 		break;
 	case ECONNREFUSED:
-		if (control)
+		if (quiet)
+			;
+		else if (control)
 			complain("crdbfeedd is not running (nobody answers at %s)", path);
 		else
 			complain("the sink is not listening (nobody answers at %s)", path);
@@ -153,7 +172,7 @@ static int control_call(const char *socket_path, const char *command,
 	char *buf;
 	int fd;
 
-	fd = connect_unix(socket_path, true, status);
+	fd = connect_unix(socket_path, true, false, status);
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
@@ -389,6 +408,61 @@ static void print_status_table(json_t *status)
 	}
 }
 
+static long long int_at(json_t *obj, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+/* Ordered feeds' held rows and journal, and journaled sinks' replay: two
+ * more tables, printed only when there is something to put in them. */
+static void print_ordered_tables(json_t *status)
+{
+	json_t *item, *ordered, *journal;
+	bool header = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "feeds"), i, item) {
+		char seqs[64];
+
+		ordered = json_object_get(item, "ordered");
+		if (!json_is_object(ordered))
+			continue;
+		journal = json_object_get(ordered, "journal");
+		if (!header)
+			printf("\n%-20s  %10s  %10s  %12s  %10s  %6s  %10s  %-23s  %12s  %s\n",
+			       "ORDERED FEED", "SEQ", "HELD", "HELD BYTES", "DUPLICATES",
+			       "LATE", "JOURNAL", "JOURNAL SEQS", "JOURNAL SIZE", "STALLED");
+		header = true;
+		if (json_is_integer(json_object_get(journal, "oldest_seq")))
+			snprintf(seqs, sizeof(seqs), "%lld-%lld", int_at(journal, "oldest_seq"),
+				 int_at(journal, "newest_seq"));
+		else
+			snprintf(seqs, sizeof(seqs), "-");
+		printf("%-20.60s  %10lld  %10lld  %12lld  %10lld  %6lld  %10lld  %-23s  %12lld  %s\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(ordered, "released_seq"), int_at(ordered, "held_rows"),
+		       int_at(ordered, "held_bytes"),
+		       int_at(json_object_get(item, "counters"), "duplicates"),
+		       int_at(ordered, "late_rows"), int_at(journal, "records"), seqs,
+		       int_at(journal, "file_bytes"),
+		       json_is_true(json_object_get(journal, "stalled")) ? "yes" : "no");
+	}
+	header = false;
+	json_array_foreach(json_object_get(status, "sinks"), i, item) {
+		journal = json_object_get(item, "journal");
+		if (!json_is_object(journal))
+			continue;
+		if (!header)
+			printf("\n%-20s  %9s  %11s  %14s\n", "JOURNALED SINK", "REPLAYING",
+			       "MAX SEQ LAG", "REPLAYED LINES");
+		header = true;
+		printf("%-20.60s  %9lld  %11lld  %14lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(journal, "replaying"), int_at(journal, "max_seq_lag"),
+		       int_at(journal, "replayed_lines"));
+	}
+}
+
 static int cmd_status(const char *socket_path, bool as_json)
 {
 	json_t *status;
@@ -401,6 +475,7 @@ static int cmd_status(const char *socket_path, bool as_json)
 			fputc('\n', stdout);
 	} else {
 		print_status_table(status);
+		print_ordered_tables(status);
 	}
 	json_decref(status);
 	return EXIT_OK;
@@ -579,7 +654,7 @@ static int cmd_tail(const char *socket_path, const struct tail_args *args)
 		return rc;
 	}
 	/* path lives in status: status lives until the end. */
-	fd = connect_unix(path, false, &rc);
+	fd = connect_unix(path, false, false, &rc);
 	if (fd < 0) {
 		json_decref(status);
 		return rc;
@@ -658,9 +733,349 @@ out:
 	return rc;
 }
 
-/* ---- main ------------------------------------------------------------------- */
-
 static int bad_usage(const char *command);
+
+/* ---- replay ---------------------------------------------------------------- */
+
+/* Say so when rows the position asked for were trimmed by retention. */
+static void warn_retention_gap(const struct ctl_replay *r)
+{
+	uint64_t first, last;
+
+	if (ctl_replay_gap(r, &first, &last))
+		complain("rows %llu to %llu are no longer in the journal (retention): starting at %llu",
+			 (unsigned long long)first, (unsigned long long)last,
+			 (unsigned long long)last + 1);
+}
+
+/* Print len bytes; false when stdout is gone (| head): a normal end. */
+static bool print_bytes(const char *data, size_t len)
+{
+	return fwrite(data, 1, len, stdout) == len;
+}
+
+/* The replay's first line: the refusal, or where it runs. */
+static int replay_first_line(const char *line, size_t len,
+			     const struct ctl_replay_query *q, enum exit_status *rc)
+{
+	json_t *obj = json_loadb(line, len, 0, NULL);
+
+	if (!json_is_object(obj)) {
+		complain("the daemon's answer to replay is not a JSON object");
+		json_decref(obj);
+		*rc = EXIT_FAILED;
+		return -1;
+	}
+	if (!json_is_true(json_object_get(obj, "ok"))) {
+		*rc = report_refusal(obj);
+		json_decref(obj);
+		return -1;
+	}
+	{
+		struct ctl_replay seen = {
+			.query = q,
+			.start_pos = (uint64_t)json_integer_value(json_object_get(obj, "after")),
+			.first_kept = (uint64_t)json_integer_value(json_object_get(obj, "first")),
+		};
+
+		warn_retention_gap(&seen);
+	}
+	json_decref(obj);
+	return 0;
+}
+
+/* The replay's last line: how it ended. */
+static enum exit_status replay_last_line(const char *line, size_t len)
+{
+	json_t *obj = len ? json_loadb(line, len, 0, NULL) : NULL;
+	enum exit_status rc = EXIT_OK;
+
+	if (!json_is_object(obj) || !json_object_get(obj, "ok")) {
+		complain("the daemon ended the replay without its last line (stopping, or restarted?)");
+		rc = EXIT_FAILED;
+	} else if (!json_is_true(json_object_get(obj, "ok"))) {
+		rc = report_refusal(obj);
+	}
+	json_decref(obj);
+	return rc;
+}
+
+/*
+ * Replay through the control socket: the first line, then every line but
+ * the last as it comes (each is printed once the next one has arrived, so
+ * the last, the daemon's verdict, is never printed). *absent is set, with
+ * nothing said, when no daemon is listening.
+ */
+static int replay_daemon(const char *socket_path, const char *feed,
+			 const struct ctl_replay_query *q, bool *absent)
+{
+	struct timeval tv = { ANSWER_TIMEOUT_S, 0 };
+	enum exit_status rc = EXIT_OK;
+	char *options, *command = NULL, *buf = NULL;
+	size_t len = 0, cap = 65536;
+	bool first = true;
+	int fd;
+
+	*absent = false;
+	options = ctl_replay_query_format(q);
+	if (!options || asprintf(&command, "replay %s %s\n", feed, options) < 0) {
+		complain("out of memory");
+		free(options);
+		return EXIT_FAILED;
+	}
+	free(options);
+	if (strlen(command) > 1024) {
+		complain("the replay options are too long for the control socket (at most 1024 bytes)");
+		free(command);
+		return EXIT_USAGE;
+	}
+	fd = connect_unix(socket_path, true, true, &rc);
+	if (fd < 0) {
+		*absent = rc == EXIT_NOT_RUNNING;
+		free(command);
+		return rc;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    (write_all(fd, command, strlen(command)) && errno != EPIPE &&
+	     errno != ECONNRESET) || !(buf = malloc(cap))) {
+		complain("sending replay to %s: %s", socket_path, strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		char *start = buf, *nl;
+		ssize_t n;
+
+		if (len == cap) {
+			char *nbuf;
+
+			if (cap >= LINE_MAX_BYTES) {
+				complain("a line longer than %u bytes", LINE_MAX_BYTES);
+				goto fail;
+			}
+			nbuf = realloc(buf, cap * 2);
+			if (!nbuf) {
+				complain("out of memory");
+				goto fail;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				complain("the replay made no progress for %d s", ANSWER_TIMEOUT_S);
+			else
+				complain("reading the replay: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - buf))) != NULL) {
+			size_t line_len = (size_t)(nl - start) + 1;
+
+			if (first) {
+				if (replay_first_line(start, line_len - 1, q, &rc))
+					goto out;
+				first = false;
+			} else if (!memchr(nl + 1, '\n', len - (size_t)(nl + 1 - buf))) {
+				break; /* maybe the last line: kept until EOF */
+			} else if (!print_bytes(start, line_len)) {
+				rc = EXIT_OK;
+				goto out;
+			}
+			start = nl + 1;
+		}
+		len -= (size_t)(start - buf);
+		memmove(buf, start, len);
+	}
+	if (first) {
+		complain("crdbfeedd closed the connection without answering (busy or stopping?)");
+		goto fail;
+	}
+	rc = replay_last_line(buf, len && buf[len - 1] == '\n' ? len - 1 : 0);
+out:
+	fflush(stdout);
+	free(buf);
+	free(command);
+	close(fd);
+	return rc;
+fail:
+	rc = EXIT_FAILED;
+	goto out;
+}
+
+/* The journal of feed in the configuration at config_path, opened for
+ * reading; NULL with the reason said and *rc set. */
+static struct journal *replay_open_journal(const char *config_path,
+					   const char *feed, enum exit_status *rc)
+{
+	struct config_diag diag = { 0 };
+	const struct feed_config *fcfg;
+	struct journal *journal = NULL;
+	struct config *cfg;
+	struct stat st;
+	char path[4096], lock[4200], errbuf[512] = "";
+	int stat_errno;
+
+	cfg = config_load(config_path, &diag);
+	if (!cfg) {
+		complain("crdbfeedd is not running, and its configuration cannot be read: %s",
+			 diag.nlines ? diag.lines[0] : config_path);
+		config_diag_free(&diag);
+		*rc = EXIT_NOT_RUNNING;
+		return NULL;
+	}
+	config_diag_free(&diag);
+	*rc = EXIT_FAILED;
+	fcfg = config_feed(cfg, feed);
+	if (!fcfg) {
+		complain("unknown feed \"%s\" (not in %s)", feed, config_path);
+		*rc = EXIT_UNKNOWN_FEED;
+	} else if (fcfg->delivery != FEED_DELIVERY_ORDERED) {
+		complain("feed \"%s\" has no journal: its delivery is stream, not ordered", feed);
+	} else if (!cfg->state_dir || journal_path(cfg->state_dir, feed, path, sizeof(path))) {
+		complain("feed \"%s\" has no journal: %s sets no usable state_dir", feed, config_path);
+	} else if ((stat_errno = stat(path, &st) ? errno : 0) && stat_errno != EACCES) {
+		complain("feed \"%s\" has no journal yet (%s: %s)", feed, path, strerror(stat_errno));
+	} else if (stat_errno == EACCES ||
+		   (snprintf(lock, sizeof(lock), "%s/lock.mdb", path),
+		    access(lock, W_OK) && errno != ENOENT)) {
+		/* Every LMDB reader takes a slot in the lock file. */
+		complain("permission denied: reading the journal %s needs write access to its lock.mdb (run as root or as the daemon's user)",
+			 path);
+		*rc = EXIT_DENIED;
+	} else {
+		/* A reader takes the map size the daemon recorded. */
+		journal = journal_open(path, NULL, JOURNAL_READONLY, errbuf, sizeof(errbuf));
+		if (!journal)
+			complain("cannot open the journal %s: %s", path, errbuf);
+	}
+	config_free(cfg);
+	return journal;
+}
+
+/* Replay straight from the journal (the daemon is not running). */
+static int replay_local(const char *config_path, const char *feed,
+			const struct ctl_replay_query *q)
+{
+	enum exit_status rc = EXIT_OK;
+	struct journal *journal = replay_open_journal(config_path, feed, &rc);
+	struct ctl_replay replay;
+	struct textbuf out;
+	char errbuf[512] = "";
+	int more = 1;
+
+	if (!journal)
+		return rc;
+	rc = EXIT_OK;
+	if (ctl_replay_start(&replay, journal, q, feed, errbuf, sizeof(errbuf))) {
+		complain("replay of feed \"%s\": %s", feed, errbuf);
+		journal_close(journal);
+		return EXIT_FAILED;
+	}
+	warn_retention_gap(&replay);
+	textbuf_init(&out, LINE_MAX_BYTES);
+	while (more > 0) {
+		more = ctl_replay_chunk(&replay, journal, &out, CTL_REPLAY_CHUNK_BYTES,
+					errbuf, sizeof(errbuf));
+		if (out.len && !print_bytes(out.data, out.len))
+			break; /* the reader went away (| head) */
+		textbuf_free(&out);
+		textbuf_init(&out, LINE_MAX_BYTES);
+	}
+	if (more < 0) {
+		complain("replay of feed \"%s\": %s", feed, errbuf);
+		rc = EXIT_FAILED;
+	}
+	fflush(stdout);
+	textbuf_free(&out);
+	journal_close(journal);
+	return rc;
+}
+
+static int replay_main(const char *socket_path, const char *config_path,
+		       int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "after", required_argument, NULL, 'a' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "table", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_replay_query q = { 0 };
+	char errbuf[512], *end;
+	bool absent;
+	int opt, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "a:S:u:t:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			errno = 0;
+			q.after = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || *optarg == '-') {
+				complain("--after %s: not a sequence number", optarg);
+				ctl_replay_query_free(&q);
+				return EXIT_USAGE;
+			}
+			q.have_after = true;
+			break;
+		case 'S':
+		case 'u':
+			if (ctl_replay_parse_time(optarg, opt == 'S' ? &q.since : &q.until,
+						  errbuf, sizeof(errbuf))) {
+				complain("--%s: %s", opt == 'S' ? "since" : "until", errbuf);
+				ctl_replay_query_free(&q);
+				return EXIT_USAGE;
+			}
+			*(opt == 'S' ? &q.have_since : &q.have_until) = true;
+			break;
+		case 't':
+			if (q.ntables == CTL_REPLAY_TABLES_MAX || !*optarg) {
+				complain(*optarg ? "--table given more than %d times" :
+					 "--table needs a name", CTL_REPLAY_TABLES_MAX);
+				ctl_replay_query_free(&q);
+				return EXIT_USAGE;
+			}
+			if (!(q.tables[q.ntables] = strdup(optarg))) {
+				complain("out of memory");
+				ctl_replay_query_free(&q);
+				return EXIT_FAILED;
+			}
+			q.ntables++;
+			break;
+		default:
+			ctl_replay_query_free(&q);
+			return bad_usage("replay");
+		}
+	}
+	if (argc - optind != 1) {
+		ctl_replay_query_free(&q);
+		return bad_usage("replay");
+	}
+	if (q.have_after && q.have_since) {
+		complain("--after and --since exclude each other");
+		ctl_replay_query_free(&q);
+		return EXIT_USAGE;
+	}
+	if (!*argv[optind] || strpbrk(argv[optind], " \t\r\n") || strlen(argv[optind]) > 900) {
+		complain("bad feed name \"%s\"", argv[optind]);
+		ctl_replay_query_free(&q);
+		return EXIT_USAGE;
+	}
+	rc = replay_daemon(socket_path, argv[optind], &q, &absent);
+	if (absent)
+		rc = replay_local(config_path, argv[optind], &q);
+	ctl_replay_query_free(&q);
+	return rc;
+}
+
+/* ---- main ------------------------------------------------------------------- */
 
 static int tail_main(const char *socket_path, int argc, char **argv)
 {
@@ -715,6 +1130,7 @@ static int bad_usage(const char *command)
 		{ "status", " [--json]" }, { "metrics", "" }, { "pause", " FEED" },
 		{ "resume", " FEED" }, { "reload", "" },
 		{ "tail", " FEED [--table T]... [--resolved] [--sink NAME]" },
+		{ "replay", " FEED [--after N | --since T] [--until T] [--table T]..." },
 	};
 
 	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++)
@@ -730,24 +1146,31 @@ int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *socket_path = getenv("CRDBFEEDCTL_SOCKET");
+	const char *config_path = getenv("CRDBFEEDCTL_CONFIG");
 	const char *command;
 	char line[1100];
 	int opt;
 
 	if (!socket_path || !*socket_path)
 		socket_path = DEFAULT_SOCKET;
+	if (!config_path || !*config_path)
+		config_path = DEFAULT_CONFIG;
 	/* Errors of writes to a closed socket come back as EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	/* "+": options stop at the command, whose own come after it. */
-	while ((opt = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			socket_path = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -786,6 +1209,8 @@ int main(int argc, char **argv)
 		return cmd_simple(socket_path, line);
 	} else if (strcmp(command, "tail") == 0) {
 		return tail_main(socket_path, argc, argv);
+	} else if (strcmp(command, "replay") == 0) {
+		return replay_main(socket_path, config_path, argc, argv);
 	} else if (strcmp(command, "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -22,7 +22,8 @@ enum line_kind {
 	LINE_STATE,    /* the feed's state changed */
 	LINE_MISSED,   /* drop policy: lines this subscriber missed */
 	LINE_ERROR,    /* a message to one subscriber before it is closed */
-	LINE_SUBSCRIBED /* the answer to a subscriber's request line */
+	LINE_SUBSCRIBED, /* the answer to a subscriber's request line */
+	LINE_GAP       /* replay: the positions asked for are no longer kept */
 };
 
 /*
@@ -38,7 +39,8 @@ struct line {
 				(ordered feeds: the row's "seq"; a resolved
 				line's: the last row it covers) */
 	crdb_hlc updated;    /* LINE_ROW: its updated timestamp when the
-				feed has it, else {0,0} */
+				feed has it, else {0,0}; LINE_RESOLVED: the
+				resolved timestamp */
 	const char *table;   /* LINE_ROW: the event's table; else NULL */
 	size_t len;
 	char data[];         /* len bytes, then the table name */
@@ -80,6 +82,22 @@ struct line *line_new_state(const char *feed, const char *state,
 			    const char *reason);
 struct line *line_new_missed(const char *feed, uint64_t missed);
 struct line *line_new_error(const char *feed, const char *message);
+/* An ordered feed's resolved line: "seq" is the last row it covers. */
+struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
+				   uint64_t seq);
+/* A line of these bytes (a journal's record, say); table may be NULL. */
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len);
+/* An ordered feed's row: row (a row line, "}\n" last) with "seq" and, when
+ * set, "late" and "group_end" appended. NULL on ENOMEM or when row does
+ * not end with "}\n". */
+struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
+				const char *table, size_t table_len,
+				crdb_hlc updated, uint64_t seq, bool late,
+				bool group_end);
+/* Replay: a subscriber asked for the rows after seq `after`, the oldest
+ * still kept is `first`. */
+struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first);
 /* Encode any object as a line of the given kind (used for LINE_SUBSCRIBED). */
 struct line *line_new_json(enum line_kind kind, json_t *obj);
 

@@ -454,6 +454,11 @@ struct line *line_new_row_raw(const char *feed, const char *table,
 		out_lit(&o, "}\n");
 	line = out_line(&o, op, table, table_len);
 	out_end(&o);
+	/* Ordered delivery sorts by it; raw_hlc already accepted the text. */
+	if (line && w.updated.len &&
+	    crdb_hlc_parse(value + w.updated.start, w.updated.len - 1,
+			   &line->updated, NULL) < 0)
+		line->updated = (crdb_hlc){ 0, 0 };
 	return line;
 }
 

@@ -391,8 +391,10 @@ struct line *line_new_row(const char *feed, const crdb_event *ev, bool diff,
 	} while (!o.failed && o.precision_low && ++o.precision <= 17);
 	line = out_line(&o, ev->op, table, strlen(table));
 	out_end(&o);
-	if (line)
-		return line;
 	/* The reference encoder names the problem (or fails the same way). */
-	return line_new_row_json(feed, ev, diff, errbuf, errlen);
+	if (!line)
+		line = line_new_row_json(feed, ev, diff, errbuf, errlen);
+	if (line && ev->has_updated)
+		line->updated = ev->updated;
+	return line;
 }

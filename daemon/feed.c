@@ -21,6 +21,7 @@
 
 #include "backoff.h"
 #include "checkpoint.h"
+#include "journal.h"
 #include "clock.h"
 #include "defer.h"
 #include "log.h"
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 
@@ -427,6 +429,9 @@ static void feed_start_session(struct feed *feed)
 	PQsetNoticeProcessor(pg, on_notice, feed);
 
 	feed_set_state(feed, FEED_STARTING, NULL);
+	feed->resolved_advanced_mono = clock_mono_ms();
+	feed->rows_updated_first = (crdb_hlc){ 0, 0 };
+	feed->rows_updated_varied = false;
 	if (PQsetnonblocking(pg, 1) || !PQsendQuery(pg, "SET statement_timeout = 0")) {
 		feed_result_error(feed, NULL);
 		return;
@@ -528,7 +533,34 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 		snprintf(msg, sizeof(msg), "stalled: nothing received for %" PRId64 " ms", idle);
 		feed_backoff(feed, RECONNECT_STALL, msg);
+		return;
 	}
+	/* Rows keep coming but resolved does not move (CockroachDB issue
+	 * 144846): held rows would wait for ever and the checkpoint would
+	 * not advance. A scan or backfill (one updated timestamp) is let be. */
+	if (feed->state == FEED_STREAMING && feed->rows_updated_varied &&
+	    feed->last_row_mono > feed->resolved_advanced_mono) {
+		int64_t quiet = clock_mono_ms() - feed->resolved_advanced_mono;
+
+		if (quiet >= feed_resolved_stall_ms(feed)) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "the resolved timestamp has not advanced for %" PRId64 " ms while rows kept arriving",
+				 quiet);
+			feed->stats.resolved_stalls++;
+			feed_backoff(feed, RECONNECT_RESOLVED_STALL, msg);
+		}
+	}
+}
+
+int64_t feed_resolved_stall_ms(const struct feed *feed)
+{
+	int64_t bound = feed->cfg->resolved_stall_ms;
+
+	if (bound > 0)
+		return bound;
+	bound = 10 * resolved_ms(feed);
+	return bound > MIN_RESOLVED_STALL_MS ? bound : MIN_RESOLVED_STALL_MS;
 }
 
 
@@ -551,14 +583,17 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 	feed->backoff_timer = evtimer_new(base, on_backoff_timer, feed);
 	feed->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, feed);
 	feed->progress = event_new(base, -1, 0, feed_on_progress, feed);
+	feed->recent = recent_new(RECENT_ROWS);
 	if (!feed->name || (state_dir && !feed->state_dir) ||
-	    !feed->backoff_timer || !feed->watchdog || !feed->progress) {
+	    !feed->backoff_timer || !feed->watchdog || !feed->progress ||
+	    !feed->recent) {
 		if (feed->backoff_timer)
 			event_free(feed->backoff_timer);
 		if (feed->watchdog)
 			event_free(feed->watchdog);
 		if (feed->progress)
 			event_free(feed->progress);
+		recent_free(feed->recent);
 		free(feed->name);
 		free(feed->state_dir);
 		free(feed);
@@ -577,6 +612,36 @@ static void feed_arm_watchdog(struct feed *feed)
 	ms_to_tv(period < 200 ? 200 : period, &tv);
 	event_del(feed->watchdog);
 	event_add(feed->watchdog, &tv);
+}
+
+/*
+ * A stream feed that ran with delivery = ordered since its checkpoint file
+ * was written resumes from the journal's newer checkpoint.
+ */
+static void stream_after_journal(struct feed *feed)
+{
+	struct journal_limits lim = { 0, 0 };
+	struct journal_checkpoint cp;
+	struct journal *j;
+	char path[4096], errbuf[256], hlc[CRDB_HLC_BUFSIZE];
+	struct stat st;
+
+	if (journal_path(feed->state_dir, feed->name, path, sizeof(path)) < 0 ||
+	    stat(path, &st) < 0)
+		return;
+	j = journal_open(path, &lim, JOURNAL_READONLY, errbuf, sizeof(errbuf));
+	if (!j) {
+		log_warning(feed->who, "%s", errbuf);
+		return;
+	}
+	if (journal_get_checkpoint(j, &cp, errbuf, sizeof(errbuf)) == 0 &&
+	    crdb_hlc_compare(cp.resolved, feed->checkpoint) > 0) {
+		feed->checkpoint = cp.resolved;
+		feed->last_resolved = cp.resolved;
+		crdb_hlc_format(cp.resolved, hlc);
+		log_info(feed->who, "resuming from the journal's newer checkpoint %s (the feed was ordered)", hlc);
+	}
+	journal_close(j);
 }
 
 int feed_start(struct feed *feed)
@@ -607,6 +672,12 @@ int feed_start(struct feed *feed)
 			feed->checkpoint_file_wall = mtime;
 		}
 	}
+	if (feed->cfg->delivery == FEED_DELIVERY_ORDERED) {
+		if (feed_open_ordered(feed, false) < 0)
+			return -1;
+	} else if (feed->state_dir) {
+		stream_after_journal(feed);
+	}
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
 	return 0;
@@ -620,10 +691,22 @@ void feed_set_config(struct feed *feed, const struct feed_config *cfg)
 
 void feed_restart(struct feed *feed, const struct feed_config *cfg)
 {
+	bool was_ordered = feed->ordered != NULL;
+
 	feed->cfg = cfg;
 	feed->backoff_ms = 0;
 	evtimer_del(feed->backoff_timer);
 	feed->stats.reconnects[RECONNECT_RELOAD]++;
+	/* The hold and the journal are reopened with the new limits; a
+	 * switch of delivery starts a new journal (crdbfeedd.conf(5)). */
+	if (cfg->delivery == FEED_DELIVERY_ORDERED) {
+		feed_close_conn(feed);
+		if (feed_open_ordered(feed, !was_ordered) < 0)
+			return;
+	} else if (was_ordered) {
+		ordered_close(feed->ordered);
+		feed->ordered = NULL;
+	}
 	/* A changed statement also ends an operator pause (feed.h). */
 	log_info(feed->who, "restarting from the checkpoint (configuration changed)");
 	feed_arm_watchdog(feed);
@@ -703,6 +786,8 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 	out->state_since = mono_to_wall(feed->state_since_mono, mono_now, wall_now);
 	out->last_row_at = mono_to_wall(feed->last_row_mono, mono_now, wall_now);
 	out->paused = feed->state == FEED_PAUSED;
+	if (feed->ordered)
+		ordered_get_stats(feed->ordered, out);
 }
 
 bool feed_attempted(const struct feed *feed)
@@ -720,6 +805,8 @@ static void feed_release(void *ptr)
 {
 	struct feed *feed = ptr;
 
+	ordered_close(feed->ordered);
+	recent_free(feed->recent);
 	free(feed->pending);
 	free(feed->sinks);
 	free(feed->name);
@@ -735,4 +822,9 @@ void feed_free(struct feed *feed)
 	event_free(feed->progress);
 	feed->hook = NULL;
 	defer_free(feed_release, feed);
+}
+
+struct journal *feed_journal(const struct feed *feed)
+{
+	return feed->ordered ? ordered_journal(feed->ordered) : NULL;
 }

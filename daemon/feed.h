@@ -17,6 +17,7 @@
 #include "stats.h"
 
 struct feed;
+struct journal;
 
 enum feed_state {
 	FEED_CONNECTING, /* non-blocking connect in progress */
@@ -107,5 +108,9 @@ const char *feed_public_state(const struct feed *feed);
 
 /* A line with the feed's current state, for a new subscriber. New ref. */
 struct line *feed_state_line(const struct feed *feed);
+
+/* An ordered feed's open journal (readers such as crdbfeedctl replay);
+ * NULL for stream delivery or while it is not open. */
+struct journal *feed_journal(const struct feed *feed);
 
 #endif /* CRDBFEEDD_FEED_H */

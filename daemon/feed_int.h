@@ -15,8 +15,12 @@
 #include <libpq-fe.h>
 
 #include "feed.h"
+#include "ordered.h"
+#include "recent.h"
 
 #define MIN_STALL_MS 30000
+#define MIN_RESOLVED_STALL_MS 60000
+#define RECENT_ROWS 65536   /* stream: delivered rows remembered */
 #define DRAIN_BATCH 256     /* results per callback before yielding */
 
 struct pending_resolved {
@@ -65,6 +69,19 @@ struct feed {
 	struct sink **sinks;
 	size_t nsinks;
 
+	/* delivery = ordered: the hold and the journal; NULL for stream */
+	struct ordered *ordered;
+	/* delivery = stream: rows delivered since the checkpoint in this
+	 * run, so that a reconnect's re-sent rows are dropped */
+	struct recent *recent;
+
+	/* The resolved-stall watchdog: when resolved last advanced (or the
+	 * connection started), and whether rows since then carried more than
+	 * one updated timestamp (a scan or backfill carries one). */
+	int64_t resolved_advanced_mono;
+	crdb_hlc rows_updated_first;
+	bool rows_updated_varied;
+
 	/* Counters are plain adds where things happen; times are
 	 * CLOCK_MONOTONIC ms (cheap, and a wall clock step cannot make an
 	 * age negative), turned into wall clock times by feed_get_stats. */
@@ -104,6 +121,9 @@ void feed_result_error(struct feed *feed, const PGresult *res);
 int feed_watch(struct feed *feed, short what, event_callback_fn cb);
 /* Send the changefeed statement (after the session's SET). */
 void feed_send_changefeed(struct feed *feed);
+/* The longest an ordered or stream feed waits for resolved to advance
+ * while rows with varied timestamps arrive. */
+int64_t feed_resolved_stall_ms(const struct feed *feed);
 
 /* ---- feed_rows.c ---- */
 
@@ -119,5 +139,10 @@ void feed_drain(struct feed *feed);
 void feed_on_session_io(evutil_socket_t fd, short what, void *arg);
 /* The deferred work of feed_sink_progress. */
 void feed_on_progress(evutil_socket_t fd, short what, void *arg);
+/* Open (or reopen) the ordered delivery of an ordered feed; start_over
+ * starts a new journal. 0, or -1 (the feed failed). */
+int feed_open_ordered(struct feed *feed, bool start_over);
+/* Watch a row's updated timestamp for the resolved-stall watchdog. */
+void feed_note_row_updated(struct feed *feed, crdb_hlc updated);
 
 #endif /* CRDBFEEDD_FEED_INT_H */

@@ -25,7 +25,9 @@
 
 void feed_publish(struct feed *feed, struct line *line)
 {
-	line->seq = ++feed->seq;
+	/* An ordered feed's lines carry their journal positions already. */
+	if (!feed->ordered)
+		line->seq = ++feed->seq;
 	feed->stats.lines_out++;
 	feed->stats.bytes_out += line->len;
 	for (size_t i = 0; i < feed->nsinks; i++)
@@ -44,6 +46,8 @@ struct line *feed_state_line(const struct feed *feed)
 
 bool feed_blocked(const struct feed *feed)
 {
+	if (feed->ordered && ordered_stalled(feed->ordered))
+		return true;
 	for (size_t i = 0; i < feed->nsinks; i++)
 		if (sink_is_blocking(feed->sinks[i]))
 			return true;
@@ -82,6 +86,8 @@ void feed_advance_checkpoint(struct feed *feed)
 		return;
 	feed->checkpoint = newest;
 	feed->checkpoint_mono = clock_mono_ms();
+	if (feed->recent)
+		recent_forget_upto(feed->recent, newest);
 	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
@@ -116,6 +122,92 @@ static void feed_mark_streaming(struct feed *feed)
 	}
 }
 
+/*
+ * A decoded row: published at once (stream), or held for its resolved
+ * timestamp (ordered), where a duplicate is dropped and a late row goes
+ * out flagged. Steals line.
+ */
+static void feed_take_row(struct feed *feed, const PGresult *res,
+			  struct line *line)
+{
+	char errbuf[256];
+
+	feed->stats.rows++;
+	feed->last_row_mono = feed->drain_now;
+	feed_note_row_updated(feed, line->updated);
+	if (!feed->ordered) {
+		/* A row re-sent after a reconnect that this run delivered
+		 * since the checkpoint (crdbfeedd(8), DELIVERY GUARANTEES). */
+		if (feed->recent && !crdb_hlc_is_zero(line->updated) &&
+		    recent_check_add(feed->recent, line->table ? line->table : "",
+				     line->table ? strlen(line->table) : 0,
+				     PQgetvalue(res, 0, 1),
+				     (size_t)PQgetlength(res, 0, 1), line->updated) == 1) {
+			feed->stats.duplicates++;
+			line_unref(line);
+			return;
+		}
+		feed_publish(feed, line);
+		return;
+	}
+	switch (ordered_row(feed->ordered, line, PQgetvalue(res, 0, 1),
+			    (size_t)PQgetlength(res, 0, 1), errbuf, sizeof(errbuf))) {
+	case ORDERED_HELD:
+	case ORDERED_DUPLICATE:
+		break;
+	case ORDERED_LATE: {
+		char hlc[CRDB_HLC_BUFSIZE], resolved[CRDB_HLC_BUFSIZE];
+
+		crdb_hlc_format(line->updated, hlc);
+		crdb_hlc_format(ordered_checkpoint(feed->ordered), resolved);
+		log_ctx_msg(LOG_LEVEL_WARNING,
+			    &(struct log_ctx){ .feed = feed->name, .table = line->table },
+			    "late row: updated %s is below the released resolved timestamp %s; delivered flagged late",
+			    hlc, resolved);
+		break;
+	}
+	case ORDERED_ERROR:
+	default: {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "cannot hold a row: %s", errbuf);
+		feed->stats.bad_rows++;
+		line_unref(line);
+		feed_backoff_ctx(feed, RECONNECT_BAD_ROW, msg, NULL, NULL);
+		return;
+	}
+	}
+	line_unref(line);
+}
+
+/* The resolved-stall watchdog's view of rows (feed_int.h). */
+void feed_note_row_updated(struct feed *feed, crdb_hlc updated)
+{
+	if (crdb_hlc_is_zero(updated) || feed->rows_updated_varied)
+		return;
+	if (crdb_hlc_is_zero(feed->rows_updated_first))
+		feed->rows_updated_first = updated;
+	else if (crdb_hlc_compare(updated, feed->rows_updated_first) != 0)
+		feed->rows_updated_varied = true;
+}
+
+/* A resolved timestamp of an ordered feed: release, commit, publish. */
+static void feed_ordered_resolved(struct feed *feed, crdb_hlc resolved)
+{
+	char errbuf[256], msg[300];
+
+	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
+			     sizeof(errbuf)) < 0) {
+		snprintf(msg, sizeof(msg), "releasing held rows: %s", errbuf);
+		feed_backoff(feed, RECONNECT_ERROR, msg);
+		return;
+	}
+	if (crdb_hlc_compare(ordered_checkpoint(feed->ordered), feed->checkpoint) > 0) {
+		feed->checkpoint = ordered_checkpoint(feed->ordered);
+		feed->checkpoint_mono = feed->drain_now;
+	}
+}
+
 static void feed_handle_row(struct feed *feed, const PGresult *res)
 {
 	crdb_event ev = { 0 };
@@ -133,9 +225,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	line = line_new_row_direct(feed->name, res, &feed->dopts);
 	if (line) {
 		feed_mark_streaming(feed);
-		feed->stats.rows++;
-		feed->last_row_mono = feed->drain_now;
-		feed_publish(feed, line);
+		feed_take_row(feed, res, line);
 		return;
 	}
 	if (crdb_event_decode(res, &feed->dopts, &ev, &err)) {
@@ -161,6 +251,14 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 		if (crdb_hlc_compare(ev.resolved, feed->last_resolved) > 0) {
 			feed->last_resolved = ev.resolved;
 			feed->last_resolved_mono = feed->drain_now;
+			feed->resolved_advanced_mono = feed->drain_now;
+			feed->rows_updated_first = (crdb_hlc){ 0, 0 };
+			feed->rows_updated_varied = false;
+			if (feed->ordered) {
+				feed_ordered_resolved(feed, ev.resolved);
+				crdb_event_clear(&ev);
+				return;
+			}
 			line = line_new_resolved(feed->name, ev.resolved);
 			if (!line)
 				goto nomem;
@@ -194,9 +292,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 			feed_backoff_ctx(feed, RECONNECT_BAD_ROW, msg, table, NULL);
 			return;
 		}
-		feed->stats.rows++;
-		feed->last_row_mono = feed->drain_now;
-		feed_publish(feed, line);
+		feed_take_row(feed, res, line);
 	}
 	crdb_event_clear(&ev);
 	return;
@@ -374,12 +470,115 @@ static void owner_progress(void *arg)
 	feed_sink_progress(arg);
 }
 
+static int owner_replay_read(void *arg, uint64_t after, size_t max,
+			     void (*fn)(struct line *line, void *fnarg),
+			     void *fnarg, char *errbuf, size_t errlen)
+{
+	struct feed *feed = arg;
+
+	if (!feed->ordered) {
+		snprintf(errbuf, errlen, "the journal is not open (the feed is %s)",
+			 feed_public_state(feed));
+		return -1;
+	}
+	return ordered_replay_read(feed->ordered, feed->name, after, max, fn,
+				   fnarg, errbuf, errlen);
+}
+
+static int owner_replay_seek(void *arg, crdb_hlc since, uint64_t *after,
+			     char *errbuf, size_t errlen)
+{
+	struct feed *feed = arg;
+
+	if (!feed->ordered) {
+		snprintf(errbuf, errlen, "the journal is not open (the feed is %s)",
+			 feed_public_state(feed));
+		return -1;
+	}
+	return ordered_replay_seek(feed->ordered, since, after, errbuf, errlen);
+}
+
+static void owner_replay_bounds(void *arg, uint64_t *first_kept,
+				uint64_t *last_released)
+{
+	struct feed *feed = arg;
+
+	if (!feed->ordered) {
+		*first_kept = 1;
+		*last_released = 0;
+		return;
+	}
+	ordered_replay_bounds(feed->ordered, first_kept, last_released);
+}
+
 void feed_sink_owner(struct feed *feed, struct sink_owner *out)
 {
-	out->name = owner_name;
-	out->greeting = owner_greeting;
-	out->progress = owner_progress;
-	out->arg = feed;
+	*out = (struct sink_owner){
+		.name = owner_name,
+		.greeting = owner_greeting,
+		.progress = owner_progress,
+		.arg = feed,
+	};
+	if (feed->cfg->delivery == FEED_DELIVERY_ORDERED) {
+		out->replay_read = owner_replay_read;
+		out->replay_seek = owner_replay_seek;
+		out->replay_bounds = owner_replay_bounds;
+	}
+}
+
+/* ---- ordered delivery ----------------------------------------------------- */
+
+static void ordered_publish(void *arg, struct line *line)
+{
+	feed_publish(arg, line);
+}
+
+/* A full journal stops reading (feed_blocked asks) and says so. */
+static void ordered_stall(void *arg, bool stalled, const char *why)
+{
+	struct feed *feed = arg;
+	struct line *line;
+
+	if (stalled) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "journal: %s", why ? why : "commit failed");
+		feed_note_error(feed, msg);
+		line = line_new_state(feed->name, "stalled", msg);
+		feed->blocked = true;
+		if (feed->sock_ev)
+			event_del(feed->sock_ev);
+	} else {
+		line = feed_state_line(feed);
+		feed_sink_progress(feed);
+	}
+	if (line)
+		feed_publish(feed, line);
+}
+
+int feed_open_ordered(struct feed *feed, bool start_over)
+{
+	struct ordered_owner owner = { ordered_publish, ordered_stall, feed };
+	char errbuf[512], msg[600];
+
+	ordered_close(feed->ordered);
+	feed->ordered = NULL;
+	if (!feed->state_dir) {
+		feed_fail(feed, "delivery = ordered needs a state directory for its journal");
+		return -1;
+	}
+	feed->ordered = ordered_open(feed->base, feed->state_dir, feed->name,
+				     feed->who, feed->cfg, feed->checkpoint,
+				     start_over, &owner, errbuf, sizeof(errbuf));
+	if (!feed->ordered) {
+		snprintf(msg, sizeof(msg), "journal: %s", errbuf);
+		feed_fail(feed, msg);
+		return -1;
+	}
+	feed->checkpoint = ordered_checkpoint(feed->ordered);
+	if (crdb_hlc_compare(feed->checkpoint, feed->last_resolved) > 0)
+		feed->last_resolved = feed->checkpoint;
+	return 0;
 }
 
 int feed_add_sink(struct feed *feed, struct sink *sink)

@@ -27,7 +27,7 @@ static ssize_t feed_index(const struct config *cfg, const char *name)
 static struct sink *open_sink(struct fleet *fleet, const struct sink_config *cfg,
 			      struct feed *feed, char *errbuf, size_t errlen)
 {
-	struct sink_owner owner;
+	struct sink_owner owner = { 0 }; /* callbacks feed_sink_owner leaves out stay NULL */
 	int passed = -1;
 
 	feed_sink_owner(feed, &owner);
@@ -56,8 +56,11 @@ static void reconcile_sinks(struct fleet *fleet, const struct config *next,
 			continue;
 		ns = config_sink(next, old->sinks[i].name);
 		fi = ns ? feed_index(next, ns->feed) : -1;
-		if (ns && fi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
-		    feed_index(old, ns->feed) >= 0) {
+		ofi = ns ? feed_index(old, ns->feed) : -1;
+		/* A feed that changes delivery changes what its sinks offer
+		 * (replay): they open again. */
+		if (ns && fi >= 0 && ofi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
+		    old->feeds[ofi].delivery == next->feeds[fi].delivery) {
 			sinks[ns - next->sinks] = sink;
 			sink_set_config(sink, ns);
 			continue;
@@ -112,7 +115,7 @@ static int create_missing(struct fleet *fleet, char *errbuf, size_t errlen)
 		if (fleet->feeds[i])
 			continue;
 		fleet->feeds[i] = feed_new(fleet->base, &cfg->feeds[i],
-					   fleet->quick ? NULL : cfg->state_dir,
+					   fleet->quick ? fleet->quick_state_dir : cfg->state_dir,
 					   fleet->hook, fleet->hook_arg);
 		if (!fleet->feeds[i]) {
 			log_error(NULL, "out of memory creating feed %s", cfg->feeds[i].name);
@@ -287,4 +290,11 @@ int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *w
 	if (i < 0 || !fleet->feeds[i])
 		return -1;
 	return pause ? feed_pause(fleet->feeds[i], why) : feed_resume(fleet->feeds[i]);
+}
+
+struct journal *fleet_journal(struct fleet *fleet, const char *name)
+{
+	ssize_t i = fleet->cfg ? feed_index(fleet->cfg, name) : -1;
+
+	return i < 0 || !fleet->feeds[i] ? NULL : feed_journal(fleet->feeds[i]);
 }

@@ -20,7 +20,10 @@
 struct fleet {
 	struct event_base *base;
 	struct config *cfg;       /* the configuration in force (owned) */
-	bool quick;               /* no state directory: checkpoints in memory */
+	bool quick;               /* quick mode: quick_state_dir, or none */
+	const char *quick_state_dir; /* quick mode's --state-dir or private
+				      temporary directory; NULL: checkpoints
+				      in memory */
 	struct feed **feeds;      /* parallel to cfg->feeds; NULL = not created */
 	struct sink **sinks;      /* parallel to cfg->sinks; NULL = not open */
 	feed_state_hook hook;     /* given to every feed */
@@ -63,5 +66,8 @@ void fleet_view(const struct fleet *fleet, struct daemon_view *out);
 /* Pause or resume the feed named name: 0, -1 when there is no such live
  * feed or feed_pause/feed_resume refused. */
 int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *why);
+
+/* The open journal of the ordered feed named name, or NULL. */
+struct journal *fleet_journal(struct fleet *fleet, const char *name);
 
 #endif /* CRDBFEEDD_FLEET_H */

@@ -14,7 +14,11 @@
  *
  * One writer (the daemon's event loop), any number of readers, in this
  * process (subscribers replaying) or another (crdbfeedctl replay, which
- * needs write access to lock.mdb as every LMDB reader does).
+ * needs write access to lock.mdb as every LMDB reader does: root or the
+ * daemon's user). One struct journal per directory per process: LMDB's
+ * locks are per process, and a second handle's close would drop them.
+ * Appended rows stay in this process until journal_commit, which is the
+ * only write transaction: reads never wait for or meet one.
  *
  * Guarantees the feed relies on:
  * - journal_commit() makes every row appended since the last commit and
@@ -48,14 +52,22 @@ enum journal_result {
 struct journal_limits {
 	int64_t max_age_ms;     /* journal_retention: 0 = no age limit */
 	uint64_t max_bytes;     /* journal_max_size: rows' bytes kept at
-				   most; also sizes the map (2 x, at least
-				   64 MiB) */
+				   most by journal_trim (a soft bound);
+				   also sizes the map (2 x, at least 64 MiB;
+				   0 = no size limit, an 8 GiB map) */
 };
 
 #define JOURNAL_READONLY 1u  /* open for reading only (crdbfeedctl) */
+/* Benchmarks only: LMDB's MDB_NOMETASYNC, one fsync per commit instead of
+ * two, but an OS crash may undo the last commit (journal.c says why the
+ * journal does not use it). */
+#define JOURNAL_NOMETASYNC 2u
 
 /* Open (create unless JOURNAL_READONLY) the journal in dir (created, mode
- * 0750, when missing). NULL with errbuf set on failure. */
+ * 0750, when missing). NULL with errbuf set on failure. JOURNAL_READONLY
+ * takes the map size the writer recorded (lim may be NULL) and fails with
+ * one line naming dir when it is missing, unreadable, or not a journal.
+ * A new journal starts with first_seq 1, epoch 1. */
 struct journal *journal_open(const char *dir, const struct journal_limits *lim,
 			     unsigned flags, char *errbuf, size_t errlen);
 void journal_close(struct journal *j);
@@ -99,15 +111,20 @@ struct journal_row {
 	int64_t written_ms;     /* CLOCK_REALTIME when appended (read back) */
 };
 
-/* Append a row to the open write (begun on first use). row->seq must be
- * the last appended or committed seq + 1. */
+/* Append a row to the open write (kept in this process until the commit;
+ * written_ms is taken now, row->written_ms is ignored). row->seq must be
+ * the last appended or committed seq + 1, or nothing changes and
+ * JOURNAL_ERROR. JOURNAL_FULL when the rows appended would pass half the
+ * map: commit first. */
 int journal_append(struct journal *j, const struct journal_row *row,
 		   char *errbuf, size_t errlen);
 
 /*
  * Commit what was appended, with the checkpoint: resolved (zero = keep the
  * committed one; otherwise it must not go backwards) and the last seq.
- * Also called with nothing appended, to commit a resolved timestamp alone.
+ * A non-zero resolved also becomes the mark after the last row committed.
+ * Also called with nothing appended, to commit a resolved timestamp alone
+ * (nothing appended and resolved zero or unchanged: no transaction).
  * On JOURNAL_FULL/JOURNAL_ERROR the appended rows are discarded (the
  * caller still holds them and appends them again).
  */
@@ -118,8 +135,10 @@ void journal_abort(struct journal *j);
 
 /*
  * Start over (the feed switched delivery, or was reset): delete every row,
- * ident and mark, keep counting: the next row gets next_seq; the epoch is
- * bumped. Committed at once.
+ * ident and mark, keep counting: the next row gets next_seq (first_seq =
+ * next_seq, which must be above the last seq committed: none is handed out
+ * twice); the epoch is bumped and the resolved checkpoint cleared. What
+ * was appended is discarded. Committed at once.
  */
 int journal_reset(struct journal *j, uint64_t next_seq, char *errbuf,
 		  size_t errlen);
@@ -129,15 +148,18 @@ int journal_reset(struct journal *j, uint64_t next_seq, char *errbuf,
  * older than max_age_ms (by written_ms, against now_ms) or while the
  * rows' bytes exceed max_bytes, and never a row with seq > keep_after
  * (what a sink has not had acknowledged: UINT64_MAX = no such bound).
- * Sets *deleted. Committed at once, in batches (a large trim does not
- * hold one huge transaction).
+ * The newest mark at or before the last row deleted stays (it tells where
+ * the kept rows start). Sets *deleted. Committed at once, in batches of
+ * 10,000 rows (a large trim does not hold one huge transaction). It works
+ * on a full map too (the map grows by a margin for it).
  */
 int journal_trim(struct journal *j, int64_t now_ms, uint64_t keep_after,
 		 uint64_t *deleted, char *errbuf, size_t errlen);
 
 /* What a reader gets, in seq order: a row, or a resolved mark after row
  * mark_seq. Pointers are valid during the callback only. Return 0 to go
- * on, 1 to stop after this item. */
+ * on, 1 to stop after this item. The callback may append, commit and
+ * read, but not trim, reset or close the journal. */
 struct journal_item {
 	bool is_mark;
 	const struct journal_row *row;  /* !is_mark */
@@ -158,16 +180,22 @@ int journal_read(struct journal *j, uint64_t after, bool include_mark_at_after,
 
 /*
  * The position to read from for "every row with updated >= since": *after
- * is set so that journal_read(after) gives them (rows before them with a
- * smaller updated are skipped by the reader's own filter, which compares
- * updated). 0 or -1.
+ * is the seq of the last mark whose resolved is < since (every row up to
+ * it has updated <= that resolved), or first_seq - 1 when there is none.
+ * journal_read(after) then gives every such row, but not only those: rows
+ * are in updated order only within a group and from group to group, and a
+ * late row has an updated below the marks before it, so the reader keeps
+ * its own filter (updated >= since) on every row. When after + 1 is below
+ * the oldest seq kept (journal_get_stats), rows it wanted were trimmed: a
+ * gap. 0 or -1.
  */
 int journal_seek_time(struct journal *j, crdb_hlc since, uint64_t *after,
 		      char *errbuf, size_t errlen);
 
 struct journal_stats {
 	uint64_t records;        /* rows kept */
-	uint64_t bytes;          /* their line bytes */
+	uint64_t bytes;          /* their record bytes (line, table, key and
+				    a 32-byte header): what max_bytes bounds */
 	uint64_t file_bytes;     /* data.mdb's size on disk */
 	uint64_t map_bytes;      /* the map size */
 	uint64_t oldest_seq, newest_seq;   /* 0 when empty */
@@ -177,5 +205,12 @@ struct journal_stats {
 };
 int journal_get_stats(struct journal *j, struct journal_stats *out,
 		      char *errbuf, size_t errlen);
+
+/* Tests only: the hash of (table, key bytes) the idents are keyed by
+ * (NULL: the built-in one), so that a test can force collisions. Set it
+ * before opening a journal; it applies to the whole process. */
+typedef uint64_t journal_ident_hash_fn(const char *table, size_t table_len,
+				       const char *key, size_t key_len);
+void journal_set_ident_hash(journal_ident_hash_fn *fn);
 
 #endif /* CRDBFEEDD_JOURNAL_H */

@@ -11,6 +11,7 @@
  *   {"v":1,"type":"state","feed":F,"state":S,"reason":W}
  *   {"v":1,"type":"missed","feed":F,"missed":N}
  *   {"v":1,"type":"error","feed":F,"error":E}
+ *   {"v":1,"type":"gap","feed":F,"after":N,"first":FIRST}
  *
  * Values from the changefeed stay JSON values (never JSON inside a string),
  * numbers with the digits CockroachDB wrote when the event was decoded
@@ -21,6 +22,7 @@
 
 #include "encode.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,11 +358,16 @@ struct line *line_new_resolved(const char *feed, crdb_hlc resolved)
 {
 	json_t *obj = line_header("resolved", feed);
 
+	struct line *line;
+
 	if (obj && set_hlc(obj, "resolved", resolved)) {
 		json_decref(obj);
 		return NULL;
 	}
-	return line_from_json(LINE_RESOLVED, obj, NULL);
+	line = line_from_json(LINE_RESOLVED, obj, NULL);
+	if (line)
+		line->updated = resolved;
+	return line;
 }
 
 struct line *line_new_state(const char *feed, const char *state,
@@ -400,3 +407,98 @@ struct line *line_new_error(const char *feed, const char *message)
 	return line_from_json(LINE_ERROR, obj, NULL);
 }
 
+
+struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
+				   uint64_t seq)
+{
+	json_t *obj = line_header("resolved", feed);
+	struct line *line;
+
+	if (obj && (set_hlc(obj, "resolved", resolved) ||
+		    json_object_set_new(obj, "seq", json_integer((json_int_t)seq)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	line = line_from_json(LINE_RESOLVED, obj, NULL);
+	if (line) {
+		line->seq = seq;
+		line->updated = resolved;
+	}
+	return line;
+}
+
+/* A line of len bytes, left for the caller to fill, and its table. */
+static struct line *line_alloc(enum line_kind kind, crdb_op op,
+			       const char *table, size_t table_len, size_t len)
+{
+	size_t tlen = table ? table_len + 1 : 0;
+	struct line *line;
+
+	if (len > SIZE_MAX - sizeof(*line) - tlen)
+		return NULL;
+	line = malloc(sizeof(*line) + len + tlen);
+	if (!line)
+		return NULL;
+	line->len = len;
+	line->refs = 1;
+	line->kind = kind;
+	line->op = op;
+	line->seq = 0;
+	line->updated = (crdb_hlc){ 0, 0 };
+	line->table = NULL;
+	if (table) {
+		char *copy = line->data + len;
+
+		memcpy(copy, table, table_len);
+		copy[table_len] = '\0';
+		line->table = copy;
+	}
+	return line;
+}
+
+struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
+			    size_t table_len, const char *data, size_t len)
+{
+	struct line *line = line_alloc(kind, op, table, table_len, len);
+
+	if (line)
+		memcpy(line->data, data, len);
+	return line;
+}
+
+/* ",\"seq\":N" and the flags, then "}\n": the tail of an ordered row. */
+struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
+				const char *table, size_t table_len,
+				crdb_hlc updated, uint64_t seq, bool late,
+				bool group_end)
+{
+	char tail[80];
+	int n;
+	struct line *line;
+
+	if (len < 2 || row[len - 2] != '}' || row[len - 1] != '\n')
+		return NULL;
+	n = snprintf(tail, sizeof(tail), ",\"seq\":%" PRIu64 "%s%s}\n", seq,
+		     late ? ",\"late\":true" : "",
+		     group_end ? ",\"group_end\":true" : "");
+	line = line_alloc(LINE_ROW, op, table, table_len, len - 2 + (size_t)n);
+	if (!line)
+		return NULL;
+	memcpy(line->data, row, len - 2);
+	memcpy(line->data + len - 2, tail, (size_t)n);
+	line->seq = seq;
+	line->updated = updated;
+	return line;
+}
+
+struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first)
+{
+	json_t *obj = line_header("gap", feed);
+
+	if (obj && (json_object_set_new(obj, "after", json_integer((json_int_t)after)) ||
+		    json_object_set_new(obj, "first", json_integer((json_int_t)first)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	return line_from_json(LINE_GAP, obj, NULL);
+}

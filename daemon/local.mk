@@ -29,6 +29,8 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/control_cmd.c \
 	daemon/control_http.c \
 	daemon/control_int.h \
+	daemon/control_replay.c \
+	daemon/ctl_replay.c daemon/ctl_replay.h \
 	daemon/defer.c daemon/defer.h \
 	daemon/encode.h \
 	daemon/encode_direct.c \
@@ -39,15 +41,25 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
 	daemon/fleet.c daemon/fleet.h \
+	daemon/journal.c daemon/journal.h \
+	daemon/idhash.h \
 	daemon/line.c \
+	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
+	daemon/order.c daemon/order.h \
+	daemon/ordered.c daemon/ordered.h \
+	daemon/recent.c daemon/recent.h \
+	daemon/pgserver.c daemon/pgserver.h \
+	daemon/pgstatement.c daemon/pgstatement.h \
 	daemon/request.c daemon/request.h \
+	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_int.h \
+	daemon/sink_replay.c \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \
@@ -57,12 +69,12 @@ daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
 daemon_libcrdbfeedd_la_LIBADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
-	$(JANSSON_LIBS) $(SYSTEMD_LIBS)
+	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LMDB_LIBS) $(LIBCRYPTO_LIBS)
 
 # What a program that uses daemon code compiles and links with; daemon
 # headers are included as "daemon/NAME.h" from outside daemon/.
 CRDBFEEDD_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SYSTEMD_CFLAGS)
+	$(SYSTEMD_CFLAGS) $(LMDB_CFLAGS) $(LIBCRYPTO_CFLAGS)
 CRDBFEEDD_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 CRDBFEEDD_LIBS = daemon/libcrdbfeedd.la
 
@@ -71,11 +83,17 @@ daemon_crdbfeedd_SOURCES = daemon/main.c
 daemon_crdbfeedd_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 daemon_crdbfeedd_LDADD = $(CRDBFEEDD_LIBS)
 
-# crdbfeedctl: libc and jansson only; it shares no code with the daemon.
+# crdbfeedctl: the control socket's client; `replay` of a stopped daemon
+# reads its configuration and the feed's journal with the daemon's own
+# code (conf_*.c, journal.c, ctl_replay.c), so it links the library too.
 bin_PROGRAMS += daemon/crdbfeedctl
 daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
-daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-daemon_crdbfeedctl_LDADD = $(JANSSON_LIBS)
+daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+daemon_crdbfeedctl_LDADD = $(CRDBFEEDD_LIBS)
+# libcrdb linked in (libtool's -static: uninstalled libtool libraries
+# only): the program in the build tree is the program, not a libtool
+# wrapper, so the tests can run a copy of it as another user.
+daemon_crdbfeedctl_LDFLAGS = $(AM_LDFLAGS) -static
 
 dist_man1_MANS = daemon/crdbfeedctl.1
 dist_man5_MANS = daemon/crdbfeedd.conf.5

@@ -21,6 +21,7 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -60,7 +61,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: crdbfeedd -c FILE [-v]\n"
 		"       crdbfeedd --check-config -c FILE\n"
-		"       crdbfeedd --dsn URL [--option K[=V]]... [-v] TABLE...\n"
+		"       crdbfeedd --dsn URL [--option K[=V]]... [--ordered] [--state-dir DIR] [-v] TABLE...\n"
 		"\n"
 		"Stream CockroachDB changefeeds as NDJSON to Unix-socket subscribers\n"
 		"and standard output, resuming from checkpoints after any fault.\n"
@@ -69,6 +70,11 @@ static void usage(FILE *out)
 		"      --check-config   validate FILE, list every problem, exit 0 or 1\n"
 		"      --dsn URL        quick mode: one feed of TABLE... to stdout, no state\n"
 		"  -o, --option K[=V]   quick mode: a changefeed option (repeatable)\n"
+		"      --ordered        quick mode: delivery = ordered (once each, in commit\n"
+		"                       order, with seq); without --state-dir its journal is\n"
+		"                       in a private temporary directory removed at exit\n"
+		"      --state-dir DIR  quick mode: keep the checkpoint (and journal) in DIR,\n"
+		"                       so that the next run resumes\n"
 		"  -v, --verbose        log at debug level\n"
 		"  -h, --help           show this help and the configuration keys\n"
 		"  -V, --version        show the version\n"
@@ -318,6 +324,46 @@ static void hide_dsn_password(char *arg)
 	free(masked);
 }
 
+/* crdbfeedctl replay through the control socket reads the feed's own
+ * journal handle (journal.h: one per process). */
+static struct journal *control_journal(void *arg, const char *feed)
+{
+	struct daemon *d = arg;
+
+	return fleet_journal(&d->fleet, feed);
+}
+
+/* Quick mode's private state directory for --ordered without
+ * --state-dir: mode 0700 under $TMPDIR (or /tmp), removed at exit. */
+static int quick_temp_dir(char *buf, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((size_t)snprintf(buf, len, "%s/crdbfeedd-XXXXXX", tmp) >= len ||
+	    !mkdtemp(buf)) {
+		fprintf(stderr, "crdbfeedd: cannot create a temporary state directory in %s: %s\n",
+			tmp, strerror(errno));
+		buf[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	if (remove(path) < 0)
+		log_warning(NULL, "cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int check_state_dir(const char *dir)
 {
 	struct stat st;
@@ -344,6 +390,8 @@ int main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "option", required_argument, NULL, 'o' },
+		{ "ordered", no_argument, NULL, 'O' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -352,7 +400,9 @@ int main(int argc, char **argv)
 		{ "dump-config", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *config_path = NULL, *dsn = NULL;
+	const char *config_path = NULL, *dsn = NULL, *quick_dir = NULL;
+	char temp_dir[4096] = "";
+	bool ordered = false;
 	char **options = NULL;
 	int noptions = 0, opt;
 	bool check_only = false, verbose = false, dump = false;
@@ -364,6 +414,7 @@ int main(int argc, char **argv)
 		.view = daemon_view_fill,
 		.reload = control_reload,
 		.pause = control_pause,
+		.journal = control_journal,
 	};
 
 	options = calloc((size_t)argc, sizeof(char *));
@@ -386,6 +437,12 @@ int main(int argc, char **argv)
 		case 'o':
 			options[noptions++] = optarg;
 			break;
+		case 'O':
+			ordered = true;
+			break;
+		case 'S':
+			quick_dir = optarg;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -407,7 +464,8 @@ int main(int argc, char **argv)
 	}
 	if ((config_path && dsn) || (!config_path && !dsn) ||
 	    (dsn && optind >= argc) || (config_path && optind < argc) ||
-	    (check_only && !config_path) || (noptions && !dsn)) {
+	    (check_only && !config_path) || (noptions && !dsn) ||
+	    ((ordered || quick_dir) && !dsn)) {
 		usage(stderr);
 		free(options);
 		return EX_USAGE;
@@ -445,7 +503,7 @@ int main(int argc, char **argv)
 		struct config_diag diag = { 0 };
 
 		cfg = config_quick(dsn, argv + optind, (size_t)(argc - optind),
-				   options, (size_t)noptions, &diag);
+				   options, (size_t)noptions, ordered, &diag);
 		d.quick = true;
 		for (size_t i = 0; i < diag.nlines; i++)
 			fprintf(stderr, "crdbfeedd: %s\n", diag.lines[i]);
@@ -501,6 +559,14 @@ int main(int argc, char **argv)
 	d.verbose = verbose;
 	d.fleet.base = d.base;
 	d.fleet.quick = d.quick;
+	if (d.quick && (quick_dir || ordered)) {
+		if (quick_dir ? check_state_dir(quick_dir) != 0 :
+				quick_temp_dir(temp_dir, sizeof(temp_dir)) != 0) {
+			config_free(cfg);
+			return EX_CANTCREAT;
+		}
+		d.fleet.quick_state_dir = quick_dir ? quick_dir : temp_dir;
+	}
 	d.fleet.hook = on_feed_state;
 	d.fleet.hook_arg = &d;
 	d.fleet.activated_fd = activation_fd;
@@ -549,5 +615,7 @@ int main(int argc, char **argv)
 	event_free(d.shutdown_timer);
 	fleet_free(&d.fleet);
 	event_base_free(d.base);
+	if (temp_dir[0])
+		remove_tree(temp_dir);
 	return d.exit_code;
 }

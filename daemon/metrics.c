@@ -253,6 +253,145 @@ static const struct {
 	  "Checkpoint writes that failed (the previous checkpoint was kept)." },
 };
 
+/* Ordered delivery's values (stats.h), for ordered feeds only: a stream
+ * feed holds nothing and has no journal. */
+enum feed_value_kind { FV_U64, FV_BOOL };
+
+static const struct {
+	const char *name;
+	enum metric_type type;
+	enum feed_value_kind kind;
+	size_t offset;
+	bool skip_zero;           /* no value yet (an empty journal) */
+	const char *help;
+} ordered_values[] = {
+	{ "crdbfeedd_feed_held_rows", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, held_rows), false,
+	  "Rows held until a resolved timestamp covers them (memory and disk)." },
+	{ "crdbfeedd_feed_held_bytes", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, held_bytes), false,
+	  "Bytes of the rows held (memory and disk)." },
+	{ "crdbfeedd_feed_spilled_rows", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, spilled_rows), false,
+	  "Held rows spilled to disk beyond the memory budget." },
+	{ "crdbfeedd_feed_late_rows_total", METRIC_COUNTER, FV_U64,
+	  offsetof(struct feed_stats, late_rows), false,
+	  "Rows that arrived below a resolved timestamp already released, delivered flagged late." },
+	{ "crdbfeedd_feed_released_seq", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, released_seq), false,
+	  "The last sequence number released to subscribers." },
+	{ "crdbfeedd_feed_journal_records", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, journal_records), false,
+	  "Rows kept in the journal." },
+	{ "crdbfeedd_feed_journal_bytes", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, journal_bytes), false,
+	  "Bytes of the rows kept in the journal (what journal_max_size bounds)." },
+	{ "crdbfeedd_feed_journal_file_bytes", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, journal_file_bytes), false,
+	  "Size of the journal's data file on disk." },
+	{ "crdbfeedd_feed_journal_oldest_seq", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, journal_oldest_seq), true,
+	  "Sequence number of the oldest row kept in the journal." },
+	{ "crdbfeedd_feed_journal_newest_seq", METRIC_GAUGE, FV_U64,
+	  offsetof(struct feed_stats, journal_newest_seq), true,
+	  "Sequence number of the newest row in the journal." },
+	{ "crdbfeedd_feed_journal_commits_total", METRIC_COUNTER, FV_U64,
+	  offsetof(struct feed_stats, journal_commits), false,
+	  "Journal commits (released rows with the checkpoint)." },
+	{ "crdbfeedd_feed_journal_commit_errors_total", METRIC_COUNTER, FV_U64,
+	  offsetof(struct feed_stats, journal_commit_errors), false,
+	  "Journal commits that failed (disk or map full, or an error): nothing was lost, the rows were kept and committed again." },
+	{ "crdbfeedd_feed_journal_stalled", METRIC_GAUGE, FV_BOOL,
+	  offsetof(struct feed_stats, journal_stalled), false,
+	  "1 while the feed is stalled because its journal cannot commit (full)." },
+};
+
+/* The journal's oldest and newest rows' updated timestamps. */
+static const struct {
+	const char *name;
+	size_t offset;
+	const char *help;
+} ordered_times[] = {
+	{ "crdbfeedd_feed_journal_oldest_timestamp_seconds",
+	  offsetof(struct feed_stats, journal_oldest_updated),
+	  "Updated timestamp of the oldest row kept in the journal (seconds since the epoch)." },
+	{ "crdbfeedd_feed_journal_newest_timestamp_seconds",
+	  offsetof(struct feed_stats, journal_newest_updated),
+	  "Updated timestamp of the newest row in the journal (seconds since the epoch)." },
+};
+
+static void render_ordered(struct textbuf *buf, const struct daemon_view *view)
+{
+	const struct feed_view *feeds = view->feeds;
+
+	metrics_family(buf, "crdbfeedd_feed_ordered", METRIC_GAUGE,
+		       "1 for a feed with ordered delivery (held until resolved, journaled), 0 for stream delivery.");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", feeds[i].name, NULL };
+
+		if (feeds[i].live)
+			metrics_sample_u64(buf, "crdbfeedd_feed_ordered", labels,
+					   feeds[i].stats.ordered);
+	}
+	metrics_family(buf, "crdbfeedd_feed_duplicates_total", METRIC_COUNTER,
+		       "Rows dropped as already delivered: re-sent after a reconnect (stream: in this run; ordered: within the journal's retention).");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", feeds[i].name, NULL };
+
+		if (feeds[i].live)
+			metrics_sample_u64(buf, "crdbfeedd_feed_duplicates_total", labels,
+					   feeds[i].stats.duplicates);
+	}
+	metrics_family(buf, "crdbfeedd_feed_resolved_stalls_total", METRIC_COUNTER,
+		       "Restarts from the checkpoint because the resolved timestamp stopped advancing while rows arrived.");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", feeds[i].name, NULL };
+
+		if (feeds[i].live)
+			metrics_sample_u64(buf, "crdbfeedd_feed_resolved_stalls_total", labels,
+					   feeds[i].stats.resolved_stalls);
+	}
+	for (size_t m = 0; m < sizeof(ordered_values) / sizeof(ordered_values[0]); m++) {
+		metrics_family(buf, ordered_values[m].name, ordered_values[m].type,
+			       ordered_values[m].help);
+		for (size_t i = 0; i < view->nfeeds; i++) {
+			const char *labels[] = { "feed", feeds[i].name, NULL };
+			const char *field = (const char *)&feeds[i].stats + ordered_values[m].offset;
+			uint64_t value;
+
+			if (!feeds[i].live || !feeds[i].stats.ordered)
+				continue;
+			if (ordered_values[m].kind == FV_BOOL) {
+				bool flag;
+
+				memcpy(&flag, field, sizeof(flag));
+				value = flag;
+			} else {
+				memcpy(&value, field, sizeof(value));
+			}
+			if (ordered_values[m].skip_zero && !value)
+				continue;
+			metrics_sample_u64(buf, ordered_values[m].name, labels, value);
+		}
+	}
+	for (size_t m = 0; m < sizeof(ordered_times) / sizeof(ordered_times[0]); m++) {
+		metrics_family(buf, ordered_times[m].name, METRIC_GAUGE, ordered_times[m].help);
+		for (size_t i = 0; i < view->nfeeds; i++) {
+			const char *labels[] = { "feed", feeds[i].name, NULL };
+			crdb_hlc hlc;
+
+			if (!feeds[i].live || !feeds[i].stats.ordered)
+				continue;
+			memcpy(&hlc, (const char *)&feeds[i].stats + ordered_times[m].offset,
+			       sizeof(hlc));
+			if (crdb_hlc_is_zero(hlc))
+				continue;
+			metrics_sample_double(buf, ordered_times[m].name, labels,
+					      (double)hlc.wall / 1e9);
+		}
+	}
+}
+
 /* Seconds from an HLC's wall time (ns) or a ms time to now, never < 0. */
 static double age_seconds(int64_t now_ms, int64_t then_ns)
 {
@@ -446,6 +585,41 @@ static const struct {
 	  "Bytes queued now for the fullest subscriber." },
 };
 
+/* Journaled sinks only (their feed is ordered): replay from the journal. */
+static const struct {
+	const char *name;
+	enum metric_type type;
+	enum sink_value_kind kind;
+	size_t offset;
+	const char *help;
+} journaled_values[] = {
+	{ "crdbfeedd_sink_replaying", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, replaying),
+	  "Subscribers reading from the journal now (replaying, or moved there when they fell behind)." },
+	{ "crdbfeedd_sink_max_seq_lag", METRIC_GAUGE, SV_U64,
+	  offsetof(struct sink_stats, max_seq_lag),
+	  "The furthest subscriber's lag now, in sequence numbers behind the last released." },
+	{ "crdbfeedd_sink_replayed_lines_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, replayed_lines),
+	  "Lines sent to subscribers from the journal." },
+};
+
+static uint64_t sink_value(const struct sink_view *sink, enum sink_value_kind kind,
+			   size_t offset)
+{
+	const char *field = (const char *)&sink->stats + offset;
+	uint64_t value;
+
+	if (kind == SV_SIZE) {
+		size_t size;
+
+		memcpy(&size, field, sizeof(size));
+		return size;
+	}
+	memcpy(&value, field, sizeof(value));
+	return value;
+}
+
 static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 {
 	const struct sink_view *sinks = view->sinks;
@@ -472,22 +646,30 @@ static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 			       sink_values[m].help);
 		for (size_t i = 0; i < n; i++) {
 			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
-			const char *field = (const char *)&sinks[i].stats + sink_values[m].offset;
-			uint64_t value;
 
 			if (!sinks[i].live)
 				continue;
 			labels[1] = sinks[i].name;
 			labels[3] = sinks[i].cfg->feed;
-			if (sink_values[m].kind == SV_SIZE) {
-				size_t size;
+			metrics_sample_u64(buf, sink_values[m].name, labels,
+					   sink_value(&sinks[i], sink_values[m].kind,
+						      sink_values[m].offset));
+		}
+	}
 
-				memcpy(&size, field, sizeof(size));
-				value = size;
-			} else {
-				memcpy(&value, field, sizeof(value));
-			}
-			metrics_sample_u64(buf, sink_values[m].name, labels, value);
+	for (size_t m = 0; m < sizeof(journaled_values) / sizeof(journaled_values[0]); m++) {
+		metrics_family(buf, journaled_values[m].name, journaled_values[m].type,
+			       journaled_values[m].help);
+		for (size_t i = 0; i < n; i++) {
+			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
+
+			if (!sinks[i].live || !sinks[i].stats.journaled)
+				continue;
+			labels[1] = sinks[i].name;
+			labels[3] = sinks[i].cfg->feed;
+			metrics_sample_u64(buf, journaled_values[m].name, labels,
+					   sink_value(&sinks[i], journaled_values[m].kind,
+						      journaled_values[m].offset));
 		}
 	}
 
@@ -522,6 +704,7 @@ int metrics_render(struct textbuf *buf, const struct daemon_view *view,
 	}
 	render_process(buf, view, now_ms, proc);
 	render_feeds(buf, view, now_ms);
+	render_ordered(buf, view);
 	render_sinks(buf, view);
 	return buf->failed ? -1 : 0;
 }

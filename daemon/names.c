@@ -15,6 +15,8 @@ const char *slow_policy_name(enum slow_policy policy)
 		return "block";
 	case SLOW_POLICY_DROP:
 		return "drop";
+	case SLOW_POLICY_JOURNAL:
+		return "journal";
 	default:
 		return "disconnect";
 	}
@@ -30,6 +32,7 @@ static const char *const reconnect_names[RECONNECT_NREASONS] = {
 	[RECONNECT_LOST] = "lost", [RECONNECT_STALL] = "stall",
 	[RECONNECT_BAD_ROW] = "bad_row", [RECONNECT_RELOAD] = "reload",
 	[RECONNECT_RESUME] = "resume",
+	[RECONNECT_RESOLVED_STALL] = "resolved_stall",
 };
 
 const char *reconnect_reason_name(enum reconnect_reason reason)

@@ -34,15 +34,20 @@ typedef int (*order_seen_fn)(void *arg, const char *table, size_t table_len,
 			     const char *key, size_t key_len, crdb_hlc updated);
 
 struct order_limits {
-	size_t memory_budget;  /* bytes of held rows kept in memory */
+	size_t memory_budget;  /* bytes of memory for held rows: their
+				  allocations (as malloc takes them) and
+				  the arrays that index them; unused when
+				  durable */
 	const char *spill_dir; /* where spilled rows go (created; the order
 				  owns what it puts there) */
 	bool durable;          /* every row on disk, order_sync() fsyncs */
 };
 
+/* The store is spill_dir/held.mdb (and held.mdb-lock). Non-durable, it
+ * starts empty and order_free removes it; durable, order_new holds its
+ * rows again (one instance per spill_dir). NULL with errbuf set. */
 struct order *order_new(const struct order_limits *lim, order_seen_fn seen,
 			void *seen_arg, char *errbuf, size_t errlen);
-/* Free; a non-durable spill store is removed. */
 void order_free(struct order *o);
 
 /* The newest resolved timestamp already released (the checkpoint, at
@@ -76,15 +81,26 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
 
 /*
  * Release held rows with updated <= resolved, in (updated, table, key)
- * order, at most max_rows of them (0 = no limit), calling fn for each;
- * group_end is true on the last row of its updated group (a group is never
- * split across calls: max_rows may be exceeded to finish one). Pointers
- * are valid during the call only; released rows are gone from the order.
+ * order, at most max_rows of them (0 = no limit), calling fn for each.
+ * group_end is true on the last row of its updated group and on no other:
+ * a group larger than max_rows (an initial scan gives millions of rows
+ * one updated) is split across calls, and group_end comes only with its
+ * real last row, in whichever call that is. Pointers are valid during the
+ * call only; fn must not call back into the order. A row fn accepted is
+ * gone from the order; the row fn refused (-1) stays held.
+ *
  * Returns the number released, or -1 with errbuf set: resolved older than
- * order_released() ("went backwards"), fn returning -1, or the spill
- * store failing. When every row <= resolved is out, the released resolved
- * becomes resolved (order_released); a partial release (max_rows hit)
- * leaves it, and *more is set.
+ * order_released() or than a partial release's ("went backwards"), fn
+ * returning -1, or the spill store failing. When every row <= resolved is
+ * out, the released resolved becomes resolved (order_released); a partial
+ * release (max_rows hit, or fn refusing) leaves it, and sets *more (more
+ * may be NULL). While a release is partial, a row added that sorts at or
+ * before the last row out is treated as below the released resolved
+ * (duplicate or late), one after it is held and comes out in its place.
+ *
+ * Rows found at or below the released resolved in a durable store
+ * reloaded after a restart are asked of seen() as they come: dropped
+ * (counted as duplicates) when released before, else released.
  */
 typedef int (*order_release_fn)(void *arg, const struct order_row *row,
 				bool group_end);
@@ -92,12 +108,16 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 		   order_release_fn fn, void *arg, bool *more,
 		   char *errbuf, size_t errlen);
 
-/* durable: fsync the held rows. 0 or -1. */
+/* durable: commit and fsync the held rows. 0 or -1. Non-durable: 0. */
 int order_sync(struct order *o, char *errbuf, size_t errlen);
 
 struct order_stats {
-	uint64_t held_rows, held_bytes;       /* now, memory and disk */
-	uint64_t memory_bytes;                /* of those, in memory */
+	uint64_t held_rows, held_bytes;       /* now, memory and disk; bytes:
+						 table, key and line */
+	uint64_t memory_bytes;                /* allocated, <= the budget
+						 (a release reads the disk
+						 through a transient 2 x 256
+						 KiB more) */
 	uint64_t spilled_rows;                /* now, on disk */
 	uint64_t duplicates;                  /* dropped, ever */
 	uint64_t late;                        /* ORDER_LATE returned, ever */

@@ -35,6 +35,10 @@ void request_filter_clear(struct request_filter *filter)
 	filter->ops = REQUEST_OPS_ALL;
 	filter->has_resolved = false;
 	filter->resolved = false;
+	filter->has_after = false;
+	filter->after = 0;
+	filter->has_since = false;
+	filter->since = (crdb_hlc){ 0, 0 };
 }
 
 static int parse_tables(json_t *tables, struct request_filter *out,
@@ -96,6 +100,56 @@ bad:
 	return -1;
 }
 
+/* The subscriber's text cut to fit `shown`, control bytes as '?': a
+ * message is one line (it is logged). */
+static const char *quotable(const char *text, char *shown, size_t size)
+{
+	size_t i;
+
+	for (i = 0; text[i] && i + 1 < size; i++)
+		shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+	shown[i] = '\0';
+	return shown;
+}
+
+/* "after": the last sequence number the subscriber saw, 0 for none. JSON
+ * integers above INT64_MAX are refused by jansson itself (no sequence
+ * comes near). */
+static int parse_after(json_t *after, struct request_filter *out,
+		       char *msg, size_t msglen)
+{
+	if (!json_is_integer(after) || json_integer_value(after) < 0) {
+		snprintf(msg, msglen, "\"after\" must be an integer >= 0 (the last \"seq\" received, 0 for the beginning)");
+		return -1;
+	}
+	out->has_after = true;
+	out->after = (uint64_t)json_integer_value(after);
+	return 0;
+}
+
+/* "since": an HLC ("wall.logical") or an RFC 3339 time, as start_cursor
+ * takes them. */
+static int parse_since(json_t *since, struct request_filter *out,
+		       char *msg, size_t msglen)
+{
+	const char *text = json_string_value(since);
+	char shown[65];
+	crdb_error err;
+
+	if (text && strlen(text) == json_string_length(since) &&
+	    (crdb_hlc_parse(text, strlen(text), &out->since, &err) == 0 ||
+	     crdb_hlc_from_rfc3339(text, &out->since, &err) == 0)) {
+		out->has_since = true;
+		return 0;
+	}
+	if (!text)
+		snprintf(msg, msglen, "\"since\" must be a string: an HLC timestamp (wall.logical) or an RFC 3339 time");
+	else
+		snprintf(msg, msglen, "\"since\" must be an HLC timestamp (wall.logical) or an RFC 3339 time, not '%s'",
+			 quotable(text, shown, sizeof(shown)));
+	return -1;
+}
+
 int request_parse(const char *text, size_t len, struct request_filter *out,
 		  char *msg, size_t msglen)
 {
@@ -133,12 +187,23 @@ int request_parse(const char *text, size_t len, struct request_filter *out,
 			}
 			out->has_resolved = true;
 			out->resolved = json_is_true(value);
+		} else if (strcmp(key, "after") == 0) {
+			if (parse_after(value, out, msg, msglen))
+				goto out;
+		} else if (strcmp(key, "since") == 0) {
+			if (parse_since(value, out, msg, msglen))
+				goto out;
 		} else {
-			/* %.64s: the key is the subscriber's text. */
-			snprintf(msg, msglen, "unknown request field \"%.64s\" (expected tables, ops, resolved)",
-				 key);
+			char shown[65];
+
+			snprintf(msg, msglen, "unknown request field \"%s\" (expected tables, ops, resolved, after, since)",
+				 quotable(key, shown, sizeof(shown)));
 			goto out;
 		}
+	}
+	if (out->has_after && out->has_since) {
+		snprintf(msg, msglen, "\"after\" and \"since\" cannot be used together: give one starting point");
+		goto out;
 	}
 	rc = 0;
 out:

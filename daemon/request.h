@@ -5,14 +5,17 @@
  * A subscriber may send one line (at most REQUEST_MAX bytes before the
  * newline) to narrow what it receives (crdbfeedd(8), "SUBSCRIBING"):
  *   {"tables":["t",...],"ops":["insert","update","upsert","delete","unknown"],
- *    "resolved":true|false}
- * Every field is optional; unknown fields and duplicates are errors.
+ *    "resolved":true|false, "after":N | "since":"<HLC or RFC 3339 time>"}
+ * Every field is optional; unknown fields and duplicates are errors, and
+ * so are "after" and "since" together (two starting points). Whether the
+ * sink can replay is the sink's question, not the parser's.
  */
 #ifndef CRDBFEEDD_REQUEST_H
 #define CRDBFEEDD_REQUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "crdb.h"
 
@@ -32,6 +35,10 @@ struct request_filter {
 	unsigned ops;       /* REQUEST_OP_BIT set of wanted operations */
 	bool has_resolved;  /* "resolved" was given (else the sink's default) */
 	bool resolved;
+	bool has_after;     /* "after": replay every row with seq > after */
+	uint64_t after;
+	bool has_since;     /* "since": replay every row with updated >= since */
+	crdb_hlc since;
 };
 
 /*

@@ -46,6 +46,14 @@ size_t sink_high_watermark(const struct sink *sink)
 	return sink->cfg->buffer_bytes ? sink->cfg->buffer_bytes : 1024 * 1024;
 }
 
+size_t sink_low_watermark(const struct sink *sink)
+{
+	size_t high = sink_high_watermark(sink);
+	size_t low = sink->cfg->low_watermark;
+
+	return low && low < high ? low : high / 2;
+}
+
 static void sink_cache_bounds(struct sink *sink)
 {
 	sink->high = sink_high_watermark(sink);
@@ -311,6 +319,7 @@ void sink_get_stats(const struct sink *sink, struct sink_stats *out)
 	}
 	out->buffer_bytes = sink_high_watermark(sink);
 	out->activated = sink->activated;
+	sink_replay_stats(sink, out);
 }
 
 void sink_close(struct sink *sink, const char *why)

@@ -27,10 +27,12 @@ enum reconnect_reason {
 	RECONNECT_BAD_ROW,   /* a row could not be decoded or encoded */
 	RECONNECT_RELOAD,    /* a reload changed the feed's statement */
 	RECONNECT_RESUME,    /* an operator resumed a paused feed */
+	RECONNECT_RESOLVED_STALL, /* rows came, resolved did not advance */
 	RECONNECT_NREASONS
 };
 
-/* "connect", "error", "lost", "stall", "bad_row", "reload", "resume". */
+/* "connect", "error", "lost", "stall", "bad_row", "reload", "resume",
+ * "resolved_stall". */
 const char *reconnect_reason_name(enum reconnect_reason reason);
 
 struct feed_stats {

@@ -11,9 +11,13 @@
  *               is exceeded by at most one line);
  *   disconnect  send a final error line if the socket takes it, and close;
  *   drop        skip the line, count it, and once the queue is empty send
- *               one {"type":"missed"} line.
+ *               one {"type":"missed"} line;
+ *   journal     (journaled sinks) stop taking live lines and read the
+ *               journal from the subscriber's position until caught up
+ *               (sink_replay.c); without a journal, as disconnect.
  * A subscriber may send one JSON request line to narrow what it gets
- * (crdbfeedd(8), "SUBSCRIBING").
+ * (crdbfeedd(8), "SUBSCRIBING"), and on a journaled sink to start from a
+ * position in the journal.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -42,14 +46,6 @@ static void sink_owner_progress(struct sink *sink)
 {
 	if (sink->owner.progress)
 		sink->owner.progress(sink->owner.arg);
-}
-
-static size_t sink_low_watermark(const struct sink *sink)
-{
-	size_t high = sink_high_watermark(sink);
-	size_t low = sink->cfg->low_watermark;
-
-	return low && low < high ? low : high / 2;
 }
 
 /* ---- subscribers ------------------------------------------------------- */
@@ -94,12 +90,16 @@ void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
 		sink->disconnected_other++;
 	if (sub->state == SUB_BLOCKED)
 		sink->nblocked--;
+	if (sub->source == SOURCE_JOURNAL)
+		sink->nreplaying--;
 	sub->state = SUB_CLOSED;
 	if (sub->read_ev)
 		event_free(sub->read_ev);
 	if (sub->write_ev)
 		event_free(sub->write_ev);
-	sub->read_ev = sub->write_ev = NULL;
+	if (sub->source_ev)
+		event_free(sub->source_ev);
+	sub->read_ev = sub->write_ev = sub->source_ev = NULL;
 	sub->write_armed = false;
 	queue_clear(sub);
 	if (sub->is_stdout) {
@@ -164,7 +164,27 @@ static inline void subscriber_queue(struct subscriber *sub, struct line *line)
 		sub->write_armed = true;
 }
 
-/* After the queue shrank: unblock, finish a drop episode. */
+void subscriber_push(struct subscriber *sub, struct line *line)
+{
+	subscriber_queue(sub, line);
+}
+
+void subscriber_greet(struct subscriber *sub)
+{
+	struct sink *sink = sub->sink;
+	struct line *line;
+
+	if (!sink->owner.greeting)
+		return;
+	line = sink->owner.greeting(sink->owner.arg);
+	if (line) {
+		subscriber_queue(sub, line);
+		line_unref(line);
+	}
+}
+
+/* After the queue shrank: unblock, finish a drop episode, read on from the
+ * journal. */
 static void subscriber_drained(struct subscriber *sub)
 {
 	struct sink *sink = sub->sink;
@@ -186,6 +206,8 @@ static void subscriber_drained(struct subscriber *sub)
 			line_unref(line);
 		}
 	}
+	if (sub->source == SOURCE_JOURNAL)
+		subscriber_replay_next(sub);
 }
 
 /* Write as much of the queue as the socket takes, in batches. */
@@ -308,14 +330,18 @@ void subscriber_say_goodbye(struct subscriber *sub, const char *message)
 	line_unref(line);
 }
 
-static bool subscriber_wants(const struct subscriber *sub,
-			     const struct line *line)
+bool subscriber_wants(const struct subscriber *sub, const struct line *line)
 {
 	switch (line->kind) {
 	case LINE_RESOLVED:
 		return sub->resolved;
 	case LINE_ROW:
 		if (!(sub->filter.ops & REQUEST_OP_BIT(line->op)))
+			return false;
+		/* "since" holds for live rows too: a time in the future
+		 * waits for it. */
+		if (sub->filter.has_since && !crdb_hlc_is_zero(line->updated) &&
+		    crdb_hlc_compare(line->updated, sub->filter.since) < 0)
 			return false;
 		if (!sub->filter.tables)
 			return true;
@@ -328,25 +354,61 @@ static bool subscriber_wants(const struct subscriber *sub,
 	}
 }
 
-/* The policy, for one subscriber and one line. */
+static void subscriber_too_slow(struct subscriber *sub)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg),
+		 "too slow: %zu bytes queued, the sink's buffer is %zu bytes",
+		 sub->queued_bytes, sub->sink->high);
+	subscriber_say_goodbye(sub, msg);
+	subscriber_close(sub, CLOSE_SLOW, LOG_LEVEL_WARNING, msg);
+}
+
+/* The position, the filter and the policy, for one subscriber and one
+ * line. */
 static void subscriber_offer(struct subscriber *sub, struct line *line)
 {
 	struct sink *sink = sub->sink;
 	size_t high = sink->high;
 
-	if (!subscriber_wants(sub, line))
+	if (sub->source != SOURCE_LIVE) {
+		/* Waiting or replaying: its rows come later, from the
+		 * journal; the feed's state it gets on going live. */
+		if (line->kind == LINE_STATE)
+			sub->missed_state = true;
 		return;
+	}
+	if (sink_journaled(sink)) {
+		switch (subscriber_position(sub, line)) {
+		case POS_OLD:
+			return;
+		case POS_AHEAD:
+			subscriber_to_journal(sub, "missed a position");
+			return;
+		case POS_NEXT:
+		case POS_NONE:
+			break;
+		}
+	}
+	if (!subscriber_wants(sub, line)) {
+		subscriber_advance(sub, line);
+		return;
+	}
 	if (sub->dropping) {
+		subscriber_advance(sub, line);
 		sub->missed++;
 		sink->dropped++;
 		return;
 	}
 	if (sub->queued_bytes + line->len <= high || sub->count == 0) {
+		subscriber_advance(sub, line);
 		subscriber_queue(sub, line);
 		return;
 	}
 	switch (sink->cfg->policy) {
 	case SLOW_POLICY_BLOCK:
+		subscriber_advance(sub, line);
 		subscriber_queue(sub, line);
 		if (sub->state == SUB_ACTIVE) {
 			sub->state = SUB_BLOCKED;
@@ -356,18 +418,18 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 				  sub->ident, sub->queued_bytes);
 		}
 		break;
-	case SLOW_POLICY_DISCONNECT: {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg),
-			 "too slow: %zu bytes queued, the sink's buffer is %zu bytes",
-			 sub->queued_bytes, high);
-		subscriber_say_goodbye(sub, msg);
-		subscriber_close(sub, CLOSE_SLOW, LOG_LEVEL_WARNING, msg);
+	case SLOW_POLICY_DISCONNECT:
+		subscriber_too_slow(sub);
 		break;
-	}
-	case SLOW_POLICY_JOURNAL: /* not yet: acts as disconnect */
+	case SLOW_POLICY_JOURNAL:
+		/* The line is not taken: the journal gives it later. */
+		if (sink_journaled(sink))
+			subscriber_to_journal(sub, "over its buffer");
+		else
+			subscriber_too_slow(sub);
+		break;
 	case SLOW_POLICY_DROP:
+		subscriber_advance(sub, line);
 		sink->drops++;
 		sink->dropped++;
 		sub->dropping = true;
@@ -430,7 +492,8 @@ size_t sink_queued_bytes(const struct sink *sink)
 /* ---- the request line --------------------------------------------------- */
 
 /* The acknowledgement: {"v":1,"type":"subscribed","feed":F,"tables":..,
- * "ops":..,"resolved":..} with the filter now in force. */
+ * "ops":..,"resolved":..[,"after":N|,"since":HLC]} with the filter now in
+ * force. */
 static struct line *request_ack(const struct subscriber *sub)
 {
 	json_t *obj = json_object(), *tables, *ops;
@@ -452,6 +515,15 @@ static struct line *request_ack(const struct subscriber *sub)
 	json_object_set_new(obj, "tables", tables);
 	json_object_set_new(obj, "ops", ops);
 	json_object_set_new(obj, "resolved", json_boolean(sub->resolved));
+	if (sub->filter.has_after)
+		json_object_set_new(obj, "after",
+				    json_integer((json_int_t)sub->filter.after));
+	if (sub->filter.has_since) {
+		char since[CRDB_HLC_BUFSIZE];
+
+		crdb_hlc_format(sub->filter.since, since);
+		json_object_set_new(obj, "since", json_string(since));
+	}
 	line = line_new_json(LINE_SUBSCRIBED, obj);
 	json_decref(obj);
 	return line;
@@ -462,12 +534,19 @@ static void request_finish(struct subscriber *sub)
 	char msg[256];
 	struct line *line;
 	struct request_filter filter;
+	bool replay;
+	uint64_t after = 0;
 	int rc;
 
 	sub->request_done = true;
 	rc = request_parse(sub->request, sub->request_len, &filter, msg, sizeof(msg));
 	free(sub->request);
 	sub->request = NULL;
+	replay = rc == 0 && (filter.has_after || filter.has_since);
+	if (replay && subscriber_replay_position(sub, &filter, &after, msg, sizeof(msg))) {
+		request_filter_clear(&filter);
+		rc = -1;
+	}
 	if (rc) {
 		log_info(sub->sink->who, "subscriber %s sent a bad request: %s",
 			 sub->ident, msg);
@@ -486,6 +565,12 @@ static void request_finish(struct subscriber *sub)
 		subscriber_queue(sub, line);
 		line_unref(line);
 	}
+	if (sub->state == SUB_CLOSED || sub->source != SOURCE_WAITING)
+		return;
+	if (replay)
+		subscriber_replay_from(sub, after);
+	else
+		subscriber_go_live_now(sub);
 }
 
 static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
@@ -566,6 +651,7 @@ struct subscriber *subscriber_new(struct sink *sink, int fd,
 	sub->filter.ops = REQUEST_OPS_ALL;
 	sub->resolved = sink->cfg->resolved;
 	sub->state = SUB_ACTIVE;
+	sub->source = SOURCE_LIVE;
 	if (is_stdout) {
 		snprintf(sub->ident, sizeof(sub->ident), "stdout");
 		sub->request_done = true;
@@ -585,7 +671,9 @@ struct subscriber *subscriber_new(struct sink *sink, int fd,
 		}
 	}
 	sub->write_ev = event_new(sink->base, fd, EV_WRITE, on_subscriber_writable, sub);
-	if (!sub->write_ev) {
+	if (!sub->write_ev || (sink_journaled(sink) && subscriber_replay_init(sub))) {
+		if (sub->write_ev)
+			event_free(sub->write_ev);
 		if (sub->read_ev)
 			event_free(sub->read_ev);
 		free(sub);
@@ -604,13 +692,8 @@ struct subscriber *subscriber_new(struct sink *sink, int fd,
 	TAILQ_INSERT_TAIL(&sink->subs, sub, link);
 	sink->nsubs++;
 	/* Say where the feed stands, so that "quiet" is not "broken". */
-	if (sink->owner.greeting) {
-		struct line *line = sink->owner.greeting(sink->owner.arg);
-
-		if (line) {
-			subscriber_queue(sub, line);
-			line_unref(line);
-		}
-	}
+	subscriber_greet(sub);
+	if (sink_journaled(sink) && sub->state != SUB_CLOSED)
+		subscriber_await_request(sub);
 	return sub;
 }

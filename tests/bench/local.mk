@@ -34,6 +34,14 @@ tests_bench_bench_encode_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_bench_bench_encode_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_bench_bench_encode_LDADD = $(CRDBFEEDD_LIBS)
 
+# Ordered delivery's hold alone: add + release rows/s in memory, spilled
+# and durable (built with the tests, run by hand: it prints figures).
+check_PROGRAMS += tests/bench/bench_order
+tests_bench_bench_order_SOURCES = tests/bench/bench_order.c
+tests_bench_bench_order_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_bench_bench_order_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_bench_bench_order_LDADD = $(CRDBFEEDD_LIBS) $(LMDB_LIBS)
+
 # LD_PRELOAD shim that adds crdbsim's firehose options to crdbfeedd's
 # statement (see firehose-shim.c): a libtool module, built only for make
 # bench. No sanitizer flags: it is preloaded into any build of crdbfeedd.

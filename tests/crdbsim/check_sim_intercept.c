@@ -137,7 +137,12 @@ START_TEST(unterminated_input)
 }
 END_TEST
 
-/* What older versions refuse (§14.4, §14.6). */
+#define UDF_INSERT "CREATE FUNCTION f() RETURNS VOID LANGUAGE SQL AS " \
+	"$$ INSERT INTO t VALUES (1) $$"
+#define TTL_TABLE(params) "CREATE TABLE t (b TIMESTAMPTZ) WITH (" params ")"
+#define TTL_NO_CDC "ttl_disable_changefeed_replication = true"
+
+/* What older versions refuse (§14.4, §14.6, §15). */
 START_TEST(version_gates)
 {
 	static const struct {
@@ -158,6 +163,18 @@ START_TEST(version_gates)
 		{ 250100, "PREPARE TRANSACTION 'x'", SIM_RELAY, "" },
 		{ 250100, "COMMIT PREPARED 'x'", SIM_RELAY, "" },
 		{ 250100, "NOTIFY x", SIM_ERROR, "0A000" },
+		/* §15: data-modifying SQL functions from 23.2; crdbsim
+		 * emulates no refusal before functions existed (22.2). */
+		{ 220100, UDF_INSERT, SIM_RELAY, "" },
+		{ 220200, UDF_INSERT, SIM_ERROR, "0A000" },
+		{ 230111, UDF_INSERT, SIM_ERROR, "0A000" },
+		{ 230200, UDF_INSERT, SIM_RELAY, "" },
+		{ 210210, TTL_TABLE("ttl_expire_after = '1h'"), SIM_ERROR, "22023" },
+		{ 220100, TTL_TABLE("ttl_expire_after = '1h'"), SIM_RELAY, "" },
+		{ 220100, TTL_TABLE("ttl_expiration_expression = 'b'"), SIM_ERROR, "22023" },
+		{ 220200, TTL_TABLE("ttl_expiration_expression = 'b'"), SIM_RELAY, "" },
+		{ 230200, TTL_TABLE(TTL_NO_CDC), SIM_ERROR, "22023" },
+		{ 240100, TTL_TABLE(TTL_NO_CDC), SIM_RELAY, "" },
 	};
 	for (size_t i = 0; i < sizeof gates / sizeof gates[0]; i++) {
 		struct sim_rewrite_ctx c = ctx;
@@ -178,6 +195,21 @@ START_TEST(version_gates)
 			 "unimplemented: this syntax");
 	ck_assert_str_eq(st.hint, "You have attempted to use a feature that is "
 			 "not yet implemented.\nSee: https://go.crdb.dev/issue-v/41412/v21.2");
+	sim_stmt_clear(&st);
+	/* CockroachDB's texts for a function that modifies data (§15.1)
+	 * and for a storage parameter it does not have (§15.2). */
+	c.version = 230111;
+	ck_assert_int_eq(sim_classify("create function f() returns void language sql "
+				      "as 'upsert into t (a) values (1)'", &c, &st), 0);
+	ck_assert_str_eq(st.message, "unimplemented: INSERT usage inside a "
+			 "function definition");
+	ck_assert_str_eq(st.hint, "You have attempted to use a feature that is "
+			 "not yet implemented.\nSee: https://go.crdb.dev/issue-v/87289/v23.1");
+	sim_stmt_clear(&st);
+	ck_assert_int_eq(sim_classify(TTL_TABLE(TTL_NO_CDC), &c, &st), 0);
+	ck_assert_str_eq(st.message, "invalid storage parameter "
+			 "\"ttl_disable_changefeed_replication\"");
+	ck_assert_str_eq(st.hint, "");
 	sim_stmt_clear(&st);
 }
 END_TEST

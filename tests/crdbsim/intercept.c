@@ -6,7 +6,9 @@
  * (CANCEL ..., SET CLUSTER SETTING, LISTEN, changefeeds, CockroachDB-only
  * session variables, SHOW TABLES, refusals by version) are recognised on
  * a single statement only; a multi-statement simple Query is relayed, with
- * only the in-place rewrites applied.
+ * only the in-place rewrites applied and intercept_ddl.c's checks (in
+ * every statement: data-modifying SQL functions by version, row-level TTL
+ * storage parameters).
  *
  * The in-place rewrites also translate CockroachDB's dialect (§14.5): type
  * names where a type is expected (INT/INTEGER -> INT8, SERIAL -> INT8
@@ -21,6 +23,7 @@
 #include "config.h"
 
 #include "intercept.h"
+#include "intercept_ddl.h"
 #include "sqllex.h"
 
 #include <ctype.h>
@@ -736,7 +739,12 @@ int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 			  "a column list (INSERT ... ON CONFLICT on the primary key)");
 		return 0;
 	}
-	if (nstmts != 1)
+	bool ddl_oom;
+	if (ddl_function_refused(sql, ctx->version, out, &ddl_oom))
+		return 0;
+	if (ddl_oom || ddl_strip_ttl(out, ctx->version) != 0)
+		return -1;
+	if (out->kind == SIM_ERROR || nstmts != 1)
 		return 0;
 
 	const char *p = sql, *q, *r;

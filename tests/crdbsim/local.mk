@@ -99,6 +99,8 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/feedwire.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
+	tests/crdbsim/intercept_ddl.c \
+	tests/crdbsim/intercept_ddl.h \
 	tests/crdbsim/sqllex.c \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/proto.c \
@@ -155,6 +157,12 @@ TESTS += tests/crdbsim/run_psycopg_resolved
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_resolved
 dist_check_DATA += tests/crdbsim/test_psycopg_resolved.py
 
+# conf/notify.sql through crdbsim, and a changefeed on its table, with
+# psycopg as the client (§15).
+TESTS += tests/crdbsim/run_psycopg_notify
+dist_check_SCRIPTS += tests/crdbsim/run_psycopg_notify
+dist_check_DATA += tests/crdbsim/test_psycopg_notify.py
+
 # Statement classification and rewriting (no server needed).
 check_PROGRAMS += tests/crdbsim/check_sim_intercept
 TESTS += tests/crdbsim/check_sim_intercept
@@ -162,6 +170,8 @@ tests_crdbsim_check_sim_intercept_SOURCES = \
 	tests/crdbsim/check_sim_intercept.c \
 	tests/crdbsim/intercept.c \
 	tests/crdbsim/intercept.h \
+	tests/crdbsim/intercept_ddl.c \
+	tests/crdbsim/intercept_ddl.h \
 	tests/crdbsim/sqllex.c \
 	tests/crdbsim/sqllex.h \
 	tests/crdbsim/sbuf.c \

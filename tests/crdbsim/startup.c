@@ -96,6 +96,9 @@ static void pg_ev_cb(evutil_socket_t fd, short what, void *arg)
  * 2015-01-01 in the upper 48 bits, as CockroachDB's; the lower 15 bits are
  * a wrapping counter (CockroachDB's node id there relies on a per-node
  * clock bumped under a lock) so that ids within one tick stay unique.
+ * CockroachDB's ids increase on a node in call order (§15.3); here they
+ * increase within a session: when the counter wraps inside one tick, the
+ * id moves to the tick after the session's last one.
  */
 static const char dialect_setup_sql[] =
 	"DO $crdbsim$\n"
@@ -106,10 +109,20 @@ static const char dialect_setup_sql[] =
 	"  CREATE SEQUENCE IF NOT EXISTS crdbsim.unique_rowid_counter\n"
 	"    MINVALUE 0 MAXVALUE 32767 CYCLE;\n"
 	"  CREATE OR REPLACE FUNCTION crdbsim.unique_rowid() RETURNS int8\n"
-	"    LANGUAGE sql VOLATILE AS $f$\n"
-	"    SELECT (floor((extract(epoch FROM clock_timestamp())\n"
-	"                   - 1420070400) * 100000)::int8 << 15)\n"
-	"           | nextval('crdbsim.unique_rowid_counter') $f$;\n"
+	"    LANGUAGE plpgsql VOLATILE AS $f$\n"
+	"    DECLARE\n"
+	"      id int8 := (floor((extract(epoch FROM clock_timestamp())\n"
+	"                         - 1420070400) * 100000)::int8 << 15)\n"
+	"                 | nextval('crdbsim.unique_rowid_counter');\n"
+	"      prev int8 := nullif(current_setting('crdbsim.last_unique_rowid',\n"
+	"                                          true), '')::int8;\n"
+	"    BEGIN\n"
+	"      IF id <= prev THEN\n"
+	"        id := (((prev >> 15) + 1) << 15) | (id & 32767);\n"
+	"      END IF;\n"
+	"      PERFORM set_config('crdbsim.last_unique_rowid', id::text, false);\n"
+	"      RETURN id;\n"
+	"    END $f$;\n"
 	"  FOREACH t IN ARRAY ARRAY['jsonb', 'int2', 'int4', 'int8', 'float4',\n"
 	"      'float8', 'numeric', 'bool', 'date', 'time', 'timetz',\n"
 	"      'timestamp', 'timestamptz', 'interval', 'uuid', 'inet', 'bit',\n"

@@ -107,6 +107,24 @@ static void feed_from_json(json_t *obj, struct feed_view *feed,
 	feed->stats.state_since = (int64_t)u64_field(obj, "state_since");
 	feed->stats.last_row_at = (int64_t)u64_field(obj, "last_row_at");
 	feed->stats.paused = json_is_true(json_object_get(obj, "paused"));
+	feed->stats.ordered = json_is_true(json_object_get(obj, "ordered"));
+	feed->stats.duplicates = u64_field(obj, "duplicates");
+	feed->stats.resolved_stalls = u64_field(obj, "resolved_stalls");
+	feed->stats.held_rows = u64_field(obj, "held_rows");
+	feed->stats.held_bytes = u64_field(obj, "held_bytes");
+	feed->stats.spilled_rows = u64_field(obj, "spilled_rows");
+	feed->stats.late_rows = u64_field(obj, "late_rows");
+	feed->stats.released_seq = u64_field(obj, "released_seq");
+	feed->stats.journal_records = u64_field(obj, "journal_records");
+	feed->stats.journal_bytes = u64_field(obj, "journal_bytes");
+	feed->stats.journal_file_bytes = u64_field(obj, "journal_file_bytes");
+	feed->stats.journal_oldest_seq = u64_field(obj, "journal_oldest_seq");
+	feed->stats.journal_newest_seq = u64_field(obj, "journal_newest_seq");
+	feed->stats.journal_oldest_updated = hlc_field(obj, "journal_oldest_updated");
+	feed->stats.journal_newest_updated = hlc_field(obj, "journal_newest_updated");
+	feed->stats.journal_commits = u64_field(obj, "journal_commits");
+	feed->stats.journal_commit_errors = u64_field(obj, "journal_commit_errors");
+	feed->stats.journal_stalled = json_is_true(json_object_get(obj, "journal_stalled"));
 }
 
 static void sink_from_json(json_t *obj, struct sink_view *sink,
@@ -138,6 +156,10 @@ static void sink_from_json(json_t *obj, struct sink_view *sink,
 	sink->stats.buffer_bytes = u64_field(obj, "buffer_bytes");
 	sink->stats.queued_bytes = u64_field(obj, "queued_bytes");
 	sink->stats.max_queued_bytes = u64_field(obj, "max_queued_bytes");
+	sink->stats.journaled = json_is_true(json_object_get(obj, "journaled"));
+	sink->stats.replaying = u64_field(obj, "replaying");
+	sink->stats.max_seq_lag = u64_field(obj, "max_seq_lag");
+	sink->stats.replayed_lines = u64_field(obj, "replayed_lines");
 }
 
 /* The view of view.json, everything allocated (fixture_free frees). A
@@ -423,6 +445,53 @@ START_TEST(test_render_derived_values)
 }
 END_TEST
 
+/* Ordered delivery's samples: for the ordered feed and its journaled sink
+ * only, except the ordered flag, duplicates and resolved stalls, which
+ * every feed has; an empty journal's seqs and times are left out. */
+START_TEST(test_render_ordered)
+{
+	struct fixture fx;
+	struct textbuf buf;
+	const struct feed_view *ledger = NULL;
+	char want[256];
+
+	fixture_load(&fx);
+	for (size_t i = 0; i < fx.view.nfeeds && !ledger; i++)
+		if (fx.view.feeds[i].live && fx.view.feeds[i].stats.ordered)
+			ledger = &fx.view.feeds[i];
+	ck_assert_ptr_nonnull(ledger);
+	ck_assert_str_eq(ledger->name, "ledger");
+	textbuf_init(&buf, 1 << 20);
+	ck_assert_int_eq(metrics_render(&buf, &fx.view, fx.now_ms, &fx.proc), 0);
+	snprintf(want, sizeof(want), "crdbfeedd_feed_held_rows{feed=\"ledger\"} %llu\n",
+		 (unsigned long long)ledger->stats.held_rows);
+	ck_assert_msg(strstr(buf.data, want), "missing: %s", want);
+	snprintf(want, sizeof(want), "crdbfeedd_feed_released_seq{feed=\"ledger\"} %llu\n",
+		 (unsigned long long)ledger->stats.released_seq);
+	ck_assert_msg(strstr(buf.data, want), "missing: %s", want);
+	snprintf(want, sizeof(want), "crdbfeedd_feed_journal_newest_timestamp_seconds{feed=\"ledger\"} %lld\n",
+		 (long long)(ledger->stats.journal_newest_updated.wall / 1000000000));
+	ck_assert_msg(strstr(buf.data, want), "missing: %s", want);
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_feed_journal_stalled{feed=\"ledger\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_feed_ordered{feed=\"ledger\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_feed_ordered{feed=\"orders\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_feed_duplicates_total{feed=\"orders\"} 6\n"));
+	/* a stream feed has no held rows nor journal */
+	ck_assert_ptr_null(strstr(buf.data, "crdbfeedd_feed_held_rows{feed=\"orders\"}"));
+	ck_assert_ptr_null(strstr(buf.data, "crdbfeedd_feed_journal_records{feed=\"orders\"}"));
+	/* the empty journal of "fresh": records 0, no seqs, no times */
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_feed_journal_records{feed=\"fresh\"} 0\n"));
+	ck_assert_ptr_null(strstr(buf.data, "crdbfeedd_feed_journal_oldest_seq{feed=\"fresh\"}"));
+	ck_assert_ptr_null(strstr(buf.data, "crdbfeedd_feed_journal_oldest_timestamp_seconds{feed=\"fresh\"}"));
+	/* replay figures for the journaled sink only */
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_sink_replaying{sink=\"ledger-sock\",feed=\"ledger\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(buf.data, "crdbfeedd_sink_max_seq_lag{sink=\"ledger-sock\",feed=\"ledger\"} 4500\n"));
+	ck_assert_ptr_null(strstr(buf.data, "crdbfeedd_sink_replaying{sink=\"orders-sock\""));
+	textbuf_free(&buf);
+	fixture_free(&fx);
+}
+END_TEST
+
 /* With the real /proc figures, the format still holds and the process
  * gauges are there. */
 START_TEST(test_render_live_process)
@@ -587,6 +656,7 @@ static Suite *metrics_suite(void)
 
 	tcase_add_test(tc, test_render_golden);
 	tcase_add_test(tc, test_render_derived_values);
+	tcase_add_test(tc, test_render_ordered);
 	tcase_add_test(tc, test_render_live_process);
 	tcase_add_test(tc, test_render_limit);
 	tcase_add_test(tc, test_label_escaping);

@@ -71,7 +71,8 @@ static const char *str(const char *s)
 static const char *const envelope_names[] = { "wrapped", "bare", "row",
 					      "key_only", "enriched" };
 static const char *const start_names[] = { "initial_scan", "now", "cursor" };
-static const char *const policy_names[] = { "block", "disconnect", "drop" };
+static const char *const policy_names[] = { "block", "disconnect", "drop",
+					    "journal" };
 static const char *const level_names[] = { "error", "warning", "notice",
 					   "info", "debug" };
 
@@ -142,6 +143,14 @@ static void dump_config(const struct config *cfg, struct text *t)
 			 f->backoff_max_ms);
 		text_add(t, "feed.%s.stall_timeout_ms = %" PRId64 "\n", n,
 			 f->stall_timeout_ms);
+		text_add(t, "feed.%s.delivery = %s\n", n,
+			 f->delivery == FEED_DELIVERY_ORDERED ? "ordered" : "stream");
+		text_add(t, "feed.%s.hold_memory = %zu\n", n, f->hold_memory);
+		text_add(t, "feed.%s.journal_retention_ms = %" PRId64 "\n", n,
+			 f->journal_retention_ms);
+		text_add(t, "feed.%s.journal_max_size = %zu\n", n, f->journal_max_size);
+		text_add(t, "feed.%s.resolved_stall_ms = %" PRId64 "\n", n,
+			 f->resolved_stall_ms);
 	}
 	for (size_t i = 0; i < cfg->nsinks; i++) {
 		const struct sink_config *s = &cfg->sinks[i];
@@ -162,6 +171,8 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.buffer_bytes = %zu\n", n, s->buffer_bytes);
 		text_add(t, "sink.%s.low_watermark = %zu\n", n, s->low_watermark);
 		text_add(t, "sink.%s.resolved = %s\n", n, s->resolved ? "yes" : "no");
+		text_add(t, "sink.%s.replay_grace_ms = %" PRId64 "\n", n,
+			 s->replay_grace_ms);
 	}
 }
 

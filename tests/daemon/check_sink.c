@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/request.h"
 #include "daemon/sink.h"
+#include "tests/daemon/sink_place.h"
 
 #include <check.h>
 #include <errno.h>
@@ -67,9 +68,7 @@ static void owner_progress(void *arg)
 /* ---- fixture ----------------------------------------------------------- */
 
 struct fx {
-	char dir[64];
-	char path[96];
-	char name[8], feed[8];
+	struct sink_place place;
 	struct event_base *base;
 	struct sink_config cfg;
 	struct owner owner;
@@ -88,36 +87,22 @@ static void pump(struct fx *fx)
 
 static void fx_open(struct fx *fx, enum slow_policy policy)
 {
-	struct sink_owner owner = { .name = owner_name,
-				    .greeting = owner_greeting,
-				    .progress = owner_progress,
-				    .arg = &fx->owner };
+	struct sink_owner owner = { .name = owner_name, .greeting = owner_greeting,
+				    .progress = owner_progress, .arg = &fx->owner };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char err[256] = "";
 	struct sink_stats st;
 
 	memset(fx, 0, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/check_sink.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx->dir));
-	snprintf(fx->path, sizeof(fx->path), "%s/s.sock", fx->dir);
+	sink_place_make(&fx->place, "check_sink", &fx->cfg, policy, BUFFER_BYTES);
 	fx->base = event_base_new();
 	ck_assert_ptr_nonnull(fx->base);
-	snprintf(fx->name, sizeof(fx->name), "s");
-	snprintf(fx->feed, sizeof(fx->feed), "f");
-	fx->cfg.name = fx->name;
-	fx->cfg.feed = fx->feed;
-	fx->cfg.type = SINK_UNIX;
-	fx->cfg.path = fx->path;
-	fx->cfg.mode = 0600;
-	fx->cfg.policy = policy;
-	fx->cfg.buffer_bytes = BUFFER_BYTES;
-	fx->cfg.resolved = true;
 	fx->sink = sink_open(fx->base, &fx->cfg, &owner, err, sizeof(err));
 	ck_assert_msg(fx->sink != NULL, "sink_open: %s", err);
 
 	fx->client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fx->client, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->place.path);
 	ck_assert_int_eq(connect(fx->client, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	for (int i = 0; i < 2000; i++) {
 		pump(fx);
@@ -140,8 +125,7 @@ static void fx_close(struct fx *fx)
 	if (fx->client >= 0)
 		close(fx->client);
 	event_base_free(fx->base);
-	unlink(fx->path);
-	rmdir(fx->dir);
+	sink_place_remove(&fx->place);
 	free(fx->in);
 }
 
@@ -379,7 +363,7 @@ START_TEST(closing_tells_no_owner)
 	ck_assert_uint_eq(fx.owner.progress, before);
 	ck_assert(client_read_all(&fx));
 	ck_assert_ptr_nonnull(strstr(fx.in, "going away"));
-	ck_assert_int_ne(access(fx.path, F_OK), 0);
+	ck_assert_int_ne(access(fx.place.path, F_OK), 0);
 	fx_close(&fx);
 }
 END_TEST
@@ -404,7 +388,7 @@ START_TEST(out_of_descriptors_pauses_accepting)
 	uint64_t accepted;
 
 	fx_open(&fx, SLOW_POLICY_DISCONNECT);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx.path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx.place.path);
 	/* Room for the four clients and one accepted connection only. */
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	rl.rlim_cur = (rlim_t)fds_in_use() + 5;

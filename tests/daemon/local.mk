@@ -113,10 +113,25 @@ dist_check_SCRIPTS += tests/daemon/check-includes.sh
 # Sink policies (block, drop, disconnect) and bounds on a real socket.
 check_PROGRAMS += tests/daemon/check_sink
 TESTS += tests/daemon/check_sink
-tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c
+tests_daemon_check_sink_SOURCES = tests/daemon/check_sink.c \
+	tests/daemon/sink_place.c tests/daemon/sink_place.h
 tests_daemon_check_sink_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_sink_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_sink_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# Journaled sinks: grace period, after/since replay, gap, the journal
+# policy, bounded memory; and the request line's parser.
+check_PROGRAMS += tests/daemon/check_replay tests/daemon/check_request
+TESTS += tests/daemon/check_replay tests/daemon/check_request
+tests_daemon_check_replay_SOURCES = tests/daemon/check_replay.c \
+	tests/daemon/sink_place.c tests/daemon/sink_place.h
+tests_daemon_check_replay_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_replay_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_replay_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+tests_daemon_check_request_SOURCES = tests/daemon/check_request.c
+tests_daemon_check_request_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_request_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_request_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
 # A feed's states without a server, and the reload reconciler.
 check_PROGRAMS += tests/daemon/check_fleet
@@ -126,8 +141,68 @@ tests_daemon_check_fleet_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The journal of ordered feeds (LMDB) in a temporary directory.
+check_PROGRAMS += tests/daemon/check_journal
+TESTS += tests/daemon/check_journal
+tests_daemon_check_journal_SOURCES = tests/daemon/check_journal.c
+tests_daemon_check_journal_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_journal_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_journal_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+# The driver of tests/faults/e2e-journal-crash.sh (and the journal's speed
+# figures: journal-torture bench DIR).
+check_PROGRAMS += tests/daemon/journal-torture
+tests_daemon_journal_torture_SOURCES = tests/daemon/journal-torture.c
+tests_daemon_journal_torture_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_journal_torture_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_journal_torture_LDADD = $(CRDBFEEDD_LIBS)
+# No libtool wrapper script: the crash test starts it 30 times and kills it
+# at random moments, which must be the program's own.
+tests_daemon_journal_torture_LDFLAGS = $(AM_LDFLAGS) -no-install
+
 # After adding or changing a key: regenerate the example config from the
 # key table (check-config-docs.sh fails until the two agree).
 update-example-config: tests/daemon/check_config$(EXEEXT)
 	$(builddir)/tests/daemon/check_config --print-example \
 		>$(srcdir)/conf/crdbfeedd.conf
+
+# Ordered delivery's held rows (order.c: sorting, groups, duplicates, late
+# rows, chunks, spill to disk, durable reload, a seeded differential test)
+# and stream delivery's set of recently delivered rows (recent.c).
+check_PROGRAMS += tests/daemon/check_order tests/daemon/check_recent
+TESTS += tests/daemon/check_order tests/daemon/check_recent
+tests_daemon_check_order_SOURCES = tests/daemon/check_order.c
+tests_daemon_check_order_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_order_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_order_LDADD = $(CRDBFEEDD_LIBS) $(LMDB_LIBS) $(CHECK_LIBS)
+tests_daemon_check_recent_SOURCES = tests/daemon/check_recent.c
+tests_daemon_check_recent_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_recent_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/daemon/check_ordered
+TESTS += tests/daemon/check_ordered
+tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
+tests_daemon_check_ordered_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_ordered_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_ordered_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+# The LISTEN endpoint's protocol state machine and SCRAM (check_pgserver).
+check_PROGRAMS += tests/daemon/check_pgserver
+TESTS += tests/daemon/check_pgserver
+tests_daemon_check_pgserver_SOURCES = tests/daemon/check_pgserver.c
+tests_daemon_check_pgserver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_pgserver_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_pgserver_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The LISTEN endpoint end to end: listen-pg-driver runs it alone on an
+# event loop and pushes what its stdin says; e2e-listen-pg.sh talks to it
+# with psycopg, psql and listen-pg-libpq (a libpq listener).
+check_PROGRAMS += tests/daemon/listen-pg-driver tests/daemon/listen-pg-libpq
+TESTS += tests/daemon/e2e-listen-pg.sh
+dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psycopg.py
+tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
+tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_listen_pg_driver_LDADD = $(CRDBFEEDD_LIBS)
+tests_daemon_listen_pg_libpq_SOURCES = tests/daemon/listen-pg-libpq.c
+tests_daemon_listen_pg_libpq_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_daemon_listen_pg_libpq_LDADD = $(LIBPQ_LIBS)

@@ -1,5 +1,6 @@
 # tests/faults/local.mk: fault tests of crdbfeedd against crdbsim.
-#  - e2e-malformed.sh, e2e-checkpoint.sh: in the quick suite (make check).
+#  - e2e-malformed.sh, e2e-checkpoint.sh, e2e-journal-crash.sh: in the
+#    quick suite (make check).
 #  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
 #    crdbsim-env (.ci/run calls it), once per delivery: stream, then
 #    ordered (FAULT_DELIVERY). FAULT_ROUNDS sets the round count of both,
@@ -7,7 +8,8 @@
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history.
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
-	tests/faults/e2e-checkpoint.sh
+	tests/faults/e2e-checkpoint.sh \
+	tests/faults/e2e-journal-crash.sh
 TESTS += $(FAULTS_E2E_TESTS)
 dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
 	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py \

@@ -1,7 +1,8 @@
 /*
  * fuzz_request.c: libFuzzer target for the subscriber request line parser
  * (daemon/request.c). The input is what a subscriber sends, cut at its
- * first newline as the sink does. A parsed filter must be well formed; a
+ * first newline as the sink does. A parsed filter must be well formed (at
+ * most one of "after" and "since"); a
  * refusal must leave the filter cleared and say why in one bounded line;
  * the same input must give the same answer twice.
  */
@@ -26,6 +27,14 @@ static void check_filter(const struct request_filter *f)
 			abort();
 	if (!f->has_resolved && f->resolved)
 		abort();
+	/* One starting point at most; an absent one stays zero. */
+	if (f->has_after && f->has_since)
+		abort();
+	if ((!f->has_after && f->after) ||
+	    (!f->has_since && !crdb_hlc_is_zero(f->since)))
+		abort();
+	if (f->has_after && f->after > (uint64_t)INT64_MAX)
+		abort();
 }
 
 static void check_refused(const struct request_filter *f, const char *msg,
@@ -35,7 +44,8 @@ static void check_refused(const struct request_filter *f, const char *msg,
 	if (len == 0 || len == msglen || memchr(msg, '\n', len))
 		abort();
 	if (f->tables || f->ntables || f->ops != REQUEST_OPS_ALL ||
-	    f->has_resolved || f->resolved)
+	    f->has_resolved || f->resolved || f->has_after || f->after ||
+	    f->has_since || !crdb_hlc_is_zero(f->since))
 		abort();
 }
 
@@ -62,7 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc_a == 0) {
 		check_filter(&a);
 		if (a.ntables != b.ntables || a.ops != b.ops ||
-		    a.has_resolved != b.has_resolved || a.resolved != b.resolved)
+		    a.has_resolved != b.has_resolved || a.resolved != b.resolved ||
+		    a.has_after != b.has_after || a.after != b.after ||
+		    a.has_since != b.has_since ||
+		    crdb_hlc_compare(a.since, b.since) != 0)
 			abort();
 		for (size_t i = 0; i < a.ntables; i++)
 			if (strcmp(a.tables[i], b.tables[i]) != 0)

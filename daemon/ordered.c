@@ -1,0 +1,537 @@
+/*
+ * ordered.c: a feed's ordered delivery (ordered.h): the hold, the
+ * sequence, the journal's group commit, the stall on a full journal and
+ * its retry, retention, and replay for the sinks.
+ *
+ * A release goes in chunks of at most RELEASE_CHUNK rows: each chunk gets
+ * the next sequence numbers, is appended to the journal and committed in
+ * one transaction (one fsync) together with the checkpoint, and only then
+ * published. The chunk that empties the window commits the resolved
+ * timestamp too; the earlier ones keep the previous one, so a crash in the
+ * middle of a large window resumes from before it, and the journal's
+ * idents drop what was already released. Sequence numbers are handed out
+ * once: a chunk whose commit failed keeps its numbers and lines and is
+ * committed again, unchanged, when space returns.
+ */
+#include <config.h> /* autoconf's, from the build directory */
+
+#include "ordered.h"
+
+#include "clock.h"
+#include "log.h"
+#include "order.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RELEASE_CHUNK 4096      /* rows per commit within one window */
+#define RETRY_MS 1000           /* a stalled commit is tried again */
+#define TRIM_MS 10000           /* retention runs this often */
+
+struct batch_row {
+	struct line *line;      /* the sequenced line */
+	char *key;
+	size_t key_len;
+	bool late;
+};
+
+struct ordered {
+	struct event_base *base;
+	char *feed;
+	char who[160];
+	struct ordered_owner owner;
+	struct journal *journal;
+	struct order *order;
+
+	uint64_t last_seq;      /* committed and published */
+	crdb_hlc committed;     /* the journal's resolved timestamp */
+	crdb_hlc target;        /* newest resolved received */
+	uint64_t first_kept;    /* the oldest seq the journal holds */
+
+	/* released rows waiting for their commit (one chunk) */
+	struct batch_row *batch;
+	size_t nbatch, batch_cap;
+	bool release_more;      /* the window is not empty yet */
+
+	bool stalled;
+	char stall_reason[256];
+	struct event *retry;
+	struct event *trim;
+	uint64_t late;
+};
+
+static void on_retry(evutil_socket_t fd, short what, void *arg);
+static void on_trim(evutil_socket_t fd, short what, void *arg);
+
+static void arm(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	event_add(ev, &tv);
+}
+
+static void update_first_kept(struct ordered *o)
+{
+	struct journal_stats st;
+	char errbuf[256];
+
+	if (journal_get_stats(o->journal, &st, errbuf, sizeof(errbuf)) == 0)
+		o->first_kept = st.records ? st.oldest_seq : o->last_seq + 1;
+}
+
+static int seen_in_journal(void *arg, const char *table, size_t table_len,
+			   const char *key, size_t key_len, crdb_hlc updated)
+{
+	struct ordered *o = arg;
+	char errbuf[256];
+	uint64_t seq;
+
+	return journal_seen(o->journal, table, table_len, key, key_len,
+			    updated, &seq, errbuf, sizeof(errbuf));
+}
+
+struct ordered *ordered_open(struct event_base *base, const char *state_dir,
+			     const char *feed, const char *who,
+			     const struct feed_config *cfg,
+			     crdb_hlc stream_checkpoint, bool start_over,
+			     const struct ordered_owner *owner,
+			     char *errbuf, size_t errlen)
+{
+	struct ordered *o = calloc(1, sizeof(*o));
+	struct journal_limits lim = {
+		.max_age_ms = cfg->journal_retention_ms,
+		.max_bytes = cfg->journal_max_size,
+	};
+	struct journal_checkpoint cp;
+	char path[4096], hold_dir[4096];
+
+	if (!o || !(o->feed = strdup(feed))) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	o->base = base;
+	o->owner = *owner;
+	snprintf(o->who, sizeof(o->who), "%s", who);
+	if (journal_path(state_dir, feed, path, sizeof(path)) < 0 ||
+	    snprintf(hold_dir, sizeof(hold_dir), "%s/%s.hold", state_dir, feed) >=
+	    (int)sizeof(hold_dir)) {
+		snprintf(errbuf, errlen, "state_dir %.200s: path too long", state_dir);
+		goto fail;
+	}
+	o->journal = journal_open(path, &lim, 0, errbuf, errlen);
+	if (!o->journal ||
+	    journal_get_checkpoint(o->journal, &cp, errbuf, errlen) < 0)
+		goto fail;
+	/* The feed ran with stream delivery after this journal's last
+	 * commit: what it delivered then is not in the journal, so the
+	 * journal starts over from the stream checkpoint (the sequence goes
+	 * on: older positions get a gap). */
+	if (start_over || crdb_hlc_compare(stream_checkpoint, cp.resolved) > 0) {
+		char hlc[CRDB_HLC_BUFSIZE];
+
+		if (journal_reset(o->journal, cp.last_seq + 1, errbuf, errlen) < 0 ||
+		    (!crdb_hlc_is_zero(stream_checkpoint) &&
+		     journal_commit(o->journal, stream_checkpoint, errbuf, errlen) < 0) ||
+		    journal_get_checkpoint(o->journal, &cp, errbuf, errlen) < 0)
+			goto fail;
+		crdb_hlc_format(stream_checkpoint, hlc);
+		log_notice(o->who, "delivery = ordered after stream delivery: a new journal starts after seq %" PRIu64 ", from checkpoint %s",
+			   cp.last_seq, hlc);
+	}
+	o->last_seq = cp.last_seq;
+	o->committed = cp.resolved;
+	o->target = cp.resolved;
+	o->order = order_new(&(struct order_limits){
+				     .memory_budget = cfg->hold_memory,
+				     .spill_dir = hold_dir,
+				     .durable = false },
+			     seen_in_journal, o, errbuf, errlen);
+	if (!o->order)
+		goto fail;
+	order_set_released(o->order, cp.resolved);
+	o->retry = evtimer_new(base, on_retry, o);
+	o->trim = evtimer_new(base, on_trim, o);
+	if (!o->retry || !o->trim) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto fail;
+	}
+	update_first_kept(o);
+	arm(o->trim, TRIM_MS);
+	return o;
+fail:
+	ordered_close(o);
+	return NULL;
+}
+
+static void batch_clear(struct ordered *o)
+{
+	for (size_t i = 0; i < o->nbatch; i++) {
+		line_unref(o->batch[i].line);
+		free(o->batch[i].key);
+	}
+	o->nbatch = 0;
+}
+
+void ordered_close(struct ordered *o)
+{
+	if (!o)
+		return;
+	batch_clear(o);
+	free(o->batch);
+	if (o->retry)
+		event_free(o->retry);
+	if (o->trim)
+		event_free(o->trim);
+	order_free(o->order);
+	journal_close(o->journal);
+	free(o->feed);
+	free(o);
+}
+
+crdb_hlc ordered_checkpoint(const struct ordered *o)
+{
+	return o->committed;
+}
+
+uint64_t ordered_last_seq(const struct ordered *o)
+{
+	return o->last_seq;
+}
+
+bool ordered_stalled(const struct ordered *o)
+{
+	return o->stalled;
+}
+
+struct journal *ordered_journal(struct ordered *o)
+{
+	return o->journal;
+}
+
+/* Give a released row the next number and queue it for the commit. */
+static int batch_add(struct ordered *o, const char *row, size_t len,
+		     crdb_op op, const char *table, size_t table_len,
+		     crdb_hlc updated, const char *key, size_t key_len,
+		     bool late, bool group_end)
+{
+	struct batch_row *b;
+
+	if (o->nbatch == o->batch_cap) {
+		size_t ncap = o->batch_cap ? o->batch_cap * 2 : 256;
+		struct batch_row *grown = realloc(o->batch, ncap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		o->batch = grown;
+		o->batch_cap = ncap;
+	}
+	b = &o->batch[o->nbatch];
+	b->line = line_new_sequenced(row, len, op, table, table_len, updated,
+				     o->last_seq + o->nbatch + 1, late, group_end);
+	b->key = malloc(key_len ? key_len : 1);
+	if (!b->line || !b->key) {
+		if (b->line)
+			line_unref(b->line);
+		free(b->key);
+		return -1;
+	}
+	memcpy(b->key, key, key_len);
+	b->key_len = key_len;
+	b->late = late;
+	o->nbatch++;
+	return 0;
+}
+
+static int on_release(void *arg, const struct order_row *row, bool group_end)
+{
+	return batch_add(arg, row->line, row->line_len, row->op, row->table,
+			 row->table_len, row->updated, row->key, row->key_len,
+			 false, group_end);
+}
+
+static void set_stalled(struct ordered *o, bool stalled, const char *why)
+{
+	if (o->stalled == stalled)
+		return;
+	o->stalled = stalled;
+	if (stalled) {
+		snprintf(o->stall_reason, sizeof(o->stall_reason), "%s", why);
+		log_error(o->who, "journal commit failed, holding %zu released rows and not reading until it works (retrying every %d ms): %s",
+			  o->nbatch, RETRY_MS, why);
+		arm(o->retry, RETRY_MS);
+	} else {
+		log_notice(o->who, "journal commits work again (seq %" PRIu64 ")",
+			   o->last_seq);
+		o->stall_reason[0] = '\0';
+	}
+	if (o->owner.stalled)
+		o->owner.stalled(o->owner.arg, stalled, why);
+}
+
+/*
+ * Append the batch and commit it with resolved (zero: the checkpoint
+ * stays). 0, or -1 when the journal could not take it (then the batch is
+ * kept, numbers and all, for the retry).
+ */
+static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
+			size_t errlen)
+{
+	int rc = JOURNAL_OK;
+
+	for (size_t i = 0; i < o->nbatch && rc == JOURNAL_OK; i++) {
+		const struct batch_row *b = &o->batch[i];
+		struct journal_row row = {
+			.seq = b->line->seq,
+			.updated = b->line->updated,
+			.op = b->line->op,
+			.late = b->late,
+			.table = b->line->table,
+			.table_len = b->line->table ? strlen(b->line->table) : 0,
+			.key = b->key,
+			.key_len = b->key_len,
+			.line = b->line->data,
+			.line_len = b->line->len,
+		};
+
+		rc = journal_append(o->journal, &row, errbuf, errlen);
+	}
+	if (rc == JOURNAL_OK)
+		rc = journal_commit(o->journal, resolved, errbuf, errlen);
+	else
+		journal_abort(o->journal);
+	if (rc == JOURNAL_FULL) {
+		uint64_t deleted = 0;
+		char trim_err[256];
+
+		/* Retention may make room at once. */
+		journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
+			     trim_err, sizeof(trim_err));
+	}
+	if (rc != JOURNAL_OK) {
+		set_stalled(o, true, errbuf);
+		return -1;
+	}
+	for (size_t i = 0; i < o->nbatch; i++) {
+		struct line *line = o->batch[i].line;
+
+		o->batch[i].line = NULL;
+		o->last_seq = line->seq;
+		o->owner.publish(o->owner.arg, line);
+		free(o->batch[i].key);
+	}
+	o->nbatch = 0;
+	if (!crdb_hlc_is_zero(resolved))
+		o->committed = resolved;
+	set_stalled(o, false, NULL);
+	return 0;
+}
+
+/* Release and commit as far as the newest resolved timestamp goes. */
+static int flush(struct ordered *o, char *errbuf, size_t errlen)
+{
+	for (;;) {
+		crdb_hlc upto = { 0, 0 };
+
+		if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
+			bool more = false;
+			long n = order_release(o->order, o->target, RELEASE_CHUNK,
+					       on_release, o, &more, errbuf, errlen);
+
+			if (n < 0)
+				return -1;
+			o->release_more = more;
+		}
+		if (!o->release_more && crdb_hlc_compare(o->target, o->committed) > 0)
+			upto = o->target;
+		if (o->nbatch == 0 && crdb_hlc_is_zero(upto))
+			return 0;
+		if (commit_batch(o, upto, errbuf, errlen) < 0)
+			return 0; /* stalled: the retry goes on */
+		if (!crdb_hlc_is_zero(upto)) {
+			struct line *line = line_new_resolved_seq(o->feed, upto,
+								  o->last_seq);
+
+			if (line)
+				o->owner.publish(o->owner.arg, line);
+			return 0;
+		}
+	}
+}
+
+enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
+				    const char *key, size_t key_len,
+				    char *errbuf, size_t errlen)
+{
+	struct order_row row = {
+		.updated = line->updated,
+		.op = line->op,
+		.table = line->table ? line->table : "",
+		.table_len = line->table ? strlen(line->table) : 0,
+		.key = key,
+		.key_len = key_len,
+		.line = line->data,
+		.line_len = line->len,
+	};
+
+	if (crdb_hlc_is_zero(line->updated)) {
+		snprintf(errbuf, errlen, "a row without its updated timestamp (delivery = ordered needs it)");
+		return ORDERED_ERROR;
+	}
+	switch (order_add(o->order, &row, errbuf, errlen)) {
+	case ORDER_HELD:
+		return ORDERED_HELD;
+	case ORDER_DUPLICATE:
+		return ORDERED_DUPLICATE;
+	case ORDER_LATE:
+		break;
+	case ORDER_ERROR:
+	default:
+		return ORDERED_ERROR;
+	}
+	/* Never dropped: delivered now, on its own, flagged (crdbfeedd(8),
+	 * DELIVERY GUARANTEES). */
+	o->late++;
+	if (batch_add(o, row.line, row.line_len, row.op, row.table,
+		      row.table_len, row.updated, key, key_len, true, true) < 0) {
+		snprintf(errbuf, errlen, "out of memory");
+		return ORDERED_ERROR;
+	}
+	if (!o->stalled)
+		commit_batch(o, (crdb_hlc){ 0, 0 }, errbuf, errlen);
+	return ORDERED_LATE;
+}
+
+int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
+		     char *errbuf, size_t errlen)
+{
+	if (crdb_hlc_compare(resolved, o->target) <= 0)
+		return 0; /* a repeat after a reconnect */
+	o->target = resolved;
+	if (o->stalled)
+		return 0;
+	return flush(o, errbuf, errlen);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct ordered *o = arg;
+	char errbuf[256];
+
+	if (!o->stalled)
+		return;
+	if (commit_batch(o, o->release_more ? (crdb_hlc){ 0, 0 } : o->target,
+			 errbuf, sizeof(errbuf)) < 0) {
+		arm(o->retry, RETRY_MS);
+		return;
+	}
+	if (!o->release_more && o->nbatch == 0 &&
+	    crdb_hlc_compare(o->target, o->committed) == 0) {
+		struct line *line = line_new_resolved_seq(o->feed, o->target,
+							  o->last_seq);
+
+		if (line)
+			o->owner.publish(o->owner.arg, line);
+	}
+	if (flush(o, errbuf, sizeof(errbuf)) < 0)
+		log_error(o->who, "releasing held rows: %s", errbuf);
+}
+
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct ordered *o = arg;
+	uint64_t deleted = 0;
+	char errbuf[256];
+
+	if (journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
+			 errbuf, sizeof(errbuf)) < 0)
+		log_warning(o->who, "journal retention: %s", errbuf);
+	else if (deleted)
+		log_debug(o->who, "journal retention removed %" PRIu64 " rows", deleted);
+	update_first_kept(o);
+	arm(o->trim, TRIM_MS);
+}
+
+void ordered_get_stats(struct ordered *o, struct feed_stats *out)
+{
+	struct order_stats os;
+	struct journal_stats js;
+	char errbuf[256];
+
+	order_get_stats(o->order, &os);
+	out->ordered = true;
+	out->held_rows = os.held_rows;
+	out->held_bytes = os.held_bytes;
+	out->spilled_rows = os.spilled_rows;
+	out->duplicates += os.duplicates;
+	out->late_rows = o->late;
+	out->released_seq = o->last_seq;
+	out->journal_stalled = o->stalled;
+	if (journal_get_stats(o->journal, &js, errbuf, sizeof(errbuf)) == 0) {
+		out->journal_records = js.records;
+		out->journal_bytes = js.bytes;
+		out->journal_file_bytes = js.file_bytes;
+		out->journal_oldest_seq = js.oldest_seq;
+		out->journal_newest_seq = js.newest_seq;
+		out->journal_oldest_updated = js.oldest_updated;
+		out->journal_newest_updated = js.newest_updated;
+		out->journal_commits = js.commits;
+		out->journal_commit_errors = js.commit_errors;
+	}
+}
+
+/* ---- replay ---------------------------------------------------------------- */
+
+struct replay_ctx {
+	const char *feed;
+	void (*fn)(struct line *line, void *fnarg);
+	void *fnarg;
+};
+
+static int replay_item(const struct journal_item *item, void *arg)
+{
+	struct replay_ctx *ctx = arg;
+	struct line *line;
+
+	if (item->is_mark) {
+		line = line_new_resolved_seq(ctx->feed, item->resolved, item->mark_seq);
+	} else {
+		const struct journal_row *row = item->row;
+
+		line = line_new_bytes(LINE_ROW, row->op, row->table, row->table_len,
+				      row->line, row->line_len);
+		if (line) {
+			line->seq = row->seq;
+			line->updated = row->updated;
+		}
+	}
+	if (!line)
+		return 1; /* out of memory: the reader comes back later */
+	ctx->fn(line, ctx->fnarg);
+	return 0;
+}
+
+int ordered_replay_read(struct ordered *o, const char *feed, uint64_t after,
+			size_t max, void (*fn)(struct line *line, void *fnarg),
+			void *fnarg, char *errbuf, size_t errlen)
+{
+	struct replay_ctx ctx = { feed, fn, fnarg };
+
+	return journal_read(o->journal, after, false, max, replay_item, &ctx,
+			    errbuf, errlen);
+}
+
+int ordered_replay_seek(struct ordered *o, crdb_hlc since, uint64_t *after,
+			char *errbuf, size_t errlen)
+{
+	return journal_seek_time(o->journal, since, after, errbuf, errlen);
+}
+
+void ordered_replay_bounds(struct ordered *o, uint64_t *first_kept,
+			   uint64_t *last_released)
+{
+	*first_kept = o->first_kept ? o->first_kept : 1;
+	*last_released = o->last_seq;
+}
