@@ -19,10 +19,12 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-badrow.sh \
 	tests/daemon/e2e-numbers.sh \
 	tests/daemon/e2e-shutdown.sh \
-	tests/daemon/e2e-options.sh
+	tests/daemon/e2e-options.sh \
+	tests/daemon/e2e-replay.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
-	tests/daemon/fakecrdb.py
+	tests/daemon/fakecrdb.py tests/daemon/e2e-replay-hopper.py \
+	tests/daemon/e2e-replay-check.py
 dist_check_DATA += tests/daemon/e2e-lib.sh
 
 # Output lines and checkpoints, from case files.

@@ -2,17 +2,29 @@
 #  - e2e-malformed.sh, e2e-checkpoint.sh, e2e-journal-crash.sh: in the
 #    quick suite (make check).
 #  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
-#    crdbsim-env (.ci/run calls it). FAULT_ROUNDS raises its round count.
+#    crdbsim-env (.ci/run calls it), once per delivery: stream, then
+#    ordered (FAULT_DELIVERY). FAULT_ROUNDS sets the round count of both,
+#    FAULT_STREAM_ROUNDS and FAULT_ORDERED_ROUNDS of one. Before them,
+#    fm-check-selftest.sh tries the ordered verdict on crdbsim's history.
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
 	tests/faults/e2e-checkpoint.sh \
 	tests/faults/e2e-journal-crash.sh
 TESTS += $(FAULTS_E2E_TESTS)
 dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
-	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py
-dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases
+	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py \
+	tests/faults/commit-killer.py tests/faults/fm-doctor-ordered.py \
+	tests/faults/fm-check-selftest.sh tests/faults/fm-synth.py
+dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases \
+	tests/faults/fm_ordered.py
 EXTRA_DIST += tests/faults/README.md
 
 faults: all
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
+	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
+		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
+	export FAULT_DELIVERY=ordered FAULT_ROUNDS=$${FAULT_ORDERED_ROUNDS:-$${FAULT_ROUNDS:-}}; \
+		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
