@@ -5,6 +5,10 @@
 # slow one with an error line while a fast one on the same sink gets
 # everything; `drop` skips lines and then says how many it missed. The
 # daemon's memory stays within a bound far below the data volume.
+# Its waits add up to more than e2e-lib's default 150 s: on a loaded
+# machine the whole test must not be cut short before a wait can say
+# which step was slow.
+: "${E2E_TIMEOUT:=400}"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 rows=${E2E_POLICY_ROWS:-30000}
