@@ -634,9 +634,12 @@ static int store_open(struct order *o, char *errbuf, size_t errlen)
 	if (!o->durable)
 		store_remove_files(o->store_path);
 	int rc = mdb_env_create(&o->env);
+	/* Address space only (the file grows as rows spill): 8 GiB holds an
+	 * initial scan of tens of millions of rows, and stays within what
+	 * valgrind lets a process map next to a journal's map. */
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(o->env, sizeof(size_t) >= 8
-					 ? (size_t)1 << 40 : (size_t)1 << 30);
+					 ? (size_t)8 << 30 : (size_t)1 << 30);
 	unsigned flags = MDB_NOSUBDIR | MDB_NORDAHEAD;
 	if (!o->durable)
 		flags |= MDB_NOSYNC | MDB_NOMETASYNC;

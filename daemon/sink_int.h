@@ -155,6 +155,9 @@ struct subscriber *subscriber_new(struct sink *sink, int fd,
 /* End a subscriber: reason is logged at level; the owner hears of it. */
 void subscriber_close(struct subscriber *sub, enum sub_close_cause cause,
 		      enum log_level level, const char *reason);
+/* Read what the subscriber has sent already (its request line), as its
+ * read event would. */
+void subscriber_read_now(struct subscriber *sub);
 /* Best effort: finish the line being written, then an error line saying
  * message; never waits for the socket. */
 void subscriber_say_goodbye(struct subscriber *sub, const char *message);

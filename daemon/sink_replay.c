@@ -38,6 +38,11 @@ static void on_source_event(evutil_socket_t fd, short what, void *arg)
 
 	sub->source_scheduled = false;
 	if (sub->source == SOURCE_WAITING) {
+		/* A busy loop may run this timer before the read event of a
+		 * request that came in time: the request wins. */
+		subscriber_read_now(sub);
+		if (sub->state == SUB_CLOSED || sub->source != SOURCE_WAITING)
+			return;
 		log_debug(sub->sink->who, "subscriber %s sent no request within the grace period: live",
 			  sub->ident);
 		subscriber_go_live_now(sub);

@@ -636,6 +636,12 @@ static void on_subscriber_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void subscriber_read_now(struct subscriber *sub)
+{
+	if (sub->state != SUB_CLOSED && !sub->request_done && !sub->is_stdout)
+		on_subscriber_readable(sub->fd, EV_READ, sub);
+}
+
 /* A new subscriber on fd, which it owns from now on (except stdout).
  * cred: its peer's credentials, NULL when unknown. */
 struct subscriber *subscriber_new(struct sink *sink, int fd,

@@ -46,6 +46,9 @@ path = $work/rt.sock
 EOF
 start_daemon "$work/replay.conf"
 wait_for 20 "the sockets" test -S "$work/rp.sock" -a -S "$work/rt.sock"
+# start = now: rows committed before the changefeeds run are not theirs.
+wait_for 20 "both feeds streaming" sh -c "grep -q 'feed rp: starting -> streaming' '$daemon_log' &&
+	grep -q 'feed rt: starting -> streaming' '$daemon_log'"
 
 # ask SOCKET REQUEST SECONDS OUT: one connection that sends REQUEST and
 # keeps what comes within SECONDS (times E2E_TIME_FACTOR) in OUT (or until
