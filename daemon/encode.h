@@ -23,7 +23,8 @@ enum line_kind {
 	LINE_MISSED,   /* drop policy: lines this subscriber missed */
 	LINE_ERROR,    /* a message to one subscriber before it is closed */
 	LINE_SUBSCRIBED, /* the answer to a subscriber's request line */
-	LINE_GAP       /* replay: the positions asked for are no longer kept */
+	LINE_GAP,      /* replay: the positions asked for are no longer kept */
+	LINE_NOTIFY    /* a notification, for a subscriber of channels */
 };
 
 /*
@@ -98,6 +99,11 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 /* Replay: a subscriber asked for the rows after seq `after`, the oldest
  * still kept is `first`. */
 struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first);
+/* A notification: {"type":"notify","feed","channel","payload","updated",
+ * "seq"} from a notify feed's row (its seq and updated are copied). */
+struct channel_note;
+struct line *line_new_notify(const char *feed, const struct channel_note *note,
+			     const struct line *row);
 /* Encode any object as a line of the given kind (used for LINE_SUBSCRIBED). */
 struct line *line_new_json(enum line_kind kind, json_t *obj);
 

@@ -22,6 +22,8 @@
 
 #include "encode.h"
 
+#include "channel.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -501,4 +503,27 @@ struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first)
 		return NULL;
 	}
 	return line_from_json(LINE_GAP, obj, NULL);
+}
+
+struct line *line_new_notify(const char *feed, const struct channel_note *note,
+			     const struct line *row)
+{
+	json_t *obj = line_header("notify", feed);
+	struct line *line;
+
+	if (obj && (json_object_set_new(obj, "channel",
+					json_stringn(note->channel, note->channel_len)) ||
+		    json_object_set_new(obj, "payload",
+					json_stringn(note->payload, note->payload_len)) ||
+		    set_hlc(obj, "updated", row->updated) ||
+		    json_object_set_new(obj, "seq", json_integer((json_int_t)row->seq)))) {
+		json_decref(obj);
+		return NULL;
+	}
+	line = line_from_json(LINE_NOTIFY, obj, NULL);
+	if (line) {
+		line->seq = row->seq;
+		line->updated = row->updated;
+	}
+	return line;
 }

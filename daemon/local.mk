@@ -13,6 +13,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/activation.c daemon/activation.h \
 	daemon/backoff.c daemon/backoff.h \
 	daemon/checkpoint.c daemon/checkpoint.h \
+	daemon/channel.c daemon/channel.h \
 	daemon/clock.c daemon/clock.h \
 	daemon/conf.h \
 	daemon/conf_doc.c \
