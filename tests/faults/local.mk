@@ -5,7 +5,8 @@
 #    crdbsim-env (.ci/run calls it), once per delivery: stream, then
 #    ordered (FAULT_DELIVERY). FAULT_ROUNDS sets the round count of both,
 #    FAULT_STREAM_ROUNDS and FAULT_ORDERED_ROUNDS of one. Before them,
-#    fm-check-selftest.sh tries the ordered verdict on crdbsim's history.
+#    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
+#    and e2e-journal-crash.sh kills its writer 30 times (5 in make check).
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
 	tests/faults/e2e-checkpoint.sh \
@@ -22,6 +23,8 @@ EXTRA_DIST += tests/faults/README.md
 faults: all
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
+	JOURNAL_KILLS=$${JOURNAL_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/e2e-journal-crash.sh
 	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
