@@ -6,7 +6,8 @@
 #    ordered (FAULT_DELIVERY). FAULT_ROUNDS sets the round count of both,
 #    FAULT_STREAM_ROUNDS and FAULT_ORDERED_ROUNDS of one. Before them,
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
-#    and e2e-journal-crash.sh kills its writer 30 times (5 in make check).
+#    e2e-journal-crash.sh kills its writer and e2e-checkpoint.sh the
+#    daemon 30 times each (5 in make check).
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
 	tests/faults/e2e-checkpoint.sh \
@@ -25,6 +26,8 @@ faults: all
 		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
 	JOURNAL_KILLS=$${JOURNAL_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/e2e-journal-crash.sh
+	CHECKPOINT_KILLS=$${CHECKPOINT_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/e2e-checkpoint.sh
 	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
