@@ -27,8 +27,16 @@ ct_boot() {
 		>"$_cb_log" 2>&1 </dev/null &
 	ct_nspawn_pid=$!
 	_cb_n=0
+	# The container's PID 1 is the child of nspawn in another PID
+	# namespace: nspawn's short-lived outer child, also its child for a
+	# moment, shares ours, and picking it leaves a PID that is soon gone.
+	_cb_ns=$(readlink /proc/self/ns/pid)
 	while :; do
-		ct_pid=$(pgrep -P "$ct_nspawn_pid" 2>/dev/null | head -n 1)
+		ct_pid=
+		for _cb_c in $(pgrep -P "$ct_nspawn_pid" 2>/dev/null); do
+			_cb_cns=$(readlink "/proc/$_cb_c/ns/pid" 2>/dev/null) || continue
+			[ "$_cb_cns" != "$_cb_ns" ] && { ct_pid=$_cb_c; break; }
+		done
 		[ -n "$ct_pid" ] && break
 		_cb_n=$((_cb_n + 1))
 		if [ $_cb_n -ge 300 ] || ! kill -0 "$ct_nspawn_pid" 2>/dev/null; then
