@@ -519,6 +519,7 @@ void feed_sink_owner(struct feed *feed, struct sink_owner *out)
 		.progress = owner_progress,
 		.arg = feed,
 	};
+	out->notify = feed->cfg->kind == FEED_KIND_NOTIFY;
 	if (feed->cfg->delivery == FEED_DELIVERY_ORDERED) {
 		out->replay_read = owner_replay_read;
 		out->replay_seek = owner_replay_seek;
