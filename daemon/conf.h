@@ -110,6 +110,17 @@ enum feed_delivery {
 				   journaled, replayable */
 };
 
+/* What a feed's rows are (crdbfeedd.conf(5), kind): a table's changes, or
+ * notifications (conf/notify.sql's table, crdbfeedd(8), LISTEN/NOTIFY). */
+enum feed_kind {
+	FEED_KIND_TABLE,
+	FEED_KIND_NOTIFY        /* ordered; rows that are not notifications
+				   dropped, identical ones folded */
+};
+
+/* A notify feed's table unless the file names one (conf/notify.sql). */
+#define NOTIFY_TABLE_DEFAULT "crdbfeed_notify"
+
 enum sink_type { SINK_UNIX, SINK_STDOUT };
 
 /* A changefeed option passed through to the statement (validated by
@@ -167,6 +178,7 @@ struct feed_config {
 	int64_t backoff_initial_ms;
 	int64_t backoff_max_ms;
 	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
+	enum feed_kind kind;
 	enum feed_delivery delivery;
 	size_t hold_memory;       /* ordered: held rows kept in memory */
 	int64_t journal_retention_ms; /* ordered: 0 = no age limit */

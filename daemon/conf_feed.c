@@ -344,6 +344,69 @@ static int ordered_rules(struct loader *ld, const struct raw_file *rf,
 	return 0;
 }
 
+/*
+ * kind = notify: the rows are notifications (conf/notify.sql), released in
+ * commit order so that a transaction's notifications arrive together, in
+ * the order they were sent; its rows must keep the shape channel.c reads
+ * ("after" with channel and payload, and updated). Run before the tables
+ * are read: an unset tables becomes the notify table.
+ */
+static int notify_rules(struct loader *ld, const struct raw_file *rf,
+			const struct raw_section *sec, struct feed_config *f)
+{
+	struct setting delivery = conf_setting(rf, sec, "delivery");
+	struct setting envelope = conf_setting(rf, sec, "envelope");
+	struct setting diff = conf_setting(rf, sec, "diff");
+	struct setting query = conf_setting(rf, sec, "query");
+	int rc = 0;
+
+	if (delivery.explicit && f->delivery != FEED_DELIVERY_ORDERED) {
+		conf_diag(ld, delivery.line, "delivery: kind = notify is always delivered ordered (a transaction's notifications together, in commit order)");
+		rc = -1;
+	}
+	f->delivery = FEED_DELIVERY_ORDERED;
+	if (query.explicit) {
+		conf_diag(ld, query.line, "query: kind = notify reads a notify table (tables), not a query");
+		rc = -1;
+	}
+	/* key_only: ordered_rules names it. */
+	if (envelope.explicit && f->envelope != CRDB_ENVELOPE_WRAPPED &&
+	    f->envelope != CRDB_ENVELOPE_KEY_ONLY) {
+		conf_diag(ld, envelope.line, "envelope: kind = notify reads the wrapped envelope's \"after\"");
+		rc = -1;
+	}
+	if (f->diff) {
+		conf_diag(ld, diff.line, "diff: kind = notify has no use for the row before the change");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* A notify feed's tables: exactly one, the default when unset. */
+static int notify_tables(struct loader *ld, const struct raw_file *rf,
+			 const struct raw_section *sec, struct feed_config *f)
+{
+	struct setting tables = conf_setting(rf, sec, "tables");
+
+	if (!tables.explicit) {
+		f->tables = calloc(1, sizeof(char *));
+		f->families = calloc(1, sizeof(char *));
+		if (!f->tables || !f->families) {
+			conf_diag_oom(ld);
+			return -1;
+		}
+		f->ntables = 1;
+		f->tables[0] = conf_strdup(ld, NOTIFY_TABLE_DEFAULT);
+		return f->tables[0] ? 0 : -1;
+	}
+	if (f->ntables != 1) {
+		conf_diag(ld, tables.line, "tables: kind = notify reads exactly one table, not %zu",
+			  f->ntables);
+		return -1;
+	}
+	return 0;
+}
+
 static int feed_query(struct loader *ld, struct feed_config *f,
 		      const struct setting *query)
 {
@@ -426,9 +489,18 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 			kbad[i] = true, bad = 1;
 	}
 
+	bool notify = !kbad[conf_key_index(CFG_SECTION_FEED, "kind")] &&
+		      f->kind == FEED_KIND_NOTIFY;
+	if (notify && notify_rules(ld, rf, sec, f) < 0)
+		bad = 1;
+
 	struct setting tables = conf_setting(rf, sec, "tables");
 	struct setting query = conf_setting(rf, sec, "query");
-	if (tables.explicit && query.explicit) {
+	if (notify) {
+		if ((tables.explicit && feed_tables(ld, f, &tables) < 0) ||
+		    notify_tables(ld, rf, sec, f) < 0)
+			bad = 1;
+	} else if (tables.explicit && query.explicit) {
 		conf_diag(ld, query.line, "feed %s: set tables or query, not both",
 			  f->name);
 		bad = 1;

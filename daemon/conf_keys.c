@@ -25,7 +25,8 @@ _Static_assert(sizeof(enum log_level) == sizeof(int) &&
 	       sizeof(enum feed_start) == sizeof(int) &&
 	       sizeof(enum sink_type) == sizeof(int) &&
 	       sizeof(enum slow_policy) == sizeof(int) &&
-	       sizeof(enum feed_delivery) == sizeof(int), "enums are ints");
+	       sizeof(enum feed_delivery) == sizeof(int) &&
+	       sizeof(enum feed_kind) == sizeof(int), "enums are ints");
 _Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
 	       CRDB_ENVELOPE_ROW == 2 && CRDB_ENVELOPE_KEY_ONLY == 3 &&
 	       CRDB_ENVELOPE_ENRICHED == 4, "envelopes in ENVELOPES order");
@@ -34,7 +35,8 @@ _Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
 	       FEED_START_CURSOR == 2 && SINK_UNIX == 0 && SINK_STDOUT == 1 &&
 	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
 	       SLOW_POLICY_DROP == 2 && SLOW_POLICY_JOURNAL == 3 &&
-	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1,
+	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1 &&
+	       FEED_KIND_TABLE == 0 && FEED_KIND_NOTIFY == 1,
 	       "enums in enum_values order");
 
 /*
@@ -134,9 +136,12 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_FEED, .name = "sslkey", .type = CFG_TLS_FILE,
 	  .field = FF(sslkey), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PRIVATE,
 	  .help = "client key file: absolute path or credential:NAME (default: [crdbfeedd] sslkey)" },
+	{ .section = CFG_SECTION_FEED, .name = "kind", .type = CFG_ENUM,
+	  .field = FF(kind), .default_value = "table", .enum_values = "table|notify", .reload = CFG_RELOAD_FEED,
+	  .help = "table: rows as changes of the tables; notify: notifications (conf/notify.sql), delivered ordered, one table (default crdbfeed_notify), identical ones in a transaction folded, channel subscribers served" },
 	{ .section = CFG_SECTION_FEED, .name = "tables", .type = CFG_LIST,
 	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
-	  .help = "target tables: t, s.t or db.s.t, each optionally followed by FAMILY f (or set query)" },
+	  .help = "target tables: t, s.t or db.s.t, each optionally followed by FAMILY f (or set query); kind = notify: one table, default crdbfeed_notify" },
 	{ .section = CFG_SECTION_FEED, .name = "query", .type = CFG_STRING,
 	  .field = CFG_NO_FIELD, .default_value = "", .reload = CFG_RELOAD_FEED,
 	  .help = "CDC query instead of tables: SELECT ... FROM t [WHERE ...]" },

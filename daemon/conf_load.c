@@ -26,15 +26,17 @@ static bool ids_eq(const void *a, size_t na, const void *b, size_t nb,
 	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
 }
 
-/* Whether [feed NAME] says delivery = ordered (the sink's defaults follow
- * it, wherever the sections are in the file). */
+/* Whether [feed NAME] says delivery = ordered or kind = notify (the sink's
+ * defaults follow it, wherever the sections are in the file). */
 static bool feed_is_ordered(const struct raw_file *rf, const char *name)
 {
 	for (size_t i = 0; i < rf->nsections; i++) {
 		const struct raw_section *sec = &rf->sections[i];
 		if (sec->kind == CFG_SECTION_FEED && strcmp(sec->name, name) == 0)
 			return strcmp(conf_setting(rf, sec, "delivery").value,
-				      "ordered") == 0;
+				      "ordered") == 0 ||
+			       strcmp(conf_setting(rf, sec, "kind").value,
+				      "notify") == 0;
 	}
 	return false;
 }

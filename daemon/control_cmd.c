@@ -114,6 +114,19 @@ static json_t *ordered_status(const struct feed_stats *st)
 			 "journal", journal);
 }
 
+/* A notify feed's released rows that got no seq; JSON null for a table
+ * feed. */
+static json_t *notify_status(const struct feed_stats *st)
+{
+	if (!st->notify)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I}",
+			 "deletes", (json_int_t)st->notify_deletes,
+			 "invalid", (json_int_t)st->notify_invalid,
+			 "folded", (json_int_t)st->notify_folded,
+			 "unfolded", (json_int_t)st->notify_unfolded);
+}
+
 static json_t *feed_status(const struct daemon_view *view,
 			   const struct feed_view *feed, int64_t now)
 {
@@ -147,9 +160,10 @@ static json_t *feed_status(const struct daemon_view *view,
 	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
 		json_array_append_new(tables, json_string(fcfg->tables[i]));
 	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
-	obj = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*}",
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*, s:o*}",
 			"name", feed->name,
 			"state", feed->state,
+			"kind", fcfg && fcfg->kind == FEED_KIND_NOTIFY ? "notify" : "table",
 			"delivery", st->ordered ? "ordered" : "stream",
 			"paused", st->paused,
 			"cursor", hlc_or_null(st->checkpoint),
@@ -165,7 +179,8 @@ static json_t *feed_status(const struct daemon_view *view,
 			"counters", counters,
 			"tables", tables,
 			"dsn", string_or_null(dsn),
-			"ordered", ordered_status(st));
+			"ordered", ordered_status(st),
+			"notify", notify_status(st));
 	free(dsn);
 	return obj;
 }

@@ -413,8 +413,9 @@ static long long int_at(json_t *obj, const char *key)
 	return (long long)json_integer_value(json_object_get(obj, key));
 }
 
-/* Ordered feeds' held rows and journal, and journaled sinks' replay: two
- * more tables, printed only when there is something to put in them. */
+/* Ordered feeds' held rows and journal, notify feeds' rows without a seq,
+ * and journaled sinks' replay: more tables, printed only when there is
+ * something to put in them. */
 static void print_ordered_tables(json_t *status)
 {
 	json_t *item, *ordered, *journal;
@@ -446,6 +447,21 @@ static void print_ordered_tables(json_t *status)
 		       int_at(ordered, "late_rows"), int_at(journal, "records"), seqs,
 		       int_at(journal, "file_bytes"),
 		       json_is_true(json_object_get(journal, "stalled")) ? "yes" : "no");
+	}
+	header = false;
+	json_array_foreach(json_object_get(status, "feeds"), i, item) {
+		json_t *notify = json_object_get(item, "notify");
+
+		if (!json_is_object(notify))
+			continue;
+		if (!header)
+			printf("\n%-20s  %10s  %10s  %10s  %10s\n", "NOTIFY FEED",
+			       "DELETES", "INVALID", "FOLDED", "UNFOLDED");
+		header = true;
+		printf("%-20.60s  %10lld  %10lld  %10lld  %10lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(notify, "deletes"), int_at(notify, "invalid"),
+		       int_at(notify, "folded"), int_at(notify, "unfolded"));
 	}
 	header = false;
 	json_array_foreach(json_object_get(status, "sinks"), i, item) {

@@ -42,7 +42,8 @@ struct line {
 	crdb_hlc updated;    /* LINE_ROW: its updated timestamp when the
 				feed has it, else {0,0}; LINE_RESOLVED: the
 				resolved timestamp */
-	const char *table;   /* LINE_ROW: the event's table; else NULL */
+	const char *table;   /* LINE_ROW: the event's table; LINE_NOTIFY:
+				its channel; else NULL */
 	size_t len;
 	char data[];         /* len bytes, then the table name */
 };
@@ -100,7 +101,8 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
  * still kept is `first`. */
 struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first);
 /* A notification: {"type":"notify","feed","channel","payload","updated",
- * "seq"} from a notify feed's row (its seq and updated are copied). */
+ * "seq"} from a notify feed's row (its seq and updated are copied; the
+ * line's table is the channel). */
 struct channel_note;
 struct line *line_new_notify(const char *feed, const struct channel_note *note,
 			     const struct line *row);

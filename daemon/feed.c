@@ -788,6 +788,8 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 	out->paused = feed->state == FEED_PAUSED;
 	if (feed->ordered)
 		ordered_get_stats(feed->ordered, out);
+	if (feed->notify)
+		notify_feed_get_stats(feed->notify, out);
 }
 
 bool feed_attempted(const struct feed *feed)
@@ -806,6 +808,7 @@ static void feed_release(void *ptr)
 	struct feed *feed = ptr;
 
 	ordered_close(feed->ordered);
+	notify_feed_free(feed->notify);
 	recent_free(feed->recent);
 	free(feed->pending);
 	free(feed->sinks);

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "feed.h"
+#include "notify_feed.h"
 #include "ordered.h"
 #include "recent.h"
 
@@ -71,6 +72,8 @@ struct feed {
 
 	/* delivery = ordered: the hold and the journal; NULL for stream */
 	struct ordered *ordered;
+	/* kind = notify: what of the released rows gets a seq; else NULL */
+	struct notify_feed *notify;
 	/* delivery = stream: rows delivered since the checkpoint in this
 	 * run, so that a reconnect's re-sent rows are dropped */
 	struct recent *recent;

@@ -519,6 +519,7 @@ void feed_sink_owner(struct feed *feed, struct sink_owner *out)
 		.progress = owner_progress,
 		.arg = feed,
 	};
+	out->notify = feed->cfg->kind == FEED_KIND_NOTIFY;
 	if (feed->cfg->delivery == FEED_DELIVERY_ORDERED) {
 		out->replay_read = owner_replay_read;
 		out->replay_seek = owner_replay_seek;
@@ -556,13 +557,30 @@ static void ordered_stall(void *arg, bool stalled, const char *why)
 		feed_publish(feed, line);
 }
 
+static bool notify_admit(void *arg, const struct order_row *row)
+{
+	struct feed *feed = arg;
+
+	return notify_feed_admit(feed->notify, row);
+}
+
 int feed_open_ordered(struct feed *feed, bool start_over)
 {
-	struct ordered_owner owner = { ordered_publish, ordered_stall, feed };
+	struct ordered_owner owner = { ordered_publish, ordered_stall, feed,
+				       NULL };
 	char errbuf[512], msg[600];
 
 	ordered_close(feed->ordered);
 	feed->ordered = NULL;
+	notify_feed_free(feed->notify);
+	feed->notify = NULL;
+	if (feed->cfg->kind == FEED_KIND_NOTIFY) {
+		if (!(feed->notify = notify_feed_new(feed->who))) {
+			feed_fail(feed, "out of memory");
+			return -1;
+		}
+		owner.admit = notify_admit;
+	}
 	if (!feed->state_dir) {
 		feed_fail(feed, "delivery = ordered needs a state directory for its journal");
 		return -1;

@@ -57,10 +57,11 @@ static void reconcile_sinks(struct fleet *fleet, const struct config *next,
 		ns = config_sink(next, old->sinks[i].name);
 		fi = ns ? feed_index(next, ns->feed) : -1;
 		ofi = ns ? feed_index(old, ns->feed) : -1;
-		/* A feed that changes delivery changes what its sinks offer
-		 * (replay): they open again. */
+		/* A feed that changes delivery or kind changes what its
+		 * sinks offer (replay, channels): they open again. */
 		if (ns && fi >= 0 && ofi >= 0 && config_sink_equal(&old->sinks[i], ns) &&
-		    old->feeds[ofi].delivery == next->feeds[fi].delivery) {
+		    old->feeds[ofi].delivery == next->feeds[fi].delivery &&
+		    old->feeds[ofi].kind == next->feeds[fi].kind) {
 			sinks[ns - next->sinks] = sink;
 			sink_set_config(sink, ns);
 			continue;

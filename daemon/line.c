@@ -520,7 +520,8 @@ struct line *line_new_notify(const char *feed, const struct channel_note *note,
 		json_decref(obj);
 		return NULL;
 	}
-	line = line_from_json(LINE_NOTIFY, obj, NULL);
+	/* The channel rides where a row's table does: the filter's key. */
+	line = line_from_json(LINE_NOTIFY, obj, note->channel);
 	if (line) {
 		line->seq = row->seq;
 		line->updated = row->updated;

@@ -51,6 +51,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
 	daemon/notify.c daemon/notify.h \
+	daemon/notify_feed.c daemon/notify_feed.h \
 	daemon/order.c daemon/order.h \
 	daemon/ordered.c daemon/ordered.h \
 	daemon/recent.c daemon/recent.h \

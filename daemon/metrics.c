@@ -324,6 +324,40 @@ static const struct {
 	  "Updated timestamp of the newest row in the journal (seconds since the epoch)." },
 };
 
+/* A notify feed's released rows that got no seq (stats.h notify_*). */
+static const struct {
+	const char *name;
+	size_t offset;
+	const char *help;
+} notify_values[] = {
+	{ "crdbfeedd_feed_notify_deletes_total", offsetof(struct feed_stats, notify_deletes),
+	  "kind = notify: deletions of the notify table's rows, skipped." },
+	{ "crdbfeedd_feed_notify_invalid_total", offsetof(struct feed_stats, notify_invalid),
+	  "kind = notify: rows that are not notifications (logged), dropped." },
+	{ "crdbfeedd_feed_notify_folded_total", offsetof(struct feed_stats, notify_folded),
+	  "kind = notify: notifications identical to an earlier one of their transaction, folded into it." },
+	{ "crdbfeedd_feed_notify_unfolded_total", offsetof(struct feed_stats, notify_unfolded),
+	  "kind = notify: notifications past the fold's bound per transaction, delivered without folding." },
+};
+
+static void render_notify(struct textbuf *buf, const struct daemon_view *view)
+{
+	for (size_t m = 0; m < sizeof(notify_values) / sizeof(notify_values[0]); m++) {
+		metrics_family(buf, notify_values[m].name, METRIC_COUNTER,
+			       notify_values[m].help);
+		for (size_t i = 0; i < view->nfeeds; i++) {
+			const char *labels[] = { "feed", view->feeds[i].name, NULL };
+			uint64_t value;
+
+			if (!view->feeds[i].live || !view->feeds[i].stats.notify)
+				continue;
+			memcpy(&value, (const char *)&view->feeds[i].stats +
+				       notify_values[m].offset, sizeof(value));
+			metrics_sample_u64(buf, notify_values[m].name, labels, value);
+		}
+	}
+}
+
 static void render_ordered(struct textbuf *buf, const struct daemon_view *view)
 {
 	const struct feed_view *feeds = view->feeds;
@@ -691,6 +725,7 @@ int metrics_render(struct textbuf *buf, const struct daemon_view *view,
 	render_process(buf, view, now_ms, proc);
 	render_feeds(buf, view, now_ms);
 	render_ordered(buf, view);
+	render_notify(buf, view);
 	render_sinks(buf, view);
 	return buf->failed ? -1 : 0;
 }

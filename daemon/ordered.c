@@ -259,9 +259,44 @@ static int batch_add(struct ordered *o, const char *row, size_t len,
 	return 0;
 }
 
+/*
+ * The end of a group whose last row was not admitted goes to the row
+ * before it, when that row is still in the batch (a group split across
+ * chunks may have its earlier rows committed already: then it has none).
+ */
+static int move_group_end(struct ordered *o, crdb_hlc updated)
+{
+	static const char flag[] = ",\"group_end\":true}\n";
+	struct batch_row *b;
+	struct line *old, *line;
+
+	if (o->nbatch == 0)
+		return 0;
+	b = &o->batch[o->nbatch - 1];
+	old = b->line;
+	if (b->late || crdb_hlc_compare(old->updated, updated) != 0 ||
+	    old->len < 2)
+		return 0;
+	line = line_new_bytes(LINE_ROW, old->op, old->table,
+			      old->table ? strlen(old->table) : 0, old->data,
+			      old->len - 2 + sizeof(flag) - 1);
+	if (!line)
+		return -1;
+	memcpy(line->data + old->len - 2, flag, sizeof(flag) - 1);
+	line->seq = old->seq;
+	line->updated = old->updated;
+	b->line = line;
+	line_unref(old);
+	return 0;
+}
+
 static int on_release(void *arg, const struct order_row *row, bool group_end)
 {
-	return batch_add(arg, row->line, row->line_len, row->op, row->table,
+	struct ordered *o = arg;
+
+	if (o->owner.admit && !o->owner.admit(o->owner.arg, row))
+		return group_end ? move_group_end(o, row->updated) : 0;
+	return batch_add(o, row->line, row->line_len, row->op, row->table,
 			 row->table_len, row->updated, row->key, row->key_len,
 			 false, group_end);
 }
@@ -412,7 +447,9 @@ enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
 		return ORDERED_ERROR;
 	}
 	/* Never dropped: delivered now, on its own, flagged (crdbfeedd(8),
-	 * DELIVERY GUARANTEES). */
+	 * DELIVERY GUARANTEES); unless the owner refuses it. */
+	if (o->owner.admit && !o->owner.admit(o->owner.arg, &row))
+		return ORDERED_LATE;
 	o->late++;
 	if (batch_add(o, row.line, row.line_len, row.op, row.table,
 		      row.table_len, row.updated, key, key_len, true, true) < 0) {

@@ -22,6 +22,7 @@
 #include "stats.h"
 
 struct ordered;
+struct order_row;
 
 struct ordered_owner {
 	/* A committed line for the sinks (one reference, given). */
@@ -29,6 +30,9 @@ struct ordered_owner {
 	/* The journal could (not) take a commit: stop (resume) reading. */
 	void (*stalled)(void *arg, bool stalled, const char *why);
 	void *arg;
+	/* Whether a released row goes on to get a seq (NULL: every row);
+	 * one refused is gone, as if released (a notify feed's filter). */
+	bool (*admit)(void *arg, const struct order_row *row);
 };
 
 /*

@@ -1,17 +1,20 @@
 /*
  * request.c: the subscriber request line -> a filter (request.h). Pure:
  * no event loop, no globals; the only allocations are the filter's table
- * names and jansson's parse tree, both freed before returning on error.
+ * and channel names and jansson's parse tree, both freed before returning on error.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "request.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+
+#include "channel.h"
 
 static const char *const op_names[] = {
 	[CRDB_OP_UNKNOWN] = "unknown", [CRDB_OP_INSERT] = "insert",
@@ -25,13 +28,19 @@ const char *request_op_name(crdb_op op)
 	return (unsigned)op < NOPS ? op_names[op] : NULL;
 }
 
+static void free_names(char ***names, size_t *count)
+{
+	for (size_t i = 0; i < *count; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL;
+	*count = 0;
+}
+
 void request_filter_clear(struct request_filter *filter)
 {
-	for (size_t i = 0; i < filter->ntables; i++)
-		free(filter->tables[i]);
-	free(filter->tables);
-	filter->tables = NULL;
-	filter->ntables = 0;
+	free_names(&filter->tables, &filter->ntables);
+	free_names(&filter->channels, &filter->nchannels);
 	filter->ops = REQUEST_OPS_ALL;
 	filter->has_resolved = false;
 	filter->resolved = false;
@@ -41,35 +50,75 @@ void request_filter_clear(struct request_filter *filter)
 	filter->since = (crdb_hlc){ 0, 0 };
 }
 
-static int parse_tables(json_t *tables, struct request_filter *out,
-			char *msg, size_t msglen)
-{
-	size_t i, n = json_array_size(tables);
-	json_t *value;
+static const char *quotable(const char *text, char *shown, size_t size);
 
-	if (!json_is_array(tables) || n == 0) {
+/* A table name: non-empty, no NUL (one inside could never match). */
+static int table_name_check(const char *name, size_t len, char *msg,
+			    size_t msglen)
+{
+	if (len == 0 || strlen(name) != len) {
 		snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
 		return -1;
 	}
-	out->tables = calloc(n, sizeof(*out->tables));
-	if (!out->tables) {
+	return 0;
+}
+
+/* A channel name as PostgreSQL takes it (channel.h), the message naming
+ * the field. */
+static int request_channel_check(const char *name, size_t len, char *msg,
+				 size_t msglen)
+{
+	char why[128], shown[65];
+
+	if (channel_name_check(name, len, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(msg, msglen, "\"channels\": '%s': %s",
+		 quotable(name, shown, sizeof(shown)), why);
+	return -1;
+}
+
+/*
+ * A non-empty array of at most max strings, each passing check, into
+ * copies (*names, *count; the caller's filter frees them).
+ */
+static int parse_names(json_t *array, const char *field, size_t max,
+		       int (*check)(const char *, size_t, char *, size_t),
+		       char ***names, size_t *count, char *msg, size_t msglen)
+{
+	size_t i, n = json_array_size(array);
+	json_t *value;
+
+	if (!json_is_array(array) || n == 0) {
+		snprintf(msg, msglen, "\"%s\" must be a non-empty array of strings",
+			 field);
+		return -1;
+	}
+	if (n > max) {
+		snprintf(msg, msglen, "\"%s\" lists %zu names, at most %zu are taken",
+			 field, n, max);
+		return -1;
+	}
+	*names = calloc(n, sizeof(**names));
+	if (!*names) {
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	json_array_foreach(tables, i, value) {
+	json_array_foreach(array, i, value) {
 		const char *name = json_string_value(value);
 
-		/* A NUL inside a name could never match a table. */
-		if (!name || strlen(name) != json_string_length(value) || !*name) {
-			snprintf(msg, msglen, "\"tables\" must be a non-empty array of strings");
+		if (!name) {
+			snprintf(msg, msglen, "\"%s\" must be a non-empty array of strings",
+				 field);
 			return -1;
 		}
-		out->tables[out->ntables] = strdup(name);
-		if (!out->tables[out->ntables]) {
+		if (check(name, json_string_length(value), msg, msglen))
+			return -1;
+		(*names)[*count] = strdup(name);
+		if (!(*names)[*count]) {
 			snprintf(msg, msglen, "out of memory");
 			return -1;
 		}
-		out->ntables++;
+		(*count)++;
 	}
 	return 0;
 }
@@ -156,6 +205,7 @@ int request_parse(const char *text, size_t len, struct request_filter *out,
 	json_error_t jerr;
 	json_t *req, *value;
 	const char *key;
+	bool has_ops = false;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -175,11 +225,19 @@ int request_parse(const char *text, size_t len, struct request_filter *out,
 	}
 	json_object_foreach(req, key, value) {
 		if (strcmp(key, "tables") == 0) {
-			if (parse_tables(value, out, msg, msglen))
+			if (parse_names(value, "tables", SIZE_MAX,
+					table_name_check, &out->tables,
+					&out->ntables, msg, msglen))
+				goto out;
+		} else if (strcmp(key, "channels") == 0) {
+			if (parse_names(value, "channels", REQUEST_CHANNELS_MAX,
+					request_channel_check, &out->channels,
+					&out->nchannels, msg, msglen))
 				goto out;
 		} else if (strcmp(key, "ops") == 0) {
 			if (parse_ops(value, out, msg, msglen))
 				goto out;
+			has_ops = true;
 		} else if (strcmp(key, "resolved") == 0) {
 			if (!json_is_boolean(value)) {
 				snprintf(msg, msglen, "\"resolved\" must be true or false");
@@ -196,10 +254,15 @@ int request_parse(const char *text, size_t len, struct request_filter *out,
 		} else {
 			char shown[65];
 
-			snprintf(msg, msglen, "unknown request field \"%s\" (expected tables, ops, resolved, after, since)",
+			snprintf(msg, msglen, "unknown request field \"%s\" (expected tables, ops, channels, resolved, after, since)",
 				 quotable(key, shown, sizeof(shown)));
 			goto out;
 		}
+	}
+	if (out->channels && (out->tables || has_ops)) {
+		snprintf(msg, msglen, "\"channels\" cannot be used with \"%s\": a channel subscriber gets notifications, not rows",
+			 out->tables ? "tables" : "ops");
+		goto out;
 	}
 	if (out->has_after && out->has_since) {
 		snprintf(msg, msglen, "\"after\" and \"since\" cannot be used together: give one starting point");

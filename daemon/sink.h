@@ -55,6 +55,9 @@ struct sink_owner {
 	void (*replay_bounds)(void *arg, uint64_t *first_kept,
 			      uint64_t *last_released);
 	void *arg;
+	/* A notify feed (kind = notify): its rows are notifications, and
+	 * subscribers may ask for channels (notify lines) instead. */
+	bool notify;
 };
 
 /*

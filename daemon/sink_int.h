@@ -164,7 +164,14 @@ void subscriber_say_goodbye(struct subscriber *sub, const char *message);
 /* Queue a line (past the filter and the policy) and arrange for it to be
  * written; this may close the subscriber (ENOMEM, a write error). */
 void subscriber_push(struct subscriber *sub, struct line *line);
-/* Does the subscriber's filter take the line? */
+/*
+ * A notify feed's row as the notify line a channel subscriber gets (a new
+ * reference), or NULL when the row is not a notification (a channel
+ * subscriber passes over it) or on ENOMEM.
+ */
+struct line *sink_notify_line(const struct sink *sink, const struct line *row);
+/* Does the subscriber's filter take the line? A channel subscriber takes
+ * notify lines of its channels, no rows; others no notify lines. */
 bool subscriber_wants(const struct subscriber *sub, const struct line *line);
 /* Queue the owner's greeting (where the feed stands), if it has one. */
 void subscriber_greet(struct subscriber *sub);
@@ -187,7 +194,7 @@ enum sub_position {
 static inline enum sub_position subscriber_position(const struct subscriber *sub,
 						    const struct line *line)
 {
-	if (line->kind == LINE_ROW) {
+	if (line->kind == LINE_ROW || line->kind == LINE_NOTIFY) {
 		if (!line->seq)
 			return POS_NONE;
 		if (line->seq <= sub->pos)
@@ -208,7 +215,7 @@ static inline enum sub_position subscriber_position(const struct subscriber *sub
 static inline void subscriber_advance(struct subscriber *sub,
 				      const struct line *line)
 {
-	if (line->kind == LINE_ROW && line->seq)
+	if ((line->kind == LINE_ROW || line->kind == LINE_NOTIFY) && line->seq)
 		sub->pos = line->seq;
 	else if (line->kind == LINE_RESOLVED && !crdb_hlc_is_zero(line->updated))
 		sub->pos_resolved = line->updated;

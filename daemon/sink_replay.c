@@ -219,6 +219,16 @@ static void replay_take(struct line *line, void *arg)
 	chunk->bytes += line->len;
 	if (sub->state == SUB_CLOSED)
 		goto out;
+	/* A channel subscriber replays notify lines, made as live ones are
+	 * (a row that is no notification it passes over). */
+	if (sub->filter.channels && line->kind == LINE_ROW) {
+		struct line *notify = sink_notify_line(sub->sink, line);
+
+		if (notify) {
+			line_unref(line);
+			line = notify;
+		}
+	}
 	switch (subscriber_position(sub, line)) {
 	case POS_OLD:
 		goto out;

@@ -65,6 +65,13 @@ struct feed_stats {
 	crdb_hlc journal_oldest_updated, journal_newest_updated;
 	uint64_t journal_commits, journal_commit_errors;
 	bool journal_stalled;     /* a commit failed (full): not reading */
+	/* kind = notify (zero for table feeds): released rows that got no seq */
+	bool notify;
+	uint64_t notify_deletes;  /* deletions of the notify table's rows */
+	uint64_t notify_invalid;  /* rows that are not notifications */
+	uint64_t notify_folded;   /* identical to one earlier in their
+				     transaction */
+	uint64_t notify_unfolded; /* past the fold's bound: delivered unfolded */
 	uint64_t resolved_stalls; /* restarts because resolved stopped */
 	char last_error[256];     /* last error or reason, "" = none; never
 				     holds a password (libpq never echoes

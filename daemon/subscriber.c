@@ -23,6 +23,7 @@
 
 #include "sink_int.h"
 
+#include "channel.h"
 #include "defer.h"
 #include "log.h"
 
@@ -335,7 +336,17 @@ bool subscriber_wants(const struct subscriber *sub, const struct line *line)
 	switch (line->kind) {
 	case LINE_RESOLVED:
 		return sub->resolved;
+	case LINE_NOTIFY:
+		if (sub->filter.has_since &&
+		    crdb_hlc_compare(line->updated, sub->filter.since) < 0)
+			return false;
+		for (size_t i = 0; i < sub->filter.nchannels; i++)
+			if (strcmp(sub->filter.channels[i], line->table) == 0)
+				return true;
+		return false;
 	case LINE_ROW:
+		if (sub->filter.channels)
+			return false;
 		if (!(sub->filter.ops & REQUEST_OP_BIT(line->op)))
 			return false;
 		/* "since" holds for live rows too: a time in the future
@@ -441,14 +452,43 @@ static void subscriber_offer(struct subscriber *sub, struct line *line)
 	}
 }
 
+struct line *sink_notify_line(const struct sink *sink, const struct line *row)
+{
+	struct channel_note note;
+	struct line *line;
+	char errbuf[256];
+
+	if (row->kind != LINE_ROW ||
+	    channel_note_from_row(row->data, row->len, &note, errbuf,
+				  sizeof(errbuf)) != 0)
+		return NULL;
+	line = line_new_notify(sink_owner_name(sink), &note, row);
+	channel_note_clear(&note);
+	return line;
+}
+
 void sink_offer(struct sink *sink, struct line *line)
 {
 	struct subscriber *sub, *next;
+	struct line *notify = NULL;
+	bool converted = false;
 
 	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
 		next = TAILQ_NEXT(sub, link);
-		subscriber_offer(sub, line);
+		if (!sub->filter.channels || line->kind != LINE_ROW) {
+			subscriber_offer(sub, line);
+			continue;
+		}
+		/* Once per line for all the channel subscribers; a row that
+		 * is no notification they pass over. */
+		if (!converted) {
+			notify = sink_notify_line(sink, line);
+			converted = true;
+		}
+		subscriber_offer(sub, notify ? notify : line);
 	}
+	if (notify)
+		line_unref(notify);
 }
 
 bool sink_is_blocking(const struct sink *sink)
@@ -492,8 +532,8 @@ size_t sink_queued_bytes(const struct sink *sink)
 /* ---- the request line --------------------------------------------------- */
 
 /* The acknowledgement: {"v":1,"type":"subscribed","feed":F,"tables":..,
- * "ops":..,"resolved":..[,"after":N|,"since":HLC]} with the filter now in
- * force. */
+ * "ops":.. (or "channels":..),"resolved":..[,"after":N|,"since":HLC]} with
+ * the filter now in force. */
 static struct line *request_ack(const struct subscriber *sub)
 {
 	json_t *obj = json_object(), *tables, *ops;
@@ -512,8 +552,19 @@ static struct line *request_ack(const struct subscriber *sub)
 	json_object_set_new(obj, "type", json_string("subscribed"));
 	if (sink_owner_name(sub->sink))
 		json_object_set_new(obj, "feed", json_string(sink_owner_name(sub->sink)));
-	json_object_set_new(obj, "tables", tables);
-	json_object_set_new(obj, "ops", ops);
+	if (sub->filter.channels) {
+		json_t *channels = json_array();
+
+		for (size_t i = 0; channels && i < sub->filter.nchannels; i++)
+			json_array_append_new(channels,
+					      json_string(sub->filter.channels[i]));
+		json_object_set_new(obj, "channels", channels);
+		json_decref(tables);
+		json_decref(ops);
+	} else {
+		json_object_set_new(obj, "tables", tables);
+		json_object_set_new(obj, "ops", ops);
+	}
 	json_object_set_new(obj, "resolved", json_boolean(sub->resolved));
 	if (sub->filter.has_after)
 		json_object_set_new(obj, "after",
@@ -542,6 +593,12 @@ static void request_finish(struct subscriber *sub)
 	rc = request_parse(sub->request, sub->request_len, &filter, msg, sizeof(msg));
 	free(sub->request);
 	sub->request = NULL;
+	if (rc == 0 && filter.channels && !sub->sink->owner.notify) {
+		snprintf(msg, sizeof(msg), "\"channels\" needs a feed of kind notify; feed %s is of kind table",
+			 sink_owner_name(sub->sink) ? sink_owner_name(sub->sink) : "?");
+		request_filter_clear(&filter);
+		rc = -1;
+	}
 	replay = rc == 0 && (filter.has_after || filter.has_since);
 	if (replay && subscriber_replay_position(sub, &filter, &after, msg, sizeof(msg))) {
 		request_filter_clear(&filter);

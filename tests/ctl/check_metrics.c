@@ -125,6 +125,11 @@ static void feed_from_json(json_t *obj, struct feed_view *feed,
 	feed->stats.journal_commits = u64_field(obj, "journal_commits");
 	feed->stats.journal_commit_errors = u64_field(obj, "journal_commit_errors");
 	feed->stats.journal_stalled = json_is_true(json_object_get(obj, "journal_stalled"));
+	feed->stats.notify = json_is_true(json_object_get(obj, "notify"));
+	feed->stats.notify_deletes = u64_field(obj, "notify_deletes");
+	feed->stats.notify_invalid = u64_field(obj, "notify_invalid");
+	feed->stats.notify_folded = u64_field(obj, "notify_folded");
+	feed->stats.notify_unfolded = u64_field(obj, "notify_unfolded");
 }
 
 static void sink_from_json(json_t *obj, struct sink_view *sink,

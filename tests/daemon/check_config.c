@@ -143,6 +143,8 @@ static void dump_config(const struct config *cfg, struct text *t)
 			 f->backoff_max_ms);
 		text_add(t, "feed.%s.stall_timeout_ms = %" PRId64 "\n", n,
 			 f->stall_timeout_ms);
+		text_add(t, "feed.%s.kind = %s\n", n,
+			 f->kind == FEED_KIND_NOTIFY ? "notify" : "table");
 		text_add(t, "feed.%s.delivery = %s\n", n,
 			 f->delivery == FEED_DELIVERY_ORDERED ? "ordered" : "stream");
 		text_add(t, "feed.%s.hold_memory = %zu\n", n, f->hold_memory);

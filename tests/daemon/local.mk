@@ -75,6 +75,8 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-notify.conf \
+	tests/daemon/config-cases/bad-ordered.conf \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
 	tests/daemon/config-cases/bad-options.conf \
 	tests/daemon/config-cases/bad-password.conf \
@@ -102,6 +104,8 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-notify.conf \
+	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-query.conf \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
