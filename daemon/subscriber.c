@@ -445,6 +445,10 @@ void sink_offer(struct sink *sink, struct line *line)
 {
 	struct subscriber *sub, *next;
 
+	if (sink->pg) {
+		sink_pg_offer(sink, line);
+		return;
+	}
 	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
 		next = TAILQ_NEXT(sub, link);
 		subscriber_offer(sub, line);

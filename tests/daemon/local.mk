@@ -78,6 +78,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
 	tests/daemon/config-cases/bad-options.conf \
 	tests/daemon/config-cases/bad-password.conf \
+	tests/daemon/config-cases/bad-pg.conf \
 	tests/daemon/config-cases/bad-references.conf \
 	tests/daemon/config-cases/bad-sockets.conf \
 	tests/daemon/config-cases/bad-syntax.conf \
@@ -102,6 +103,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-pg.conf \
 	tests/daemon/config-cases/good-query.conf \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
