@@ -243,7 +243,7 @@ const struct cfg_key cfg_keys[] = {
 	  .help = "type = pg: a loopback TCP address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; any other address is refused) where clients authenticate with SCRAM-SHA-256; needs pg_auth_file" },
 	{ .section = CFG_SECTION_SINK, .name = "pg_auth_file", .type = CFG_PATH,
 	  .field = SF(pg_auth_file), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
-	  .help = "type = pg: file of \"USER SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY\" lines, read when the sink opens (required with pg_tcp)" },
+	  .help = "type = pg: file of \"USER:SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY\" lines, read when the sink opens (required with pg_tcp)" },
 	{ .section = CFG_SECTION_SINK, .name = "pg_max_listeners", .type = CFG_INT,
 	  .field = SF(pg_max_listeners), .default_value = "100", .min = 1, .max = 100000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
 	  .help = "type = pg: connections at once; one more is refused with PostgreSQL's too_many_connections error" },
