@@ -7,7 +7,8 @@
 # a transaction's together and in order, UNLISTEN), psql's "Asynchronous
 # notification" line, libpq through the extended protocol; a second feed's
 # rows on channel "table:orders" (table_channels), a line over PostgreSQL's
-# payload limit not sent but counted; the counters in status and metrics.
+# payload limit not sent but counted; the counters in status and metrics;
+# a reload that changes a pg key reopens that sink only.
 # Needs /usr/bin/python3 with psycopg 3.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
@@ -116,6 +117,17 @@ grep -q '^crdbfeedd_sink_pg_too_large_total{sink="tables",feed="t"} 1$' "$work/m
 	fail "metrics: $(grep pg_ "$work/metrics")"
 grep -q '^crdbfeedd_sink_pg_listeners{sink="listen",feed="n"} ' "$work/metrics" ||
 	fail "metrics: no pg_listeners"
+
+# 6. A reload that changes a pg key reopens that sink (its sessions are
+# closed; clients connect again), and keeps the other.
+psql -X -q -At "host=$work/t port=5432 user=app dbname=any" \
+	-c 'SELECT 1' >/dev/null 2>&1 || fail "the table sink does not answer"
+sed -i 's/^table_channels = yes$/table_channels = yes\npg_max_channels = 5/' "$work/c.conf"
+kill -HUP "$daemon_pid"
+wait_for 10 "the table sink reopened" log_count_at_least 'sink tables changed: reopening' 1
+! grep -q 'sink listen changed' "$daemon_log" || fail "the unchanged pg sink was reopened"
+wait_for 10 "the reopened table sink" psql -X -q -At "host=$work/t port=5432 user=app dbname=any" -c 'SELECT 1'
+[ "$(pg_stat tables too_large)" = 0 ] || fail "the reopened sink kept its counters"
 
 stop_daemon
 [ ! -e "$work/n/.s.PGSQL.5433" ] || fail "the socket file is left after shutdown"
