@@ -54,6 +54,9 @@ enum cfg_section { CFG_SECTION_GLOBAL, CFG_SECTION_FEED, CFG_SECTION_SINK };
 				mode's -o NAME sets it); without a field, a
 				set value is passed in the feed's options */
 #define CFG_F_UNIX_ONLY 0x8u /* sink key for type = unix only */
+#define CFG_F_SOCKET    0x10u /* sink key for type = unix or pg (a socket
+				 file and its peers) */
+#define CFG_F_PG_ONLY   0x20u /* sink key for type = pg only */
 
 /* A key without a field is read by explicit code (or is only the default
  * of the feed or sink key of the same name). */
@@ -121,7 +124,14 @@ enum feed_kind {
 /* A notify feed's table unless the file names one (conf/notify.sql). */
 #define NOTIFY_TABLE_DEFAULT "crdbfeed_notify"
 
-enum sink_type { SINK_UNIX, SINK_STDOUT };
+enum sink_type { SINK_UNIX, SINK_STDOUT, SINK_PG };
+
+/* Does sink key k apply to a sink of this type (CFG_F_UNIX_ONLY,
+ * CFG_F_SOCKET, CFG_F_PG_ONLY)? */
+bool config_sink_key_applies(const struct cfg_key *k, enum sink_type type);
+/* The types a sink key is for, as the messages say them: "type = unix",
+ * "type = unix or pg", "type = pg"; NULL for every type. */
+const char *config_sink_key_types(const struct cfg_key *k);
 
 /* A changefeed option passed through to the statement (validated by
  * libcrdb's crdb_feed_spec_set_option when the config is loaded). */
@@ -135,8 +145,8 @@ struct sink_config {
 	char *feed;            /* the feed it serves */
 	enum sink_type type;
 	char *path;            /* SINK_UNIX: socket path */
-	mode_t mode;           /* SINK_UNIX: file mode, default 0660 */
-	char *group;           /* SINK_UNIX: group name or NULL */
+	mode_t mode;           /* SINK_UNIX, SINK_PG: file mode, default 0660 */
+	char *group;           /* SINK_UNIX, SINK_PG: group name or NULL */
 	enum slow_policy policy;  /* default: disconnect (unix), block (stdout) */
 	size_t buffer_bytes;      /* per-subscriber bound */
 	size_t low_watermark;     /* block policy: resume below this */
@@ -144,7 +154,19 @@ struct sink_config {
 				     asks otherwise */
 	int64_t replay_grace_ms;  /* journaled: wait this long for a request
 				     line before starting live */
-	/* SINK_UNIX: who may subscribe, checked with SO_PEERCRED on accept.
+	/* SINK_PG: the LISTEN endpoint (crdbfeedd(8), "LISTEN/NOTIFY"): a
+	 * Unix socket pg_dir/.s.PGSQL.pg_port and/or a loopback TCP address
+	 * with SCRAM-SHA-256 against pg_auth_file; the bounds; and whether
+	 * a table feed's rows go to channel "table:NAME". */
+	char *pg_dir;
+	int64_t pg_port;
+	char *pg_tcp;
+	char *pg_auth_file;
+	int64_t pg_max_listeners;
+	int64_t pg_max_channels;
+	bool table_channels;
+	/* SINK_UNIX, SINK_PG: who may subscribe (listen), checked with
+	 * SO_PEERCRED on accept (on a pg sink's Unix socket only).
 	 * Both empty = anyone who can open the socket file. Otherwise a peer
 	 * is let in when its uid is in allow_uids or its primary gid is in
 	 * allow_gids (resolved from names or numbers when the file is loaded;

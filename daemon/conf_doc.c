@@ -120,7 +120,7 @@ static void option_format(const struct cfg_key *k, const struct feed_config *f,
 		snprintf(buf, size, "%s", o && o->value ? o->value : "");
 }
 
-/* sink: NULL but for sinks, whose unix-only keys a stdout sink lacks. */
+/* sink: NULL but for sinks, which lack the keys of the other types. */
 static void dump_section(enum cfg_section section, const char *prefix,
 			 const void *base, const struct feed_config *feed,
 			 const struct sink_config *sink, FILE *out)
@@ -129,8 +129,7 @@ static void dump_section(enum cfg_section section, const char *prefix,
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		if (k->section != section ||
-		    (sink && sink->type != SINK_UNIX &&
-		     (k->flags & CFG_F_UNIX_ONLY)))
+		    (sink && !config_sink_key_applies(k, sink->type)))
 			continue;
 		if (k->type == CFG_DSN && k->field != CFG_NO_FIELD) {
 			/* Never a password in the output. */

@@ -33,6 +33,7 @@ _Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
 _Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
 	       FEED_START_INITIAL_SCAN == 0 && FEED_START_NOW == 1 &&
 	       FEED_START_CURSOR == 2 && SINK_UNIX == 0 && SINK_STDOUT == 1 &&
+	       SINK_PG == 2 &&
 	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
 	       SLOW_POLICY_DROP == 2 && SLOW_POLICY_JOURNAL == 3 &&
 	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1 &&
@@ -204,29 +205,29 @@ const struct cfg_key cfg_keys[] = {
 	  .field = SF(feed), .default_value = "", .reload = CFG_RELOAD_FEED,
 	  .help = "the feed this sink serves (required)" },
 	{ .section = CFG_SECTION_SINK, .name = "type", .type = CFG_ENUM,
-	  .field = SF(type), .default_value = "unix", .enum_values = "unix|stdout", .reload = CFG_RELOAD_FEED,
-	  .help = "listen on a Unix socket, or write to standard output" },
+	  .field = SF(type), .default_value = "unix", .enum_values = "unix|stdout|pg", .reload = CFG_RELOAD_FEED,
+	  .help = "listen on a Unix socket, write to standard output, or listen as a PostgreSQL server for LISTEN clients (crdbfeedd(8), LISTEN/NOTIFY)" },
 	{ .section = CFG_SECTION_SINK, .name = "path", .type = CFG_PATH,
 	  .field = SF(path), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
 	  .help = "type = unix: absolute path of the socket (required)" },
 	{ .section = CFG_SECTION_SINK, .name = "mode", .type = CFG_MODE,
-	  .field = SF(mode), .default_value = "0660", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
-	  .help = "type = unix: file mode of the socket (octal)" },
+	  .field = SF(mode), .default_value = "0660", .reload = CFG_RELOAD_FEED, .flags = CFG_F_SOCKET,
+	  .help = "type = unix or pg: file mode of the socket (octal)" },
 	{ .section = CFG_SECTION_SINK, .name = "group", .type = CFG_STRING,
-	  .field = SF(group), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
-	  .help = "type = unix: group of the socket (unset: the daemon's group)" },
+	  .field = SF(group), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_SOCKET,
+	  .help = "type = unix or pg: group of the socket (unset: the daemon's group)" },
 	{ .section = CFG_SECTION_SINK, .name = "allow_users", .type = CFG_UIDS,
-	  .field = SF(allow_uids), .count = SF(nallow_uids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
-	  .help = "type = unix: users (names or uids) let in, checked on connect (default: [crdbfeedd] allow_users)" },
+	  .field = SF(allow_uids), .count = SF(nallow_uids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_SOCKET,
+	  .help = "type = unix or pg (its Unix socket): users (names or uids) let in, checked on connect (default: [crdbfeedd] allow_users)" },
 	{ .section = CFG_SECTION_SINK, .name = "allow_groups", .type = CFG_GIDS,
-	  .field = SF(allow_gids), .count = SF(nallow_gids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
-	  .help = "type = unix: groups (names or gids) whose members, by primary group, are let in (default: [crdbfeedd] allow_groups)" },
+	  .field = SF(allow_gids), .count = SF(nallow_gids), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_SOCKET,
+	  .help = "type = unix or pg (its Unix socket): groups (names or gids) whose members, by primary group, are let in (default: [crdbfeedd] allow_groups)" },
 	{ .section = CFG_SECTION_SINK, .name = "policy", .type = CFG_ENUM,
 	  .field = SF(policy), .default_value = "", .enum_values = "block|disconnect|drop|journal", .reload = CFG_RELOAD_FEED,
-	  .help = "when a subscriber's buffer is full (unset: journal for a unix sink of an ordered feed, disconnect for other unix sinks, block for stdout); journal needs delivery = ordered" },
+	  .help = "when a subscriber's buffer is full (unset: journal for a unix sink of an ordered feed, disconnect for other unix sinks and pg sinks, block for stdout); journal needs delivery = ordered; a pg sink only disconnects (a NOTICE, then closed)" },
 	{ .section = CFG_SECTION_SINK, .name = "buffer", .type = CFG_SIZE,
 	  .field = SF(buffer_bytes), .default_value = "", .min = 4096, .reload = CFG_RELOAD_FEED,
-	  .help = "output buffer of each subscriber (default: [crdbfeedd] buffer)" },
+	  .help = "output buffer of each subscriber, or unsent output of each pg listener (default: [crdbfeedd] buffer)" },
 	{ .section = CFG_SECTION_SINK, .name = "low_watermark", .type = CFG_SIZE,
 	  .field = SF(low_watermark), .default_value = "", .reload = CFG_RELOAD_FEED,
 	  .help = "policy = block: resume reading the feed below this (unset: half the buffer)" },
@@ -236,8 +237,51 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_SINK, .name = "replay_grace", .type = CFG_DURATION,
 	  .field = SF(replay_grace_ms), .default_value = "300ms", .reload = CFG_RELOAD_FEED,
 	  .help = "delivery = ordered: how long a new subscriber's live lines wait for its request line (which may ask to replay) before it starts live from now" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_dir", .type = CFG_PATH,
+	  .field = SF(pg_dir), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: directory of the Unix socket DIR/.s.PGSQL.PORT, as psql \"host=DIR port=PORT\" finds it (pg_dir or pg_tcp required)" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_port", .type = CFG_INT,
+	  .field = SF(pg_port), .default_value = "5432", .min = 1, .max = 65535, .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: the PORT in the Unix socket's name" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_tcp", .type = CFG_LISTEN,
+	  .field = SF(pg_tcp), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: a loopback TCP address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; any other address is refused) where clients authenticate with SCRAM-SHA-256; needs pg_auth_file" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_auth_file", .type = CFG_PATH,
+	  .field = SF(pg_auth_file), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: file of \"USER:SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY\" lines, read when the sink opens (required with pg_tcp)" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_max_listeners", .type = CFG_INT,
+	  .field = SF(pg_max_listeners), .default_value = "100", .min = 1, .max = 100000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: connections at once; one more is refused with PostgreSQL's too_many_connections error" },
+	{ .section = CFG_SECTION_SINK, .name = "pg_max_channels", .type = CFG_INT,
+	  .field = SF(pg_max_channels), .default_value = "64", .min = 1, .max = 100000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: channels one connection may LISTEN on at once" },
+	{ .section = CFG_SECTION_SINK, .name = "table_channels", .type = CFG_BOOL,
+	  .field = SF(table_channels), .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
+	  .help = "type = pg: send each row of the feed to channel \"table:NAME\" with its JSON line as payload (a line of 8000 bytes or more is refused and counted); no: the feed's rows are notifications (channel, payload)" },
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+bool config_sink_key_applies(const struct cfg_key *k, enum sink_type type)
+{
+	if (k->flags & CFG_F_UNIX_ONLY)
+		return type == SINK_UNIX;
+	if (k->flags & CFG_F_SOCKET)
+		return type == SINK_UNIX || type == SINK_PG;
+	if (k->flags & CFG_F_PG_ONLY)
+		return type == SINK_PG;
+	return true;
+}
+
+const char *config_sink_key_types(const struct cfg_key *k)
+{
+	if (k->flags & CFG_F_UNIX_ONLY)
+		return "type = unix";
+	if (k->flags & CFG_F_SOCKET)
+		return "type = unix or pg";
+	if (k->flags & CFG_F_PG_ONLY)
+		return "type = pg";
+	return NULL;
+}
 
 static const char *const section_names[] = {
 	[CFG_SECTION_GLOBAL] = "crdbfeedd",

@@ -41,6 +41,22 @@ static bool feed_is_ordered(const struct raw_file *rf, const char *name)
 	return false;
 }
 
+/* A pg sink listens somewhere, and on TCP only with SCRAM verifiers. */
+static void check_pg_sink(struct loader *ld, const struct raw_file *rf,
+			  const struct raw_section *sec,
+			  const struct sink_config *s)
+{
+	struct setting auth = conf_setting(rf, sec, "pg_auth_file");
+	if (!s->pg_dir && !s->pg_tcp)
+		conf_diag(ld, sec->line, "sink %s: type = pg needs pg_dir or pg_tcp (or both)",
+			  s->name);
+	if (s->pg_tcp && !s->pg_auth_file)
+		conf_diag(ld, conf_setting(rf, sec, "pg_tcp").line,
+			  "pg_tcp: needs pg_auth_file (TCP clients authenticate with SCRAM-SHA-256)");
+	if (auth.explicit && s->pg_auth_file && !s->pg_tcp)
+		conf_diag(ld, auth.line, "pg_auth_file: only used with pg_tcp (Unix socket clients are let in by their peer credentials)");
+}
+
 static void load_sink(struct loader *ld, const struct raw_file *rf,
 		      const struct raw_section *sec, struct config *cfg)
 {
@@ -62,13 +78,13 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 		if (k->section != CFG_SECTION_SINK)
 			continue;
 		struct setting st = conf_setting(rf, sec, k->name);
-		/* type comes before the unix-only keys in the table. Defaults
-		 * from [crdbfeedd] do not count: they are meant for the unix
-		 * sinks. */
-		if ((k->flags & CFG_F_UNIX_ONLY) && s->type != SINK_UNIX) {
+		/* type comes before the keys of some types in the table.
+		 * Defaults from [crdbfeedd] do not count: they are meant for
+		 * the sinks that have the key. */
+		if (!config_sink_key_applies(k, s->type)) {
 			if (st.explicit && conf_set_here(sec, k->name))
-				conf_diag(ld, st.line, "%s: only for type = unix",
-					  k->name);
+				conf_diag(ld, st.line, "%s: only for %s",
+					  k->name, config_sink_key_types(k));
 			continue;
 		}
 		size_t bytes;
@@ -86,11 +102,18 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 	if (s->type == SINK_UNIX && !conf_setting(rf, sec, "path").explicit)
 		conf_diag(ld, sec->line, "sink %s: type = unix needs path", s->name);
 
+	if (s->type == SINK_PG)
+		check_pg_sink(ld, rf, sec, s);
+
 	bool ordered = s->feed && feed_is_ordered(rf, s->feed);
 	struct setting policy = conf_setting(rf, sec, "policy");
 	if (!policy.explicit)
 		s->policy = s->type == SINK_STDOUT ? SLOW_POLICY_BLOCK :
-			    ordered ? SLOW_POLICY_JOURNAL : SLOW_POLICY_DISCONNECT;
+			    ordered && s->type == SINK_UNIX ? SLOW_POLICY_JOURNAL :
+			    SLOW_POLICY_DISCONNECT;
+	else if (s->type == SINK_PG && s->policy != SLOW_POLICY_DISCONNECT)
+		conf_diag(ld, policy.line, "policy: a pg sink only disconnects a slow listener (a NOTICE, then closed: a PostgreSQL client has no position to resume from), not %s",
+			  policy.value);
 	else if (s->policy == SLOW_POLICY_JOURNAL && !ordered)
 		conf_diag(ld, policy.line, "policy: journal needs delivery = ordered on feed %.100s",
 			  s->feed ? s->feed : "?");
@@ -145,6 +168,19 @@ static void load_global(struct loader *ld, const struct raw_file *rf,
 	free(empty);
 }
 
+/* Two pg sinks cannot listen on the same socket file or TCP address. */
+static void check_pg_pair(struct loader *ld, const struct sink_config *a,
+			  const struct sink_config *b)
+{
+	if (a->pg_dir && b->pg_dir && strcmp(a->pg_dir, b->pg_dir) == 0 &&
+	    a->pg_port == b->pg_port)
+		conf_diag(ld, a->line, "sink %s: pg_dir %.200s and pg_port %lld are also those of sink %s (line %d)",
+			  a->name, a->pg_dir, (long long)a->pg_port, b->name, b->line);
+	if (a->pg_tcp && b->pg_tcp && strcmp(a->pg_tcp, b->pg_tcp) == 0)
+		conf_diag(ld, a->line, "sink %s: pg_tcp %.100s is also that of sink %s (line %d)",
+			  a->name, a->pg_tcp, b->name, b->line);
+}
+
 /* Per-feed and per-file rules that need every section. */
 static void check_references(struct loader *ld, const struct config *cfg)
 {
@@ -172,6 +208,8 @@ static void check_references(struct loader *ld, const struct config *cfg)
 			     a->name, a->path);
 		for (size_t j = 0; j < i; j++) {
 			const struct sink_config *b = &cfg->sinks[j];
+			if (a->type == SINK_PG && b->type == SINK_PG)
+				check_pg_pair(ld, a, b);
 			if (a->path && b->path && strcmp(a->path, b->path) == 0)
 				conf_diag(ld, a->line, "sink %s: path %.200s is also the path of sink %s (line %d)",
 				     a->name, a->path, b->name, b->line);

@@ -189,14 +189,29 @@ static json_t *sink_status(const struct sink_view *sink)
 {
 	const struct sink_config *scfg = sink->cfg;
 	const struct sink_stats *st = &sink->stats;
-	json_t *obj, *journal = json_null();
+	json_t *obj, *journal = json_null(), *pg = json_null();
 
+	if (st->pg)
+		pg = json_pack("{s:s?, s:I, s:s?, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I}",
+			       "dir", scfg->pg_dir,
+			       "port", (json_int_t)scfg->pg_port,
+			       "tcp", scfg->pg_tcp,
+			       "listeners", (json_int_t)st->pg_listeners,
+			       "channels", (json_int_t)st->pg_channels,
+			       "notifications", (json_int_t)st->pg_notifications,
+			       "refused",
+			       "full", (json_int_t)st->pg_refused_full,
+			       "peer", (json_int_t)st->pg_refused_peer,
+			       "auth", (json_int_t)st->pg_auth_failed,
+			       "dropped_slow", (json_int_t)st->pg_dropped_slow,
+			       "too_large", (json_int_t)st->pg_too_large,
+			       "not_sent", (json_int_t)st->pg_not_sent);
 	if (st->journaled)
 		journal = json_pack("{s:I, s:I, s:I}",
 				    "replaying", (json_int_t)st->replaying,
 				    "max_seq_lag", (json_int_t)st->max_seq_lag,
 				    "replayed_lines", (json_int_t)st->replayed_lines);
-	obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*}",
+	obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*, s:o*}",
 			 "name", sink->name,
 			 "feed", scfg->feed,
 			 "type", sink_type_name(scfg->type),
@@ -213,7 +228,8 @@ static json_t *sink_status(const struct sink_view *sink)
 			 "disconnected_slow", (json_int_t)st->disconnected_slow,
 			 "disconnected_other", (json_int_t)st->disconnected_other,
 			 "journaled", st->journaled,
-			 "journal", journal);
+			 "journal", journal,
+			 "pg", pg);
 	return obj;
 }
 

@@ -60,6 +60,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/request.c daemon/request.h \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
+	daemon/sink_pg.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
 	daemon/stats.h \

@@ -567,13 +567,15 @@ static void render_feeds(struct textbuf *buf, const struct daemon_view *view,
 
 enum sink_value_kind { SV_U64, SV_SIZE };
 
-static const struct {
+struct sink_metric {
 	const char *name;
 	enum metric_type type;
 	enum sink_value_kind kind;
 	size_t offset;
 	const char *help;
-} sink_values[] = {
+};
+
+static const struct sink_metric sink_values[] = {
 	{ "crdbfeedd_sink_subscribers", METRIC_GAUGE, SV_SIZE,
 	  offsetof(struct sink_stats, subscribers), "Subscribers connected now." },
 	{ "crdbfeedd_sink_accepted_total", METRIC_COUNTER, SV_U64,
@@ -606,13 +608,7 @@ static const struct {
 };
 
 /* Journaled sinks only (their feed is ordered): replay from the journal. */
-static const struct {
-	const char *name;
-	enum metric_type type;
-	enum sink_value_kind kind;
-	size_t offset;
-	const char *help;
-} journaled_values[] = {
+static const struct sink_metric journaled_values[] = {
 	{ "crdbfeedd_sink_replaying", METRIC_GAUGE, SV_SIZE,
 	  offsetof(struct sink_stats, replaying),
 	  "Subscribers reading from the journal now (replaying, or moved there when they fell behind)." },
@@ -622,6 +618,37 @@ static const struct {
 	{ "crdbfeedd_sink_replayed_lines_total", METRIC_COUNTER, SV_U64,
 	  offsetof(struct sink_stats, replayed_lines),
 	  "Lines sent to subscribers from the journal." },
+};
+
+/* pg sinks only: the PostgreSQL LISTEN endpoint. */
+static const struct sink_metric pg_values[] = {
+	{ "crdbfeedd_sink_pg_listeners", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, pg_listeners),
+	  "PostgreSQL-protocol sessions connected now." },
+	{ "crdbfeedd_sink_pg_channels", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, pg_channels),
+	  "Channels listened on now, summed over the sessions." },
+	{ "crdbfeedd_sink_pg_notifications_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_notifications),
+	  "NotificationResponse messages queued to sessions." },
+	{ "crdbfeedd_sink_pg_refused_full_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_refused_full),
+	  "Connections refused over pg_max_listeners." },
+	{ "crdbfeedd_sink_pg_refused_peer_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_refused_peer),
+	  "Unix socket connections refused by allow_users/allow_groups." },
+	{ "crdbfeedd_sink_pg_auth_failed_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_auth_failed),
+	  "TCP connections refused by SCRAM-SHA-256 (wrong password, unknown user)." },
+	{ "crdbfeedd_sink_pg_dropped_slow_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_dropped_slow),
+	  "Sessions closed (after a NOTICE) with more than the buffer unsent." },
+	{ "crdbfeedd_sink_pg_too_large_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_too_large),
+	  "table_channels: rows not sent, their line 8000 bytes or more." },
+	{ "crdbfeedd_sink_pg_not_sent_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, pg_not_sent),
+	  "Other rows not sent: not a notification, or a channel name too long." },
 };
 
 static uint64_t sink_value(const struct sink_view *sink, enum sink_value_kind kind,
@@ -638,6 +665,40 @@ static uint64_t sink_value(const struct sink_view *sink, enum sink_value_kind ki
 	}
 	memcpy(&value, field, sizeof(value));
 	return value;
+}
+
+static bool sink_journaled_stats(const struct sink_stats *stats)
+{
+	return stats->journaled;
+}
+
+static bool sink_pg_stats_of(const struct sink_stats *stats)
+{
+	return stats->pg;
+}
+
+/* One family per row of values, a sample per live sink that applies
+ * (applies NULL: every sink). */
+static void render_sink_values(struct textbuf *buf, const struct daemon_view *view,
+			       const struct sink_metric *values, size_t count,
+			       bool (*applies)(const struct sink_stats *stats))
+{
+	const struct sink_view *sinks = view->sinks;
+
+	for (size_t m = 0; m < count; m++) {
+		metrics_family(buf, values[m].name, values[m].type, values[m].help);
+		for (size_t i = 0; i < view->nsinks; i++) {
+			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
+
+			if (!sinks[i].live || (applies && !applies(&sinks[i].stats)))
+				continue;
+			labels[1] = sinks[i].name;
+			labels[3] = sinks[i].cfg->feed;
+			metrics_sample_u64(buf, values[m].name, labels,
+					   sink_value(&sinks[i], values[m].kind,
+						      values[m].offset));
+		}
+	}
 }
 
 static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
@@ -661,37 +722,14 @@ static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 		metrics_sample_u64(buf, "crdbfeedd_sink_info", labels, 1);
 	}
 
-	for (size_t m = 0; m < sizeof(sink_values) / sizeof(sink_values[0]); m++) {
-		metrics_family(buf, sink_values[m].name, sink_values[m].type,
-			       sink_values[m].help);
-		for (size_t i = 0; i < n; i++) {
-			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
+	render_sink_values(buf, view, sink_values,
+			   sizeof(sink_values) / sizeof(sink_values[0]), NULL);
 
-			if (!sinks[i].live)
-				continue;
-			labels[1] = sinks[i].name;
-			labels[3] = sinks[i].cfg->feed;
-			metrics_sample_u64(buf, sink_values[m].name, labels,
-					   sink_value(&sinks[i], sink_values[m].kind,
-						      sink_values[m].offset));
-		}
-	}
+	render_sink_values(buf, view, journaled_values,
+			   sizeof(journaled_values) / sizeof(journaled_values[0]), sink_journaled_stats);
 
-	for (size_t m = 0; m < sizeof(journaled_values) / sizeof(journaled_values[0]); m++) {
-		metrics_family(buf, journaled_values[m].name, journaled_values[m].type,
-			       journaled_values[m].help);
-		for (size_t i = 0; i < n; i++) {
-			const char *labels[] = { "sink", NULL, "feed", NULL, NULL };
-
-			if (!sinks[i].live || !sinks[i].stats.journaled)
-				continue;
-			labels[1] = sinks[i].name;
-			labels[3] = sinks[i].cfg->feed;
-			metrics_sample_u64(buf, journaled_values[m].name, labels,
-					   sink_value(&sinks[i], journaled_values[m].kind,
-						      journaled_values[m].offset));
-		}
-	}
+	render_sink_values(buf, view, pg_values,
+			   sizeof(pg_values) / sizeof(pg_values[0]), sink_pg_stats_of);
 
 	metrics_family(buf, "crdbfeedd_sink_disconnects_total", METRIC_COUNTER,
 		       "Subscribers closed by the daemon or gone, by reason: slow (the disconnect policy) or other (error, end of file, bad request).");

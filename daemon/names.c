@@ -24,7 +24,7 @@ const char *slow_policy_name(enum slow_policy policy)
 
 const char *sink_type_name(enum sink_type type)
 {
-	return type == SINK_STDOUT ? "stdout" : "unix";
+	return type == SINK_STDOUT ? "stdout" : type == SINK_PG ? "pg" : "unix";
 }
 
 static const char *const reconnect_names[RECONNECT_NREASONS] = {

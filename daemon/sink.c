@@ -1,8 +1,9 @@
 /*
  * sink.c: a sink's listener and life: listening on its socket file (or one
- * passed by systemd) or attaching standard output, the allow-list check of
- * each peer, opening, closing and the counters. The subscribers behind it
- * and their queues are in subscriber.c.
+ * passed by systemd), attaching standard output or opening a pg sink's
+ * endpoint (sink_pg.c); the allow-list check of each peer, opening,
+ * closing and the counters. The subscribers behind it and their queues
+ * are in subscriber.c.
  *
  * A sink with allow_users/allow_groups checks each peer's SO_PEERCRED on
  * accept: a peer in neither list gets one error line and is closed.
@@ -218,6 +219,13 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 		}
 		return sink;
 	}
+	if (cfg->type == SINK_PG) {
+		if (sink_pg_open(sink, errbuf, errlen)) {
+			sink_free(sink);
+			return NULL;
+		}
+		return sink;
+	}
 	if (listen_unix(sink, errbuf, errlen)) {
 		sink_free(sink);
 		return NULL;
@@ -320,6 +328,7 @@ void sink_get_stats(const struct sink *sink, struct sink_stats *out)
 	out->buffer_bytes = sink_high_watermark(sink);
 	out->activated = sink->activated;
 	sink_replay_stats(sink, out);
+	sink_pg_stats(sink, out);
 }
 
 void sink_close(struct sink *sink, const char *why)
@@ -337,6 +346,7 @@ void sink_close(struct sink *sink, const char *why)
 	memset(&sink->owner, 0, sizeof(sink->owner));
 	while ((sub = TAILQ_FIRST(&sink->subs)) != NULL)
 		subscriber_close(sub, CLOSE_SINK, LOG_LEVEL_INFO, "sink closed");
+	sink_pg_close(sink);
 	acceptor_free(sink->acceptor);
 	sink->acceptor = NULL;
 	if (sink->listen_fd >= 0)

@@ -18,6 +18,7 @@
 #include "request.h"
 
 struct acceptor;
+struct sink_pg;
 
 #define REQUEST_BUF (REQUEST_MAX + 1) /* the line and its newline */
 #define AFTER_REQUEST_MAX (64 * 1024) /* bytes a subscriber may send after
@@ -127,6 +128,7 @@ struct sink {
 	size_t nreplaying;     /* subscribers in SOURCE_JOURNAL */
 	bool activated;        /* the listener came from systemd */
 	bool closed;
+	struct sink_pg *pg;    /* type = pg: the LISTEN endpoint (sink_pg.c) */
 };
 
 /* ---- sink.c ---- */
@@ -145,6 +147,17 @@ static inline bool sink_journaled(const struct sink *sink)
 {
 	return sink->owner.replay_read != NULL;
 }
+
+/* ---- sink_pg.c (type = pg: no subscribers, listen_pg's sessions) ---- */
+
+/* Open the endpoint the config describes. 0, or -1 with errbuf set. */
+int sink_pg_open(struct sink *sink, char *errbuf, size_t errlen);
+/* A row line becomes a notification (other lines are not for LISTEN). */
+void sink_pg_offer(struct sink *sink, const struct line *line);
+/* The endpoint's counters into out (after the common ones). */
+void sink_pg_stats(const struct sink *sink, struct sink_stats *out);
+/* Close every session and the sockets; nothing when not open. */
+void sink_pg_close(struct sink *sink);
 
 /* ---- subscriber.c ---- */
 

@@ -97,6 +97,18 @@ struct sink_stats {
 	size_t replaying;         /* subscribers reading from the journal now */
 	uint64_t max_seq_lag;     /* the furthest subscriber's seq lag now */
 	uint64_t replayed_lines;  /* lines sent from the journal, ever */
+	/* type = pg (zero for the others); subscribers, accepted, refused
+	 * and disconnected_slow then count its PostgreSQL sessions */
+	bool pg;
+	size_t pg_listeners;      /* sessions connected now */
+	size_t pg_channels;       /* channels listened on, over the sessions */
+	uint64_t pg_notifications;  /* NotificationResponse messages queued */
+	uint64_t pg_refused_full;   /* over pg_max_listeners */
+	uint64_t pg_refused_peer;   /* peer credentials not allowed */
+	uint64_t pg_auth_failed;    /* SCRAM: wrong password or unknown user */
+	uint64_t pg_dropped_slow;   /* closed over the buffer, after a NOTICE */
+	uint64_t pg_too_large;    /* table_channels: lines of 8000 bytes or more */
+	uint64_t pg_not_sent;     /* other rows not sent (no notification, ...) */
 };
 
 #endif /* CRDBFEEDD_STATS_H */

@@ -473,6 +473,10 @@ void sink_offer(struct sink *sink, struct line *line)
 	struct line *notify = NULL;
 	bool converted = false;
 
+	if (sink->pg) {
+		sink_pg_offer(sink, line);
+		return;
+	}
 	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
 		next = TAILQ_NEXT(sub, link);
 		if (!sub->filter.channels || line->kind != LINE_ROW) {

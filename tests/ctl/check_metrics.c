@@ -141,7 +141,8 @@ static void sink_from_json(json_t *obj, struct sink_view *sink,
 	ck_assert(type && policy);
 	cfg->name = dup_string(obj, "name");
 	cfg->feed = dup_string(obj, "feed");
-	cfg->type = strcmp(type, "stdout") == 0 ? SINK_STDOUT : SINK_UNIX;
+	cfg->type = strcmp(type, "stdout") == 0 ? SINK_STDOUT :
+		    strcmp(type, "pg") == 0 ? SINK_PG : SINK_UNIX;
 	cfg->policy = strcmp(policy, "block") == 0 ? SLOW_POLICY_BLOCK :
 		      strcmp(policy, "drop") == 0 ? SLOW_POLICY_DROP :
 		      SLOW_POLICY_DISCONNECT;
@@ -165,6 +166,16 @@ static void sink_from_json(json_t *obj, struct sink_view *sink,
 	sink->stats.replaying = u64_field(obj, "replaying");
 	sink->stats.max_seq_lag = u64_field(obj, "max_seq_lag");
 	sink->stats.replayed_lines = u64_field(obj, "replayed_lines");
+	sink->stats.pg = json_is_true(json_object_get(obj, "pg"));
+	sink->stats.pg_listeners = u64_field(obj, "pg_listeners");
+	sink->stats.pg_channels = u64_field(obj, "pg_channels");
+	sink->stats.pg_notifications = u64_field(obj, "pg_notifications");
+	sink->stats.pg_refused_full = u64_field(obj, "pg_refused_full");
+	sink->stats.pg_refused_peer = u64_field(obj, "pg_refused_peer");
+	sink->stats.pg_auth_failed = u64_field(obj, "pg_auth_failed");
+	sink->stats.pg_dropped_slow = u64_field(obj, "pg_dropped_slow");
+	sink->stats.pg_too_large = u64_field(obj, "pg_too_large");
+	sink->stats.pg_not_sent = u64_field(obj, "pg_not_sent");
 }
 
 /* The view of view.json, everything allocated (fixture_free frees). A

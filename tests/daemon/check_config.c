@@ -161,7 +161,7 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.line = %d\n", n, s->line);
 		text_add(t, "sink.%s.feed = %s\n", n, str(s->feed));
 		text_add(t, "sink.%s.type = %s\n", n,
-			 s->type == SINK_UNIX ? "unix" : "stdout");
+			 s->type == SINK_UNIX ? "unix" : s->type == SINK_PG ? "pg" : "stdout");
 		text_add(t, "sink.%s.path = %s\n", n, str(s->path));
 		text_add(t, "sink.%s.mode = %04o\n", n, (unsigned)s->mode);
 		text_add(t, "sink.%s.group = %s\n", n, str(s->group));
@@ -175,6 +175,16 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.resolved = %s\n", n, s->resolved ? "yes" : "no");
 		text_add(t, "sink.%s.replay_grace_ms = %" PRId64 "\n", n,
 			 s->replay_grace_ms);
+		text_add(t, "sink.%s.pg_dir = %s\n", n, str(s->pg_dir));
+		text_add(t, "sink.%s.pg_port = %" PRId64 "\n", n, s->pg_port);
+		text_add(t, "sink.%s.pg_tcp = %s\n", n, str(s->pg_tcp));
+		text_add(t, "sink.%s.pg_auth_file = %s\n", n, str(s->pg_auth_file));
+		text_add(t, "sink.%s.pg_max_listeners = %" PRId64 "\n", n,
+			 s->pg_max_listeners);
+		text_add(t, "sink.%s.pg_max_channels = %" PRId64 "\n", n,
+			 s->pg_max_channels);
+		text_add(t, "sink.%s.table_channels = %s\n", n,
+			 s->table_channels ? "yes" : "no");
 	}
 }
 
@@ -650,8 +660,10 @@ static void section_text(struct text *t, const char *header,
 		text_add(t, "%s = %s\n", key, value);
 }
 
-/* The base config, with key = value in the section of kind (or none). */
-static char *eq_config(enum cfg_section kind, bool unix_sink, const char *key,
+/* The base config, with key = value in the section of kind (or none);
+ * a sink key goes to sink "u" (unix), "o" (stdout) or "q" (pg), by
+ * sink. */
+static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		       const char *value, bool cursor)
 {
 	static const struct kv global[] = {
@@ -666,9 +678,13 @@ static char *eq_config(enum cfg_section kind, bool unix_sink, const char *key,
 	static const struct kv sink_o[] = { { "feed", "f" }, { "type", "stdout" } };
 	static const struct kv sink_p[] = { { "feed", "g" },
 		{ "path", "/tmp/check-config-eq-p.sock" } };
+	static const struct kv sink_q[] = { { "feed", "f" }, { "type", "pg" },
+		{ "pg_dir", "/tmp" }, { "pg_tcp", "127.0.0.1:5999" },
+		{ "pg_auth_file", "/tmp/check-config-eq.scram" } };
 	struct text t = { 0 };
-	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && unix_sink,
-	     o = kind == CFG_SECTION_SINK && !unix_sink;
+	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && sink == 'u',
+	     o = kind == CFG_SECTION_SINK && sink == 'o',
+	     q = kind == CFG_SECTION_SINK && sink == 'q';
 	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
 	if (cursor)
 		section_text(&t, "[feed f]", feed_cursor, 3, f ? key : NULL, value);
@@ -678,15 +694,16 @@ static char *eq_config(enum cfg_section kind, bool unix_sink, const char *key,
 	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
 	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
 	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);
+	section_text(&t, "[sink q]", sink_q, 5, q ? key : NULL, value);
 	char *path = temp_config(t.s, t.len);
 	free(t.s);
 	return path;
 }
 
-static struct config *eq_load(enum cfg_section kind, bool unix_sink,
+static struct config *eq_load(enum cfg_section kind, char sink,
 			      const char *key, const char *value, bool cursor)
 {
-	char *path = eq_config(kind, unix_sink, key, value, cursor);
+	char *path = eq_config(kind, sink, key, value, cursor);
 	struct config_diag d = { 0 };
 	struct config *cfg = config_load(path, &d);
 	config_diag_free(&d);
@@ -712,8 +729,8 @@ START_TEST(test_reload_every_key)
 		[CFG_LISTEN] = { "127.0.0.1:9", NULL },
 		[CFG_HLC] = { "1700000000000000001.0000000000", NULL },
 	};
-	struct config *base = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, false);
-	struct config *cbase = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, true);
+	struct config *base = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
+	struct config *cbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, true);
 	ck_assert_msg(base && cbase, "the base configs do not load");
 	size_t covered = 0;
 	for (size_t i = 0; i < cfg_nkeys; i++) {
@@ -721,7 +738,8 @@ START_TEST(test_reload_every_key)
 		if (k->section == CFG_SECTION_GLOBAL ||
 		    (k->field == CFG_NO_FIELD && !(k->flags & CFG_F_OPTION)))
 			continue;
-		bool unix_sink = (k->flags & CFG_F_UNIX_ONLY) != 0;
+		char sink = !config_sink_key_applies(k, SINK_STDOUT) ?
+			    (config_sink_key_applies(k, SINK_UNIX) ? 'u' : 'q') : 'o';
 		bool cursor = k->type == CFG_HLC;
 		struct config *old = cursor ? cbase : base;
 		/* Values to try: the enum's, or by type; the sink type with
@@ -740,12 +758,12 @@ START_TEST(test_reload_every_key)
 		}
 		bool differs = false;
 		for (size_t v = 0; v < nvalues && !differs; v++) {
-			struct config *cfg = eq_load(k->section, unix_sink, k->name,
+			struct config *cfg = eq_load(k->section, sink, k->name,
 						     values[v], cursor);
 			if (!cfg)
 				continue;
 			const char *name = k->section == CFG_SECTION_FEED ? "f" :
-					   unix_sink ? "u" : "o";
+					   sink == 'u' ? "u" : sink == 'q' ? "q" : "o";
 			bool eq;
 			if (k->section == CFG_SECTION_FEED) {
 				eq = config_feed_equal(config_feed(old, name),
@@ -764,7 +782,7 @@ START_TEST(test_reload_every_key)
 		}
 		if (!differs && strcmp(k->name, "type") == 0 &&
 		    k->section == CFG_SECTION_SINK) {
-			char *path = eq_config(CFG_SECTION_SINK, false, "type",
+			char *path = eq_config(CFG_SECTION_SINK, 'o', "type",
 					       "unix\npath = /tmp/check-config-eq3.sock",
 					       false);
 			struct config_diag d = { 0 };
@@ -783,7 +801,7 @@ START_TEST(test_reload_every_key)
 	}
 	ck_assert_uint_gt(covered, 25);
 	/* And the same file twice is equal everywhere. */
-	struct config *again = eq_load(CFG_SECTION_GLOBAL, false, NULL, NULL, false);
+	struct config *again = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
 	ck_assert_ptr_nonnull(again);
 	for (size_t i = 0; i < base->nfeeds; i++)
 		ck_assert(config_feed_equal(&base->feeds[i], &again->feeds[i]));

@@ -80,6 +80,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
 	tests/daemon/config-cases/bad-options.conf \
 	tests/daemon/config-cases/bad-password.conf \
+	tests/daemon/config-cases/bad-pg.conf \
 	tests/daemon/config-cases/bad-references.conf \
 	tests/daemon/config-cases/bad-sockets.conf \
 	tests/daemon/config-cases/bad-syntax.conf \
@@ -106,6 +107,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
 	tests/daemon/config-cases/good-notify.conf \
 	tests/daemon/config-cases/good-ordered.conf \
+	tests/daemon/config-cases/good-pg.conf \
 	tests/daemon/config-cases/good-query.conf \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
@@ -204,6 +206,10 @@ tests_daemon_check_pgserver_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/daemon/listen-pg-driver tests/daemon/listen-pg-libpq
 TESTS += tests/daemon/e2e-listen-pg.sh
 dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psycopg.py
+# crdbfeedd's pg sink end to end (listen-pg-driver makes its verifier,
+# listen-pg-libpq is its libpq client).
+TESTS += tests/daemon/e2e-pg-sink.sh
+dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)

@@ -1,0 +1,151 @@
+"""e2e-pg-sink.py: the psycopg side of e2e-pg-sink.sh (crdbfeedd's pg
+sink, fed through crdbsim): "setup" loads conf/notify.sql and a table;
+"notify" checks that listeners on the Unix socket and on TCP (SCRAM) get
+what senders commit with crdbfeed_notify, in commit order, exactly once,
+none from a rolled-back transaction, a transaction's together and in send
+order, and nothing after UNLISTEN; "tables" checks table_channels (a row's
+JSON line on "table:orders", a line of 8000 bytes or more not sent).
+Plain asserts; prints "ok PHASE" at the end of each.
+
+  e2e-pg-sink.py setup
+  e2e-pg-sink.py notify UNIX_DIR UNIX_PORT TCP_PORT PASSWORD
+  e2e-pg-sink.py tables UNIX_DIR UNIX_PORT
+"""
+import json
+import os
+import sys
+
+import psycopg
+from psycopg import crdb
+
+DSN = os.environ["CRDB_DSN"]
+TOP = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def dsn_24_1():
+    """conf/notify.sql needs CockroachDB 24.1 (crdbsim emulates 23.1)."""
+    sep = "" if DSN.endswith("?") else "&" if "?" in DSN else "?"
+    return f"{DSN}{sep}options=-c%20crdbsim.version%3D24.1.0"
+
+
+def notify(conn, channel, payload):
+    conn.execute("SELECT crdbfeed_notify(%s, %s)", [channel, payload])
+
+
+def until(conn, channel, payload):
+    """(channel, payload) of each notification up to the marker, excluded."""
+    got = []
+    for n in conn.notifies():
+        if (n.channel, n.payload) == (channel, payload):
+            return got
+        got.append((n.channel, n.payload))
+    raise AssertionError("notifies() ended")
+
+
+def warm_up(sender, listeners):
+    """The feed delivers: each listener sees a warm-up notification."""
+    for conn in listeners:
+        conn.execute("LISTEN warmup")
+    notify(sender, "warmup", "1")
+    for conn in listeners:
+        got = until(conn, "warmup", "1")
+        assert got == [], got
+        conn.execute("UNLISTEN warmup")
+
+
+def setup():
+    with crdb.connect(dsn_24_1(), autocommit=True) as conn:
+        conn.execute("SET CLUSTER SETTING kv.rangefeed.enabled = true")
+        with open(os.path.join(TOP, "conf", "notify.sql"), encoding="utf-8") as f:
+            conn.execute(f.read())
+        conn.execute("CREATE TABLE orders (id INT8 PRIMARY KEY, note STRING)")
+    print("ok setup")
+
+
+def check_notify(unix_dir, unix_port, tcp_port, password):
+    unix = psycopg.connect(f"host={unix_dir} port={unix_port} user=app dbname=any",
+                           autocommit=True)
+    tcp = psycopg.connect(f"host=127.0.0.1 port={tcp_port} user=alice dbname=any",
+                          password=password, autocommit=True)
+    listeners = (unix, tcp)
+    sender = crdb.connect(dsn_24_1(), autocommit=True)
+    other = crdb.connect(dsn_24_1(), autocommit=True)
+    warm_up(sender, listeners)
+    for conn in listeners:
+        conn.execute("LISTEN a")
+        conn.execute('LISTEN "B"')
+        conn.execute("LISTEN done")
+    with sender.transaction():
+        for payload in ("x1", "x2", "x3"):
+            notify(sender, "a", payload)
+        notify(sender, "B", "y1")
+        notify(sender, "a", "x4")
+    try:
+        with sender.transaction():
+            notify(sender, "a", "rolled back")
+            raise psycopg.Rollback()
+    except psycopg.Rollback:
+        pass
+    with other.transaction():
+        notify(other, "a", "other")
+    notify(sender, "nobody", "listens")
+    with sender.transaction():
+        notify(sender, "B", "y2")
+        notify(sender, "a", "x5")
+    notify(sender, "done", "1")
+    want = [("a", "x1"), ("a", "x2"), ("a", "x3"), ("B", "y1"), ("a", "x4"),
+            ("a", "other"), ("B", "y2"), ("a", "x5")]
+    for name, conn in (("unix", unix), ("tcp", tcp)):
+        got = until(conn, "done", "1")
+        assert got == want, (name, got)
+    # UNLISTEN stops them: after it, only the marker comes.
+    for conn in listeners:
+        conn.execute("UNLISTEN a")
+    notify(sender, "a", "after unlisten")
+    notify(sender, "B", "still")
+    notify(sender, "done", "2")
+    for name, conn in (("unix", unix), ("tcp", tcp)):
+        got = until(conn, "done", "2")
+        assert got == [("B", "still")], (name, got)
+    for conn in (unix, tcp, sender, other):
+        conn.close()
+    print("ok notify")
+
+
+def check_tables(unix_dir, unix_port):
+    conn = psycopg.connect(f"host={unix_dir} port={unix_port} user=app dbname=any",
+                           autocommit=True)
+    conn.execute('LISTEN "table:orders"')
+    writer = crdb.connect(DSN, autocommit=True)
+    writer.execute("INSERT INTO orders VALUES (1, 'small')")
+    writer.execute("INSERT INTO orders VALUES (2, %s)", ["z" * 8000])
+    writer.execute("INSERT INTO orders VALUES (3, 'after')")
+    got = []
+    for n in conn.notifies():
+        assert n.channel == "table:orders", n
+        got.append(json.loads(n.payload))
+        if got[-1]["key"] == [3]:
+            break
+    assert [(r["table"], r["key"], r["after"]["note"]) for r in got] == \
+        [("orders", [1], "small"), ("orders", [3], "after")], got
+    assert all(r["type"] == "row" for r in got), got
+    conn.close()
+    writer.close()
+    print("ok tables")
+
+
+def main():
+    phase = sys.argv[1]
+    if phase == "setup":
+        setup()
+    elif phase == "notify":
+        check_notify(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif phase == "tables":
+        check_tables(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(f"unknown phase {phase}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
