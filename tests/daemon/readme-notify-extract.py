@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """readme-notify-extract.py README NAME [OLD NEW]...: print the psycopg
-program README.md shows after the marker "<!-- readme-notify: NAME -->"
-(the fenced block that follows it), with each OLD string literal replaced
+program (or configuration) README.md shows after the marker
+"<!-- readme-notify: NAME -->" (the fenced block that follows it), with
+each OLD string literal ("OLD", quotes included) replaced
 by NEW so that it runs against a test's servers. Each OLD must occur in the
 program exactly once, so that a README whose connection string changed
 fails here instead of running against the wrong server. Exit 1 with one
@@ -11,7 +12,7 @@ import sys
 
 readme, name = sys.argv[1], sys.argv[2]
 text = open(readme, encoding="utf-8").read()
-m = re.search(r"<!-- readme-notify: %s -->\n```python\n(.*?)\n```\n" % re.escape(name), text, re.S)
+m = re.search(r"<!-- readme-notify: %s -->\n```[a-z]*\n(.*?)\n```\n" % re.escape(name), text, re.S)
 if not m:
     sys.exit("readme-notify-extract: no program %s in %s" % (name, readme))
 program = m.group(1) + "\n"
