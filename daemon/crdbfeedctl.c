@@ -4,13 +4,17 @@
  * connection, the answer until end of file), for `tail` a sink's
  * subscriber protocol (crdbfeedd(8), "SUBSCRIBING"), and for `replay` of
  * a stopped daemon reads the feed's journal itself (ctl_replay.h, with the
- * daemon's configuration loader to find it). Every failure is one line on
+ * daemon's configuration loader to find it). `scram-verifier` and
+ * `notify-sql` need no daemon: they serve the LISTEN/NOTIFY set-up
+ * (ctl_notify.h). Every failure is one line on
  * stderr and a distinct exit status (crdbfeedctl(1), "EXIT STATUS").
  */
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "conf.h"
+#include "ctl_notify.h"
 #include "ctl_replay.h"
+#include "scram.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +76,10 @@ static void usage(FILE *out)
 		"  replay FEED [--after N | --since T] [--until T] [--table T]...\n"
 		"                      print an ordered feed's journal (through the\n"
 		"                      daemon, or read directly when it is stopped)\n"
+		"  scram-verifier USER [--iterations N] [--append FILE]\n"
+		"                      a LISTEN endpoint verifier line for USER, the\n"
+		"                      password read from stdin (typed: no echo)\n"
+		"  notify-sql          print the notify table and function's SQL\n"
 		"  -s SOCKET           the control socket (default $CRDBFEEDCTL_SOCKET,\n"
 		"                      else " DEFAULT_SOCKET ")\n"
 		"  -c CONFIG           the daemon's configuration, for replay while it\n"
@@ -1137,6 +1145,88 @@ static int tail_main(const char *socket_path, int argc, char **argv)
 	return rc;
 }
 
+/* ---- LISTEN/NOTIFY set-up ------------------------------------------------- */
+
+static int scram_verifier_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "iterations", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char password[CTL_PASSWORD_MAX + 1], verifier[SCRAM_VERIFIER_MAX];
+	char errbuf[512] = "", *end;
+	const char *append = NULL, *user;
+	long iterations = SCRAM_DEFAULT_ITERATIONS;
+	int opt, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "i:a:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			errno = 0;
+			iterations = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || iterations < SCRAM_MIN_ITERATIONS ||
+			    iterations > SCRAM_MAX_ITERATIONS) {
+				complain("--iterations %s: want a number from %d to %d", optarg,
+					 SCRAM_MIN_ITERATIONS, SCRAM_MAX_ITERATIONS);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			append = optarg;
+			break;
+		default:
+			return bad_usage("scram-verifier");
+		}
+	}
+	if (argc - optind != 1)
+		return bad_usage("scram-verifier");
+	user = argv[optind];
+	if (ctl_verifier_user_check(user, errbuf, sizeof(errbuf))) {
+		complain("%s", errbuf);
+		return EXIT_USAGE;
+	}
+	if (ctl_password_read(STDIN_FILENO, user, password, errbuf, sizeof(errbuf))) {
+		ctl_password_wipe(password);
+		complain("%s", errbuf);
+		return EXIT_USAGE;
+	}
+	rc = scram_make_verifier(password, (int)iterations, NULL, 0, verifier,
+				 sizeof(verifier), errbuf, sizeof(errbuf));
+	ctl_password_wipe(password);
+	if (rc) {
+		complain("%s", errbuf);
+		return EXIT_FAILED;
+	}
+	if (append) {
+		if (ctl_verifier_append(append, user, verifier, errbuf, sizeof(errbuf))) {
+			complain("%s", errbuf);
+			return EXIT_FAILED;
+		}
+		return EXIT_OK;
+	}
+	printf("%s:%s\n", user, verifier);
+	return fflush(stdout) ? EXIT_FAILED : EXIT_OK;
+}
+
+/* The installed notify SQL; $CRDBFEEDCTL_NOTIFY_SQL names another copy
+ * (the source tree's, for the tests). */
+static int notify_sql_main(void)
+{
+	const char *path = getenv("CRDBFEEDCTL_NOTIFY_SQL");
+	char errbuf[512] = "";
+
+	if (!path || !*path)
+		path = CRDBFEED_NOTIFY_SQL;
+	if (ctl_copy_file(path, stdout, errbuf, sizeof(errbuf)) || fflush(stdout)) {
+		complain("%s", *errbuf ? errbuf : "writing the SQL out failed");
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
 /* The usage line of one command, for its errors. */
 static int bad_usage(const char *command)
 {
@@ -1147,6 +1237,8 @@ static int bad_usage(const char *command)
 		{ "resume", " FEED" }, { "reload", "" },
 		{ "tail", " FEED [--table T]... [--resolved] [--sink NAME]" },
 		{ "replay", " FEED [--after N | --since T] [--until T] [--table T]..." },
+		{ "scram-verifier", " USER [--iterations N] [--append FILE]" },
+		{ "notify-sql", "" },
 	};
 
 	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++)
@@ -1227,6 +1319,10 @@ int main(int argc, char **argv)
 		return tail_main(socket_path, argc, argv);
 	} else if (strcmp(command, "replay") == 0) {
 		return replay_main(socket_path, config_path, argc, argv);
+	} else if (strcmp(command, "scram-verifier") == 0) {
+		return scram_verifier_main(argc, argv);
+	} else if (strcmp(command, "notify-sql") == 0 && argc == 1) {
+		return notify_sql_main();
 	} else if (strcmp(command, "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -31,6 +31,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/control_http.c \
 	daemon/control_int.h \
 	daemon/control_replay.c \
+	daemon/ctl_notify.c daemon/ctl_notify.h \
 	daemon/ctl_replay.c daemon/ctl_replay.h \
 	daemon/defer.c daemon/defer.h \
 	daemon/encode.h \
@@ -91,6 +92,9 @@ daemon_crdbfeedd_LDADD = $(CRDBFEEDD_LIBS)
 # code (conf_*.c, journal.c, ctl_replay.c), so it links the library too.
 bin_PROGRAMS += daemon/crdbfeedctl
 daemon_crdbfeedctl_SOURCES = daemon/crdbfeedctl.c
+# `notify-sql` prints the installed conf/notify.sql (conf/local.mk).
+daemon_crdbfeedctl_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DCRDBFEED_NOTIFY_SQL='"$(pkgdatadir)/notify.sql"'
 daemon_crdbfeedctl_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 daemon_crdbfeedctl_LDADD = $(CRDBFEEDD_LIBS)
 # libcrdb linked in (libtool's -static: uninstalled libtool libraries

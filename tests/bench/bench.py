@@ -33,6 +33,11 @@ measures, in one run on one machine:
               reading the resolved row that releases a row to the
               subscriber's receipt of it. Each against its baseline in the
               same run; BENCH_CASES=ordered runs only these (ordered.json).
+  notify      LISTEN/NOTIFY (tests/bench/notify-bench): notifications/s and
+              commit-to-listener latency at 100 and 1,000/s for PostgreSQL's
+              own LISTEN/NOTIFY and through crdbsim -> crdbfeedd's LISTEN
+              endpoint (notify.json); BENCH_CASES=notify runs only these,
+              the full run runs them last (not the quick run).
   memory      crdbfeedd's RSS idle with 10 feeds, under full load, and with
               one stalled subscriber under each slow-consumer policy.
   callgrind   crdbfeedd's instructions per event (the marginal cost between
@@ -43,7 +48,7 @@ Prints one table, writes results.json, throughput.csv, latency.csv and the
 plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
 overrides). The targets of README.md are reported as met or missed, never
 asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS,
-BENCH_ORDERED_EVENTS, BENCH_CASES=ordered, BENCH_REPLAY=0 (no replay cases),
+BENCH_ORDERED_EVENTS, BENCH_CASES=ordered|notify, BENCH_REPLAY=0 (no replay cases),
 BENCH_ORDERED_RESOLVED (the ordered latency feed's resolved interval, 1s).
 """
 import json
@@ -92,6 +97,7 @@ READER = os.path.join(BUILD, "tests", "bench", "bench_reader")
 SUB = os.path.join(BUILD, "tests", "bench", "bench_sub")
 LOAD = os.path.join(BUILD, "tests", "bench", "bench_load")
 ENCODE = os.path.join(BUILD, "tests", "bench", "bench_encode")
+NOTIFY_BENCH = os.path.join(SRC, "tests", "bench", "notify-bench")
 SHIM = os.environ.get("FIREHOSE_SHIM") or os.path.join(BUILD, "tests", "bench", ".libs", "firehose-shim.so")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -937,7 +943,16 @@ def mib(kib):
     return kib / 1024
 
 
+def run_notify():
+    """notify-bench in its own process (it prints its table); its exit
+    status."""
+    env = dict(os.environ, BENCH_RESULTS=RESULTS)
+    return subprocess.run([sys.executable, NOTIFY_BENCH], env=env).returncode
+
+
 def main():
+    if CASES == "notify":
+        sys.exit(run_notify())
     for tool in (DAEMON, READER, SUB, LOAD, ENCODE, SHIM):
         if not os.path.exists(tool):
             die(tool + " is not built (run make bench)")
@@ -1218,6 +1233,10 @@ def print_table(res):
         print("  inclusive per event: " + ", ".join(
             "%s %d" % kv for kv in sorted(cg["daemon_inclusive_per_event"].items(),
                                           key=lambda kv: -kv[1])))
+    if not QUICK:
+        log("notify: LISTEN/NOTIFY, PostgreSQL's and through crdbfeedd")
+        if run_notify():
+            log("notify: a path was not measured (see its line above; notify.json)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 # against the limit and the Python alternative, fan-out, latency, memory and
 # callgrind instruction counts, ordered delivery against stream, replay
 # from the journal and the latency ordered delivery adds after a resolved
-# timestamp; `BENCH_QUICK=1 make bench` is the short
+# timestamp, LISTEN/NOTIFY against PostgreSQL's (notify-bench; alone with
+# BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
@@ -57,7 +58,8 @@ tests_bench_firehose_shim_la_LIBADD = -ldl
 FIREHOSE_SHIM = $(abs_top_builddir)/tests/bench/.libs/firehose-shim.so
 
 EXTRA_DIST += tests/bench/firehose-shim.c \
-	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp
+	tests/bench/bench.py tests/bench/README.md tests/bench/plot.gp \
+	tests/bench/notify-bench
 
 # One full run's results, committed as documentation (README, Performance).
 EXTRA_DIST += tests/bench/results/results.json \

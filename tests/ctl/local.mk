@@ -30,10 +30,13 @@ CTL_E2E_TESTS = \
 	tests/ctl/e2e-ctl-activation.sh \
 	tests/ctl/e2e-ctl-sinks.sh \
 	tests/ctl/e2e-ctl-replay.sh \
-	tests/ctl/e2e-ctl-replay-live.sh
+	tests/ctl/e2e-ctl-replay-live.sh \
+	tests/ctl/e2e-ctl-scram.sh
 TESTS += $(CTL_E2E_TESTS)
 dist_check_SCRIPTS += $(CTL_E2E_TESTS)
 dist_check_DATA += tests/ctl/ctl-lib.sh
+# scram-verifier's verifiers recomputed with PostgreSQL's algorithm.
+dist_check_SCRIPTS += tests/ctl/scram-check.py
 
 # An ordered feed's journal written without a daemon, for the replay tests.
 check_PROGRAMS += tests/ctl/journal_fill

@@ -217,3 +217,13 @@ tests_daemon_listen_pg_driver_LDADD = $(CRDBFEEDD_LIBS)
 tests_daemon_listen_pg_libpq_SOURCES = tests/daemon/listen-pg-libpq.c
 tests_daemon_listen_pg_libpq_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_daemon_listen_pg_libpq_LDADD = $(LIBPQ_LIBS)
+
+# README.md's LISTEN/NOTIFY programs as written: before/after differ only
+# where the README says, the "before" pair runs on PostgreSQL
+# (check-readme-notify.sh); the "after" pair through crdbsim and crdbfeedd
+# (e2e-readme-notify.sh: needs the notify feed and the pg sink, so it joins
+# TESTS with them).
+TESTS += tests/daemon/check-readme-notify.sh
+dist_check_SCRIPTS += tests/daemon/check-readme-notify.sh \
+	tests/daemon/e2e-readme-notify.sh tests/daemon/readme-notify-extract.py
+dist_check_DATA += tests/daemon/readme-notify-lib.sh
