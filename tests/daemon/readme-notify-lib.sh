@@ -14,6 +14,11 @@ readme_program() {
 		fail "$(cat "$work/extract.err")"
 }
 
+# listener_said N: the README listener has printed N lines or more.
+listener_said() {
+	[ "$(wc -l <"$work/listener.out")" -ge "$1" ]
+}
+
 # run_readme_pair LISTENER SENDER PATTERN: start the listener program, wait
 # for its LISTEN, run the sender, and wait for the listener's one line,
 # which must match PATTERN (grep -Ex); the listener is then stopped. The
@@ -34,7 +39,7 @@ runpy.run_path(sys.argv[1], run_name="__main__")' "$1" >"$work/listener.out" 2>&
 	sub_pids="$sub_pids $_rr_pid"
 	wait_for 20 "the README listener's LISTEN" grep -q '^listening$' "$work/listener.out"
 	/usr/bin/python3 "$2" >"$work/sender.out" 2>&1 || fail "the README sender: $(cat "$work/sender.out")"
-	wait_for 30 "the README listener's line" test "$(wc -l <"$work/listener.out")" -ge 2
+	wait_for 30 "the README listener's line" listener_said 2
 	sleep 0.2 # a second line (a duplicate) would come with the first
 	kill "$_rr_pid" 2>/dev/null || true
 	wait "$_rr_pid" 2>/dev/null || true
