@@ -223,9 +223,9 @@ tests_daemon_listen_pg_libpq_LDADD = $(LIBPQ_LIBS)
 # (check-readme-notify.sh); the "after" pair through crdbsim and crdbfeedd
 # (e2e-readme-notify.sh). crdbfeedd killed -9 twice under a channel
 # subscriber resuming with "after" and a psycopg LISTEN listener
-# (e2e-notify-kill.sh). The last two need the notify feed and the pg sink,
-# so they join TESTS with them.
-TESTS += tests/daemon/check-readme-notify.sh
+# (e2e-notify-kill.sh).
+TESTS += tests/daemon/check-readme-notify.sh tests/daemon/e2e-readme-notify.sh \
+	tests/daemon/e2e-notify-kill.sh
 dist_check_SCRIPTS += tests/daemon/check-readme-notify.sh \
 	tests/daemon/e2e-readme-notify.sh tests/daemon/readme-notify-extract.py \
 	tests/daemon/e2e-notify-kill.sh tests/daemon/notify-kill-client.py
