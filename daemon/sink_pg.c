@@ -127,8 +127,8 @@ static void offer_table_row(struct sink *sink, const struct line *line,
 	}
 	if (len > CHANNEL_PAYLOAD_MAX) {
 		pg->too_large++;
-		snprintf(why, sizeof(why), "a line of %zu bytes (PostgreSQL's payload limit is %d bytes)",
-			 len, CHANNEL_PAYLOAD_MAX);
+		snprintf(why, sizeof(why), "a line of %zu bytes (PostgreSQL's payloads are shorter than %d bytes)",
+			 len, CHANNEL_PAYLOAD_MAX + 1);
 		row_not_sent(sink, line, why);
 		return;
 	}
