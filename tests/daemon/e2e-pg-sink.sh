@@ -113,6 +113,10 @@ $PY tables "$work/t" 5432 >"$work/tables.out" 2>&1 || fail "tables: $(cat "$work
 # 5. The counters: status and metrics.
 [ "$(pg_stat listen refused.auth)" = 0 ] || fail "auth failures counted: $(pg_stat listen refused.auth)"
 [ "$(pg_stat listen notifications)" -ge 21 ] || fail "notifications: $(pg_stat listen notifications)"
+"$builddir/daemon/crdbfeedctl" -s "$control" status >"$work/status.txt" ||
+	fail "crdbfeedctl status failed"
+grep -qE '^tables +0 +0 +4 +0/0/0 +0 +2 +0$' "$work/status.txt" ||
+	fail "crdbfeedctl status: $(cat "$work/status.txt")"
 control metrics >"$work/metrics" || fail "no metrics"
 grep -q '^crdbfeedd_sink_pg_too_large_total{sink="tables",feed="t"} 2$' "$work/metrics" ||
 	fail "metrics: $(grep pg_ "$work/metrics")"
