@@ -487,6 +487,37 @@ static void print_ordered_tables(json_t *status)
 	}
 }
 
+/* pg sinks' LISTEN endpoints: one more table, when there is one. */
+static void print_pg_table(json_t *status)
+{
+	json_t *item, *pg, *refused;
+	bool header = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "sinks"), i, item) {
+		pg = json_object_get(item, "pg");
+		if (!json_is_object(pg))
+			continue;
+		refused = json_object_get(pg, "refused");
+		if (!header)
+			printf("\n%-20s  %9s  %8s  %13s  %-22s  %12s  %9s  %8s\n", "PG SINK",
+			       "LISTENERS", "CHANNELS", "NOTIFICATIONS",
+			       "REFUSED FULL/PEER/AUTH", "DROPPED SLOW", "TOO LARGE",
+			       "NOT SENT");
+		header = true;
+		char refusals[64];
+		snprintf(refusals, sizeof(refusals), "%lld/%lld/%lld",
+			 int_at(refused, "full"), int_at(refused, "peer"),
+			 int_at(refused, "auth"));
+		printf("%-20.60s  %9lld  %8lld  %13lld  %-22s  %12lld  %9lld  %8lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(pg, "listeners"), int_at(pg, "channels"),
+		       int_at(pg, "notifications"), refusals,
+		       int_at(pg, "dropped_slow"), int_at(pg, "too_large"),
+		       int_at(pg, "not_sent"));
+	}
+}
+
 static int cmd_status(const char *socket_path, bool as_json)
 {
 	json_t *status;
@@ -500,6 +531,7 @@ static int cmd_status(const char *socket_path, bool as_json)
 	} else {
 		print_status_table(status);
 		print_ordered_tables(status);
+		print_pg_table(status);
 	}
 	json_decref(status);
 	return EXIT_OK;

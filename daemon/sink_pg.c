@@ -78,10 +78,15 @@ int sink_pg_open(struct sink *sink, char *errbuf, size_t errlen)
 		return -1;
 	}
 	sink->pg = pg;
-	log_info(sink->who, "PostgreSQL LISTEN endpoint%s%s/.s.PGSQL.%d%s%s (%s, at most %zu listeners)",
-		 cfg->pg_dir ? " on " : "", cfg->pg_dir ? cfg->pg_dir : "",
-		 (int)cfg->pg_port, cfg->pg_tcp ? ", TCP " : "",
-		 cfg->pg_tcp ? cfg->pg_tcp : "",
+	char where[600] = "";
+	if (cfg->pg_dir)
+		snprintf(where, sizeof(where), " on %.400s/.s.PGSQL.%d%s", cfg->pg_dir,
+			 (int)cfg->pg_port, cfg->pg_tcp ? " and" : "");
+	if (cfg->pg_tcp)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where),
+			 " on TCP %.100s", cfg->pg_tcp);
+	log_info(sink->who, "PostgreSQL LISTEN endpoint%s (%s, at most %zu listeners)",
+		 where,
 		 cfg->table_channels ? "rows to table:NAME channels" : "rows are notifications",
 		 (size_t)cfg->pg_max_listeners);
 	return 0;
@@ -122,8 +127,8 @@ static void offer_table_row(struct sink *sink, const struct line *line,
 	}
 	if (len > CHANNEL_PAYLOAD_MAX) {
 		pg->too_large++;
-		snprintf(why, sizeof(why), "a line of %zu bytes (PostgreSQL's payload limit is %d bytes)",
-			 len, CHANNEL_PAYLOAD_MAX);
+		snprintf(why, sizeof(why), "a line of %zu bytes (PostgreSQL's payloads are shorter than %d bytes)",
+			 len, CHANNEL_PAYLOAD_MAX + 1);
 		row_not_sent(sink, line, why);
 		return;
 	}

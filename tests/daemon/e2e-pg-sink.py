@@ -129,6 +129,20 @@ def check_tables(unix_dir, unix_port):
     assert [(r["table"], r["key"], r["after"]["note"]) for r in got] == \
         [("orders", [1], "small"), ("orders", [3], "after")], got
     assert all(r["type"] == "row" for r in got), got
+    # PostgreSQL's limit exactly: a payload of 7999 bytes is sent, one of
+    # 8000 is not. Rows 4 to 7 have lines of the same shape as row 3's,
+    # but for the note.
+    size = len(n.payload.encode())
+    overhead = size - len("after")
+    writer.execute("INSERT INTO orders VALUES (4, %s)", ["y" * (7999 - overhead)])
+    writer.execute("INSERT INTO orders VALUES (5, %s)", ["y" * (8000 - overhead)])
+    writer.execute("INSERT INTO orders VALUES (6, 'end')")
+    got = []
+    for n in conn.notifies():
+        got.append((json.loads(n.payload)["key"], len(n.payload.encode())))
+        if got[-1][0] == [6]:
+            break
+    assert got == [([4], 7999), ([6], size - 2)], got
     conn.close()
     writer.close()
     print("ok tables")

@@ -8,7 +8,8 @@
 # notification" line, libpq through the extended protocol; a second feed's
 # rows on channel "table:orders" (table_channels), a line over PostgreSQL's
 # payload limit not sent but counted; the counters in status and metrics;
-# a reload that changes a pg key reopens that sink only.
+# allow_users on the Unix socket; a reload that changes a pg key reopens
+# that sink only.
 # Needs /usr/bin/python3 with psycopg 3.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
@@ -30,7 +31,7 @@ esac
 $PY setup >"$work/setup.out" 2>&1 || fail "setup: $(cat "$work/setup.out")"
 "$DRIVER" --verifier alice 's3cret pw' >"$work/auth" || fail "no verifier"
 tcp_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/n" "$work/t"
+mkdir -p "$work/n" "$work/t" "$work/g"
 control=$work/control.sock
 write_conf "$work/c.conf" <<CONF
 control_socket = $control
@@ -55,6 +56,12 @@ feed = t
 type = pg
 pg_dir = $work/t
 table_channels = yes
+
+[sink guarded]
+feed = t
+type = pg
+pg_dir = $work/g
+allow_users = 65533
 CONF
 start_daemon "$work/c.conf"
 wait_for 10 "the Unix socket" test -S "$work/n/.s.PGSQL.5433"
@@ -105,20 +112,31 @@ cmp -s "$work/libpq.want" "$work/libpq.out" || fail "libpq got: $(cat "$work/lib
 
 # 4. table_channels: rows as JSON on table:orders; a long line refused.
 $PY tables "$work/t" 5432 >"$work/tables.out" 2>&1 || fail "tables: $(cat "$work/tables.out")"
-[ "$(pg_stat tables too_large)" = 1 ] || fail "too_large is $(pg_stat tables too_large), not 1"
-grep -q 'feed t table orders: a line of [0-9]* bytes' "$daemon_log" ||
-	fail "the refused line is not logged with its feed and table"
+[ "$(pg_stat tables too_large)" = 2 ] || fail "too_large is $(pg_stat tables too_large), not 2"
+# Logged with its feed and table, once a minute at most: one line for two.
+[ "$(grep -c 'feed t table orders: a line of [0-9]* bytes' "$daemon_log")" = 1 ] ||
+	fail "not one log line for the refused rows: $(grep 'feed t table orders' "$daemon_log")"
 
-# 5. The counters: status and metrics.
+# 5. allow_users reaches the endpoint: a peer not listed is refused.
+[ "$(id -u)" != 65533 ] || fail "run as another uid than 65533"
+! psql -X -At "host=$work/g port=5432 user=app dbname=any" -c 'SELECT 1' >"$work/peer.out" 2>&1 ||
+	fail "a peer not in allow_users got in"
+[ "$(pg_stat guarded refused.peer)" = 1 ] || fail "refused.peer is $(pg_stat guarded refused.peer): $(cat "$work/peer.out")"
+
+# 6. The counters: status and metrics.
 [ "$(pg_stat listen refused.auth)" = 0 ] || fail "auth failures counted: $(pg_stat listen refused.auth)"
 [ "$(pg_stat listen notifications)" -ge 21 ] || fail "notifications: $(pg_stat listen notifications)"
+"$builddir/daemon/crdbfeedctl" -s "$control" status >"$work/status.txt" ||
+	fail "crdbfeedctl status failed"
+grep -qE '^tables +0 +0 +4 +0/0/0 +0 +2 +0$' "$work/status.txt" ||
+	fail "crdbfeedctl status: $(cat "$work/status.txt")"
 control metrics >"$work/metrics" || fail "no metrics"
-grep -q '^crdbfeedd_sink_pg_too_large_total{sink="tables",feed="t"} 1$' "$work/metrics" ||
+grep -q '^crdbfeedd_sink_pg_too_large_total{sink="tables",feed="t"} 2$' "$work/metrics" ||
 	fail "metrics: $(grep pg_ "$work/metrics")"
 grep -q '^crdbfeedd_sink_pg_listeners{sink="listen",feed="n"} ' "$work/metrics" ||
 	fail "metrics: no pg_listeners"
 
-# 6. A reload that changes a pg key reopens that sink (its sessions are
+# 7. A reload that changes a pg key reopens that sink (its sessions are
 # closed; clients connect again), and keeps the other.
 psql -X -q -At "host=$work/t port=5432 user=app dbname=any" \
 	-c 'SELECT 1' >/dev/null 2>&1 || fail "the table sink does not answer"
