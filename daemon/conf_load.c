@@ -28,17 +28,30 @@ static bool ids_eq(const void *a, size_t na, const void *b, size_t nb,
 
 /* Whether [feed NAME] says delivery = ordered or kind = notify (the sink's
  * defaults follow it, wherever the sections are in the file). */
-static bool feed_is_ordered(const struct raw_file *rf, const char *name)
+/* The [feed NAME] section, or NULL. */
+static const struct raw_section *raw_feed(const struct raw_file *rf,
+					  const char *name)
 {
 	for (size_t i = 0; i < rf->nsections; i++) {
 		const struct raw_section *sec = &rf->sections[i];
 		if (sec->kind == CFG_SECTION_FEED && strcmp(sec->name, name) == 0)
-			return strcmp(conf_setting(rf, sec, "delivery").value,
-				      "ordered") == 0 ||
-			       strcmp(conf_setting(rf, sec, "kind").value,
-				      "notify") == 0;
+			return sec;
 	}
-	return false;
+	return NULL;
+}
+
+static bool feed_is_notify(const struct raw_file *rf, const char *name)
+{
+	const struct raw_section *sec = raw_feed(rf, name);
+	return sec && strcmp(conf_setting(rf, sec, "kind").value, "notify") == 0;
+}
+
+static bool feed_is_ordered(const struct raw_file *rf, const char *name)
+{
+	const struct raw_section *sec = raw_feed(rf, name);
+	return sec && (strcmp(conf_setting(rf, sec, "delivery").value,
+			      "ordered") == 0 ||
+		       feed_is_notify(rf, name));
 }
 
 /* A pg sink listens somewhere, and on TCP only with SCRAM verifiers. */
@@ -55,6 +68,12 @@ static void check_pg_sink(struct loader *ld, const struct raw_file *rf,
 			  "pg_tcp: needs pg_auth_file (TCP clients authenticate with SCRAM-SHA-256)");
 	if (auth.explicit && s->pg_auth_file && !s->pg_tcp)
 		conf_diag(ld, auth.line, "pg_auth_file: only used with pg_tcp (Unix socket clients are let in by their peer credentials)");
+	/* Rows of a table feed are not notifications: without table
+	 * channels such a sink would send nothing. */
+	if (s->feed && raw_feed(rf, s->feed) && !s->table_channels &&
+	    !feed_is_notify(rf, s->feed))
+		conf_diag(ld, sec->line, "sink %s: feed %.100s is not kind = notify; a pg sink sends a notify feed's notifications, or a table feed's rows with table_channels = yes",
+			  s->name, s->feed);
 }
 
 static void load_sink(struct loader *ld, const struct raw_file *rf,

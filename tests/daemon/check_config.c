@@ -678,7 +678,8 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	static const struct kv sink_o[] = { { "feed", "f" }, { "type", "stdout" } };
 	static const struct kv sink_p[] = { { "feed", "g" },
 		{ "path", "/tmp/check-config-eq-p.sock" } };
-	static const struct kv sink_q[] = { { "feed", "f" }, { "type", "pg" },
+	static const struct kv notify[] = { { "kind", "notify" } };
+	static const struct kv sink_q[] = { { "feed", "n" }, { "type", "pg" },
 		{ "pg_dir", "/tmp" }, { "pg_tcp", "127.0.0.1:5999" },
 		{ "pg_auth_file", "/tmp/check-config-eq.scram" } };
 	struct text t = { 0 };
@@ -691,6 +692,7 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	else
 		section_text(&t, "[feed f]", feed_plain, 1, f ? key : NULL, value);
 	section_text(&t, "[feed g]", other, 1, NULL, NULL);
+	section_text(&t, "[feed n]", notify, 1, NULL, NULL);
 	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
 	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
 	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);

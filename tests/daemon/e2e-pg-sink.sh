@@ -37,8 +37,7 @@ write_conf "$work/c.conf" <<CONF
 control_socket = $control
 
 [feed n]
-tables = crdbfeed_notify
-delivery = ordered
+kind = notify
 
 [feed t]
 tables = orders
