@@ -61,6 +61,7 @@ feed = t
 type = pg
 pg_dir = $work/g
 allow_users = 65533
+table_channels = yes
 CONF
 start_daemon "$work/c.conf"
 wait_for 10 "the Unix socket" test -S "$work/n/.s.PGSQL.5433"
@@ -113,7 +114,7 @@ cmp -s "$work/libpq.want" "$work/libpq.out" || fail "libpq got: $(cat "$work/lib
 $PY tables "$work/t" 5432 >"$work/tables.out" 2>&1 || fail "tables: $(cat "$work/tables.out")"
 [ "$(pg_stat tables too_large)" = 2 ] || fail "too_large is $(pg_stat tables too_large), not 2"
 # Logged with its feed and table, once a minute at most: one line for two.
-[ "$(grep -c 'feed t table orders: a line of [0-9]* bytes' "$daemon_log")" = 1 ] ||
+[ "$(grep -c 'sink tables: feed t table orders: a line of [0-9]* bytes' "$daemon_log")" = 1 ] ||
 	fail "not one log line for the refused rows: $(grep 'feed t table orders' "$daemon_log")"
 
 # 5. allow_users reaches the endpoint: a peer not listed is refused.
