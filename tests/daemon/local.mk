@@ -184,6 +184,13 @@ tests_daemon_check_recent_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_recent_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+check_PROGRAMS += tests/daemon/check_channel
+TESTS += tests/daemon/check_channel
+tests_daemon_check_channel_SOURCES = tests/daemon/check_channel.c
+tests_daemon_check_channel_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_channel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_channel_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 check_PROGRAMS += tests/daemon/check_ordered
 TESTS += tests/daemon/check_ordered
 tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
