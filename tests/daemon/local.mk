@@ -20,7 +20,8 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-numbers.sh \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh \
-	tests/daemon/e2e-replay.sh
+	tests/daemon/e2e-replay.sh \
+	tests/daemon/e2e-notify.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
 	tests/daemon/fakecrdb.py tests/daemon/e2e-replay-hopper.py \
