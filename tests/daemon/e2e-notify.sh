@@ -7,7 +7,8 @@
 # is not a notification (a 64-byte channel, its CHECK dropped) get no seq,
 # the latter logged; crdbfeedctl status counts them. A subscriber of
 # {"channels":["a"]} gets the notify lines of channel a only, and one
-# reconnecting with {"channels":["a"],"after":N} exactly those after N.
+# reconnecting with {"channels":["a"],"after":N} exactly those after N;
+# "channels" with "tables", or on a feed of kind table, gets an error line.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 CRDBFEEDCTL=${CRDBFEEDCTL:-$builddir/daemon/crdbfeedctl}
@@ -29,9 +30,15 @@ resolved = 200ms
 [sink n]
 feed = n
 path = $work/n.sock
+[feed t]
+tables = crdbfeed_notify
+start = now
+[sink t]
+feed = t
+path = $work/t.sock
 CONF
 start_daemon "$work/notify.conf"
-wait_for 20 "the socket" test -S "$work/n.sock"
+wait_for 20 "the sockets" test -S "$work/n.sock" -a -S "$work/t.sock"
 wait_for 20 "the feed streaming" grep -q 'feed n: starting -> streaming' "$daemon_log"
 
 subscribe "$work/n.sock" "$work/all.jsonl" --duration 60
@@ -94,6 +101,12 @@ $SUBSCRIBER "$work/n.sock" "$work/bad.jsonl" --request '{"channels":["a"],"table
 	--duration "$((2 * E2E_TIME_FACTOR))" >/dev/null 2>&1 || true
 has_line "$work/bad.jsonl" '.type == "error" and (.error | test("cannot be used with \"tables\""))' ||
 	fail "channels with tables: no error line ($(cat "$work/bad.jsonl"))"
+
+# "channels" on a feed of kind table: refused with one error line.
+$SUBSCRIBER "$work/t.sock" "$work/table.jsonl" --request '{"channels":["a"]}' \
+	--duration "$((2 * E2E_TIME_FACTOR))" >/dev/null 2>&1 || true
+has_line "$work/table.jsonl" '.type == "error" and .error == "\"channels\" needs a feed of kind notify; feed t is of kind table"' ||
+	fail "channels on a table feed: no error line ($(cat "$work/table.jsonl"))"
 
 # The dropped row, logged and counted; the deletions and the fold counted.
 grep -q 'feed n: table crdbfeed_notify, key \[[0-9]*\]: not a notification, dropped: the channel name is 64 bytes' "$daemon_log" ||
