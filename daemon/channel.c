@@ -79,6 +79,10 @@ int channel_note_from_row(const char *data, size_t len,
 		snprintf(errbuf, errlen, "the row is not JSON: %s", jerr.text);
 		return -1;
 	}
+	if (!json_is_object(row)) {
+		snprintf(errbuf, errlen, "the row is not a JSON object");
+		goto out;
+	}
 	after = json_object_get(row, "after");
 	if (!after || json_is_null(after)) {
 		rc = 1;

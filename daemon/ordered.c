@@ -269,6 +269,8 @@ static int move_group_end(struct ordered *o, crdb_hlc updated)
 	static const char flag[] = ",\"group_end\":true}\n";
 	struct batch_row *b;
 	struct line *old, *line;
+	char *text;
+	size_t len;
 
 	if (o->nbatch == 0)
 		return 0;
@@ -277,12 +279,16 @@ static int move_group_end(struct ordered *o, crdb_hlc updated)
 	if (b->late || crdb_hlc_compare(old->updated, updated) != 0 ||
 	    old->len < 2)
 		return 0;
+	len = old->len - 2 + sizeof(flag) - 1;
+	if (!(text = malloc(len)))
+		return -1;
+	memcpy(text, old->data, old->len - 2);
+	memcpy(text + old->len - 2, flag, sizeof(flag) - 1);
 	line = line_new_bytes(LINE_ROW, old->op, old->table,
-			      old->table ? strlen(old->table) : 0, old->data,
-			      old->len - 2 + sizeof(flag) - 1);
+			      old->table ? strlen(old->table) : 0, text, len);
+	free(text);
 	if (!line)
 		return -1;
-	memcpy(line->data + old->len - 2, flag, sizeof(flag) - 1);
 	line->seq = old->seq;
 	line->updated = old->updated;
 	b->line = line;

@@ -13,6 +13,7 @@
 
 #include "daemon/conf.h"
 #include "daemon/encode.h"
+#include "daemon/order.h"
 #include "daemon/ordered.h"
 
 #include <check.h>
@@ -59,12 +60,14 @@ struct fx {
 	struct feed_config cfg;
 	struct recorder rec;
 	struct ordered *o;
+	bool (*admit)(void *arg, const struct order_row *row);
 };
 
 static void fx_open(struct fx *fx, crdb_hlc stream_checkpoint, bool start_over)
 {
 	char errbuf[512];
-	struct ordered_owner owner = { rec_publish, rec_stalled, &fx->rec };
+	struct ordered_owner owner = { rec_publish, rec_stalled, &fx->rec,
+				       fx->admit };
 
 	fx->o = ordered_open(fx->base, fx->dir, "f", "feed f", &fx->cfg,
 			     stream_checkpoint, start_over, &owner, errbuf,
@@ -185,6 +188,45 @@ START_TEST(released_in_order_with_seq_and_groups)
 	ck_assert_int_eq(fx_row(&fx, "a", "[1]", 100), ORDERED_DUPLICATE);
 	ck_assert_int_eq(fx_row(&fx, "b", "[2]", 200), ORDERED_DUPLICATE);
 	ck_assert_uint_eq(fx.rec.n, 5);
+	fx_done(&fx);
+}
+END_TEST
+
+/* The owner's filter: rows of table x get no seq. */
+static bool admit_but_x(void *arg, const struct order_row *row)
+{
+	return !(row->table_len == 1 && row->table[0] == 'x');
+}
+
+START_TEST(rows_not_admitted_get_no_seq)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	ordered_close(fx.o);
+	fx.admit = admit_but_x;
+	fx_open(&fx, (crdb_hlc){ 0, 0 }, false);
+	fx_row(&fx, "a", "[1]", 100);
+	fx_row(&fx, "x", "[2]", 100);
+	fx_row(&fx, "x", "[1]", 200);
+	fx_row(&fx, "a", "[3]", 300);
+	fx_row(&fx, "a", "[4]", 300);
+	fx_resolved(&fx, 350);
+	/* Contiguous seqs; a group whose last row is refused ends on the
+	 * row before it; a group all refused is not there. */
+	ck_assert_uint_eq(fx.rec.n, 4);
+	ck_assert(has(fx.rec.lines[0], "\"key\":[1]"));
+	assert_tail(&fx, 0, "\"updated\":\"100.0000000000\",\"seq\":1,\"group_end\":true}\n");
+	ck_assert_uint_eq(fx.rec.lines[0]->seq, 1);
+	ck_assert_int_eq(fx.rec.lines[0]->updated.wall, 100);
+	ck_assert_str_eq(fx.rec.lines[0]->table, "a");
+	assert_tail(&fx, 1, "\"updated\":\"300.0000000000\",\"seq\":2}\n");
+	assert_tail(&fx, 2, "\"updated\":\"300.0000000000\",\"seq\":3,\"group_end\":true}\n");
+	assert_tail(&fx, 3, "\"resolved\":\"350.0000000000\",\"seq\":3}\n");
+	/* A late row refused is not delivered either. */
+	ck_assert_int_eq(fx_row(&fx, "x", "[9]", 310), ORDERED_LATE);
+	ck_assert_uint_eq(fx.rec.n, 4);
+	ck_assert_uint_eq(ordered_last_seq(fx.o), 3);
 	fx_done(&fx);
 }
 END_TEST
@@ -313,6 +355,7 @@ int main(void)
 
 	tcase_add_test(tc, released_in_order_with_seq_and_groups);
 	tcase_add_test(tc, reopen_goes_on_and_drops_released);
+	tcase_add_test(tc, rows_not_admitted_get_no_seq);
 	tcase_add_test(tc, late_row_goes_out_flagged);
 	tcase_add_test(tc, newer_stream_checkpoint_starts_a_new_journal);
 	tcase_add_test(tc, replay_reads_what_was_published);

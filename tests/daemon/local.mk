@@ -20,7 +20,8 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-numbers.sh \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh \
-	tests/daemon/e2e-replay.sh
+	tests/daemon/e2e-replay.sh \
+	tests/daemon/e2e-notify.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
 	tests/daemon/fakecrdb.py tests/daemon/e2e-replay-hopper.py \
@@ -185,6 +186,13 @@ tests_daemon_check_recent_SOURCES = tests/daemon/check_recent.c
 tests_daemon_check_recent_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_recent_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/daemon/check_channel
+TESTS += tests/daemon/check_channel
+tests_daemon_check_channel_SOURCES = tests/daemon/check_channel.c
+tests_daemon_check_channel_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_channel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_channel_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/daemon/check_ordered
 TESTS += tests/daemon/check_ordered
