@@ -225,7 +225,9 @@ static void conn_write(struct bufferevent *bev, void *arg)
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
-	(void)what;
+	/* A TLS handshake done is no end; EOF and errors are. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free(arg);
 }
 
