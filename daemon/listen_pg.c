@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "acceptor.h"
 #include "errbuf.h"
@@ -357,9 +358,11 @@ static bool tls_load(struct listen_pg *ep, char *errbuf, size_t errlen)
 		return tls_load_failed("context for", cert, errbuf, errlen);
 	if (SSL_CTX_use_certificate_chain_file(ep->tls, cert) != 1)
 		return tls_load_failed("certificate", cert, errbuf, errlen);
-	if (SSL_CTX_use_PrivateKey_file(ep->tls, key, SSL_FILETYPE_PEM) != 1)
+	/* OpenSSL 3 checks the pair already when the key loads. */
+	bool loaded = SSL_CTX_use_PrivateKey_file(ep->tls, key, SSL_FILETYPE_PEM) == 1;
+	if (!loaded && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
 		return tls_load_failed("key", key, errbuf, errlen);
-	if (SSL_CTX_check_private_key(ep->tls) != 1) {
+	if (!loaded || SSL_CTX_check_private_key(ep->tls) != 1) {
 		ERR_clear_error();
 		errbuf_add(errbuf, errlen, WHO ": TLS key %s does not match certificate %s", key, cert);
 		return false;
