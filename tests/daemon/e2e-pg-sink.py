@@ -7,7 +7,7 @@ order, and nothing after UNLISTEN; "tables" checks table_channels (a row's
 JSON line on "table:orders", a line of 8000 bytes or more not sent); "tls"
 checks the TLS-only TCP address (verify-full against the test CA gets a
 notification, sslmode=require connects, sslmode=disable is refused, the
-Unix socket answers SSLRequest 'N', bytes sent after an SSLRequest before
+sink's Unix socket answers SSLRequest 'N' and needs no TLS, bytes sent after an SSLRequest before
 its answer are refused).
 Plain asserts; prints "ok PHASE" at the end of each.
 
@@ -196,8 +196,12 @@ def check_tls(tls_port, password, ca, unix_dir, unix_port):
     assert raw_answer(socket.AF_INET, ("127.0.0.1", int(tls_port)), SSL_REQUEST) == b"S"
     early = raw_answer(socket.AF_INET, ("127.0.0.1", int(tls_port)), SSL_REQUEST + b"\x16\x03\x01")
     assert early[:1] == b"E" and b"received unencrypted data after SSL request" in early, early
+    # The same sink's Unix socket: 'N', and no TLS required there.
     unix = raw_answer(socket.AF_UNIX, f"{unix_dir}/.s.PGSQL.{unix_port}", SSL_REQUEST)
     assert unix == b"N", unix
+    with psycopg.connect(f"host={unix_dir} port={unix_port} user=app dbname=any") as local:
+        assert not local.pgconn.ssl_in_use
+        assert local.execute("SELECT 1").fetchone() == (1,)
     full.close()
     sender.close()
     print("ok tls")

@@ -40,7 +40,7 @@ tls_port=$(free_port)
 mkdir "$work/pki"
 make_ca "$work/pki" ca
 make_cert "$work/pki" server ca localhost "DNS:localhost,IP:127.0.0.1"
-mkdir -p "$work/n" "$work/t" "$work/g"
+mkdir -p "$work/n" "$work/t" "$work/g" "$work/s"
 control=$work/control.sock
 write_conf "$work/c.conf" <<CONF
 control_socket = $control
@@ -62,6 +62,7 @@ pg_auth_file = $work/auth
 [sink tls]
 feed = n
 type = pg
+pg_dir = $work/s
 pg_tcp = 127.0.0.1:$tls_port
 pg_auth_file = $work/auth
 pg_tls_cert = $work/pki/server.crt
@@ -102,7 +103,7 @@ $PY notify "$work/n" 5433 "$tcp_port" 's3cret pw' >"$work/notify.out" 2>&1 ||
 	fail "psycopg: $(cat "$work/notify.out")"
 
 # 1b. TLS: verify-full, require, disable refused; 'N' on the Unix socket.
-$PY tls "$tls_port" 's3cret pw' "$work/pki/ca.crt" "$work/n" 5433 >"$work/tls.out" 2>&1 ||
+$PY tls "$tls_port" 's3cret pw' "$work/pki/ca.crt" "$work/s" 5432 >"$work/tls.out" 2>&1 ||
 	fail "TLS: $(cat "$work/tls.out")"
 
 # 2. psql on the Unix socket: the line comes with the next statement.
