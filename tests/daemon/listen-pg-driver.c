@@ -139,6 +139,8 @@ int main(int argc, char **argv)
 	d.ep = d.base ? listen_pg_new(d.base, &cfg, err, sizeof err) : NULL;
 	if (!d.ep) {
 		fprintf(stderr, "listen-pg-driver: %s\n", err);
+		if (d.base)
+			event_base_free(d.base);
 		return 1;
 	}
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
