@@ -156,12 +156,16 @@ struct sink_config {
 				     line before starting live */
 	/* SINK_PG: the LISTEN endpoint (crdbfeedd(8), "LISTEN/NOTIFY"): a
 	 * Unix socket pg_dir/.s.PGSQL.pg_port and/or a loopback TCP address
-	 * with SCRAM-SHA-256 against pg_auth_file; the bounds; and whether
+	 * with SCRAM-SHA-256 against pg_auth_file, optionally over TLS; the
+	 * bounds; and whether
 	 * a table feed's rows go to channel "table:NAME". */
 	char *pg_dir;
 	int64_t pg_port;
 	char *pg_tcp;
 	char *pg_auth_file;
+	char *pg_tls_cert;        /* TLS on pg_tcp: PEM files, both or neither */
+	char *pg_tls_key;
+	bool pg_tls_require;      /* TCP clients must ask for TLS */
 	int64_t pg_max_listeners;
 	int64_t pg_max_channels;
 	bool table_channels;

@@ -54,7 +54,8 @@ static bool feed_is_ordered(const struct raw_file *rf, const char *name)
 		       feed_is_notify(rf, name));
 }
 
-/* A pg sink listens somewhere, and on TCP only with SCRAM verifiers. */
+/* A pg sink listens somewhere, on TCP only with SCRAM verifiers, and
+ * with TLS on TCP only, from a certificate with its key. */
 static void check_pg_sink(struct loader *ld, const struct raw_file *rf,
 			  const struct raw_section *sec,
 			  const struct sink_config *s)
@@ -68,6 +69,17 @@ static void check_pg_sink(struct loader *ld, const struct raw_file *rf,
 			  "pg_tcp: needs pg_auth_file (TCP clients authenticate with SCRAM-SHA-256)");
 	if (auth.explicit && s->pg_auth_file && !s->pg_tcp)
 		conf_diag(ld, auth.line, "pg_auth_file: only used with pg_tcp (Unix socket clients are let in by their peer credentials)");
+	struct setting cert = conf_setting(rf, sec, "pg_tls_cert");
+	struct setting key = conf_setting(rf, sec, "pg_tls_key");
+	struct setting req = conf_setting(rf, sec, "pg_tls_require");
+	if (s->pg_tls_cert && !s->pg_tls_key)
+		conf_diag(ld, cert.line, "pg_tls_cert: needs pg_tls_key");
+	if (s->pg_tls_key && !s->pg_tls_cert)
+		conf_diag(ld, key.line, "pg_tls_key: needs pg_tls_cert");
+	if (s->pg_tls_cert && !s->pg_tcp)
+		conf_diag(ld, cert.line, "pg_tls_cert: only used with pg_tcp (Unix socket clients are answered without TLS, as PostgreSQL answers them)");
+	if (s->pg_tls_require && !s->pg_tls_cert)
+		conf_diag(ld, req.line, "pg_tls_require: needs pg_tls_cert and pg_tls_key");
 	/* Rows of a table feed are not notifications: without table
 	 * channels such a sink would send nothing. */
 	if (s->feed && raw_feed(rf, s->feed) && !s->table_channels &&

@@ -17,7 +17,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "acceptor.h"
 #include "errbuf.h"
@@ -37,6 +41,7 @@ struct pg_conn {
 	struct pg_conn *prev, *next;
 	bool closing;
 	bool refused; /* not counted as a session */
+	bool tls;     /* bev is a TLS filter over the socket's bufferevent */
 };
 
 struct listen_pg {
@@ -46,6 +51,7 @@ struct listen_pg {
 	int unix_fd, tcp_fd, tcp_port;
 	struct acceptor *unix_acc, *tcp_acc;
 	struct scram_users *users;
+	SSL_CTX *tls; /* NULL: SSLRequest answered 'N' */
 	struct pg_conn *conns;
 	size_t nsessions, nrefused;
 	int32_t next_pid;
@@ -74,12 +80,21 @@ static void conn_free(struct pg_conn *c)
 	free(c);
 }
 
+/* Output not yet on the socket: over TLS, also what the filter passed on. */
+static size_t conn_unsent(struct pg_conn *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->tls)
+		n += evbuffer_get_length(bufferevent_get_output(bufferevent_get_underlying(c->bev)));
+	return n;
+}
+
 /* Stop reading; close once the output is written or the linger ends. */
 static void conn_close_soon(struct pg_conn *c)
 {
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (conn_unsent(c) == 0) {
 		conn_free(c);
 		return;
 	}
@@ -121,6 +136,48 @@ static void note_close(struct pg_conn *c)
 	log_info(WHO, "session %s closed: %s", pgs_user(c->session), why);
 }
 
+static void conn_read(struct bufferevent *bev, void *arg);
+static void conn_write(struct bufferevent *bev, void *arg);
+static void conn_event(struct bufferevent *bev, short what, void *arg);
+
+static void conn_watch(struct pg_conn *c)
+{
+	size_t max_in = (c->ep->cfg.max_message ? c->ep->cfg.max_message
+						: PGS_DEFAULT_MAX_MESSAGE) + 4096;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, max_in);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/*
+ * 'S' is queued on the socket's bufferevent; the TLS filter goes over it
+ * and the handshake follows the 'S'. pgs_input refused any byte after the
+ * SSLRequest, so none is left behind in the plain input.
+ */
+static bool conn_start_tls(struct pg_conn *c)
+{
+	SSL *ssl = SSL_new(c->ep->tls);
+	struct bufferevent *plain = c->bev;
+	struct bufferevent *filter = NULL;
+	if (ssl) {
+		bufferevent_setwatermark(plain, EV_READ, 0, 0);
+		filter = bufferevent_openssl_filter_new(c->ep->base, plain, ssl,
+							BUFFEREVENT_SSL_ACCEPTING,
+							BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!filter) {
+		SSL_free(ssl);
+		log_warning(WHO, "out of memory for a TLS session");
+		return false;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
+	c->bev = filter;
+	c->tls = true;
+	pgs_tls_started(c->session);
+	conn_watch(c);
+	return true;
+}
+
 static void conn_read(struct bufferevent *bev, void *arg)
 {
 	struct pg_conn *c = arg;
@@ -144,6 +201,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		note_close(c);
 		conn_close_soon(c);
 		return;
+	case PGS_TLS_ACCEPT:
+		if (!conn_start_tls(c))
+			conn_close_soon(c);
+		return;
 	case PGS_READY:
 		if (!was_ready)
 			evtimer_del(c->deadline);
@@ -157,14 +218,17 @@ static void conn_write(struct bufferevent *bev, void *arg)
 {
 	struct pg_conn *c = arg;
 	(void)bev;
-	if (c->closing)
+	/* Over TLS the socket may still hold output: the linger ends it. */
+	if (c->closing && conn_unsent(c) == 0)
 		conn_free(c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
-	(void)what;
+	/* A TLS handshake done is no end; EOF and errors are. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free(arg);
 }
 
@@ -194,6 +258,8 @@ static int accept_conn(struct listen_pg *ep, int fd, bool is_unix)
 	}
 	struct pgs_config pc = {
 		.auth = is_unix ? PGS_AUTH_TRUST : PGS_AUTH_SCRAM,
+		.tls_offered = !is_unix && ep->tls,
+		.tls_required = !is_unix && ep->cfg.tls_required,
 		.users = ep->users,
 		.max_message = ep->cfg.max_message,
 		.max_channels = ep->cfg.max_channels,
@@ -252,10 +318,7 @@ static int accept_conn(struct listen_pg *ep, int fd, bool is_unix)
 		ep->conns->prev = c;
 	ep->conns = c;
 	ep->stats.accepted++;
-	size_t max_in = (ep->cfg.max_message ? ep->cfg.max_message : PGS_DEFAULT_MAX_MESSAGE) + 4096;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, max_in);
-	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_watch(c);
 	int ms = ep->cfg.startup_timeout_ms;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	evtimer_add(c->deadline, &tv);
@@ -270,6 +333,41 @@ static int accept_unix(int fd, void *arg)
 static int accept_tcp(int fd, void *arg)
 {
 	return accept_conn(arg, fd, false);
+}
+
+/* One line naming the file when OpenSSL refuses it. */
+static bool tls_load_failed(const char *what, const char *file,
+			    char *errbuf, size_t errlen)
+{
+	char why[256];
+	ERR_error_string_n(ERR_get_error(), why, sizeof why);
+	ERR_clear_error();
+	errbuf_add(errbuf, errlen, WHO ": TLS %s %s: %s", what, file, why);
+	return false;
+}
+
+static bool tls_load(struct listen_pg *ep, char *errbuf, size_t errlen)
+{
+	const char *cert = ep->cfg.tls_cert, *key = ep->cfg.tls_key;
+	if (!key) {
+		errbuf_add(errbuf, errlen, WHO ": TLS certificate %s without a key", cert);
+		return false;
+	}
+	ep->tls = SSL_CTX_new(TLS_server_method());
+	if (!ep->tls || SSL_CTX_set_min_proto_version(ep->tls, TLS1_2_VERSION) != 1)
+		return tls_load_failed("context for", cert, errbuf, errlen);
+	if (SSL_CTX_use_certificate_chain_file(ep->tls, cert) != 1)
+		return tls_load_failed("certificate", cert, errbuf, errlen);
+	/* OpenSSL 3 checks the pair already when the key loads. */
+	bool loaded = SSL_CTX_use_PrivateKey_file(ep->tls, key, SSL_FILETYPE_PEM) == 1;
+	if (!loaded && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
+		return tls_load_failed("key", key, errbuf, errlen);
+	if (!loaded || SSL_CTX_check_private_key(ep->tls) != 1) {
+		ERR_clear_error();
+		errbuf_add(errbuf, errlen, WHO ": TLS key %s does not match certificate %s", key, cert);
+		return false;
+	}
+	return true;
 }
 
 static int tcp_listen(struct listen_pg *ep, char *errbuf, size_t errlen)
@@ -345,6 +443,8 @@ struct listen_pg *listen_pg_new(struct event_base *base,
 		ep->users = scram_users_load(cfg->auth_file, 100000, errbuf, errlen);
 		if (!ep->users)
 			goto fail;
+		if (cfg->tls_cert && !tls_load(ep, errbuf, errlen))
+			goto fail;
 	}
 	if (cfg->unix_dir) {
 		int n = snprintf(ep->unix_path, sizeof ep->unix_path, "%s/.s.PGSQL.%d",
@@ -412,7 +512,7 @@ int listen_pg_notify(struct listen_pg *ep, const char *channel,
 		bufferevent_write(c->bev, ep->message.data, ep->message.len);
 		ep->stats.notifications++;
 		sent++;
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > ep->cfg.max_queued_bytes)
+		if (conn_unsent(c) > ep->cfg.max_queued_bytes)
 			drop_slow(c);
 	}
 	return sent;
@@ -449,6 +549,7 @@ void listen_pg_close(struct listen_pg *ep)
 	if (ep->tcp_fd >= 0)
 		close(ep->tcp_fd);
 	scram_users_free(ep->users);
+	SSL_CTX_free(ep->tls);
 	textbuf_free(&ep->message);
 	free(ep);
 }

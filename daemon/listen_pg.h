@@ -6,6 +6,11 @@
  * notifications with listen_pg_notify; each session listening on the
  * channel gets a NotificationResponse.
  *
+ * TCP clients may use TLS (1.2 or later) when a certificate and key are
+ * configured: SSLRequest is answered 'S' and the start-up goes on over
+ * TLS; with tls_required, a TCP client that does not ask is refused.
+ * Unix socket clients are answered 'N', as PostgreSQL answers them.
+ *
  * A session whose unsent output passes max_queued_bytes is told with a
  * NOTICE ("crdbfeedd: listener too slow, closing") and closed. A cancel
  * request is matched against the sessions (key compared in constant time)
@@ -15,6 +20,7 @@
 #ifndef CRDBFEEDD_LISTEN_PG_H
 #define CRDBFEEDD_LISTEN_PG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,6 +46,9 @@ struct listen_pg_config {
 	const char *tcp_host;    /* NULL: no TCP; e.g. "127.0.0.1" */
 	int tcp_port;            /* 0: an ephemeral port (listen_pg_tcp_port) */
 	const char *auth_file;   /* SCRAM verifiers; needed with tcp_host */
+	const char *tls_cert;    /* PEM certificate chain; NULL: no TLS */
+	const char *tls_key;     /* PEM private key; with tls_cert */
+	bool tls_required;       /* TCP clients must ask for TLS */
 	size_t max_listeners;    /* sessions; 0: default */
 	size_t max_channels;     /* per session; 0: default */
 	size_t max_queued_bytes; /* unsent output per session; 0: default */

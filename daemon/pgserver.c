@@ -63,6 +63,7 @@ struct pgs_session {
 	char txn;                    /* ReadyForQuery status: 'I', 'T', 'E' */
 	bool skip_till_sync;         /* an extended-protocol error came */
 	bool terminated;
+	bool tls;                    /* the start-up goes on over TLS */
 	struct scram_exchange scram;
 	int32_t cancel_pid;
 	uint32_t cancel_key;
@@ -320,6 +321,14 @@ void pgs_free(struct pgs_session *s)
 	OPENSSL_cleanse(&s->scram, sizeof s->scram);
 	textbuf_free(&s->out);
 	free(s);
+}
+
+void pgs_tls_started(struct pgs_session *s)
+{
+	if (s->state != PGS_TLS_ACCEPT)
+		return;
+	s->tls = true;
+	s->state = PGS_STARTUP;
 }
 
 enum pgs_state pgs_state(const struct pgs_session *s)
@@ -753,6 +762,10 @@ static void startup_packet(struct pgs_session *s, uint32_t code, struct reader *
 		fatal(s, "28000", ENDPOINT ": user name longer than %d bytes", PGS_MAX_IDENT);
 		return;
 	}
+	if (s->cfg.tls_required && !s->tls) {
+		fatal(s, "28000", ENDPOINT ": TLS required");
+		return;
+	}
 	snprintf(s->user, sizeof s->user, "%s", user);
 	if ((code & 0xffff) != 0 || nunknown) {
 		size_t at = msg_begin(&s->out, 'v');
@@ -1075,10 +1088,23 @@ static size_t startup_input(struct pgs_session *s, const unsigned char *data, si
 		return 0;
 	struct reader r = {data + 4, plen - 4, false};
 	uint32_t code = get_i32(&r);
-	if (code == PROTO_SSL || code == PROTO_GSSENC) {
+	/* Over TLS, a second request falls through to startup_packet and
+	 * is refused as an unsupported protocol, as PostgreSQL does. */
+	if ((code == PROTO_SSL || code == PROTO_GSSENC) && !s->tls) {
 		if (plen != 8) {
 			fatal(s, "08P01", "invalid length of start-up packet");
 			return len;
+		}
+		if (code == PROTO_SSL && s->cfg.tls_offered) {
+			/* Bytes sent before 'S' would be taken as plain text:
+			 * PostgreSQL's answer to CVE-2021-23214. */
+			if (len > plen) {
+				fatal(s, "08P01", "received unencrypted data after SSL request");
+				return len;
+			}
+			put_u8(&s->out, 'S');
+			s->state = PGS_TLS_ACCEPT;
+			return plen;
 		}
 		put_u8(&s->out, 'N');
 		return plen;
@@ -1102,7 +1128,8 @@ static size_t startup_input(struct pgs_session *s, const unsigned char *data, si
 size_t pgs_input(struct pgs_session *s, const unsigned char *data, size_t len)
 {
 	size_t used = 0;
-	while (s->state != PGS_CLOSED && s->state != PGS_CANCEL && !s->out.failed) {
+	while (s->state != PGS_CLOSED && s->state != PGS_CANCEL &&
+	       s->state != PGS_TLS_ACCEPT && !s->out.failed) {
 		if (s->state == PGS_STARTUP) {
 			size_t n = startup_input(s, data + used, len - used);
 			if (n == 0)

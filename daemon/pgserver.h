@@ -2,8 +2,8 @@
  * pgserver.h: the server side of PostgreSQL's protocol 3.0 for the LISTEN
  * endpoint, as a pure state machine: bytes from the client in, bytes for
  * the client out (no sockets, no event loop). It does the start-up
- * (SSLRequest and GSSENCRequest answered 'N', CancelRequest handed to the
- * caller), trust or SCRAM-SHA-256 authentication, and the statements the
+ * (SSLRequest answered 'S' when the caller offers TLS, else 'N' as is
+ * GSSENCRequest; CancelRequest handed to the caller), trust or SCRAM-SHA-256 authentication, and the statements the
  * endpoint accepts, in the simple and the extended query protocol:
  * LISTEN, UNLISTEN, SET, SHOW, SELECT 1, BEGIN/COMMIT/ROLLBACK and the
  * empty query. Everything else gets SQLSTATE 0A000.
@@ -54,6 +54,7 @@ enum pgs_state {
 	PGS_SASL_INITIAL,/* waiting for SASLInitialResponse */
 	PGS_SASL_FINAL,  /* waiting for the SCRAM client-final message */
 	PGS_READY,       /* authenticated: queries */
+	PGS_TLS_ACCEPT,  /* 'S' answered: the caller starts TLS, then pgs_tls_started */
 	PGS_CANCEL,      /* a CancelRequest came: see pgs_cancel_key */
 	PGS_CLOSED       /* write out what is queued, then close */
 };
@@ -69,6 +70,8 @@ struct pgs_config {
 	const char *refuse_reason;        /* PGS_AUTH_REFUSE's message */
 	const char *refuse_sqlstate;      /* and SQLSTATE; NULL: 28000 */
 	const char *test_server_nonce;    /* NULL: random SCRAM nonces */
+	bool tls_offered;                 /* SSLRequest answered 'S' */
+	bool tls_required;                /* a start-up packet not over TLS: FATAL 28000 */
 };
 
 struct pgs_session;
@@ -86,6 +89,8 @@ void pgs_free(struct pgs_session *s);
 size_t pgs_input(struct pgs_session *s, const unsigned char *data, size_t len);
 
 enum pgs_state pgs_state(const struct pgs_session *s);
+/* After PGS_TLS_ACCEPT: TLS is on, the start-up goes on over it. */
+void pgs_tls_started(struct pgs_session *s);
 /* What to send; the caller takes bytes out and calls pgs_out_clear. */
 struct textbuf *pgs_out(struct pgs_session *s);
 void pgs_out_clear(struct pgs_session *s);

@@ -48,6 +48,9 @@ int sink_pg_open(struct sink *sink, char *errbuf, size_t errlen)
 		.gids = cfg->allow_gids,
 		.ngids = cfg->nallow_gids,
 		.auth_file = cfg->pg_auth_file,
+		.tls_cert = cfg->pg_tls_cert,
+		.tls_key = cfg->pg_tls_key,
+		.tls_required = cfg->pg_tls_require,
 		.max_listeners = (size_t)cfg->pg_max_listeners,
 		.max_channels = (size_t)cfg->pg_max_channels,
 		.max_queued_bytes = sink_high_watermark(sink),
@@ -84,7 +87,8 @@ int sink_pg_open(struct sink *sink, char *errbuf, size_t errlen)
 			 (int)cfg->pg_port, cfg->pg_tcp ? " and" : "");
 	if (cfg->pg_tcp)
 		snprintf(where + strlen(where), sizeof(where) - strlen(where),
-			 " on TCP %.100s", cfg->pg_tcp);
+			 " on TCP %.100s%s", cfg->pg_tcp,
+			 !cfg->pg_tls_cert ? "" : cfg->pg_tls_require ? " (TLS required)" : " (TLS offered)");
 	log_info(sink->who, "PostgreSQL LISTEN endpoint%s (%s, at most %zu listeners)",
 		 where,
 		 cfg->table_channels ? "rows to table:NAME channels" : "rows are notifications",

@@ -179,6 +179,10 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.pg_port = %" PRId64 "\n", n, s->pg_port);
 		text_add(t, "sink.%s.pg_tcp = %s\n", n, str(s->pg_tcp));
 		text_add(t, "sink.%s.pg_auth_file = %s\n", n, str(s->pg_auth_file));
+		text_add(t, "sink.%s.pg_tls_cert = %s\n", n, str(s->pg_tls_cert));
+		text_add(t, "sink.%s.pg_tls_key = %s\n", n, str(s->pg_tls_key));
+		text_add(t, "sink.%s.pg_tls_require = %s\n", n,
+			 s->pg_tls_require ? "yes" : "no");
 		text_add(t, "sink.%s.pg_max_listeners = %" PRId64 "\n", n,
 			 s->pg_max_listeners);
 		text_add(t, "sink.%s.pg_max_channels = %" PRId64 "\n", n,
@@ -681,7 +685,9 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	static const struct kv notify[] = { { "kind", "notify" } };
 	static const struct kv sink_q[] = { { "feed", "n" }, { "type", "pg" },
 		{ "pg_dir", "/tmp" }, { "pg_tcp", "127.0.0.1:5999" },
-		{ "pg_auth_file", "/tmp/check-config-eq.scram" } };
+		{ "pg_auth_file", "/tmp/check-config-eq.scram" },
+		{ "pg_tls_cert", "/tmp/check-config-eq-pg.crt" },
+		{ "pg_tls_key", "/tmp/check-config-eq-pg.key" } };
 	struct text t = { 0 };
 	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && sink == 'u',
 	     o = kind == CFG_SECTION_SINK && sink == 'o',
@@ -696,7 +702,7 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
 	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
 	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);
-	section_text(&t, "[sink q]", sink_q, 5, q ? key : NULL, value);
+	section_text(&t, "[sink q]", sink_q, 7, q ? key : NULL, value);
 	char *path = temp_config(t.s, t.len);
 	free(t.s);
 	return path;

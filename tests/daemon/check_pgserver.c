@@ -1,8 +1,9 @@
 /*
  * check_pgserver.c: the LISTEN endpoint's protocol state machine and its
  * SCRAM-SHA-256, driven with hand-made client messages: start-up
- * variants, bad and oversized packets, RFC 7677's SCRAM example, the
- * simple and extended query protocols, folding and quoting, limits.
+ * variants, TLS negotiation, bad and oversized packets, RFC 7677's SCRAM
+ * example, the simple and extended query protocols, folding and quoting,
+ * limits.
  */
 #include <config.h> /* autoconf's, from the build directory */
 #include <check.h>
@@ -165,6 +166,98 @@ START_TEST(test_ssl_request_then_startup)
 	feed(s, &m);
 	ck_assert_int_eq(pgs_out(s)->data[0], 'N');
 	ck_assert_int_eq(pgs_state(s), PGS_READY);
+	pgs_free(s);
+}
+END_TEST
+
+static struct pgs_session *tls_session(bool required)
+{
+	struct pgs_config cfg = {.auth = PGS_AUTH_TRUST, .pid = 4242,
+				 .tls_offered = true, .tls_required = required};
+	struct pgs_session *s = pgs_new(&cfg);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static void ssl_request(struct msg *m)
+{
+	add32(m, 8);
+	add32(m, 80877103);
+}
+
+/* TLS offered: 'S', the caller's turn, then the start-up over TLS; a
+ * second SSLRequest over TLS is an unsupported protocol. */
+START_TEST(test_tls_offered)
+{
+	struct pgs_session *s = tls_session(true);
+	struct msg m = {.len = 0};
+	ssl_request(&m);
+	feed(s, &m);
+	ck_assert_uint_eq(pgs_out(s)->len, 1);
+	ck_assert_int_eq(pgs_out(s)->data[0], 'S');
+	ck_assert_int_eq(pgs_state(s), PGS_TLS_ACCEPT);
+	pgs_out_clear(s);
+	/* Nothing is read until the caller has started TLS. */
+	m.len = 0;
+	startup(&m, "alice", NULL);
+	ck_assert_uint_eq(pgs_input(s, m.data, m.len), 0);
+	pgs_tls_started(s);
+	ck_assert_int_eq(pgs_state(s), PGS_STARTUP);
+	feed(s, &m);
+	ck_assert_int_eq(pgs_state(s), PGS_READY);
+	pgs_free(s);
+
+	s = tls_session(false);
+	m.len = 0;
+	ssl_request(&m);
+	feed(s, &m);
+	pgs_tls_started(s);
+	pgs_out_clear(s);
+	m.len = 0;
+	ssl_request(&m);
+	feed(s, &m);
+	ck_assert_int_eq(pgs_state(s), PGS_CLOSED);
+	ck_assert(out_has(s, "unsupported frontend protocol 1234.5679"));
+	pgs_free(s);
+}
+END_TEST
+
+/* Bytes after the SSLRequest, before 'S': refused (CVE-2021-23214). */
+START_TEST(test_tls_data_before_answer)
+{
+	struct pgs_session *s = tls_session(false);
+	struct msg m = {.len = 0};
+	ssl_request(&m);
+	startup(&m, "alice", NULL);
+	feed(s, &m);
+	ck_assert_int_eq(pgs_state(s), PGS_CLOSED);
+	ck_assert(!out_has(s, "S\0"));
+	ck_assert(out_has(s, "C08P01\0"));
+	ck_assert(out_has(s, "received unencrypted data after SSL request"));
+	pgs_free(s);
+}
+END_TEST
+
+/* tls_required: a start-up in clear text gets FATAL 28000; without
+ * tls_offered (a Unix socket) SSLRequest is answered 'N'. */
+START_TEST(test_tls_required)
+{
+	struct pgs_session *s = tls_session(true);
+	struct msg m = {.len = 0};
+	startup(&m, "alice", NULL);
+	feed(s, &m);
+	ck_assert_int_eq(pgs_state(s), PGS_CLOSED);
+	ck_assert(out_has(s, "SFATAL\0"));
+	ck_assert(out_has(s, "C28000\0"));
+	ck_assert(out_has(s, "Mcrdbfeedd LISTEN endpoint: TLS required\0"));
+	pgs_free(s);
+
+	s = session(PGS_AUTH_TRUST, 0, NULL);
+	m.len = 0;
+	ssl_request(&m);
+	feed(s, &m);
+	ck_assert_int_eq(pgs_out(s)->data[0], 'N');
+	ck_assert_int_eq(pgs_state(s), PGS_STARTUP);
 	pgs_free(s);
 }
 END_TEST
@@ -579,6 +672,9 @@ int main(void)
 	TCase *tc = tcase_create("protocol");
 	tcase_add_test(tc, test_startup_trust);
 	tcase_add_test(tc, test_ssl_request_then_startup);
+	tcase_add_test(tc, test_tls_offered);
+	tcase_add_test(tc, test_tls_data_before_answer);
+	tcase_add_test(tc, test_tls_required);
 	tcase_add_test(tc, test_garbage_startup);
 	tcase_add_test(tc, test_huge_message);
 	tcase_add_test(tc, test_scram_rfc7677);

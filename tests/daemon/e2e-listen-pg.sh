@@ -6,7 +6,7 @@
 # PQnotifies after a LISTEN through the extended protocol; then hostile
 # clients (garbage start-up, a huge message, wrong passwords, a refused
 # peer, too many connections, a listener that never reads), each refused
-# clearly while the others go on. Needs /usr/bin/python3 with psycopg 3.
+# clearly while the others go on; TLS files that do not load. Needs /usr/bin/python3 with psycopg 3.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 DRIVER=$builddir/tests/daemon/listen-pg-driver
@@ -204,6 +204,28 @@ touch "$work/read-now"
 wait "$slow_pid" || true
 grep -qx notice "$work/slow.out" || fail "slow listener: $(cat "$work/slow.out")"
 [ "$(psql -X -At "$A" -c 'SELECT 1')" = 1 ] || fail "endpoint A stopped answering after the slow listener"
+
+# TLS files: a good pair loads; a missing certificate or a key of another
+# certificate stops the endpoint with one line naming the file.
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
+. "$srcdir/tests/security/tls-lib.sh"
+mkdir "$work/pki"
+make_ca "$work/pki" ca
+make_ca "$work/pki" other
+tls_driver() {
+	# An empty pipe, not /dev/null: epoll cannot watch /dev/null.
+	: | "$DRIVER" --tcp 127.0.0.1 --auth-file "$work/auth" --tls-cert "$1" \
+		--tls-key "$2" >"$work/tls.out" 2>&1
+}
+tls_driver "$work/pki/ca.crt" "$work/pki/ca.key" || fail "a good pair: $(cat "$work/tls.out")"
+grep -q '^ready' "$work/tls.out" || fail "a good pair: $(cat "$work/tls.out")"
+! tls_driver "$work/pki/missing.crt" "$work/pki/ca.key" || fail "a missing certificate loaded"
+[ "$(wc -l <"$work/tls.out")" = 1 ] &&
+	grep -q "^listen-pg-driver: listen_pg: TLS certificate $work/pki/missing.crt: .*No such file" "$work/tls.out" ||
+	fail "a missing certificate: $(cat "$work/tls.out")"
+! tls_driver "$work/pki/ca.crt" "$work/pki/other.key" || fail "a key of another certificate loaded"
+grep -qx "listen-pg-driver: listen_pg: TLS key $work/pki/other.key does not match certificate $work/pki/ca.crt" "$work/tls.out" ||
+	fail "a key of another certificate: $(cat "$work/tls.out")"
 
 # End of input: the drivers close their endpoints and exit cleanly.
 exec 3>&- 4>&-

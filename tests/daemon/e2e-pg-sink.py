@@ -4,15 +4,22 @@ sink, fed through crdbsim): "setup" loads conf/notify.sql and a table;
 what senders commit with crdbfeed_notify, in commit order, exactly once,
 none from a rolled-back transaction, a transaction's together and in send
 order, and nothing after UNLISTEN; "tables" checks table_channels (a row's
-JSON line on "table:orders", a line of 8000 bytes or more not sent).
+JSON line on "table:orders", a line of 8000 bytes or more not sent); "tls"
+checks the TLS-only TCP address (verify-full against the test CA gets a
+notification, sslmode=require connects, sslmode=disable is refused, the
+sink's Unix socket answers SSLRequest 'N' and needs no TLS, bytes sent after an SSLRequest before
+its answer are refused).
 Plain asserts; prints "ok PHASE" at the end of each.
 
   e2e-pg-sink.py setup
   e2e-pg-sink.py notify UNIX_DIR UNIX_PORT TCP_PORT PASSWORD
   e2e-pg-sink.py tables UNIX_DIR UNIX_PORT
+  e2e-pg-sink.py tls TLS_PORT PASSWORD CA_FILE UNIX_DIR UNIX_PORT
 """
 import json
 import os
+import socket
+import struct
 import sys
 
 import psycopg
@@ -148,12 +155,66 @@ def check_tables(unix_dir, unix_port):
     print("ok tables")
 
 
+SSL_REQUEST = struct.pack("!ii", 8, 80877103)
+
+
+def raw_answer(family, address, data):
+    """What the endpoint answers to data sent in one piece."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(address)
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return got
+            got += chunk
+            if data == SSL_REQUEST:
+                return got
+
+
+def check_tls(tls_port, password, ca, unix_dir, unix_port):
+    base = f"host=127.0.0.1 port={tls_port} user=alice dbname=any"
+    full = psycopg.connect(f"{base} sslmode=verify-full sslrootcert={ca}",
+                           password=password, autocommit=True)
+    assert full.pgconn.ssl_in_use
+    sender = crdb.connect(dsn_24_1(), autocommit=True)
+    warm_up(sender, [full])
+    full.execute("LISTEN secret")
+    notify(sender, "secret", "over tls")
+    notify(sender, "secret", "done")
+    assert until(full, "secret", "done") == [("secret", "over tls")]
+    with psycopg.connect(f"{base} sslmode=require", password=password) as req:
+        assert req.pgconn.ssl_in_use
+        assert req.execute("SELECT 1").fetchone() == (1,)
+    try:
+        psycopg.connect(f"{base} sslmode=disable", password=password).close()
+        raise AssertionError("sslmode=disable got in")
+    except psycopg.OperationalError as e:
+        assert "FATAL:  crdbfeedd LISTEN endpoint: TLS required" in str(e), str(e)
+    assert raw_answer(socket.AF_INET, ("127.0.0.1", int(tls_port)), SSL_REQUEST) == b"S"
+    early = raw_answer(socket.AF_INET, ("127.0.0.1", int(tls_port)), SSL_REQUEST + b"\x16\x03\x01")
+    assert early[:1] == b"E" and b"received unencrypted data after SSL request" in early, early
+    # The same sink's Unix socket: 'N', and no TLS required there.
+    unix = raw_answer(socket.AF_UNIX, f"{unix_dir}/.s.PGSQL.{unix_port}", SSL_REQUEST)
+    assert unix == b"N", unix
+    with psycopg.connect(f"host={unix_dir} port={unix_port} user=app dbname=any") as local:
+        assert not local.pgconn.ssl_in_use
+        assert local.execute("SELECT 1").fetchone() == (1,)
+    full.close()
+    sender.close()
+    print("ok tls")
+
+
 def main():
     phase = sys.argv[1]
     if phase == "setup":
         setup()
     elif phase == "notify":
         check_notify(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif phase == "tls":
+        check_tls(*sys.argv[2:7])
     elif phase == "tables":
         check_tables(sys.argv[2], sys.argv[3])
     else:

@@ -9,7 +9,7 @@
 # rows on channel "table:orders" (table_channels), a line over PostgreSQL's
 # payload limit not sent but counted; the counters in status and metrics;
 # allow_users on the Unix socket; a reload that changes a pg key reopens
-# that sink only.
+# that sink only; TLS on a TCP address that requires it (e2e-pg-sink.py tls).
 # Needs /usr/bin/python3 with psycopg 3.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
@@ -19,6 +19,8 @@ LIBPQ=$builddir/tests/daemon/listen-pg-libpq
 [ -x "$DRIVER" ] || fail "$DRIVER is not built"
 [ -x "$LIBPQ" ] || fail "$LIBPQ is not built"
 /usr/bin/python3 -c 'import psycopg' 2>/dev/null || fail "python3-psycopg is needed"
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed"
+. "$srcdir/tests/security/tls-lib.sh"
 
 # Senders need CockroachDB 24.1's functions (crdbsim emulates 23.1 by
 # default): crdbsim.version per connection.
@@ -30,8 +32,15 @@ esac
 
 $PY setup >"$work/setup.out" 2>&1 || fail "setup: $(cat "$work/setup.out")"
 "$DRIVER" --verifier alice 's3cret pw' >"$work/auth" || fail "no verifier"
-tcp_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/n" "$work/t" "$work/g"
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+tcp_port=$(free_port)
+tls_port=$(free_port)
+mkdir "$work/pki"
+make_ca "$work/pki" ca
+make_cert "$work/pki" server ca localhost "DNS:localhost,IP:127.0.0.1"
+mkdir -p "$work/n" "$work/t" "$work/g" "$work/s"
 control=$work/control.sock
 write_conf "$work/c.conf" <<CONF
 control_socket = $control
@@ -49,6 +58,16 @@ pg_dir = $work/n
 pg_port = 5433
 pg_tcp = 127.0.0.1:$tcp_port
 pg_auth_file = $work/auth
+
+[sink tls]
+feed = n
+type = pg
+pg_dir = $work/s
+pg_tcp = 127.0.0.1:$tls_port
+pg_auth_file = $work/auth
+pg_tls_cert = $work/pki/server.crt
+pg_tls_key = $work/pki/server.key
+pg_tls_require = yes
 
 [sink tables]
 feed = t
@@ -82,6 +101,10 @@ stat_is() {
 # 1. psycopg, Unix socket and TCP.
 $PY notify "$work/n" 5433 "$tcp_port" 's3cret pw' >"$work/notify.out" 2>&1 ||
 	fail "psycopg: $(cat "$work/notify.out")"
+
+# 1b. TLS: verify-full, require, disable refused; 'N' on the Unix socket.
+$PY tls "$tls_port" 's3cret pw' "$work/pki/ca.crt" "$work/s" 5432 >"$work/tls.out" 2>&1 ||
+	fail "TLS: $(cat "$work/tls.out")"
 
 # 2. psql on the Unix socket: the line comes with the next statement.
 wait_for 10 "psycopg's sessions gone" stat_is listen listeners 0
@@ -149,4 +172,4 @@ wait_for 10 "the reopened table sink" psql -X -q -At "host=$work/t port=5432 use
 
 stop_daemon
 [ ! -e "$work/n/.s.PGSQL.5433" ] || fail "the socket file is left after shutdown"
-pass "pg sink: psycopg (Unix, SCRAM), psql, libpq, table channels"
+pass "pg sink: psycopg (Unix, SCRAM, TLS), psql, libpq, table channels"

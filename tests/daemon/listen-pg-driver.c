@@ -8,7 +8,7 @@
  *
  *   listen-pg-driver [--dir DIR] [--port N] [--tcp HOST --auth-file F]
  *                    [--max-listeners N] [--max-channels N] [--max-queued N]
- *                    [--uid N]
+ *                    [--uid N] [--tls-cert F --tls-key F [--tls-required 1]]
  *   listen-pg-driver --verifier USER PASSWORD   print a verifier file line
  */
 #include <config.h> /* autoconf's, from the build directory */
@@ -113,6 +113,12 @@ int main(int argc, char **argv)
 			cfg.tcp_host = v;
 		else if (strcmp(k, "--auth-file") == 0)
 			cfg.auth_file = v;
+		else if (strcmp(k, "--tls-cert") == 0)
+			cfg.tls_cert = v;
+		else if (strcmp(k, "--tls-key") == 0)
+			cfg.tls_key = v;
+		else if (strcmp(k, "--tls-required") == 0)
+			cfg.tls_required = number(v) != 0;
 		else if (strcmp(k, "--max-listeners") == 0)
 			cfg.max_listeners = number(v);
 		else if (strcmp(k, "--max-channels") == 0)
@@ -133,6 +139,8 @@ int main(int argc, char **argv)
 	d.ep = d.base ? listen_pg_new(d.base, &cfg, err, sizeof err) : NULL;
 	if (!d.ep) {
 		fprintf(stderr, "listen-pg-driver: %s\n", err);
+		if (d.base)
+			event_base_free(d.base);
 		return 1;
 	}
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
