@@ -7,7 +7,8 @@
 #    FAULT_STREAM_ROUNDS and FAULT_ORDERED_ROUNDS of one. Before them,
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
 #    e2e-journal-crash.sh kills its writer and e2e-checkpoint.sh the
-#    daemon 30 times each (5 in make check).
+#    daemon 30 times each (5 in make check), and tests/security/e2e-load.sh
+#    keeps its 1,000 subscribers for 30 s (10 in make check).
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
 	tests/faults/e2e-checkpoint.sh \
@@ -28,6 +29,8 @@ faults: all
 		$(abs_top_srcdir)/tests/faults/e2e-journal-crash.sh
 	CHECKPOINT_KILLS=$${CHECKPOINT_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/e2e-checkpoint.sh
+	LOAD_SECONDS=$${LOAD_SECONDS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/security/e2e-load.sh
 	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
