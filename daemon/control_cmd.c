@@ -371,6 +371,40 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 	answer_ok(conn);
 }
 
+static void cmd_cancel(struct conn *conn, const struct daemon_view *view,
+		       const char *name)
+{
+	struct control *ctl = conn->ctl;
+	const struct feed_view *feed;
+	char why[160], errbuf[300];
+
+	if (!*name) {
+		ctl_answer_error(conn, "bad_request", "usage: cancel FEED");
+		return;
+	}
+	feed = ctl_find_feed(view, name);
+	if (!feed || !feed->live || !ctl->ops->cancel) {
+		char shown[128];
+
+		ctl_printable(shown, sizeof(shown), name);
+		ctl_answer_error(conn, "unknown_feed", feed ?
+			     "feed \"%s\" could not be created" :
+			     "unknown feed \"%s\"", shown);
+		return;
+	}
+	if (conn->have_cred)
+		snprintf(why, sizeof(why), "cancelled by an operator (uid %ld, pid %ld)",
+			 (long)conn->cred.uid, (long)conn->cred.pid);
+	else
+		snprintf(why, sizeof(why), "cancelled by an operator");
+	if (ctl->ops->cancel(ctl->arg, name, why, errbuf, sizeof(errbuf))) {
+		ctl_answer_error(conn, "failed", "%s", errbuf);
+		return;
+	}
+	log_notice(CONTROL_WHO, "%s: cancel the job of feed %s", conn->who, name);
+	answer_ok(conn);
+}
+
 static void cmd_reload(struct conn *conn)
 {
 	struct control *ctl = conn->ctl;
@@ -417,6 +451,8 @@ void ctl_command(struct conn *conn, char *line)
 		cmd_metrics(conn, &view);
 	} else if (strcmp(line, "pause") == 0) {
 		cmd_pause_resume(conn, &view, arg, true);
+	} else if (strcmp(line, "cancel") == 0) {
+		cmd_cancel(conn, &view, arg);
 	} else if (strcmp(line, "resume") == 0) {
 		cmd_pause_resume(conn, &view, arg, false);
 	} else if (strcmp(line, "reload") == 0 && !*arg) {
@@ -425,13 +461,13 @@ void ctl_command(struct conn *conn, char *line)
 		ctl_replay_command(conn, &view, arg);
 	} else if (!*line) {
 		ctl_answer_error(conn, "unknown_command",
-			     "empty request (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)");
+			     "empty request (expected status, metrics, pause FEED, resume FEED, cancel FEED, reload, replay FEED)");
 	} else {
 		char shown[64];
 
 		ctl_printable(shown, sizeof(shown), line);
 		ctl_answer_error(conn, "unknown_command",
-			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)",
+			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, cancel FEED, reload, replay FEED)",
 			     shown, *arg ? " or unexpected argument" : "");
 	}
 	daemon_view_release(&view);

@@ -808,6 +808,24 @@ int feed_resume(struct feed *feed)
 	return 0;
 }
 
+int feed_cancel_job(struct feed *feed, const char *why, char *errbuf,
+		    size_t errlen)
+{
+	char reason[400];
+
+	if (!feed->job) {
+		snprintf(errbuf, errlen, "feed %s has no changefeed job (source = sinkless)",
+			 feed->name);
+		return -1;
+	}
+	if (feed_job_request(feed, JOB_CANCEL, errbuf, errlen) < 0)
+		return -1;
+	snprintf(reason, sizeof(reason), "changefeed job %s; a reload or restart creates a new job from the checkpoint",
+		 why && *why ? why : "cancelled");
+	feed_fail(feed, reason);
+	return 0;
+}
+
 /* A CLOCK_MONOTONIC time as CLOCK_REALTIME ms; 0 stays 0 (never). */
 static int64_t mono_to_wall(int64_t mono, int64_t mono_now, int64_t wall_now)
 {
