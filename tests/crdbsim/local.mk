@@ -117,6 +117,11 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/sim_control.c \
 	tests/crdbsim/malform.h \
 	$(CRDBSIM_WEBHOOK_SOURCES) \
+	tests/crdbsim/sim_job.c \
+	tests/crdbsim/sim_job.h \
+	tests/crdbsim/sim_job_sink.c \
+	tests/crdbsim/sim_job_sink.h \
+	tests/crdbsim/sim_job_sql.c \
 	$(CRDBSIM_FEED_SOURCES)
 # libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c) and
 # its webhook sink's HTTPS client.
