@@ -42,6 +42,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed.c daemon/feed.h \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
+	daemon/feed_job.c \
 	daemon/fleet.c daemon/fleet.h \
 	daemon/journal.c daemon/journal.h \
 	daemon/idhash.h \

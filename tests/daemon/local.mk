@@ -21,12 +21,14 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh \
 	tests/daemon/e2e-replay.sh \
-	tests/daemon/e2e-notify.sh
+	tests/daemon/e2e-notify.sh \
+	tests/daemon/e2e-job.sh \
+	tests/daemon/e2e-job-gc.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
 	tests/daemon/fakecrdb.py tests/daemon/e2e-replay-hopper.py \
 	tests/daemon/e2e-replay-check.py
-dist_check_DATA += tests/daemon/e2e-lib.sh
+dist_check_DATA += tests/daemon/e2e-lib.sh tests/daemon/job-lib.sh
 
 # Output lines and checkpoints, from case files.
 check_PROGRAMS += tests/daemon/check_encode
