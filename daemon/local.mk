@@ -68,7 +68,8 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \
 	daemon/unixsock.c daemon/unixsock.h \
-	daemon/view.h
+	daemon/view.h \
+	daemon/webhook_body.c daemon/webhook_body.h
 daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
