@@ -67,6 +67,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \
+	daemon/tls.c daemon/tls.h \
 	daemon/unixsock.c daemon/unixsock.h \
 	daemon/view.h \
 	daemon/webhook_body.c daemon/webhook_body.h
