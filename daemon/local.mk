@@ -45,6 +45,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/fleet.c daemon/fleet.h \
 	daemon/journal.c daemon/journal.h \
 	daemon/idhash.h \
+	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
