@@ -43,6 +43,10 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
 	daemon/fleet.c daemon/fleet.h \
+	daemon/job.c daemon/job.h \
+	daemon/job_idfile.c \
+	daemon/job_int.h \
+	daemon/job_stmt.c \
 	daemon/journal.c daemon/journal.h \
 	daemon/idhash.h \
 	daemon/line.c \
@@ -64,6 +68,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/sink_pg.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
+	daemon/statefile.c daemon/statefile.h \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \
