@@ -732,19 +732,25 @@ static bool version_refuses(const char *p, const struct sim_rewrite_ctx *ctx,
 static char *show_changefeed_jobs_sql(const char *p,
 				      const struct sim_rewrite_ctx *ctx)
 {
-	static const char select[] =
-		"SELECT job_id, description, user_name, status,"
-		" running_status, created, started, finished, modified,"
-		" CASE WHEN hw_wall = 0 AND hw_logical = 0 THEN NULL ELSE"
-		" (hw_wall::text || '.' || lpad(hw_logical::text, 10, '0'))"
-		"::numeric END AS high_water_timestamp,"
-		" error, sink_uri, full_table_names, topics, format"
-		" FROM crdbsim.changefeed_jobs";
 	char *arg = rest(p);
 	if (!arg)
 		return NULL;
 	struct sbuf b = {0};
-	sb_puts(&b, select);
+	sb_puts(&b, "SELECT job_id, description, user_name, status,"
+		" running_status, created, started, finished, modified,"
+		" CASE WHEN hw_wall = 0 AND hw_logical = 0 THEN NULL ELSE"
+		" (hw_wall::text || '.' || lpad(hw_logical::text, 10, '0'))"
+		"::numeric END AS high_water_timestamp,");
+	/* §16.6: readable_high_water_timestamptz from v25.1, topics from
+	 * v22.1 */
+	if (ctx->version >= 250100)
+		sb_puts(&b, " CASE WHEN hw_wall = 0 AND hw_logical = 0 THEN NULL"
+			" ELSE to_timestamp(hw_wall / 1000000000.0) END AS"
+			" readable_high_water_timestamptz,");
+	sb_puts(&b, " error, sink_uri, full_table_names,");
+	if (ctx->version >= 220100)
+		sb_puts(&b, " topics,");
+	sb_puts(&b, " format FROM crdbsim.changefeed_jobs");
 	if (*arg) {
 		char *expr = rewrite(arg, ctx, NULL, NULL, NULL);
 		if (!expr) {

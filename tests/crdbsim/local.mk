@@ -213,3 +213,13 @@ tests_crdbsim_check_sim_malform_LDADD = $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) \
 	$(LIBPQ_LIBS)
 dist_check_DATA += tests/crdbsim/cases/malform.cases
 
+# Changefeed jobs with a webhook sink (sim_job*.c), against crdbsim with
+# an HTTPS receiver of the test's own (OpenSSL, a thread per connection).
+check_PROGRAMS += tests/crdbsim/check_sim_job
+TESTS += tests/crdbsim/check_sim_job
+tests_crdbsim_check_sim_job_SOURCES = tests/crdbsim/check_sim_job.c \
+	tests/crdbsim/wire_helpers.h
+tests_crdbsim_check_sim_job_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_crdbsim_check_sim_job_LDADD = $(TESTS_LIB_LIBADD) $(CHECK_LIBS) \
+	$(JANSSON_LIBS) $(LIBPQ_LIBS) $(OPENSSL_LIBS) -lpthread

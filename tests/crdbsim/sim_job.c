@@ -27,12 +27,16 @@
 #include "sim_webhook.h"
 #include "simstmt.h"
 
-/* A changefeed's own retries (CockroachDB's changefeed retry options):
- * from 5 s doubling to 10 min. */
-#define JOB_RETRY_FIRST_MS 5000
+/* A changefeed's own retries (§16.5): from 1 s doubling to 10 min
+ * (changefeed.max_retry_backoff). */
+#define JOB_RETRY_FIRST_MS 1000
 #define JOB_RETRY_MAX_MS   600000
 /* Jobs kept in memory (and thus in the table) at most. */
 #define JOB_MAX 1024
+/* changefeed.protect_timestamp.max_age: 96 h */
+#define JOB_PTS_MAX_AGE_MS (96LL * 3600 * 1000)
+/* How often protected timestamps are checked against their age limit. */
+#define JOB_PTS_CHECK_MS 1000
 
 struct sim_job {
 	struct sim_job *next;
@@ -70,6 +74,7 @@ struct sim_jobs {
 	bool duplicate_posts;
 	struct sim_job *list;
 	size_t count;
+	struct event *pts_check;
 };
 
 static int64_t now_us(void)
@@ -464,7 +469,12 @@ static void wh_resolved_acked(void *arg, const char *hlc)
 		return;
 	j->high_water = ts;
 	j->backoff_ms = 0;      /* progress: the next failure starts over */
-	set_text(&j->running_status, NULL);
+	char status[96];
+	/* hlc.Timestamp's String(): seconds.nanoseconds,logical */
+	snprintf(status, sizeof status, "running: resolved=%" PRId64 ".%09"
+		 PRId64 ",%d", ts.wall / 1000000000, ts.wall % 1000000000,
+		 (int)ts.logical);
+	set_text(&j->running_status, status);
 	job_save(j);
 }
 
@@ -749,10 +759,50 @@ int sim_jobs_control(struct sim_jobs *jobs, int64_t job_id,
 				job_id, j->status);
 			return -1;
 		}
-		job_finish(j, "canceled", NULL);
+		job_finish(j, "canceled", "job canceled by user");
 		return 0;
 	}
 	return -1;
+}
+
+/* The scheme of a sink URI, lower-cased, into buf. */
+static void uri_scheme(const char *uri, char *buf, size_t len)
+{
+	const char *sep = strstr(uri, "://");
+	size_t n = sep ? (size_t)(sep - uri) : 0;
+	snprintf(buf, len, "%.*s", (int)n, uri);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+/* SET sink = 'uri' (same scheme only) / UNSET sink (refused). */
+static int alter_sink(struct sim_job *j, const struct sim_job_alter_cmd *c,
+		      struct simfeed_error *err)
+{
+	char was[64], now[64];
+	if (c->what == SIM_ALTER_UNSET || !c->value) {
+		set_err(err, "22023", "cannot unset option \"sink\"");
+		return -1;
+	}
+	uri_scheme(j->spec.sink_uri, was, sizeof was);
+	uri_scheme(c->value, now, sizeof now);
+	if (strcmp(was, now) != 0) {
+		/* [INF] alter_changefeed_stmt.go's wording */
+		set_err(err, "22023", "New sink type \"%s\" does not match original "
+			"sink type \"%s\". Altering the sink type of a changefeed is "
+			"disallowed, consider creating a new changefeed instead.",
+			now, was);
+		return -1;
+	}
+	char *uri = strdup(c->value);
+	if (!uri) {
+		set_err(err, "53200", "out of memory");
+		return -1;
+	}
+	free(j->spec.sink_uri);
+	j->spec.sink_uri = uri;
+	return 0;
 }
 
 /* Apply one ALTER command to the targets or options. */
@@ -785,7 +835,9 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		if (c->what == SIM_ALTER_ADD) {
 			if (at < j->ntargets) {
 				free(t);
-				return 0;
+				set_err(err, "XXUUU", "target \"%s\" already watched by changefeed",
+					c->arg);
+				return -1;
 			}
 			char **v = realloc(j->targets, (j->ntargets + 1) * sizeof *v);
 			if (!v) {
@@ -795,13 +847,14 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 			}
 			j->targets = v;
 			j->targets[j->ntargets++] = t;
-			j->scan_pending = true;
+			/* no scan of the new table unless WITH initial_scan */
+			j->scan_pending |= c->scan;
 			return 0;
 		}
 		free(t);
 		if (at == j->ntargets) {
-			/* [INF] alter_changefeed_stmt.go's wording */
-			set_err(err, "XXUUU", "target %s does not exist in the changefeed", c->arg);
+			set_err(err, "XXUUU", "target \"%s\" already not watched by changefeed",
+				c->arg);
 			return -1;
 		}
 		if (j->ntargets == 1) {
@@ -814,6 +867,15 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		j->ntargets--;
 		return 0;
 	}
+	static const char *const fixed[] = { "cursor", "initial_scan",
+		"no_initial_scan", "initial_scan_only", "end_time", NULL };
+	for (int i = 0; fixed[i]; i++)
+		if (!strcmp(c->arg, fixed[i])) {
+			set_err(err, "22023", "cannot alter option \"%s\"", c->arg);
+			return -1;
+		}
+	if (!strcmp(c->arg, "sink"))
+		return alter_sink(j, c, err);
 	size_t at = sp->nopts;
 	for (size_t i = 0; i < sp->nopts; i++)
 		if (!strcmp(sp->opt_names[i], c->arg))
@@ -952,6 +1014,70 @@ void sim_jobs_set_duplicate_posts(struct sim_jobs *jobs, bool on)
 			sim_webhook_set_duplicate_posts(j->wh, on);
 }
 
+/* ---- protected timestamp age (§16.5) ---- */
+
+/* Go's time.Duration String() of ms milliseconds. */
+static void go_duration(int64_t ms, char *buf, size_t len)
+{
+	char sec[32];
+	if (ms < 1000) {
+		snprintf(buf, len, "%" PRId64 "ms", ms);
+		return;
+	}
+	snprintf(sec, sizeof sec, "%.3f", (double)(ms % 60000) / 1000.0);
+	size_t n = strlen(sec);
+	while (n > 0 && sec[n - 1] == '0')
+		sec[--n] = '\0';
+	if (n > 0 && sec[n - 1] == '.')
+		sec[--n] = '\0';
+	int64_t h = ms / 3600000, m = ms / 60000 % 60;
+	if (h)
+		snprintf(buf, len, "%" PRId64 "h%" PRId64 "m%ss", h, m, sec);
+	else if (m)
+		snprintf(buf, len, "%" PRId64 "m%ss", m, sec);
+	else
+		snprintf(buf, len, "%ss", sec);
+}
+
+/* gc_protect_expires_after, else the cluster's 96 h; 0: no limit. */
+static int64_t pts_limit_ms(const struct sim_job *j)
+{
+	for (size_t i = 0; i < j->spec.nopts; i++) {
+		int64_t ms;
+		if (!strcmp(j->spec.opt_names[i], "gc_protect_expires_after") &&
+		    j->spec.opt_values[i] &&
+		    sim_parse_setting_duration(j->spec.opt_values[i], &ms) == 0)
+			return ms;
+	}
+	return JOB_PTS_MAX_AGE_MS;
+}
+
+static void on_pts_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_jobs *jobs = arg;
+	int64_t now = now_ns();
+	(void)fd;
+	(void)what;
+	for (struct sim_job *j = jobs->list; j; j = j->next) {
+		if (strcmp(j->status, "running") && strcmp(j->status, "paused"))
+			continue;
+		struct sim_hlc pts = j->high_water.wall || j->high_water.logical ?
+				     j->high_water : j->statement_time;
+		int64_t limit = pts_limit_ms(j), age = (now - pts.wall) / 1000000;
+		if (limit <= 0 || age <= limit)
+			continue;
+		char why[300], a[48], l[48];
+		go_duration(age, a, sizeof a);
+		go_duration(limit, l, sizeof l);
+		/* the record's id is the job's here */
+		snprintf(why, sizeof why, "protected timestamp records %" PRId64
+			 " as of %" PRId64 ".%09" PRId64 ",%d (age %s) exceeds job "
+			 "configured limit of %s", j->id, pts.wall / 1000000000,
+			 pts.wall % 1000000000, (int)pts.logical, a, l);
+		job_finish(j, "canceled", why);
+	}
+}
+
 /* ---- start-up ---- */
 
 static const char jobs_table_sql[] =
@@ -1051,6 +1177,16 @@ struct sim_jobs *sim_jobs_new(struct event_base *base,
 		free(jobs);
 		return NULL;
 	}
+	jobs->pts_check = event_new(base, -1, EV_PERSIST, on_pts_check, jobs);
+	struct timeval every = { JOB_PTS_CHECK_MS / 1000,
+				 JOB_PTS_CHECK_MS % 1000 * 1000 };
+	if (!jobs->pts_check || event_add(jobs->pts_check, &every) != 0) {
+		snprintf(errbuf, errlen, "jobs: out of memory");
+		if (jobs->pts_check)
+			event_free(jobs->pts_check);
+		free(jobs);
+		return NULL;
+	}
 	load_jobs(jobs);
 	return jobs;
 }
@@ -1064,5 +1200,6 @@ void sim_jobs_free(struct sim_jobs *jobs)
 		jobs->list = j->next;
 		job_free(j);
 	}
+	event_free(jobs->pts_check);
 	free(jobs);
 }

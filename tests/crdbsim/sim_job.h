@@ -8,9 +8,12 @@
  * restart resumes running jobs from their high-water mark.
  *
  * A changefeed that stops (the sink failed past its retries, a retryable
- * feed error) restarts from the high-water mark after a backoff, for
- * ever, with running_status naming the cause; a terminal feed error fails
- * the job and releases its protected timestamp.
+ * feed error) restarts from the high-water mark after a backoff (1 s
+ * doubling to 10 min), for ever, with running_status "transient error:
+ * ..."; a terminal feed error fails the job. A protected timestamp older
+ * than gc_protect_expires_after (default 96 h, as
+ * changefeed.protect_timestamp.max_age) cancels the job, running or
+ * paused. Cancel and failure release the record (§16.5).
  *
  * sim_job_sql.c answers the statements (CREATE CHANGEFEED ... INTO, PAUSE /
  * RESUME / CANCEL JOB, ALTER CHANGEFEED) on the wire through these calls.
@@ -57,6 +60,7 @@ struct sim_job_alter_cmd {
 	char *arg;      /* ADD/DROP: the target as written; SET/UNSET: the
 			   option name */
 	char *value;    /* SET: the value, NULL when none */
+	bool scan;      /* ADD ... WITH initial_scan: scan it at resume */
 };
 /* ALTER CHANGEFEED id cmds...: 0 with the new description (malloc'd) in
  * *description, or -1 with *err. */

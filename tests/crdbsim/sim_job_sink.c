@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "sbuf.h"
 #include "sim.h"
 
 #define WEBHOOK_SCHEME "webhook-https"
@@ -143,6 +144,8 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 	snprintf(scheme, sizeof scheme, "%.*s", (int)(slen < 63 ? slen : 63), uri);
 	for (char *p = scheme; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	if (!strcmp(scheme, "webhook-http"))
+		return fail(err, "XXUUU", "this sink requires %s", WEBHOOK_SCHEME);
 	if (strcmp(scheme, WEBHOOK_SCHEME) != 0) {
 		for (int i = 0; other_sinks[i]; i++)
 			if (!strcmp(scheme, other_sinks[i]))
@@ -154,13 +157,14 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 	const char *rest = sep + 3;
 	const char *q = strchr(rest, '?');
 	size_t base_len = q ? (size_t)(q - rest) : strlen(rest);
-	if (asprintf(&sink->url, "https://%.*s", (int)base_len, rest) < 0) {
-		sink->url = NULL;
-		return fail(err, "53200", "out of memory");
-	}
-	cfg->url = sink->url;
+	/* The endpoint sees the path and every query parameter but the
+	 * sink's own four (§16.1). */
+	struct sbuf url = {0};
+	sb_puts(&url, "https://");
+	sb_putn(&url, rest, base_len);
 	char *cert_b64 = NULL, *key_b64 = NULL, *ca_b64 = NULL;
 	int rc = 0;
+	bool first_param = true;
 	for (const char *p = q ? q + 1 : NULL; p && *p && rc == 0;) {
 		const char *amp = strchr(p, '&');
 		size_t n = amp ? (size_t)(amp - p) : strlen(p);
@@ -185,11 +189,11 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 		} else if (!strcmp(name, "insecure_tls_skip_verify")) {
 			if (!parse_bool(value, &cfg->insecure_skip_verify))
 				rc = fail(err, "XXUUU",
-					  "param insecure_tls_skip_verify must be a bool: %s",
-					  value);
+					  "param insecure_tls_skip_verify must be a bool");
 		} else if (*name) {
-			rc = fail(err, "XXUUU", "unknown sink query parameter: %s",
-				  name);
+			sb_puts(&url, first_param ? "?" : "&");
+			sb_putn(&url, p, n);
+			first_param = false;
 		}
 		free(name);
 		free(value);
@@ -211,6 +215,10 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 				  certs[i].name);
 		free(certs[i].b64);
 	}
+	sink->url = sb_take(&url);
+	if (rc == 0 && !sink->url)
+		rc = fail(err, "53200", "out of memory");
+	cfg->url = sink->url;
 	cfg->ca_pem = sink->ca_pem;
 	cfg->client_cert_pem = sink->cert_pem;
 	cfg->client_key_pem = sink->key_pem;
@@ -261,20 +269,26 @@ static int parse_sink_config(const char *text, struct sim_webhook_config *cfg,
 	}
 	json_t *flush = get_ci(doc, "Flush");
 	json_t *retry = get_ci(doc, "Retry");
+	int64_t max = cfg->retry_max;
 	if (flush && (json_count(get_ci(flush, "Messages"), &cfg->flush_messages) ||
 		      json_count(get_ci(flush, "Bytes"), &cfg->flush_bytes) ||
 		      json_duration(get_ci(flush, "Frequency"),
 				    &cfg->flush_frequency_ms)))
-		rc = fail(err, "XXUUU", "failed to parse webhook sink config: bad Flush");
-	json_t *max = retry ? get_ci(retry, "Max") : NULL;
-	if (rc == 0 && max && json_is_string(max) &&
-	    !strcasecmp(json_string_value(max), "inf"))
-		cfg->retry_max = RETRY_INF;
-	else if (rc == 0 && json_count(max, &cfg->retry_max))
-		rc = fail(err, "XXUUU", "failed to parse webhook sink config: bad Retry.Max");
+		rc = fail(err, "XXUUU", "invalid sink config, all values must be non-negative");
+	json_t *jmax = retry ? get_ci(retry, "Max") : NULL;
+	if (rc == 0 && jmax && json_is_string(jmax) &&
+	    !strcasecmp(json_string_value(jmax), "inf"))
+		max = RETRY_INF;
+	else if (rc == 0 && jmax && !json_is_null(jmax) &&
+		 (!json_is_integer(jmax) || (max = json_integer_value(jmax)) <= 0))
+		rc = fail(err, "XXUUU", "Retry.Max must be a positive integer. use 'inf' for infinite retries.");
+	cfg->retry_max = max;
 	if (rc == 0 && retry &&
 	    json_duration(get_ci(retry, "Backoff"), &cfg->retry_backoff_ms))
-		rc = fail(err, "XXUUU", "failed to parse webhook sink config: bad Retry.Backoff");
+		rc = fail(err, "XXUUU", "invalid sink config, all values must be non-negative");
+	if (rc == 0 && (cfg->flush_messages || cfg->flush_bytes) &&
+	    !cfg->flush_frequency_ms)
+		rc = fail(err, "XXUUU", "invalid sink config, Flush.Frequency is not set, messages may never be sent");
 	json_decref(doc);
 	return rc;
 }
@@ -295,6 +309,11 @@ int sim_job_sink_parse(const struct sim_job_spec *spec, int nodes,
 		goto fail;
 	for (size_t i = 0; i < spec->nopts; i++) {
 		const char *n = spec->opt_names[i], *v = spec->opt_values[i];
+		if (!strcmp(n, "envelope") && v && strcasecmp(v, "wrapped") &&
+		    strcasecmp(v, "bare") && strcasecmp(v, "enriched")) {
+			fail(err, "XXUUU", "this sink is incompatible with envelope=%s", v);
+			goto fail;
+		}
 		if (!strcmp(n, "webhook_auth_header")) {
 			free(sink->auth);
 			sink->auth = strdup(v ? v : "");
@@ -302,8 +321,7 @@ int sim_job_sink_parse(const struct sim_job_spec *spec, int nodes,
 		} else if (!strcmp(n, "webhook_client_timeout")) {
 			int64_t ms;
 			if (!v || sim_parse_setting_duration(v, &ms) != 0 || ms <= 0) {
-				fail(err, "XXUUU", "problem parsing option %s: %s", n,
-				     v ? v : "");
+				fail(err, "XXUUU", "option %s must be a duration greater than 0", n);
 				goto fail;
 			}
 			cfg->client_timeout_ms = ms;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto.h"
 #include "sim_job.h"
@@ -234,7 +235,8 @@ static void free_cmds(struct sim_job_alter_cmd *cmds, size_t n)
 
 /*
  * The commands after ALTER CHANGEFEED id:
- *   ADD [TABLE] t [, [TABLE] t]... | DROP [TABLE] t [, ...] |
+ *   ADD [TABLE] t [WITH initial_scan [= v] | no_initial_scan] [, ...] |
+ *   DROP [TABLE] t [, ...] |
  *   SET o [= v] [, o [= v]]... | UNSET o [, o]...
  * p is just past the id. Returns how many, or -1 with *err.
  */
@@ -278,6 +280,22 @@ static int parse_alter(const char *p, struct sim_job_alter_cmd *cmds,
 				*q = (char)tolower((unsigned char)*q);
 		n++;
 		p = next_tok(p, &t);
+		if (what == SIM_ALTER_ADD && tok_is(&t, "WITH")) {
+			/* ADD t WITH initial_scan [= 'yes'|'no'] | no_initial_scan */
+			p = next_tok(p, &t);
+			bool no = tok_is(&t, "no_initial_scan");
+			if (!no && !tok_is(&t, "initial_scan"))
+				continue;       /* a syntax error next round */
+			p = next_tok(p, &t);
+			if (tok_is(&t, "=")) {
+				p = next_tok(p, &t);
+				char *v = tok_value(&t);
+				no = v && !strcasecmp(v, "no");
+				free(v);
+				p = next_tok(p, &t);
+			}
+			c->scan = !no;
+		}
 		if (what == SIM_ALTER_SET && tok_is(&t, "=")) {
 			p = next_tok(p, &t);
 			c->value = tok_value(&t);
