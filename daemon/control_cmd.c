@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "names.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +146,12 @@ static json_t *job_status(const struct feed_stats *st, int64_t now)
 				   "rate_limited", (json_int_t)st->ingest_rate_limited,
 				   "connections", (json_int_t)st->ingest_connections,
 				   "connections_refused", (json_int_t)st->ingest_connections_refused);
+	/* The id as text: job ids use all 64 bits, past what JSON readers
+	 * such as jq and JavaScript keep exact in a number. */
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, st->job_id);
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o*}",
-			 "id", st->job_id ? json_integer((json_int_t)st->job_id) : json_null(),
+			 "id", st->job_id ? json_string(id) : json_null(),
 			 "status", string_or_null(st->job_status),
 			 "error", string_or_null(st->job_error),
 			 "high_water", hlc_or_null(st->job_high_water),

@@ -489,9 +489,9 @@ static void print_ordered_tables(json_t *status)
 			snprintf(lag, sizeof(lag), "%.1fs", json_number_value(json_object_get(job, "lag")));
 		else
 			snprintf(lag, sizeof(lag), "-");
-		printf("%-20.60s  %20lld  %-10.20s  %8s  %10lld  %10lld  %8lld  %6lld  %6lld  %s\n",
+		printf("%-20.60s  %20s  %-10.20s  %8s  %10lld  %10lld  %8lld  %6lld  %6lld  %s\n",
 		       str_or(json_object_get(item, "name"), "?"),
-		       int_at(job, "id"), str_or(json_object_get(job, "status"), "-"), lag,
+		       str_or(json_object_get(job, "id"), "-"), str_or(json_object_get(job, "status"), "-"), lag,
 		       int_at(ingest, "requests"), int_at(ingest, "rows"),
 		       int_at(ingest, "retried"), int_at(ingest, "answered_4xx"),
 		       int_at(ingest, "answered_5xx"),

@@ -35,12 +35,13 @@ job_status_is() {
 
 # jobs_count: crdbsim's changefeed jobs that are not cancelled or failed.
 jobs_count() {
-	psql -X -q -At "$CRDB_DSN" -c "SELECT count(*) FROM [SHOW CHANGEFEED JOBS] WHERE status NOT IN ('canceled', 'failed')"
+	psql -X -q -At "$CRDB_DSN" -c "SHOW CHANGEFEED JOBS" |
+		awk -F'|' '$4 != "canceled" && $4 != "failed"' | wc -l
 }
 
 # job_sql_status_is WORD: SHOW CHANGEFEED JOB says so (job: $job).
 job_sql_status_is() {
-	[ "$(psql -X -q -At "$CRDB_DSN" -c "SELECT status FROM [SHOW CHANGEFEED JOB $job]")" = "$1" ]
+	[ "$(psql -X -q -At "$CRDB_DSN" -c "SHOW CHANGEFEED JOB $job" | awk -F'|' '{ print $4 }')" = "$1" ]
 }
 
 # check_ordered FILE [AFTER]: row seqs contiguous from AFTER+1, updated
@@ -77,8 +78,15 @@ port, token, path, body, ca = sys.argv[1:6]
 ctx = ssl.create_default_context(cafile=ca)
 c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=10)
 if body.startswith("@big:"):
-    body = '{"payload":[' + ",".join(['{"after":{"id":1},"key":[1],"topic":"jt","updated":"1.0000000000"}'] * int(body[5:])) + '],"length":' + body[5:] + '}'
-c.request("POST", path, body=body.encode(), headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
+    # Announce a body of that many bytes and wait: the endpoint answers
+    # from the headers, before the body.
+    c.putrequest("POST", path)
+    c.putheader("Content-Type", "application/json")
+    c.putheader("Authorization", "Bearer " + token)
+    c.putheader("Content-Length", body[5:])
+    c.endheaders()
+else:
+    c.request("POST", path, body=body.encode(), headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
 r = c.getresponse()
 print(r.status, r.read().decode(errors="replace").strip()[:200])
 EOP
@@ -91,5 +99,5 @@ EOP
 
 post() { post_request "$1" wrong-token "/crdbfeed/j" "$3"; }
 post_raw() { post_request "$1" "$(cat "$work/token")" "/crdbfeed/j" "$2"; }
-post_big() { post_request "$1" "$(cat "$work/token")" "/crdbfeed/j" "@big:200000"; }
+post_big() { post_request "$1" "$(cat "$work/token")" "/crdbfeed/j" "@big:$((9 * 1024 * 1024))"; }
 post_path() { post_request "$1" "$(cat "$work/token")" "/crdbfeed/other" '{"resolved":"1.0000000000"}'; }
