@@ -281,6 +281,21 @@ static bool scan_number(struct scan *sc)
 	return true;
 }
 
+/* A member's name and its ':' (spaces skipped around them): *start and
+ * *end bound the name's contents as written. */
+static bool scan_name(struct scan *sc, size_t *start, size_t *end)
+{
+	skip_space(sc);
+	if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+		return fail_syntax(sc, "expected a member name");
+	if (!scan_string(sc, start, end))
+		return false;
+	if (!take(sc, ':'))
+		return fail_syntax(sc, "expected ':'");
+	skip_space(sc);
+	return true;
+}
+
 static bool scan_value(struct scan *sc, size_t depth);
 
 /* The array or object at sc->pos (on its opening byte). */
@@ -297,16 +312,8 @@ static bool scan_container(struct scan *sc, size_t depth)
 	if (take(sc, close))
 		return true;
 	for (;;) {
-		skip_space(sc);
-		if (object) {
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			if (!scan_string(sc, &start, &end))
-				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
-			skip_space(sc);
-		}
+		if (object && !scan_name(sc, &start, &end))
+			return false;
 		if (!scan_value(sc, depth + 1))
 			return false;
 		if (take(sc, close))
@@ -399,15 +406,9 @@ static bool scan_message(struct scan *sc, size_t depth, struct out *o,
 		for (;;) {
 			size_t name_start, name_end, val_start;
 
-			skip_space(sc);
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			size_t member = sc->pos;
-			if (!scan_string(sc, &name_start, &name_end))
+			if (!scan_name(sc, &name_start, &name_end))
 				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
-			skip_space(sc);
+			size_t member = name_start - 1; /* its '"' */
 			val_start = sc->pos;
 			if (!scan_value(sc, depth + 1))
 				return false;
@@ -593,13 +594,8 @@ static bool scan_body(struct scan *sc, size_t max_messages,
 		for (;;) {
 			size_t start, end;
 
-			skip_space(sc);
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			if (!scan_string(sc, &start, &end))
+			if (!scan_name(sc, &start, &end))
 				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
 			bool *seen;
 			if (name_is(sc->s, start, end, "payload"))
 				seen = &have_payload;
