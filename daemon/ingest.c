@@ -376,7 +376,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		snprintf(secs, sizeof secs, "%d", wait_s);
 		ig->stats.rate_limited++;
 		evhttp_add_header(out, "Retry-After", secs);
-		snprintf(reason, sizeof reason, "over %u requests a second (ingest_max_rate)",
+		snprintf(reason, sizeof reason, "over the limit of %u requests a second (ingest_max_rate)",
 			 ig->max_rate);
 		answer(ig, req, 429, reason);
 		return;
