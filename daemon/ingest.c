@@ -266,14 +266,13 @@ static void request_peer(struct evhttp_request *req, char *out, size_t len)
 static void answer(struct ingest *ig, struct evhttp_request *req, int status,
 		   const char *reason)
 {
-	struct evbuffer *out = evbuffer_new();
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
 
 	if (status >= 200 && status < 300) {
 		evhttp_send_reply(req, status, NULL, NULL);
-		evbuffer_free(out);
 		return;
 	}
+	struct evbuffer *out = evbuffer_new();
 	char peer[PEER_LEN];
 	request_peer(req, peer, sizeof peer);
 	if (status >= 500) {
