@@ -311,12 +311,18 @@ static void connection_reason(struct wh_sender *s, int err, char *out,
 	if (ep->verify && verify != X509_V_OK) {
 		snprintf(out, outlen, "TLS certificate verification failed: %s",
 			 X509_verify_cert_error_string(verify));
-	} else if (ssl_err) {
+	} else if (ssl_err && ERR_GET_LIB(ssl_err) != 0) {
 		char buf[128];
 		ERR_error_string_n(ssl_err, buf, sizeof buf);
 		snprintf(out, outlen, "TLS handshake failed: %s", buf);
+	} else if (err == ENOTCONN || err == ECONNREFUSED) {
+		/* evhttp loses the connect's own errno; a socket left
+		 * unconnected is what a refused or unreachable endpoint
+		 * leaves behind. */
+		snprintf(out, outlen, "cannot connect to %s:%d (refused or "
+			 "unreachable)", ep->host, ep->port);
 	} else if (err) {
-		snprintf(out, outlen, "%s", strerror(err));
+		snprintf(out, outlen, "connection failed: %s", strerror(err));
 	} else {
 		snprintf(out, outlen, "connection failed");
 	}
