@@ -48,6 +48,7 @@ struct test_server {
 	/* Requests in flight that share a key with one already in flight. */
 	unsigned key_overlaps;
 	unsigned in_flight, max_in_flight;
+	unsigned connections;   /* TLS connections accepted */
 	/* internal */
 	void *priv;
 };

@@ -128,8 +128,10 @@ static void use_pem(SSL_CTX *ctx, const struct test_cert *cert)
 
 static struct bufferevent *tls_bev(struct event_base *base, void *arg)
 {
-	SSL_CTX *ctx = arg;
-	return bufferevent_openssl_socket_new(base, -1, SSL_new(ctx),
+	struct test_server *ts = arg;
+	struct server_priv *priv = ts->priv;
+	ts->connections++;
+	return bufferevent_openssl_socket_new(base, -1, SSL_new(priv->ctx),
 					      BUFFEREVENT_SSL_ACCEPTING,
 					      BEV_OPT_CLOSE_ON_FREE);
 }
@@ -276,7 +278,7 @@ void test_server_start(struct test_server *ts, struct event_base *base,
 	}
 	priv->http = evhttp_new(base);
 	ck_assert(priv->http);
-	evhttp_set_bevcb(priv->http, tls_bev, priv->ctx);
+	evhttp_set_bevcb(priv->http, tls_bev, ts);
 	evhttp_set_gencb(priv->http, on_request, ts);
 	struct evhttp_bound_socket *bound =
 		evhttp_bind_socket_with_handle(priv->http, "127.0.0.1", 0);
