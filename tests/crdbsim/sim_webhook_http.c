@@ -20,6 +20,9 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -422,6 +425,13 @@ static void attempt(struct wh_sender *s)
 	if (evhttp_make_request(s->conn, req, EVHTTP_REQ_POST,
 				ep->path_query) != 0)
 		goto cannot_start;      /* it freed req */
+	/* The request goes out as several TLS records: without NODELAY,
+	 * Nagle's algorithm and the endpoint's delayed ACK hold the last
+	 * one back for tens of milliseconds. */
+	evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(s->conn));
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	st->requests++;
 	struct timeval tv = { ep->client_timeout_ms / 1000,
 			      (ep->client_timeout_ms % 1000) * 1000 };
