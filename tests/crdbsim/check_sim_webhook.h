@@ -42,7 +42,7 @@ struct test_server {
 	 * then 200. */
 	int statuses[16];
 	size_t nstatuses;
-	int delay_ms;           /* every answer after this long */
+	int delay_ms;           /* answers after 1, 2, 3, 1... times this */
 	bool hold_next_payload; /* hold the next payload request's answer */
 	bool holding;           /* one answer is held */
 	/* Requests in flight that share a key with one already in flight. */

@@ -237,7 +237,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		ts->holding = true;
 		priv->held = p;
 	} else if (ts->delay_ms > 0) {
-		struct timeval tv = { 0, ts->delay_ms * 1000 };
+		/* 1 to 3 times delay_ms, so that nodes fall out of step */
+		struct timeval tv = { 0, ts->delay_ms * 1000 * (1 + (int)(p->idx % 3)) };
 		p->timer = evtimer_new(ts->base, answer_due, p);
 		evtimer_add(p->timer, &tv);
 	} else {
