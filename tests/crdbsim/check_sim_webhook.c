@@ -191,6 +191,20 @@ START_TEST(flush_messages_batches)
 }
 END_TEST
 
+START_TEST(flush_bytes_includes_crossing_message)
+{
+	/* Each message is 46 bytes: the second one reaches 47. */
+	F.cfg.flush_bytes = 47;
+	start_sink();
+	for (int n = 1; n <= 4; n++)
+		send_msg(3, n);
+	wait_messages(4);
+	ck_assert_uint_eq(F.ts.nreq, 2);
+	ck_assert_uint_eq(F.ts.req[0].payload_len, 2);
+	ck_assert_uint_eq(F.ts.req[1].payload_len, 2);
+}
+END_TEST
+
 START_TEST(resolved_flushes_partial_batch)
 {
 	F.cfg.flush_messages = 100;     /* no Frequency: only resolved flushes */
@@ -528,6 +542,7 @@ int main(void)
 	tcase_add_test(t, body_headers_path);
 	tcase_add_test(t, no_auth_header_when_unset);
 	tcase_add_test(t, flush_messages_batches);
+	tcase_add_test(t, flush_bytes_includes_crossing_message);
 	tcase_add_test(t, resolved_flushes_partial_batch);
 	tcase_add_test(t, keys_never_overlap_in_flight);
 	tcase_add_test(t, resolved_waits_for_acks);

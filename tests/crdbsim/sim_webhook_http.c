@@ -152,11 +152,15 @@ static SSL_CTX *tls_context(const struct sim_webhook_config *cfg,
 	if (cfg->insecure_skip_verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	} else {
+		/* ca_cert is added to the system's roots, as CockroachDB
+		 * appends it to x509.SystemCertPool (sink_webhook_v2.go). */
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (cfg->ca_pem ? load_ca(ctx, cfg->ca_pem, errbuf, errlen) != 0
-				: SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			if (!cfg->ca_pem)
-				set_err(errbuf, errlen, "no system CA paths");
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			set_err(errbuf, errlen, "no system CA paths");
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		if (cfg->ca_pem && load_ca(ctx, cfg->ca_pem, errbuf, errlen) != 0) {
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
