@@ -193,7 +193,7 @@ END_TEST
 
 START_TEST(flush_bytes_includes_crossing_message)
 {
-	/* Each message is 46 bytes: the second one reaches 47. */
+	/* Each message is 45 bytes: the second one reaches 47. */
 	F.cfg.flush_bytes = 47;
 	start_sink();
 	for (int n = 1; n <= 4; n++)

@@ -181,8 +181,9 @@ static bool is_ip_literal(const char *host)
 	       inet_pton(AF_INET6, host, addr) == 1;
 }
 
-int wh_endpoint_init(struct wh_endpoint *ep, const struct sim_webhook_config *cfg,
-		     char *errbuf, size_t errlen)
+int wh_endpoint_init(struct wh_endpoint *ep,
+		     const struct sim_webhook_config *cfg, char *errbuf,
+		     size_t errlen)
 {
 	memset(ep, 0, sizeof *ep);
 	struct evhttp_uri *uri = cfg->url ? evhttp_uri_parse(cfg->url) : NULL;
@@ -432,7 +433,8 @@ static void attempt(struct wh_sender *s)
 	/* The request goes out as several TLS records: without NODELAY,
 	 * Nagle's algorithm and the endpoint's delayed ACK hold the last
 	 * one back for tens of milliseconds. */
-	evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(s->conn));
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
+	evutil_socket_t fd = bufferevent_getfd(bev);
 	int one = 1;
 	if (fd >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
