@@ -341,6 +341,8 @@ static void request_done(struct evhttp_request *req, void *arg)
 	struct wh_sender *s = arg;
 	int err = errno;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (!s->in_flight)
+		return;
 	evtimer_del(s->timeout_timer);
 	if (code == 0) {
 		s->outcome = WH_CONNECT_ERROR;
@@ -370,6 +372,8 @@ static void request_timed_out(evutil_socket_t fd, short what, void *arg)
 	struct wh_sender *s = arg;
 	(void)fd;
 	(void)what;
+	if (!s->in_flight)
+		return;
 	/* Freeing the connection abandons the request without a callback. */
 	drop_connection(s);
 	s->outcome = WH_TIMEOUT;
@@ -445,6 +449,8 @@ static void attempt(struct wh_sender *s)
 	return;
 cannot_start:
 	drop_connection(s);
+	if (event_pending(s->outcome_event, EV_TIMEOUT, NULL))
+		return;         /* evhttp's callback already gave the reason */
 	s->outcome = WH_CONNECT_ERROR;
 	snprintf(s->reason, sizeof s->reason, "cannot start a request");
 	event_active(s->outcome_event, EV_TIMEOUT, 1);
@@ -470,6 +476,11 @@ static void handle_outcome(struct wh_sender *s)
 {
 	const struct wh_endpoint *ep = sim_webhook_endpoint(s->wh);
 	struct sim_webhook_stats *st = sim_webhook_stats_of(s->wh);
+	if (!s->in_flight)
+		return;
+	/* evhttp may have answered from inside evhttp_make_request */
+	evtimer_del(s->timeout_timer);
+	event_del(s->outcome_event);
 	s->in_flight = false;
 	st->in_flight--;
 	if (s->duplicate) {     /* its answer changes nothing */
