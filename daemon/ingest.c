@@ -266,14 +266,13 @@ static void request_peer(struct evhttp_request *req, char *out, size_t len)
 static void answer(struct ingest *ig, struct evhttp_request *req, int status,
 		   const char *reason)
 {
-	struct evbuffer *out = evbuffer_new();
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
 
 	if (status >= 200 && status < 300) {
 		evhttp_send_reply(req, status, NULL, NULL);
-		evbuffer_free(out);
 		return;
 	}
+	struct evbuffer *out = evbuffer_new();
 	char peer[PEER_LEN];
 	request_peer(req, peer, sizeof peer);
 	if (status >= 500) {
@@ -376,7 +375,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		snprintf(secs, sizeof secs, "%d", wait_s);
 		ig->stats.rate_limited++;
 		evhttp_add_header(out, "Retry-After", secs);
-		snprintf(reason, sizeof reason, "over %u requests a second (ingest_max_rate)",
+		snprintf(reason, sizeof reason, "over the limit of %u requests a second (ingest_max_rate)",
 			 ig->max_rate);
 		answer(ig, req, 429, reason);
 		return;

@@ -296,7 +296,7 @@ static void job_fail(struct job *job, const char *reason)
 
 	snprintf(text, sizeof(text), "%s", reason);
 	job_redact(text, sizeof(text), job->cfg.authorization);
-	log_error(job->cfg.who, "changefeed job: %s", text);
+	log_error(job->cfg.who, "%s", text);
 	set_problem(job, text);
 	job_set_state(job, JOB_STOPPED);
 	job_changed(job);

@@ -86,6 +86,18 @@ static bool take(struct scan *sc, unsigned char c)
 	return false;
 }
 
+/* Skip spaces and take the byte c that opens what is expected there. */
+static bool expect_open(struct scan *sc, unsigned char c, const char *what)
+{
+	skip_space(sc);
+	if (sc->pos >= sc->len)
+		return fail_syntax(sc, "");
+	if (sc->s[sc->pos] != c)
+		return fail(sc, "%s", what);
+	sc->pos++;
+	return true;
+}
+
 static int hex4(const unsigned char *p)
 {
 	int v = 0;
@@ -180,30 +192,6 @@ static bool scan_string(struct scan *sc, size_t *start, size_t *end)
 	return true;
 }
 
-static size_t put_utf8(char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /*
  * The text of a string scan_string() validated (s[start..end)), escapes
  * resolved, into out (room for end - start bytes: never longer). Returns
@@ -227,7 +215,7 @@ static size_t unescape(const unsigned char *s, size_t start, size_t end,
 		case 'r': out[n++] = '\r'; break;
 		case 't': out[n++] = '\t'; break;
 		case 'u':
-			n += put_utf8(out + n, (unsigned long)unicode_escape(s, end, i, &step));
+			n += crdb_scan_utf8_put(out + n, (uint32_t)unicode_escape(s, end, i, &step));
 			break;
 		default: out[n++] = (char)s[i + 1]; break;
 		}
@@ -293,6 +281,21 @@ static bool scan_number(struct scan *sc)
 	return true;
 }
 
+/* A member's name and its ':' (spaces skipped around them): *start and
+ * *end bound the name's contents as written. */
+static bool scan_name(struct scan *sc, size_t *start, size_t *end)
+{
+	skip_space(sc);
+	if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+		return fail_syntax(sc, "expected a member name");
+	if (!scan_string(sc, start, end))
+		return false;
+	if (!take(sc, ':'))
+		return fail_syntax(sc, "expected ':'");
+	skip_space(sc);
+	return true;
+}
+
 static bool scan_value(struct scan *sc, size_t depth);
 
 /* The array or object at sc->pos (on its opening byte). */
@@ -309,16 +312,8 @@ static bool scan_container(struct scan *sc, size_t depth)
 	if (take(sc, close))
 		return true;
 	for (;;) {
-		skip_space(sc);
-		if (object) {
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			if (!scan_string(sc, &start, &end))
-				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
-			skip_space(sc);
-		}
+		if (object && !scan_name(sc, &start, &end))
+			return false;
 		if (!scan_value(sc, depth + 1))
 			return false;
 		if (take(sc, close))
@@ -388,7 +383,7 @@ static void out_put(struct out *o, const void *p, size_t n)
 }
 
 /*
- * One message at sc->pos (on its '{'), at depth `depth`. Its parts go to
+ * One message at sc->pos (just after its '{'), at depth `depth`. Its parts go to
  * o: the table (unescaped), the key, the value, each NUL-terminated. Every
  * part is no longer than the message bytes it comes from, less the member
  * names and quotes left out, so a body of len bytes never needs more than
@@ -405,22 +400,15 @@ static bool scan_message(struct scan *sc, size_t depth, struct out *o,
 
 	if (depth > sc->max_depth)
 		return fail(sc, "nested deeper than %zu levels at byte %zu",
-			    sc->max_depth, sc->pos);
-	sc->pos++;
+			    sc->max_depth, sc->pos - 1);
 	out_put(o, "{", 1);
 	if (!take(sc, '}')) {
 		for (;;) {
 			size_t name_start, name_end, val_start;
 
-			skip_space(sc);
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			size_t member = sc->pos;
-			if (!scan_string(sc, &name_start, &name_end))
+			if (!scan_name(sc, &name_start, &name_end))
 				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
-			skip_space(sc);
+			size_t member = name_start - 1; /* its '"' */
 			val_start = sc->pos;
 			if (!scan_value(sc, depth + 1))
 				return false;
@@ -502,12 +490,8 @@ static bool add_message(struct scan *sc, struct webhook_body *out,
 		*cap = ncap;
 	}
 	snprintf(sc->where, sizeof sc->where, "payload[%zu]", out->nmsgs);
-	skip_space(sc);
-	if (sc->pos >= sc->len)
-		return fail_syntax(sc, "");
-	if (sc->s[sc->pos] != '{')
-		return fail(sc, "not a JSON object");
-	if (!scan_message(sc, 3, o, &out->msgs[out->nmsgs]))
+	if (!expect_open(sc, '{', "not a JSON object") ||
+	    !scan_message(sc, 3, o, &out->msgs[out->nmsgs]))
 		return false;
 	snprintf(sc->where, sizeof sc->where, "body");
 	out->nmsgs++;
@@ -520,12 +504,8 @@ static bool scan_payload(struct scan *sc, struct webhook_body *out,
 {
 	size_t cap = 0;
 
-	skip_space(sc);
-	if (sc->pos >= sc->len)
-		return fail_syntax(sc, "");
-	if (sc->s[sc->pos] != '[')
-		return fail(sc, "\"payload\" is not a JSON array");
-	sc->pos++;
+	if (!expect_open(sc, '[', "\"payload\" is not a JSON array"))
+		return false;
 	if (take(sc, ']'))
 		return true;
 	for (;;) {
@@ -608,20 +588,14 @@ static bool scan_body(struct scan *sc, size_t max_messages,
 	skip_space(sc);
 	if (sc->pos >= sc->len)
 		return fail(sc, "empty");
-	if (sc->s[sc->pos] != '{')
-		return fail(sc, "not a JSON object");
-	sc->pos++;
+	if (!expect_open(sc, '{', "not a JSON object"))
+		return false;
 	if (!take(sc, '}')) {
 		for (;;) {
 			size_t start, end;
 
-			skip_space(sc);
-			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-				return fail_syntax(sc, "expected a member name");
-			if (!scan_string(sc, &start, &end))
+			if (!scan_name(sc, &start, &end))
 				return false;
-			if (!take(sc, ':'))
-				return fail_syntax(sc, "expected ':'");
 			bool *seen;
 			if (name_is(sc->s, start, end, "payload"))
 				seen = &have_payload;

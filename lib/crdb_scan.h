@@ -1,6 +1,7 @@
 /*
- * crdb_scan.h: the byte scanner for JSON strings, shared by libcrdb's JSON
- * reader and crdbfeedd's encoders. Not installed. Static inline, so that
+ * crdb_scan.h: the byte scanner for JSON strings and their UTF-8, shared
+ * by libcrdb's JSON reader and crdbfeedd's encoders and webhook body
+ * parser. Not installed. Static inline, so that
  * the daemon (which links the shared library, whose internal crdb__
  * symbols are hidden) compiles the same code in place without a second
  * copy of it and without a new exported symbol.
@@ -52,6 +53,32 @@ static inline size_t crdb_scan_utf8_seq(const unsigned char *s, size_t len)
 	    (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
 		return 0;
 	return n;
+}
+
+/* Write code point cp (at most U+10FFFF, no surrogate) as UTF-8 into out
+ * (room for 4 bytes); returns the bytes written. */
+static inline size_t crdb_scan_utf8_put(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
 }
 
 /* Is s (len bytes) valid UTF-8? */

@@ -57,30 +57,6 @@ static int jr_hex4(const char *p)
 	return v;
 }
 
-static size_t utf8_put(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Strings shorter than this (most keys and values) need no allocation;
  * keys use a smaller buffer, as it stays on the stack while the value
  * nests (512 levels at most). */
@@ -174,7 +150,7 @@ static int jr_string(struct json_reader *r, char *small, size_t small_size,
 			r->pos += 6;
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		}
-		n += utf8_put(buf + n, (uint32_t)cp);
+		n += crdb_scan_utf8_put(buf + n, (uint32_t)cp);
 	}
 	r->pos = end + 1;
 	if (!crdb_scan_utf8_valid((const unsigned char *)buf, n)) {

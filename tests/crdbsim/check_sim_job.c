@@ -5,7 +5,9 @@
  * id, rows arrive as batches carrying key and topic, a resolved timestamp
  * only after the rows below it, SHOW CHANGEFEED JOB, PAUSE / RESUME /
  * CANCEL, ALTER (refused while running, ADD while paused), a job surviving
- * a crdbsim restart, and GC protection of a paused job's history while a
+ * a crdbsim restart, a sink that keeps failing (the job stays running with
+ * a transient error, then restarts from its high-water mark), and GC
+ * protection of a paused job's history while a
  * sinkless cursor at the same time fails with the GC error.
  */
 #include "config.h"
@@ -365,11 +367,25 @@ static void job_cmd(const char *verb, int64_t id, const char *tag)
 	PQclear(r);
 }
 
-/* sql must fail with sqlstate and a message containing want. */
+/* sql must fail with sqlstate and a message containing want, within
+ * 10 s (a changefeed that starts instead would stream for ever). */
 static void expect_error(const char *sql, const char *sqlstate,
 			 const char *want)
 {
-	PGresult *r = PQexec(db, sql);
+	double end = now_s() + 10;
+	ck_assert(PQsendQuery(db, sql));
+	while (PQconsumeInput(db) && PQisBusy(db)) {
+		if (now_s() > end) {
+			PQfinish(db);
+			db = NULL;
+			ck_abort_msg("%s: no answer in 10 s", sql);
+		}
+		usleep(20000);
+	}
+	PGresult *r = PQgetResult(db);
+	PGresult *more;
+	while ((more = PQgetResult(db)))
+		PQclear(more);
 	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR && st && msg &&
@@ -593,12 +609,49 @@ END_TEST
  * connection, once. */
 static void setup(void)
 {
+	static bool receiving;
+	/* Check's timeouts need fork mode: a test that hangs ends here. */
+	alarm(60);
 	if (db)
 		return;
-	receiver_start();
+	if (!receiving)
+		receiver_start();
+	receiving = true;
 	db = connect_sim();
 	exec_ok(db, "SET CLUSTER SETTING kv.rangefeed.enabled = true");
 }
+
+START_TEST(test_sink_failure_retries)
+{
+	make_table("jt8");
+	int64_t id = create_job("jt8", "fail", "resolved = '100ms', "
+				"webhook_sink_config = '{\"Retry\":{\"Max\":1,"
+				"\"Backoff\":\"10ms\"}}'");
+	insert_range("jt8", 1, 5);
+	wait_ids("fail", "jt8", 5, 100, 10);
+	char *reply = control("webhook-fault refuse 1000");
+	ck_assert_msg(!strncmp(reply, "ok", 2), "%s", reply);
+	free(reply);
+	insert_range("jt8", 6, 10);
+	/* the sink fails past its retries; the job stays running and says
+	 * why, then starts again from its high-water mark */
+	double end = now_s() + 10;
+	for (;;) {
+		char *rs = job_field(id, "running_status");
+		bool transient = rs && !strncmp(rs, "transient error: ", 17);
+		free(rs);
+		if (transient)
+			break;
+		ck_assert_msg(now_s() < end, "no transient error shown");
+		usleep(50000);
+	}
+	expect_field(id, "status", "running");
+	reply = control("webhook-fault clear");
+	free(reply);
+	wait_ids("fail", "jt8", 10, 100, 15);
+	job_cmd("CANCEL", id, "CANCEL JOBS 1");
+}
+END_TEST
 
 static Suite *job_suite(void)
 {
@@ -611,6 +664,7 @@ static Suite *job_suite(void)
 	tcase_add_test(t, test_pause_resume_cancel);
 	tcase_add_test(t, test_alter_add);
 	tcase_add_test(t, test_survives_restart);
+	tcase_add_test(t, test_sink_failure_retries);
 	tcase_add_test(t, test_gc_protects_paused_job);
 	suite_add_tcase(s, t);
 	return s;

@@ -257,3 +257,24 @@ dist_check_SCRIPTS += tests/daemon/check-readme-notify.sh \
 	tests/daemon/e2e-readme-notify.sh tests/daemon/readme-notify-extract.py \
 	tests/daemon/e2e-notify-kill.sh tests/daemon/notify-kill-client.py
 dist_check_DATA += tests/daemon/readme-notify-lib.sh
+
+# check_job: the job manager's statements (exact CREATE CHANGEFEED text,
+# quoting of the sink URI and the authorization), its ALTER commands,
+# SHOW CHANGEFEED JOB(S) rows, the job id file; no server needed.
+check_PROGRAMS += tests/daemon/check_job
+TESTS += tests/daemon/check_job
+tests_daemon_check_job_SOURCES = tests/daemon/check_job.c
+tests_daemon_check_job_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_job_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_job_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# check_job_sim: the job manager against crdbsim's changefeed jobs (needs
+# crdbsim-env's CRDB_DSN): create, restart without a second job (also
+# with the id file lost), job_id adoption, pause/resume/cancel, ALTER,
+# failures with their reasons.
+check_PROGRAMS += tests/daemon/check_job_sim
+TESTS += tests/daemon/check_job_sim
+tests_daemon_check_job_sim_SOURCES = tests/daemon/check_job_sim.c
+tests_daemon_check_job_sim_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_job_sim_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_job_sim_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
