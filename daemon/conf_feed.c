@@ -447,10 +447,12 @@ static int job_rules(struct loader *ld, const struct raw_file *rf,
 		conf_diag(ld, conf_setting(rf, sec, "kind").line, "kind: notify feeds run sinkless (source = sinkless)");
 		rc = -1;
 	}
-	if (f->envelope != CRDB_ENVELOPE_WRAPPED) {
-		conf_diag(ld, conf_setting(rf, sec, "envelope").line, "envelope: source = job uses the wrapped envelope (the webhook sink puts key and topic in it)");
+	struct setting envelope = conf_setting(rf, sec, "envelope");
+	if (envelope.explicit && f->envelope != CRDB_ENVELOPE_WRAPPED) {
+		conf_diag(ld, envelope.line, "envelope: source = job uses the wrapped envelope (the webhook sink puts key and topic in it)");
 		rc = -1;
 	}
+	f->envelope = CRDB_ENVELOPE_WRAPPED;
 	static const char *const required[] = {
 		"ingest_listen", "ingest_tls_cert", "ingest_tls_key", "ingest_auth_file"
 	};

@@ -51,6 +51,7 @@ static bool feed_is_ordered(const struct raw_file *rf, const char *name)
 	const struct raw_section *sec = raw_feed(rf, name);
 	return sec && (strcmp(conf_setting(rf, sec, "delivery").value,
 			      "ordered") == 0 ||
+		       strcmp(conf_setting(rf, sec, "source").value, "job") == 0 ||
 		       feed_is_notify(rf, name));
 }
 

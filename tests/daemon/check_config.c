@@ -676,6 +676,9 @@ static void section_text(struct text *t, const char *header,
 		text_add(t, "%s = %s\n", key, value);
 }
 
+/* eq_config: feed f is a job feed (source = job and the keys it needs). */
+static bool eq_job;
+
 /* The base config, with key = value in the section of kind (or none);
  * a sink key goes to sink "u" (unix), "o" (stdout) or "q" (pg), by
  * sink. */
@@ -688,6 +691,14 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	static const struct kv feed_cursor[] = { { "tables", "t" },
 		{ "start", "cursor" },
 		{ "start_cursor", "1700000000000000000.0000000000" } };
+	static const struct kv feed_job[] = { { "tables", "t" },
+		{ "source", "job" }, { "ingest_listen", "127.0.0.1:8443" },
+		{ "ingest_tls_cert", "/tmp/check-config-eq.crt" },
+		{ "ingest_tls_key", "/tmp/check-config-eq.key" },
+		{ "ingest_auth_file", "/tmp/check-config-eq.token" },
+		{ "ingest_client_ca", "/tmp/check-config-eq-ca.crt" },
+		{ "job_client_cert", "/tmp/check-config-eq-job.crt" },
+		{ "job_client_key", "/tmp/check-config-eq-job.key" } };
 	static const struct kv other[] = { { "tables", "u" } };
 	static const struct kv sink_u[] = { { "feed", "f" },
 		{ "path", "/tmp/check-config-eq.sock" } };
@@ -705,7 +716,9 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	     o = kind == CFG_SECTION_SINK && sink == 'o',
 	     q = kind == CFG_SECTION_SINK && sink == 'q';
 	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
-	if (cursor)
+	if (eq_job)
+		section_text(&t, "[feed f]", feed_job, 9, f ? key : NULL, value);
+	else if (cursor)
 		section_text(&t, "[feed f]", feed_cursor, 3, f ? key : NULL, value);
 	else
 		section_text(&t, "[feed f]", feed_plain, 1, f ? key : NULL, value);
@@ -751,7 +764,10 @@ START_TEST(test_reload_every_key)
 	};
 	struct config *base = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
 	struct config *cbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, true);
-	ck_assert_msg(base && cbase, "the base configs do not load");
+	eq_job = true;
+	struct config *jbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
+	eq_job = false;
+	ck_assert_msg(base && cbase && jbase, "the base configs do not load");
 	size_t covered = 0;
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
@@ -761,7 +777,9 @@ START_TEST(test_reload_every_key)
 		char sink = !config_sink_key_applies(k, SINK_STDOUT) ?
 			    (config_sink_key_applies(k, SINK_UNIX) ? 'u' : 'q') : 'o';
 		bool cursor = k->type == CFG_HLC;
-		struct config *old = cursor ? cbase : base;
+		/* Keys of job feeds change a job feed (jbase). */
+		eq_job = (k->flags & CFG_F_JOB_ONLY) != 0;
+		struct config *old = cursor ? cbase : eq_job ? jbase : base;
 		/* Values to try: the enum's, or by type; the sink type with
 		 * the path a unix sink needs is below. */
 		const char *values[16];
@@ -772,6 +790,9 @@ START_TEST(test_reload_every_key)
 			for (char *v = strtok(enumbuf, "|"); v && nvalues < 16;
 			     v = strtok(NULL, "|"))
 				values[nvalues++] = v;
+		} else if (strncmp(k->name, "ingest_listen", 13) == 0 ||
+			   strcmp(k->name, "ingest_advertise") == 0) {
+			values[nvalues++] = "127.0.0.1:9443";
 		} else {
 			for (size_t c = 0; c < 4 && candidates[k->type][c]; c++)
 				values[nvalues++] = candidates[k->type][c];
@@ -800,6 +821,12 @@ START_TEST(test_reload_every_key)
 			differs = !eq;
 			config_free(cfg);
 		}
+		/* A job feed is the sinkless one with source = job and the
+		 * keys that needs. */
+		if (!differs && strcmp(k->name, "source") == 0)
+			differs = !config_feed_equal(config_feed(base, "f"),
+						     config_feed(jbase, "f"));
+		eq_job = false;
 		if (!differs && strcmp(k->name, "type") == 0 &&
 		    k->section == CFG_SECTION_SINK) {
 			char *path = eq_config(CFG_SECTION_SINK, 'o', "type",
@@ -830,6 +857,7 @@ START_TEST(test_reload_every_key)
 	config_free(again);
 	config_free(base);
 	config_free(cbase);
+	config_free(jbase);
 }
 END_TEST
 
