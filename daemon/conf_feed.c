@@ -559,6 +559,17 @@ static void feed_statement_check(struct loader *ld, const struct feed_config *f)
 	crdb_error_clear(&err);
 	crdb_feed_spec *spec = config_feed_spec(f, &err);
 	char *stmt = NULL;
+	/* A job's statement has a sink, and the options only a sink takes
+	 * (webhook_sink_config, ...) are accepted then (job.c builds it). */
+	char sink[600];
+	snprintf(sink, sizeof(sink), "webhook-https://%.200s%s%.200s",
+		 f->ingest_advertise ? f->ingest_advertise :
+		 f->ingest_listen ? f->ingest_listen : "localhost", JOB_PATH_PREFIX, f->name);
+	if (spec && f->source == FEED_SOURCE_JOB &&
+	    crdb_feed_spec_set_sink(spec, sink, &err) < 0) {
+		crdb_feed_spec_free(spec);
+		spec = NULL;
+	}
 	if (spec) {
 		if (f->start == FEED_START_CURSOR)
 			crdb_feed_spec_set_option(spec, "cursor", f->start_cursor,
