@@ -280,6 +280,21 @@ START_TEST(test_adopt_and_failures)
 	job_free(job);
 	ck_assert_int_eq(unlink(id_path), 0);
 
+	/* a refused CREATE fails the feed with the reason, once */
+	struct feed_option flush[] = {
+		{ S("webhook_sink_config"), S("{\"Flush\":{\"Messages\":10}}") },
+	};
+	struct job_config r = c;
+	r.options = flush;
+	r.noptions = 1;
+	job = start(&r);
+	run_until(NULL, 10);
+	ck_assert_msg(strstr(failure, "CREATE CHANGEFEED refused: invalid sink config"),
+		      "%s", failure);
+	ck_assert_int_eq(failures, 1);
+	ck_assert_int_eq(jobs_posting_to("/crdbfeed/check2"), 0);
+	job_free(job);
+
 	/* a job that fails reports CockroachDB's reason */
 	job = start(&c);
 	run_until("running", 10);
