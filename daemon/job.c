@@ -344,16 +344,26 @@ static void result_text(struct job *job, const PGresult *res, char *buf,
 	buf[n] = '\0';
 }
 
-/* Whether a failed statement's error is the server's answer to it (true)
- * or the connection's (false: job_lost was called). */
+/*
+ * Whether a failed statement was answered (true: msg holds the answer),
+ * or the connection failed or the server asked to retry (false: job_lost
+ * was called; the statement is sent again after the reconnect). A job
+ * statement's own errors mostly come as XXUUU, which a changefeed's
+ * stream would retry; here the connection is fine and the answer is
+ * final: retrying a refused CREATE or ALTER would only repeat it.
+ */
 static bool answered_error(struct job *job, const PGresult *res,
 			   const char *what, char *msg, size_t len)
 {
 	char text[400];
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	result_text(job, res, text, sizeof(text));
 	snprintf(msg, len, "%s: %s", what, text);
-	if (!res || crdb_classify_result(res, NULL) == CRDB_ERRCLASS_TRANSIENT) {
+	if (!res || PQstatus(crdb_conn_pg(job->conn)) != CONNECTION_OK || !state ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strcmp(state, "57014") == 0) {
 		job_lost(job, msg);
 		return false;
 	}
@@ -591,7 +601,12 @@ static void on_found(struct job *job, const PGresult *res)
 			job_fail(job, msg);
 		return;
 	}
-	if (!take_status(job, res, job->cfg.id_path ? job->cfg.id_path : "known"))
+	char what[400];
+	if (job->cfg.id_path && job->cfg.adopt_job_id <= 0)
+		snprintf(what, sizeof(what), "named by %s", job->cfg.id_path);
+	else
+		snprintf(what, sizeof(what), "managed until now");
+	if (!take_status(job, res, what))
 		return;
 	job->next_poll_mono = clock_mono_ms() + job->cfg.poll_ms;
 	job_next(job);
@@ -693,9 +708,15 @@ static void on_busy(struct job *job, const PGresult *res)
 	switch (job->busy) {
 	case BUSY_POLL:
 		if (!result_ok(res)) {
-			if (answered_error(job, res, "SHOW CHANGEFEED JOB", msg, sizeof(msg)))
-				job_fail(job, msg);
-			return;
+			/* A running job is not failed for one refused poll:
+			 * shown, and asked again at the next one. */
+			if (!answered_error(job, res, "SHOW CHANGEFEED JOB", msg, sizeof(msg)))
+				return;
+			log_warning(job->cfg.who, "%s", msg);
+			set_problem(job, msg);
+			job_changed(job);
+			job->next_poll_mono = clock_mono_ms() + job->cfg.poll_ms;
+			break;
 		}
 		if (!take_status(job, res, "polled"))
 			return;

@@ -11,6 +11,16 @@
  * Everything is non-blocking on the event loop. A lost connection is
  * retried with backoff and is not a job failure. The module reaches its
  * owner only through the callbacks it was opened with.
+ *
+ * No second job: the id is written to id_path (temporary file, fsync,
+ * rename, fsync of the directory) as soon as CREATE answers, before
+ * anything else; and a start without an id (job_id = unset, no id file)
+ * first looks among SHOW CHANGEFEED JOBS for an unfinished job whose
+ * sink_uri is this feed's endpoint, webhook-https://ADVERTISE/PATH, and
+ * takes the newest such job instead of creating one (a crash between
+ * CREATE's answer and the write). A corrupt id file fails the feed; a job
+ * cancelled through job_request stays cancelled after a restart (the id
+ * file still names it: remove the file to create a new job).
  */
 #ifndef CRDBFEEDD_JOB_H
 #define CRDBFEEDD_JOB_H

@@ -6,7 +6,8 @@
  * the write): never a second job; job_id = adopts a job; pause, resume
  * and cancel map to the job; a reconfiguration alters it; a job that
  * fails is reported with CockroachDB's reason, and one cancelled by
- * someone else fails the feed. The endpoint itself is not needed: a job
+ * someone else fails the feed; crdbsim killed and restarted is a
+ * reconnect, not a failure. The endpoint itself is not needed: a job
  * whose sink does not answer keeps running and retrying (§16.5).
  */
 #include <config.h>
@@ -30,12 +31,14 @@ static char dir[256], id_path[320];
 
 /* What the owner callbacks saw. */
 static struct job_status seen;
-static int changes, failures;
+static int changes, failures, disconnects;
 static char failure[600];
 
 static void on_changed(void *arg, const struct job_status *st)
 {
 	(void)arg;
+	if (seen.connected && !st->connected)
+		disconnects++;
 	seen = *st;
 	changes++;
 }
@@ -280,6 +283,21 @@ START_TEST(test_adopt_and_failures)
 	job_free(job);
 	ck_assert_int_eq(unlink(id_path), 0);
 
+	/* a refused CREATE fails the feed with the reason, once */
+	struct feed_option flush[] = {
+		{ S("webhook_sink_config"), S("{\"Flush\":{\"Messages\":10}}") },
+	};
+	struct job_config r = c;
+	r.options = flush;
+	r.noptions = 1;
+	job = start(&r);
+	run_until(NULL, 10);
+	ck_assert_msg(strstr(failure, "CREATE CHANGEFEED refused: invalid sink config"),
+		      "%s", failure);
+	ck_assert_int_eq(failures, 1);
+	ck_assert_int_eq(jobs_posting_to("/crdbfeed/check2"), 0);
+	job_free(job);
+
 	/* a job that fails reports CockroachDB's reason */
 	job = start(&c);
 	run_until("running", 10);
@@ -292,6 +310,37 @@ START_TEST(test_adopt_and_failures)
 }
 END_TEST
 
+/* crdbsim killed and back: the manager reconnects with backoff and finds
+ * the same job; losing the connection is not a failure. */
+START_TEST(test_reconnect)
+{
+	struct job_config c = config("/crdbfeed/check3");
+	const char *restart = getenv("CRDBSIM_RESTART");
+	char cmd[600];
+
+	ck_assert_msg(restart && *restart, "CRDBSIM_RESTART is not set: run under crdbsim-env");
+	struct job *job = start(&c);
+	run_until("running", 10);
+	int64_t id = seen.job_id;
+	disconnects = 0;
+	snprintf(cmd, sizeof(cmd), "'%s' --down-ms 300", restart);
+	ck_assert_int_eq(system(cmd), 0);
+	int64_t end = clock_mono_ms() + 15000;
+	while (!(disconnects > 0 && seen.connected && strcmp(seen.status, "running") == 0)) {
+		ck_assert_msg(clock_mono_ms() < end,
+			      "no reconnect: %d disconnects, connected %d, status %s, problem %s",
+			      disconnects, seen.connected, seen.status, seen.last_problem);
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	ck_assert(seen.job_id == id);
+	ck_assert_int_eq(failures, 0);
+	job_free(job);
+	PQreset(db);
+	ck_assert_int_eq(jobs_posting_to("/crdbfeed/check3"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("job_sim");
@@ -301,6 +350,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_create_find_control);
 	tcase_add_test(tc, test_adopt_and_failures);
+	tcase_add_test(tc, test_reconnect);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
