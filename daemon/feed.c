@@ -720,6 +720,12 @@ void feed_restart(struct feed *feed, const struct feed_config *cfg)
 	feed_arm_watchdog(feed);
 	if (cfg->source == FEED_SOURCE_JOB) {
 		feed_close_conn(feed);
+		/* A failed job feed starts over: its job found again, or a
+		 * new one made from the checkpoint when it has ended. */
+		if (feed->state == FEED_FAILED) {
+			feed_job_close(feed->job);
+			feed->job = NULL;
+		}
 		feed_job_reconfigure(feed);
 		return;
 	}

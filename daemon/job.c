@@ -97,6 +97,8 @@ struct job {
 
 	struct job_status st;
 	bool we_canceled;          /* CANCEL JOB was answered */
+	bool started_once;         /* the job was found running once: from
+				      then on its end fails the feed */
 	bool id_unsaved;           /* created, but the id file not written */
 	int64_t next_poll_mono;
 
@@ -606,6 +608,22 @@ static void on_found(struct job *job, const PGresult *res)
 		snprintf(what, sizeof(what), "named by %s", job->cfg.id_path);
 	else
 		snprintf(what, sizeof(what), "managed until now");
+	/* A job of ours that ended (cancelled by crdbfeedctl cancel or by its
+	 * protected timestamp's age, or failed) is replaced at a start or a
+	 * reload by a new one from the feed's checkpoint; an adopted job is
+	 * the operator's and is not. */
+	struct job_status seen = job->st;
+	if (job->cfg.adopt_job_id <= 0 && !job->started_once && PQntuples(res) == 1 &&
+	    job_read_row(res, 0, &seen, msg, sizeof(msg)) == 0 &&
+	    job_status_final(seen.status)) {
+		log_notice(job->cfg.who, "changefeed job %" PRId64 " %s is %s: creating a new one from the checkpoint",
+			   job->st.job_id, what, seen.status);
+		job->st.job_id = 0;
+		job->we_canceled = false;
+		job_send(job, "SHOW CHANGEFEED JOBS", "SHOW CHANGEFEED JOBS", JOB_SEARCHING);
+		return;
+	}
+	job->started_once = true;
 	if (!take_status(job, res, what))
 		return;
 	job->next_poll_mono = clock_mono_ms() + job->cfg.poll_ms;

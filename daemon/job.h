@@ -18,9 +18,10 @@
  * first looks among SHOW CHANGEFEED JOBS for an unfinished job whose
  * sink_uri is this feed's endpoint, webhook-https://ADVERTISE/PATH, and
  * takes the newest such job instead of creating one (a crash between
- * CREATE's answer and the write). A corrupt id file fails the feed; a job
- * cancelled through job_request stays cancelled after a restart (the id
- * file still names it: remove the file to create a new job).
+ * CREATE's answer and the write). A corrupt id file fails the feed. A job
+ * the id file names that has ended (cancelled, failed) when the module
+ * starts is replaced by a new one from cfg's cursor; an adopted job
+ * (adopt_job_id) is never replaced.
  */
 #ifndef CRDBFEEDD_JOB_H
 #define CRDBFEEDD_JOB_H

@@ -111,3 +111,23 @@ wait_for 20 "the adopted job running" job_status_is running
 [ "$(jobs_count)" -eq 1 ] || fail "adoption created a job ($(jobs_count))"
 stop_daemon
 pass "job_id = $job adopted without a second job"
+
+# crdbfeedctl cancel: CANCEL JOB, the feed failed; a reload makes a new
+# job from the checkpoint, and rows written meanwhile arrive.
+start_daemon "$work/job.conf"
+wait_for 20 "the job running" job_status_is running
+"$builddir/daemon/crdbfeedctl" -s "$work/ctl.sock" cancel j >/dev/null || fail "cancel failed"
+wait_for 20 "the job cancelled" job_sql_status_is canceled
+wait_for 20 "the feed failed" sh -c "'$builddir/daemon/crdbfeedctl' -s '$work/ctl.sock' status --json | jq -e '.feeds[0].state == \"failed\"'"
+sql "INSERT INTO jt VALUES (103, 'while cancelled', 4)"
+kill -HUP "$daemon_pid"
+wait_for 20 "a new job" sh -c "[ \"\$(cat '$work/state/j.job')\" != '$job' ]"
+wait_for 20 "the new job running" job_status_is running
+last=$(jq -s '[.[] | select(.type == "row") | .seq] | max' "$work/sub2")
+subscribe "$work/j.sock" "$work/sub3" --request "{\"after\":$last}" --duration 30
+wait_for 30 "the row written while cancelled" rows_at_least "$work/sub3" 1
+sleep 1
+[ "$(count_rows "$work/sub3")" -eq 1 ] || fail "expected 1 row after the new job, got $(count_rows "$work/sub3")"
+check_ordered "$work/sub3" "$last"
+stop_daemon
+pass "cancel fails the feed; a reload creates job $(cat "$work/state/j.job") from the checkpoint"
