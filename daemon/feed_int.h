@@ -1,8 +1,9 @@
 /*
  * feed_int.h: what feed.c (state machine, statement, connection, life
- * cycle) and feed_rows.c (the stream: rows, resolved timestamps, publishing
- * to sinks, the checkpoint) share: the feed struct and the calls between
- * the two. The rest of the daemon uses feed.h.
+ * cycle), feed_rows.c (the stream: rows, resolved timestamps, publishing
+ * to sinks, the checkpoint) and feed_job.c (a job feed's endpoint and
+ * job) share: the feed struct and the calls between them. The rest of
+ * the daemon uses feed.h.
  */
 #ifndef CRDBFEEDD_FEED_INT_H
 #define CRDBFEEDD_FEED_INT_H
@@ -15,7 +16,7 @@
 #include <libpq-fe.h>
 
 #include "feed.h"
-#include "feed_job.h"
+#include "job.h"
 #include "notify_feed.h"
 #include "ordered.h"
 #include "recent.h"
@@ -150,5 +151,25 @@ void feed_on_progress(evutil_socket_t fd, short what, void *arg);
 int feed_open_ordered(struct feed *feed, bool start_over);
 /* Watch a row's updated timestamp for the resolved-stall watchdog. */
 void feed_note_row_updated(struct feed *feed, crdb_hlc updated);
+
+/* ---- feed_job.c (source = job) ---- */
+
+struct feed_job;
+
+/* Open the endpoint and start the job manager (the hold must be open).
+ * 0, or -1 with the feed FAILED (a file, the address, the token). */
+int feed_job_open(struct feed *feed);
+/* Close the endpoint (requests in flight are retried by the job) and stop
+ * managing the job, which keeps running in the cluster. NULL is fine. */
+void feed_job_close(struct feed_job *fj);
+/* Operator requests on the job: 0, or -1 with errbuf set. */
+int feed_job_request(struct feed *feed, enum job_action action,
+		     char *errbuf, size_t errlen);
+/* Reload with a changed statement: the endpoint reopened with the new
+ * settings, the job altered where it can be; without a job manager (a
+ * failed feed), both opened anew. 0, or -1 (the feed failed). */
+int feed_job_reconfigure(struct feed *feed);
+/* The endpoint's counters and the job's status into the feed's stats. */
+void feed_job_get_stats(const struct feed_job *fj, struct feed_stats *out);
 
 #endif /* CRDBFEEDD_FEED_INT_H */

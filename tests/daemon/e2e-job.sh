@@ -47,6 +47,13 @@ sleep 1
 check_ordered "$work/sub1"
 grep -q '"n":12345678901234567890.000' "$work/sub1" || fail "a DECIMAL lost its digits: $(grep -m1 '"id":1,' "$work/sub1")"
 has_line "$work/sub1" '.type == "state" and .source == "job"' || fail "no state line with source job"
+metric() {
+	"$builddir/daemon/crdbfeedctl" -s "$work/ctl.sock" metrics |
+		awk -v m="$1{feed=\"j\"}" '$1 == m { print $2 }'
+}
+[ "$(metric crdbfeedd_feed_ingest_rows_total)" -ge 67 ] || fail "ingest rows metric: $(metric crdbfeedd_feed_ingest_rows_total)"
+[ "$(metric crdbfeedd_feed_job_running)" = 1 ] || fail "job running metric: $(metric crdbfeedd_feed_job_running)"
+[ -n "$(metric crdbfeedd_feed_job_high_water_seconds)" ] || fail "no job high-water metric"
 pass "67 rows once, in commit order, from the job's nodes"
 
 # Refusals: nothing of a refused body is kept.
