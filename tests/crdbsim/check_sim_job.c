@@ -415,6 +415,18 @@ static void expect_quiet(const char *name, const char *table, int from,
 	ck_assert_int_eq(received_posts(name), before);
 }
 
+/* A fresh table, a job on it posting to /crdbfeed/name with opts, and
+ * rows 1..rows that arrived. */
+static int64_t start_job(const char *table, const char *name,
+			 const char *opts, int rows)
+{
+	make_table(table);
+	int64_t id = create_job(table, name, opts);
+	insert_range(table, 1, rows);
+	wait_ids(name, table, rows, 100, 10);
+	return id;
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_create_delivers)
@@ -466,10 +478,7 @@ END_TEST
 
 START_TEST(test_pause_resume_cancel)
 {
-	make_table("jt2");
-	int64_t id = create_job("jt2", "pause", "resolved = '100ms'");
-	insert_range("jt2", 1, 10);
-	wait_ids("pause", "jt2", 10, 100, 10);
+	int64_t id = start_job("jt2", "pause", "resolved = '100ms'", 10);
 	job_cmd("PAUSE", id, "PAUSE JOBS 1");
 	expect_field(id, "status", "paused");
 	expect_quiet("pause", "jt2", 11, 30);
@@ -558,10 +567,7 @@ END_TEST
 
 START_TEST(test_survives_restart)
 {
-	make_table("jt6");
-	int64_t id = create_job("jt6", "restart", "resolved = '100ms'");
-	insert_range("jt6", 1, 10);
-	wait_ids("restart", "jt6", 10, 100, 10);
+	int64_t id = start_job("jt6", "restart", "resolved = '100ms'", 10);
 	free(wait_high_water(id));
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "%s --down-ms 200", env("CRDBSIM_RESTART"));
@@ -582,10 +588,7 @@ END_TEST
 
 START_TEST(test_gc_protects_paused_job)
 {
-	make_table("jt7");
-	int64_t id = create_job("jt7", "gc", "resolved = '100ms'");
-	insert_range("jt7", 1, 5);
-	wait_ids("gc", "jt7", 5, 100, 10);
+	int64_t id = start_job("jt7", "gc", "resolved = '100ms'", 5);
 	/* a high-water at or after the five rows */
 	usleep(500000);
 	char *hw = wait_high_water(id);
@@ -626,12 +629,9 @@ static void setup(void)
 
 START_TEST(test_sink_failure_retries)
 {
-	make_table("jt8");
-	int64_t id = create_job("jt8", "fail", "resolved = '100ms', "
-				"webhook_sink_config = '{\"Retry\":{\"Max\":1,"
-				"\"Backoff\":\"10ms\"}}'");
-	insert_range("jt8", 1, 5);
-	wait_ids("fail", "jt8", 5, 100, 10);
+	int64_t id = start_job("jt8", "fail", "resolved = '100ms', "
+			       "webhook_sink_config = '{\"Retry\":{\"Max\":1,"
+			       "\"Backoff\":\"10ms\"}}'", 5);
 	char *reply = control("webhook-fault refuse 1000");
 	ck_assert_msg(!strncmp(reply, "ok", 2), "%s", reply);
 	free(reply);
