@@ -223,3 +223,16 @@ tests_crdbsim_check_sim_job_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 tests_crdbsim_check_sim_job_LDADD = $(TESTS_LIB_LIBADD) $(CHECK_LIBS) \
 	$(JANSSON_LIBS) $(LIBPQ_LIBS) $(OPENSSL_LIBS) -lpthread
+
+# The webhook sink against an HTTPS server of the test's own (a throwaway
+# self-signed certificate made in the test).
+check_PROGRAMS += tests/crdbsim/check_sim_webhook
+TESTS += tests/crdbsim/check_sim_webhook
+tests_crdbsim_check_sim_webhook_SOURCES = tests/crdbsim/check_sim_webhook.c \
+	tests/crdbsim/check_sim_webhook_server.c tests/crdbsim/check_sim_webhook.h \
+	$(CRDBSIM_WEBHOOK_SOURCES) tests/crdbsim/sbuf.c tests/crdbsim/sbuf.h
+tests_crdbsim_check_sim_webhook_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_crdbsim_check_sim_webhook_LDADD = $(CHECK_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(OPENSSL_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS)

@@ -152,7 +152,8 @@ static bool batch_ready(const struct sim_webhook *wh, const struct wh_node *n)
 	if (wh->flush_bytes && n->queued_bytes >= (size_t)wh->flush_bytes)
 		return true;
 	/* A resolved timestamp flushes what was queued before it, as a
-	 * changefeed flushes its sink before it checkpoints. */
+	 * change aggregator flushes its sink before it forwards resolved
+	 * spans (changefeed_processors.go flushFrontier). */
 	if (wh->resolved_count &&
 	    n->head->seq <= wh->resolved[wh->resolved_count - 1].after_seq)
 		return true;
@@ -160,7 +161,10 @@ static bool batch_ready(const struct sim_webhook *wh, const struct wh_node *n)
 }
 
 /* {"payload":[m1,...],"length":N} of the node's next batch, taken off its
- * queue; NULL when out of memory. */
+ * queue; NULL when out of memory. As CockroachDB's batch writer does
+ * (sink_webhook_v2.go shouldFlush), a message is added and then the
+ * thresholds are checked, so the message that reaches Bytes is in the
+ * batch. */
 static char *take_batch(struct sim_webhook *wh, struct wh_node *n, size_t *len)
 {
 	bool single = !wh->flush_messages && !wh->flush_bytes &&
@@ -175,7 +179,7 @@ static char *take_batch(struct sim_webhook *wh, struct wh_node *n, size_t *len)
 		if (count > 0 &&
 		    (single ||
 		     (wh->flush_messages && count >= (size_t)wh->flush_messages) ||
-		     (wh->flush_bytes && bytes + m->len > (size_t)wh->flush_bytes)))
+		     (wh->flush_bytes && bytes >= (size_t)wh->flush_bytes)))
 			break;
 		if (count > 0)
 			sb_putc(&sb, ',');

@@ -84,6 +84,10 @@ int sim_webhook_resolved(struct sim_webhook *wh, const char *hlc);
 /* Whether more messages may be queued now (a bounded queue per node). */
 bool sim_webhook_can_send(const struct sim_webhook *wh);
 
+/* requests: sent to the endpoint (duplicates included, refused ones not);
+ * batches, messages, resolved: acknowledged; retries: attempts repeated
+ * after a failed one; failures: requests that failed past their retries;
+ * non_2xx, timeouts, connect_errors: failed attempts by cause. */
 struct sim_webhook_stats {
 	uint64_t requests, batches, messages, resolved, retries, failures;
 	uint64_t non_2xx, timeouts, connect_errors;

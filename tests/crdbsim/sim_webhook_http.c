@@ -20,6 +20,9 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -149,11 +152,15 @@ static SSL_CTX *tls_context(const struct sim_webhook_config *cfg,
 	if (cfg->insecure_skip_verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	} else {
+		/* ca_cert is added to the system's roots, as CockroachDB
+		 * appends it to x509.SystemCertPool (sink_webhook_v2.go). */
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (cfg->ca_pem ? load_ca(ctx, cfg->ca_pem, errbuf, errlen) != 0
-				: SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			if (!cfg->ca_pem)
-				set_err(errbuf, errlen, "no system CA paths");
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			set_err(errbuf, errlen, "no system CA paths");
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		if (cfg->ca_pem && load_ca(ctx, cfg->ca_pem, errbuf, errlen) != 0) {
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -174,8 +181,9 @@ static bool is_ip_literal(const char *host)
 	       inet_pton(AF_INET6, host, addr) == 1;
 }
 
-int wh_endpoint_init(struct wh_endpoint *ep, const struct sim_webhook_config *cfg,
-		     char *errbuf, size_t errlen)
+int wh_endpoint_init(struct wh_endpoint *ep,
+		     const struct sim_webhook_config *cfg, char *errbuf,
+		     size_t errlen)
 {
 	memset(ep, 0, sizeof *ep);
 	struct evhttp_uri *uri = cfg->url ? evhttp_uri_parse(cfg->url) : NULL;
@@ -311,12 +319,18 @@ static void connection_reason(struct wh_sender *s, int err, char *out,
 	if (ep->verify && verify != X509_V_OK) {
 		snprintf(out, outlen, "TLS certificate verification failed: %s",
 			 X509_verify_cert_error_string(verify));
-	} else if (ssl_err) {
+	} else if (ssl_err && ERR_GET_LIB(ssl_err) != 0) {
 		char buf[128];
 		ERR_error_string_n(ssl_err, buf, sizeof buf);
 		snprintf(out, outlen, "TLS handshake failed: %s", buf);
+	} else if (err == ENOTCONN || err == ECONNREFUSED) {
+		/* evhttp loses the connect's own errno; a socket left
+		 * unconnected is what a refused or unreachable endpoint
+		 * leaves behind. */
+		snprintf(out, outlen, "cannot connect to %s:%d (refused or "
+			 "unreachable)", ep->host, ep->port);
 	} else if (err) {
-		snprintf(out, outlen, "%s", strerror(err));
+		snprintf(out, outlen, "connection failed: %s", strerror(err));
 	} else {
 		snprintf(out, outlen, "connection failed");
 	}
@@ -327,6 +341,8 @@ static void request_done(struct evhttp_request *req, void *arg)
 	struct wh_sender *s = arg;
 	int err = errno;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (!s->in_flight)
+		return;
 	evtimer_del(s->timeout_timer);
 	if (code == 0) {
 		s->outcome = WH_CONNECT_ERROR;
@@ -356,6 +372,8 @@ static void request_timed_out(evutil_socket_t fd, short what, void *arg)
 	struct wh_sender *s = arg;
 	(void)fd;
 	(void)what;
+	if (!s->in_flight)
+		return;
 	/* Freeing the connection abandons the request without a callback. */
 	drop_connection(s);
 	s->outcome = WH_TIMEOUT;
@@ -416,6 +434,14 @@ static void attempt(struct wh_sender *s)
 	if (evhttp_make_request(s->conn, req, EVHTTP_REQ_POST,
 				ep->path_query) != 0)
 		goto cannot_start;      /* it freed req */
+	/* The request goes out as several TLS records: without NODELAY,
+	 * Nagle's algorithm and the endpoint's delayed ACK hold the last
+	 * one back for tens of milliseconds. */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	st->requests++;
 	struct timeval tv = { ep->client_timeout_ms / 1000,
 			      (ep->client_timeout_ms % 1000) * 1000 };
@@ -423,6 +449,8 @@ static void attempt(struct wh_sender *s)
 	return;
 cannot_start:
 	drop_connection(s);
+	if (event_pending(s->outcome_event, EV_TIMEOUT, NULL))
+		return;         /* evhttp's callback already gave the reason */
 	s->outcome = WH_CONNECT_ERROR;
 	snprintf(s->reason, sizeof s->reason, "cannot start a request");
 	event_active(s->outcome_event, EV_TIMEOUT, 1);
@@ -448,6 +476,11 @@ static void handle_outcome(struct wh_sender *s)
 {
 	const struct wh_endpoint *ep = sim_webhook_endpoint(s->wh);
 	struct sim_webhook_stats *st = sim_webhook_stats_of(s->wh);
+	if (!s->in_flight)
+		return;
+	/* evhttp may have answered from inside evhttp_make_request */
+	evtimer_del(s->timeout_timer);
+	event_del(s->outcome_event);
 	s->in_flight = false;
 	st->in_flight--;
 	if (s->duplicate) {     /* its answer changes nothing */

@@ -69,8 +69,9 @@ struct wh_endpoint {
 };
 
 /* sim_webhook_http.c */
-int wh_endpoint_init(struct wh_endpoint *ep, const struct sim_webhook_config *cfg,
-		     char *errbuf, size_t errlen);
+int wh_endpoint_init(struct wh_endpoint *ep,
+		     const struct sim_webhook_config *cfg, char *errbuf,
+		     size_t errlen);
 void wh_endpoint_release(struct wh_endpoint *ep);
 int wh_sender_init(struct wh_sender *s, struct sim_webhook *wh,
 		   wh_done_fn done);
