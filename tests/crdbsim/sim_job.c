@@ -63,6 +63,7 @@ struct sim_job {
 	struct event *reap;     /* frees the sink outside its callback */
 	int64_t backoff_ms;
 	bool duplicate_posts;
+	int in_sink_callback;   /* the sink cannot be freed from inside it */
 };
 
 struct sim_jobs {
@@ -392,8 +393,11 @@ static void feed_row(void *arg, const char *table, size_t table_len,
 	}
 	if (!j->wants_resolved)
 		return;
+	/* {"resolved": ...}, or {"__crdb__": {"resolved": ...}} (bare) */
 	json_t *doc = json_loadb(value, value_len, 0, NULL);
-	const char *hlc = json_string_value(json_object_get(doc, "resolved"));
+	json_t *crdb = json_object_get(doc, "__crdb__");
+	const char *hlc = json_string_value(json_object_get(crdb ? crdb : doc,
+							    "resolved"));
 	if (hlc && sim_webhook_resolved(j->wh, hlc) != 0)
 		job_retry(j, "crdbsim: the webhook sink refused a resolved timestamp");
 	json_decref(doc);
@@ -426,13 +430,16 @@ static bool feed_can_send(void *arg)
 static void wh_resolved_acked(void *arg, const char *hlc)
 {
 	struct sim_job *j = arg;
+	j->in_sink_callback++;
 	struct sim_hlc ts = { 0, 0 };
 	char *end;
 	ts.wall = strtoll(hlc, &end, 10);
 	if (*end == '.')
 		ts.logical = (int32_t)strtol(end + 1, NULL, 10);
-	if (hlc_cmp(ts, j->high_water) <= 0)
+	if (hlc_cmp(ts, j->high_water) <= 0) {
+		j->in_sink_callback--;
 		return;
+	}
 	j->high_water = ts;
 	j->backoff_ms = 0;      /* progress: the next failure starts over */
 	char status[96];
@@ -442,34 +449,40 @@ static void wh_resolved_acked(void *arg, const char *hlc)
 		 (int)ts.logical);
 	set_text(&j->running_status, status);
 	job_save(j);
+	j->in_sink_callback--;
 }
 
 static void wh_failed(void *arg, const char *reason)
 {
-	job_retry(arg, reason);
+	struct sim_job *j = arg;
+	j->in_sink_callback++;
+	job_retry(j, reason);
+	j->in_sink_callback--;
 }
 
 static void wh_writable(void *arg)
 {
 	struct sim_job *j = arg;
+	j->in_sink_callback++;
 	if (j->feed)
 		simfeed_resume(j->feed);
+	j->in_sink_callback--;
 }
 
-/* Stop the changefeed and its sink (the sink may be in a callback of its
- * own: it is freed from the loop). */
+/* Stop the changefeed and its sink: at once, or from the loop when this
+ * runs inside one of the sink's callbacks (no callback comes after). */
 static void job_stop_run(struct sim_job *j)
 {
 	if (j->feed)
 		simfeed_stop(j->feed);
 	j->feed = NULL;
-	if (j->wh) {
-		struct sim_webhook *wh = j->wh;
-		j->wh = NULL;
-		if (event_base_once(j->jobs->base, -1, EV_TIMEOUT, on_reap, wh,
-				    NULL) != 0)
-			sim_log("job %" PRId64 ": cannot free its sink", j->id);
+	if (j->wh && !j->in_sink_callback) {
+		sim_webhook_free(j->wh);
+	} else if (j->wh && event_base_once(j->jobs->base, -1, EV_TIMEOUT,
+					    on_reap, j->wh, NULL) != 0) {
+		sim_log("job %" PRId64 ": cannot free its sink", j->id);
 	}
+	j->wh = NULL;
 	event_del(j->restart);
 }
 
