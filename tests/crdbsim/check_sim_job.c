@@ -656,6 +656,46 @@ START_TEST(test_sink_failure_retries)
 }
 END_TEST
 
+START_TEST(test_extended_protocol)
+{
+	make_table("jt9");
+	char uri[160], idtext[32];
+	snprintf(uri, sizeof uri, "webhook-https://127.0.0.1:%d/crdbfeed/ext"
+		 "?insecure_tls_skip_verify=true", rx.port);
+	const char *params[2] = { uri, "100ms" };
+	/* binary result: job_id as 8 bytes, big-endian */
+	PGresult *r = PQexecParams(db, "CREATE CHANGEFEED FOR jt9 INTO $1 WITH "
+				   "resolved = $2", 2, NULL, params, NULL, NULL, 1);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_int_eq(PQftype(r, 0), 20);
+	ck_assert_int_eq(PQgetlength(r, 0, 0), 8);
+	const unsigned char *b = (const unsigned char *)PQgetvalue(r, 0, 0);
+	int64_t id = 0;
+	for (int i = 0; i < 8; i++)
+		id = (int64_t)((uint64_t)id << 8 | b[i]);
+	PQclear(r);
+	ck_assert_msg(id > 1000000000000000LL, "job id %" PRId64, id);
+	snprintf(idtext, sizeof idtext, "%" PRId64, id);
+	insert_range("jt9", 1, 3);
+	wait_ids("ext", "jt9", 3, 100, 10);
+	params[0] = idtext;
+	r = PQexecParams(db, "PAUSE JOB $1", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_str_eq(PQcmdStatus(r), "PAUSE JOBS 1");
+	PQclear(r);
+	r = PQexecParams(db, "SHOW CHANGEFEED JOB $1", 1, NULL, params, NULL,
+			 NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_str_eq(PQgetvalue(r, 0, PQfnumber(r, "status")), "paused");
+	PQclear(r);
+	job_cmd("CANCEL", id, "CANCEL JOBS 1");
+}
+END_TEST
+
 static Suite *job_suite(void)
 {
 	Suite *s = suite_create("sim_job");
@@ -666,6 +706,7 @@ static Suite *job_suite(void)
 	tcase_add_test(t, test_create_delivers);
 	tcase_add_test(t, test_pause_resume_cancel);
 	tcase_add_test(t, test_alter_add);
+	tcase_add_test(t, test_extended_protocol);
 	tcase_add_test(t, test_survives_restart);
 	tcase_add_test(t, test_sink_failure_retries);
 	tcase_add_test(t, test_gc_protects_paused_job);
