@@ -557,6 +557,13 @@ START_TEST(test_refusals)
 		     "?client_cert=AAAA'", "XXUUU",
 		     "client_cert requires client_key to be set");
 	expect_error("PAUSE JOB 12345", "XXUUU", "job with ID 12345 does not exist");
+	/* without a licence, before 24.3 (the default 23.1.11 here) */
+	char *reply = control("license off");
+	free(reply);
+	expect_error("CREATE CHANGEFEED FOR jt5 INTO 'webhook-https://127.0.0.1:1/x'",
+		     "XXC02", "use of CHANGEFEED requires an enterprise license");
+	reply = control("license on");
+	free(reply);
 	/* an unknown id shows nothing */
 	PGresult *r = PQexec(db, "SHOW CHANGEFEED JOB 12345");
 	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);

@@ -75,6 +75,7 @@ struct sim_jobs {
 	struct sim_job *list;
 	size_t count;
 	struct event *pts_check;
+	bool unlicensed;        /* control `license off` */
 };
 
 static int64_t now_us(void)
@@ -982,6 +983,16 @@ int sim_jobs_list(const struct sim_jobs *jobs, char *buf, size_t len)
 		n++;
 	}
 	return n;
+}
+
+void sim_jobs_set_licensed(struct sim_jobs *jobs, bool on)
+{
+	jobs->unlicensed = !on;
+}
+
+bool sim_jobs_licensed(const struct sim_jobs *jobs)
+{
+	return !jobs->unlicensed;
 }
 
 void sim_jobs_set_duplicate_posts(struct sim_jobs *jobs, bool on)
