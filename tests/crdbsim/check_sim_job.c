@@ -703,6 +703,29 @@ START_TEST(test_extended_protocol)
 }
 END_TEST
 
+START_TEST(test_protected_timestamp_expires)
+{
+	int64_t id = start_job("jt10", "expire", "resolved = '100ms', "
+			       "gc_protect_expires_after = '1s'", 3);
+	job_cmd("PAUSE", id, "PAUSE JOBS 1");
+	/* paused, its record ages past 1 s: the job is cancelled (§16.5) */
+	double end = now_s() + 10;
+	for (;;) {
+		char *st = job_field(id, "status");
+		bool canceled = st && !strcmp(st, "canceled");
+		free(st);
+		if (canceled)
+			break;
+		ck_assert_msg(now_s() < end, "job not cancelled by its record's age");
+		usleep(100000);
+	}
+	char *e = job_field(id, "error");
+	ck_assert_msg(e && strstr(e, "exceeds job configured limit of 1s"),
+		      "error %s", e ? e : "NULL");
+	free(e);
+}
+END_TEST
+
 static Suite *job_suite(void)
 {
 	Suite *s = suite_create("sim_job");
@@ -714,6 +737,7 @@ static Suite *job_suite(void)
 	tcase_add_test(t, test_pause_resume_cancel);
 	tcase_add_test(t, test_alter_add);
 	tcase_add_test(t, test_extended_protocol);
+	tcase_add_test(t, test_protected_timestamp_expires);
 	tcase_add_test(t, test_survives_restart);
 	tcase_add_test(t, test_sink_failure_retries);
 	tcase_add_test(t, test_gc_protects_paused_job);
