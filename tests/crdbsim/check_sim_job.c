@@ -447,6 +447,13 @@ START_TEST(test_create_delivers)
 	expect_field(id, "status", "running");
 	expect_field(id, "topics", "jt1");
 	expect_field(id, "full_table_names", "{defaultdb.public.jt1}");
+	static const char head[] = "CREATE CHANGEFEED FOR TABLE "
+		"defaultdb.public.jt1 INTO 'webhook-https://";
+	char *d = job_field(id, "description");
+	ck_assert_msg(d && !strncmp(d, head, sizeof head - 1) &&
+		      strstr(d, "webhook_auth_header = 'redacted'") &&
+		      !strstr(d, "tok"), "description %s", d ? d : "NULL");
+	free(d);
 
 	struct seen s;
 	collect("create", &s);

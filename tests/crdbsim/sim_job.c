@@ -150,18 +150,31 @@ static char *job_statement(const struct sim_job *j, bool redacted)
 	return sb_take(&b);
 }
 
-/* A target as the statement gives it: defaultdb."schema"."table" [FAMILY
- * "f"]. */
+/* A name, double-quoted only when it needs it (as CockroachDB prints
+ * names; keywords aside). */
+static void sb_name(struct sbuf *b, const char *name)
+{
+	bool plain = (*name >= 'a' && *name <= 'z') || *name == '_';
+	for (const char *p = name; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '_';
+	if (plain)
+		sb_puts(b, name);
+	else
+		sb_quoted(b, name, '"');
+}
+
+/* A target as the statement gives it: defaultdb.schema.table [FAMILY f]. */
 static char *target_sql(const struct sim_target *t)
 {
 	struct sbuf b = {0};
 	sb_puts(&b, "defaultdb.");
-	sb_quoted(&b, t->schema ? t->schema : "public", '"');
+	sb_name(&b, t->schema ? t->schema : "public");
 	sb_puts(&b, ".");
-	sb_quoted(&b, t->table, '"');
+	sb_name(&b, t->table);
 	if (t->family) {
 		sb_puts(&b, " FAMILY ");
-		sb_quoted(&b, t->family, '"');
+		sb_name(&b, t->family);
 	}
 	return sb_take(&b);
 }
