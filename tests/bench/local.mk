@@ -9,9 +9,11 @@
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
-	tests/bench/bench_load tests/bench/bench_encode
+	tests/bench/bench_load tests/bench/bench_encode \
+	tests/bench/bench_webhook_post tests/bench/bench_webhook_sink
 EXTRA_PROGRAMS = tests/bench/bench_reader tests/bench/bench_sub \
-	tests/bench/bench_load
+	tests/bench/bench_load tests/bench/bench_webhook_post \
+	tests/bench/bench_webhook_sink
 CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.la
 
 # bench_encode --verify is also a test: the fast encoder and the direct
@@ -30,6 +32,18 @@ tests_bench_bench_sub_SOURCES = tests/bench/bench_sub.c
 tests_bench_bench_load_SOURCES = tests/bench/bench_load.c
 tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
+
+# The ingest case (BENCH_CASES=ingest): K emulated nodes posting to a
+# job feed's HTTPS endpoint, and the minimal HTTPS sink that is its limit.
+tests_bench_bench_webhook_post_SOURCES = tests/bench/bench_webhook_post.c
+tests_bench_bench_webhook_post_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_bench_webhook_post_LDADD = $(OPENSSL_LIBS) -lpthread
+
+tests_bench_bench_webhook_sink_SOURCES = tests/bench/bench_webhook_sink.c
+tests_bench_bench_webhook_sink_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+tests_bench_bench_webhook_sink_LDADD = $(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS) \
+	$(LIBEVENT_LIBS) $(JANSSON_LIBS)
 
 # The decode + encode hot path in one process, for callgrind.
 tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c
