@@ -4,8 +4,9 @@
 # against the limit and the Python alternative, fan-out, latency, memory and
 # callgrind instruction counts, ordered delivery against stream, replay
 # from the journal and the latency ordered delivery adds after a resolved
-# timestamp, LISTEN/NOTIFY against PostgreSQL's (notify-bench; alone with
-# BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
+# timestamp, a job feed's HTTPS endpoint against a minimal HTTPS sink
+# (alone with BENCH_CASES=ingest), LISTEN/NOTIFY against PostgreSQL's
+# (notify-bench; alone with BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
@@ -89,7 +90,7 @@ EXTRA_DIST += tests/bench/results/results.json \
 # refuses a build whose compile line ends at -O0 (--enable-debug, or CFLAGS
 # without -O) and one with sanitizers. The last -O on the line wins, and
 # AM_CFLAGS comes before CFLAGS on automake's compile line.
-bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
+bench: daemon/crdbfeedd daemon/crdbfeedctl tests/crdbsim/crdbsim $(BENCH_PROGS) \
 		tests/bench/firehose-shim.la
 	@opt=-O0; for f in $(AM_CFLAGS) $(CFLAGS); do \
 		case $$f in -O*) opt=$$f;; esac; \
