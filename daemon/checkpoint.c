@@ -9,6 +9,7 @@
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "checkpoint.h"
+#include "statefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,97 +79,24 @@ int checkpoint_read(const char *state_dir, const char *feed, crdb_hlc *out,
 	return checkpoint_read_at(state_dir, feed, out, NULL, errbuf, errlen);
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc, saved;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
-/* Write all of buf (a short write on a full disk is an error). */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int checkpoint_write(const char *state_dir, const char *feed, crdb_hlc hlc,
 		     char *errbuf, size_t errlen)
 {
-	char path[4096], tmp[4096], buf[CRDB_HLC_BUFSIZE + 1], msg[128];
-	const char *step;
+	char path[4096], buf[CRDB_HLC_BUFSIZE + 1], msg[128];
 	crdb_hlc old;
 	size_t len;
-	int fd, saved;
 
 	/* Only forward, even across a restart with an older file. */
 	if (checkpoint_read(state_dir, feed, &old, msg, sizeof(msg)) == 1 &&
 	    crdb_hlc_compare(old, hlc) >= 0)
 		return 0;
-	if (checkpoint_path(path, sizeof(path), state_dir, feed, "") ||
-	    checkpoint_path(tmp, sizeof(tmp), state_dir, feed, ".tmp")) {
+	if (checkpoint_path(path, sizeof(path), state_dir, feed, "")) {
 		snprintf(errbuf, errlen, "checkpoint path too long");
 		return -1;
 	}
 	len = crdb_hlc_format(hlc, buf);
 	buf[len++] = '\n';
-	/* O_NOFOLLOW: a link planted at the temporary name is not followed. */
-	step = "create";
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		goto fail;
-	step = "write";
-	if (write_all(fd, buf, len) != 0)
-		goto fail_fd;
-	step = "fsync";
-	if (fsync(fd) != 0)
-		goto fail_fd;
-	step = "close";
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail_fd;
-	}
-	fd = -1;
-	step = "rename";
-	if (rename(tmp, path) != 0)
-		goto fail_fd;
-	/* The new file is in place; make the rename itself durable. */
-	if (fsync_dir(state_dir) != 0) {
-		snprintf(errbuf, errlen, "%s written, but syncing %s failed: %s",
-			 path, state_dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-fail_fd:
-	saved = errno ? errno : EIO;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-fail:
-	snprintf(errbuf, errlen, "writing %s (%s): %s", path, step, strerror(errno));
-	return -1;
+	return statefile_write(path, state_dir, buf, len, 0644, errbuf, errlen);
 }
 
 int checkpoint_remove_stale(const char *state_dir, const char *feed,

@@ -57,6 +57,7 @@ enum cfg_section { CFG_SECTION_GLOBAL, CFG_SECTION_FEED, CFG_SECTION_SINK };
 #define CFG_F_SOCKET    0x10u /* sink key for type = unix or pg (a socket
 				 file and its peers) */
 #define CFG_F_PG_ONLY   0x20u /* sink key for type = pg only */
+#define CFG_F_JOB_ONLY  0x40u /* feed key for source = job only */
 
 /* A key without a field is read by explicit code (or is only the default
  * of the feed or sink key of the same name). */
@@ -120,6 +121,19 @@ enum feed_kind {
 	FEED_KIND_NOTIFY        /* ordered; rows that are not notifications
 				   dropped, identical ones folded */
 };
+
+/* Where a feed's rows come from (crdbfeedd(8), PRODUCTION FEEDS): its own
+ * sinkless changefeed, or a changefeed job posting to the feed's HTTPS
+ * ingest endpoint. */
+enum feed_source {
+	FEED_SOURCE_SINKLESS,
+	FEED_SOURCE_JOB         /* ordered, durable hold; ingest_* and job_*
+				   keys */
+};
+
+/* The request path a job feed's endpoint serves: this, then the feed's
+ * name. */
+#define JOB_PATH_PREFIX "/crdbfeed/"
 
 /* A notify feed's table unless the file names one (conf/notify.sql). */
 #define NOTIFY_TABLE_DEFAULT "crdbfeed_notify"
@@ -219,6 +233,30 @@ struct feed_config {
 	char *sslrootcert;
 	char *sslcert;
 	char *sslkey;
+	/* source = job: the endpoint (numeric HOST:PORT to bind; the
+	 * HOST:PORT CockroachDB's nodes reach, default ingest_listen), its
+	 * TLS files, the file of the bearer token every request must carry,
+	 * its bounds; the job's side of TLS (the CA it verifies us with,
+	 * default ingest_tls_cert; its client certificate when
+	 * ingest_client_ca asks for one); the job to adopt (0: create or
+	 * find our own) and how often it is polled. Paths are absolute
+	 * after resolution ("credential:NAME" as for sslrootcert). */
+	enum feed_source source;
+	char *ingest_listen;
+	char *ingest_advertise;
+	char *ingest_tls_cert;
+	char *ingest_tls_key;
+	char *ingest_client_ca;
+	char *ingest_auth_file;
+	size_t ingest_max_body;
+	int64_t ingest_max_connections;
+	int64_t ingest_max_rate;
+	char *job_ca_cert;
+	char *job_client_cert;
+	char *job_client_key;
+	int64_t job_id;
+	int64_t job_poll_ms;
+	int64_t job_client_timeout_ms;
 	const char *file;
 	int line;
 };

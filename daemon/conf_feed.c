@@ -9,6 +9,9 @@
 
 #include "conf_internal.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -382,6 +385,127 @@ static int notify_rules(struct loader *ld, const struct raw_file *rf,
 	return rc;
 }
 
+/* A numeric HOST:PORT or [V6]:PORT (host_ok: any host name). */
+static bool address_ok(const char *value, bool any_host)
+{
+	const char *colon = strrchr(value, ':');
+	if (!colon || colon == value || !colon[1])
+		return false;
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || errno || port < 1 || port > 65535)
+		return false;
+	char host[256];
+	size_t hlen = (size_t)(colon - value);
+	if (hlen >= sizeof(host))
+		return false;
+	memcpy(host, value, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[') {
+		if (hlen < 3 || host[hlen - 1] != ']')
+			return false;
+		host[hlen - 1] = '\0';
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, host + 1, &a6) == 1;
+	}
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return true;
+	if (!any_host)
+		return false;
+	for (const char *c = host; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return false;
+	return true;
+}
+
+/*
+ * source = job: a changefeed job posts to the feed's HTTPS endpoint; its
+ * rows are held durably and released in commit order (the endpoint
+ * acknowledges a batch only once it is on disk), so delivery is ordered.
+ * The endpoint needs its address, certificate, key and token; the job's
+ * client certificate comes with ingest_client_ca, and only then.
+ */
+static int job_rules(struct loader *ld, const struct raw_file *rf,
+		     const struct raw_section *sec, struct feed_config *f)
+{
+	struct setting delivery = conf_setting(rf, sec, "delivery");
+	struct setting query = conf_setting(rf, sec, "query");
+	int rc = 0;
+
+	if (delivery.explicit && f->delivery != FEED_DELIVERY_ORDERED) {
+		conf_diag(ld, delivery.line, "delivery: source = job is always delivered ordered (the endpoint answers a batch once it is held on disk, before subscribers see it)");
+		rc = -1;
+	}
+	f->delivery = FEED_DELIVERY_ORDERED;
+	if (query.explicit) {
+		conf_diag(ld, query.line, "query: source = job takes tables (a CDC query's rows carry no key and topic for the webhook sink)");
+		rc = -1;
+	}
+	if (f->kind == FEED_KIND_NOTIFY) {
+		conf_diag(ld, conf_setting(rf, sec, "kind").line, "kind: notify feeds run sinkless (source = sinkless)");
+		rc = -1;
+	}
+	if (f->envelope != CRDB_ENVELOPE_WRAPPED) {
+		conf_diag(ld, conf_setting(rf, sec, "envelope").line, "envelope: source = job uses the wrapped envelope (the webhook sink puts key and topic in it)");
+		rc = -1;
+	}
+	static const char *const required[] = {
+		"ingest_listen", "ingest_tls_cert", "ingest_tls_key", "ingest_auth_file"
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!conf_setting(rf, sec, required[i]).explicit) {
+			conf_diag(ld, sec->line, "feed %s: source = job needs %s",
+				  f->name, required[i]);
+			rc = -1;
+		}
+	struct setting listen = conf_setting(rf, sec, "ingest_listen");
+	if (f->ingest_listen && !address_ok(f->ingest_listen, false)) {
+		conf_diag(ld, listen.line, "ingest_listen: '%.100s' is not a numeric address with a port (HOST:PORT or [V6]:PORT, PORT 1 to 65535)",
+			  f->ingest_listen);
+		rc = -1;
+	}
+	struct setting adv = conf_setting(rf, sec, "ingest_advertise");
+	if (f->ingest_advertise && !address_ok(f->ingest_advertise, true)) {
+		conf_diag(ld, adv.line, "ingest_advertise: '%.100s' is not HOST:PORT (a name or numeric address, PORT 1 to 65535)",
+			  f->ingest_advertise);
+		rc = -1;
+	}
+	bool client_ca = f->ingest_client_ca != NULL;
+	bool ccert = f->job_client_cert != NULL, ckey = f->job_client_key != NULL;
+	if (ccert != ckey) {
+		conf_diag(ld, conf_setting(rf, sec, ccert ? "job_client_cert" : "job_client_key").line,
+			  "%s: set job_client_cert and job_client_key together",
+			  ccert ? "job_client_cert" : "job_client_key");
+		rc = -1;
+	} else if (client_ca != ccert) {
+		conf_diag(ld, conf_setting(rf, sec, client_ca ? "ingest_client_ca" : "job_client_cert").line,
+			  client_ca ? "ingest_client_ca: the job needs job_client_cert and job_client_key to pass it"
+				    : "job_client_cert: only used with ingest_client_ca (the endpoint asks for no client certificate without it)");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Keys of source = job set on a sinkless feed. */
+static int job_keys_unused(struct loader *ld, const struct raw_file *rf,
+			   const struct raw_section *sec)
+{
+	int rc = 0;
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (k->section != CFG_SECTION_FEED || !(k->flags & CFG_F_JOB_ONLY))
+			continue;
+		struct setting st = conf_setting(rf, sec, k->name);
+		if (st.explicit) {
+			conf_diag(ld, st.line, "%s: only used with source = job", k->name);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /* A notify feed's tables: exactly one, the default when unset. */
 static int notify_tables(struct loader *ld, const struct raw_file *rf,
 			 const struct raw_section *sec, struct feed_config *f)
@@ -544,6 +668,11 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 		bad = 1;
 	}
 
+	if (!kbad[conf_key_index(CFG_SECTION_FEED, "source")]) {
+		if (f->source == FEED_SOURCE_JOB ? job_rules(ld, rf, sec, f) < 0 :
+						   job_keys_unused(ld, rf, sec) < 0)
+			bad = 1;
+	}
 	if (f->delivery == FEED_DELIVERY_ORDERED && ordered_rules(ld, rf, sec, f) < 0)
 		bad = 1;
 

@@ -26,7 +26,8 @@ _Static_assert(sizeof(enum log_level) == sizeof(int) &&
 	       sizeof(enum sink_type) == sizeof(int) &&
 	       sizeof(enum slow_policy) == sizeof(int) &&
 	       sizeof(enum feed_delivery) == sizeof(int) &&
-	       sizeof(enum feed_kind) == sizeof(int), "enums are ints");
+	       sizeof(enum feed_kind) == sizeof(int) &&
+	       sizeof(enum feed_source) == sizeof(int), "enums are ints");
 _Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
 	       CRDB_ENVELOPE_ROW == 2 && CRDB_ENVELOPE_KEY_ONLY == 3 &&
 	       CRDB_ENVELOPE_ENRICHED == 4, "envelopes in ENVELOPES order");
@@ -37,7 +38,8 @@ _Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
 	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
 	       SLOW_POLICY_DROP == 2 && SLOW_POLICY_JOURNAL == 3 &&
 	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1 &&
-	       FEED_KIND_TABLE == 0 && FEED_KIND_NOTIFY == 1,
+	       FEED_KIND_TABLE == 0 && FEED_KIND_NOTIFY == 1 &&
+	       FEED_SOURCE_SINKLESS == 0 && FEED_SOURCE_JOB == 1,
 	       "enums in enum_values order");
 
 /*
@@ -200,6 +202,54 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_FEED, .name = "resolved_stall_timeout", .type = CFG_DURATION,
 	  .field = FF(resolved_stall_ms), .default_value = "0", .reload = CFG_RELOAD_FEED,
 	  .help = "restart the changefeed from its checkpoint when rows arrive but the resolved timestamp has not advanced for this long, except during a scan (0: max(60s, 10 x resolved))" },
+	{ .section = CFG_SECTION_FEED, .name = "source", .type = CFG_ENUM,
+	  .field = FF(source), .default_value = "sinkless", .enum_values = "sinkless|job", .reload = CFG_RELOAD_FEED,
+	  .help = "sinkless: the feed runs its own changefeed on one connection; job: a CockroachDB changefeed job posts to the feed's HTTPS endpoint (ingest_*), always delivered ordered (crdbfeedd(8), PRODUCTION FEEDS)" },
+	{ .section = CFG_SECTION_FEED, .name = "job_id", .type = CFG_INT,
+	  .field = FF(job_id), .default_value = "0", .min = 0, .max = INT64_MAX, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: adopt this existing changefeed job instead of creating one (0: create one, or find the one recorded in state_dir)" },
+	{ .section = CFG_SECTION_FEED, .name = "job_poll", .type = CFG_DURATION,
+	  .field = FF(job_poll_ms), .default_value = "5s", .min = 100, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: how often SHOW CHANGEFEED JOB reads the job's status, error and high-water mark" },
+	{ .section = CFG_SECTION_FEED, .name = "job_client_timeout", .type = CFG_DURATION,
+	  .field = FF(job_client_timeout_ms), .default_value = "3s", .min = 1, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: the job's webhook_client_timeout: how long its nodes wait for our answer before retrying" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_listen", .type = CFG_STRING,
+	  .field = FF(ingest_listen), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: numeric address the HTTPS endpoint binds, HOST:PORT or [V6]:PORT (required)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_advertise", .type = CFG_STRING,
+	  .field = FF(ingest_advertise), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: HOST:PORT the cluster's nodes reach the endpoint at, written into the job's sink URI (default: ingest_listen)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_tls_cert", .type = CFG_TLS_FILE,
+	  .field = FF(ingest_tls_cert), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: the endpoint's PEM certificate chain: absolute path or credential:NAME (required)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_tls_key", .type = CFG_TLS_FILE,
+	  .field = FF(ingest_tls_key), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY | CFG_F_PRIVATE,
+	  .help = "source = job: the endpoint's PEM private key: absolute path or credential:NAME (required)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_client_ca", .type = CFG_TLS_FILE,
+	  .field = FF(ingest_client_ca), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: PEM CA file; when set, the job's nodes must present a client certificate it signed (job_client_cert)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_auth_file", .type = CFG_TLS_FILE,
+	  .field = FF(ingest_auth_file), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY | CFG_F_PRIVATE,
+	  .help = "source = job: file holding the bearer token every request must carry (Authorization: Bearer TOKEN; the job is given it as webhook_auth_header): absolute path or credential:NAME (required)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_max_body", .type = CFG_SIZE,
+	  .field = FF(ingest_max_body), .default_value = "8M", .min = 1024, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: largest request body accepted (413 beyond it)" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_max_connections", .type = CFG_INT,
+	  .field = FF(ingest_max_connections), .default_value = "64", .min = 1, .max = 100000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: connections open at once; more are closed when accepted" },
+	{ .section = CFG_SECTION_FEED, .name = "ingest_max_rate", .type = CFG_INT,
+	  .field = FF(ingest_max_rate), .default_value = "0", .min = 0, .max = 1000000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: requests per second accepted (429 beyond; 0: no limit)" },
+	{ .section = CFG_SECTION_FEED, .name = "job_ca_cert", .type = CFG_TLS_FILE,
+	  .field = FF(job_ca_cert), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: PEM CA the job's nodes verify the endpoint with, sent as the sink's ca_cert (default: ingest_tls_cert, for a self-signed certificate)" },
+	{ .section = CFG_SECTION_FEED, .name = "job_client_cert", .type = CFG_TLS_FILE,
+	  .field = FF(job_client_cert), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
+	  .help = "source = job: PEM client certificate the job presents (sink option client_cert); with ingest_client_ca" },
+	{ .section = CFG_SECTION_FEED, .name = "job_client_key", .type = CFG_TLS_FILE,
+	  .field = FF(job_client_key), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY | CFG_F_PRIVATE,
+	  .help = "source = job: the client certificate's PEM key (sink option client_key)" },
 
 	{ .section = CFG_SECTION_SINK, .name = "feed", .type = CFG_STRING,
 	  .field = SF(feed), .default_value = "", .reload = CFG_RELOAD_FEED,

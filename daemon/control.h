@@ -11,6 +11,8 @@
  *   metrics           the Prometheus text exposition
  *   pause FEED        {"ok":true} or {"ok":false,"error":"..."}
  *   resume FEED       the same
+ *   cancel FEED       the same: a job feed's changefeed job cancelled
+ *                     (CANCEL JOB), the feed failed until a reload
  *   reload            the same, after the reload finished (errors listed)
  *   replay FEED [OPTS] an ordered feed's journal (ctl_replay.h; OPTS is
  *                     the JSON object of ctl_replay_query_format): a
@@ -46,6 +48,10 @@ struct control_ops {
 	 * 0, or -1 when it is stopping (pause) or not paused (resume). The
 	 * caller has found it live in a view just taken. */
 	int (*pause)(void *arg, const char *feed, bool pause, const char *why);
+	/* Cancel the changefeed job of the job feed named feed (why says
+	 * who): 0, or -1 with errbuf set (a sinkless feed, no job yet). */
+	int (*cancel)(void *arg, const char *feed, const char *why,
+		      char *errbuf, size_t errlen);
 	/* Reload the configuration as SIGHUP does. 0 when it was applied,
 	 * -1 with errbuf holding the problems ("; "-joined) otherwise. */
 	int (*reload)(void *arg, char *errbuf, size_t errlen);

@@ -127,6 +127,37 @@ static json_t *notify_status(const struct feed_stats *st)
 			 "unfolded", (json_int_t)st->notify_unfolded);
 }
 
+/* A job feed's endpoint and job; JSON null for a sinkless feed. */
+static json_t *job_status(const struct feed_stats *st, int64_t now)
+{
+	if (!st->job)
+		return json_null();
+	json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				   "requests", (json_int_t)st->ingest_requests,
+				   "batches", (json_int_t)st->ingest_batches,
+				   "resolved", (json_int_t)st->ingest_resolved,
+				   "rows", (json_int_t)st->ingest_rows,
+				   "bytes", (json_int_t)st->ingest_bytes,
+				   "retried", (json_int_t)st->ingest_retried,
+				   "answered_4xx", (json_int_t)st->ingest_4xx,
+				   "answered_5xx", (json_int_t)st->ingest_5xx,
+				   "unauthorized", (json_int_t)st->ingest_unauthorized,
+				   "rate_limited", (json_int_t)st->ingest_rate_limited,
+				   "connections", (json_int_t)st->ingest_connections,
+				   "connections_refused", (json_int_t)st->ingest_connections_refused);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o*}",
+			 "id", st->job_id ? json_integer((json_int_t)st->job_id) : json_null(),
+			 "status", string_or_null(st->job_status),
+			 "error", string_or_null(st->job_error),
+			 "high_water", hlc_or_null(st->job_high_water),
+			 "lag", crdb_hlc_is_zero(st->job_high_water) ? json_null() :
+				json_real(seconds_since(now, st->job_high_water.wall / 1000000)),
+			 "polled_seconds", st->job_polled_at ?
+				json_real(seconds_since(now, st->job_polled_at)) : json_null(),
+			 "connected", st->job_connected,
+			 "ingest", ingest);
+}
+
 static json_t *feed_status(const struct daemon_view *view,
 			   const struct feed_view *feed, int64_t now)
 {
@@ -160,9 +191,10 @@ static json_t *feed_status(const struct daemon_view *view,
 	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
 		json_array_append_new(tables, json_string(fcfg->tables[i]));
 	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
-	obj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*, s:o*}",
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*, s:o*, s:o*}",
 			"name", feed->name,
 			"state", feed->state,
+			"source", fcfg ? feed_source_name(fcfg->source) : "sinkless",
 			"kind", fcfg && fcfg->kind == FEED_KIND_NOTIFY ? "notify" : "table",
 			"delivery", st->ordered ? "ordered" : "stream",
 			"paused", st->paused,
@@ -180,7 +212,8 @@ static json_t *feed_status(const struct daemon_view *view,
 			"tables", tables,
 			"dsn", string_or_null(dsn),
 			"ordered", ordered_status(st),
-			"notify", notify_status(st));
+			"notify", notify_status(st),
+			"job", job_status(st, now));
 	free(dsn);
 	return obj;
 }
@@ -338,6 +371,40 @@ static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
 	answer_ok(conn);
 }
 
+static void cmd_cancel(struct conn *conn, const struct daemon_view *view,
+		       const char *name)
+{
+	struct control *ctl = conn->ctl;
+	const struct feed_view *feed;
+	char why[160], errbuf[300];
+
+	if (!*name) {
+		ctl_answer_error(conn, "bad_request", "usage: cancel FEED");
+		return;
+	}
+	feed = ctl_find_feed(view, name);
+	if (!feed || !feed->live || !ctl->ops->cancel) {
+		char shown[128];
+
+		ctl_printable(shown, sizeof(shown), name);
+		ctl_answer_error(conn, "unknown_feed", feed ?
+			     "feed \"%s\" could not be created" :
+			     "unknown feed \"%s\"", shown);
+		return;
+	}
+	if (conn->have_cred)
+		snprintf(why, sizeof(why), "cancelled by an operator (uid %ld, pid %ld)",
+			 (long)conn->cred.uid, (long)conn->cred.pid);
+	else
+		snprintf(why, sizeof(why), "cancelled by an operator");
+	if (ctl->ops->cancel(ctl->arg, name, why, errbuf, sizeof(errbuf))) {
+		ctl_answer_error(conn, "failed", "%s", errbuf);
+		return;
+	}
+	log_notice(CONTROL_WHO, "%s: cancel the job of feed %s", conn->who, name);
+	answer_ok(conn);
+}
+
 static void cmd_reload(struct conn *conn)
 {
 	struct control *ctl = conn->ctl;
@@ -384,6 +451,8 @@ void ctl_command(struct conn *conn, char *line)
 		cmd_metrics(conn, &view);
 	} else if (strcmp(line, "pause") == 0) {
 		cmd_pause_resume(conn, &view, arg, true);
+	} else if (strcmp(line, "cancel") == 0) {
+		cmd_cancel(conn, &view, arg);
 	} else if (strcmp(line, "resume") == 0) {
 		cmd_pause_resume(conn, &view, arg, false);
 	} else if (strcmp(line, "reload") == 0 && !*arg) {
@@ -392,13 +461,13 @@ void ctl_command(struct conn *conn, char *line)
 		ctl_replay_command(conn, &view, arg);
 	} else if (!*line) {
 		ctl_answer_error(conn, "unknown_command",
-			     "empty request (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)");
+			     "empty request (expected status, metrics, pause FEED, resume FEED, cancel FEED, reload, replay FEED)");
 	} else {
 		char shown[64];
 
 		ctl_printable(shown, sizeof(shown), line);
 		ctl_answer_error(conn, "unknown_command",
-			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, reload, replay FEED)",
+			     "unknown command \"%s\"%s (expected status, metrics, pause FEED, resume FEED, cancel FEED, reload, replay FEED)",
 			     shown, *arg ? " or unexpected argument" : "");
 	}
 	daemon_view_release(&view);

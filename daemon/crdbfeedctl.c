@@ -70,6 +70,8 @@ static void usage(FILE *out)
 		"  metrics             the Prometheus metrics\n"
 		"  pause FEED          close the feed's connection, keep its subscribers\n"
 		"  resume FEED         reconnect a paused feed from its checkpoint\n"
+		"                      (a job feed: PAUSE JOB, RESUME JOB)\n"
+		"  cancel FEED         cancel a job feed's changefeed job\n"
 		"  reload              reload the configuration (as SIGHUP)\n"
 		"  tail FEED [--table T]... [--resolved] [--sink NAME]\n"
 		"                      print the feed's lines until end of file or ^C\n"
@@ -470,6 +472,30 @@ static void print_ordered_tables(json_t *status)
 		       str_or(json_object_get(item, "name"), "?"),
 		       int_at(notify, "deletes"), int_at(notify, "invalid"),
 		       int_at(notify, "folded"), int_at(notify, "unfolded"));
+	}
+	header = false;
+	json_array_foreach(json_object_get(status, "feeds"), i, item) {
+		json_t *job = json_object_get(item, "job");
+		json_t *ingest = json_object_get(job, "ingest");
+		char lag[32];
+
+		if (!json_is_object(job))
+			continue;
+		if (!header)
+			printf("\n%-20s  %20s  %-10s  %8s  %10s  %10s  %8s  %6s  %6s  %s\n", "JOB FEED",
+			       "JOB", "STATUS", "LAG", "REQUESTS", "ROWS", "RETRIED", "4XX", "5XX", "ERROR");
+		header = true;
+		if (json_is_number(json_object_get(job, "lag")))
+			snprintf(lag, sizeof(lag), "%.1fs", json_number_value(json_object_get(job, "lag")));
+		else
+			snprintf(lag, sizeof(lag), "-");
+		printf("%-20.60s  %20lld  %-10.20s  %8s  %10lld  %10lld  %8lld  %6lld  %6lld  %s\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       int_at(job, "id"), str_or(json_object_get(job, "status"), "-"), lag,
+		       int_at(ingest, "requests"), int_at(ingest, "rows"),
+		       int_at(ingest, "retried"), int_at(ingest, "answered_4xx"),
+		       int_at(ingest, "answered_5xx"),
+		       str_or(json_object_get(job, "error"), ""));
 	}
 	header = false;
 	json_array_foreach(json_object_get(status, "sinks"), i, item) {
@@ -1266,7 +1292,7 @@ static int bad_usage(const char *command)
 		const char *name, *args;
 	} usages[] = {
 		{ "status", " [--json]" }, { "metrics", "" }, { "pause", " FEED" },
-		{ "resume", " FEED" }, { "reload", "" },
+		{ "resume", " FEED" }, { "cancel", " FEED" }, { "reload", "" },
 		{ "tail", " FEED [--table T]... [--resolved] [--sink NAME]" },
 		{ "replay", " FEED [--after N | --since T] [--until T] [--table T]..." },
 		{ "scram-verifier", " USER [--iterations N] [--append FILE]" },
@@ -1339,8 +1365,8 @@ int main(int argc, char **argv)
 		return cmd_metrics(socket_path);
 	} else if (strcmp(command, "reload") == 0 && argc == 1) {
 		return cmd_simple(socket_path, "reload");
-	} else if ((strcmp(command, "pause") == 0 || strcmp(command, "resume") == 0) &&
-		   argc == 2) {
+	} else if ((strcmp(command, "pause") == 0 || strcmp(command, "resume") == 0 ||
+		    strcmp(command, "cancel") == 0) && argc == 2) {
 		if (!*argv[1] || strpbrk(argv[1], " \t\r\n") || strlen(argv[1]) > 1000) {
 			complain("bad feed name \"%s\"", argv[1]);
 			return EXIT_USAGE;

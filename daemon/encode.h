@@ -79,9 +79,9 @@ struct line *line_new_row_raw(const char *feed, const char *table,
 			      const crdb_decode_opts *opts);
 struct line *line_new_resolved(const char *feed, crdb_hlc resolved);
 /* state: "connecting", "streaming", "reconnecting", "failed", "stopped";
- * reason may be NULL. */
+ * reason may be NULL; source ("sinkless", "job") may be NULL (omitted). */
 struct line *line_new_state(const char *feed, const char *state,
-			    const char *reason);
+			    const char *reason, const char *source);
 struct line *line_new_missed(const char *feed, uint64_t missed);
 struct line *line_new_error(const char *feed, const char *message);
 /* An ordered feed's resolved line: "seq" is the last row it covers. */

@@ -609,6 +609,12 @@ static void feed_arm_watchdog(struct feed *feed)
 	struct timeval tv;
 	int64_t period = stall_ms(feed) / 5;
 
+	/* A job feed has no stream to watch: its job is polled (job.h). */
+	if (feed->cfg->source == FEED_SOURCE_JOB) {
+		event_del(feed->watchdog);
+		return;
+	}
+
 	ms_to_tv(period < 200 ? 200 : period, &tv);
 	event_del(feed->watchdog);
 	event_add(feed->watchdog, &tv);
@@ -678,6 +684,8 @@ int feed_start(struct feed *feed)
 	} else if (feed->state_dir) {
 		stream_after_journal(feed);
 	}
+	if (feed->cfg->source == FEED_SOURCE_JOB)
+		return feed_job_open(feed);
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
 	return 0;
@@ -710,6 +718,13 @@ void feed_restart(struct feed *feed, const struct feed_config *cfg)
 	/* A changed statement also ends an operator pause (feed.h). */
 	log_info(feed->who, "restarting from the checkpoint (configuration changed)");
 	feed_arm_watchdog(feed);
+	if (cfg->source == FEED_SOURCE_JOB) {
+		feed_close_conn(feed);
+		feed_job_reconfigure(feed);
+		return;
+	}
+	feed_job_close(feed->job);
+	feed->job = NULL;
 	feed_connect(feed);
 }
 
@@ -718,6 +733,10 @@ void feed_stop(struct feed *feed, const char *why)
 	if (feed->state == FEED_STOPPING || feed->state == FEED_STOPPED)
 		return;
 	feed_close_conn(feed);
+	/* The job keeps running in the cluster; its posts fail and are
+	 * retried until a daemon answers again. */
+	feed_job_close(feed->job);
+	feed->job = NULL;
 	evtimer_del(feed->backoff_timer);
 	event_del(feed->watchdog);
 	feed_set_state(feed, FEED_STOPPING, why);
@@ -744,6 +763,19 @@ int feed_pause(struct feed *feed, const char *why)
 		return -1;
 	if (feed->state == FEED_PAUSED)
 		return 0;
+	if (feed->job) {
+		/* PAUSE JOB: the job keeps its high-water mark and its
+		 * protected timestamp; the endpoint stays open for requests
+		 * already under way. */
+		char errbuf[256];
+		if (feed_job_request(feed, JOB_PAUSE, errbuf, sizeof(errbuf)) < 0) {
+			log_warning(feed->who, "cannot pause: %s", errbuf);
+			return -1;
+		}
+		snprintf(reason, sizeof(reason), "%s", why && *why ? why : "job paused by the operator");
+		feed_set_state(feed, FEED_PAUSED, reason);
+		return 0;
+	}
 	/* Closing the session ends the changefeed on the server (§2.4); the
 	 * checkpoint and what the sinks hold stay, so resume loses nothing
 	 * (rows after the checkpoint may come again, as after any reconnect). */
@@ -758,11 +790,39 @@ int feed_resume(struct feed *feed)
 {
 	if (feed->state != FEED_PAUSED)
 		return -1;
+	if (feed->job) {
+		char errbuf[256];
+		if (feed_job_request(feed, JOB_RESUME, errbuf, sizeof(errbuf)) < 0) {
+			log_warning(feed->who, "cannot resume: %s", errbuf);
+			return -1;
+		}
+		feed->stats.reconnects[RECONNECT_RESUME]++;
+		feed_set_state(feed, FEED_CONNECTING, "job resumed by the operator");
+		return 0;
+	}
 	feed->backoff_ms = 0;
 	feed->stats.reconnects[RECONNECT_RESUME]++;
 	log_info(feed->who, "resuming from the checkpoint (operator)");
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
+	return 0;
+}
+
+int feed_cancel_job(struct feed *feed, const char *why, char *errbuf,
+		    size_t errlen)
+{
+	char reason[400];
+
+	if (!feed->job) {
+		snprintf(errbuf, errlen, "feed %s has no changefeed job (source = sinkless)",
+			 feed->name);
+		return -1;
+	}
+	if (feed_job_request(feed, JOB_CANCEL, errbuf, errlen) < 0)
+		return -1;
+	snprintf(reason, sizeof(reason), "changefeed job %s; a reload or restart creates a new job from the checkpoint",
+		 why && *why ? why : "cancelled");
+	feed_fail(feed, reason);
 	return 0;
 }
 
@@ -790,6 +850,8 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 		ordered_get_stats(feed->ordered, out);
 	if (feed->notify)
 		notify_feed_get_stats(feed->notify, out);
+	if (feed->cfg->source == FEED_SOURCE_JOB)
+		feed_job_get_stats(feed->job, out);
 }
 
 bool feed_attempted(const struct feed *feed)
@@ -807,6 +869,7 @@ static void feed_release(void *ptr)
 {
 	struct feed *feed = ptr;
 
+	feed_job_close(feed->job);
 	ordered_close(feed->ordered);
 	notify_feed_free(feed->notify);
 	recent_free(feed->recent);
@@ -820,6 +883,8 @@ static void feed_release(void *ptr)
 void feed_free(struct feed *feed)
 {
 	feed_close_conn(feed);
+	feed_job_close(feed->job);
+	feed->job = NULL;
 	event_free(feed->backoff_timer);
 	event_free(feed->watchdog);
 	event_free(feed->progress);

@@ -94,6 +94,15 @@ void feed_sink_owner(struct feed *feed, struct sink_owner *out);
 int feed_pause(struct feed *feed, const char *why);
 int feed_resume(struct feed *feed);
 
+/*
+ * Operator cancel (crdbfeedctl cancel) of a job feed: CANCEL JOB, and the
+ * feed FAILED until a reload or restart, which creates a new job from the
+ * checkpoint. -1 with errbuf set for a sinkless feed or when there is no
+ * job yet.
+ */
+int feed_cancel_job(struct feed *feed, const char *why, char *errbuf,
+		    size_t errlen);
+
 /* The feed's first connection attempt is over: since feed_start it has
  * left CONNECTING and STARTING once (streaming, backoff, failed, paused),
  * or it is in none of them now. */

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "feed.h"
+#include "feed_job.h"
 #include "notify_feed.h"
 #include "ordered.h"
 #include "recent.h"
@@ -74,6 +75,8 @@ struct feed {
 	struct ordered *ordered;
 	/* kind = notify: what of the released rows gets a seq; else NULL */
 	struct notify_feed *notify;
+	/* source = job: the endpoint and the job; NULL for sinkless feeds */
+	struct feed_job *job;
 	/* delivery = stream: rows delivered since the checkpoint in this
 	 * run, so that a reconnect's re-sent rows are dropped */
 	struct recent *recent;

@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 #include "clock.h"
 #include "log.h"
+#include "names.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -41,7 +42,8 @@ struct line *feed_state_line(const struct feed *feed)
 
 	if (feed->state == FEED_STREAMING)
 		reason = NULL;
-	return line_new_state(feed->name, feed_public_state(feed), reason);
+	return line_new_state(feed->name, feed_public_state(feed), reason,
+			      feed_source_name(feed->cfg->source));
 }
 
 bool feed_blocked(const struct feed *feed)
@@ -545,7 +547,8 @@ static void ordered_stall(void *arg, bool stalled, const char *why)
 
 		snprintf(msg, sizeof(msg), "journal: %s", why ? why : "commit failed");
 		feed_note_error(feed, msg);
-		line = line_new_state(feed->name, "stalled", msg);
+		line = line_new_state(feed->name, "stalled", msg,
+				      feed_source_name(feed->cfg->source));
 		feed->blocked = true;
 		if (feed->sock_ev)
 			event_del(feed->sock_ev);

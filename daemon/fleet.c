@@ -293,6 +293,18 @@ int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *w
 	return pause ? feed_pause(fleet->feeds[i], why) : feed_resume(fleet->feeds[i]);
 }
 
+int fleet_cancel(struct fleet *fleet, const char *name, const char *why,
+		 char *errbuf, size_t errlen)
+{
+	ssize_t i = feed_index(fleet->cfg, name);
+
+	if (i < 0 || !fleet->feeds[i]) {
+		snprintf(errbuf, errlen, "feed %s is not running", name);
+		return -1;
+	}
+	return feed_cancel_job(fleet->feeds[i], why, errbuf, errlen);
+}
+
 struct journal *fleet_journal(struct fleet *fleet, const char *name)
 {
 	ssize_t i = fleet->cfg ? feed_index(fleet->cfg, name) : -1;

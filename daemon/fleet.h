@@ -66,6 +66,9 @@ void fleet_view(const struct fleet *fleet, struct daemon_view *out);
 /* Pause or resume the feed named name: 0, -1 when there is no such live
  * feed or feed_pause/feed_resume refused. */
 int fleet_pause(struct fleet *fleet, const char *name, bool pause, const char *why);
+/* Cancel the changefeed job of the job feed named name (feed_cancel_job). */
+int fleet_cancel(struct fleet *fleet, const char *name, const char *why,
+		 char *errbuf, size_t errlen);
 
 /* The open journal of the ordered feed named name, or NULL. */
 struct journal *fleet_journal(struct fleet *fleet, const char *name);

@@ -10,6 +10,11 @@
  * connections are bounded (libevent 2.1's evhttp has no cap of its own:
  * the endpoint counts them and closes new ones over the bound), and
  * requests may be rate limited (a token bucket; over it: 429).
+ * The checks run in this order: path (404), method (405), Authorization
+ * (401), rate (429; so an unauthorized peer spends none of it),
+ * Content-Type (415), Content-Encoding other than identity (415: the job
+ * must be created without compression), the body (400, the parser's
+ * reason).
  *
  * The endpoint knows nothing of feeds: a parsed body goes to the owner,
  * whose answer is the HTTP status sent back. The owner answers 200 only
@@ -42,10 +47,15 @@ struct ingest_config {
 				       certificate it signed; NULL: none asked */
 	const char *authorization;  /* the exact Authorization value expected;
 				       required (not NULL, not empty) */
-	size_t max_body;            /* bytes of a request body */
-	unsigned max_connections;   /* open at once; more are closed at accept */
-	unsigned max_rate;          /* requests per second; 0: no limit */
-	int idle_timeout_s;         /* keep-alive connection idle limit */
+	size_t max_body;            /* bytes of a request body; 0: 8 MiB.
+				       Over it evhttp answers 413 itself:
+				       neither logged nor counted here */
+	unsigned max_connections;   /* open at once; more are closed at accept
+				       (on the loop's next pass); 0: 64 */
+	unsigned max_rate;          /* requests per second, a second's worth
+				       of burst; 0: no limit */
+	int idle_timeout_s;         /* keep-alive connection idle limit;
+				       0: 60 */
 };
 
 struct ingest_owner {

@@ -373,13 +373,15 @@ struct line *line_new_resolved(const char *feed, crdb_hlc resolved)
 }
 
 struct line *line_new_state(const char *feed, const char *state,
-			    const char *reason)
+			    const char *reason, const char *source)
 {
 	json_t *obj = line_header("state", feed);
 
 	if (obj && (json_object_set_new(obj, "state", json_string(state)) ||
 		    (reason && json_object_set_new(obj, "reason",
-						   json_string(reason))))) {
+						   json_string(reason))) ||
+		    (source && json_object_set_new(obj, "source",
+						   json_string(source))))) {
 		json_decref(obj);
 		return NULL;
 	}

@@ -18,15 +18,14 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "acceptor.h"
 #include "errbuf.h"
 #include "log.h"
 #include "pgserver.h"
+#include "tls.h"
 #include "unixsock.h"
 
 #define WHO "listen_pg"
@@ -335,41 +334,6 @@ static int accept_tcp(int fd, void *arg)
 	return accept_conn(arg, fd, false);
 }
 
-/* One line naming the file when OpenSSL refuses it. */
-static bool tls_load_failed(const char *what, const char *file,
-			    char *errbuf, size_t errlen)
-{
-	char why[256];
-	ERR_error_string_n(ERR_get_error(), why, sizeof why);
-	ERR_clear_error();
-	errbuf_add(errbuf, errlen, WHO ": TLS %s %s: %s", what, file, why);
-	return false;
-}
-
-static bool tls_load(struct listen_pg *ep, char *errbuf, size_t errlen)
-{
-	const char *cert = ep->cfg.tls_cert, *key = ep->cfg.tls_key;
-	if (!key) {
-		errbuf_add(errbuf, errlen, WHO ": TLS certificate %s without a key", cert);
-		return false;
-	}
-	ep->tls = SSL_CTX_new(TLS_server_method());
-	if (!ep->tls || SSL_CTX_set_min_proto_version(ep->tls, TLS1_2_VERSION) != 1)
-		return tls_load_failed("context for", cert, errbuf, errlen);
-	if (SSL_CTX_use_certificate_chain_file(ep->tls, cert) != 1)
-		return tls_load_failed("certificate", cert, errbuf, errlen);
-	/* OpenSSL 3 checks the pair already when the key loads. */
-	bool loaded = SSL_CTX_use_PrivateKey_file(ep->tls, key, SSL_FILETYPE_PEM) == 1;
-	if (!loaded && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
-		return tls_load_failed("key", key, errbuf, errlen);
-	if (!loaded || SSL_CTX_check_private_key(ep->tls) != 1) {
-		ERR_clear_error();
-		errbuf_add(errbuf, errlen, WHO ": TLS key %s does not match certificate %s", key, cert);
-		return false;
-	}
-	return true;
-}
-
 static int tcp_listen(struct listen_pg *ep, char *errbuf, size_t errlen)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -443,8 +407,12 @@ struct listen_pg *listen_pg_new(struct event_base *base,
 		ep->users = scram_users_load(cfg->auth_file, 100000, errbuf, errlen);
 		if (!ep->users)
 			goto fail;
-		if (cfg->tls_cert && !tls_load(ep, errbuf, errlen))
-			goto fail;
+		if (cfg->tls_cert) {
+			ep->tls = tls_server_ctx_new(WHO, cfg->tls_cert, cfg->tls_key, NULL,
+						     errbuf, errlen);
+			if (!ep->tls)
+				goto fail;
+		}
 	}
 	if (cfg->unix_dir) {
 		int n = snprintf(ep->unix_path, sizeof ep->unix_path, "%s/.s.PGSQL.%d",

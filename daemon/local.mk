@@ -42,9 +42,15 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed.c daemon/feed.h \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
+	daemon/feed_job.c \
 	daemon/fleet.c daemon/fleet.h \
+	daemon/job.c daemon/job.h \
+	daemon/job_idfile.c \
+	daemon/job_int.h \
+	daemon/job_stmt.c \
 	daemon/journal.c daemon/journal.h \
 	daemon/idhash.h \
+	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
@@ -64,11 +70,14 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/sink_pg.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
+	daemon/statefile.c daemon/statefile.h \
 	daemon/stats.h \
 	daemon/subscriber.c \
 	daemon/textbuf.c daemon/textbuf.h \
+	daemon/tls.c daemon/tls.h \
 	daemon/unixsock.c daemon/unixsock.h \
-	daemon/view.h
+	daemon/view.h \
+	daemon/webhook_body.c daemon/webhook_body.h
 daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 # Only programs link it: one (non-PIC) compile per file is enough.
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared

@@ -296,6 +296,14 @@ static int control_pause(void *arg, const char *feed, bool pause, const char *wh
 	return fleet_pause(&d->fleet, feed, pause, why);
 }
 
+static int control_cancel(void *arg, const char *feed, const char *why,
+			  char *errbuf, size_t errlen)
+{
+	struct daemon *d = arg;
+
+	return fleet_cancel(&d->fleet, feed, why, errbuf, errlen);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 /*
@@ -414,6 +422,7 @@ int main(int argc, char **argv)
 		.view = daemon_view_fill,
 		.reload = control_reload,
 		.pause = control_pause,
+		.cancel = control_cancel,
 		.journal = control_journal,
 	};
 

@@ -358,6 +358,74 @@ static void render_notify(struct textbuf *buf, const struct daemon_view *view)
 	}
 }
 
+/* A job feed's endpoint (stats.h ingest_*): counters, then gauges. */
+static const struct {
+	const char *name;
+	enum metric_type type;
+	size_t offset;
+	const char *help;
+} job_values[] = {
+	{ "crdbfeedd_feed_ingest_requests_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_requests),
+	  "source = job: HTTPS requests that reached the endpoint's handler." },
+	{ "crdbfeedd_feed_ingest_batches_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_batches),
+	  "source = job: batches of rows acknowledged (200, durable)." },
+	{ "crdbfeedd_feed_ingest_resolved_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_resolved),
+	  "source = job: resolved timestamps acknowledged." },
+	{ "crdbfeedd_feed_ingest_rows_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_rows),
+	  "source = job: rows in acknowledged batches (duplicates included)." },
+	{ "crdbfeedd_feed_ingest_bytes_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_bytes),
+	  "source = job: body bytes of acknowledged requests." },
+	{ "crdbfeedd_feed_ingest_retried_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_retried),
+	  "source = job: acknowledged batches whose every row was a duplicate (a retry)." },
+	{ "crdbfeedd_feed_ingest_4xx_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_4xx),
+	  "source = job: requests refused with a 4xx status (bad body, authorization, size, rate)." },
+	{ "crdbfeedd_feed_ingest_5xx_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_5xx),
+	  "source = job: requests answered 5xx (the hold or the journal could not take them now)." },
+	{ "crdbfeedd_feed_ingest_unauthorized_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_unauthorized),
+	  "source = job: requests with a missing or wrong Authorization header." },
+	{ "crdbfeedd_feed_ingest_rate_limited_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_rate_limited),
+	  "source = job: requests refused over ingest_max_rate (429)." },
+	{ "crdbfeedd_feed_ingest_connections_refused_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_connections_refused),
+	  "source = job: connections closed at accept (over ingest_max_connections, or a failed TLS handshake)." },
+	{ "crdbfeedd_feed_ingest_connections", METRIC_GAUGE, offsetof(struct feed_stats, ingest_connections),
+	  "source = job: connections open now." },
+};
+
+static void render_job(struct textbuf *buf, const struct daemon_view *view)
+{
+	for (size_t m = 0; m < sizeof(job_values) / sizeof(job_values[0]); m++) {
+		metrics_family(buf, job_values[m].name, job_values[m].type,
+			       job_values[m].help);
+		for (size_t i = 0; i < view->nfeeds; i++) {
+			const char *labels[] = { "feed", view->feeds[i].name, NULL };
+			uint64_t value;
+
+			if (!view->feeds[i].live || !view->feeds[i].stats.job)
+				continue;
+			memcpy(&value, (const char *)&view->feeds[i].stats +
+				       job_values[m].offset, sizeof(value));
+			metrics_sample_u64(buf, job_values[m].name, labels, value);
+		}
+	}
+	metrics_family(buf, "crdbfeedd_feed_job_running", METRIC_GAUGE,
+		       "source = job: 1 while SHOW CHANGEFEED JOB says running, else 0.");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", view->feeds[i].name, NULL };
+		if (view->feeds[i].live && view->feeds[i].stats.job)
+			metrics_sample_u64(buf, "crdbfeedd_feed_job_running", labels,
+					   strcmp(view->feeds[i].stats.job_status, "running") == 0);
+	}
+	metrics_family(buf, "crdbfeedd_feed_job_high_water_seconds", METRIC_GAUGE,
+		       "source = job: the job's high-water mark (seconds since the epoch); lag is time() minus it.");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", view->feeds[i].name, NULL };
+		const struct feed_stats *st = &view->feeds[i].stats;
+		if (view->feeds[i].live && st->job && !crdb_hlc_is_zero(st->job_high_water))
+			metrics_sample_double(buf, "crdbfeedd_feed_job_high_water_seconds", labels,
+					      (double)st->job_high_water.wall / 1e9);
+	}
+}
+
 static void render_ordered(struct textbuf *buf, const struct daemon_view *view)
 {
 	const struct feed_view *feeds = view->feeds;
@@ -764,6 +832,7 @@ int metrics_render(struct textbuf *buf, const struct daemon_view *view,
 	render_feeds(buf, view, now_ms);
 	render_ordered(buf, view);
 	render_notify(buf, view);
+	render_job(buf, view);
 	render_sinks(buf, view);
 	return buf->failed ? -1 : 0;
 }

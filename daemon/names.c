@@ -1,5 +1,6 @@
 /*
- * names.c: a sink's type and policy, and a reconnect's reason, as words
+ * names.c: a sink's type and policy, a feed's source, and a reconnect's
+ * reason, as words
  * (names.h, stats.h).
  */
 #include <config.h> /* autoconf's, from the build directory */
@@ -25,6 +26,11 @@ const char *slow_policy_name(enum slow_policy policy)
 const char *sink_type_name(enum sink_type type)
 {
 	return type == SINK_STDOUT ? "stdout" : type == SINK_PG ? "pg" : "unix";
+}
+
+const char *feed_source_name(enum feed_source source)
+{
+	return source == FEED_SOURCE_JOB ? "job" : "sinkless";
 }
 
 static const char *const reconnect_names[RECONNECT_NREASONS] = {

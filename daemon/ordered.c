@@ -160,7 +160,10 @@ struct ordered *ordered_open(struct event_base *base, const char *state_dir,
 	o->order = order_new(&(struct order_limits){
 				     .memory_budget = cfg->hold_memory,
 				     .spill_dir = hold_dir,
-				     .durable = false },
+				     /* A job feed's endpoint answers a
+				      * batch once its rows are on disk
+				      * (ordered_sync). */
+				     .durable = cfg->source == FEED_SOURCE_JOB },
 			     seen_in_journal, o, errbuf, errlen);
 	if (!o->order)
 		goto fail;
@@ -213,6 +216,11 @@ crdb_hlc ordered_checkpoint(const struct ordered *o)
 uint64_t ordered_last_seq(const struct ordered *o)
 {
 	return o->last_seq;
+}
+
+int ordered_sync(struct ordered *o, char *errbuf, size_t errlen)
+{
+	return order_sync(o->order, errbuf, errlen);
 }
 
 bool ordered_stalled(const struct ordered *o)

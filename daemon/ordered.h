@@ -53,6 +53,10 @@ void ordered_close(struct ordered *o);
 crdb_hlc ordered_checkpoint(const struct ordered *o);
 /* The last sequence number released. */
 uint64_t ordered_last_seq(const struct ordered *o);
+/* A job feed's held rows made durable (fsync) before its endpoint answers
+ * 200; nothing to do for a sinkless feed, whose hold is not durable. 0 or
+ * -1 with errbuf set. */
+int ordered_sync(struct ordered *o, char *errbuf, size_t errlen);
 /* A commit failed for lack of space: rows wait, reading stops. */
 bool ordered_stalled(const struct ordered *o);
 

@@ -73,6 +73,20 @@ struct feed_stats {
 				     transaction */
 	uint64_t notify_unfolded; /* past the fold's bound: delivered unfolded */
 	uint64_t resolved_stalls; /* restarts because resolved stopped */
+	/* source = job (zero for sinkless feeds): the HTTPS endpoint
+	 * (ingest.h's counters) and the changefeed job as last polled */
+	bool job;
+	uint64_t ingest_requests, ingest_batches, ingest_resolved;
+	uint64_t ingest_rows, ingest_bytes, ingest_retried;
+	uint64_t ingest_4xx, ingest_5xx, ingest_unauthorized;
+	uint64_t ingest_rate_limited;
+	uint64_t ingest_connections, ingest_connections_refused;
+	int64_t job_id;           /* 0: none yet */
+	char job_status[32];      /* CockroachDB's word; "" unknown */
+	char job_error[512];
+	crdb_hlc job_high_water;
+	int64_t job_polled_at;    /* when SHOW CHANGEFEED JOB answered last */
+	bool job_connected;       /* the management connection is up */
 	char last_error[256];     /* last error or reason, "" = none; never
 				     holds a password (libpq never echoes
 				     one and DSNs are masked) */

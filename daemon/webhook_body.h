@@ -14,6 +14,20 @@
  * message, a "length" that differs from the payload's count, a missing or
  * non-string topic, a key that is not a JSON array, or bytes after the
  * object is refused whole, with one line saying where ("payload[3]: ...").
+ * The body must be strict JSON throughout (RFC 8259: escapes, UTF-8,
+ * number grammar), nested at most max_depth levels counting the body's own
+ * object, the payload array and the message. Its only top-level members
+ * are "payload" and "length" (a non-negative integer), or "resolved"
+ * alone; any other is refused by name. An empty payload ("length":0) is a
+ * well-formed batch of no messages.
+ *
+ * The value keeps every byte of each member it holds (name, and value with
+ * its digits, escapes and inner whitespace as received); the whitespace
+ * between the message's own tokens is dropped, and the members are joined
+ * by "," inside "{...}". The topic's escapes are resolved; a topic that
+ * is empty or holds a NUL is refused. "key" and "topic" are recognised
+ * when their names are escaped too, and may each appear once. Every part
+ * is also NUL-terminated in the storage.
  *
  * Pure: no logging, no event loop.
  */
@@ -50,7 +64,7 @@ struct webhook_body {
 /* Limits a caller sets; 0 = the default named. */
 struct webhook_body_limits {
 	size_t max_messages;         /* per body; default 100000 */
-	size_t max_depth;            /* JSON nesting; default 64 */
+	size_t max_depth;            /* JSON nesting; default 64, at most 512 */
 };
 
 /*

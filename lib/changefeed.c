@@ -1,14 +1,15 @@
 /*
- * changefeed.c: building a sinkless changefeed statement (§1, §3, §4.6,
- * §12): the spec, its targets or CDC query, identifier and literal quoting,
- * and the final statement text. The options, their table and the
- * cross-option rules are in feedopt.c.
+ * changefeed.c: building a changefeed statement, sinkless or with a sink
+ * (§1, §3, §4.6, §12, §16): the spec, its targets or CDC query, its sink
+ * URI, identifier and literal quoting, and the final statement text. The
+ * options, their table and the cross-option rules are in feedopt.c.
  *
  * Refusals use CockroachDB's own wording where its source has one (the
  * messages of changefeedbase/options.go and the encoders); the few rules
  * that are ours (parquet on a sinkless feed, malformed names) say so in
  * plain words. Options are written in the order they were first set;
- * setting one again replaces its value in place.
+ * setting one again replaces its value in place. A sink URI may carry a
+ * private key (client_key), so no message ever quotes it.
  */
 #include "config.h"
 
@@ -41,6 +42,7 @@ void crdb_feed_spec_free(crdb_feed_spec *spec)
 	}
 	crdb__free(spec->targets);
 	crdb__free(spec->query);
+	crdb__free(spec->sink);
 	for (size_t i = 0; i < spec->nopts; i++)
 		crdb__free(spec->opts[i].value);
 	crdb__free(spec);
@@ -384,6 +386,63 @@ int crdb_feed_spec_set_query(crdb_feed_spec *spec, const char *select_sql,
 }
 
 /* ------------------------------------------------------------------ */
+/* The sink                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Longer than any sink URI with its certificates and key inline. */
+#define SINK_URI_MAX (256 * 1024)
+
+/* The length of an RFC 3986 scheme followed by "://", or 0. */
+static size_t scheme_length(const char *uri)
+{
+	size_t n = 0;
+
+	if (!((uri[0] >= 'a' && uri[0] <= 'z') || (uri[0] >= 'A' && uri[0] <= 'Z')))
+		return 0;
+	while ((uri[n] >= 'a' && uri[n] <= 'z') || (uri[n] >= 'A' && uri[n] <= 'Z') ||
+	       (uri[n] >= '0' && uri[n] <= '9') || uri[n] == '+' ||
+	       uri[n] == '-' || uri[n] == '.')
+		n++;
+	return strncmp(uri + n, "://", 3) == 0 ? n : 0;
+}
+
+bool crdb__sink_is_webhook(const char *uri)
+{
+	size_t n = scheme_length(uri);
+	return (n == 13 && strncasecmp(uri, "webhook-https", n) == 0) ||
+	       (n == 12 && strncasecmp(uri, "webhook-http", n) == 0);
+}
+
+int crdb_feed_spec_set_sink(crdb_feed_spec *spec, const char *uri,
+			    crdb_error *err)
+{
+	if (!spec || !uri)
+		return crdb__fail(err, CRDB_EINVAL, "spec or sink URI is NULL");
+	if (!*uri)
+		return crdb__fail(err, CRDB_EINVAL, "empty sink URI");
+	size_t len = strnlen(uri, SINK_URI_MAX + 1);
+	if (len > SINK_URI_MAX)
+		return crdb__fail(err, CRDB_EINVAL,
+				  "sink URI is longer than %d bytes", SINK_URI_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)uri[i];
+		if (c < 0x20 || c == 0x7f)
+			return crdb__fail(err, CRDB_EINVAL,
+					  "sink URI has a control character (0x%02x) at byte %zu",
+					  c, i);
+	}
+	if (!scheme_length(uri))
+		return crdb__fail(err, CRDB_EINVAL,
+				  "sink URI does not start with scheme://");
+	char *copy = crdb__strndup(uri, len);
+	if (!copy)
+		return crdb__fail(err, CRDB_ENOMEM, "out of memory");
+	crdb__free(spec->sink);
+	spec->sink = copy;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The statement                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -404,6 +463,11 @@ char *crdb_feed_spec_build(const crdb_feed_spec *spec, bool cursor_as_param,
 	if (spec->query && spec->experimental) {
 		crdb__fail(err, CRDB_EINVAL,
 			   "EXPERIMENTAL CHANGEFEED FOR does not take a CDC query");
+		return NULL;
+	}
+	if (spec->sink && spec->experimental) {
+		crdb__fail(err, CRDB_EINVAL,
+			   "EXPERIMENTAL CHANGEFEED FOR does not take a sink (INTO)");
 		return NULL;
 	}
 	if (crdb__feed_check_rules(spec, err) < 0)
@@ -428,6 +492,10 @@ char *crdb_feed_spec_build(const crdb_feed_spec *spec, bool cursor_as_param,
 			crdb__sb_str(&sb, " FAMILY ");
 			crdb__sb_str(&sb, spec->targets[i].family);
 		}
+	}
+	if (spec->sink) {
+		crdb__sb_str(&sb, " INTO ");
+		sb_literal(&sb, spec->sink);
 	}
 	for (size_t i = 0; i < spec->nopts; i++) {
 		const struct feed_option *opt = &spec->opts[i];

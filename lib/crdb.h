@@ -356,6 +356,22 @@ int crdb_feed_spec_set_option(crdb_feed_spec *spec, const char *name,
 /* Remove an option; no error when it was not set. */
 void crdb_feed_spec_unset_option(crdb_feed_spec *spec, const char *name);
 
+/*
+ * Give the changefeed a sink: the statement becomes CREATE CHANGEFEED ...
+ * INTO 'uri' (a job, §16), the URI written as a SQL string literal (quotes
+ * doubled). Setting it again replaces it. Refuses an empty URI, one without
+ * "scheme://", one longer than 256 KiB and control characters; messages
+ * never quote the URI (it may hold a private key). With a sink, the options
+ * about sinks and jobs are accepted (webhook_auth_header,
+ * webhook_client_timeout, webhook_sink_config, compression,
+ * gc_protect_expires_after, protect_data_from_gc_on_pause, metrics_label;
+ * the webhook_* ones only for a webhook-https:// or webhook-http:// sink);
+ * without one, the build refuses them. The experimental spelling takes no
+ * sink.
+ */
+int crdb_feed_spec_set_sink(crdb_feed_spec *spec, const char *uri,
+			    crdb_error *err);
+
 /* Use the old spelling EXPERIMENTAL CHANGEFEED FOR (servers before 23.1
  * that reject CREATE CHANGEFEED without INTO; not for CDC queries). */
 void crdb_feed_spec_set_experimental(crdb_feed_spec *spec, bool experimental);

@@ -208,11 +208,14 @@ enum opt_kind {
 	OPT_ENUM_LIST, /* comma-separated subset of `values` */
 	OPT_DURATION,  /* Go duration ("10s", "1m30s"), never negative */
 	OPT_TIMESTAMP, /* HLC decimal, timestamp, or negative interval */
-	OPT_STRING     /* any non-empty text */
+	OPT_STRING,    /* any non-empty text */
+	OPT_JSON       /* a JSON object (a sink's own configuration) */
 };
 
 #define OPT_VALUE_OPTIONAL 0x1 /* may also be written as a bare flag */
 #define OPT_ZERO_OK        0x2 /* a duration of 0 is allowed */
+#define OPT_NEEDS_SINK     0x4 /* about a sink or a job: needs INTO */
+#define OPT_WEBHOOK        0x8 /* only a webhook sink takes it */
 
 struct opt_def {
 	const char *name;
@@ -223,7 +226,7 @@ struct opt_def {
 };
 
 /* The number of rows of feedopt.c's option table. */
-#define CRDB__N_FEED_OPTS 28
+#define CRDB__N_FEED_OPTS 35
 
 struct feed_target {
 	char *name;   /* rendered, quoted as needed: a, s."B" */
@@ -239,6 +242,7 @@ struct crdb_feed_spec {
 	struct feed_target *targets;
 	size_t ntargets, targets_cap;
 	char *query;
+	char *sink;   /* the INTO URI, or NULL: a sinkless feed */
 	struct feed_option opts[CRDB__N_FEED_OPTS]; /* each option at most once */
 	size_t nopts;
 	bool experimental;
@@ -257,6 +261,8 @@ void crdb__sb_str(struct sbuf *sb, const char *s);
 char *crdb__sb_finish(struct sbuf *sb, crdb_error *err);
 /* C's isspace() in the "C" locale. */
 bool crdb__is_space(char c);
+/* Whether a sink URI's scheme is webhook-https or webhook-http. */
+bool crdb__sink_is_webhook(const char *uri);
 /* The cross-option rules, checked when the statement is built. */
 int crdb__feed_check_rules(const crdb_feed_spec *spec, crdb_error *err);
 

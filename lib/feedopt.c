@@ -1,12 +1,14 @@
 /*
  * feedopt.c: the options of a changefeed statement: one table of every
- * option CockroachDB accepts on a sinkless feed (§4.6), the checks of each
- * value against it (enums, Go durations, timestamps), and the cross-option
- * rules CockroachDB applies when the statement is built.
+ * option CockroachDB accepts on a sinkless feed (§4.6) and of those about
+ * a sink or a job (§13, §16), the checks of each value against it (enums,
+ * Go durations, timestamps, JSON), and the cross-option rules CockroachDB
+ * applies when the statement is built.
  *
  * Refusals use CockroachDB's own wording where its source has one (the
- * messages of changefeedbase/options.go and the encoders); the few rules
- * that are ours (parquet on a sinkless feed) say so in plain words.
+ * messages of changefeedbase/options.go, sink.go and the encoders); the few
+ * rules that are ours (parquet on a sinkless feed, a sink's option without
+ * a sink) say so in plain words.
  */
 #include "config.h"
 
@@ -37,6 +39,7 @@ static const char *const schema_policy_values[] = {
 static const char *const on_error_values[] = { "pause", "fail", NULL };
 static const char *const virtual_columns_values[] = { "omitted", "null", NULL };
 static const char *const enriched_values[] = { "source", "schema", NULL };
+static const char *const compression_values[] = { "gzip", "zstd", NULL };
 
 /*
  * `since` records what doc/crdb-wire.md says about an option's history; NULL
@@ -79,6 +82,22 @@ static const struct opt_def opt_table[] = {
 	  "with envelope=enriched, v25.2" },
 	{ "confluent_schema_registry", OPT_STRING, 0, NULL, "format=avro" },
 	{ "avro_schema_prefix", OPT_STRING, 0, NULL, "format=avro" },
+	/* With a sink only (§13, §16): WebhookValidOptions of options.go,
+	 * and the job's own options, which a sinkless feed has no use for. */
+	{ "webhook_auth_header", OPT_STRING, OPT_NEEDS_SINK | OPT_WEBHOOK, NULL,
+	  "webhook sink: the Authorization header" },
+	{ "webhook_client_timeout", OPT_DURATION, OPT_NEEDS_SINK | OPT_WEBHOOK,
+	  NULL, "webhook sink, default 3s" },
+	{ "webhook_sink_config", OPT_JSON, OPT_NEEDS_SINK | OPT_WEBHOOK, NULL,
+	  "webhook sink: {\"Flush\":{...},\"Retry\":{...}}" },
+	{ "compression", OPT_ENUM, OPT_NEEDS_SINK, compression_values,
+	  "webhook and cloud storage sinks" },
+	{ "gc_protect_expires_after", OPT_DURATION, OPT_NEEDS_SINK | OPT_ZERO_OK,
+	  NULL, "jobs only: bounds a paused job's protected timestamp" },
+	{ "protect_data_from_gc_on_pause", OPT_FLAG, OPT_NEEDS_SINK, NULL,
+	  "jobs only; retired in new versions (\"no longer needed\")" },
+	{ "metrics_label", OPT_STRING, OPT_NEEDS_SINK, NULL,
+	  "jobs only: the job's metrics scope" },
 };
 
 _Static_assert(sizeof opt_table / sizeof opt_table[0] == CRDB__N_FEED_OPTS,
@@ -282,6 +301,31 @@ static int check_timestamp(const char *value, crdb_error *err)
 			  "AS OF SYSTEM TIME: value is neither timestamp, decimal, nor interval");
 }
 
+/* A sink's JSON configuration: CockroachDB's sink parses it into a
+ * struct, so anything but one JSON object is refused there too. Read with
+ * libcrdb's own reader (jsonread.c), which stays correct when memory runs
+ * out. */
+static int check_json_object(const struct opt_def *def, const char *value,
+			     crdb_error *err)
+{
+	crdb_error jerr;
+	crdb_error_clear(&jerr);
+	json_t *doc = crdb__jsonb_from_text(value, strlen(value), false, &jerr);
+
+	if (!doc) {
+		if (jerr.code == CRDB_ENOMEM)
+			return crdb__fail(err, CRDB_ENOMEM, "out of memory");
+		return crdb__fail(err, CRDB_EINVAL, "option %s is not valid JSON: %s",
+				  def->name, jerr.message);
+	}
+	bool object = json_is_object(doc);
+	json_decref(doc);
+	if (!object)
+		return crdb__fail(err, CRDB_EINVAL,
+				  "option %s must be a JSON object", def->name);
+	return 0;
+}
+
 static void describe_values(char *buf, size_t size, const char *const *values)
 {
 	size_t n = 0, used = 0;
@@ -393,6 +437,10 @@ static char *canonical_value(const struct opt_def *def, const char *value,
 		break;
 	case OPT_TIMESTAMP:
 		if (check_timestamp(value, err) < 0)
+			return NULL;
+		break;
+	case OPT_JSON:
+		if (check_json_object(def, value, err) < 0)
 			return NULL;
 		break;
 	case OPT_STRING:
@@ -513,9 +561,26 @@ int crdb__feed_check_rules(const crdb_feed_spec *spec, crdb_error *err)
 				  "format=csv is only usable with initial_scan_only");
 	}
 	/* Ours: parquet files go to cloud storage only (§4.6). */
-	if (strcmp(format, "parquet") == 0)
+	bool webhook = spec->sink && crdb__sink_is_webhook(spec->sink);
+	if (strcmp(format, "parquet") == 0 && (!spec->sink || webhook))
 		return crdb__fail(err, CRDB_EINVAL,
+				  spec->sink ?
+				  "format=parquet is only usable with a cloud storage sink, not a webhook sink" :
 				  "format=parquet is only usable with a cloud storage sink, not a sinkless changefeed");
+	/* Options about a sink or a job: ours without a sink (CockroachDB
+	 * would take some and ignore them); sink.go validateSinkOptions'
+	 * wording for a webhook option on another sink (§16). */
+	for (size_t i = 0; i < spec->nopts; i++) {
+		const struct opt_def *def = spec->opts[i].def;
+		if ((def->flags & OPT_NEEDS_SINK) && !spec->sink)
+			return crdb__fail(err, CRDB_EINVAL,
+					  "option %s needs a sink: it is only usable with CREATE CHANGEFEED ... INTO",
+					  def->name);
+		if ((def->flags & OPT_WEBHOOK) && !webhook)
+			return crdb__fail(err, CRDB_EINVAL,
+					  "this sink is incompatible with option %s",
+					  def->name);
+	}
 	if (is_set(spec, "unordered") && is_set(spec, "resolved"))
 		return crdb__fail(err, CRDB_EINVAL,
 				  "unordered is not usable with resolved because resolved timestamps cannot be guaranteed to be correct in unordered mode");

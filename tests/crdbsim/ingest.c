@@ -658,8 +658,13 @@ int sim_engine_apply_gc(struct simfeed_engine *e, struct sim_hlc threshold)
 	snprintf(logical, sizeof logical, "%" PRId32, e->gc_threshold.logical);
 	if (PQstatus(c) == CONNECTION_OK) {
 		PGresult *res = PQexecParams(c,
-			"WITH del AS (DELETE FROM crdbsim.history"
-			" WHERE (wall, logical) < ($1::bigint, $2::integer)"
+			/* History a protected timestamp still needs stays:
+			 * the deletion stops at the oldest record. */
+			"WITH del AS (DELETE FROM crdbsim.history h"
+			" WHERE (h.wall, h.logical) < ($1::bigint, $2::integer)"
+			" AND NOT EXISTS (SELECT 1 FROM"
+			"  crdbsim.protected_timestamps p"
+			"  WHERE (p.wall, p.logical) <= (h.wall, h.logical))"
 			" RETURNING 1)"
 			" UPDATE crdbsim.meta SET gc_wall = $1, gc_logical = $2"
 			" WHERE id = 1", 2, NULL, params, NULL, NULL, 0);

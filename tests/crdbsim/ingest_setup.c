@@ -36,6 +36,12 @@ static const char setup_sql[] =
 	" gc_wall bigint NOT NULL DEFAULT 0,"
 	" gc_logical integer NOT NULL DEFAULT 0);"
 	"INSERT INTO crdbsim.meta (id) VALUES (1) ON CONFLICT DO NOTHING;"
+	/* Protected timestamps (changefeed jobs, sim_job.c): the GC keeps
+	 * history at or above the oldest record. UNLOGGED: logical decoding
+	 * never sees it, and it still outlives crdbsim. */
+	"CREATE UNLOGGED TABLE IF NOT EXISTS crdbsim.protected_timestamps ("
+	" id bigint PRIMARY KEY, wall bigint NOT NULL,"
+	" logical integer NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS crdbsim.ddl ("
 	" id bigserial PRIMARY KEY, kind text NOT NULL,"
 	" schema_name text NOT NULL, table_name text NOT NULL,"

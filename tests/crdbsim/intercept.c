@@ -723,6 +723,50 @@ static bool version_refuses(const char *p, const struct sim_rewrite_ctx *ctx,
 	return false;
 }
 
+/*
+ * SHOW CHANGEFEED JOBS, and SHOW CHANGEFEED JOB <expr> (p just past JOB or
+ * JOBS), as a SELECT over the jobs crdbsim keeps in PostgreSQL (sim_job.c),
+ * with CockroachDB's columns (doc/crdb-wire.md §16); malloc'd, NULL when
+ * out of memory.
+ */
+static char *show_changefeed_jobs_sql(const char *p,
+				      const struct sim_rewrite_ctx *ctx)
+{
+	char *arg = rest(p);
+	if (!arg)
+		return NULL;
+	struct sbuf b = {0};
+	sb_puts(&b, "SELECT job_id, description, user_name, status,"
+		" running_status, created, started, finished, modified,"
+		" CASE WHEN hw_wall = 0 AND hw_logical = 0 THEN NULL ELSE"
+		" (hw_wall::text || '.' || lpad(hw_logical::text, 10, '0'))"
+		"::numeric END AS high_water_timestamp,");
+	/* §16.6: readable_high_water_timestamptz from v25.1, topics from
+	 * v22.1 */
+	if (ctx->version >= 250100)
+		sb_puts(&b, " CASE WHEN hw_wall = 0 AND hw_logical = 0 THEN NULL"
+			" ELSE to_timestamp(hw_wall / 1000000000.0) END AS"
+			" readable_high_water_timestamptz,");
+	sb_puts(&b, " error, sink_uri, full_table_names,");
+	if (ctx->version >= 220100)
+		sb_puts(&b, " topics,");
+	sb_puts(&b, " format FROM crdbsim.changefeed_jobs");
+	if (*arg) {
+		char *expr = rewrite(arg, ctx, NULL, NULL, NULL);
+		if (!expr) {
+			free(arg);
+			return NULL;
+		}
+		sb_puts(&b, " WHERE job_id = (");
+		sb_puts(&b, expr);
+		sb_puts(&b, ")");
+		free(expr);
+	}
+	free(arg);
+	sb_puts(&b, " ORDER BY created DESC, job_id");
+	return sb_take(&b);
+}
+
 int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 		 struct sim_stmt *out)
 {
@@ -768,6 +812,24 @@ int sim_classify(const char *sql, const struct sim_rewrite_ctx *ctx,
 			return -1;
 		free(out->sql);
 		out->sql = s;
+		return 0;
+	}
+	if ((q = kw(p, "SHOW")) && (q = kw(q, "CHANGEFEED")) &&
+	    ((r = kw(q, "JOBS")) || (r = kw(q, "JOB")))) {
+		char *s = show_changefeed_jobs_sql(r, ctx);
+		if (!s)
+			return -1;
+		free(out->sql);
+		out->sql = s;
+		return 0;
+	}
+	if (((q = kw(p, "PAUSE")) || (q = kw(p, "RESUME")) ||
+	     (q = kw(p, "CANCEL"))) && kw(q, "JOB")) {
+		out->kind = SIM_JOB;
+		return 0;
+	}
+	if ((q = kw(p, "ALTER")) && kw(q, "CHANGEFEED")) {
+		out->kind = SIM_JOB;
 		return 0;
 	}
 	if ((q = kw(p, "CREATE")) && kw(q, "CHANGEFEED")) {

@@ -21,6 +21,9 @@ enum sim_kind {
 	SIM_SET_CLUSTER_SETTING, /* name, arg = value */
 	SIM_LISTEN,
 	SIM_UNLISTEN,
+	SIM_JOB,                /* PAUSE / RESUME / CANCEL JOB, ALTER
+				   CHANGEFEED, CREATE CHANGEFEED ... INTO
+				   (sim_job_sql.c) */
 	SIM_ERROR,              /* answered with sqlstate/message */
 };
 

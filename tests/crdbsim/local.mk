@@ -85,6 +85,13 @@ dist_check_DATA += \
 	tests/crdbsim/cases/wal2json_capture.jsonl \
 	tests/crdbsim/cases/wal2json_capture.sql
 
+# The changefeed job's webhook sink: an HTTPS client (libevent_openssl).
+CRDBSIM_WEBHOOK_SOURCES = \
+	tests/crdbsim/sim_webhook.h \
+	tests/crdbsim/sim_webhook_int.h \
+	tests/crdbsim/sim_webhook.c \
+	tests/crdbsim/sim_webhook_http.c
+
 # The emulator itself.
 noinst_PROGRAMS += tests/crdbsim/crdbsim
 tests_crdbsim_crdbsim_SOURCES = \
@@ -109,8 +116,15 @@ tests_crdbsim_crdbsim_SOURCES = \
 	tests/crdbsim/rowdesc.h \
 	tests/crdbsim/sim_control.c \
 	tests/crdbsim/malform.h \
+	$(CRDBSIM_WEBHOOK_SOURCES) \
+	tests/crdbsim/sim_job.c \
+	tests/crdbsim/sim_job.h \
+	tests/crdbsim/sim_job_sink.c \
+	tests/crdbsim/sim_job_sink.h \
+	tests/crdbsim/sim_job_sql.c \
 	$(CRDBSIM_FEED_SOURCES)
-# libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c).
+# libevent_openssl and OpenSSL: crdbsim's TLS (startup.c, server.c) and
+# its webhook sink's HTTPS client.
 tests_crdbsim_crdbsim_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
@@ -198,3 +212,14 @@ tests_crdbsim_check_sim_malform_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 tests_crdbsim_check_sim_malform_LDADD = $(TESTS_LIB_LIBADD) $(JANSSON_LIBS) \
 	$(LIBPQ_LIBS)
 dist_check_DATA += tests/crdbsim/cases/malform.cases
+
+# Changefeed jobs with a webhook sink (sim_job*.c), against crdbsim with
+# an HTTPS receiver of the test's own (OpenSSL, a thread per connection).
+check_PROGRAMS += tests/crdbsim/check_sim_job
+TESTS += tests/crdbsim/check_sim_job
+tests_crdbsim_check_sim_job_SOURCES = tests/crdbsim/check_sim_job.c \
+	tests/crdbsim/wire_helpers.h
+tests_crdbsim_check_sim_job_CFLAGS = $(tests_crdbsim_check_sim_wire_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_crdbsim_check_sim_job_LDADD = $(TESTS_LIB_LIBADD) $(CHECK_LIBS) \
+	$(JANSSON_LIBS) $(LIBPQ_LIBS) $(OPENSSL_LIBS) -lpthread

@@ -14,7 +14,9 @@
  * Names: t, s.t, db.s.t (db must be defaultdb; a two-part name whose first
  * part is defaultdb means defaultdb.public.t), double-quoted identifiers
  * keep their case, unquoted ones are lower-cased. A statement with INTO has
- * a sink, which crdbsim does not emulate: it is refused (0A000). Refused
+ * a sink: sim_parse_changefeed refuses it (0A000); sim_parse_changefeed_job
+ * parses it for a changefeed job (sim_job.c), keeping the sink URI and the
+ * options as given, and leaves the webhook_* options to the job. Refused
  * here as CockroachDB does: duplicate targets, system tables, virtual
  * schemas, FOR DATABASE. Table existence is the engine's to check.
  * Links with render.c (sim_hlc_format for error texts).
@@ -528,9 +530,128 @@ static size_t statement_end(const char *sql, size_t n)
 	return end;
 }
 
+/* Options of the webhook sink: a job's, never applied to the feed. */
+static bool is_webhook_option(const char *name)
+{
+	return !strcmp(name, "webhook_sink_config") ||
+	       !strcmp(name, "webhook_auth_header") ||
+	       !strcmp(name, "webhook_client_timeout");
+}
+
+/* The sink URI after INTO (lexer on it) into spec. */
+static int parse_sink(struct lexer *lx, const char *const *params,
+		      int nparams, struct sim_job_spec *spec,
+		      struct simfeed_error *err)
+{
+	const char *v = NULL;
+	if (lx->cur.kind == TK_STRING) {
+		v = lx->cur.text;
+	} else if (lx->cur.kind == TK_PARAM) {
+		int k = lx->cur.param;
+		if (k < 1 || k > nparams || !params[k - 1])
+			return parse_fail(err, SQLSTATE_PROTOCOL,
+					  "no value provided for placeholder: $%d", k);
+		v = params[k - 1];
+	} else {
+		return parse_syntax_error(lx, err);
+	}
+	spec->sink_uri = strdup(v);
+	if (!spec->sink_uri)
+		return parse_fail(err, SQLSTATE_UNCATEGORIZED, "out of memory");
+	parse_next(lx);
+	return 0;
+}
+
+/* Keep every option as given, for the job to store and show. */
+static int keep_options(const struct optlist *opts, struct sim_job_spec *spec,
+			struct simfeed_error *err)
+{
+	spec->opt_names = calloc(opts->n + 1, sizeof *spec->opt_names);
+	spec->opt_values = calloc(opts->n + 1, sizeof *spec->opt_values);
+	if (!spec->opt_names || !spec->opt_values)
+		return parse_fail(err, SQLSTATE_UNCATEGORIZED, "out of memory");
+	for (size_t i = 0; i < opts->n; i++) {
+		spec->opt_names[i] = strdup(opts->v[i].name);
+		spec->opt_values[i] = opts->v[i].value ?
+				      strdup(opts->v[i].value) : NULL;
+		spec->nopts = i + 1;
+		if (!spec->opt_names[i] ||
+		    (opts->v[i].value && !spec->opt_values[i]))
+			return parse_fail(err, SQLSTATE_UNCATEGORIZED, "out of memory");
+	}
+	return 0;
+}
+
+void sim_job_spec_clear(struct sim_job_spec *spec)
+{
+	for (size_t i = 0; i < spec->nopts; i++) {
+		free(spec->opt_names[i]);
+		free(spec->opt_values[i]);
+	}
+	free(spec->opt_names);
+	free(spec->opt_values);
+	free(spec->sink_uri);
+	memset(spec, 0, sizeof *spec);
+}
+
+bool sim_changefeed_has_sink(const char *sql)
+{
+	struct lexer lx = { .s = sql, .n = sql ? strlen(sql) : 0 };
+	bool sink = false;
+	parse_next(&lx);
+	if (!parse_is_kw(&lx, "create")) {
+		free(lx.cur.text);
+		return false;
+	}
+	parse_next(&lx);
+	if (!parse_is_kw(&lx, "changefeed")) {
+		free(lx.cur.text);
+		return false;
+	}
+	/* INTO comes before WITH and AS; neither can be a table name. */
+	for (parse_next(&lx); lx.cur.kind != TK_END && !sink; parse_next(&lx)) {
+		if (parse_is_kw(&lx, "with") || parse_is_kw(&lx, "as"))
+			break;
+		sink = parse_is_kw(&lx, "into");
+	}
+	free(lx.cur.text);
+	return sink;
+}
+
+static int parse_changefeed(const char *sql, const char *const *params,
+			    int nparams, int64_t now_ns,
+			    struct simfeed_stmt **out, struct sim_job_spec *spec,
+			    struct simfeed_error *err);
+
 int sim_parse_changefeed(const char *sql, const char *const *params,
 			 int nparams, int64_t now_ns,
 			 struct simfeed_stmt **out, struct simfeed_error *err)
+{
+	return parse_changefeed(sql, params, nparams, now_ns, out, NULL, err);
+}
+
+int sim_parse_changefeed_job(const char *sql, const char *const *params,
+			     int nparams, int64_t now_ns,
+			     struct simfeed_stmt **out, struct sim_job_spec *spec,
+			     struct simfeed_error *err)
+{
+	memset(spec, 0, sizeof *spec);
+	int rc = parse_changefeed(sql, params, nparams, now_ns, out, spec, err);
+	if (rc == 1 && !spec->sink_uri) {
+		sim_stmt_free(*out);
+		*out = NULL;
+		rc = parse_fail(err, SQLSTATE_UNCATEGORIZED,
+				"crdbsim: a changefeed job needs INTO a sink");
+	}
+	if (rc != 1)
+		sim_job_spec_clear(spec);
+	return rc;
+}
+
+static int parse_changefeed(const char *sql, const char *const *params,
+			    int nparams, int64_t now_ns,
+			    struct simfeed_stmt **out, struct sim_job_spec *spec,
+			    struct simfeed_error *err)
 {
 	struct lexer lx = { .s = sql, .n = sql ? strlen(sql) : 0 };
 	struct simfeed_stmt *st = NULL;
@@ -575,14 +696,26 @@ int sim_parse_changefeed(const char *sql, const char *const *params,
 		query = true;
 	}
 	if (parse_is_kw(&lx, "into")) {
-		parse_fail(err, SQLSTATE_UNSUPPORTED,
-			   "crdbsim emulates only sinkless changefeeds: CREATE CHANGEFEED ... INTO (a sink) is not supported");
-		goto out;
+		if (!spec) {
+			parse_fail(err, SQLSTATE_UNSUPPORTED,
+				   "crdbsim emulates only sinkless changefeeds: CREATE CHANGEFEED ... INTO (a sink) is not supported");
+			goto out;
+		}
+		parse_next(&lx);
+		if (parse_sink(&lx, params, nparams, spec, err) < 0)
+			goto out;
 	}
 	if (parse_is_kw(&lx, "with")) {
 		parse_next(&lx);
 		if (parse_options(&lx, params, nparams, &opts, err) < 0)
 			goto out;
+	}
+	if (spec && keep_options(&opts, spec, err) < 0)
+		goto out;
+	if (query && spec) {
+		parse_fail(err, SQLSTATE_UNSUPPORTED,
+			   "crdbsim does not emulate changefeed jobs with CDC queries");
+		goto out;
 	}
 	if (query) {
 		if (!parse_is_kw(&lx, "as")) {
@@ -619,9 +752,12 @@ int sim_parse_changefeed(const char *sql, const char *const *params,
 			st->firehose_size = 100;
 		}
 	}
-	for (size_t i = 0; i < opts.n; i++)
+	for (size_t i = 0; i < opts.n; i++) {
+		if (spec && spec->sink_uri && is_webhook_option(opts.v[i].name))
+			continue;       /* the job's webhook sink reads these */
 		if (parse_apply_option(st, &opts.v[i], now_ns, &seen, err) < 0)
 			goto out;
+	}
 	if (parse_check_options(st, &seen, now_ns, err) < 0 || set_displays(st, err) < 0)
 		goto out;
 	*out = st;

@@ -192,4 +192,13 @@ int feedwire_run(struct sim_session *s, const char *sql, char *const *params,
 /* The feed ended (error, completion or cancel): back to READY. */
 void feedwire_end(struct sim_session *s, bool failed);
 
+/* ---- sim_job_sql.c ---- */
+/* Changefeed job statements (SIM_JOB): the columns for Describe (or
+ * NoData), and running one (RowDescription too unless extended); false
+ * after an error sent. */
+bool jobwire_describe(struct sim_session *s, const char *sql,
+		      const int16_t formats[3]);
+bool jobwire_run(struct sim_session *s, const char *sql, char *const *params,
+		 int nparams, bool extended, const int16_t formats[3]);
+
 #endif /* CRDBSIM_SESSION_H */

@@ -9,7 +9,8 @@
  * one session in session.c, startup.c, statements.c, answer.c and
  * feedwire.c (see session.h), intercept.c (which statements crdbsim
  * answers itself, and SQL rewrites), proto.c (v3 message encoding),
- * sim_control.c (the fault-injection control socket).
+ * sim_control.c (the fault-injection control socket), sim_job*.c
+ * (changefeed jobs with a webhook sink).
  */
 #ifndef CRDBSIM_SIM_H
 #define CRDBSIM_SIM_H
@@ -43,6 +44,7 @@ struct sim_session;
 struct sim_server {
 	struct event_base *base;
 	struct simfeed_engine *engine;
+	struct sim_jobs *jobs;          /* changefeed jobs (sim_job.h) */
 	/* libpq conninfo of PostgreSQL's database "defaultdb" (sessions use
 	 * it with their own dbname), and a blocking helper connection to it
 	 * for evaluating CANCEL QUERIES subqueries. */

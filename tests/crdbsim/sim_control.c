@@ -7,6 +7,8 @@
 
 #include "sim.h"
 #include "malform.h"
+#include "sim_job.h"
+#include "sim_webhook.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +88,35 @@ static void run_malform(char *arg, char **save, char *reply, size_t len)
 	snprintf(reply, len, "ok %u", sim_malform_pending());
 }
 
+/* webhook-fault status CODE N | timeout N | refuse N | clear: the next N
+ * requests of every job's webhook sink (sim_webhook.h). */
+static void run_webhook_fault(char *arg, char **save, char *reply, size_t len)
+{
+	char *a = strtok_r(NULL, " \t", save);
+	char *b = a ? strtok_r(NULL, " \t", save) : NULL;
+	int64_t code = 0, n = 0;
+	bool extra = strtok_r(NULL, " \t", save) != NULL;
+
+	if (arg && !strcmp(arg, "clear") && !a) {
+		sim_webhook_fault(NULL, SIM_WEBHOOK_FAULT_CLEAR, 0, 0);
+		snprintf(reply, len, "ok clear");
+	} else if (arg && !strcmp(arg, "status") && a && b && !extra &&
+		   parse_int64(a, &code) && code >= 100 && code <= 599 &&
+		   parse_int64(b, &n) && n <= 1000000) {
+		sim_webhook_fault(NULL, SIM_WEBHOOK_FAULT_STATUS, (int)code, (int)n);
+		snprintf(reply, len, "ok status %d %d", (int)code, (int)n);
+	} else if (arg && (!strcmp(arg, "timeout") || !strcmp(arg, "refuse")) &&
+		   a && !b && parse_int64(a, &n) && n <= 1000000) {
+		sim_webhook_fault(NULL, !strcmp(arg, "timeout") ?
+				  SIM_WEBHOOK_FAULT_TIMEOUT :
+				  SIM_WEBHOOK_FAULT_REFUSE, 0, (int)n);
+		snprintf(reply, len, "ok %s %d", arg, (int)n);
+	} else {
+		snprintf(reply, len, "error usage: webhook-fault status CODE N | "
+			 "timeout N | refuse N | clear");
+	}
+}
+
 static void run_command(struct sim_server *srv, char *line, char *reply,
 			size_t len)
 {
@@ -157,6 +188,19 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 			srv->default_version = ver;
 			snprintf(reply, len, "ok %d", ver);
 		}
+	} else if (!strcmp(cmd, "jobs")) {
+		char list[480];
+		int n = sim_jobs_list(srv->jobs, list, sizeof list);
+		snprintf(reply, len, "ok %d%s%s", n, n ? " " : "", list);
+	} else if (!strcmp(cmd, "webhook-dup")) {
+		if (arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
+			sim_jobs_set_duplicate_posts(srv->jobs, !strcmp(arg, "on"));
+			snprintf(reply, len, "ok %s", arg);
+		} else {
+			snprintf(reply, len, "error usage: webhook-dup on|off");
+		}
+	} else if (!strcmp(cmd, "webhook-fault")) {
+		run_webhook_fault(arg, &save, reply, len);
 	} else if (!strcmp(cmd, "stats")) {
 		unsigned feeds;
 		unsigned sessions = sim_count_sessions(srv, &feeds);

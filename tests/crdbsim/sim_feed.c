@@ -641,8 +641,8 @@ int simfeed_duplicate(struct simfeed_engine *e, int n)
 void sim_feeds_gc(struct simfeed_engine *e, struct sim_hlc threshold)
 {
 	for (struct simfeed *f = e->feeds; f; f = f->next) {
-		if (f->stopped || (f->state != FEED_LIVE &&
-				   f->state != FEED_SCAN))
+		if (f->stopped || f->stmt->gc_protected ||
+		    (f->state != FEED_LIVE && f->state != FEED_SCAN))
 			continue;
 		if (sim_hlc_cmp(f->pos, threshold) >= 0 ||
 		    !pos_before(f, e->head))

@@ -139,7 +139,7 @@ void feed_validate(struct simfeed *f)
 				   "cannot specify timestamp in the future");
 			return;
 		}
-		if (sim_hlc_cmp(s->cursor, gc) < 0) {
+		if (sim_hlc_cmp(s->cursor, gc) < 0 && !s->gc_protected) {
 			/* KV prints timestamps as sec.nanos,logical. */
 			snprintf(c, sizeof c, "%" PRId64 ".%09" PRId64 ",%d",
 				 s->cursor.wall / 1000000000,

@@ -9,11 +9,13 @@
  *           [--pid-file PATH] [--emulate-version 23.1.11] [--rangefeed]
  *           [--gc-ttl 25h] [--closed-ts-target 3s] [--password PW]
  *           [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+ *           [--webhook-nodes K]
  */
 #include "config.h"
 
 #include "sim.h"
 #include "session.h"    /* sim_tls_init */
+#include "sim_job.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +56,7 @@ static void usage(FILE *f)
 		"               [--gc-ttl DURATION] [--closed-ts-target DURATION]\n"
 		"               [--password PW]\n"
 		"               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+		"               [--webhook-nodes K]\n"
 		"See tests/crdbsim/README.md.\n");
 }
 
@@ -248,6 +251,7 @@ int main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-client-ca", required_argument, NULL, 'A'},
+		{"webhook-nodes", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -261,6 +265,8 @@ int main(int argc, char **argv)
 	 * told (crdbsim-env passes a short one to keep tests fast). */
 	int64_t closed_ts_ms = SIM_CLOSED_TS_DEFAULT_MS;
 	bool rangefeed = false;
+	/* Emulated nodes posting a job's webhook batches at once. */
+	int webhook_nodes = 3;
 	int opt;
 
 	memset(&srv, 0, sizeof srv);
@@ -296,6 +302,16 @@ int main(int argc, char **argv)
 				return 64;
 			}
 			break;
+		case 'N': {
+			char *end;
+			long k = strtol(optarg, &end, 10);
+			if (*end || k < 1 || k > 64) {
+				fprintf(stderr, "crdbsim: bad --webhook-nodes %s (1..64)\n", optarg);
+				return 64;
+			}
+			webhook_nodes = (int)k;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 64;
 		}
@@ -347,6 +363,13 @@ int main(int argc, char **argv)
 	 * --closed-ts-target. */
 	if (sim_settings_load(&srv) != 0)
 		return 1;
+	/* Jobs stored as running start again from their high-water mark. */
+	srv.jobs = sim_jobs_new(srv.base, srv.engine, srv.admin, webhook_nodes,
+				errbuf, sizeof errbuf);
+	if (!srv.jobs) {
+		sim_log("%s", errbuf);
+		return 1;
+	}
 	struct event *sigs[3];
 	const int signums[3] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {
@@ -377,6 +400,8 @@ int main(int argc, char **argv)
 	while (srv.sessions)
 		sim_session_free(srv.sessions);
 	/* Let deferred frees run. */
+	event_base_loop(srv.base, EVLOOP_NONBLOCK);
+	sim_jobs_free(srv.jobs);
 	event_base_loop(srv.base, EVLOOP_NONBLOCK);
 	simfeed_engine_free(srv.engine);
 	for (int i = 0; i < 3; i++)

@@ -97,4 +97,18 @@ void sim_webhook_get_stats(const struct sim_webhook *wh,
  * would. */
 void sim_webhook_set_duplicate_posts(struct sim_webhook *wh, bool on);
 
+/* Faults for the control socket's webhook-fault command. The state is
+ * process-wide: every sink, including ones created after the call (a job
+ * restarting its changefeed), takes the next requests from the same count,
+ * so wh may be NULL. Duplicate posts never take one. */
+enum sim_webhook_fault {
+	SIM_WEBHOOK_FAULT_CLEAR,    /* no more injected faults */
+	SIM_WEBHOOK_FAULT_STATUS,   /* sent, the answer taken as status code */
+	SIM_WEBHOOK_FAULT_TIMEOUT,  /* sent, then taken as timed out */
+	SIM_WEBHOOK_FAULT_REFUSE    /* not sent: taken as connection refused */
+};
+/* The next count requests get fault kind (code: STATUS's status). */
+void sim_webhook_fault(struct sim_webhook *wh, enum sim_webhook_fault kind,
+		       int code, int count);
+
 #endif /* CRDBSIM_SIM_WEBHOOK_H */

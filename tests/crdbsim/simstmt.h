@@ -55,6 +55,10 @@ struct simfeed_stmt {
 	bool has_resolved;
 	int64_t resolved_ms;       /* 0 = every advance */
 	int64_t min_checkpoint_ms; /* default 30000, as CockroachDB */
+	/* A changefeed job's restart from its high-water mark, which its
+	 * protected timestamp record keeps from the GC: the cursor is not
+	 * checked against the GC threshold, and a GC does not end it. */
+	bool gc_protected;
 	/* firehose (benchmarks): see README.md */
 	bool firehose;
 	uint64_t firehose_events;
@@ -114,6 +118,24 @@ json_t *sim_wal2json_loads(const char *text, size_t len);
 
 /* Free a statement from sim_parse_changefeed (NULL is fine). */
 void sim_stmt_free(struct simfeed_stmt *stmt);
+
+/* A changefeed job's statement, CREATE CHANGEFEED FOR ... INTO 'URI' WITH
+ * ...: the sink URI and every option as given ($n replaced; a NULL value
+ * is an option given without one). */
+struct sim_job_spec {
+	char *sink_uri;
+	char **opt_names, **opt_values;
+	size_t nopts;
+};
+/* Whether sql is CREATE CHANGEFEED ... INTO (a sink). */
+bool sim_changefeed_has_sink(const char *sql);
+/* Parse a statement with INTO: the feed to run (webhook_* options not
+ * applied to it) and the spec; same return convention as below. */
+int sim_parse_changefeed_job(const char *sql, const char *const *params,
+			     int nparams, int64_t now_ns,
+			     struct simfeed_stmt **out, struct sim_job_spec *spec,
+			     struct simfeed_error *err);
+void sim_job_spec_clear(struct sim_job_spec *spec);
 
 /* Parse the statement (see simfeed_parse for the return convention). */
 int sim_parse_changefeed(const char *sql, const char *const *params,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "simstmt.h"
 
 /* ---- forwarding and bookkeeping ---- */
 
@@ -144,6 +145,17 @@ static int handle_query(struct sim_session *s, const char *payload,
 	}
 	static const int16_t text[3] = {0, 0, 0};
 	int rc = H_DONE;
+	if (st.kind == SIM_CHANGEFEED && sim_changefeed_has_sink(sql))
+		st.kind = SIM_JOB;
+	if (st.kind == SIM_JOB) {
+		drop_input(s, total);
+		if (answer_txn_allows(s, &st))
+			jobwire_run(s, sql, NULL, 0, false, text);
+		if (!s->dead)
+			sess_ready(s);
+		sim_stmt_clear(&st);
+		return s->dead ? H_GONE : H_DONE;
+	}
 	if (st.kind == SIM_CHANGEFEED) {
 		int fr = feedwire_run(s, sql, NULL, 0, false, text);
 		if (fr != 0) {
@@ -204,6 +216,8 @@ static int handle_parse(struct sim_session *s, const char *payload,
 		sess_fatal(s, "53200", "out of memory");
 		return H_GONE;
 	}
+	if (st.kind == SIM_CHANGEFEED && sim_changefeed_has_sink(sql))
+		st.kind = SIM_JOB;
 	if (st.kind != SIM_RELAY) {
 		if (!sess_settle_backend(s)) {
 			sim_stmt_clear(&st);
@@ -397,7 +411,12 @@ static int handle_describe(struct sim_session *s, const char *payload,
 			proto_put_int32(&m, 25);        /* text [INF] */
 		rc = proto_end(&m, sess_out(s));
 	}
-	if (o->st.kind == SIM_CHANGEFEED) {
+	if (o->st.kind == SIM_JOB) {
+		static const int16_t text[3] = {0, 0, 0};
+		if (!jobwire_describe(s, o->st.sql,
+				      what == 'P' ? o->formats : text))
+			rc = -1;
+	} else if (o->st.kind == SIM_CHANGEFEED) {
 		/* §2.1: the three columns are known before execution. */
 		static const char *const names[3] = {"table", "key", "value"};
 		static const uint32_t oids[3] = {25, 17, 17};
@@ -441,6 +460,13 @@ static int handle_execute(struct sim_session *s, const char *payload,
 			fr = -1;
 		}
 		if (fr < 0 && !s->dead)
+			s->skip_until_sync = true;
+		return s->dead ? H_GONE : H_DONE;
+	}
+	if (o->st.kind == SIM_JOB) {
+		if ((!answer_txn_allows(s, &o->st) ||
+		     !jobwire_run(s, o->st.sql, o->params, o->nparams, true,
+				  o->formats)) && !s->dead)
 			s->skip_until_sync = true;
 		return s->dead ? H_GONE : H_DONE;
 	}

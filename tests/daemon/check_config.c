@@ -153,6 +153,18 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "feed.%s.journal_max_size = %zu\n", n, f->journal_max_size);
 		text_add(t, "feed.%s.resolved_stall_ms = %" PRId64 "\n", n,
 			 f->resolved_stall_ms);
+		text_add(t, "feed.%s.source = %s\n", n,
+			 f->source == FEED_SOURCE_JOB ? "job" : "sinkless");
+		text_add(t, "feed.%s.job_id = %" PRId64 "\n", n, f->job_id);
+		text_add(t, "feed.%s.job_poll_ms = %" PRId64 "\n", n, f->job_poll_ms);
+		text_add(t, "feed.%s.ingest_listen = %s\n", n, str(f->ingest_listen));
+		text_add(t, "feed.%s.ingest_advertise = %s\n", n, str(f->ingest_advertise));
+		text_add(t, "feed.%s.ingest_tls_cert = %s\n", n, str(f->ingest_tls_cert));
+		text_add(t, "feed.%s.ingest_client_ca = %s\n", n, str(f->ingest_client_ca));
+		text_add(t, "feed.%s.ingest_max_body = %zu\n", n, f->ingest_max_body);
+		text_add(t, "feed.%s.ingest_max_connections = %" PRId64 "\n", n,
+			 f->ingest_max_connections);
+		text_add(t, "feed.%s.job_ca_cert = %s\n", n, str(f->job_ca_cert));
 	}
 	for (size_t i = 0; i < cfg->nsinks; i++) {
 		const struct sink_config *s = &cfg->sinks[i];

@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(test_control_lines)
 {
-	struct line *line = line_new_state("f", "reconnecting", "lost \"it\"\n");
+	struct line *line = line_new_state("f", "reconnecting", "lost \"it\"\n", NULL);
 
 	ck_assert_ptr_nonnull(line);
 	ck_assert_int_eq(line->kind, LINE_STATE);
@@ -188,7 +188,7 @@ START_TEST(test_control_lines)
 	line_unref(line);
 	line_unref(line);
 
-	line = line_new_state("f", "streaming", NULL);
+	line = line_new_state("f", "streaming", NULL, NULL);
 	assert_line(line, "{\"v\":1,\"type\":\"state\",\"feed\":\"f\",\"state\":\"streaming\"}\n");
 	line_unref(line);
 	line = line_new_missed("f", 1234);

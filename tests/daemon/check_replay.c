@@ -57,7 +57,7 @@ static const char *fake_name(void *arg)
 
 static struct line *fake_greeting(void *arg)
 {
-	return line_new_state("f", "streaming", NULL);
+	return line_new_state("f", "streaming", NULL, NULL);
 }
 
 static int fake_read(void *arg, uint64_t after, size_t max,
@@ -453,7 +453,7 @@ START_TEST(grace_then_live)
 	/* During the grace period the quiet one gets nothing live; the one
 	 * that asked is live from its request. */
 	release_until(&fx, 30);
-	state = line_new_state("f", "reconnecting", "a test");
+	state = line_new_state("f", "reconnecting", "a test", NULL);
 	ck_assert_ptr_nonnull(state);
 	sink_offer(fx.sink, state);
 	line_unref(state);

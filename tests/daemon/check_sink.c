@@ -55,7 +55,7 @@ static struct line *owner_greeting(void *arg)
 	struct owner *o = arg;
 
 	o->greetings++;
-	return line_new_state("f", "streaming", NULL);
+	return line_new_state("f", "streaming", NULL, NULL);
 }
 
 static void owner_progress(void *arg)

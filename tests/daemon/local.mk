@@ -21,12 +21,14 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh \
 	tests/daemon/e2e-replay.sh \
-	tests/daemon/e2e-notify.sh
+	tests/daemon/e2e-notify.sh \
+	tests/daemon/e2e-job.sh \
+	tests/daemon/e2e-job-gc.sh
 TESTS += $(DAEMON_E2E_TESTS)
 dist_check_SCRIPTS += $(DAEMON_E2E_TESTS) tests/daemon/subscriber.py \
 	tests/daemon/fakecrdb.py tests/daemon/e2e-replay-hopper.py \
 	tests/daemon/e2e-replay-check.py
-dist_check_DATA += tests/daemon/e2e-lib.sh
+dist_check_DATA += tests/daemon/e2e-lib.sh tests/daemon/job-lib.sh
 
 # Output lines and checkpoints, from case files.
 check_PROGRAMS += tests/daemon/check_encode
@@ -207,6 +209,23 @@ tests_daemon_check_pgserver_SOURCES = tests/daemon/check_pgserver.c
 tests_daemon_check_pgserver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_pgserver_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_pgserver_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The webhook sink's request bodies (check_webhook_body).
+check_PROGRAMS += tests/daemon/check_webhook_body
+TESTS += tests/daemon/check_webhook_body
+tests_daemon_check_webhook_body_SOURCES = tests/daemon/check_webhook_body.c
+tests_daemon_check_webhook_body_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_webhook_body_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_webhook_body_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The job feed's HTTPS endpoint, with certificates made by the openssl
+# command (check_ingest).
+check_PROGRAMS += tests/daemon/check_ingest
+TESTS += tests/daemon/check_ingest
+tests_daemon_check_ingest_SOURCES = tests/daemon/check_ingest.c
+tests_daemon_check_ingest_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_ingest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_ingest_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS) -lpthread
 
 # The LISTEN endpoint end to end: listen-pg-driver runs it alone on an
 # event loop and pushes what its stdin says; e2e-listen-pg.sh talks to it

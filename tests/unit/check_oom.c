@@ -287,6 +287,33 @@ static int spec_build(crdb_error *err)
 	return 0;
 }
 
+/* A job's statement: a sink and a JSON option, which libcrdb reads. */
+static int spec_build_sink(crdb_error *err)
+{
+	crdb_feed_spec *spec = crdb_feed_spec_new(err);
+	char *sql = NULL;
+
+	if (!spec)
+		return -1;
+	if (crdb_feed_spec_add_table(spec, "orders", NULL, err) < 0 ||
+	    crdb_feed_spec_set_sink(spec, "webhook-https://h:8443/crdbfeed/o?ca_cert=LS0t",
+				    err) < 0 ||
+	    crdb_feed_spec_set_option(spec, "webhook_sink_config",
+				      "{\"Flush\":{\"Messages\":100},\"Retry\":{\"Max\":3,\"Backoff\":\"500ms\"}}",
+				      err) < 0 ||
+	    crdb_feed_spec_set_option(spec, "webhook_auth_header",
+				      "Bearer t'k", err) < 0) {
+		crdb_feed_spec_free(spec);
+		return -1;
+	}
+	sql = crdb_feed_spec_build(spec, false, NULL, err);
+	crdb_feed_spec_free(spec);
+	if (!sql)
+		return -1;
+	crdb_free(sql);
+	return 0;
+}
+
 static int hlc_parse(crdb_error *err)
 {
 	crdb_hlc hlc;
@@ -331,6 +358,7 @@ END_TEST
 START_TEST(test_spec_build)
 {
 	run_until_success("feed spec build", spec_build);
+	run_until_success("feed spec build with a sink", spec_build_sink);
 }
 END_TEST
 

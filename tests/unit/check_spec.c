@@ -80,6 +80,13 @@ START_TEST(test_spec_case)
 				      err.message);
 		} else if (strcmp(step, "unset") == 0) {
 			crdb_feed_spec_unset_option(spec, arg(c, &i));
+		} else if (strcmp(step, "sink") == 0) {
+			rc = crdb_feed_spec_set_sink(spec, arg(c, &i), &err);
+			ck_assert_msg(rc == 0, "%s: sink: %s", case_where(c),
+				      err.message);
+		} else if (strcmp(step, "bad-sink") == 0) {
+			rc = crdb_feed_spec_set_sink(spec, arg(c, &i), &err);
+			expect_error(c, step, rc, &err, arg(c, &i));
 		} else if (strcmp(step, "exp") == 0) {
 			crdb_feed_spec_set_experimental(spec, true);
 		} else if (strcmp(step, "get") == 0) {
@@ -154,6 +161,8 @@ START_TEST(test_spec_null_args)
 	ck_assert_int_eq(crdb_feed_spec_add_table(NULL, "t", NULL, &err), -1);
 	ck_assert_int_eq(crdb_feed_spec_add_table(spec, NULL, NULL, &err), -1);
 	ck_assert_int_eq(crdb_feed_spec_set_query(spec, NULL, &err), -1);
+	ck_assert_int_eq(crdb_feed_spec_set_sink(NULL, "webhook-https://h/", &err), -1);
+	ck_assert_int_eq(crdb_feed_spec_set_sink(spec, NULL, &err), -1);
 	ck_assert_int_eq(crdb_feed_spec_set_option(spec, NULL, "x", &err), -1);
 	ck_assert_int_eq(crdb_feed_spec_set_option(NULL, "diff", NULL, NULL), -1);
 	ck_assert_ptr_null(crdb_feed_spec_option(NULL, "diff"));
@@ -191,6 +200,42 @@ START_TEST(test_spec_large)
 	ck_assert_ptr_null(strstr(sql, "updated, resolved = '1s',"));
 	ck_assert(strncmp(sql, "CREATE CHANGEFEED FOR TABLE \"Table 0\" FAMILY f, ", 48) == 0);
 	crdb_free(sql);
+	crdb_feed_spec_free(spec);
+}
+END_TEST
+
+/*
+ * A sink URI is bounded (256 KiB, room for certificates and a key inline),
+ * and no refusal of a URI quotes it: it may carry a private key.
+ */
+START_TEST(test_spec_sink_limits)
+{
+	crdb_error err;
+	crdb_feed_spec *spec = crdb_feed_spec_new(&err);
+	const size_t max = 256 * 1024;
+	char *uri = malloc(max + 2);
+
+	ck_assert_ptr_nonnull(spec);
+	ck_assert_ptr_nonnull(uri);
+	memcpy(uri, "webhook-https://h/?client_key=", 30);
+	memset(uri + 30, 'K', max - 30);
+	uri[max] = '\0';
+	ck_assert_int_eq(crdb_feed_spec_set_sink(spec, uri, &err), 0);
+	uri[max] = 'K';
+	uri[max + 1] = '\0';
+	ck_assert_int_eq(crdb_feed_spec_set_sink(spec, uri, &err), -1);
+	ck_assert_str_eq(err.message, "sink URI is longer than 262144 bytes");
+	/* refused for a control character: the key stays out of the message */
+	strcpy(uri, "webhook-https://h/?client_key=SECRETKEY\n");
+	ck_assert_int_eq(crdb_feed_spec_set_sink(spec, uri, &err), -1);
+	ck_assert_ptr_null(strstr(err.message, "SECRETKEY"));
+	/* the accepted long URI is still the sink */
+	ck_assert_int_eq(crdb_feed_spec_add_table(spec, "t", NULL, &err), 0);
+	char *sql = crdb_feed_spec_build(spec, false, NULL, &err);
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_uint_eq(strlen(sql), strlen("CREATE CHANGEFEED FOR TABLE t INTO ''") + max);
+	crdb_free(sql);
+	free(uri);
 	crdb_feed_spec_free(spec);
 }
 END_TEST
@@ -265,6 +310,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_spec_case, 0, (int)spec_cases.count);
 	tcase_add_test(tc, test_spec_null_args);
 	tcase_add_test(tc, test_spec_large);
+	tcase_add_test(tc, test_spec_sink_limits);
 	tcase_add_test(tc, test_spec_quoting_random);
 	suite_add_tcase(s, tc);
 
