@@ -38,6 +38,15 @@ measures, in one run on one machine:
               own LISTEN/NOTIFY and through crdbsim -> crdbfeedd's LISTEN
               endpoint (notify.json); BENCH_CASES=notify runs only these,
               the full run runs them last (not the quick run).
+  ingest      a job feed's HTTPS endpoint (source = job): rows/s posted
+              by bench_webhook_post playing 1 and 3 CockroachDB nodes
+              (batches of BENCH_INGEST_BATCH, a resolved POST every
+              10,000 rows), next to bench_webhook_sink, the minimal HTTPS
+              sink (parse and acknowledge; and --fsync: append and
+              fdatasync each body first, the baseline of the goal), and
+              next to a sinkless ordered feed on the firehose; a subscriber
+              must receive every posted row. BENCH_CASES=ingest runs only
+              these (ingest.json).
   memory      crdbfeedd's RSS idle with 10 feeds, under full load, and with
               one stalled subscriber under each slow-consumer policy.
   callgrind   crdbfeedd's instructions per event (the marginal cost between
@@ -48,7 +57,8 @@ Prints one table, writes results.json, throughput.csv, latency.csv and the
 plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
 overrides). The targets of README.md are reported as met or missed, never
 asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS,
-BENCH_ORDERED_EVENTS, BENCH_CASES=ordered|notify, BENCH_REPLAY=0 (no replay cases),
+BENCH_ORDERED_EVENTS, BENCH_CASES=ordered|notify|ingest, BENCH_REPLAY=0 (no replay cases),
+BENCH_INGEST_ROWS, BENCH_INGEST_BATCH,
 BENCH_ORDERED_RESOLVED (the ordered latency feed's resolved interval, 1s).
 """
 import json
@@ -85,6 +95,16 @@ REPLAY = os.environ.get("BENCH_REPLAY", "1") != "0"
 # The ordered latency feed's resolved interval (crdbfeedd's default: 1s).
 ORD_LAT_RESOLVED = os.environ.get("BENCH_ORDERED_RESOLVED", "1s")
 CASES = os.environ.get("BENCH_CASES", "all")
+# The ingest case: rows posted per run, rows per batch, a resolved POST
+# every INGEST_RESOLVED_EVERY rows, the emulated node counts.
+INGEST_ROWS = int(os.environ.get("BENCH_INGEST_ROWS", "50000" if QUICK else "100000"))
+INGEST_BATCH = int(os.environ.get("BENCH_INGEST_BATCH", "100"))
+INGEST_RESOLVED_EVERY = 10000
+INGEST_NODES = (1, 3)
+# "3 nodes no slower than 1" allows this much run-to-run noise.
+INGEST_NODES_TOLERANCE = 0.05
+# Rounds of the ingest case stop before one more would pass this (seconds).
+INGEST_BUDGET = 60
 BUFFER = 1 << 20  # the sinks' per-subscriber buffer (crdbfeedd default 1M)
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(SRC, "tests", "bench", "results")
 
@@ -98,6 +118,9 @@ SUB = os.path.join(BUILD, "tests", "bench", "bench_sub")
 LOAD = os.path.join(BUILD, "tests", "bench", "bench_load")
 ENCODE = os.path.join(BUILD, "tests", "bench", "bench_encode")
 NOTIFY_BENCH = os.path.join(SRC, "tests", "bench", "notify-bench")
+CTL = os.path.join(BUILD, "daemon", "crdbfeedctl")
+POST = os.path.join(BUILD, "tests", "bench", "bench_webhook_post")
+WEBHOOK_SINK = os.path.join(BUILD, "tests", "bench", "bench_webhook_sink")
 SHIM = os.environ.get("FIREHOSE_SHIM") or os.path.join(BUILD, "tests", "bench", ".libs", "firehose-shim.so")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -757,6 +780,275 @@ def run_ordered_section():
     return out
 
 
+# ------------------------------------------------------------------ ingest
+
+INGEST_TABLE = "ingestbench"
+INGEST_FEED = "ib"
+
+
+def ingest_credentials():
+    """A self-signed certificate for 127.0.0.1 and a bearer token, shared
+    by the minimal sink and crdbfeedd's endpoint."""
+    d = os.path.join(WORK, "ingest")
+    os.makedirs(d, exist_ok=True)
+    cert, key, token = (os.path.join(d, f) for f in ("ingest.crt", "ingest.key", "token"))
+    if not shutil.which("openssl"):
+        die("ingest: the openssl command is needed for the endpoint's certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(token, "w") as f:
+        f.write(os.urandom(24).hex() + "\n")
+    return {"cert": cert, "key": key, "token": token}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_rows(creds, port, path, nodes, what):
+    """bench_webhook_post: INGEST_ROWS rows from `nodes` nodes; its JSON
+    line (every row must be acknowledged). Timestamps an hour ahead: above
+    any resolved timestamp a job's own nodes post meanwhile."""
+    p = subprocess.run([POST, "--port", str(port), "--path", path,
+                        "--token-file", creds["token"], "--ca", creds["cert"],
+                        "--rows", str(INGEST_ROWS), "--nodes", str(nodes),
+                        "--batch", str(INGEST_BATCH),
+                        "--resolved-every", str(INGEST_RESOLVED_EVERY),
+                        "--topic", INGEST_TABLE, "--size", str(SIZE), "--ahead", "3600"],
+                       stdout=subprocess.PIPE, timeout=300)
+    try:
+        res = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        die("%s: bench_webhook_post gave no result (exit %d)" % (what, p.returncode))
+    if p.returncode != 0 or res["rows"] != INGEST_ROWS:
+        die("%s: %d of %d rows acknowledged, answers %s (see bench_webhook_post's line above)"
+            % (what, res["rows"], INGEST_ROWS, res["answers"]))
+    res["events_per_s"] = res["rows_per_s"]
+    return res
+
+
+def run_webhook_sink(creds, nodes, durable):
+    """The minimal HTTPS sink (plain, or --fsync into a file in WORK, the
+    file system crdbfeedd's state_dir is on) under `nodes` nodes."""
+    tag = "wsink-%s%d" % ("fsync-" if durable else "", nodes)
+    port_file = os.path.join(WORK, tag + ".port")
+    argv = [WEBHOOK_SINK, "--cert", creds["cert"], "--key", creds["key"],
+            "--token-file", creds["token"], "--port-file", port_file,
+            "--path", "/crdbfeed/" + INGEST_FEED]
+    body_file = os.path.join(WORK, tag + ".bodies")
+    if durable:
+        argv += ["--fsync", body_file]
+    errlog = open(os.path.join(WORK, tag + ".log"), "w")
+    sink = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errlog)
+    wait_path(port_file, daemon=sink)
+    with open(port_file) as f:
+        port = int(f.read())
+    ticks0 = cpu_ticks(sink.pid)
+    res = post_rows(creds, port, "/crdbfeed/" + INGEST_FEED, nodes, tag)
+    res["cpu_s"] = (cpu_ticks(sink.pid) - ticks0) / TICK
+    sink.send_signal(signal.SIGTERM)
+    wait4(sink, 30)
+    got = json.loads(sink.stdout.read().decode().strip().splitlines()[-1])
+    sink.stdout.close()
+    if got["rows"] != INGEST_ROWS:
+        die("%s: the sink parsed %d of %d rows" % (tag, got["rows"], INGEST_ROWS))
+    if os.path.exists(body_file):
+        os.unlink(body_file)
+    return res
+
+
+def job_status(ctl_sock):
+    try:
+        out = subprocess.run([CTL, "-s", ctl_sock, "status", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=10).stdout.decode()
+        feed = json.loads(out)["feeds"][0]
+        return (feed.get("job") or {}).get("status")
+    except (ValueError, KeyError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def run_ingest_daemon(creds, nodes):
+    """crdbfeedd with a job feed (a fresh state directory: its durable hold
+    and job id) on a table nobody writes: crdbfeedd creates the job in
+    crdbsim, the load comes from bench_webhook_post. One subscriber must
+    receive every posted row. The job is cancelled afterwards."""
+    tag = "ingest%d" % nodes
+    state = os.path.join(WORK, tag + ".state")
+    shutil.rmtree(state, ignore_errors=True)
+    sock = os.path.join(WORK, tag + ".sock")
+    ctl_sock = os.path.join(WORK, tag + ".ctl")
+    conf = os.path.join(WORK, tag + ".conf")
+    port = free_port()
+    write_conf(conf, "[feed %s]\nsource = job\ntables = %s\nstart = now\njob_poll = 500ms\n"
+               "journal_max_size = 1G\njournal_retention = 0\n"
+               "ingest_listen = 127.0.0.1:%d\ningest_tls_cert = %s\ningest_tls_key = %s\n"
+               "ingest_auth_file = %s\n"
+               "[sink s]\nfeed = %s\ntype = unix\npath = %s\npolicy = block\n"
+               % (INGEST_FEED, INGEST_TABLE, port, creds["cert"], creds["key"],
+                  creds["token"], INGEST_FEED, sock),
+               common="control_socket = %s\n" % ctl_sock, state=state)
+    d = start_daemon(conf, tag)
+    wait_path(sock, daemon=d)
+    deadline = time.monotonic() + 30
+    while job_status(ctl_sock) != "running":
+        if not running(d):
+            die("%s: crdbfeedd exited: see its log in %s" % (tag, WORK))
+        if time.monotonic() > deadline:
+            die("%s: the feed's job is not running after 30 s (status %r); see %s.log"
+                % (tag, job_status(ctl_sock), tag))
+        time.sleep(0.2)
+    ready = os.path.join(WORK, tag + ".ready")
+    sub = subprocess.Popen([SUB, sock, "--events", str(INGEST_ROWS), "--no-order",
+                            "--ready", ready, "--timeout", "300"], stdout=subprocess.PIPE)
+    wait_path(ready)
+    time.sleep(0.6)  # past the replay grace: the subscriber follows live
+    ticks0 = cpu_ticks(d.pid)
+    res = post_rows(creds, port, "/crdbfeed/" + INGEST_FEED, nodes, tag)
+    got = sub_result(sub, tag + " subscriber", INGEST_ROWS)
+    res["cpu_s"] = (cpu_ticks(d.pid) - ticks0) / TICK
+    res["rss_kib"] = proc_status(d.pid, "VmHWM")
+    res["delivered_per_s"] = got["events_per_s"]
+    res["delivered"] = got["rows"]
+    stop_daemon(d)
+    with open(os.path.join(WORK, tag + ".log")) as f:
+        late = sum(1 for line in f if "late row" in line)
+    if late:
+        die("%s: crdbfeedd logged %d late rows: rows came below a resolved timestamp "
+            "it had released (posted before they were acknowledged, or the job's own, "
+            "above the rows' timestamps; see %s.log)" % (tag, late, tag))
+    job_file = os.path.join(state, INGEST_FEED + ".job")
+    if os.path.exists(job_file):
+        with open(job_file) as f:
+            job = f.read().strip()
+        if job.isdigit():
+            psql(CRDB_DSN, "CANCEL JOB %s" % job)
+    shutil.rmtree(state, ignore_errors=True)
+    return res
+
+
+def run_ingest_section(res):
+    """The three kinds of endpoint under 1 and 3 nodes, a round of each in
+    turn (a slow spell of the machine weighs on all), and the sinkless
+    reference: the ordered section's ordered-1 when it ran in this run,
+    else an ordered sinkless feed on the firehose of INGEST_ROWS rows."""
+    creds = ingest_credentials()
+    psql(CRDB_DSN, "CREATE TABLE IF NOT EXISTS %s (id INT PRIMARY KEY, payload STRING)"
+         % INGEST_TABLE)
+    kinds = [("sink", lambda k: run_webhook_sink(creds, k, False)),
+             ("sink-fsync", lambda k: run_webhook_sink(creds, k, True)),
+             ("crdbfeedd", lambda k: run_ingest_daemon(creds, k))]
+    runs = {"%s-%d" % (kind, k): [] for kind, _ in kinds for k in INGEST_NODES}
+    sinkless = "ordered" in res and "ordered-1" in res["ordered"]
+    if not sinkless:
+        runs["sinkless-ordered"] = []
+    t0 = time.monotonic()
+    for rnd in range(RUNS):
+        for kind, fn in kinds:
+            for k in INGEST_NODES:
+                log("ingest: %s, %d node(s), %d rows in batches of %d (run %d)"
+                    % (kind, k, INGEST_ROWS, INGEST_BATCH, rnd + 1))
+                runs["%s-%d" % (kind, k)].append(fn(k))
+        if not sinkless:
+            log("ingest: sinkless ordered feed on the firehose, %d rows (run %d)"
+                % (INGEST_ROWS, rnd + 1))
+            r = run_feed("ingest-sinkless", "ordered", INGEST_ROWS, 1)
+            r.pop("subscribers", None)
+            runs["sinkless-ordered"].append(r)
+        spent = time.monotonic() - t0
+        if rnd + 1 < RUNS and spent * (rnd + 2) / (rnd + 1) > INGEST_BUDGET:
+            log("  %d of %d rounds: another would pass the ingest case's %d s"
+                % (rnd + 1, RUNS, INGEST_BUDGET))
+            break
+    out = {"rows": INGEST_ROWS, "batch": INGEST_BATCH,
+           "resolved_every": INGEST_RESOLVED_EVERY, "size": SIZE}
+    for name, rs in runs.items():
+        rates = [r["events_per_s"] for r in rs]
+        out[name] = {"median": statistics.median(rates), "min": min(rates), "max": max(rates),
+                     "cpu_s": statistics.median(r.get("cpu_s", 0) for r in rs), "runs": rs}
+    if sinkless:
+        o = res["ordered"]["ordered-1"]
+        out["sinkless-ordered"] = {"median": o["median"], "min": o["min"], "max": o["max"],
+                                   "cpu_s": o["cpu_s"], "events": res["ordered"]["events"],
+                                   "from": "the ordered section (ordered-1)"}
+    for k in INGEST_NODES:
+        c = out["crdbfeedd-%d" % k]["median"]
+        out["vs_sink_fsync_%d" % k] = c / out["sink-fsync-%d" % k]["median"]
+        out["vs_sink_%d" % k] = c / out["sink-%d" % k]["median"]
+    out["nodes_3_vs_1"] = out["crdbfeedd-3"]["median"] / out["crdbfeedd-1"]["median"]
+    out["vs_sinkless"] = out["crdbfeedd-1"]["median"] / out["sinkless-ordered"]["median"]
+    out["elapsed_s"] = round(time.monotonic() - t0, 1)
+    return out
+
+
+def ingest_targets(g):
+    out = []
+
+    def target(text, value, ok):
+        out.append({"target": text, "value": value, "met": bool(ok)})
+    for k in INGEST_NODES:
+        r, plain = g["vs_sink_fsync_%d" % k], g["vs_sink_%d" % k]
+        target("ingest endpoint >= 0.5x the minimal durable (--fsync) sink, %d node%s"
+               % (k, "s" if k > 1 else ""),
+               "%.2fx (vs the plain sink %.2fx)" % (r, plain), r >= 0.5)
+    r = g["nodes_3_vs_1"]
+    target("ingest endpoint: 3 nodes no slower than 1 (>= %.2fx: %d%% noise allowed)"
+           % (1 - INGEST_NODES_TOLERANCE, INGEST_NODES_TOLERANCE * 100),
+           "%.2fx" % r, r >= 1 - INGEST_NODES_TOLERANCE)
+    return out
+
+
+INGEST_CASES = ("sink-1", "sink-3", "sink-fsync-1", "sink-fsync-3", "crdbfeedd-1",
+                "crdbfeedd-3", "sinkless-ordered")
+
+
+def write_ingest_outputs(res):
+    with open(os.path.join(RESULTS, "ingest.json"), "w") as f:
+        json.dump({k: res[k] for k in ("quick", "machine", "date", "ingest", "targets")
+                   if k in res}, f, indent=1, sort_keys=True, default=str)
+
+
+def print_ingest_table(res):
+    g = res["ingest"]
+    print()
+    print("ingest: %d rows of ~%d bytes posted in batches of %d, a resolved POST every %d "
+          "rows, rounds alternating (%.0f s)" % (g["rows"], g["size"], g["batch"],
+                                                  g["resolved_every"], g["elapsed_s"]))
+    print("| endpoint | nodes | runs | rows/s median | min | max | requests/s | "
+          "batch ms p50 | p99 | endpoint CPU µs/row |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    labels = {"sink": "minimal HTTPS sink (parse, 200)",
+              "sink-fsync": "minimal HTTPS sink + append + fdatasync",
+              "crdbfeedd": "crdbfeedd job feed (durable hold)"}
+    for name in INGEST_CASES[:-1]:
+        t = g[name]
+        kind, k = name.rsplit("-", 1)
+        med = sorted(t["runs"], key=lambda r: r["events_per_s"])[len(t["runs"]) // 2]
+        print("| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |" % (
+            labels[kind], k, len(t["runs"]), t["median"], t["min"], t["max"],
+            med["requests_per_s"], med["batch_ms_p50"], med["batch_ms_p99"],
+            t["cpu_s"] * 1e6 / g["rows"]))
+    t = g["sinkless-ordered"]
+    print("| sinkless ordered feed on the firehose, 1 subscriber%s | - | %s | %.0f | %.0f "
+          "| %.0f | - | - | - | %.2f |" % (
+              " (%s, %d events)" % (t["from"], t["events"]) if "from" in t else "",
+              len(t["runs"]) if "runs" in t else "-", t["median"], t["min"], t["max"],
+              t["cpu_s"] * 1e6 / t.get("events", g["rows"])))
+    for k in INGEST_NODES:
+        t = g["crdbfeedd-%d" % k]
+        print("crdbfeedd, %d node(s): every row reached the subscriber; rows/s delivered, "
+              "per run: %s" % (k, ", ".join("%.0f" % r["delivered_per_s"] for r in t["runs"])))
+    print("crdbfeedd / durable sink: %.2fx (1 node), %.2fx (3 nodes); / plain sink: %.2fx, "
+          "%.2fx; / sinkless ordered: %.2fx; 3 nodes / 1: %.2fx"
+          % (g["vs_sink_fsync_1"], g["vs_sink_fsync_3"], g["vs_sink_1"], g["vs_sink_3"],
+             g["vs_sinkless"], g["nodes_3_vs_1"]))
+
+
 # ------------------------------------------------------------------ memory
 
 def run_idle_feeds(nfeeds=10):
@@ -953,7 +1245,7 @@ def run_notify():
 def main():
     if CASES == "notify":
         sys.exit(run_notify())
-    for tool in (DAEMON, READER, SUB, LOAD, ENCODE, SHIM):
+    for tool in (DAEMON, CTL, READER, SUB, LOAD, ENCODE, SHIM, POST, WEBHOOK_SINK):
         if not os.path.exists(tool):
             die(tool + " is not built (run make bench)")
     if not (CRDB_DSN and PG_DSN and CONTROL):
@@ -972,6 +1264,14 @@ def main():
         res["elapsed_s"] = round(time.monotonic() - started, 1)
         write_ordered_outputs(res)
         print_ordered_table(res)
+        print_targets(res)
+        return
+    if CASES == "ingest":
+        res["ingest"] = run_ingest_section(res)
+        res["targets"] = ingest_targets(res["ingest"])
+        res["elapsed_s"] = round(time.monotonic() - started, 1)
+        write_ingest_outputs(res)
+        print_ingest_table(res)
         print_targets(res)
         return
     log("checking the fast encoder against jansson")
@@ -1006,6 +1306,7 @@ def main():
         log("latency at %d commits/s (%d commits)" % (rate, count))
         res["latency"].append(run_latency(rate, count))
     res["ordered"] = run_ordered_section()
+    res["ingest"] = run_ingest_section(res)
 
     log("memory: 10 idle feeds")
     mem = {"idle_10_feeds": run_idle_feeds()}
@@ -1020,12 +1321,15 @@ def main():
     log("callgrind: crdbfeedd on %d and %d events" % CG_EVENTS)
     res["callgrind"] = run_callgrind()
 
-    res["targets"] = targets(res) + ordered_targets(res["ordered"])
+    res["targets"] = (targets(res) + ordered_targets(res["ordered"]) +
+                      ingest_targets(res["ingest"]))
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     write_outputs(res)
     write_ordered_outputs(res)
+    write_ingest_outputs(res)
     print_table(res)
     print_ordered_table(res)
+    print_ingest_table(res)
     print_targets(res)
 
 

@@ -4,14 +4,17 @@
 # against the limit and the Python alternative, fan-out, latency, memory and
 # callgrind instruction counts, ordered delivery against stream, replay
 # from the journal and the latency ordered delivery adds after a resolved
-# timestamp, LISTEN/NOTIFY against PostgreSQL's (notify-bench; alone with
-# BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
+# timestamp, a job feed's HTTPS endpoint against a minimal HTTPS sink
+# (alone with BENCH_CASES=ingest), LISTEN/NOTIFY against PostgreSQL's
+# (notify-bench; alone with BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
-	tests/bench/bench_load tests/bench/bench_encode
+	tests/bench/bench_load tests/bench/bench_encode \
+	tests/bench/bench_webhook_post tests/bench/bench_webhook_sink
 EXTRA_PROGRAMS = tests/bench/bench_reader tests/bench/bench_sub \
-	tests/bench/bench_load
+	tests/bench/bench_load tests/bench/bench_webhook_post \
+	tests/bench/bench_webhook_sink
 CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.la
 
 # bench_encode --verify is also a test: the fast encoder and the direct
@@ -30,6 +33,18 @@ tests_bench_bench_sub_SOURCES = tests/bench/bench_sub.c
 tests_bench_bench_load_SOURCES = tests/bench/bench_load.c
 tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_load_LDADD = $(LIBPQ_LIBS)
+
+# The ingest case (BENCH_CASES=ingest): K emulated nodes posting to a
+# job feed's HTTPS endpoint, and the minimal HTTPS sink that is its limit.
+tests_bench_bench_webhook_post_SOURCES = tests/bench/bench_webhook_post.c
+tests_bench_bench_webhook_post_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_bench_webhook_post_LDADD = $(OPENSSL_LIBS) -lpthread
+
+tests_bench_bench_webhook_sink_SOURCES = tests/bench/bench_webhook_sink.c
+tests_bench_bench_webhook_sink_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+tests_bench_bench_webhook_sink_LDADD = $(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS) \
+	$(LIBEVENT_LIBS) $(JANSSON_LIBS)
 
 # The decode + encode hot path in one process, for callgrind.
 tests_bench_bench_encode_SOURCES = tests/bench/bench_encode.c
@@ -75,7 +90,7 @@ EXTRA_DIST += tests/bench/results/results.json \
 # refuses a build whose compile line ends at -O0 (--enable-debug, or CFLAGS
 # without -O) and one with sanitizers. The last -O on the line wins, and
 # AM_CFLAGS comes before CFLAGS on automake's compile line.
-bench: daemon/crdbfeedd tests/crdbsim/crdbsim $(BENCH_PROGS) \
+bench: daemon/crdbfeedd daemon/crdbfeedctl tests/crdbsim/crdbsim $(BENCH_PROGS) \
 		tests/bench/firehose-shim.la
 	@opt=-O0; for f in $(AM_CFLAGS) $(CFLAGS); do \
 		case $$f in -O*) opt=$$f;; esac; \

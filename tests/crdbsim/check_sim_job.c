@@ -404,6 +404,29 @@ static int received_posts(const char *name)
 	return n;
 }
 
+/* Rows from..to inserted into table reach name's endpoint not at all. */
+static void expect_quiet(const char *name, const char *table, int from,
+			 int to)
+{
+	usleep(300000);         /* what was in flight lands first */
+	int before = received_posts(name);
+	insert_range(table, from, to);
+	usleep(800000);
+	ck_assert_int_eq(received_posts(name), before);
+}
+
+/* A fresh table, a job on it posting to /crdbfeed/name with opts, and
+ * rows 1..rows that arrived. */
+static int64_t start_job(const char *table, const char *name,
+			 const char *opts, int rows)
+{
+	make_table(table);
+	int64_t id = create_job(table, name, opts);
+	insert_range(table, 1, rows);
+	wait_ids(name, table, rows, 100, 10);
+	return id;
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_create_delivers)
@@ -424,6 +447,13 @@ START_TEST(test_create_delivers)
 	expect_field(id, "status", "running");
 	expect_field(id, "topics", "jt1");
 	expect_field(id, "full_table_names", "{defaultdb.public.jt1}");
+	static const char head[] = "CREATE CHANGEFEED FOR TABLE "
+		"defaultdb.public.jt1 INTO 'webhook-https://";
+	char *d = job_field(id, "description");
+	ck_assert_msg(d && !strncmp(d, head, sizeof head - 1) &&
+		      strstr(d, "webhook_auth_header = 'redacted'") &&
+		      !strstr(d, "tok"), "description %s", d ? d : "NULL");
+	free(d);
 
 	struct seen s;
 	collect("create", &s);
@@ -455,17 +485,10 @@ END_TEST
 
 START_TEST(test_pause_resume_cancel)
 {
-	make_table("jt2");
-	int64_t id = create_job("jt2", "pause", "resolved = '100ms'");
-	insert_range("jt2", 1, 10);
-	wait_ids("pause", "jt2", 10, 100, 10);
+	int64_t id = start_job("jt2", "pause", "resolved = '100ms'", 10);
 	job_cmd("PAUSE", id, "PAUSE JOBS 1");
 	expect_field(id, "status", "paused");
-	usleep(300000);
-	int before = received_posts("pause");
-	insert_range("jt2", 11, 30);
-	usleep(800000);
-	ck_assert_int_eq(received_posts("pause"), before);
+	expect_quiet("pause", "jt2", 11, 30);
 	/* ALTER needs a paused job; this one is, RESUME makes it run. */
 	job_cmd("RESUME", id, "RESUME JOBS 1");
 	expect_field(id, "status", "running");
@@ -478,11 +501,7 @@ START_TEST(test_pause_resume_cancel)
 	job_cmd("CANCEL", id, "CANCEL JOBS 1");
 	expect_field(id, "status", "canceled");
 	expect_field(id, "error", "job canceled by user");
-	usleep(300000);
-	before = received_posts("pause");
-	insert_range("jt2", 31, 40);
-	usleep(800000);
-	ck_assert_int_eq(received_posts("pause"), before);
+	expect_quiet("pause", "jt2", 31, 40);
 	snprintf(sql, sizeof sql, "RESUME JOB %" PRId64, id);
 	expect_error(sql, "XXUUU", "cannot resume job with status canceled");
 }
@@ -545,6 +564,13 @@ START_TEST(test_refusals)
 		     "?client_cert=AAAA'", "XXUUU",
 		     "client_cert requires client_key to be set");
 	expect_error("PAUSE JOB 12345", "XXUUU", "job with ID 12345 does not exist");
+	/* without a licence, before 24.3 (the default 23.1.11 here) */
+	char *reply = control("license off");
+	free(reply);
+	expect_error("CREATE CHANGEFEED FOR jt5 INTO 'webhook-https://127.0.0.1:1/x'",
+		     "XXC02", "use of CHANGEFEED requires an enterprise license");
+	reply = control("license on");
+	free(reply);
 	/* an unknown id shows nothing */
 	PGresult *r = PQexec(db, "SHOW CHANGEFEED JOB 12345");
 	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
@@ -555,10 +581,7 @@ END_TEST
 
 START_TEST(test_survives_restart)
 {
-	make_table("jt6");
-	int64_t id = create_job("jt6", "restart", "resolved = '100ms'");
-	insert_range("jt6", 1, 10);
-	wait_ids("restart", "jt6", 10, 100, 10);
+	int64_t id = start_job("jt6", "restart", "resolved = '100ms'", 10);
 	free(wait_high_water(id));
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "%s --down-ms 200", env("CRDBSIM_RESTART"));
@@ -579,10 +602,7 @@ END_TEST
 
 START_TEST(test_gc_protects_paused_job)
 {
-	make_table("jt7");
-	int64_t id = create_job("jt7", "gc", "resolved = '100ms'");
-	insert_range("jt7", 1, 5);
-	wait_ids("gc", "jt7", 5, 100, 10);
+	int64_t id = start_job("jt7", "gc", "resolved = '100ms'", 5);
 	/* a high-water at or after the five rows */
 	usleep(500000);
 	char *hw = wait_high_water(id);
@@ -623,12 +643,9 @@ static void setup(void)
 
 START_TEST(test_sink_failure_retries)
 {
-	make_table("jt8");
-	int64_t id = create_job("jt8", "fail", "resolved = '100ms', "
-				"webhook_sink_config = '{\"Retry\":{\"Max\":1,"
-				"\"Backoff\":\"10ms\"}}'");
-	insert_range("jt8", 1, 5);
-	wait_ids("fail", "jt8", 5, 100, 10);
+	int64_t id = start_job("jt8", "fail", "resolved = '100ms', "
+			       "webhook_sink_config = '{\"Retry\":{\"Max\":1,"
+			       "\"Backoff\":\"10ms\"}}'", 5);
 	char *reply = control("webhook-fault refuse 1000");
 	ck_assert_msg(!strncmp(reply, "ok", 2), "%s", reply);
 	free(reply);
@@ -653,6 +670,70 @@ START_TEST(test_sink_failure_retries)
 }
 END_TEST
 
+START_TEST(test_extended_protocol)
+{
+	make_table("jt9");
+	char uri[160], idtext[32];
+	snprintf(uri, sizeof uri, "webhook-https://127.0.0.1:%d/crdbfeed/ext"
+		 "?insecure_tls_skip_verify=true", rx.port);
+	const char *params[2] = { uri, "100ms" };
+	/* binary result: job_id as 8 bytes, big-endian */
+	PGresult *r = PQexecParams(db, "CREATE CHANGEFEED FOR jt9 INTO $1 WITH "
+				   "resolved = $2", 2, NULL, params, NULL, NULL, 1);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_int_eq(PQftype(r, 0), 20);
+	ck_assert_int_eq(PQgetlength(r, 0, 0), 8);
+	const unsigned char *b = (const unsigned char *)PQgetvalue(r, 0, 0);
+	int64_t id = 0;
+	for (int i = 0; i < 8; i++)
+		id = (int64_t)((uint64_t)id << 8 | b[i]);
+	PQclear(r);
+	ck_assert_msg(id > 1000000000000000LL, "job id %" PRId64, id);
+	snprintf(idtext, sizeof idtext, "%" PRId64, id);
+	insert_range("jt9", 1, 3);
+	wait_ids("ext", "jt9", 3, 100, 10);
+	params[0] = idtext;
+	r = PQexecParams(db, "PAUSE JOB $1", 1, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_str_eq(PQcmdStatus(r), "PAUSE JOBS 1");
+	PQclear(r);
+	r = PQexecParams(db, "SHOW CHANGEFEED JOB $1", 1, NULL, params, NULL,
+			 NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(db));
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_str_eq(PQgetvalue(r, 0, PQfnumber(r, "status")), "paused");
+	PQclear(r);
+	job_cmd("CANCEL", id, "CANCEL JOBS 1");
+}
+END_TEST
+
+START_TEST(test_protected_timestamp_expires)
+{
+	/* no resolved: the record stays at the statement time */
+	int64_t id = start_job("jt10", "expire", "gc_protect_expires_after = '1s'",
+			       3);
+	job_cmd("PAUSE", id, "PAUSE JOBS 1");
+	/* paused, its record ages past 1 s: the job is cancelled (§16.5) */
+	double end = now_s() + 10;
+	for (;;) {
+		char *st = job_field(id, "status");
+		bool canceled = st && !strcmp(st, "canceled");
+		free(st);
+		if (canceled)
+			break;
+		ck_assert_msg(now_s() < end, "job not cancelled by its record's age");
+		usleep(100000);
+	}
+	char *e = job_field(id, "error");
+	ck_assert_msg(e && strstr(e, "exceeds job configured limit of 1s"),
+		      "error %s", e ? e : "NULL");
+	free(e);
+}
+END_TEST
+
 static Suite *job_suite(void)
 {
 	Suite *s = suite_create("sim_job");
@@ -663,6 +744,8 @@ static Suite *job_suite(void)
 	tcase_add_test(t, test_create_delivers);
 	tcase_add_test(t, test_pause_resume_cancel);
 	tcase_add_test(t, test_alter_add);
+	tcase_add_test(t, test_extended_protocol);
+	tcase_add_test(t, test_protected_timestamp_expires);
 	tcase_add_test(t, test_survives_restart);
 	tcase_add_test(t, test_sink_failure_retries);
 	tcase_add_test(t, test_gc_protects_paused_job);
@@ -682,5 +765,8 @@ int main(void)
 	srunner_free(sr);
 	if (db)
 		PQfinish(db);
-	return failed ? 1 : 0;
+	/* The receiver's threads may still be in SSL_read: exit() would run
+	 * OpenSSL's clean-up under them. */
+	fflush(NULL);
+	_exit(failed ? 1 : 0);
 }

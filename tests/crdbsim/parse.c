@@ -64,8 +64,8 @@
 
 #include "parse_int.h"
 
-int parse_fail(struct simfeed_error *err, const char *sqlstate,
-	       const char *fmt, ...)
+int sim_error(struct simfeed_error *err, const char *sqlstate,
+	      const char *fmt, ...)
 {
 	va_list ap;
 	if (!err)

@@ -22,9 +22,8 @@
 
 #define NS_PER_SEC 1000000000LL
 
-/* Fill *err (when not NULL) and return -1. */
-int parse_fail(struct simfeed_error *err, const char *sqlstate,
-	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fill *err (when not NULL) and return -1 (simstmt.h's sim_error). */
+#define parse_fail sim_error
 
 /* ---- lexer (parse.c) ---------------------------------------------------- */
 

@@ -375,17 +375,15 @@ int sim_parse_version_arg(const char *s)
 	return (int)(major * 10000 + minor * 100 + patch);
 }
 
-/* Run a statement on the helper connection; false (logged) on error. */
-static bool admin_exec(struct sim_server *srv, const char *sql, int n,
-		       const char *const *params, PGresult **out)
+bool sim_pg_exec(PGconn *conn, const char *who, const char *sql, int n,
+		 const char *const *params, PGresult **out)
 {
-	if (PQstatus(srv->admin) != CONNECTION_OK)
-		PQreset(srv->admin);
-	PGresult *r = PQexecParams(srv->admin, sql, n, NULL, params, NULL,
-				   NULL, 0);
+	if (PQstatus(conn) != CONNECTION_OK)
+		PQreset(conn);
+	PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		sim_log("settings: %s", PQerrorMessage(srv->admin));
+		sim_log("%s: %s", who, PQerrorMessage(conn));
 		PQclear(r);
 		return false;
 	}
@@ -394,6 +392,12 @@ static bool admin_exec(struct sim_server *srv, const char *sql, int n,
 	else
 		PQclear(r);
 	return true;
+}
+
+static bool admin_exec(struct sim_server *srv, const char *sql, int n,
+		       const char *const *params, PGresult **out)
+{
+	return sim_pg_exec(srv->admin, "settings", sql, n, params, out);
 }
 
 int sim_settings_load(struct sim_server *srv)

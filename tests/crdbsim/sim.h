@@ -84,6 +84,10 @@ void sim_version_string(int version, char *buf, size_t len);
 /* "23.1.11" -> 230111; -1 when malformed. */
 int sim_parse_version_arg(const char *s);
 
+/* Run a statement on a blocking helper connection (reset when broken);
+ * false, logged under who, on error. *out (when given) gets the result. */
+bool sim_pg_exec(PGconn *conn, const char *who, const char *sql, int n,
+		 const char *const *params, PGresult **out);
 /* Cluster settings survive a restart, as on CockroachDB: kept in
  * crdbsim.cluster_settings of defaultdb. Load applies what is stored. */
 int sim_settings_load(struct sim_server *srv);

@@ -192,6 +192,13 @@ static void run_command(struct sim_server *srv, char *line, char *reply,
 		char list[480];
 		int n = sim_jobs_list(srv->jobs, list, sizeof list);
 		snprintf(reply, len, "ok %d%s%s", n, n ? " " : "", list);
+	} else if (!strcmp(cmd, "license")) {
+		if (arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
+			sim_jobs_set_licensed(srv->jobs, !strcmp(arg, "on"));
+			snprintf(reply, len, "ok %s", arg);
+		} else {
+			snprintf(reply, len, "error usage: license on|off");
+		}
 	} else if (!strcmp(cmd, "webhook-dup")) {
 		if (arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
 			sim_jobs_set_duplicate_posts(srv->jobs, !strcmp(arg, "on"));

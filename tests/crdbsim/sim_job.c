@@ -11,7 +11,6 @@
 #include "sim_job.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +63,7 @@ struct sim_job {
 	struct event *reap;     /* frees the sink outside its callback */
 	int64_t backoff_ms;
 	bool duplicate_posts;
+	int in_sink_callback;   /* the sink cannot be freed from inside it */
 };
 
 struct sim_jobs {
@@ -75,6 +75,7 @@ struct sim_jobs {
 	struct sim_job *list;
 	size_t count;
 	struct event *pts_check;
+	bool unlicensed;        /* control `license off` */
 };
 
 static int64_t now_us(void)
@@ -96,39 +97,6 @@ static int hlc_cmp(struct sim_hlc a, struct sim_hlc b)
 	if (a.wall != b.wall)
 		return a.wall < b.wall ? -1 : 1;
 	return a.logical < b.logical ? -1 : a.logical > b.logical;
-}
-
-static void set_err(struct simfeed_error *err, const char *sqlstate,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(struct simfeed_error *err, const char *sqlstate,
-		    const char *fmt, ...)
-{
-	va_list ap;
-	memset(err, 0, sizeof *err);
-	snprintf(err->sqlstate, sizeof err->sqlstate, "%s", sqlstate);
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
-	va_end(ap);
-}
-
-static bool admin_run(struct sim_jobs *jobs, const char *sql, int n,
-		      const char *const *params, PGresult **out)
-{
-	if (PQstatus(jobs->admin) != CONNECTION_OK)
-		PQreset(jobs->admin);
-	PGresult *r = PQexecParams(jobs->admin, sql, n, NULL, params, NULL,
-				   NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		sim_log("jobs: %s", PQerrorMessage(jobs->admin));
-		PQclear(r);
-		return false;
-	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return true;
 }
 
 /* ---- the statement a job runs ---- */
@@ -182,18 +150,31 @@ static char *job_statement(const struct sim_job *j, bool redacted)
 	return sb_take(&b);
 }
 
-/* A target as the statement gives it: defaultdb."schema"."table" [FAMILY
- * "f"]. */
+/* A name, double-quoted only when it needs it (as CockroachDB prints
+ * names; keywords aside). */
+static void sb_name(struct sbuf *b, const char *name)
+{
+	bool plain = (*name >= 'a' && *name <= 'z') || *name == '_';
+	for (const char *p = name; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '_';
+	if (plain)
+		sb_puts(b, name);
+	else
+		sb_quoted(b, name, '"');
+}
+
+/* A target as the statement gives it: defaultdb.schema.table [FAMILY f]. */
 static char *target_sql(const struct sim_target *t)
 {
 	struct sbuf b = {0};
 	sb_puts(&b, "defaultdb.");
-	sb_quoted(&b, t->schema ? t->schema : "public", '"');
+	sb_name(&b, t->schema ? t->schema : "public");
 	sb_puts(&b, ".");
-	sb_quoted(&b, t->table, '"');
+	sb_name(&b, t->table);
 	if (t->family) {
 		sb_puts(&b, " FAMILY ");
-		sb_quoted(&b, t->family, '"');
+		sb_name(&b, t->family);
 	}
 	return sb_take(&b);
 }
@@ -232,7 +213,7 @@ static int job_parse(struct sim_jobs *jobs, const struct sim_job *j,
 {
 	char *sql = job_statement(j, false);
 	if (!sql) {
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	(void)jobs;
@@ -307,7 +288,7 @@ static void job_save(struct sim_job *j)
 		statement, st_wall, st_log, j->scan_pending ? "t" : "f",
 	};
 	if (statement && description && sink && names_s)
-		admin_run(jobs,
+		sim_pg_exec(jobs->admin, "jobs",
 			  "INSERT INTO crdbsim.changefeed_jobs VALUES ($1, $2,"
 			  " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
 			  " $15, $16, $17, $18, $19, $20) ON CONFLICT (job_id) DO"
@@ -328,11 +309,11 @@ static void job_save(struct sim_job *j)
 	snprintf(p_log, sizeof p_log, "%" PRId32, pts.logical);
 	const char *pp[3] = { id, p_wall, p_log };
 	if (protect)
-		admin_run(jobs, "INSERT INTO crdbsim.protected_timestamps"
+		sim_pg_exec(jobs->admin, "jobs", "INSERT INTO crdbsim.protected_timestamps"
 			  " VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET"
 			  " wall = $2, logical = $3", 3, pp, NULL);
 	else
-		admin_run(jobs, "DELETE FROM crdbsim.protected_timestamps"
+		sim_pg_exec(jobs->admin, "jobs", "DELETE FROM crdbsim.protected_timestamps"
 			  " WHERE id = $1", 1, pp, NULL);
 	free(statement);
 	free(description);
@@ -426,8 +407,11 @@ static void feed_row(void *arg, const char *table, size_t table_len,
 	}
 	if (!j->wants_resolved)
 		return;
+	/* {"resolved": ...}, or {"__crdb__": {"resolved": ...}} (bare) */
 	json_t *doc = json_loadb(value, value_len, 0, NULL);
-	const char *hlc = json_string_value(json_object_get(doc, "resolved"));
+	json_t *crdb = json_object_get(doc, "__crdb__");
+	const char *hlc = json_string_value(json_object_get(crdb ? crdb : doc,
+							    "resolved"));
 	if (hlc && sim_webhook_resolved(j->wh, hlc) != 0)
 		job_retry(j, "crdbsim: the webhook sink refused a resolved timestamp");
 	json_decref(doc);
@@ -460,13 +444,16 @@ static bool feed_can_send(void *arg)
 static void wh_resolved_acked(void *arg, const char *hlc)
 {
 	struct sim_job *j = arg;
+	j->in_sink_callback++;
 	struct sim_hlc ts = { 0, 0 };
 	char *end;
 	ts.wall = strtoll(hlc, &end, 10);
 	if (*end == '.')
 		ts.logical = (int32_t)strtol(end + 1, NULL, 10);
-	if (hlc_cmp(ts, j->high_water) <= 0)
+	if (hlc_cmp(ts, j->high_water) <= 0) {
+		j->in_sink_callback--;
 		return;
+	}
 	j->high_water = ts;
 	j->backoff_ms = 0;      /* progress: the next failure starts over */
 	char status[96];
@@ -476,34 +463,40 @@ static void wh_resolved_acked(void *arg, const char *hlc)
 		 (int)ts.logical);
 	set_text(&j->running_status, status);
 	job_save(j);
+	j->in_sink_callback--;
 }
 
 static void wh_failed(void *arg, const char *reason)
 {
-	job_retry(arg, reason);
+	struct sim_job *j = arg;
+	j->in_sink_callback++;
+	job_retry(j, reason);
+	j->in_sink_callback--;
 }
 
 static void wh_writable(void *arg)
 {
 	struct sim_job *j = arg;
+	j->in_sink_callback++;
 	if (j->feed)
 		simfeed_resume(j->feed);
+	j->in_sink_callback--;
 }
 
-/* Stop the changefeed and its sink (the sink may be in a callback of its
- * own: it is freed from the loop). */
+/* Stop the changefeed and its sink: at once, or from the loop when this
+ * runs inside one of the sink's callbacks (no callback comes after). */
 static void job_stop_run(struct sim_job *j)
 {
 	if (j->feed)
 		simfeed_stop(j->feed);
 	j->feed = NULL;
-	if (j->wh) {
-		struct sim_webhook *wh = j->wh;
-		j->wh = NULL;
-		if (event_base_once(j->jobs->base, -1, EV_TIMEOUT, on_reap, wh,
-				    NULL) != 0)
-			sim_log("job %" PRId64 ": cannot free its sink", j->id);
+	if (j->wh && !j->in_sink_callback) {
+		sim_webhook_free(j->wh);
+	} else if (j->wh && event_base_once(j->jobs->base, -1, EV_TIMEOUT,
+					    on_reap, j->wh, NULL) != 0) {
+		sim_log("job %" PRId64 ": cannot free its sink", j->id);
 	}
+	j->wh = NULL;
 	event_del(j->restart);
 }
 
@@ -564,7 +557,7 @@ static int job_run(struct sim_job *j, bool first, struct simfeed_error *err)
 	sim_job_spec_clear(&spec);
 	if (!j->wh) {
 		sim_stmt_free(st);
-		set_err(err, "XXUUU", "%s", errbuf[0] ? errbuf :
+		sim_error(err, "XXUUU", "%s", errbuf[0] ? errbuf :
 			"crdbsim: cannot create the webhook sink");
 		return -1;
 	}
@@ -580,7 +573,7 @@ static int job_run(struct sim_job *j, bool first, struct simfeed_error *err)
 	j->started_us = now_us();
 	j->feed = simfeed_start(jobs->engine, st, &j->out);
 	if (!j->feed && !strcmp(j->status, "running") && j->wh) {
-		set_err(err, "XXUUU", "crdbsim: the changefeed engine could not start the feed");
+		sim_error(err, "XXUUU", "crdbsim: the changefeed engine could not start the feed");
 		return -1;
 	}
 	return 0;
@@ -662,13 +655,13 @@ int sim_jobs_create(struct sim_jobs *jobs, const char *sql,
 	if (sim_parse_changefeed_job(sql, params, nparams, now, &st, &spec,
 				     err) != 1) {
 		if (!err->sqlstate[0])
-			set_err(err, "42601", "at or near \"EOF\": syntax error");
+			sim_error(err, "42601", "at or near \"EOF\": syntax error");
 		return -1;
 	}
 	if (jobs->count >= JOB_MAX) {
 		sim_stmt_free(st);
 		sim_job_spec_clear(&spec);
-		set_err(err, "53200", "crdbsim: too many changefeed jobs (%d)",
+		sim_error(err, "53200", "crdbsim: too many changefeed jobs (%d)",
 			JOB_MAX);
 		return -1;
 	}
@@ -687,7 +680,7 @@ int sim_jobs_create(struct sim_jobs *jobs, const char *sql,
 			job_free(j);
 		sim_stmt_free(st);
 		sim_job_spec_clear(&spec);
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	j->spec = spec;
@@ -715,8 +708,16 @@ static int job_lookup(struct sim_jobs *jobs, int64_t id,
 	if (*out)
 		return 0;
 	/* [INF] jobs.ErrJobNotFound's wording */
-	set_err(err, "XXUUU", "job with ID %" PRId64 " does not exist", id);
+	sim_error(err, "XXUUU", "job with ID %" PRId64 " does not exist", id);
 	return -1;
+}
+
+/* [INF] the jobs registry's wording for a state that does not allow it */
+static int refuse(const struct sim_job *j, const char *verb,
+		  struct simfeed_error *err)
+{
+	return sim_error(err, "XXUUU", "job %" PRId64 ": cannot %s job with status %s",
+			 j->id, verb, j->status);
 }
 
 int sim_jobs_control(struct sim_jobs *jobs, int64_t job_id,
@@ -731,11 +732,8 @@ int sim_jobs_control(struct sim_jobs *jobs, int64_t job_id,
 	case SIM_JOB_PAUSE:
 		if (paused)
 			return 0;
-		if (!running) {
-			set_err(err, "XXUUU", "job %" PRId64 ": cannot pause job with status %s",
-				job_id, j->status);
-			return -1;
-		}
+		if (!running)
+			return refuse(j, "pause", err);
 		job_stop_run(j);
 		snprintf(j->status, sizeof j->status, "paused");
 		set_text(&j->running_status, NULL);
@@ -744,21 +742,15 @@ int sim_jobs_control(struct sim_jobs *jobs, int64_t job_id,
 	case SIM_JOB_RESUME:
 		if (running)
 			return 0;
-		if (!paused) {
-			set_err(err, "XXUUU", "job %" PRId64 ": cannot resume job with status %s",
-				job_id, j->status);
-			return -1;
-		}
+		if (!paused)
+			return refuse(j, "resume", err);
 		snprintf(j->status, sizeof j->status, "running");
 		j->backoff_ms = 0;
 		job_start(j);
 		return 0;
 	case SIM_JOB_CANCEL:
-		if (!running && !paused) {
-			set_err(err, "XXUUU", "job %" PRId64 ": cannot cancel job with status %s",
-				job_id, j->status);
-			return -1;
-		}
+		if (!running && !paused)
+			return refuse(j, "cancel", err);
 		job_finish(j, "canceled", "job canceled by user");
 		return 0;
 	}
@@ -782,14 +774,14 @@ static int alter_sink(struct sim_job *j, const struct sim_job_alter_cmd *c,
 {
 	char was[64], now[64];
 	if (c->what == SIM_ALTER_UNSET || !c->value) {
-		set_err(err, "22023", "cannot unset option \"sink\"");
+		sim_error(err, "22023", "cannot unset option \"sink\"");
 		return -1;
 	}
 	uri_scheme(j->spec.sink_uri, was, sizeof was);
 	uri_scheme(c->value, now, sizeof now);
 	if (strcmp(was, now) != 0) {
 		/* [INF] alter_changefeed_stmt.go's wording */
-		set_err(err, "22023", "New sink type \"%s\" does not match original "
+		sim_error(err, "22023", "New sink type \"%s\" does not match original "
 			"sink type \"%s\". Altering the sink type of a changefeed is "
 			"disallowed, consider creating a new changefeed instead.",
 			now, was);
@@ -797,7 +789,7 @@ static int alter_sink(struct sim_job *j, const struct sim_job_alter_cmd *c,
 	}
 	char *uri = strdup(c->value);
 	if (!uri) {
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	free(j->spec.sink_uri);
@@ -814,7 +806,7 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		/* Parse the target through the changefeed parser. */
 		char *sql = NULL;
 		if (asprintf(&sql, "CREATE CHANGEFEED FOR TABLE %s", c->arg) < 0) {
-			set_err(err, "53200", "out of memory");
+			sim_error(err, "53200", "out of memory");
 			return -1;
 		}
 		struct simfeed_stmt *st = NULL;
@@ -825,7 +817,7 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		char *t = target_sql(&st->targets[0]);
 		sim_stmt_free(st);
 		if (!t) {
-			set_err(err, "53200", "out of memory");
+			sim_error(err, "53200", "out of memory");
 			return -1;
 		}
 		size_t at = j->ntargets;
@@ -835,14 +827,14 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		if (c->what == SIM_ALTER_ADD) {
 			if (at < j->ntargets) {
 				free(t);
-				set_err(err, "XXUUU", "target \"%s\" already watched by changefeed",
+				sim_error(err, "XXUUU", "target \"%s\" already watched by changefeed",
 					c->arg);
 				return -1;
 			}
 			char **v = realloc(j->targets, (j->ntargets + 1) * sizeof *v);
 			if (!v) {
 				free(t);
-				set_err(err, "53200", "out of memory");
+				sim_error(err, "53200", "out of memory");
 				return -1;
 			}
 			j->targets = v;
@@ -853,12 +845,12 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		}
 		free(t);
 		if (at == j->ntargets) {
-			set_err(err, "XXUUU", "target \"%s\" already not watched by changefeed",
+			sim_error(err, "XXUUU", "target \"%s\" already not watched by changefeed",
 				c->arg);
 			return -1;
 		}
 		if (j->ntargets == 1) {
-			set_err(err, "XXUUU", "cannot drop all targets");
+			sim_error(err, "XXUUU", "cannot drop all targets");
 			return -1;
 		}
 		free(j->targets[at]);
@@ -871,7 +863,7 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 		"no_initial_scan", "initial_scan_only", "end_time", NULL };
 	for (int i = 0; fixed[i]; i++)
 		if (!strcmp(c->arg, fixed[i])) {
-			set_err(err, "22023", "cannot alter option \"%s\"", c->arg);
+			sim_error(err, "22023", "cannot alter option \"%s\"", c->arg);
 			return -1;
 		}
 	if (!strcmp(c->arg, "sink"))
@@ -894,7 +886,7 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 	}
 	char *value = c->value ? strdup(c->value) : NULL;
 	if (c->value && !value) {
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	if (at < sp->nopts) {
@@ -912,7 +904,7 @@ static int alter_one(struct sim_job *j, const struct sim_job_alter_cmd *c,
 	if (!n || !v || !name) {
 		free(name);
 		free(value);
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	sp->opt_names[sp->nopts] = name;
@@ -930,14 +922,14 @@ int sim_jobs_alter(struct sim_jobs *jobs, int64_t job_id,
 		return -1;
 	if (strcmp(j->status, "paused") != 0) {
 		/* alter_changefeed_stmt.go */
-		set_err(err, "XXUUU", "job %" PRId64 " is not paused", job_id);
+		sim_error(err, "XXUUU", "job %" PRId64 " is not paused", job_id);
 		return -1;
 	}
 	/* On a copy: a failing command or a statement that no longer parses
 	 * leaves the job as it was. */
 	char *before = job_statement(j, false);
 	if (!before) {
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	bool scan_before = j->scan_pending;
@@ -977,7 +969,7 @@ int sim_jobs_alter(struct sim_jobs *jobs, int64_t job_id,
 	job_save(j);
 	*description = job_statement(j, true);
 	if (!*description) {
-		set_err(err, "53200", "out of memory");
+		sim_error(err, "53200", "out of memory");
 		return -1;
 	}
 	return 0;
@@ -1004,6 +996,16 @@ int sim_jobs_list(const struct sim_jobs *jobs, char *buf, size_t len)
 		n++;
 	}
 	return n;
+}
+
+void sim_jobs_set_licensed(struct sim_jobs *jobs, bool on)
+{
+	jobs->unlicensed = !on;
+}
+
+bool sim_jobs_licensed(const struct sim_jobs *jobs)
+{
+	return !jobs->unlicensed;
 }
 
 void sim_jobs_set_duplicate_posts(struct sim_jobs *jobs, bool on)
@@ -1104,7 +1106,7 @@ static int64_t col_us(PGresult *r, int row, int col)
 static void load_jobs(struct sim_jobs *jobs)
 {
 	PGresult *r;
-	if (!admin_run(jobs,
+	if (!sim_pg_exec(jobs->admin, "jobs",
 		       "SELECT job_id, statement, user_name, status,"
 		       " running_status, error, hw_wall, hw_logical, stmt_wall,"
 		       " stmt_logical, scan_pending,"
@@ -1170,9 +1172,9 @@ struct sim_jobs *sim_jobs_new(struct event_base *base,
 	jobs->admin = admin;
 	jobs->nodes = webhook_nodes > 0 ? webhook_nodes : 1;
 	srandom((unsigned)(now_us() ^ (int64_t)getpid()));
-	if (!admin_run(jobs, "CREATE SCHEMA IF NOT EXISTS crdbsim", 0, NULL,
+	if (!sim_pg_exec(jobs->admin, "jobs", "CREATE SCHEMA IF NOT EXISTS crdbsim", 0, NULL,
 		       NULL) ||
-	    !admin_run(jobs, jobs_table_sql, 0, NULL, NULL)) {
+	    !sim_pg_exec(jobs->admin, "jobs", jobs_table_sql, 0, NULL, NULL)) {
 		snprintf(errbuf, errlen, "jobs: cannot create crdbsim.changefeed_jobs");
 		free(jobs);
 		return NULL;

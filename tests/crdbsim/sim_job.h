@@ -68,6 +68,12 @@ int sim_jobs_alter(struct sim_jobs *jobs, int64_t job_id,
 		   const struct sim_job_alter_cmd *cmds, size_t ncmds,
 		   char **description, struct simfeed_error *err);
 
+/* Control socket `license on|off`: whether the emulated cluster has an
+ * enterprise licence (on at start). Without one, CREATE CHANGEFEED ...
+ * INTO fails before v24.3 (§16.8). */
+void sim_jobs_set_licensed(struct sim_jobs *jobs, bool on);
+bool sim_jobs_licensed(const struct sim_jobs *jobs);
+
 /* Control socket `jobs`: one line per job, "ID STATUS HIGH_WATER ERROR",
  * joined by "; ", into buf. Returns how many jobs. */
 int sim_jobs_list(const struct sim_jobs *jobs, char *buf, size_t len);

@@ -9,7 +9,6 @@
 #include "sim_job_sink.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,20 +23,6 @@
 #define WEBHOOK_SCHEME "webhook-https"
 /* webhook_sink_config Retry.Max = "inf" */
 #define RETRY_INF 1000000000
-
-static int fail(struct simfeed_error *err, const char *sqlstate,
-		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct simfeed_error *err, const char *sqlstate,
-		const char *fmt, ...)
-{
-	va_list ap;
-	memset(err, 0, sizeof *err);
-	snprintf(err->sqlstate, sizeof err->sqlstate, "%s", sqlstate);
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void sim_job_sink_clear(struct sim_job_sink *sink)
 {
@@ -137,7 +122,7 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 		"experimental-nodelocal", "experimental-azure", NULL };
 	const char *sep = strstr(uri, "://");
 	if (!sep || sep == uri)
-		return fail(err, "XXUUU", "no scheme found for sink URL \"%s\"",
+		return sim_error(err, "XXUUU", "no scheme found for sink URL \"%s\"",
 			    uri);
 	size_t slen = (size_t)(sep - uri);
 	char scheme[64];
@@ -145,14 +130,14 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 	for (char *p = scheme; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (!strcmp(scheme, "webhook-http"))
-		return fail(err, "XXUUU", "this sink requires %s", WEBHOOK_SCHEME);
+		return sim_error(err, "XXUUU", "this sink requires %s", WEBHOOK_SCHEME);
 	if (strcmp(scheme, WEBHOOK_SCHEME) != 0) {
 		for (int i = 0; other_sinks[i]; i++)
 			if (!strcmp(scheme, other_sinks[i]))
-				return fail(err, "0A000",
+				return sim_error(err, "0A000",
 					    "crdbsim emulates only webhook-https sinks, not %s",
 					    scheme);
-		return fail(err, "XXUUU", "unsupported sink: %s", scheme);
+		return sim_error(err, "XXUUU", "unsupported sink: %s", scheme);
 	}
 	const char *rest = sep + 3;
 	const char *q = strchr(rest, '?');
@@ -173,7 +158,7 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 		char *value = eq ? query_unescape(eq + 1, n - (size_t)(eq + 1 - p)) :
 				   strdup("");
 		if (!name || !value) {
-			rc = fail(err, "XXUUU", "invalid URL escape in sink URI");
+			rc = sim_error(err, "XXUUU", "invalid URL escape in sink URI");
 		} else if (!strcmp(name, "ca_cert")) {
 			free(ca_b64);
 			ca_b64 = value;
@@ -188,7 +173,7 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 			value = NULL;
 		} else if (!strcmp(name, "insecure_tls_skip_verify")) {
 			if (!parse_bool(value, &cfg->insecure_skip_verify))
-				rc = fail(err, "XXUUU",
+				rc = sim_error(err, "XXUUU",
 					  "param insecure_tls_skip_verify must be a bool");
 		} else if (*name) {
 			sb_puts(&url, first_param ? "?" : "&");
@@ -200,7 +185,7 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 		p = amp ? amp + 1 : NULL;
 	}
 	if (rc == 0 && !cert_b64 != !key_b64)
-		rc = fail(err, "XXUUU", "%s requires %s to be set",
+		rc = sim_error(err, "XXUUU", "%s requires %s to be set",
 			  cert_b64 ? "client_cert" : "client_key",
 			  cert_b64 ? "client_key" : "client_cert");
 	struct { char *b64; char **pem; const char *name; } certs[3] = {
@@ -211,13 +196,13 @@ static int parse_uri(const char *uri, struct sim_job_sink *sink,
 	for (int i = 0; i < 3; i++) {
 		if (rc == 0 && certs[i].b64 &&
 		    !(*certs[i].pem = base64_pem(certs[i].b64)))
-			rc = fail(err, "XXUUU", "param %s must be base 64 encoded",
+			rc = sim_error(err, "XXUUU", "param %s must be base 64 encoded",
 				  certs[i].name);
 		free(certs[i].b64);
 	}
 	sink->url = sb_take(&url);
 	if (rc == 0 && !sink->url)
-		rc = fail(err, "53200", "out of memory");
+		rc = sim_error(err, "53200", "out of memory");
 	cfg->url = sink->url;
 	cfg->ca_pem = sink->ca_pem;
 	cfg->client_cert_pem = sink->cert_pem;
@@ -264,7 +249,7 @@ static int parse_sink_config(const char *text, struct sim_webhook_config *cfg,
 	int rc = 0;
 	if (!doc || !json_is_object(doc)) {
 		json_decref(doc);
-		return fail(err, "XXUUU", "failed to parse webhook sink config: %s",
+		return sim_error(err, "XXUUU", "failed to parse webhook sink config: %s",
 			    doc ? "not an object" : jerr.text);
 	}
 	json_t *flush = get_ci(doc, "Flush");
@@ -274,21 +259,21 @@ static int parse_sink_config(const char *text, struct sim_webhook_config *cfg,
 		      json_count(get_ci(flush, "Bytes"), &cfg->flush_bytes) ||
 		      json_duration(get_ci(flush, "Frequency"),
 				    &cfg->flush_frequency_ms)))
-		rc = fail(err, "XXUUU", "invalid sink config, all values must be non-negative");
+		rc = sim_error(err, "XXUUU", "invalid sink config, all values must be non-negative");
 	json_t *jmax = retry ? get_ci(retry, "Max") : NULL;
 	if (rc == 0 && jmax && json_is_string(jmax) &&
 	    !strcasecmp(json_string_value(jmax), "inf"))
 		max = RETRY_INF;
 	else if (rc == 0 && jmax && !json_is_null(jmax) &&
 		 (!json_is_integer(jmax) || (max = json_integer_value(jmax)) <= 0))
-		rc = fail(err, "XXUUU", "Retry.Max must be a positive integer. use 'inf' for infinite retries.");
+		rc = sim_error(err, "XXUUU", "Retry.Max must be a positive integer. use 'inf' for infinite retries.");
 	cfg->retry_max = max;
 	if (rc == 0 && retry &&
 	    json_duration(get_ci(retry, "Backoff"), &cfg->retry_backoff_ms))
-		rc = fail(err, "XXUUU", "invalid sink config, all values must be non-negative");
+		rc = sim_error(err, "XXUUU", "invalid sink config, all values must be non-negative");
 	if (rc == 0 && (cfg->flush_messages || cfg->flush_bytes) &&
 	    !cfg->flush_frequency_ms)
-		rc = fail(err, "XXUUU", "invalid sink config, Flush.Frequency is not set, messages may never be sent");
+		rc = sim_error(err, "XXUUU", "invalid sink config, Flush.Frequency is not set, messages may never be sent");
 	json_decref(doc);
 	return rc;
 }
@@ -311,7 +296,7 @@ int sim_job_sink_parse(const struct sim_job_spec *spec, int nodes,
 		const char *n = spec->opt_names[i], *v = spec->opt_values[i];
 		if (!strcmp(n, "envelope") && v && strcasecmp(v, "wrapped") &&
 		    strcasecmp(v, "bare") && strcasecmp(v, "enriched")) {
-			fail(err, "XXUUU", "this sink is incompatible with envelope=%s", v);
+			sim_error(err, "XXUUU", "this sink is incompatible with envelope=%s", v);
 			goto fail;
 		}
 		if (!strcmp(n, "webhook_auth_header")) {
@@ -321,7 +306,7 @@ int sim_job_sink_parse(const struct sim_job_spec *spec, int nodes,
 		} else if (!strcmp(n, "webhook_client_timeout")) {
 			int64_t ms;
 			if (!v || sim_parse_setting_duration(v, &ms) != 0 || ms <= 0) {
-				fail(err, "XXUUU", "option %s must be a duration greater than 0", n);
+				sim_error(err, "XXUUU", "option %s must be a duration greater than 0", n);
 				goto fail;
 			}
 			cfg->client_timeout_ms = ms;
@@ -363,18 +348,18 @@ int sim_job_sink_check_targets(PGconn *admin, const struct simfeed_stmt *st,
 			" ON n.oid = c.relnamespace WHERE n.nspname = $1"
 			" AND c.relname = $2", 2, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			fail(err, "XXUUU", "crdbsim: %s", PQerrorMessage(admin));
+			sim_error(err, "XXUUU", "crdbsim: %s", PQerrorMessage(admin));
 			PQclear(r);
 			return -1;
 		}
 		const char *kind = PQntuples(r) ? PQgetvalue(r, 0, 0) : "";
 		int rc = 0;
 		if (!*kind)
-			rc = fail(err, "42P01", "failed to resolve targets in the "
+			rc = sim_error(err, "42P01", "failed to resolve targets in the "
 				  "CHANGEFEED stmt: table \"%s\" does not exist",
 				  t->display ? t->display : t->table);
 		else if (!strcmp(kind, "v") || !strcmp(kind, "m"))
-			rc = fail(err, "XXUUU", "CHANGEFEED cannot target views: %s",
+			rc = sim_error(err, "XXUUU", "CHANGEFEED cannot target views: %s",
 				  t->display ? t->display : t->table);
 		PQclear(r);
 		if (rc)

@@ -344,6 +344,14 @@ bool jobwire_run(struct sim_session *s, const char *sql, char *const *params,
 		sess_error(s, "0A000", "crdbsim: changefeed jobs are not available", NULL);
 		return false;
 	}
+	if (k == JS_CREATE && !sim_jobs_licensed(jobs) && s->version < 240300) {
+		/* §16.8: INTO needed an enterprise licence before 24.3 */
+		sess_error(s, "XXC02", "use of CHANGEFEED requires an enterprise "
+			   "license. see https://cockroachlabs.com/pricing?cluster="
+			   "00000000-0000-0000-0000-000000000001 for details on how "
+			   "to enable enterprise features", NULL);
+		return false;
+	}
 	if (k == JS_CREATE) {
 		int64_t id;
 		if (sim_jobs_create(jobs, sql, (const char *const *)params,

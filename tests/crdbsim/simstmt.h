@@ -116,6 +116,11 @@ int sim_parse_timestamp(const char *text, int64_t now_ns, struct sim_hlc *out,
  */
 json_t *sim_wal2json_loads(const char *text, size_t len);
 
+/* Fill *err (when not NULL) with sqlstate and the message, and return
+ * -1 (parse.c). */
+int sim_error(struct simfeed_error *err, const char *sqlstate,
+	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Free a statement from sim_parse_changefeed (NULL is fine). */
 void sim_stmt_free(struct simfeed_stmt *stmt);
 
