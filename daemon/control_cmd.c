@@ -339,33 +339,49 @@ const struct feed_view *ctl_find_feed(const struct daemon_view *view,
 	return NULL;
 }
 
-static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
-			     const char *name, bool pause)
+/*
+ * An operator's command on one live feed: the feed named name, or an
+ * answer (usage, unknown feed) and false. why says who asks ("VERB by an
+ * operator (uid U, pid P)"), for the feed's state line.
+ */
+static bool operator_feed(struct conn *conn, const struct daemon_view *view,
+			  const char *name, const char *verb, bool available,
+			  const char *done, char *why, size_t whylen)
 {
-	struct control *ctl = conn->ctl;
-	const char *verb = pause ? "pause" : "resume";
 	const struct feed_view *feed;
-	char why[160];
 
 	if (!*name) {
 		ctl_answer_error(conn, "bad_request", "usage: %s FEED", verb);
-		return;
+		return false;
 	}
 	feed = ctl_find_feed(view, name);
-	if (!feed || !feed->live || !ctl->ops->pause) {
+	if (!feed || !feed->live || !available) {
 		char shown[128];
 
 		ctl_printable(shown, sizeof(shown), name);
 		ctl_answer_error(conn, "unknown_feed", feed ?
 			     "feed \"%s\" could not be created" :
 			     "unknown feed \"%s\"", shown);
-		return;
+		return false;
 	}
 	if (conn->have_cred)
-		snprintf(why, sizeof(why), "paused by an operator (uid %ld, pid %ld)",
+		snprintf(why, whylen, "%s by an operator (uid %ld, pid %ld)", done,
 			 (long)conn->cred.uid, (long)conn->cred.pid);
 	else
-		snprintf(why, sizeof(why), "paused by an operator");
+		snprintf(why, whylen, "%s by an operator", done);
+	return true;
+}
+
+static void cmd_pause_resume(struct conn *conn, const struct daemon_view *view,
+			     const char *name, bool pause)
+{
+	struct control *ctl = conn->ctl;
+	const char *verb = pause ? "pause" : "resume";
+	char why[160];
+
+	if (!operator_feed(conn, view, name, verb, ctl->ops->pause != NULL,
+			   "paused", why, sizeof(why)))
+		return;
 	if (ctl->ops->pause(ctl->arg, name, pause, why)) {
 		ctl_answer_error(conn, "failed", pause ?
 			     "feed \"%.200s\" is stopping and cannot be paused" :
@@ -380,28 +396,11 @@ static void cmd_cancel(struct conn *conn, const struct daemon_view *view,
 		       const char *name)
 {
 	struct control *ctl = conn->ctl;
-	const struct feed_view *feed;
 	char why[160], errbuf[300];
 
-	if (!*name) {
-		ctl_answer_error(conn, "bad_request", "usage: cancel FEED");
+	if (!operator_feed(conn, view, name, "cancel", ctl->ops->cancel != NULL,
+			   "cancelled", why, sizeof(why)))
 		return;
-	}
-	feed = ctl_find_feed(view, name);
-	if (!feed || !feed->live || !ctl->ops->cancel) {
-		char shown[128];
-
-		ctl_printable(shown, sizeof(shown), name);
-		ctl_answer_error(conn, "unknown_feed", feed ?
-			     "feed \"%s\" could not be created" :
-			     "unknown feed \"%s\"", shown);
-		return;
-	}
-	if (conn->have_cred)
-		snprintf(why, sizeof(why), "cancelled by an operator (uid %ld, pid %ld)",
-			 (long)conn->cred.uid, (long)conn->cred.pid);
-	else
-		snprintf(why, sizeof(why), "cancelled by an operator");
 	if (ctl->ops->cancel(ctl->arg, name, why, errbuf, sizeof(errbuf))) {
 		ctl_answer_error(conn, "failed", "%s", errbuf);
 		return;
