@@ -730,7 +730,11 @@ void order_free(struct order *o)
 		free(o->tables[i].name);
 	free(o->tables);
 	if (o->env) {
-		if (o->txn)
+		/* Durable: what was not synced was never acknowledged, and
+		 * removals not synced were not made durable by the caller. */
+		if (o->txn && o->durable)
+			mdb_txn_abort(o->txn);
+		else if (o->txn)
 			mdb_txn_commit(o->txn);
 		mdb_env_close(o->env);
 		if (!o->durable)
@@ -1275,7 +1279,10 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 	dreader_done(&dr);
 	if (o->txn) {
 		disk_min_update(o);
-		if (store_commit(o, err ? NULL : errbuf, errlen))
+		/* Durable: the removals wait for order_sync(), which the
+		 * caller calls once the released rows are durable where they
+		 * went; a crash before that finds them held again. */
+		if (!o->durable && store_commit(o, err ? NULL : errbuf, errlen))
 			err = -1;
 	}
 	if (o->ready_pos == o->ready_n)
