@@ -99,8 +99,9 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
  * (duplicate or late), one after it is held and comes out in its place.
  *
  * Rows found at or below the released resolved in a durable store
- * reloaded after a restart are asked of seen() as they come: dropped
- * (counted as duplicates) when released before, else released.
+ * reloaded after a restart, and rows on disk no newer than the newest the
+ * store held at open, are asked of seen() as they come: dropped (counted
+ * as duplicates) when released before, else released.
  *
  * Durable: the removals are not committed here but by the next
  * order_sync(), which the caller calls once the released rows are durable
