@@ -108,6 +108,11 @@ struct order {
 	char *store_path;
 
 	crdb_hlc released;
+	/* Durable: the newest updated of the rows found in the store at
+	 * open. A crash between the caller's commit of released rows and
+	 * order_sync() leaves them here, possibly above released (a release
+	 * in chunks): rows up to it are asked of seen() too. */
+	crdb_hlc reloaded_max;
 	/* A release stopped at max_rows (or its callback failing) after the
 	 * row whose disk key is mark: rows up to it are out. */
 	bool partial;
@@ -665,6 +670,7 @@ static int store_open(struct order *o, char *errbuf, size_t errlen)
 		if (first)
 			o->disk_min = hlc_decode(k.mv_data);
 		first = false;
+		o->reloaded_max = hlc_decode(k.mv_data);
 		o->disk_rows++;
 		o->disk_data += (uint64_t)h.table_len + h.key_len + h.line_len;
 		get = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -730,7 +736,11 @@ void order_free(struct order *o)
 		free(o->tables[i].name);
 	free(o->tables);
 	if (o->env) {
-		if (o->txn)
+		/* Durable: what was not synced was never acknowledged, and
+		 * removals not synced were not made durable by the caller. */
+		if (o->txn && o->durable)
+			mdb_txn_abort(o->txn);
+		else if (o->txn)
 			mdb_txn_commit(o->txn);
 		mdb_env_close(o->env);
 		if (!o->durable)
@@ -1167,7 +1177,8 @@ static int next_row(struct order *o, struct dreader *dr, crdb_hlc resolved,
 		if (pick_next(o, dr, resolved, p, errbuf, errlen))
 			return -1;
 		if ((!p->mem && !p->disk) ||
-		    !hlc_le(p->row.updated, o->released))
+		    (!hlc_le(p->row.updated, o->released) &&
+		     !(p->disk && hlc_le(p->row.updated, o->reloaded_max))))
 			return 0;
 		int seen = o->seen(o->seen_arg, p->row.table,
 				   p->row.table_len, p->row.key,
@@ -1275,7 +1286,10 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 	dreader_done(&dr);
 	if (o->txn) {
 		disk_min_update(o);
-		if (store_commit(o, err ? NULL : errbuf, errlen))
+		/* Durable: the removals wait for order_sync(), which the
+		 * caller calls once the released rows are durable where they
+		 * went; a crash before that finds them held again. */
+		if (!o->durable && store_commit(o, err ? NULL : errbuf, errlen))
 			err = -1;
 	}
 	if (o->ready_pos == o->ready_n)

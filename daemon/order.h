@@ -99,8 +99,14 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
  * (duplicate or late), one after it is held and comes out in its place.
  *
  * Rows found at or below the released resolved in a durable store
- * reloaded after a restart are asked of seen() as they come: dropped
- * (counted as duplicates) when released before, else released.
+ * reloaded after a restart, and rows on disk no newer than the newest the
+ * store held at open, are asked of seen() as they come: dropped (counted
+ * as duplicates) when released before, else released.
+ *
+ * Durable: the removals are not committed here but by the next
+ * order_sync(), which the caller calls once the released rows are durable
+ * where they went (the journal); order_free() drops removals and rows not
+ * synced, so a crash in between finds the rows held again.
  */
 typedef int (*order_release_fn)(void *arg, const struct order_row *row,
 				bool group_end);
@@ -108,7 +114,8 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 		   order_release_fn fn, void *arg, bool *more,
 		   char *errbuf, size_t errlen);
 
-/* durable: commit and fsync the held rows. 0 or -1. Non-durable: 0. */
+/* durable: commit and fsync the held rows and the removals of released
+ * ones. 0 or -1. Non-durable: 0. */
 int order_sync(struct order *o, char *errbuf, size_t errlen);
 
 struct order_stats {

@@ -383,6 +383,11 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 		set_stalled(o, true, errbuf);
 		return -1;
 	}
+	/* A durable hold lets go of the released rows only now that the
+	 * journal has them; failing here leaves them in both, and a restart
+	 * drops them as released (order.h). */
+	if (order_sync(o->order, errbuf, errlen) < 0)
+		log_warning(o->who, "%s", errbuf);
 	for (size_t i = 0; i < o->nbatch; i++) {
 		struct line *line = o->batch[i].line;
 

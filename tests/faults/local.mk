@@ -2,9 +2,10 @@
 #  - e2e-malformed.sh, e2e-checkpoint.sh, e2e-journal-crash.sh: in the
 #    quick suite (make check).
 #  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
-#    crdbsim-env (.ci/run calls it), once per delivery: stream, then
-#    ordered (FAULT_DELIVERY). FAULT_ROUNDS sets the round count of both,
-#    FAULT_STREAM_ROUNDS and FAULT_ORDERED_ROUNDS of one. Before them,
+#    crdbsim-env (.ci/run calls it), once per delivery: stream, ordered,
+#    then a job feed (FAULT_DELIVERY). FAULT_ROUNDS sets the round count
+#    of all three, FAULT_STREAM_ROUNDS, FAULT_ORDERED_ROUNDS and
+#    FAULT_JOB_ROUNDS of one. Before them,
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
 #    e2e-journal-crash.sh kills its writer and e2e-checkpoint.sh the
 #    daemon 30 times each (5 in make check), and tests/security/e2e-load.sh
@@ -35,5 +36,8 @@ faults: all
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
 	export FAULT_DELIVERY=ordered FAULT_ROUNDS=$${FAULT_ORDERED_ROUNDS:-$${FAULT_ROUNDS:-}}; \
+		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
+	export FAULT_DELIVERY=job FAULT_ROUNDS=$${FAULT_JOB_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
