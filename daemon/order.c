@@ -1301,15 +1301,11 @@ int order_sync(struct order *o, char *errbuf, size_t errlen)
 {
 	if (!o->durable)
 		return 0;
-	if (store_commit(o, errbuf, errlen))
-		return -1;
-	int rc = mdb_env_sync(o->env, 1);
-	if (rc) {
-		fail(errbuf, errlen, "order: spill store %s: sync: %s",
-		     o->store_path, store_error(rc));
-		return -1;
-	}
-	return 0;
+	/* The durable store has LMDB's default sync: the commit has
+	 * fdatasync'ed the pages and written the meta page through its
+	 * O_DSYNC descriptor before it returns; another sync would only
+	 * add a flush. */
+	return store_commit(o, errbuf, errlen);
 }
 
 void order_get_stats(const struct order *o, struct order_stats *out)
