@@ -36,7 +36,9 @@ path = $work/j.sock
 EOF
 
 start_daemon "$work/sinkless.conf"
-sinkless_pid=$daemon_pid sinkless_log=$daemon_log
+sinkless_pid=$daemon_pid
+# cleanup stops it too when the test fails before it is stopped below.
+sub_pids="$sub_pids $sinkless_pid"
 wait_for 20 "the sinkless socket" test -S "$work/s.sock"
 daemon_log=$work/crdbfeedd-job.log
 "$CRDBFEEDD" -v -c "$work/job.conf" 2>>"$daemon_log" &
@@ -45,6 +47,10 @@ wait_for 20 "the job running" job_status_is running
 job=$(cat "$work/state/j.job")
 subscribe "$work/s.sock" "$work/s1" --duration 60
 subscribe "$work/j.sock" "$work/j1" --duration 60
+# Both changefeeds run (a resolved line has come) before the rows are
+# written: start = now begins where each statement ran.
+wait_for 30 "the sinkless feed's first resolved line" has_line "$work/s1" '.type == "resolved"'
+wait_for 30 "the job feed's first resolved line" has_line "$work/j1" '.type == "resolved"'
 sql "INSERT INTO gcj VALUES (1, 'a'), (2, 'b')"
 wait_for 30 "both feeds' rows" sh -c "[ \$(jq -c 'select(.type == \"row\")' '$work/s1' | wc -l) -ge 2 ] && [ \$(jq -c 'select(.type == \"row\")' '$work/j1' | wc -l) -ge 2 ]"
 

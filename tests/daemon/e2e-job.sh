@@ -31,6 +31,9 @@ job=$(cat "$work/state/j.job")
 [ "$(jobs_count)" -eq 1 ] || fail "expected one job in SHOW CHANGEFEED JOBS, saw $(jobs_count)"
 wait_for 20 "the job running in status" job_status_is running
 subscribe "$work/j.sock" "$work/sub1" --duration 60
+# The job's changefeed runs (a resolved timestamp was posted) before the
+# rows are written.
+wait_for 30 "the job's first resolved line" has_line "$work/sub1" '.type == "resolved"'
 
 # Several transactions of several rows: out of order across nodes, in
 # order for subscribers. 12345678901234567890.000 must keep its digits.
