@@ -278,3 +278,13 @@ tests_daemon_check_job_sim_SOURCES = tests/daemon/check_job_sim.c
 tests_daemon_check_job_sim_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_job_sim_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_job_sim_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# NATS subjects and message ids: names escape into valid subject tokens and
+# back, subjects stay bounded, Nats-Msg-Ids match vectors computed outside
+# the code and change with every field.
+check_PROGRAMS += tests/daemon/check_nats_subject
+TESTS += tests/daemon/check_nats_subject
+tests_daemon_check_nats_subject_SOURCES = tests/daemon/check_nats_subject.c
+tests_daemon_check_nats_subject_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_nats_subject_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_nats_subject_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
