@@ -58,6 +58,8 @@ enum cfg_section { CFG_SECTION_GLOBAL, CFG_SECTION_FEED, CFG_SECTION_SINK };
 				 file and its peers) */
 #define CFG_F_PG_ONLY   0x20u /* sink key for type = pg only */
 #define CFG_F_JOB_ONLY  0x40u /* feed key for source = job only */
+#define CFG_F_NATS_ONLY 0x80u /* sink key for type = nats only */
+#define CFG_F_NATS_SRC  0x100u /* feed key for source = nats only */
 
 /* A key without a field is read by explicit code (or is only the default
  * of the feed or sink key of the same name). */
@@ -127,8 +129,11 @@ enum feed_kind {
  * ingest endpoint. */
 enum feed_source {
 	FEED_SOURCE_SINKLESS,
-	FEED_SOURCE_JOB         /* ordered, durable hold; ingest_* and job_*
+	FEED_SOURCE_JOB,        /* ordered, durable hold; ingest_* and job_*
 				   keys */
+	FEED_SOURCE_NATS        /* ordered, durable hold: a JetStream
+				   consumer of what a nats sink published
+				   (a relay); nats_* keys */
 };
 
 /* The request path a job feed's endpoint serves: this, then the feed's
@@ -138,7 +143,30 @@ enum feed_source {
 /* A notify feed's table unless the file names one (conf/notify.sql). */
 #define NOTIFY_TABLE_DEFAULT "crdbfeed_notify"
 
-enum sink_type { SINK_UNIX, SINK_STDOUT, SINK_PG };
+enum sink_type { SINK_UNIX, SINK_STDOUT, SINK_PG, SINK_NATS };
+
+/*
+ * A NATS connection and the stream it uses: a sink of type = nats
+ * publishes a feed into it, a feed with source = nats consumes from it
+ * (crdbfeedd(8), BEYOND ONE MACHINE). File paths are absolute after
+ * resolution ("credential:NAME" as for sslrootcert); the secrets they hold
+ * are read at connect time and never logged. NULL = not set.
+ */
+struct nats_settings {
+	char *url;             /* comma-separated nats:// or tls:// URLs */
+	char *tls_ca;          /* verify the server with this PEM CA (TLS on) */
+	char *tls_cert;        /* a client certificate and its key, both or */
+	char *tls_key;         /* neither */
+	char *creds;           /* a .creds file (user JWT and NKey seed) */
+	char *nkey_seed;       /* a file holding an NKey seed ("SU...") */
+	char *user;            /* with password_file */
+	char *password_file;
+	char *token_file;
+	char *subject_prefix;  /* subjects PREFIX.FEED.TABLE, default crdbfeed */
+	char *stream;          /* the JetStream stream; NULL = derived from
+				  the feed's name (nats_stream_default_name) */
+	int64_t connect_timeout_ms;
+};
 
 /* Does sink key k apply to a sink of this type (CFG_F_UNIX_ONLY,
  * CFG_F_SOCKET, CFG_F_PG_ONLY)? */
@@ -193,6 +221,21 @@ struct sink_config {
 	size_t nallow_uids;
 	gid_t *allow_gids;
 	size_t nallow_gids;
+	/* SINK_NATS: the connection and stream; the feed identity its
+	 * Nats-Msg-Ids are derived from (NULL = the feed's name: two daemons
+	 * publishing one feed must agree on it); unacknowledged messages at
+	 * most; how long an acknowledgement may take; and, when stream_create
+	 * is set, the stream to provision (else an existing one is checked:
+	 * its subjects must cover the feed's, its duplicate window must be at
+	 * least duplicate_window). */
+	struct nats_settings nats;
+	char *nats_identity;
+	int64_t nats_max_pending;
+	int64_t nats_ack_timeout_ms;
+	bool nats_stream_create;
+	int64_t nats_replicas;
+	int64_t nats_duplicate_window_ms;
+	int64_t nats_max_age_ms;  /* 0 = no age limit */
 	const char *file;         /* where it was defined, for messages */
 	int line;
 };
@@ -257,6 +300,18 @@ struct feed_config {
 	int64_t job_id;
 	int64_t job_poll_ms;
 	int64_t job_client_timeout_ms;
+	/* source = nats: the connection and stream; the feed whose messages
+	 * it relays (NULL = this feed's name); its durable consumer (NULL =
+	 * "crdbfeed_" and this feed's name, escaped); messages per fetch;
+	 * how long JetStream waits for an acknowledgement before it delivers
+	 * again, and how many may be unacknowledged (a resolved interval's
+	 * rows must fit). */
+	struct nats_settings nats;
+	char *nats_feed;
+	char *nats_durable;
+	int64_t nats_fetch_batch;
+	int64_t nats_ack_wait_ms;
+	int64_t nats_max_ack_pending;
 	const char *file;
 	int line;
 };

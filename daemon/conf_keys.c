@@ -14,6 +14,47 @@
 
 #define ENVELOPES "wrapped|bare|row|key_only|enriched"
 
+
+/* The NATS connection's keys, the same for a sink of type = nats and a
+ * feed with source = nats (struct nats_settings at OFF). */
+#define NATS_CONN_KEYS(SECTION, OFF, FLAG, WHO) \
+	{ .section = SECTION, .name = "nats_url", .type = CFG_STRING, \
+	  .field = OFF + offsetof(struct nats_settings, url), .default_value = "nats://127.0.0.1:4222", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_ENV, \
+	  .help = WHO ": the NATS servers, comma-separated nats:// or tls:// URLs (any one will do; the client learns the others)" }, \
+	{ .section = SECTION, .name = "nats_tls_ca", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, tls_ca), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": PEM CA the server's certificate must be signed by; turns TLS on: absolute path or credential:NAME" }, \
+	{ .section = SECTION, .name = "nats_tls_cert", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, tls_cert), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": PEM client certificate, with nats_tls_key, for a server that asks for one" }, \
+	{ .section = SECTION, .name = "nats_tls_key", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, tls_key), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_PRIVATE, \
+	  .help = WHO ": the client certificate's PEM key" }, \
+	{ .section = SECTION, .name = "nats_creds", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, creds), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_PRIVATE, \
+	  .help = WHO ": a NATS .creds file (user JWT and NKey seed): absolute path or credential:NAME" }, \
+	{ .section = SECTION, .name = "nats_nkey_seed", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, nkey_seed), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_PRIVATE, \
+	  .help = WHO ": a file holding an NKey user seed (SU...): absolute path or credential:NAME" }, \
+	{ .section = SECTION, .name = "nats_user", .type = CFG_STRING, \
+	  .field = OFF + offsetof(struct nats_settings, user), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": user name, with nats_password_file" }, \
+	{ .section = SECTION, .name = "nats_password_file", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, password_file), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_PRIVATE, \
+	  .help = WHO ": file holding nats_user's password: absolute path or credential:NAME" }, \
+	{ .section = SECTION, .name = "nats_token_file", .type = CFG_TLS_FILE, \
+	  .field = OFF + offsetof(struct nats_settings, token_file), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG | CFG_F_PRIVATE, \
+	  .help = WHO ": file holding an authentication token: absolute path or credential:NAME" }, \
+	{ .section = SECTION, .name = "nats_subject_prefix", .type = CFG_STRING, \
+	  .field = OFF + offsetof(struct nats_settings, subject_prefix), .default_value = "crdbfeed", .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": subjects are PREFIX.FEED.TABLE and PREFIX.FEED._resolved (names escaped, crdbfeedd(8)); dot-separated printable ASCII without * or >" }, \
+	{ .section = SECTION, .name = "nats_stream", .type = CFG_STRING, \
+	  .field = OFF + offsetof(struct nats_settings, stream), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": the JetStream stream (default: CRDBFEED_ and the feed's name, other bytes than letters, digits, - and _ as _)" }, \
+	{ .section = SECTION, .name = "nats_connect_timeout", .type = CFG_DURATION, \
+	  .field = OFF + offsetof(struct nats_settings, connect_timeout_ms), .default_value = "2s", .min = 100, .reload = CFG_RELOAD_FEED, .flags = FLAG, \
+	  .help = WHO ": how long one connection attempt may take; failed attempts are retried with backoff" }
+
 #define GF(member) offsetof(struct config, member)
 #define FF(member) offsetof(struct feed_config, member)
 #define SF(member) offsetof(struct sink_config, member)
@@ -34,12 +75,13 @@ _Static_assert(CRDB_ENVELOPE_WRAPPED == 0 && CRDB_ENVELOPE_BARE == 1 &&
 _Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_DEBUG == 4 &&
 	       FEED_START_INITIAL_SCAN == 0 && FEED_START_NOW == 1 &&
 	       FEED_START_CURSOR == 2 && SINK_UNIX == 0 && SINK_STDOUT == 1 &&
-	       SINK_PG == 2 &&
+	       SINK_PG == 2 && SINK_NATS == 3 &&
 	       SLOW_POLICY_BLOCK == 0 && SLOW_POLICY_DISCONNECT == 1 &&
 	       SLOW_POLICY_DROP == 2 && SLOW_POLICY_JOURNAL == 3 &&
 	       FEED_DELIVERY_STREAM == 0 && FEED_DELIVERY_ORDERED == 1 &&
 	       FEED_KIND_TABLE == 0 && FEED_KIND_NOTIFY == 1 &&
-	       FEED_SOURCE_SINKLESS == 0 && FEED_SOURCE_JOB == 1,
+	       FEED_SOURCE_SINKLESS == 0 && FEED_SOURCE_JOB == 1 &&
+	       FEED_SOURCE_NATS == 2,
 	       "enums in enum_values order");
 
 /*
@@ -203,8 +245,8 @@ const struct cfg_key cfg_keys[] = {
 	  .field = FF(resolved_stall_ms), .default_value = "0", .reload = CFG_RELOAD_FEED,
 	  .help = "restart the changefeed from its checkpoint when rows arrive but the resolved timestamp has not advanced for this long, except during a scan (0: max(60s, 10 x resolved))" },
 	{ .section = CFG_SECTION_FEED, .name = "source", .type = CFG_ENUM,
-	  .field = FF(source), .default_value = "sinkless", .enum_values = "sinkless|job", .reload = CFG_RELOAD_FEED,
-	  .help = "sinkless: the feed runs its own changefeed on one connection; job: a CockroachDB changefeed job posts to the feed's HTTPS endpoint (ingest_*), always delivered ordered (crdbfeedd(8), PRODUCTION FEEDS)" },
+	  .field = FF(source), .default_value = "sinkless", .enum_values = "sinkless|job|nats", .reload = CFG_RELOAD_FEED,
+	  .help = "sinkless: the feed runs its own changefeed on one connection; job: a CockroachDB changefeed job posts to the feed's HTTPS endpoint (ingest_*), always delivered ordered (crdbfeedd(8), PRODUCTION FEEDS); nats: the feed relays what another crdbfeedd's nats sink published to a JetStream stream (nats_*), ordered (crdbfeedd(8), BEYOND ONE MACHINE)" },
 	{ .section = CFG_SECTION_FEED, .name = "job_id", .type = CFG_INT,
 	  .field = FF(job_id), .default_value = "0", .min = 0, .max = INT64_MAX, .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY,
 	  .help = "source = job: adopt this existing changefeed job instead of creating one (0: create one, or find the one recorded in state_dir)" },
@@ -251,12 +293,29 @@ const struct cfg_key cfg_keys[] = {
 	  .field = FF(job_client_key), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_JOB_ONLY | CFG_F_PRIVATE,
 	  .help = "source = job: the client certificate's PEM key (sink option client_key)" },
 
+	NATS_CONN_KEYS(CFG_SECTION_FEED, FF(nats), CFG_F_NATS_SRC, "source = nats"),
+	{ .section = CFG_SECTION_FEED, .name = "nats_feed", .type = CFG_STRING,
+	  .field = FF(nats_feed), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_SRC,
+	  .help = "source = nats: the publishing feed's name, its subjects' FEED token (default: this feed's name)" },
+	{ .section = CFG_SECTION_FEED, .name = "nats_durable", .type = CFG_STRING,
+	  .field = FF(nats_durable), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_SRC,
+	  .help = "source = nats: the durable consumer that keeps this relay's position in the stream (default: crdbfeed_ and this feed's name); one per relay" },
+	{ .section = CFG_SECTION_FEED, .name = "nats_fetch_batch", .type = CFG_INT,
+	  .field = FF(nats_fetch_batch), .default_value = "256", .min = 1, .max = 65536, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_SRC,
+	  .help = "source = nats: messages asked for at once; each batch is made durable before it is acknowledged" },
+	{ .section = CFG_SECTION_FEED, .name = "nats_ack_wait", .type = CFG_DURATION,
+	  .field = FF(nats_ack_wait_ms), .default_value = "60s", .min = 1000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_SRC,
+	  .help = "source = nats: how long JetStream waits for an acknowledgement before it delivers a message again" },
+	{ .section = CFG_SECTION_FEED, .name = "nats_max_ack_pending", .type = CFG_INT,
+	  .field = FF(nats_max_ack_pending), .default_value = "65536", .min = 1, .max = 10000000, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_SRC,
+	  .help = "source = nats: messages delivered and not yet acknowledged, at most" },
+
 	{ .section = CFG_SECTION_SINK, .name = "feed", .type = CFG_STRING,
 	  .field = SF(feed), .default_value = "", .reload = CFG_RELOAD_FEED,
 	  .help = "the feed this sink serves (required)" },
 	{ .section = CFG_SECTION_SINK, .name = "type", .type = CFG_ENUM,
-	  .field = SF(type), .default_value = "unix", .enum_values = "unix|stdout|pg", .reload = CFG_RELOAD_FEED,
-	  .help = "listen on a Unix socket, write to standard output, or listen as a PostgreSQL server for LISTEN clients (crdbfeedd(8), LISTEN/NOTIFY)" },
+	  .field = SF(type), .default_value = "unix", .enum_values = "unix|stdout|pg|nats", .reload = CFG_RELOAD_FEED,
+	  .help = "listen on a Unix socket, write to standard output, listen as a PostgreSQL server for LISTEN clients (crdbfeedd(8), LISTEN/NOTIFY), or publish to a NATS JetStream stream (an ordered feed; crdbfeedd(8), BEYOND ONE MACHINE)" },
 	{ .section = CFG_SECTION_SINK, .name = "path", .type = CFG_PATH,
 	  .field = SF(path), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_UNIX_ONLY,
 	  .help = "type = unix: absolute path of the socket (required)" },
@@ -317,6 +376,28 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = CFG_SECTION_SINK, .name = "table_channels", .type = CFG_BOOL,
 	  .field = SF(table_channels), .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_PG_ONLY,
 	  .help = "type = pg: send each row of the feed to channel \"table:NAME\" with its JSON line as payload (a line of 8000 bytes or more is refused and counted); no: the feed's rows are notifications (channel, payload)" },
+	NATS_CONN_KEYS(CFG_SECTION_SINK, SF(nats), CFG_F_NATS_ONLY, "type = nats"),
+	{ .section = CFG_SECTION_SINK, .name = "nats_identity", .type = CFG_STRING,
+	  .field = SF(nats_identity), .default_value = "", .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: the feed identity Nats-Msg-Ids are derived from (default: the feed's name); daemons publishing one feed to one stream must agree on it" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_max_pending", .type = CFG_INT,
+	  .field = SF(nats_max_pending), .default_value = "1024", .min = 1, .max = 65536, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: messages published and not yet acknowledged by JetStream, at most" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_ack_timeout", .type = CFG_DURATION,
+	  .field = SF(nats_ack_timeout_ms), .default_value = "5s", .min = 100, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: how long an acknowledgement may take before the message is published again" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_stream_create", .type = CFG_BOOL,
+	  .field = SF(nats_stream_create), .default_value = "no", .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: create the stream (subjects PREFIX.FEED.>, nats_replicas, nats_duplicate_window, nats_max_age) when it does not exist; no: it must exist and fit" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_replicas", .type = CFG_INT,
+	  .field = SF(nats_replicas), .default_value = "1", .min = 1, .max = 5, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: replicas of a stream nats_stream_create makes" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_duplicate_window", .type = CFG_DURATION,
+	  .field = SF(nats_duplicate_window_ms), .default_value = "120s", .min = 100, .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: the stream's duplicate window: what nats_stream_create sets, and the least an existing stream must have" },
+	{ .section = CFG_SECTION_SINK, .name = "nats_max_age", .type = CFG_DURATION,
+	  .field = SF(nats_max_age_ms), .default_value = "0", .reload = CFG_RELOAD_FEED, .flags = CFG_F_NATS_ONLY,
+	  .help = "type = nats: how long a stream nats_stream_create makes keeps messages (0: no age limit)" },
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 
@@ -328,6 +409,8 @@ bool config_sink_key_applies(const struct cfg_key *k, enum sink_type type)
 		return type == SINK_UNIX || type == SINK_PG;
 	if (k->flags & CFG_F_PG_ONLY)
 		return type == SINK_PG;
+	if (k->flags & CFG_F_NATS_ONLY)
+		return type == SINK_NATS;
 	return true;
 }
 
@@ -339,6 +422,8 @@ const char *config_sink_key_types(const struct cfg_key *k)
 		return "type = unix or pg";
 	if (k->flags & CFG_F_PG_ONLY)
 		return "type = pg";
+	if (k->flags & CFG_F_NATS_ONLY)
+		return "type = nats";
 	return NULL;
 }
 

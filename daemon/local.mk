@@ -84,13 +84,13 @@ daemon_libcrdbfeedd_la_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 daemon_libcrdbfeedd_la_LIBTOOLFLAGS = --tag=disable-shared
 daemon_libcrdbfeedd_la_LIBADD = lib/libcrdb.la $(LIBEVENT_LIBS) $(LIBPQ_LIBS) \
 	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(LMDB_LIBS) $(LIBCRYPTO_LIBS) \
-	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS) $(LIBNATS_LIBS)
 
 # What a program that uses daemon code compiles and links with; daemon
 # headers are included as "daemon/NAME.h" from outside daemon/.
 CRDBFEEDD_DEP_CFLAGS = $(LIBEVENT_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SYSTEMD_CFLAGS) $(LMDB_CFLAGS) $(LIBCRYPTO_CFLAGS) \
-	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
+	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS) $(LIBNATS_CFLAGS)
 CRDBFEEDD_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 CRDBFEEDD_LIBS = daemon/libcrdbfeedd.la
 

@@ -25,12 +25,23 @@ const char *slow_policy_name(enum slow_policy policy)
 
 const char *sink_type_name(enum sink_type type)
 {
-	return type == SINK_STDOUT ? "stdout" : type == SINK_PG ? "pg" : "unix";
+	switch (type) {
+	case SINK_STDOUT: return "stdout";
+	case SINK_PG: return "pg";
+	case SINK_NATS: return "nats";
+	case SINK_UNIX: break;
+	}
+	return "unix";
 }
 
 const char *feed_source_name(enum feed_source source)
 {
-	return source == FEED_SOURCE_JOB ? "job" : "sinkless";
+	switch (source) {
+	case FEED_SOURCE_JOB: return "job";
+	case FEED_SOURCE_NATS: return "nats";
+	case FEED_SOURCE_SINKLESS: break;
+	}
+	return "sinkless";
 }
 
 static const char *const reconnect_names[RECONNECT_NREASONS] = {

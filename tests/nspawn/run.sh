@@ -28,7 +28,7 @@ mirror=${DEBPKG_MIRROR:-http://deb.debian.org/debian}
 # systemd as PID 1; dbus for systemctl; procps for ExecReload's kill;
 # libnss-systemd for dynamic users; the libraries crdbfeedd links, so
 # that dpkg -i needs no network.
-includes=systemd,systemd-sysv,dbus,procps,libnss-systemd,libpq5,libssl3,libevent-2.1-7,libevent-openssl-2.1-7,libjansson4,liblmdb0
+includes=systemd,systemd-sysv,dbus,procps,libnss-systemd,libpq5,libssl3,libevent-2.1-7,libevent-openssl-2.1-7,libjansson4,liblmdb0,libnats3.4
 t_start=$SECONDS
 passed=0
 failed=0
