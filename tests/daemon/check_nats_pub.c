@@ -1,7 +1,7 @@
 /*
  * check_nats_pub.c: the NATS connection and publisher (daemon/nats_conn.c,
  * daemon/nats_nkey.c, daemon/nats_pub.c) against a real nats-server with
- * JetStream (run under tests/nats/nats-env by tests/nats/check_nats_pub.sh,
+ * JetStream (run under tests/nats/nats-env by tests/nats/check-nats-pub.sh,
  * which exports NATS_URL and NATS_ENV_DIR): stream names, NKey public keys
  * from seeds (vectors computed outside this code), connect errors that name
  * the server or file and never a secret, token / password / NKey logins
