@@ -559,9 +559,10 @@ static void *pub_thread(void *arg)
 		publish_loop(p);
 		if (p->stop)
 			break;
-		/* Lost: the client reconnects by itself; fail what it had. */
-		fail_all(p, "connection to NATS lost");
+		/* Lost: the client reconnects by itself. DOWN first, then the
+		 * failures, so the loop does not submit them again at once. */
 		push_state(p, NATS_PUB_DOWN, "connection to NATS lost", NULL);
+		fail_all(p, "connection to NATS lost");
 		wait_not_ready(p, 0, true, "connection to NATS lost");
 	}
 	fail_all(p, "publisher closing");

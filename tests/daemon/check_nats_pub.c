@@ -44,6 +44,7 @@ struct record {
 	size_t nstates;
 	struct nats_high_water hw;
 	struct nats_pub_ack acks[ACKS_MAX];
+	enum nats_pub_state ack_state[ACKS_MAX]; /* the state when taken */
 	size_t nacks;
 };
 static struct record rec;
@@ -69,8 +70,13 @@ static void on_acks(void *arg)
 {
 	struct record *r = arg;
 
-	r->nacks += nats_pub_take_acks(r->p, r->acks + r->nacks,
-				       ACKS_MAX - r->nacks);
+	size_t n = nats_pub_take_acks(r->p, r->acks + r->nacks,
+				      ACKS_MAX - r->nacks);
+
+	for (size_t i = r->nacks; i < r->nacks + n; i++)
+		r->ack_state[i] = r->nstates ? r->states[r->nstates - 1]
+					     : NATS_PUB_CONNECTING;
+	r->nacks += n;
 }
 
 static enum nats_pub_state last_state(void)
@@ -757,6 +763,8 @@ START_TEST(test_server_killed)
 	for (int i = 1; i < 51; i++) {
 		ck_assert_uint_eq(rec.acks[i].tag, (uint64_t)i - 1);
 		ck_assert_int_eq(rec.acks[i].result, NATS_PUB_ACK_ERROR);
+		/* After DOWN: the loop learns it may not resubmit first. */
+		ck_assert_int_eq(rec.ack_state[i], NATS_PUB_DOWN);
 	}
 	ck_assert_uint_eq(nats_pub_outstanding(rec.p), 0);
 	/* Not READY: submitting is refused. */
