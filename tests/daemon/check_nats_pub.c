@@ -5,6 +5,7 @@
  * which exports NATS_URL and NATS_ENV_DIR): stream names, NKey public keys
  * from seeds (vectors computed outside this code), connect errors that name
  * the server or file and never a secret, token / password / NKey logins
+ * and TLS (the server verified, by CA and name; a client certificate)
  * against servers this test starts, stream provisioning and validation,
  * 1000 messages published asynchronously and read back in order with
  * their headers, duplicates and too-large messages flagged, the high-water
@@ -424,6 +425,92 @@ START_TEST(test_logins)
 		   "SUAACAQDAQCQMBYIBEFAWDANBYHRAEISCMKBKFQXDAMRUGY4DUPB6IC5CQ\n");
 	s.nkey_seed = W(tmp_path("user.nk"));
 	ck_assert_msg(opens(&s, err, sizeof(err)), "%s", err);
+	stop_server(pid);
+}
+END_TEST
+
+/* Certificates made at test time by tests/security/tls-lib.sh in dir: ca,
+ * wrong-ca, server (localhost, 127.0.0.1), client, and elsewhere (a server
+ * certificate of ca for another name). */
+static void make_pki(const char *dir)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "fail() { echo \"$*\" >&2; exit 1; }; . '%s/tests/security/tls-lib.sh' && "
+		 "make_test_pki '%s' && make_cert '%s' elsewhere ca elsewhere DNS:elsewhere.example",
+		 getenv("top_srcdir"), dir, dir);
+	ck_assert_msg(getenv("top_srcdir") != NULL, "top_srcdir is not set");
+	ck_assert_msg(system(cmd) == 0, "openssl could not make the test certificates");
+}
+
+START_TEST(test_tls)
+{
+	struct nats_settings s;
+	char url[64], conf[2048], err[512] = "", pki[300], path[4][400];
+	char want[256];
+	int port = free_port();
+	char *server = getenv("NATS_SERVER");
+	pid_t pid;
+
+	ck_assert_msg(server != NULL, "NATS_SERVER is not set: run under tests/nats/nats-env");
+	snprintf(pki, sizeof(pki), "%s/pki", tmpdir);
+	make_pki(pki);
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
+	snprintf(conf, sizeof(conf),
+		 "listen: 127.0.0.1:%d\ntls { cert_file: \"%s/server.crt\", "
+		 "key_file: \"%s/server.key\", ca_file: \"%s/ca.crt\", verify: true }\n",
+		 port, pki, pki, pki);
+	write_file(tmp_path("tls.conf"), conf);
+	{
+		char *argv[] = { server, W("-c"), W(tmp_path("tls.conf")), NULL };
+		pid = start_server(port, argv);
+	}
+	snprintf(path[0], sizeof(path[0]), "%s/wrong-ca.crt", pki);
+	snprintf(path[1], sizeof(path[1]), "%s/ca.crt", pki);
+	snprintf(path[2], sizeof(path[2]), "%s/client.crt", pki);
+	snprintf(path[3], sizeof(path[3]), "%s/client.key", pki);
+	memset(&s, 0, sizeof(s));
+	s.url = url;
+	s.connect_timeout_ms = 2000;
+	s.tls_cert = path[2];
+	s.tls_key = path[3];
+	/* A CA that did not sign the server's certificate. */
+	s.tls_ca = path[0];
+	snprintf(want, sizeof(want),
+		 "nats: %s: tls: SSL handshake error: 20:unable to get local issuer certificate",
+		 url);
+	expect_open_error(&s, want, NULL);
+	/* The right CA, and a client certificate the server requires. */
+	s.tls_ca = path[1];
+	ck_assert_msg(opens(&s, err, sizeof(err)), "%s", err);
+	s.tls_cert = s.tls_key = NULL;
+	expect_open_error(&s, url, NULL);
+	stop_server(pid);
+
+	/* A certificate of the right CA for another name. */
+	snprintf(conf, sizeof(conf),
+		 "listen: 127.0.0.1:%d\ntls { cert_file: \"%s/elsewhere.crt\", "
+		 "key_file: \"%s/elsewhere.key\" }\n", port, pki, pki);
+	write_file(tmp_path("tls.conf"), conf);
+	{
+		char *argv[] = { server, W("-c"), W(tmp_path("tls.conf")), NULL };
+		pid = start_server(port, argv);
+	}
+	/* A CA configured means TLS required: a server without TLS is
+	 * refused, not used in clear. */
+	{
+		struct nats_settings plain = settings();
+
+		plain.tls_ca = path[1];
+		snprintf(want, sizeof(want), "nats: %s: Secure Connection not available",
+			 plain.url);
+		expect_open_error(&plain, want, NULL);
+	}
+	/* nats.c checks the name (here the IP address) by itself. */
+	snprintf(want, sizeof(want), "nats: %s: tls: SSL handshake error: 64:IP address mismatch",
+		 url);
+	expect_open_error(&s, want, NULL);
 	stop_server(pid);
 }
 END_TEST
@@ -865,6 +952,7 @@ static Suite *nats_pub_suite(void)
 	tcase_add_test(tc, test_nkey_public);
 	tcase_add_test(tc, test_connect_errors);
 	tcase_add_test(tc, test_logins);
+	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_stream_ensure);
 	tcase_add_test(tc, test_pub_stream_missing);
 	tcase_add_test(tc, test_publish_1000);
