@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "nats_nkey.h"
@@ -312,16 +313,20 @@ static int set_security(const struct nats_settings *s, natsOptions *opts,
 
 /* One line for a failed connect: the servers, then what went wrong in the
  * words an operator searches for. */
-static void connect_error(natsStatus st, const char *shown, char *errbuf,
-			  size_t errlen)
+static void connect_error(natsStatus st, const char *shown, bool tls,
+			  char *errbuf, size_t errlen)
 {
 	const char *text = last_error(st);
 
 	switch (st) {
 	case NATS_CONNECTION_AUTH_FAILED:
 	case NATS_NOT_PERMITTED:
-		snprintf(errbuf, errlen, "nats: %s: authorization violation (%s)",
-			 shown, text);
+		if (!strcasecmp(text, "authorization violation"))
+			snprintf(errbuf, errlen, "nats: %s: authorization violation",
+				 shown);
+		else
+			snprintf(errbuf, errlen,
+				 "nats: %s: authorization violation (%s)", shown, text);
 		break;
 	case NATS_NO_SERVER:
 		snprintf(errbuf, errlen,
@@ -336,7 +341,15 @@ static void connect_error(natsStatus st, const char *shown, char *errbuf,
 			 shown, text);
 		break;
 	default:
-		snprintf(errbuf, errlen, "nats: %s: %s", shown, text);
+		/* A TLS server that wants a client certificate closes the
+		 * connection after the handshake; the client only sees no
+		 * answer to its first PING. */
+		if (tls && strstr(text, "PONG"))
+			snprintf(errbuf, errlen,
+				 "nats: %s: tls: the server closed the connection after the handshake (a client certificate required? nats_tls_cert, nats_tls_key)",
+				 shown);
+		else
+			snprintf(errbuf, errlen, "nats: %s: %s", shown, text);
 		break;
 	}
 }
@@ -395,7 +408,8 @@ int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
 		goto out;
 	st = natsConnection_Connect(nc, opts);
 	if (st != NATS_OK) {
-		connect_error(st, shown, errbuf, errlen);
+		connect_error(st, shown, any_tls || s->tls_ca || s->tls_cert,
+			      errbuf, errlen);
 		*nc = NULL;
 		goto out;
 	}
