@@ -324,9 +324,9 @@ static bool port_open(int port)
 	return ok;
 }
 
-/* Start nats-server (NATS_SERVER, exported by nats-env) with args; wait
- * until port listens. */
-static pid_t start_server(int port, char *const argv[])
+/* Run nats-server (NATS_SERVER, exported by nats-env) with argv, its
+ * output discarded. */
+static pid_t spawn_server(char *const argv[])
 {
 	pid_t pid = fork();
 
@@ -339,6 +339,14 @@ static pid_t start_server(int port, char *const argv[])
 		execv(getenv("NATS_SERVER"), argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* spawn_server, then wait until port listens. */
+static pid_t start_server(int port, char *const argv[])
+{
+	pid_t pid = spawn_server(argv);
+
 	for (int i = 0; i < 200 && !port_open(port); i++)
 		usleep(25000);
 	ck_assert_msg(port_open(port), "nats-server on %d did not start", port);
@@ -869,18 +877,10 @@ START_TEST(test_server_killed)
 
 	snprintf(conf, sizeof(conf), "%s/node-1.conf", getenv("NATS_ENV_DIR"));
 	{
+		/* Stopped by nats-env through the pid file, like node 1. */
 		char *argv[] = { getenv("NATS_SERVER"), W("-c"), conf, NULL };
-		pid_t child = fork();
 
-		ck_assert_int_ge(child, 0);
-		if (child == 0) {
-			int fd = open("/dev/null", O_WRONLY);
-
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execv(argv[0], argv);
-			_exit(127);
-		}
+		spawn_server(argv);
 	}
 	ck_assert(pump(is_ready, 15000));
 	ck_assert_uint_gt(rec.nstates, ready_before + 1);
