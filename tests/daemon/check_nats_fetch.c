@@ -322,7 +322,13 @@ START_TEST(test_fetch_in_order)
 	publish("ORDER", 0, 40);
 	/* Another feed's subject in the same stream: not ours. */
 	js_Publish(NULL, pub_js, "ORDER.other.t", "x", 1, NULL, NULL);
+	h.auto_take = false;
 	h_open(&h, "ORDER", "relay", 7, 5, 100);
+	/* The loop takes nothing for a while: the thread stops at 5. */
+	run_until(&h, never, NULL, 800);
+	take_all(&h);
+	ck_assert_uint_eq(h.n, 5);
+	h.auto_take = true;
 	ck_assert_msg(run_until(&h, have_n, &want, 5000),
 		      "got %zu of 40 messages (state why: %s)", h.n, h.why);
 	ck_assert(run_until(&h, in_state, &ready, 100));
