@@ -196,12 +196,19 @@ static int check_readable(const char *path, const char *what, char *errbuf,
 	return 0;
 }
 
-/* The client's last error on this thread, or its status's text. */
+/* The client's last error on this thread, or its status's text, without
+ * the "(conn.c:733): " of the client's own source it may start with. */
 static const char *last_error(natsStatus s)
 {
 	const char *text = nats_GetLastError(NULL);
+	const char *end;
 
-	return text && *text ? text : natsStatus_GetText(s);
+	if (!text || !*text)
+		return natsStatus_GetText(s);
+	if (text[0] == '(' && (end = strstr(text, "): ")) != NULL &&
+	    !memchr(text, ' ', (size_t)(end - text)))
+		return end + 3;
+	return text;
 }
 
 /* Set TLS and credentials on opts. 0, or -1 with errbuf set. */
