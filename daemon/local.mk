@@ -69,6 +69,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_pg.c \
+	daemon/sink_nats.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
 	daemon/statefile.c daemon/statefile.h \

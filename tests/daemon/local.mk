@@ -78,6 +78,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-nats.conf \
 	tests/daemon/config-cases/bad-notify.conf \
 	tests/daemon/config-cases/bad-ordered.conf \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
@@ -108,6 +109,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-nats.conf \
 	tests/daemon/config-cases/good-notify.conf \
 	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-pg.conf \
