@@ -52,6 +52,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/idhash.h \
 	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
+	daemon/line_fields.c \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \

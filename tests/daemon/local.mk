@@ -39,6 +39,15 @@ tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_
 tests_daemon_check_encode_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/daemon/encode-cases/rows.txt
 
+# Row lines read back byte for byte (daemon/line_fields.c), from lines the
+# real encoders wrote.
+check_PROGRAMS += tests/daemon/check_line_fields
+TESTS += tests/daemon/check_line_fields
+tests_daemon_check_line_fields_SOURCES = tests/daemon/check_line_fields.c
+tests_daemon_check_line_fields_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_line_fields_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_line_fields_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # The config parser, from the case files in tests/daemon/config-cases/
 # (check_config also runs the built daemon/crdbfeedd --check-config and
 # --help for secrets); check-config-docs.sh asks it for the key table and
