@@ -59,6 +59,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
 	daemon/nats_conn.c daemon/nats_conn.h \
+	daemon/nats_fetch.c daemon/nats_fetch.h \
 	daemon/nats_nkey.c daemon/nats_nkey.h \
 	daemon/nats_subject.c daemon/nats_subject.h \
 	daemon/notify.c daemon/notify.h \
