@@ -248,6 +248,10 @@ dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psyco
 # listen-pg-libpq is its libpq client).
 TESTS += tests/daemon/e2e-pg-sink.sh
 dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
+# The nats sink end to end, under tests/nats/nats-env (which it starts
+# itself) next to crdbsim; tests/nats/nats-consume reads the stream back.
+TESTS += tests/daemon/e2e-nats.sh
+dist_check_SCRIPTS += tests/daemon/e2e-nats.sh
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
