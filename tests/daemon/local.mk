@@ -207,6 +207,15 @@ tests_daemon_check_channel_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_channel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_channel_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The nats sink's publishing logic against a fake publisher (the test
+# defines the nats_pub.h calls itself) and a played journal.
+check_PROGRAMS += tests/daemon/check_sink_nats
+TESTS += tests/daemon/check_sink_nats
+tests_daemon_check_sink_nats_SOURCES = tests/daemon/check_sink_nats.c
+tests_daemon_check_sink_nats_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_sink_nats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_sink_nats_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 check_PROGRAMS += tests/daemon/check_ordered
 TESTS += tests/daemon/check_ordered
 tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
