@@ -715,9 +715,15 @@ void sink_nats_offer(struct sink *sink)
 		schedule_pump(sink->nats);
 }
 
+/* The saved position, not the acked one: a restart resumes from the
+ * file, which may be up to a second behind. */
 uint64_t sink_nats_keep_after(const struct sink *sink)
 {
-	return sink->nats ? sink->nats->acked.seq : UINT64_MAX;
+	const struct sink_nats *n = sink->nats;
+
+	if (!n)
+		return UINT64_MAX;
+	return n->position_path ? n->saved.seq : n->acked.seq;
 }
 
 void sink_nats_stats(const struct sink *sink, struct sink_stats *out)
