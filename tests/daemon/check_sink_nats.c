@@ -465,6 +465,17 @@ START_TEST(test_resumes_from_position)
 }
 END_TEST
 
+START_TEST(test_position_past_journal)
+{
+	write_position("seq 50 epoch 1 resolved 0.0000000000\n");
+	open_sink();
+	ready(NULL);
+	ck_assert_uint_eq(fake->sent[0].seq, 1);
+	ack_all_stored();
+	ck_assert_uint_eq(fake->nsent, NROWS + 1);
+}
+END_TEST
+
 START_TEST(test_gap_below_first_kept)
 {
 	fx.first_kept = 6;
@@ -506,6 +517,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_too_large_passed_over);
 	tcase_add_test(tc, test_high_water_skips);
 	tcase_add_test(tc, test_resumes_from_position);
+	tcase_add_test(tc, test_position_past_journal);
 	tcase_add_test(tc, test_gap_below_first_kept);
 	tcase_add_test(tc, test_bad_position_file_refused);
 	suite_add_tcase(s, tc);
