@@ -58,6 +58,9 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
+	daemon/nats_conn.c daemon/nats_conn.h \
+	daemon/nats_fetch.c daemon/nats_fetch.h \
+	daemon/nats_nkey.c daemon/nats_nkey.h \
 	daemon/nats_subject.c daemon/nats_subject.h \
 	daemon/notify.c daemon/notify.h \
 	daemon/notify_feed.c daemon/notify_feed.h \
