@@ -87,6 +87,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-nats.conf \
 	tests/daemon/config-cases/bad-notify.conf \
 	tests/daemon/config-cases/bad-ordered.conf \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
@@ -117,6 +118,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-nats.conf \
 	tests/daemon/config-cases/good-notify.conf \
 	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-pg.conf \
@@ -205,6 +207,15 @@ tests_daemon_check_channel_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_channel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_channel_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The nats sink's publishing logic against a fake publisher (the test
+# defines the nats_pub.h calls itself) and a played journal.
+check_PROGRAMS += tests/daemon/check_sink_nats
+TESTS += tests/daemon/check_sink_nats
+tests_daemon_check_sink_nats_SOURCES = tests/daemon/check_sink_nats.c
+tests_daemon_check_sink_nats_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_sink_nats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_sink_nats_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 check_PROGRAMS += tests/daemon/check_ordered
 TESTS += tests/daemon/check_ordered
 tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
@@ -246,6 +257,10 @@ dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psyco
 # listen-pg-libpq is its libpq client).
 TESTS += tests/daemon/e2e-pg-sink.sh
 dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
+# The nats sink end to end, under tests/nats/nats-env (which it starts
+# itself) next to crdbsim; tests/nats/nats-consume reads the stream back.
+TESTS += tests/daemon/e2e-nats.sh
+dist_check_SCRIPTS += tests/daemon/e2e-nats.sh
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
@@ -297,3 +312,17 @@ tests_daemon_check_nats_subject_SOURCES = tests/daemon/check_nats_subject.c
 tests_daemon_check_nats_subject_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_nats_subject_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_nats_subject_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The NATS connection and publisher against a real nats-server: stream
+# names, NKey keys, connect and login errors, stream provisioning and
+# validation, 1000 messages published and read back with their headers,
+# duplicates, too-large messages, the high-water mark, ack timeouts and a
+# server killed mid-publish. Run by tests/nats/check-nats-pub.sh under
+# tests/nats/nats-env (which needs nats-server).
+check_PROGRAMS += tests/daemon/check_nats_pub
+TESTS += tests/nats/check-nats-pub.sh
+dist_check_SCRIPTS += tests/nats/check-nats-pub.sh tests/nats/nats-env
+tests_daemon_check_nats_pub_SOURCES = tests/daemon/check_nats_pub.c
+tests_daemon_check_nats_pub_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_nats_pub_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_nats_pub_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
