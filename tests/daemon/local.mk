@@ -95,6 +95,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-password.conf \
 	tests/daemon/config-cases/bad-pg.conf \
 	tests/daemon/config-cases/bad-references.conf \
+	tests/daemon/config-cases/bad-relay.conf \
 	tests/daemon/config-cases/bad-sockets.conf \
 	tests/daemon/config-cases/bad-syntax.conf \
 	tests/daemon/config-cases/bad-tls-nocreds.conf \
@@ -123,6 +124,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-pg.conf \
 	tests/daemon/config-cases/good-query.conf \
+	tests/daemon/config-cases/good-relay.conf \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
 	tests/daemon/config-cases/listen-cases.txt
