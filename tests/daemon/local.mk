@@ -263,6 +263,10 @@ dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
 # itself) next to crdbsim; tests/nats/nats-consume reads the stream back.
 TESTS += tests/daemon/e2e-nats.sh
 dist_check_SCRIPTS += tests/daemon/e2e-nats.sh
+# A relay (source = nats) end to end: a nats sink's stream relayed by a
+# second crdbfeedd to a Unix socket, the relay killed and restarted.
+TESTS += tests/daemon/e2e-nats-relay.sh
+dist_check_SCRIPTS += tests/daemon/e2e-nats-relay.sh
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
