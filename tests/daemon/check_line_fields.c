@@ -3,8 +3,8 @@
  * Lines come from the real encoders (libcrdb decodes as crdbfeedd does,
  * line_new_row / line_new_row_json / line_new_row_raw, then
  * line_new_sequenced): the key must come back byte for byte, the split
- * parts must rebuild this feed's line exactly as the encoder would write
- * it for another feed's name. Every cut of a line, every byte changed
+ * parts rebuilt by line_new_row_body must be the line the encoder writes
+ * for another feed's name, byte for byte. Every cut of a line, every byte changed
  * into something the layout does not allow, must be refused with one line
  * naming the offset, and no read may pass len (each input is copied into
  * a buffer of exactly its size: ASan and valgrind see over-reads).
@@ -93,22 +93,6 @@ static void assert_bytes(const char *got, size_t got_len, const char *want)
 		      "got %.*s, want %s", (int)got_len, got, want);
 }
 
-/* The relay's line for a split row: this feed's name, the body, "}\n". */
-static char *rebuild(const char *feed, const struct line_row_parts *p,
-		     size_t *len)
-{
-	size_t cap = strlen(feed) + p->body_len + 64;
-	char *out = malloc(cap);
-
-	ck_assert_ptr_nonnull(out);
-	*len = (size_t)snprintf(out, cap, "{\"v\":1,\"type\":\"row\",\"feed\":\"%s\"", feed);
-	memcpy(out + *len, p->body, p->body_len);
-	*len += p->body_len;
-	memcpy(out + *len, "}\n", 2);
-	*len += 2;
-	return out;
-}
-
 static void check_line(const struct row_case *c, const struct line *row,
 		       const struct line *expect_relay)
 {
@@ -146,8 +130,7 @@ static void check_line(const struct row_case *c, const struct line *row,
 						      tails[t].late, tails[t].group_end);
 		size_t len = seq->len - (tails[t].newline ? 0 : 1);
 		struct line_row_parts p;
-		size_t relay_len;
-		char *relay;
+		struct line *relay;
 
 		ck_assert_ptr_nonnull(seq);
 		copy = exact(seq->data, len);
@@ -168,15 +151,24 @@ static void check_line(const struct row_case *c, const struct line *row,
 		} else if (!strstr(row->data, "\"updated\"")) {
 			ck_assert_ptr_null(p.updated);
 		}
-		relay = rebuild("relay", &p, &relay_len);
-		ck_assert_msg(relay_len == expect_relay->len &&
-			      memcmp(relay, expect_relay->data, relay_len) == 0,
-			      "rebuilt %.*s\nwant    %.*s", (int)relay_len, relay,
-			      (int)expect_relay->len, expect_relay->data);
+		relay = line_new_row_body("relay", p.body, p.body_len, p.op,
+					  row->table, strlen(row->table),
+					  row->updated);
+		ck_assert_ptr_nonnull(relay);
+		ck_assert_msg(relay->len == expect_relay->len &&
+			      memcmp(relay->data, expect_relay->data, relay->len) == 0,
+			      "rebuilt %.*s\nwant    %.*s", (int)relay->len,
+			      relay->data, (int)expect_relay->len,
+			      expect_relay->data);
+		ck_assert_int_eq(relay->kind, LINE_ROW);
+		ck_assert_int_eq(relay->op, expect_relay->op);
+		ck_assert_uint_eq(relay->seq, 0);
+		ck_assert_str_eq(relay->table, row->table);
+		ck_assert_int_eq(crdb_hlc_compare(relay->updated, row->updated), 0);
 		ck_assert_int_eq(line_row_key(copy, len, &key, &key_len, errbuf,
 					      sizeof errbuf), 0);
 		assert_bytes(key, key_len, c->want_key);
-		free(relay);
+		line_unref(relay);
 		free(copy);
 		line_unref(seq);
 	}
