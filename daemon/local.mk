@@ -43,6 +43,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
 	daemon/feed_job.c \
+	daemon/feed_nats.c \
 	daemon/fleet.c daemon/fleet.h \
 	daemon/job.c daemon/job.h \
 	daemon/job_idfile.c \
@@ -52,6 +53,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/idhash.h \
 	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
+	daemon/line_fields.c \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
@@ -73,6 +75,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_pg.c \
+	daemon/sink_nats.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
 	daemon/statefile.c daemon/statefile.h \

@@ -87,6 +87,23 @@ struct feed_stats {
 	crdb_hlc job_high_water;
 	int64_t job_polled_at;    /* when SHOW CHANGEFEED JOB answered last */
 	bool job_connected;       /* the management connection is up */
+	/* source = nats (zero for the others): the JetStream consumer */
+	bool nats;
+	uint64_t nats_delivered;       /* messages taken from the consumer */
+	uint64_t nats_redelivered;     /* ... of which JetStream sent again */
+	uint64_t nats_acked;           /* acknowledged (durable here) */
+	uint64_t nats_duplicates;      /* rows the hold or journal had already */
+	uint64_t nats_ignored_resolved; /* not above the highest seen */
+	uint64_t nats_malformed;       /* neither a row nor a resolved line:
+					  acknowledged and skipped */
+	uint64_t nats_lag;             /* messages after the newest taken */
+	uint64_t nats_last_stream_seq; /* the newest taken */
+	uint64_t nats_reconnects;      /* the consumer's thread reconnected */
+	bool nats_connected;
+	char nats_state[16];           /* "connecting", "ready", "down",
+					  "failed", "closed" */
+	char nats_stream[256];
+	char nats_durable[256];
 	char last_error[256];     /* last error or reason, "" = none; never
 				     holds a password (libpq never echoes
 				     one and DSNs are masked) */
@@ -123,6 +140,23 @@ struct sink_stats {
 	uint64_t pg_dropped_slow;   /* closed over the buffer, after a NOTICE */
 	uint64_t pg_too_large;    /* table_channels: lines of 8000 bytes or more */
 	uint64_t pg_not_sent;     /* other rows not sent (no notification, ...) */
+	/* type = nats (zero for the others) */
+	bool nats;
+	uint64_t nats_published;  /* messages handed to the client */
+	uint64_t nats_acked;      /* acknowledged: stored or duplicate */
+	size_t nats_pending;      /* submitted, not yet acknowledged, now */
+	uint64_t nats_duplicates; /* acknowledged as duplicates by JetStream */
+	uint64_t nats_too_large;  /* over the server's max_payload: passed over */
+	uint64_t nats_errors;     /* not acknowledged (published again), or
+				     lines that cannot be published */
+	uint64_t nats_skipped;    /* in the stream already (high-water mark) */
+	uint64_t nats_gaps;       /* rows gone from the journal unpublished */
+	uint64_t nats_acked_seq;  /* the acknowledged position (journal seq) */
+	uint64_t nats_stream_seq; /* the newest stream seq acknowledged */
+	uint64_t nats_connected;  /* 1 while publishing, else 0 */
+	uint64_t nats_reconnects; /* connections made ready after the first */
+	char nats_state[16];      /* connecting, ready, down, failed */
+	char nats_error[160];     /* why it is not ready, "" = none */
 };
 
 #endif /* CRDBFEEDD_STATS_H */

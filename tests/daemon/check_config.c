@@ -154,7 +154,21 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "feed.%s.resolved_stall_ms = %" PRId64 "\n", n,
 			 f->resolved_stall_ms);
 		text_add(t, "feed.%s.source = %s\n", n,
-			 f->source == FEED_SOURCE_JOB ? "job" : "sinkless");
+			 f->source == FEED_SOURCE_JOB ? "job" :
+			 f->source == FEED_SOURCE_NATS ? "nats" : "sinkless");
+		text_add(t, "feed.%s.nats_url = %s\n", n, str(f->nats.url));
+		text_add(t, "feed.%s.nats_subject_prefix = %s\n", n,
+			 str(f->nats.subject_prefix));
+		text_add(t, "feed.%s.nats_stream = %s\n", n, str(f->nats.stream));
+		text_add(t, "feed.%s.nats_creds = %s\n", n, str(f->nats.creds));
+		text_add(t, "feed.%s.nats_feed = %s\n", n, str(f->nats_feed));
+		text_add(t, "feed.%s.nats_durable = %s\n", n, str(f->nats_durable));
+		text_add(t, "feed.%s.nats_fetch_batch = %" PRId64 "\n", n,
+			 f->nats_fetch_batch);
+		text_add(t, "feed.%s.nats_ack_wait_ms = %" PRId64 "\n", n,
+			 f->nats_ack_wait_ms);
+		text_add(t, "feed.%s.nats_max_ack_pending = %" PRId64 "\n", n,
+			 f->nats_max_ack_pending);
 		text_add(t, "feed.%s.job_id = %" PRId64 "\n", n, f->job_id);
 		text_add(t, "feed.%s.job_poll_ms = %" PRId64 "\n", n, f->job_poll_ms);
 		text_add(t, "feed.%s.ingest_listen = %s\n", n, str(f->ingest_listen));
@@ -173,7 +187,8 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.line = %d\n", n, s->line);
 		text_add(t, "sink.%s.feed = %s\n", n, str(s->feed));
 		text_add(t, "sink.%s.type = %s\n", n,
-			 s->type == SINK_UNIX ? "unix" : s->type == SINK_PG ? "pg" : "stdout");
+			 s->type == SINK_UNIX ? "unix" : s->type == SINK_PG ? "pg" :
+			 s->type == SINK_NATS ? "nats" : "stdout");
 		text_add(t, "sink.%s.path = %s\n", n, str(s->path));
 		text_add(t, "sink.%s.mode = %04o\n", n, (unsigned)s->mode);
 		text_add(t, "sink.%s.group = %s\n", n, str(s->group));
@@ -201,6 +216,30 @@ static void dump_config(const struct config *cfg, struct text *t)
 			 s->pg_max_channels);
 		text_add(t, "sink.%s.table_channels = %s\n", n,
 			 s->table_channels ? "yes" : "no");
+		text_add(t, "sink.%s.nats_url = %s\n", n, str(s->nats.url));
+		text_add(t, "sink.%s.nats_tls_ca = %s\n", n, str(s->nats.tls_ca));
+		text_add(t, "sink.%s.nats_tls_cert = %s\n", n, str(s->nats.tls_cert));
+		text_add(t, "sink.%s.nats_user = %s\n", n, str(s->nats.user));
+		text_add(t, "sink.%s.nats_password_file = %s\n", n,
+			 str(s->nats.password_file));
+		text_add(t, "sink.%s.nats_token_file = %s\n", n, str(s->nats.token_file));
+		text_add(t, "sink.%s.nats_subject_prefix = %s\n", n,
+			 str(s->nats.subject_prefix));
+		text_add(t, "sink.%s.nats_stream = %s\n", n, str(s->nats.stream));
+		text_add(t, "sink.%s.nats_connect_timeout_ms = %" PRId64 "\n", n,
+			 s->nats.connect_timeout_ms);
+		text_add(t, "sink.%s.nats_identity = %s\n", n, str(s->nats_identity));
+		text_add(t, "sink.%s.nats_max_pending = %" PRId64 "\n", n,
+			 s->nats_max_pending);
+		text_add(t, "sink.%s.nats_ack_timeout_ms = %" PRId64 "\n", n,
+			 s->nats_ack_timeout_ms);
+		text_add(t, "sink.%s.nats_stream_create = %s\n", n,
+			 s->nats_stream_create ? "yes" : "no");
+		text_add(t, "sink.%s.nats_replicas = %" PRId64 "\n", n, s->nats_replicas);
+		text_add(t, "sink.%s.nats_duplicate_window_ms = %" PRId64 "\n", n,
+			 s->nats_duplicate_window_ms);
+		text_add(t, "sink.%s.nats_max_age_ms = %" PRId64 "\n", n,
+			 s->nats_max_age_ms);
 	}
 }
 
@@ -676,12 +715,13 @@ static void section_text(struct text *t, const char *header,
 		text_add(t, "%s = %s\n", key, value);
 }
 
-/* eq_config: feed f is a job feed (source = job and the keys it needs). */
-static bool eq_job;
+/* eq_config: feed f is a job feed (source = job and the keys it needs),
+ * or a relay (source = nats, with the keys that go in pairs). */
+static bool eq_job, eq_nats;
 
 /* The base config, with key = value in the section of kind (or none);
- * a sink key goes to sink "u" (unix), "o" (stdout) or "q" (pg), by
- * sink. */
+ * a sink key goes to sink "u" (unix), "o" (stdout), "q" (pg) or "s"
+ * (nats, on the ordered feed h), by sink. */
 static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		       const char *value, bool cursor)
 {
@@ -699,6 +739,11 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		{ "ingest_client_ca", "/tmp/check-config-eq-ca.crt" },
 		{ "job_client_cert", "/tmp/check-config-eq-job.crt" },
 		{ "job_client_key", "/tmp/check-config-eq-job.key" } };
+	static const struct kv feed_nats[] = { { "source", "nats" },
+		{ "nats_tls_cert", "/tmp/check-config-eq-nats.crt" },
+		{ "nats_tls_key", "/tmp/check-config-eq-nats.key" },
+		{ "nats_user", "u" },
+		{ "nats_password_file", "/tmp/check-config-eq-nats.pw" } };
 	static const struct kv other[] = { { "tables", "u" } };
 	static const struct kv sink_u[] = { { "feed", "f" },
 		{ "path", "/tmp/check-config-eq.sock" } };
@@ -711,23 +756,36 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		{ "pg_auth_file", "/tmp/check-config-eq.scram" },
 		{ "pg_tls_cert", "/tmp/check-config-eq-pg.crt" },
 		{ "pg_tls_key", "/tmp/check-config-eq-pg.key" } };
+	static const struct kv ordered[] = { { "tables", "h" },
+		{ "delivery", "ordered" } };
+	static const struct kv sink_s[] = { { "feed", "h" }, { "type", "nats" },
+		{ "nats_tls_cert", "/tmp/check-config-eq-nats.crt" },
+		{ "nats_tls_key", "/tmp/check-config-eq-nats.key" },
+		{ "nats_user", "u" },
+		{ "nats_password_file", "/tmp/check-config-eq-nats.pw" },
+		{ "nats_duplicate_window", "1s" } };
 	struct text t = { 0 };
 	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && sink == 'u',
 	     o = kind == CFG_SECTION_SINK && sink == 'o',
-	     q = kind == CFG_SECTION_SINK && sink == 'q';
+	     q = kind == CFG_SECTION_SINK && sink == 'q',
+	     s = kind == CFG_SECTION_SINK && sink == 's';
 	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
 	if (eq_job)
 		section_text(&t, "[feed f]", feed_job, 9, f ? key : NULL, value);
+	else if (eq_nats)
+		section_text(&t, "[feed f]", feed_nats, 5, f ? key : NULL, value);
 	else if (cursor)
 		section_text(&t, "[feed f]", feed_cursor, 3, f ? key : NULL, value);
 	else
 		section_text(&t, "[feed f]", feed_plain, 1, f ? key : NULL, value);
 	section_text(&t, "[feed g]", other, 1, NULL, NULL);
 	section_text(&t, "[feed n]", notify, 1, NULL, NULL);
+	section_text(&t, "[feed h]", ordered, 2, NULL, NULL);
 	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
 	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
 	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);
 	section_text(&t, "[sink q]", sink_q, 7, q ? key : NULL, value);
+	section_text(&t, "[sink s]", sink_s, 7, s ? key : NULL, value);
 	char *path = temp_config(t.s, t.len);
 	free(t.s);
 	return path;
@@ -767,19 +825,25 @@ START_TEST(test_reload_every_key)
 	eq_job = true;
 	struct config *jbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
 	eq_job = false;
-	ck_assert_msg(base && cbase && jbase, "the base configs do not load");
+	eq_nats = true;
+	struct config *nbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
+	eq_nats = false;
+	ck_assert_msg(base && cbase && jbase && nbase, "the base configs do not load");
 	size_t covered = 0;
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		if (k->section == CFG_SECTION_GLOBAL ||
 		    (k->field == CFG_NO_FIELD && !(k->flags & CFG_F_OPTION)))
 			continue;
-		char sink = !config_sink_key_applies(k, SINK_STDOUT) ?
-			    (config_sink_key_applies(k, SINK_UNIX) ? 'u' : 'q') : 'o';
+		char sink = config_sink_key_applies(k, SINK_STDOUT) ? 'o' :
+			    config_sink_key_applies(k, SINK_UNIX) ? 'u' :
+			    config_sink_key_applies(k, SINK_PG) ? 'q' : 's';
 		bool cursor = k->type == CFG_HLC;
 		/* Keys of job feeds change a job feed (jbase). */
 		eq_job = (k->flags & CFG_F_JOB_ONLY) != 0;
-		struct config *old = cursor ? cbase : eq_job ? jbase : base;
+		eq_nats = k->section == CFG_SECTION_FEED && (k->flags & CFG_F_NATS_SRC);
+		struct config *old = cursor ? cbase : eq_job ? jbase :
+				     eq_nats ? nbase : base;
 		/* Values to try: the enum's, or by type; the sink type with
 		 * the path a unix sink needs is below. */
 		const char *values[16];
@@ -790,6 +854,8 @@ START_TEST(test_reload_every_key)
 			for (char *v = strtok(enumbuf, "|"); v && nvalues < 16;
 			     v = strtok(NULL, "|"))
 				values[nvalues++] = v;
+		} else if (strcmp(k->name, "nats_replicas") == 0) {
+			values[nvalues++] = "3";
 		} else if (strncmp(k->name, "ingest_listen", 13) == 0 ||
 			   strcmp(k->name, "ingest_advertise") == 0) {
 			values[nvalues++] = "127.0.0.1:9443";
@@ -804,7 +870,8 @@ START_TEST(test_reload_every_key)
 			if (!cfg)
 				continue;
 			const char *name = k->section == CFG_SECTION_FEED ? "f" :
-					   sink == 'u' ? "u" : sink == 'q' ? "q" : "o";
+					   sink == 'u' ? "u" : sink == 'q' ? "q" :
+					   sink == 's' ? "s" : "o";
 			bool eq;
 			if (k->section == CFG_SECTION_FEED) {
 				eq = config_feed_equal(config_feed(old, name),
@@ -826,7 +893,7 @@ START_TEST(test_reload_every_key)
 		if (!differs && strcmp(k->name, "source") == 0)
 			differs = !config_feed_equal(config_feed(base, "f"),
 						     config_feed(jbase, "f"));
-		eq_job = false;
+		eq_job = eq_nats = false;
 		if (!differs && strcmp(k->name, "type") == 0 &&
 		    k->section == CFG_SECTION_SINK) {
 			char *path = eq_config(CFG_SECTION_SINK, 'o', "type",
@@ -858,6 +925,7 @@ START_TEST(test_reload_every_key)
 	config_free(base);
 	config_free(cbase);
 	config_free(jbase);
+	config_free(nbase);
 }
 END_TEST
 
