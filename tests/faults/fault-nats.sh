@@ -31,7 +31,8 @@
 #            of writing, default 3), then, each round, killed for
 #            FAULT_NATS_OUTAGE s (default 60) mid-stream: the feed keeps
 #            its journal and the sink reconnects; FAULT_ROUNDS default 1
-# The verdict: fm-nats.py reads the consumer's recording back (subjects,
+# The verdict, on the stream read back whole after the run and on the
+# live consumer's recording: fm-nats.py reads it (subjects,
 # Nats-Msg-Id and Crdb-* headers of every message; redeliveries dropped;
 # rows numbered along the stream) and fm-check.py --ordered compares it
 # with PostgreSQL's committed history: every committed row state stored
@@ -187,6 +188,7 @@ consume_loop() {
 		"$NATS_CONSUME" --url "$NATS_URL" --stream "$stream" --durable fmcheck --idle-exit 3 \
 			>>"$work/nats-recorded" 2>>"$work/nats-consume.err" &
 		echo $! >"$work/consume.pid"
+		echo $! >>"$work/nats-consume.starts"
 		wait $! || sleep 0.2
 	done
 }
@@ -344,11 +346,26 @@ wait "$writer" || fail "the writer failed: $(tail -n 3 "$work/writer.err")"
 stopped=$(now_ms)
 # Everything committed is below a resolved timestamp taken after the end.
 wait_for 60 "a resolved timestamp after the writer's last commit" recovered "$stopped"
-touch "$work/stop" "$work/stop-consume"
+touch "$work/stop"
 [ "$scenario" != relay ] || wait "$recorder" 2>/dev/null || true
 for d in $daemons; do
 	daemon_stop "$d"
 done
+# The stream read back whole, from its first message (an ephemeral
+# consumer); the live consumer must have had every message of it too (one
+# it fetched and never acknowledged comes again after its ack wait).
+"$NATS_CONSUME" --url "$NATS_URL" --stream "$stream" --idle-exit 3 --timeout 120 \
+	>"$work/nats-stream" 2>"$work/nats-stream.err" ||
+	fail "cannot read the stream back: $(tail -n 3 "$work/nats-stream.err")"
+stored=$(wc -l <"$work/nats-stream")
+live_has_all() {
+	[ "$(awk -v n="$stored" 'match($0, /^\{"stream_seq":[0-9]+/) {
+		s = substr($0, 15, RLENGTH - 14) + 0
+		if (s <= n && !(s in seen)) { seen[s] = 1; c++ }
+	} END { print c + 0 }' "$work/nats-recorded")" -eq "$stored" ]
+}
+wait_for 60 "the live consumer to have the $stored messages of the stream" live_has_all
+touch "$work/stop-consume"
 wait "$loop" 2>/dev/null || true
 loop=
 
@@ -362,8 +379,10 @@ nats_check() {
 ordered_check() {
 	/usr/bin/python3 "$srcdir/tests/faults/fm-check.py" --ordered "$pgdb" "$1" "$daemon_log" "$work/faults" fm
 }
-echo "verdict: the JetStream consumer's recording of stream $stream"
-nats_check "$work/nats-recorded" || fail "the stream lost, duplicated or reordered rows (see above)"
+echo "verdict: stream $stream read back whole"
+nats_check "$work/nats-stream" || fail "the stream lost, duplicated or reordered rows (see above)"
+echo "verdict: the live JetStream consumer (durable fmcheck, nats-consume started $(grep -c . "$work/nats-consume.starts") times)"
+nats_check "$work/nats-recorded" || fail "the live consumer lost, got twice or out of order (see above)"
 if [ "$scenario" = relay ]; then
 	echo "verdict: the relay's subscriber"
 	ordered_check "$work/relay-recorded" || fail "the relay's subscriber lost, got twice or out of order (see above)"
@@ -374,7 +393,7 @@ if [ "$scenario" = crash ]; then
 	# (a row stored twice, one never stored, a redelivery that must pass,
 	# a wrong Nats-Msg-Id, a wrong subject), and the ordered verdict's own.
 	mkdir -p "$work/nats-doctored"
-	/usr/bin/python3 "$srcdir/tests/faults/fm-nats.py" doctor "$work/nats-recorded" "$work/nats-doctored" ||
+	/usr/bin/python3 "$srcdir/tests/faults/fm-nats.py" doctor "$work/nats-stream" "$work/nats-doctored" ||
 		fail "cannot doctor the consumer's recording"
 	for c in "stored-twice:^duplicates: 1$" "missing:^lost: 1$" "bad-msg-id: bad-msg-id=1" \
 		"bad-subject: bad-subject=1"; do
@@ -388,6 +407,6 @@ if [ "$scenario" = crash ]; then
 		fail "a redelivered message was taken for a second copy: $(cat "$work/nats-doctored/redelivered.verdict")"
 	grep -q ' redelivered=1 ' "$work/nats-doctored/redelivered.verdict" ||
 		fail "a redelivery was not counted: $(cat "$work/nats-doctored/redelivered.verdict")"
-	ordered_verdict_can_fail "$work/nats-recorded.stream" ordered_check
+	ordered_verdict_can_fail "$work/nats-stream.stream" ordered_check
 fi
 pass "scenario $scenario: every committed row stored once, in commit order"
