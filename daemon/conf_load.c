@@ -7,6 +7,7 @@
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "conf_internal.h"
+#include "nats_subject.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ static bool feed_is_ordered(const struct raw_file *rf, const char *name)
 	return sec && (strcmp(conf_setting(rf, sec, "delivery").value,
 			      "ordered") == 0 ||
 		       strcmp(conf_setting(rf, sec, "source").value, "job") == 0 ||
+		       strcmp(conf_setting(rf, sec, "source").value, "nats") == 0 ||
 		       feed_is_notify(rf, name));
 }
 
@@ -87,6 +89,54 @@ static void check_pg_sink(struct loader *ld, const struct raw_file *rf,
 	    !feed_is_notify(rf, s->feed))
 		conf_diag(ld, sec->line, "sink %s: feed %.100s is not kind = notify; a pg sink sends a notify feed's notifications, or a table feed's rows with table_channels = yes",
 			  s->name, s->feed);
+}
+
+/* Sink keys every type takes that a nats sink has no use for: it has no
+ * subscribers (no queues, policies or replay requests) and publishes every
+ * resolved timestamp. */
+static const char *const nats_unused_keys[] = {
+	"policy", "buffer", "low_watermark", "resolved", "replay_grace",
+};
+
+/* A nats sink publishes an ordered feed's journal, under a valid subject
+ * prefix, to a stream whose name is one token, with TLS client files and
+ * user credentials complete. */
+static void check_nats_sink(struct loader *ld, const struct raw_file *rf,
+			    const struct raw_section *sec,
+			    const struct sink_config *s, bool ordered)
+{
+	const struct nats_settings *n = &s->nats;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(nats_unused_keys) / sizeof(nats_unused_keys[0]); i++) {
+		struct setting st = conf_setting(rf, sec, nats_unused_keys[i]);
+		if (st.explicit && conf_set_here(sec, nats_unused_keys[i]))
+			conf_diag(ld, st.line, "%s: not used by a nats sink (it has no subscribers and publishes every resolved timestamp)",
+				  nats_unused_keys[i]);
+	}
+	if (s->feed && raw_feed(rf, s->feed) && !ordered)
+		conf_diag(ld, sec->line, "sink %s: feed %.100s is not ordered; a nats sink publishes the journal of a feed with delivery = ordered (or source = job or nats)",
+			  s->name, s->feed);
+	if (n->subject_prefix &&
+	    nats_subject_prefix_check(n->subject_prefix, err, sizeof(err)) < 0)
+		conf_diag(ld, conf_setting(rf, sec, "nats_subject_prefix").line,
+			  "nats_subject_prefix: %s", err);
+	if (n->stream && n->stream[0] &&
+	    (strpbrk(n->stream, ".*>/\\ \t") || strlen(n->stream) > 255))
+		conf_diag(ld, conf_setting(rf, sec, "nats_stream").line,
+			  "nats_stream: '%.100s' is not a stream name (at most 255 bytes, none of . * > / \\ or whitespace)",
+			  n->stream);
+	if (!n->tls_cert != !n->tls_key)
+		conf_diag(ld, conf_setting(rf, sec, n->tls_cert ? "nats_tls_cert" : "nats_tls_key").line,
+			  "%s: set nats_tls_cert and nats_tls_key together",
+			  n->tls_cert ? "nats_tls_cert" : "nats_tls_key");
+	if (!n->user != !n->password_file)
+		conf_diag(ld, conf_setting(rf, sec, n->user ? "nats_user" : "nats_password_file").line,
+			  n->user ? "nats_user: needs nats_password_file" :
+				    "nats_password_file: needs nats_user");
+	if (s->nats_max_age_ms && s->nats_duplicate_window_ms > s->nats_max_age_ms)
+		conf_diag(ld, conf_setting(rf, sec, "nats_duplicate_window").line,
+			  "nats_duplicate_window: longer than nats_max_age (JetStream refuses a duplicate window longer than the stream's max age)");
 }
 
 static void load_sink(struct loader *ld, const struct raw_file *rf,
@@ -138,6 +188,11 @@ static void load_sink(struct loader *ld, const struct raw_file *rf,
 		check_pg_sink(ld, rf, sec, s);
 
 	bool ordered = s->feed && feed_is_ordered(rf, s->feed);
+	if (s->type == SINK_NATS) {
+		s->policy = SLOW_POLICY_DISCONNECT; /* never blocks its feed */
+		check_nats_sink(ld, rf, sec, s, ordered);
+		return;
+	}
 	struct setting policy = conf_setting(rf, sec, "policy");
 	if (!policy.explicit)
 		s->policy = s->type == SINK_STDOUT ? SLOW_POLICY_BLOCK :

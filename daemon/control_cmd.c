@@ -227,7 +227,7 @@ static json_t *sink_status(const struct sink_view *sink)
 {
 	const struct sink_config *scfg = sink->cfg;
 	const struct sink_stats *st = &sink->stats;
-	json_t *obj, *journal = json_null(), *pg = json_null();
+	json_t *obj, *journal = json_null(), *pg = json_null(), *nats = json_null();
 
 	if (st->pg)
 		pg = json_pack("{s:s?, s:I, s:s?, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I}",
@@ -244,12 +244,29 @@ static json_t *sink_status(const struct sink_view *sink)
 			       "dropped_slow", (json_int_t)st->pg_dropped_slow,
 			       "too_large", (json_int_t)st->pg_too_large,
 			       "not_sent", (json_int_t)st->pg_not_sent);
+	if (st->nats)
+		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				 "url", scfg->nats.url,
+				 "state", st->nats_state,
+				 "connected", st->nats_connected != 0,
+				 "error", st->nats_error[0] ? st->nats_error : NULL,
+				 "published", (json_int_t)st->nats_published,
+				 "acked", (json_int_t)st->nats_acked,
+				 "pending", (json_int_t)st->nats_pending,
+				 "duplicates", (json_int_t)st->nats_duplicates,
+				 "too_large", (json_int_t)st->nats_too_large,
+				 "errors", (json_int_t)st->nats_errors,
+				 "skipped", (json_int_t)st->nats_skipped,
+				 "gaps", (json_int_t)st->nats_gaps,
+				 "acked_seq", (json_int_t)st->nats_acked_seq,
+				 "stream_seq", (json_int_t)st->nats_stream_seq,
+				 "reconnects", (json_int_t)st->nats_reconnects);
 	if (st->journaled)
 		journal = json_pack("{s:I, s:I, s:I}",
 				    "replaying", (json_int_t)st->replaying,
 				    "max_seq_lag", (json_int_t)st->max_seq_lag,
 				    "replayed_lines", (json_int_t)st->replayed_lines);
-	obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*, s:o*}",
+	obj = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*, s:o*, s:o*}",
 			 "name", sink->name,
 			 "feed", scfg->feed,
 			 "type", sink_type_name(scfg->type),
@@ -267,7 +284,8 @@ static json_t *sink_status(const struct sink_view *sink)
 			 "disconnected_other", (json_int_t)st->disconnected_other,
 			 "journaled", st->journaled,
 			 "journal", journal,
-			 "pg", pg);
+			 "pg", pg,
+			 "nats", nats);
 	return obj;
 }
 

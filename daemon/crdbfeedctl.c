@@ -544,6 +544,38 @@ static void print_pg_table(json_t *status)
 	}
 }
 
+/* nats sinks' publishers: one more table, when there is one; a sink that
+ * is not publishing says why on the line below its row. */
+static void print_nats_table(json_t *status)
+{
+	json_t *item, *nats;
+	bool header = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "sinks"), i, item) {
+		nats = json_object_get(item, "nats");
+		if (!json_is_object(nats))
+			continue;
+		if (!header)
+			printf("\n%-20s  %-10s  %10s  %10s  %7s  %10s  %9s  %6s  %7s  %4s  %10s  %10s  %10s\n",
+			       "NATS SINK", "STATE", "PUBLISHED", "ACKED", "PENDING",
+			       "DUPLICATES", "TOO LARGE", "ERRORS", "SKIPPED", "GAPS",
+			       "ACKED SEQ", "STREAM SEQ", "RECONNECTS");
+		header = true;
+		printf("%-20.60s  %-10s  %10lld  %10lld  %7lld  %10lld  %9lld  %6lld  %7lld  %4lld  %10lld  %10lld  %10lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       str_or(json_object_get(nats, "state"), "?"),
+		       int_at(nats, "published"), int_at(nats, "acked"),
+		       int_at(nats, "pending"), int_at(nats, "duplicates"),
+		       int_at(nats, "too_large"), int_at(nats, "errors"),
+		       int_at(nats, "skipped"), int_at(nats, "gaps"),
+		       int_at(nats, "acked_seq"), int_at(nats, "stream_seq"),
+		       int_at(nats, "reconnects"));
+		if (json_is_string(json_object_get(nats, "error")))
+			printf("  %.200s\n", str_or(json_object_get(nats, "error"), ""));
+	}
+}
+
 static int cmd_status(const char *socket_path, bool as_json)
 {
 	json_t *status;
@@ -558,6 +590,7 @@ static int cmd_status(const char *socket_path, bool as_json)
 		print_status_table(status);
 		print_ordered_tables(status);
 		print_pg_table(status);
+		print_nats_table(status);
 	}
 	json_decref(status);
 	return EXIT_OK;

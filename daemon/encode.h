@@ -97,6 +97,14 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 				const char *table, size_t table_len,
 				crdb_hlc updated, uint64_t seq, bool late,
 				bool group_end);
+/* A row of feed rebuilt from another feed's row line taken apart
+ * (line_fields.h's body: from ,"table": up to its tail, exclusive):
+ * {"v":1,"type":"row","feed":FEED + body + "}\n", unsequenced, so that
+ * ordered delivery sequences it like any row. NULL on ENOMEM or a feed
+ * name that is not valid UTF-8. */
+struct line *line_new_row_body(const char *feed, const char *body,
+			       size_t body_len, crdb_op op, const char *table,
+			       size_t table_len, crdb_hlc updated);
 /* Replay: a subscriber asked for the rows after seq `after`, the oldest
  * still kept is `first`. */
 struct line *line_new_gap(const char *feed, uint64_t after, uint64_t first);

@@ -513,12 +513,27 @@ static void owner_replay_bounds(void *arg, uint64_t *first_kept,
 	ordered_replay_bounds(feed->ordered, first_kept, last_released);
 }
 
+static uint32_t owner_replay_epoch(void *arg)
+{
+	struct feed *feed = arg;
+
+	return feed->ordered ? ordered_epoch(feed->ordered) : 0;
+}
+
+static const char *owner_state_dir(void *arg)
+{
+	struct feed *feed = arg;
+
+	return feed->state_dir;
+}
+
 void feed_sink_owner(struct feed *feed, struct sink_owner *out)
 {
 	*out = (struct sink_owner){
 		.name = owner_name,
 		.greeting = owner_greeting,
 		.progress = owner_progress,
+		.state_dir = owner_state_dir,
 		.arg = feed,
 	};
 	out->notify = feed->cfg->kind == FEED_KIND_NOTIFY;
@@ -526,6 +541,7 @@ void feed_sink_owner(struct feed *feed, struct sink_owner *out)
 		out->replay_read = owner_replay_read;
 		out->replay_seek = owner_replay_seek;
 		out->replay_bounds = owner_replay_bounds;
+		out->replay_epoch = owner_replay_epoch;
 	}
 }
 
@@ -560,6 +576,22 @@ static void ordered_stall(void *arg, bool stalled, const char *why)
 		feed_publish(feed, line);
 }
 
+/* Retention keeps what the feed's sinks still need (nats sinks: the rows
+ * after their acknowledged position). */
+static uint64_t ordered_keep_after(void *arg)
+{
+	struct feed *feed = arg;
+	uint64_t keep = UINT64_MAX;
+
+	for (size_t i = 0; i < feed->nsinks; i++) {
+		uint64_t k = sink_keep_after(feed->sinks[i]);
+
+		if (k < keep)
+			keep = k;
+	}
+	return keep;
+}
+
 static bool notify_admit(void *arg, const struct order_row *row)
 {
 	struct feed *feed = arg;
@@ -570,7 +602,7 @@ static bool notify_admit(void *arg, const struct order_row *row)
 int feed_open_ordered(struct feed *feed, bool start_over)
 {
 	struct ordered_owner owner = { ordered_publish, ordered_stall, feed,
-				       NULL };
+				       NULL, ordered_keep_after };
 	char errbuf[512], msg[600];
 
 	ordered_close(feed->ordered);

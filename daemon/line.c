@@ -470,6 +470,36 @@ struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 	return line;
 }
 
+struct line *line_new_row_body(const char *feed, const char *body,
+			       size_t body_len, crdb_op op, const char *table,
+			       size_t table_len, crdb_hlc updated)
+{
+	static const char head[] = "{\"v\":1,\"type\":\"row\",\"feed\":";
+	json_t *name = json_string(feed);
+	size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	size_t name_len = name ? json_dumpb(name, NULL, 0, flags) : 0;
+	size_t head_len = sizeof(head) - 1;
+	struct line *line = NULL;
+
+	if (name_len && body_len <= SIZE_MAX - head_len - name_len - 2)
+		line = line_alloc(LINE_ROW, op, table, table_len,
+				  head_len + name_len + body_len + 2);
+	if (line) {
+		char *p = line->data;
+
+		memcpy(p, head, head_len);
+		p += head_len;
+		json_dumpb(name, p, name_len, flags);
+		p += name_len;
+		memcpy(p, body, body_len);
+		p += body_len;
+		memcpy(p, "}\n", 2);
+		line->updated = updated;
+	}
+	json_decref(name);
+	return line;
+}
+
 /* ",\"seq\":N" and the flags, then "}\n": the tail of an ordered row. */
 struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 				const char *table, size_t table_len,

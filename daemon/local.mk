@@ -52,11 +52,15 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/idhash.h \
 	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
+	daemon/line_fields.c \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \
 	daemon/loglevel.h \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/names.c daemon/names.h \
+	daemon/nats_conn.c daemon/nats_conn.h \
+	daemon/nats_fetch.c daemon/nats_fetch.h \
+	daemon/nats_nkey.c daemon/nats_nkey.h \
 	daemon/nats_subject.c daemon/nats_subject.h \
 	daemon/notify.c daemon/notify.h \
 	daemon/notify_feed.c daemon/notify_feed.h \
@@ -69,6 +73,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/scram.c daemon/scram.h \
 	daemon/sink.c daemon/sink.h \
 	daemon/sink_pg.c \
+	daemon/sink_nats.c \
 	daemon/sink_int.h \
 	daemon/sink_replay.c \
 	daemon/statefile.c daemon/statefile.h \

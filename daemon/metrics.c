@@ -719,6 +719,46 @@ static const struct sink_metric pg_values[] = {
 	  "Other rows not sent: not a notification, or a channel name too long." },
 };
 
+/* nats sinks only: the JetStream publisher. */
+static const struct sink_metric nats_values[] = {
+	{ "crdbfeedd_sink_nats_published_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_published),
+	  "Messages handed to the NATS client (republished ones again)." },
+	{ "crdbfeedd_sink_nats_acked_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_acked),
+	  "Messages JetStream acknowledged (stored, or duplicates)." },
+	{ "crdbfeedd_sink_nats_pending", METRIC_GAUGE, SV_SIZE,
+	  offsetof(struct sink_stats, nats_pending),
+	  "Messages published and not yet acknowledged now." },
+	{ "crdbfeedd_sink_nats_duplicates_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_duplicates),
+	  "Acknowledgements flagged duplicate: the stream had the message id already." },
+	{ "crdbfeedd_sink_nats_too_large_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_too_large),
+	  "Messages over the server's max_payload, passed over (never stored)." },
+	{ "crdbfeedd_sink_nats_errors_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_errors),
+	  "Messages not acknowledged (published again from the acknowledged position) or not publishable." },
+	{ "crdbfeedd_sink_nats_skipped_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_skipped),
+	  "Journal lines passed over as in the stream already (its high-water mark)." },
+	{ "crdbfeedd_sink_nats_gaps_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_gaps),
+	  "Times rows were gone from the journal before they were published." },
+	{ "crdbfeedd_sink_nats_acked_seq", METRIC_GAUGE, SV_U64,
+	  offsetof(struct sink_stats, nats_acked_seq),
+	  "The feed's seq up to which every row was acknowledged." },
+	{ "crdbfeedd_sink_nats_stream_seq", METRIC_GAUGE, SV_U64,
+	  offsetof(struct sink_stats, nats_stream_seq),
+	  "The newest stream sequence acknowledged." },
+	{ "crdbfeedd_sink_nats_connected", METRIC_GAUGE, SV_U64,
+	  offsetof(struct sink_stats, nats_connected),
+	  "1 while connected and publishing, else 0." },
+	{ "crdbfeedd_sink_nats_reconnects_total", METRIC_COUNTER, SV_U64,
+	  offsetof(struct sink_stats, nats_reconnects),
+	  "Connections made ready again after the first." },
+};
+
 static uint64_t sink_value(const struct sink_view *sink, enum sink_value_kind kind,
 			   size_t offset)
 {
@@ -743,6 +783,11 @@ static bool sink_journaled_stats(const struct sink_stats *stats)
 static bool sink_pg_stats_of(const struct sink_stats *stats)
 {
 	return stats->pg;
+}
+
+static bool sink_nats_stats_of(const struct sink_stats *stats)
+{
+	return stats->nats;
 }
 
 /* One family per row of values, a sample per live sink that applies
@@ -798,6 +843,9 @@ static void render_sinks(struct textbuf *buf, const struct daemon_view *view)
 
 	render_sink_values(buf, view, pg_values,
 			   sizeof(pg_values) / sizeof(pg_values[0]), sink_pg_stats_of);
+
+	render_sink_values(buf, view, nats_values,
+			   sizeof(nats_values) / sizeof(nats_values[0]), sink_nats_stats_of);
 
 	metrics_family(buf, "crdbfeedd_sink_disconnects_total", METRIC_COUNTER,
 		       "Subscribers closed by the daemon or gone, by reason: slow (the disconnect policy) or other (error, end of file, bad request).");

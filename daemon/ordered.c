@@ -78,6 +78,13 @@ static void arm(struct event *ev, int64_t ms)
 	event_add(ev, &tv);
 }
 
+/* What retention must keep: every row the owner still needs. */
+static uint64_t keep_after(const struct ordered *o)
+{
+	return o->owner.keep_after ? o->owner.keep_after(o->owner.arg) :
+				     UINT64_MAX;
+}
+
 static void update_first_kept(struct ordered *o)
 {
 	struct journal_stats st;
@@ -375,7 +382,7 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 		char trim_err[256];
 
 		/* Retention may make room at once. */
-		journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
+		journal_trim(o->journal, clock_wall_ms(), keep_after(o), &deleted,
 			     trim_err, sizeof(trim_err));
 	}
 	if (rc != JOURNAL_OK) {
@@ -540,7 +547,7 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 
 	if (!o->journal)
 		;
-	else if (journal_trim(o->journal, clock_wall_ms(), UINT64_MAX, &deleted,
+	else if (journal_trim(o->journal, clock_wall_ms(), keep_after(o), &deleted,
 			      errbuf, sizeof(errbuf)) < 0)
 		log_warning(o->who, "journal retention: %s", errbuf);
 	else if (deleted)
@@ -576,6 +583,17 @@ void ordered_get_stats(struct ordered *o, struct feed_stats *out)
 		out->journal_commits = js.commits;
 		out->journal_commit_errors = js.commit_errors;
 	}
+}
+
+uint32_t ordered_epoch(struct ordered *o)
+{
+	struct journal_checkpoint cp;
+	char errbuf[256];
+
+	if (!o->journal ||
+	    journal_get_checkpoint(o->journal, &cp, errbuf, sizeof(errbuf)))
+		return 0;
+	return cp.epoch;
 }
 
 /* ---- replay ---------------------------------------------------------------- */

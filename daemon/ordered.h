@@ -33,6 +33,9 @@ struct ordered_owner {
 	/* Whether a released row goes on to get a seq (NULL: every row);
 	 * one refused is gone, as if released (a notify feed's filter). */
 	bool (*admit)(void *arg, const struct order_row *row);
+	/* The seq after which retention must keep every row (what the
+	 * feed's nats sinks have not had acknowledged); NULL: no bound. */
+	uint64_t (*keep_after)(void *arg);
 };
 
 /*
@@ -93,6 +96,9 @@ int ordered_replay_seek(struct ordered *o, crdb_hlc since, uint64_t *after,
 			char *errbuf, size_t errlen);
 void ordered_replay_bounds(struct ordered *o, uint64_t *first_kept,
 			   uint64_t *last_released);
+
+/* The journal's delivery epoch (journal.h), 0 when it is not open. */
+uint32_t ordered_epoch(struct ordered *o);
 
 /* The journal itself, for readers such as crdbfeedctl replay. */
 struct journal *ordered_journal(struct ordered *o);

@@ -1,7 +1,7 @@
 /*
  * sink.c: a sink's listener and life: listening on its socket file (or one
- * passed by systemd), attaching standard output or opening a pg sink's
- * endpoint (sink_pg.c); the allow-list check of each peer, opening,
+ * passed by systemd), attaching standard output, or opening a pg sink's
+ * endpoint (sink_pg.c) or a nats sink's publisher (sink_nats.c); the allow-list check of each peer, opening,
  * closing and the counters. The subscribers behind it and their queues
  * are in subscriber.c.
  *
@@ -226,6 +226,13 @@ struct sink *sink_open(struct event_base *base, const struct sink_config *cfg,
 		}
 		return sink;
 	}
+	if (cfg->type == SINK_NATS) {
+		if (sink_nats_open(sink, errbuf, errlen)) {
+			sink_free(sink);
+			return NULL;
+		}
+		return sink;
+	}
 	if (listen_unix(sink, errbuf, errlen)) {
 		sink_free(sink);
 		return NULL;
@@ -329,6 +336,12 @@ void sink_get_stats(const struct sink *sink, struct sink_stats *out)
 	out->activated = sink->activated;
 	sink_replay_stats(sink, out);
 	sink_pg_stats(sink, out);
+	sink_nats_stats(sink, out);
+}
+
+uint64_t sink_keep_after(const struct sink *sink)
+{
+	return sink_nats_keep_after(sink);
 }
 
 void sink_close(struct sink *sink, const char *why)
@@ -347,6 +360,7 @@ void sink_close(struct sink *sink, const char *why)
 	while ((sub = TAILQ_FIRST(&sink->subs)) != NULL)
 		subscriber_close(sub, CLOSE_SINK, LOG_LEVEL_INFO, "sink closed");
 	sink_pg_close(sink);
+	sink_nats_close(sink);
 	acceptor_free(sink->acceptor);
 	sink->acceptor = NULL;
 	if (sink->listen_fd >= 0)

@@ -54,6 +54,12 @@ struct sink_owner {
 			   char *errbuf, size_t errlen);
 	void (*replay_bounds)(void *arg, uint64_t *first_kept,
 			      uint64_t *last_released);
+	/*   replay_epoch  the journal's delivery epoch (journal.h), 0 while
+	 *                 the journal is not open: a nats sink keeps it with
+	 *                 its position;
+	 *   state_dir     where a sink keeps its own position (NULL: none). */
+	uint32_t (*replay_epoch)(void *arg);
+	const char *(*state_dir)(void *arg);
 	void *arg;
 	/* A notify feed (kind = notify): its rows are notifications, and
 	 * subscribers may ask for channels (notify lines) instead. */
@@ -104,6 +110,10 @@ bool sink_is_blocking(const struct sink *sink);
  * the other policies, which never hold the checkpoint back.
  */
 uint64_t sink_done_seq(const struct sink *sink, uint64_t feed_seq);
+
+/* The journal seq after which the sink still needs rows (a nats sink's
+ * acknowledged position); UINT64_MAX when it needs none kept. */
+uint64_t sink_keep_after(const struct sink *sink);
 
 /* Bytes still queued over all subscribers (shutdown waits for 0). */
 size_t sink_queued_bytes(const struct sink *sink);

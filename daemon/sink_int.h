@@ -19,6 +19,7 @@
 
 struct acceptor;
 struct sink_pg;
+struct sink_nats;
 
 #define REQUEST_BUF (REQUEST_MAX + 1) /* the line and its newline */
 #define AFTER_REQUEST_MAX (64 * 1024) /* bytes a subscriber may send after
@@ -129,6 +130,7 @@ struct sink {
 	bool activated;        /* the listener came from systemd */
 	bool closed;
 	struct sink_pg *pg;    /* type = pg: the LISTEN endpoint (sink_pg.c) */
+	struct sink_nats *nats; /* type = nats: the publisher (sink_nats.c) */
 };
 
 /* ---- sink.c ---- */
@@ -158,6 +160,20 @@ void sink_pg_offer(struct sink *sink, const struct line *line);
 void sink_pg_stats(const struct sink *sink, struct sink_stats *out);
 /* Close every session and the sockets; nothing when not open. */
 void sink_pg_close(struct sink *sink);
+
+/* ---- sink_nats.c (type = nats: no subscribers, a JetStream publisher) ---- */
+
+/* Start publishing from the position kept in the state directory. 0, or
+ * -1 with errbuf set. */
+int sink_nats_open(struct sink *sink, char *errbuf, size_t errlen);
+/* The feed released more: read it from the journal (on the next pass). */
+void sink_nats_offer(struct sink *sink);
+/* The acked position (UINT64_MAX when not open): what retention keeps. */
+uint64_t sink_nats_keep_after(const struct sink *sink);
+/* The publisher's counters into out (after the common ones). */
+void sink_nats_stats(const struct sink *sink, struct sink_stats *out);
+/* Stop the publisher and save the position; nothing when not open. */
+void sink_nats_close(struct sink *sink);
 
 /* ---- subscriber.c ---- */
 

@@ -123,6 +123,23 @@ struct sink_stats {
 	uint64_t pg_dropped_slow;   /* closed over the buffer, after a NOTICE */
 	uint64_t pg_too_large;    /* table_channels: lines of 8000 bytes or more */
 	uint64_t pg_not_sent;     /* other rows not sent (no notification, ...) */
+	/* type = nats (zero for the others) */
+	bool nats;
+	uint64_t nats_published;  /* messages handed to the client */
+	uint64_t nats_acked;      /* acknowledged: stored or duplicate */
+	size_t nats_pending;      /* submitted, not yet acknowledged, now */
+	uint64_t nats_duplicates; /* acknowledged as duplicates by JetStream */
+	uint64_t nats_too_large;  /* over the server's max_payload: passed over */
+	uint64_t nats_errors;     /* not acknowledged (published again), or
+				     lines that cannot be published */
+	uint64_t nats_skipped;    /* in the stream already (high-water mark) */
+	uint64_t nats_gaps;       /* rows gone from the journal unpublished */
+	uint64_t nats_acked_seq;  /* the acknowledged position (journal seq) */
+	uint64_t nats_stream_seq; /* the newest stream seq acknowledged */
+	uint64_t nats_connected;  /* 1 while publishing, else 0 */
+	uint64_t nats_reconnects; /* connections made ready after the first */
+	char nats_state[16];      /* connecting, ready, down, failed */
+	char nats_error[160];     /* why it is not ready, "" = none */
 };
 
 #endif /* CRDBFEEDD_STATS_H */

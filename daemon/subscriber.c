@@ -477,6 +477,10 @@ void sink_offer(struct sink *sink, struct line *line)
 		sink_pg_offer(sink, line);
 		return;
 	}
+	if (sink->nats) {
+		sink_nats_offer(sink);
+		return;
+	}
 	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
 		next = TAILQ_NEXT(sub, link);
 		if (!sub->filter.channels || line->kind != LINE_ROW) {

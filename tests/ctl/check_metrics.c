@@ -142,7 +142,8 @@ static void sink_from_json(json_t *obj, struct sink_view *sink,
 	cfg->name = dup_string(obj, "name");
 	cfg->feed = dup_string(obj, "feed");
 	cfg->type = strcmp(type, "stdout") == 0 ? SINK_STDOUT :
-		    strcmp(type, "pg") == 0 ? SINK_PG : SINK_UNIX;
+		    strcmp(type, "pg") == 0 ? SINK_PG :
+		    strcmp(type, "nats") == 0 ? SINK_NATS : SINK_UNIX;
 	cfg->policy = strcmp(policy, "block") == 0 ? SLOW_POLICY_BLOCK :
 		      strcmp(policy, "drop") == 0 ? SLOW_POLICY_DROP :
 		      SLOW_POLICY_DISCONNECT;
@@ -176,6 +177,19 @@ static void sink_from_json(json_t *obj, struct sink_view *sink,
 	sink->stats.pg_dropped_slow = u64_field(obj, "pg_dropped_slow");
 	sink->stats.pg_too_large = u64_field(obj, "pg_too_large");
 	sink->stats.pg_not_sent = u64_field(obj, "pg_not_sent");
+	sink->stats.nats = json_is_true(json_object_get(obj, "nats"));
+	sink->stats.nats_published = u64_field(obj, "nats_published");
+	sink->stats.nats_acked = u64_field(obj, "nats_acked");
+	sink->stats.nats_pending = u64_field(obj, "nats_pending");
+	sink->stats.nats_duplicates = u64_field(obj, "nats_duplicates");
+	sink->stats.nats_too_large = u64_field(obj, "nats_too_large");
+	sink->stats.nats_errors = u64_field(obj, "nats_errors");
+	sink->stats.nats_skipped = u64_field(obj, "nats_skipped");
+	sink->stats.nats_gaps = u64_field(obj, "nats_gaps");
+	sink->stats.nats_acked_seq = u64_field(obj, "nats_acked_seq");
+	sink->stats.nats_stream_seq = u64_field(obj, "nats_stream_seq");
+	sink->stats.nats_connected = u64_field(obj, "nats_connected");
+	sink->stats.nats_reconnects = u64_field(obj, "nats_reconnects");
 }
 
 /* The view of view.json, everything allocated (fixture_free frees). A

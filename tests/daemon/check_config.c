@@ -173,7 +173,8 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "sink.%s.line = %d\n", n, s->line);
 		text_add(t, "sink.%s.feed = %s\n", n, str(s->feed));
 		text_add(t, "sink.%s.type = %s\n", n,
-			 s->type == SINK_UNIX ? "unix" : s->type == SINK_PG ? "pg" : "stdout");
+			 s->type == SINK_UNIX ? "unix" : s->type == SINK_PG ? "pg" :
+			 s->type == SINK_NATS ? "nats" : "stdout");
 		text_add(t, "sink.%s.path = %s\n", n, str(s->path));
 		text_add(t, "sink.%s.mode = %04o\n", n, (unsigned)s->mode);
 		text_add(t, "sink.%s.group = %s\n", n, str(s->group));
@@ -201,6 +202,30 @@ static void dump_config(const struct config *cfg, struct text *t)
 			 s->pg_max_channels);
 		text_add(t, "sink.%s.table_channels = %s\n", n,
 			 s->table_channels ? "yes" : "no");
+		text_add(t, "sink.%s.nats_url = %s\n", n, str(s->nats.url));
+		text_add(t, "sink.%s.nats_tls_ca = %s\n", n, str(s->nats.tls_ca));
+		text_add(t, "sink.%s.nats_tls_cert = %s\n", n, str(s->nats.tls_cert));
+		text_add(t, "sink.%s.nats_user = %s\n", n, str(s->nats.user));
+		text_add(t, "sink.%s.nats_password_file = %s\n", n,
+			 str(s->nats.password_file));
+		text_add(t, "sink.%s.nats_token_file = %s\n", n, str(s->nats.token_file));
+		text_add(t, "sink.%s.nats_subject_prefix = %s\n", n,
+			 str(s->nats.subject_prefix));
+		text_add(t, "sink.%s.nats_stream = %s\n", n, str(s->nats.stream));
+		text_add(t, "sink.%s.nats_connect_timeout_ms = %" PRId64 "\n", n,
+			 s->nats.connect_timeout_ms);
+		text_add(t, "sink.%s.nats_identity = %s\n", n, str(s->nats_identity));
+		text_add(t, "sink.%s.nats_max_pending = %" PRId64 "\n", n,
+			 s->nats_max_pending);
+		text_add(t, "sink.%s.nats_ack_timeout_ms = %" PRId64 "\n", n,
+			 s->nats_ack_timeout_ms);
+		text_add(t, "sink.%s.nats_stream_create = %s\n", n,
+			 s->nats_stream_create ? "yes" : "no");
+		text_add(t, "sink.%s.nats_replicas = %" PRId64 "\n", n, s->nats_replicas);
+		text_add(t, "sink.%s.nats_duplicate_window_ms = %" PRId64 "\n", n,
+			 s->nats_duplicate_window_ms);
+		text_add(t, "sink.%s.nats_max_age_ms = %" PRId64 "\n", n,
+			 s->nats_max_age_ms);
 	}
 }
 
@@ -680,8 +705,8 @@ static void section_text(struct text *t, const char *header,
 static bool eq_job;
 
 /* The base config, with key = value in the section of kind (or none);
- * a sink key goes to sink "u" (unix), "o" (stdout) or "q" (pg), by
- * sink. */
+ * a sink key goes to sink "u" (unix), "o" (stdout), "q" (pg) or "s"
+ * (nats, on the ordered feed h), by sink. */
 static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		       const char *value, bool cursor)
 {
@@ -711,10 +736,19 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		{ "pg_auth_file", "/tmp/check-config-eq.scram" },
 		{ "pg_tls_cert", "/tmp/check-config-eq-pg.crt" },
 		{ "pg_tls_key", "/tmp/check-config-eq-pg.key" } };
+	static const struct kv ordered[] = { { "tables", "h" },
+		{ "delivery", "ordered" } };
+	static const struct kv sink_s[] = { { "feed", "h" }, { "type", "nats" },
+		{ "nats_tls_cert", "/tmp/check-config-eq-nats.crt" },
+		{ "nats_tls_key", "/tmp/check-config-eq-nats.key" },
+		{ "nats_user", "u" },
+		{ "nats_password_file", "/tmp/check-config-eq-nats.pw" },
+		{ "nats_duplicate_window", "1s" } };
 	struct text t = { 0 };
 	bool f = kind == CFG_SECTION_FEED, u = kind == CFG_SECTION_SINK && sink == 'u',
 	     o = kind == CFG_SECTION_SINK && sink == 'o',
-	     q = kind == CFG_SECTION_SINK && sink == 'q';
+	     q = kind == CFG_SECTION_SINK && sink == 'q',
+	     s = kind == CFG_SECTION_SINK && sink == 's';
 	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
 	if (eq_job)
 		section_text(&t, "[feed f]", feed_job, 9, f ? key : NULL, value);
@@ -724,10 +758,12 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		section_text(&t, "[feed f]", feed_plain, 1, f ? key : NULL, value);
 	section_text(&t, "[feed g]", other, 1, NULL, NULL);
 	section_text(&t, "[feed n]", notify, 1, NULL, NULL);
+	section_text(&t, "[feed h]", ordered, 2, NULL, NULL);
 	section_text(&t, "[sink u]", sink_u, 2, u ? key : NULL, value);
 	section_text(&t, "[sink o]", sink_o, 2, o ? key : NULL, value);
 	section_text(&t, "[sink p]", sink_p, 2, NULL, NULL);
 	section_text(&t, "[sink q]", sink_q, 7, q ? key : NULL, value);
+	section_text(&t, "[sink s]", sink_s, 7, s ? key : NULL, value);
 	char *path = temp_config(t.s, t.len);
 	free(t.s);
 	return path;
@@ -774,8 +810,9 @@ START_TEST(test_reload_every_key)
 		if (k->section == CFG_SECTION_GLOBAL ||
 		    (k->field == CFG_NO_FIELD && !(k->flags & CFG_F_OPTION)))
 			continue;
-		char sink = !config_sink_key_applies(k, SINK_STDOUT) ?
-			    (config_sink_key_applies(k, SINK_UNIX) ? 'u' : 'q') : 'o';
+		char sink = config_sink_key_applies(k, SINK_STDOUT) ? 'o' :
+			    config_sink_key_applies(k, SINK_UNIX) ? 'u' :
+			    config_sink_key_applies(k, SINK_PG) ? 'q' : 's';
 		bool cursor = k->type == CFG_HLC;
 		/* Keys of job feeds change a job feed (jbase). */
 		eq_job = (k->flags & CFG_F_JOB_ONLY) != 0;
@@ -790,6 +827,8 @@ START_TEST(test_reload_every_key)
 			for (char *v = strtok(enumbuf, "|"); v && nvalues < 16;
 			     v = strtok(NULL, "|"))
 				values[nvalues++] = v;
+		} else if (strcmp(k->name, "nats_replicas") == 0) {
+			values[nvalues++] = "3";
 		} else if (strncmp(k->name, "ingest_listen", 13) == 0 ||
 			   strcmp(k->name, "ingest_advertise") == 0) {
 			values[nvalues++] = "127.0.0.1:9443";
@@ -804,7 +843,8 @@ START_TEST(test_reload_every_key)
 			if (!cfg)
 				continue;
 			const char *name = k->section == CFG_SECTION_FEED ? "f" :
-					   sink == 'u' ? "u" : sink == 'q' ? "q" : "o";
+					   sink == 'u' ? "u" : sink == 'q' ? "q" :
+					   sink == 's' ? "s" : "o";
 			bool eq;
 			if (k->section == CFG_SECTION_FEED) {
 				eq = config_feed_equal(config_feed(old, name),

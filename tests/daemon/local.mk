@@ -39,6 +39,15 @@ tests_daemon_check_encode_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_
 tests_daemon_check_encode_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 dist_check_DATA += tests/daemon/encode-cases/rows.txt
 
+# Row lines read back byte for byte (daemon/line_fields.c), from lines the
+# real encoders wrote.
+check_PROGRAMS += tests/daemon/check_line_fields
+TESTS += tests/daemon/check_line_fields
+tests_daemon_check_line_fields_SOURCES = tests/daemon/check_line_fields.c
+tests_daemon_check_line_fields_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_line_fields_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_line_fields_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # The config parser, from the case files in tests/daemon/config-cases/
 # (check_config also runs the built daemon/crdbfeedd --check-config and
 # --help for secrets); check-config-docs.sh asks it for the key table and
@@ -78,6 +87,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
 	tests/daemon/config-cases/bad-keys.conf \
+	tests/daemon/config-cases/bad-nats.conf \
 	tests/daemon/config-cases/bad-notify.conf \
 	tests/daemon/config-cases/bad-ordered.conf \
 	tests/daemon/config-cases/bad-metrics-listen.conf \
@@ -108,6 +118,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
+	tests/daemon/config-cases/good-nats.conf \
 	tests/daemon/config-cases/good-notify.conf \
 	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-pg.conf \
@@ -237,6 +248,10 @@ dist_check_SCRIPTS += tests/daemon/e2e-listen-pg.sh tests/daemon/listen-pg-psyco
 # listen-pg-libpq is its libpq client).
 TESTS += tests/daemon/e2e-pg-sink.sh
 dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
+# The nats sink end to end, under tests/nats/nats-env (which it starts
+# itself) next to crdbsim; tests/nats/nats-consume reads the stream back.
+TESTS += tests/daemon/e2e-nats.sh
+dist_check_SCRIPTS += tests/daemon/e2e-nats.sh
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
