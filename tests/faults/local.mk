@@ -26,7 +26,7 @@ dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases \
 	tests/faults/fm_ordered.py
 EXTRA_DIST += tests/faults/README.md
 
-faults: all
+faults: all tests/nats/nats-consume
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
 	JOURNAL_KILLS=$${JOURNAL_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
