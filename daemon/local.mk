@@ -61,6 +61,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/nats_conn.c daemon/nats_conn.h \
 	daemon/nats_fetch.c daemon/nats_fetch.h \
 	daemon/nats_nkey.c daemon/nats_nkey.h \
+	daemon/nats_pub.c daemon/nats_pub.h \
 	daemon/nats_subject.c daemon/nats_subject.h \
 	daemon/notify.c daemon/notify.h \
 	daemon/notify_feed.c daemon/notify_feed.h \

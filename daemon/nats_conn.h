@@ -31,10 +31,15 @@ int nats_stream_default_name(char *out, size_t cap, const char *feed);
  * Connect to s->url (every URL; the client reconnects by itself for ever
  * after a connection once made, with callbacks the caller sets in opts
  * first, or NULL) with TLS, credentials and the connect timeout of s, and
- * open a JetStream context with API timeout api_timeout_ms. 0 with *nc
- * and *js set, or -1 with errbuf set ("nats: 127.0.0.1:4222: connection
- * refused", "nats: tls: certificate verify failed", "nats: authorization
- * violation", "nats: /etc/x.creds: No such file or directory").
+ * open a JetStream context with API timeout api_timeout_ms (js NULL: none,
+ * the caller makes its own, e.g. with asynchronous-publish options). A
+ * first connect is tried once over the list (no client retry): the
+ * caller retries with its own backoff. 0 with *nc (and *js) set, or -1
+ * with errbuf set, naming the servers without user information
+ * ("nats: nats://127.0.0.1:4222: no server available (connection refused
+ * or unreachable)", "nats: nats://h:4222: tls: ...", "nats: nats://h:4222:
+ * authorization violation (...)", "nats: nats_creds /etc/x.creds: No such
+ * file or directory").
  */
 int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
 		   int64_t api_timeout_ms, natsConnection **nc, jsCtx **js,

@@ -14,7 +14,9 @@
  * NATS_PUB_READY again with a fresh high-water mark once it is back.
  *
  * Used by the loop thread only (every function here); callbacks run on the
- * loop. No logging: the owner logs what the callbacks tell it.
+ * loop, states and acks in the order the thread queued them, and must not
+ * call nats_pub_close. No logging: the owner logs what the callbacks tell
+ * it.
  */
 #ifndef CRDBFEEDD_NATS_PUB_H
 #define CRDBFEEDD_NATS_PUB_H
@@ -97,7 +99,8 @@ struct nats_pub *nats_pub_open(struct event_base *base,
 			       char *errbuf, size_t errlen);
 /* Stop the thread (messages in flight are abandoned: their publisher
  * republishes them from its position) and free everything. No callback
- * runs once close has begun. */
+ * runs once close has begun. Waits for the thread, which may be inside a
+ * connect (nats_connect_timeout) or a stream request (5 s at most). */
 void nats_pub_close(struct nats_pub *p);
 
 /* Queue one message. 0; 1 when max_pending are queued or in flight (wait

@@ -58,8 +58,10 @@ struct sink_nats {
 	char *stream;
 	char *subjects;                     /* PREFIX.FEED.> */
 	char resolved_subject[NATS_SUBJECT_MAX];
-	const char *identity;
+	char *identity;                     /* Nats-Msg-Id's feed identity */
 	size_t identity_len;
+	struct nats_settings conn;          /* the publisher's: a reload
+					       frees the config it came from */
 	char *position_path;                /* NULL: not kept */
 	char *state_dir;
 
@@ -412,6 +414,22 @@ static size_t pump_chunk(struct sink_nats *n)
 	return taken;
 }
 
+/* A position past the journal's last row is another journal's (the feed's
+ * state was removed, not the sink's): start from this one's beginning. */
+static void check_position_in_journal(struct sink_nats *n)
+{
+	uint64_t first_kept = 1, last_released = 0;
+
+	n->sink->owner.replay_bounds(n->sink->owner.arg, &first_kept,
+				     &last_released);
+	if (n->acked.seq <= last_released || n->ring_count)
+		return;
+	log_warning(n->sink->who, "the position (seq %" PRIu64 ") is past the journal's last row (seq %" PRIu64 "): the journal was made anew; publishing it from its start",
+		    n->acked.seq, last_released);
+	n->acked = (struct nats_position){ 0, { 0, 0 } };
+	n->read = n->acked;
+}
+
 static void rewind_to_acked(struct sink_nats *n)
 {
 	ring_clear(n);
@@ -438,6 +456,7 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 			log_info(sink->who, "the journal's epoch is %" PRIu32 " (the position was saved at %" PRIu32 "): it was reset since",
 				 epoch, n->saved_epoch);
 		n->epoch = epoch;
+		check_position_in_journal(n);
 	}
 	if (n->need_rewind) {
 		if (nats_pub_outstanding(n->pub))
@@ -572,7 +591,59 @@ static char *join_path(const char *dir, const char *name, const char *suffix)
 	return path;
 }
 
-/* The stream's name and subjects, the resolved subject, the position file. */
+static void settings_free(struct nats_settings *s)
+{
+	free(s->url);
+	free(s->tls_ca);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->creds);
+	free(s->nkey_seed);
+	free(s->user);
+	free(s->password_file);
+	free(s->token_file);
+	free(s->subject_prefix);
+	free(s->stream);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (!(d = strdup(s)))
+		*oom = true;
+	return d;
+}
+
+/* A copy the publisher can keep across reloads. 0, or -1 (memory). */
+static int settings_copy(struct nats_settings *to, const struct nats_settings *from)
+{
+	bool oom = false;
+
+	to->url = dup_or_null(from->url, &oom);
+	to->tls_ca = dup_or_null(from->tls_ca, &oom);
+	to->tls_cert = dup_or_null(from->tls_cert, &oom);
+	to->tls_key = dup_or_null(from->tls_key, &oom);
+	to->creds = dup_or_null(from->creds, &oom);
+	to->nkey_seed = dup_or_null(from->nkey_seed, &oom);
+	to->user = dup_or_null(from->user, &oom);
+	to->password_file = dup_or_null(from->password_file, &oom);
+	to->token_file = dup_or_null(from->token_file, &oom);
+	to->subject_prefix = dup_or_null(from->subject_prefix, &oom);
+	to->stream = dup_or_null(from->stream, &oom);
+	to->connect_timeout_ms = from->connect_timeout_ms;
+	if (oom) {
+		settings_free(to);
+		return -1;
+	}
+	return 0;
+}
+
+/* The stream's name and subjects, the resolved subject, the identity and
+ * the connection settings the publisher keeps. */
 static int sink_nats_names(struct sink_nats *n, char *errbuf, size_t errlen)
 {
 	const struct sink_config *cfg = n->sink->cfg;
@@ -600,7 +671,11 @@ static int sink_nats_names(struct sink_nats *n, char *errbuf, size_t errlen)
 		return -1;
 	}
 	snprintf(n->subjects, len, "%s.%s.>", prefix, token);
-	n->identity = cfg->nats_identity ? cfg->nats_identity : cfg->feed;
+	n->identity = strdup(cfg->nats_identity ? cfg->nats_identity : cfg->feed);
+	if (!n->identity || settings_copy(&n->conn, &cfg->nats)) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
 	n->identity_len = strlen(n->identity);
 	return 0;
 }
@@ -649,6 +724,8 @@ static void sink_nats_free(struct sink_nats *n)
 	free(n->subjects);
 	free(n->position_path);
 	free(n->state_dir);
+	free(n->identity);
+	settings_free(&n->conn);
 	free(n);
 }
 
@@ -683,7 +760,7 @@ int sink_nats_open(struct sink *sink, char *errbuf, size_t errlen)
 		goto fail;
 
 	struct nats_pub_config pc = {
-		.conn = &cfg->nats,
+		.conn = &n->conn,
 		.stream = {
 			.stream = n->stream,
 			.subjects = n->subjects,
@@ -715,9 +792,15 @@ void sink_nats_offer(struct sink *sink)
 		schedule_pump(sink->nats);
 }
 
+/* The saved position, not the acked one: a restart resumes from the
+ * file, which may be up to a second behind. */
 uint64_t sink_nats_keep_after(const struct sink *sink)
 {
-	return sink->nats ? sink->nats->acked.seq : UINT64_MAX;
+	const struct sink_nats *n = sink->nats;
+
+	if (!n)
+		return UINT64_MAX;
+	return n->position_path ? n->saved.seq : n->acked.seq;
 }
 
 void sink_nats_stats(const struct sink *sink, struct sink_stats *out)

@@ -30,6 +30,7 @@ nats_stat() {
 nats_stat_is() { [ "$(nats_stat "$1" "$2")" = "$3" ]; }
 nats_stat_at_least() { [ "$(nats_stat "$1" "$2")" -ge "$3" ]; }
 released_seq() { status | jq -r '.feeds[] | select(.name == "f") | .ordered.released_seq'; }
+journal_oldest() { status | jq -r '.feeds[] | select(.name == "f") | .ordered.journal.oldest_seq'; }
 # acked_all: the bus sink has every released row acknowledged.
 acked_all() {
 	_r=$(released_seq)
@@ -85,6 +86,12 @@ tables = nt
 start = now
 delivery = ordered
 resolved = 200ms
+journal_retention = 1s
+[feed g]
+tables = nt
+start = now
+delivery = ordered
+resolved = 200ms
 [sink bus]
 feed = f
 type = nats
@@ -96,7 +103,7 @@ nats_max_pending = 64
 nats_ack_timeout = 1s
 nats_connect_timeout = 500ms
 [sink badca]
-feed = f
+feed = g
 type = nats
 nats_url = tls://127.0.0.1:$tls_port
 nats_tls_ca = $work/other.pem
@@ -104,7 +111,7 @@ nats_token_file = $work/right.token
 nats_stream = BADCA
 nats_stream_create = yes
 [sink badtoken]
-feed = f
+feed = g
 type = nats
 nats_url = tls://127.0.0.1:$tls_port
 nats_tls_ca = $work/ca.pem
@@ -141,18 +148,25 @@ wait_for 30 "1000 rows published after the restart" nats_stat_at_least bus acked
 dups_restart=$(nats_stat bus duplicates)
 pass "crdbfeedd killed -9 at position '$killed_at': resumed, $dups_restart duplicates dropped by the stream"
 
-# nats-server stopped mid-stream for a while, then back.
+# nats-server stopped mid-stream for longer than the journal's retention
+# pass (every 10 s; journal_retention = 1s): the rows not acknowledged are
+# kept for the sink.
 insert_rows 1001 1300 &
 writer=$!
 wait_for 20 "publishing under way" nats_stat_at_least bus acked_seq 1050
 kill -9 "$(node_pid)"
-sleep 4
+sleep 11
+oldest=$(journal_oldest)
+saved=$(cut -d' ' -f2 "$work/state/bus.nats")
+[ "$oldest" -gt 1 ] || fail "the journal's retention never ran (oldest seq $oldest)"
+[ "$oldest" -le $((saved + 1)) ] ||
+	fail "retention dropped rows after the sink's saved position $saved (oldest kept $oldest)"
 nats_stat_is bus connected false || fail "the bus sink still says connected with nats-server down"
 start_node
 wait "$writer" || fail "the writer failed"
 wait_for 20 "1300 rows released" released_at_least 1300
 wait_for 30 "1300 rows published after the outage" acked_all
-pass "nats-server down 4 s mid-stream: reconnected ($(nats_stat bus reconnects) reconnects)"
+pass "nats-server down 11 s mid-stream: reconnected ($(nats_stat bus reconnects) reconnects)"
 
 # The stream: every committed row once, in commit order, with its headers.
 committed=$(rows_committed)
@@ -217,7 +231,7 @@ grep -q '^NATS SINK' "$work/status.txt" || fail "no NATS SINK table in crdbfeedc
 "$CTL" -s "$work/ctl.sock" metrics >"$work/metrics"
 grep -q '^crdbfeedd_sink_nats_acked_seq{sink="bus",feed="f"} ' "$work/metrics" ||
 	fail "metrics: no crdbfeedd_sink_nats_acked_seq for bus"
-grep -q '^crdbfeedd_sink_nats_connected{sink="badca",feed="f"} 0' "$work/metrics" ||
+grep -q '^crdbfeedd_sink_nats_connected{sink="badca",feed="g"} 0' "$work/metrics" ||
 	fail "metrics: badca not 0 in crdbfeedd_sink_nats_connected"
 pass "bad CA: $(nats_stat badca error); wrong token: $(nats_stat badtoken error)"
 

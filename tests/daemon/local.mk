@@ -207,6 +207,15 @@ tests_daemon_check_channel_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_channel_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_channel_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# The nats sink's publishing logic against a fake publisher (the test
+# defines the nats_pub.h calls itself) and a played journal.
+check_PROGRAMS += tests/daemon/check_sink_nats
+TESTS += tests/daemon/check_sink_nats
+tests_daemon_check_sink_nats_SOURCES = tests/daemon/check_sink_nats.c
+tests_daemon_check_sink_nats_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_sink_nats_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_sink_nats_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 check_PROGRAMS += tests/daemon/check_ordered
 TESTS += tests/daemon/check_ordered
 tests_daemon_check_ordered_SOURCES = tests/daemon/check_ordered.c
@@ -303,3 +312,17 @@ tests_daemon_check_nats_subject_SOURCES = tests/daemon/check_nats_subject.c
 tests_daemon_check_nats_subject_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_nats_subject_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_nats_subject_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# The NATS connection and publisher against a real nats-server: stream
+# names, NKey keys, connect and login errors, stream provisioning and
+# validation, 1000 messages published and read back with their headers,
+# duplicates, too-large messages, the high-water mark, ack timeouts and a
+# server killed mid-publish. Run by tests/nats/check-nats-pub.sh under
+# tests/nats/nats-env (which needs nats-server).
+check_PROGRAMS += tests/daemon/check_nats_pub
+TESTS += tests/nats/check-nats-pub.sh
+dist_check_SCRIPTS += tests/nats/check-nats-pub.sh tests/nats/nats-env
+tests_daemon_check_nats_pub_SOURCES = tests/daemon/check_nats_pub.c
+tests_daemon_check_nats_pub_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_nats_pub_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_nats_pub_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)

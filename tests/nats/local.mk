@@ -8,3 +8,13 @@ check_PROGRAMS += tests/nats/nats-consume
 tests_nats_nats_consume_SOURCES = tests/nats/nats-consume.c
 tests_nats_nats_consume_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBNATS_CFLAGS)
 tests_nats_nats_consume_LDADD = $(LIBNATS_LIBS) $(JANSSON_LIBS)
+
+# The relay source's pull-consumer thread against a nats-server the test
+# starts through nats-env (nats_testenv.c, usable by any C test).
+check_PROGRAMS += tests/daemon/check_nats_fetch
+TESTS += tests/daemon/check_nats_fetch
+tests_daemon_check_nats_fetch_SOURCES = tests/daemon/check_nats_fetch.c \
+	tests/nats/nats_testenv.c tests/nats/nats_testenv.h
+tests_daemon_check_nats_fetch_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_nats_fetch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_nats_fetch_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
