@@ -144,6 +144,12 @@ nats_sample() {
 	done
 }
 
+# sink_connected NAME: what NAME's nats sink says of its connection.
+sink_connected() {
+	"$builddir/daemon/crdbfeedctl" -s "$work/$1.ctl" status --json 2>/dev/null |
+		jq -r '.sinks[] | select(.type == "nats") | .nats.connected'
+}
+
 # The publishing crdbfeedd NAME's configuration.
 conf_publisher() {
 	cat >"$work/$1.conf" <<EOF2
@@ -353,6 +359,8 @@ while [ $round -lt "$rounds" ]; do
 		for d in $daemons; do
 			alive "$d" || fail "crdbfeedd $d died while NATS was down"
 		done
+		[ "$(sink_connected pub)" = false ] ||
+			fail "the nats sink says '$(sink_connected pub)' to connected after ${outage_s} s without NATS"
 		node_start 1
 		wait_for 30 "NATS back" node_up 1
 		;;
@@ -376,7 +384,7 @@ done
 # The stream read back whole, from its first message (an ephemeral
 # consumer); the live consumer must have had every message of it too (one
 # it fetched and never acknowledged comes again after its ack wait).
-"$NATS_CONSUME" --url "$NATS_URL" --stream "$stream" --idle-exit 3 --timeout 120 \
+"$NATS_CONSUME" --url "$NATS_URL" --stream "$stream" --idle-exit 1 --timeout 120 \
 	>"$work/nats-stream" 2>"$work/nats-stream.err" ||
 	fail "cannot read the stream back: $(tail -n 3 "$work/nats-stream.err")"
 stored=$(wc -l <"$work/nats-stream")
@@ -387,7 +395,9 @@ live_has_all() {
 	} END { print c + 0 }' "$work/nats-recorded")" -eq "$stored" ]
 }
 wait_for 60 "the live consumer to have the $stored messages of the stream" live_has_all
+# It has acknowledged what it printed: stop it now, not after its idle time.
 touch "$work/stop-consume"
+kill "$(cat "$work/consume.pid")" 2>/dev/null || true
 wait "$loop" 2>/dev/null || true
 loop=
 
