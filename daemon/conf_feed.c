@@ -9,6 +9,8 @@
 
 #include "conf_internal.h"
 
+#include "nats_subject.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -490,20 +492,123 @@ static int job_rules(struct loader *ld, const struct raw_file *rf,
 	return rc;
 }
 
-/* Keys of source = job set on a sinkless feed. */
-static int job_keys_unused(struct loader *ld, const struct raw_file *rf,
-			   const struct raw_section *sec)
+/* Keys of one source (flag: CFG_F_JOB_ONLY, CFG_F_NATS_SRC) set on a
+ * feed of another. */
+static int source_keys_unused(struct loader *ld, const struct raw_file *rf,
+			      const struct raw_section *sec, unsigned flag,
+			      const char *source)
 {
 	int rc = 0;
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		if (k->section != CFG_SECTION_FEED || !(k->flags & CFG_F_JOB_ONLY))
+		if (k->section != CFG_SECTION_FEED || !(k->flags & flag))
 			continue;
 		struct setting st = conf_setting(rf, sec, k->name);
 		if (st.explicit) {
-			conf_diag(ld, st.line, "%s: only used with source = job", k->name);
+			conf_diag(ld, st.line, "%s: only used with source = %s", k->name,
+				  source);
 			rc = -1;
 		}
+	}
+	return rc;
+}
+
+/* A JetStream stream or consumer name as written by hand: letters, digits,
+ * '-' and '_' (the server refuses '.', '*', '>' and whitespace; the rest
+ * keeps names portable across file stores). */
+static bool nats_name_ok(const char *name)
+{
+	if (!name[0] || strlen(name) > 200)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return false;
+	return true;
+}
+
+/*
+ * source = nats: a relay of what another daemon's nats sink published.
+ * Its rows are held durably and released in commit order (a batch is
+ * acknowledged to JetStream once held on disk), so delivery is ordered;
+ * there is no changefeed, so no dsn, tables, query or changefeed option.
+ * nats_feed defaults to this feed's name, nats_durable to crdbfeed_ and
+ * this feed's name with bytes other than [A-Za-z0-9_-] as '_'.
+ */
+static int nats_rules(struct loader *ld, const struct raw_file *rf,
+		      const struct raw_section *sec, struct feed_config *f)
+{
+	static const char *const changefeed_keys[] = {
+		"dsn", "tables", "query", "options", "start", "start_cursor",
+		"password_file", "sslrootcert", "sslcert", "sslkey",
+	};
+	struct setting delivery = conf_setting(rf, sec, "delivery");
+	int rc = 0;
+	char err[256];
+
+	if (delivery.explicit && f->delivery != FEED_DELIVERY_ORDERED) {
+		conf_diag(ld, delivery.line, "delivery: source = nats is always delivered ordered (a batch is acknowledged to JetStream once it is held on disk)");
+		rc = -1;
+	}
+	f->delivery = FEED_DELIVERY_ORDERED;
+	if (f->kind == FEED_KIND_NOTIFY) {
+		conf_diag(ld, conf_setting(rf, sec, "kind").line, "kind: notify feeds run sinkless (source = sinkless)");
+		rc = -1;
+	}
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		bool changefeed = k->flags & CFG_F_OPTION;
+		if (k->section != CFG_SECTION_FEED)
+			continue;
+		for (size_t j = 0; j < sizeof(changefeed_keys) / sizeof(changefeed_keys[0]); j++)
+			if (strcmp(k->name, changefeed_keys[j]) == 0)
+				changefeed = true;
+		if (changefeed && conf_set_here(sec, k->name)) {
+			conf_diag(ld, conf_setting(rf, sec, k->name).line,
+				  "%s: source = nats relays another feed's rows and runs no changefeed (set it on the publishing feed)",
+				  k->name);
+			rc = -1;
+		}
+	}
+	if (f->nats.subject_prefix &&
+	    nats_subject_prefix_check(f->nats.subject_prefix, err, sizeof(err)) < 0) {
+		conf_diag(ld, conf_setting(rf, sec, "nats_subject_prefix").line,
+			  "nats_subject_prefix: %s", err);
+		rc = -1;
+	}
+	if ((f->nats.tls_cert != NULL) != (f->nats.tls_key != NULL)) {
+		conf_diag(ld, conf_setting(rf, sec, f->nats.tls_cert ? "nats_tls_cert" : "nats_tls_key").line,
+			  "%s: set nats_tls_cert and nats_tls_key together",
+			  f->nats.tls_cert ? "nats_tls_cert" : "nats_tls_key");
+		rc = -1;
+	}
+	if ((f->nats.user != NULL) != (f->nats.password_file != NULL)) {
+		conf_diag(ld, conf_setting(rf, sec, f->nats.user ? "nats_user" : "nats_password_file").line,
+			  "%s: set nats_user and nats_password_file together",
+			  f->nats.user ? "nats_user" : "nats_password_file");
+		rc = -1;
+	}
+	static const char *const names[] = { "nats_stream", "nats_durable" };
+	const char *values[] = { f->nats.stream, f->nats_durable };
+	for (size_t i = 0; i < 2; i++)
+		if (values[i] && !nats_name_ok(values[i])) {
+			conf_diag(ld, conf_setting(rf, sec, names[i]).line,
+				  "%s: '%.100s' must be 1 to 200 letters, digits, - or _",
+				  names[i], values[i]);
+			rc = -1;
+		}
+	if (!f->nats_feed && !(f->nats_feed = conf_strdup(ld, f->name)))
+		return -1;
+	if (!f->nats_durable) {
+		size_t len = strlen("crdbfeed_") + strlen(f->name) + 1;
+		if (!(f->nats_durable = malloc(len))) {
+			conf_diag_oom(ld);
+			return -1;
+		}
+		int n = snprintf(f->nats_durable, len, "crdbfeed_");
+		for (const char *c = f->name; *c; c++)
+			f->nats_durable[n++] = isalnum((unsigned char)*c) || *c == '-' ||
+					       *c == '_' ? *c : '_';
+		f->nats_durable[n] = '\0';
 	}
 	return rc;
 }
@@ -602,7 +707,11 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 	}
 	int bad = 0;
 
-	if (!conf_setting(rf, sec, "dsn").value[0]) {
+	ssize_t source_index = conf_key_index(CFG_SECTION_FEED, "source");
+	struct setting source = conf_setting(rf, sec, "source");
+	bool nats = strcmp(source.value, "nats") == 0;
+
+	if (!nats && !conf_setting(rf, sec, "dsn").value[0]) {
 		conf_diag(ld, sec->line, "feed %s: no dsn (set dsn here or in [crdbfeedd])",
 			  f->name);
 		bad = 1;
@@ -637,6 +746,8 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 		if ((tables.explicit && feed_tables(ld, f, &tables) < 0) ||
 		    notify_tables(ld, rf, sec, f) < 0)
 			bad = 1;
+	} else if (nats) {
+		/* nats_rules refuses tables and query. */
 	} else if (tables.explicit && query.explicit) {
 		conf_diag(ld, query.line, "feed %s: set tables or query, not both",
 			  f->name);
@@ -681,16 +792,22 @@ void conf_load_feed(struct loader *ld, const struct raw_file *rf,
 		bad = 1;
 	}
 
-	if (!kbad[conf_key_index(CFG_SECTION_FEED, "source")]) {
+	if (!kbad[source_index]) {
 		if (f->source == FEED_SOURCE_JOB ? job_rules(ld, rf, sec, f) < 0 :
-						   job_keys_unused(ld, rf, sec) < 0)
+		    source_keys_unused(ld, rf, sec, CFG_F_JOB_ONLY, "job") < 0)
+			bad = 1;
+		if (f->source == FEED_SOURCE_NATS ? nats_rules(ld, rf, sec, f) < 0 :
+		    source_keys_unused(ld, rf, sec, CFG_F_NATS_SRC, "nats") < 0)
 			bad = 1;
 	}
-	if (f->delivery == FEED_DELIVERY_ORDERED && ordered_rules(ld, rf, sec, f) < 0)
+	/* A relay's rows come ordered, with their timestamps, from the
+	 * publishing feed. */
+	if (f->delivery == FEED_DELIVERY_ORDERED && f->source != FEED_SOURCE_NATS &&
+	    ordered_rules(ld, rf, sec, f) < 0)
 		bad = 1;
 
 	/* Cross-option rules as the server applies them. */
-	if (!bad)
+	if (!bad && f->source != FEED_SOURCE_NATS)
 		feed_statement_check(ld, f);
 	free(kbad);
 }

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "defer.h"
 #include "log.h"
+#include "names.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -609,8 +610,9 @@ static void feed_arm_watchdog(struct feed *feed)
 	struct timeval tv;
 	int64_t period = stall_ms(feed) / 5;
 
-	/* A job feed has no stream to watch: its job is polled (job.h). */
-	if (feed->cfg->source == FEED_SOURCE_JOB) {
+	/* A job feed has no stream to watch: its job is polled (job.h); a
+	 * relay's consumer thread watches its own connection. */
+	if (feed->cfg->source != FEED_SOURCE_SINKLESS) {
 		event_del(feed->watchdog);
 		return;
 	}
@@ -686,6 +688,8 @@ int feed_start(struct feed *feed)
 	}
 	if (feed->cfg->source == FEED_SOURCE_JOB)
 		return feed_job_open(feed);
+	if (feed->cfg->source == FEED_SOURCE_NATS)
+		return feed_nats_open(feed);
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
 	return 0;
@@ -731,6 +735,13 @@ void feed_restart(struct feed *feed, const struct feed_config *cfg)
 	}
 	feed_job_close(feed->job);
 	feed->job = NULL;
+	if (cfg->source == FEED_SOURCE_NATS) {
+		feed_close_conn(feed);
+		feed_nats_open(feed);
+		return;
+	}
+	feed_nats_close(feed->nats);
+	feed->nats = NULL;
 	feed_connect(feed);
 }
 
@@ -743,6 +754,8 @@ void feed_stop(struct feed *feed, const char *why)
 	 * retried until a daemon answers again. */
 	feed_job_close(feed->job);
 	feed->job = NULL;
+	/* A relay's unacknowledged messages come again to the next run. */
+	feed_nats_stop(feed->nats);
 	evtimer_del(feed->backoff_timer);
 	event_del(feed->watchdog);
 	feed_set_state(feed, FEED_STOPPING, why);
@@ -782,6 +795,9 @@ int feed_pause(struct feed *feed, const char *why)
 		feed_set_state(feed, FEED_PAUSED, reason);
 		return 0;
 	}
+	/* A relay stops taking messages: JetStream keeps them for its
+	 * durable consumer. */
+	feed_nats_stop(feed->nats);
 	/* Closing the session ends the changefeed on the server (§2.4); the
 	 * checkpoint and what the sinks hold stay, so resume loses nothing
 	 * (rows after the checkpoint may come again, as after any reconnect). */
@@ -809,6 +825,8 @@ int feed_resume(struct feed *feed)
 	feed->backoff_ms = 0;
 	feed->stats.reconnects[RECONNECT_RESUME]++;
 	log_info(feed->who, "resuming from the checkpoint (operator)");
+	if (feed->cfg->source == FEED_SOURCE_NATS)
+		return feed_nats_open(feed);
 	feed_arm_watchdog(feed);
 	feed_connect(feed);
 	return 0;
@@ -820,8 +838,8 @@ int feed_cancel_job(struct feed *feed, const char *why, char *errbuf,
 	char reason[400];
 
 	if (!feed->job) {
-		snprintf(errbuf, errlen, "feed %s has no changefeed job (source = sinkless)",
-			 feed->name);
+		snprintf(errbuf, errlen, "feed %s has no changefeed job (source = %s)",
+			 feed->name, feed_source_name(feed->cfg->source));
 		return -1;
 	}
 	if (feed_job_request(feed, JOB_CANCEL, errbuf, errlen) < 0)
@@ -858,6 +876,8 @@ void feed_get_stats(const struct feed *feed, struct feed_stats *out)
 		notify_feed_get_stats(feed->notify, out);
 	if (feed->cfg->source == FEED_SOURCE_JOB)
 		feed_job_get_stats(feed->job, out);
+	if (feed->cfg->source == FEED_SOURCE_NATS)
+		feed_nats_get_stats(feed->nats, out);
 }
 
 bool feed_attempted(const struct feed *feed)
@@ -876,6 +896,7 @@ static void feed_release(void *ptr)
 	struct feed *feed = ptr;
 
 	feed_job_close(feed->job);
+	feed_nats_close(feed->nats);
 	ordered_close(feed->ordered);
 	notify_feed_free(feed->notify);
 	recent_free(feed->recent);
@@ -891,6 +912,8 @@ void feed_free(struct feed *feed)
 	feed_close_conn(feed);
 	feed_job_close(feed->job);
 	feed->job = NULL;
+	feed_nats_close(feed->nats);
+	feed->nats = NULL;
 	event_free(feed->backoff_timer);
 	event_free(feed->watchdog);
 	event_free(feed->progress);

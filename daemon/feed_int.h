@@ -1,8 +1,8 @@
 /*
  * feed_int.h: what feed.c (state machine, statement, connection, life
  * cycle), feed_rows.c (the stream: rows, resolved timestamps, publishing
- * to sinks, the checkpoint) and feed_job.c (a job feed's endpoint and
- * job) share: the feed struct and the calls between them. The rest of
+ * to sinks, the checkpoint), feed_job.c (a job feed's endpoint and job)
+ * and feed_nats.c (a relay's JetStream consumer) share: the feed struct and the calls between them. The rest of
  * the daemon uses feed.h.
  */
 #ifndef CRDBFEEDD_FEED_INT_H
@@ -78,6 +78,8 @@ struct feed {
 	struct notify_feed *notify;
 	/* source = job: the endpoint and the job; NULL for sinkless feeds */
 	struct feed_job *job;
+	/* source = nats: the JetStream consumer; NULL for the others */
+	struct feed_nats *nats;
 	/* delivery = stream: rows delivered since the checkpoint in this
 	 * run, so that a reconnect's re-sent rows are dropped */
 	struct recent *recent;
@@ -171,5 +173,21 @@ int feed_job_request(struct feed *feed, enum job_action action,
 int feed_job_reconfigure(struct feed *feed);
 /* The endpoint's counters and the job's status into the feed's stats. */
 void feed_job_get_stats(const struct feed_job *fj, struct feed_stats *out);
+
+/* ---- feed_nats.c (source = nats) ---- */
+
+struct feed_nats;
+
+/* Start (or restart, with the feed's current config) the JetStream
+ * consumer; the hold must be open. 0, or -1 with the feed FAILED. */
+int feed_nats_open(struct feed *feed);
+/* Close the consumer (pause, stop): what it had not acknowledged is
+ * delivered again to the next one. The counters stay. NULL is fine. */
+void feed_nats_stop(struct feed_nats *fn);
+/* The feed is no longer blocked: take what waits. NULL is fine. */
+void feed_nats_resume(struct feed_nats *fn);
+void feed_nats_close(struct feed_nats *fn);
+/* The consumer's counters and state into the feed's stats. */
+void feed_nats_get_stats(const struct feed_nats *fn, struct feed_stats *out);
 
 #endif /* CRDBFEEDD_FEED_INT_H */

@@ -445,6 +445,9 @@ void feed_on_progress(evutil_socket_t fd, short what, void *arg)
 		if (feed->sock_ev)
 			event_add(feed->sock_ev, NULL);
 	}
+	/* A relay's consumer queued messages while the feed was blocked. */
+	if (!feed->blocked)
+		feed_nats_resume(feed->nats);
 	/* Rows libpq already holds would not wake the socket. */
 	if (!feed->blocked && feed->conn &&
 	    (feed->state == FEED_STARTING || feed->state == FEED_STREAMING))

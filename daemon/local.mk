@@ -43,6 +43,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/feed_int.h \
 	daemon/feed_rows.c \
 	daemon/feed_job.c \
+	daemon/feed_nats.c \
 	daemon/fleet.c daemon/fleet.h \
 	daemon/job.c daemon/job.h \
 	daemon/job_idfile.c \

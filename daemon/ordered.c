@@ -168,9 +168,10 @@ struct ordered *ordered_open(struct event_base *base, const char *state_dir,
 				     .memory_budget = cfg->hold_memory,
 				     .spill_dir = hold_dir,
 				     /* A job feed's endpoint answers a
-				      * batch once its rows are on disk
+				      * batch, a relay acknowledges its
+				      * messages, once its rows are on disk
 				      * (ordered_sync). */
-				     .durable = cfg->source == FEED_SOURCE_JOB },
+				     .durable = cfg->source != FEED_SOURCE_SINKLESS },
 			     seen_in_journal, o, errbuf, errlen);
 	if (!o->order)
 		goto fail;

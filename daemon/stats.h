@@ -87,6 +87,23 @@ struct feed_stats {
 	crdb_hlc job_high_water;
 	int64_t job_polled_at;    /* when SHOW CHANGEFEED JOB answered last */
 	bool job_connected;       /* the management connection is up */
+	/* source = nats (zero for the others): the JetStream consumer */
+	bool nats;
+	uint64_t nats_delivered;       /* messages taken from the consumer */
+	uint64_t nats_redelivered;     /* ... of which JetStream sent again */
+	uint64_t nats_acked;           /* acknowledged (durable here) */
+	uint64_t nats_duplicates;      /* rows the hold or journal had already */
+	uint64_t nats_ignored_resolved; /* not above the highest seen */
+	uint64_t nats_malformed;       /* neither a row nor a resolved line:
+					  acknowledged and skipped */
+	uint64_t nats_lag;             /* messages after the newest taken */
+	uint64_t nats_last_stream_seq; /* the newest taken */
+	uint64_t nats_reconnects;      /* the consumer's thread reconnected */
+	bool nats_connected;
+	char nats_state[16];           /* "connecting", "ready", "down",
+					  "failed", "closed" */
+	char nats_stream[256];
+	char nats_durable[256];
 	char last_error[256];     /* last error or reason, "" = none; never
 				     holds a password (libpq never echoes
 				     one and DSNs are masked) */
