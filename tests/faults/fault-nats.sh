@@ -284,7 +284,7 @@ if [ "$scenario" = outage ]; then
 	node_start 1
 fi
 wait_for 30 "the stream $stream" nats_stream exists
-consume_loop &
+consume_loop 2>>"$work/nats-consume.err" &
 loop=$!
 if [ "$scenario" = relay ]; then
 	conf_relay
@@ -427,6 +427,10 @@ nats_check "$work/nats-stream" || fail "the stream lost, duplicated or reordered
 echo "verdict: the live JetStream consumer (durable fmcheck, nats-consume started $(grep -c . "$work/nats-consume.starts") times)"
 nats_check "$work/nats-recorded" || fail "the live consumer lost, got twice or out of order (see above)"
 if [ "$scenario" = relay ]; then
+	connections=$(grep -c '"type":"_connected"' "$work/relay-recorded")
+	echo "relay: the subscriber connected $connections times, resuming with after = $(cut -d' ' -f2- "$work/relay-recorded" |
+		jq -r 'select(.type == "_request") | .after' 2>/dev/null | awk 'NR > 1' | tr '\n' ' ')"
+	[ "$connections" -gt "$rounds" ] || fail "the relay's subscriber connected $connections times in $rounds kills of the relay"
 	echo "verdict: the relay's subscriber"
 	ordered_check "$work/relay-recorded" || fail "the relay's subscriber lost, got twice or out of order (see above)"
 fi
