@@ -1195,6 +1195,43 @@ def nats_server_ticks():
         return 0
 
 
+class AckSampler:
+    """The nats sink's acknowledged count (crdbfeedctl status) every 0.1 s
+    on a thread: the rate JetStream acknowledged the publisher's messages,
+    apart from the consumer's."""
+
+    def __init__(self, ctl_sock):
+        import threading
+        self.ctl_sock = ctl_sock
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(0.1):
+            try:
+                out = subprocess.run([CTL, "-s", self.ctl_sock, "status", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     timeout=5).stdout
+                sink = [x for x in json.loads(out)["sinks"] if x["type"] == "nats"][0]
+                self.samples.append((time.monotonic(), sink["nats"]["acked"]))
+            except (ValueError, KeyError, IndexError, subprocess.TimeoutExpired):
+                continue
+
+    def rate(self):
+        """Acknowledged messages/s from the first sample with any to the
+        first with them all (0 when too few samples)."""
+        self.stop.set()
+        self.thread.join()
+        top = max((a for _, a in self.samples), default=0)
+        first = next(((t, a) for t, a in self.samples if a > 0), None)
+        last = next(((t, a) for t, a in self.samples if a >= top), None)
+        if not first or not last or last[0] <= first[0]:
+            return 0
+        return (last[1] - first[1]) / (last[0] - first[0])
+
+
 nats_runs = 0
 
 
@@ -1209,23 +1246,29 @@ def run_nats_firehose(events):
     state = os.path.join(WORK, tag + ".state")
     shutil.rmtree(state, ignore_errors=True)
     conf = os.path.join(WORK, tag + ".conf")
+    ctl_sock = os.path.join(WORK, tag + ".ctl")
     write_conf(conf, "[feed fh]\ntables = crdbsim.firehose\ndelivery = ordered\n"
                "journal_max_size = 1G\njournal_retention = 0\n"
-               + nats_sink_conf("n", "fh", stream, prefix), state=state)
+               + nats_sink_conf("n", "fh", stream, prefix),
+               common="control_socket = %s\n" % ctl_sock, state=state)
     ctl("drain on")
     d = start_daemon(conf, tag, events=events, group=ORD_GROUP)
     wait_stream(stream, d)
     reader = StreamReader(stream)
     time.sleep(0.3)
+    acks = AckSampler(ctl_sock)
     ticks0, nticks0 = cpu_ticks(d.pid), nats_server_ticks()
     ctl("drain off")
     res = reader.wait(events)
     ticks1, nticks1 = cpu_ticks(d.pid), nats_server_ticks()
+    time.sleep(0.3)  # a sample with every acknowledgement
+    acked_per_s = acks.rate()
     hwm = proc_status(d.pid, "VmHWM")
     stop_daemon(d)
     nats_stream_delete(stream)
     shutil.rmtree(state, ignore_errors=True)
-    return {"events_per_s": res["events_per_s"], "cpu_s": (ticks1 - ticks0) / TICK,
+    return {"events_per_s": res["events_per_s"], "acked_per_s": acked_per_s,
+            "cpu_s": (ticks1 - ticks0) / TICK,
             "nats_server_cpu_s": (nticks1 - nticks0) / TICK, "rss_kib": hwm}
 
 
@@ -1315,6 +1358,7 @@ def run_nats_section():
     out["nats_vs_unix"] = out["nats-1"]["median"] / out["unix-1"]["median"]
     out["nats_server_cpu_s"] = statistics.median(
         r["nats_server_cpu_s"] for r in out["nats-1"]["runs"])
+    out["nats_acked_per_s"] = statistics.median(r["acked_per_s"] for r in out["nats-1"]["runs"])
     for r in out["unix-1"]["runs"]:
         r.pop("subscribers", None)
     psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
@@ -1353,7 +1397,8 @@ def print_nats_table(res):
             label, len(t["runs"]), t["median"], t["min"], t["max"],
             t["cpu_s"] * 1e6 / n["events"],
             "%.2f" % (n["nats_server_cpu_s"] * 1e6 / n["events"]) if name == "nats-1" else "-"))
-    print("nats / unix: %.2fx" % n["nats_vs_unix"])
+    print("nats / unix: %.2fx; messages JetStream acknowledged to the publisher: %.0f/s "
+          "(median; crdbfeedctl status every 0.1 s)" % (n["nats_vs_unix"], n["nats_acked_per_s"]))
     print()
     print("latency through NATS: a publisher (ordered feed, resolved = %s, a Unix and a "
           "nats sink) and a relay (source = nats, a Unix sink), %s = %s"
