@@ -449,6 +449,33 @@ def percentiles(values):
     return {"p50": at(0.5), "p99": at(0.99), "p99.9": at(0.999), "max": v[-1], "n": len(v)}
 
 
+def load_commits(table, rate, count, feeds, what):
+    """Once crdbsim runs `feeds` changefeeds (every feed of the case: they
+    must be running before the first commit), bench_load commits `count`
+    single-row INSERTs into table at `rate` straight into PostgreSQL; the
+    achieved rate and when each commit was acknowledged (key -> ns)."""
+    deadline = time.monotonic() + 20
+    while True:
+        m = re.search(r"feeds=(\d+)", ctl("stats"))
+        if m and int(m.group(1)) >= feeds:
+            break
+        if time.monotonic() > deadline:
+            die("%s: the feeds did not start" % what)
+        time.sleep(0.1)
+    time.sleep(0.5)
+    load_out = os.path.join(WORK, table + ".load")
+    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
+    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
+                           "--count", str(count), "--out", load_out],
+                          stdout=subprocess.PIPE, check=True)
+    commit = {}
+    with open(load_out) as f:
+        for line in f:
+            k, _send, ack = line.split()
+            commit[int(k)] = int(ack)
+    return json.loads(load.stdout.decode())["rate"], commit
+
+
 def run_latency(rate, count):
     table = "lat%d" % rate
     psql(CRDB_DSN, "CREATE TABLE %s (id INT PRIMARY KEY, v TEXT)" % table)
@@ -462,39 +489,19 @@ def run_latency(rate, count):
     wait_path(sock)
     sub_out = os.path.join(WORK, table + ".sub")
     reader_out = os.path.join(WORK, table + ".reader")
-    load_out = os.path.join(WORK, table + ".load")
     sub = subprocess.Popen([SUB, sock, "--events", str(count), "--latency-out", sub_out],
                            stdout=subprocess.PIPE)
     reader = subprocess.Popen([READER, "--dsn", CRDB_DSN, "--events", str(count),
                                "--latency-out", reader_out, "--sql",
                                "CREATE CHANGEFEED FOR TABLE %s WITH initial_scan = 'no'" % table],
                               stdout=subprocess.PIPE)
-    # Both feeds must be running before the first commit.
-    deadline = time.monotonic() + 20
-    while True:
-        m = re.search(r"feeds=(\d+)", ctl("stats"))
-        if m and int(m.group(1)) >= 2:
-            break
-        if time.monotonic() > deadline:
-            die("latency: the feeds did not start")
-        time.sleep(0.1)
-    time.sleep(0.5)
-    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
-    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
-                           "--count", str(count), "--out", load_out],
-                          stdout=subprocess.PIPE, check=True)
-    achieved = json.loads(load.stdout.decode())["rate"]
+    achieved, commit = load_commits(table, rate, count, 2, "latency")
     sub_result(sub, "latency subscriber", count)
     wait4(reader, 60)
     reader.stdout.close()
     if reader.returncode != 0:
         die("latency reader failed")
     stop_daemon(d)
-    commit = {}
-    with open(load_out) as f:
-        for line in f:
-            k, _send, ack = line.split()
-            commit[int(k)] = int(ack)
     at_sub = read_stamps(sub_out)
     at_reader = read_stamps(reader_out)
     at_daemon = read_stamps(daemon_out)  # written when crdbfeedd exits
@@ -718,30 +725,11 @@ def run_ordered_latency(rate, count):
     d = start_daemon(conf, table, stamp_out=daemon_out)
     wait_path(sock)
     sub_out = os.path.join(WORK, table + ".sub")
-    load_out = os.path.join(WORK, table + ".load")
     sub = subprocess.Popen([SUB, sock, "--events", str(count), "--ordered", "--first-seq", "1",
                             "--latency-out", sub_out], stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        m = re.search(r"feeds=(\d+)", ctl("stats"))
-        if m and int(m.group(1)) >= 1:
-            break
-        if time.monotonic() > deadline:
-            die("ordered latency: the feed did not start")
-        time.sleep(0.1)
-    time.sleep(0.5)
-    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
-    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
-                           "--count", str(count), "--out", load_out],
-                          stdout=subprocess.PIPE, check=True)
-    achieved = json.loads(load.stdout.decode())["rate"]
+    achieved, commit = load_commits(table, rate, count, 1, "ordered latency")
     sub_result(sub, "ordered latency subscriber", count)
     stop_daemon(d)
-    commit = {}
-    with open(load_out) as f:
-        for line in f:
-            k, _send, ack = line.split()
-            commit[int(k)] = int(ack)
     at_sub = read_stamps(sub_out)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in commit if k in at_sub]
     added, windows = ordered_latency_added(sub_out, daemon_out)
@@ -1310,31 +1298,12 @@ def run_nats_latency(rate, count):
         subs[name] = subprocess.Popen([SUB, sock, "--events", str(count), "--ordered",
                                        "--first-seq", "1", "--latency-out", outs[name]],
                                       stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        m = re.search(r"feeds=(\d+)", ctl("stats"))
-        if m and int(m.group(1)) >= 1:
-            break
-        if time.monotonic() > deadline:
-            die("nats latency: the feed did not start")
-        time.sleep(0.1)
-    time.sleep(0.5)
-    load_out = os.path.join(WORK, table + ".load")
-    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
-    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
-                           "--count", str(count), "--out", load_out],
-                          stdout=subprocess.PIPE, check=True)
-    achieved = json.loads(load.stdout.decode())["rate"]
+    achieved, commit = load_commits(table, rate, count, 1, "nats latency")
     for name in ("local", "relay"):
         sub_result(subs[name], "nats latency, %s subscriber" % name, count)
     stop_daemon(relay)
     stop_daemon(d)
     nats_stream_delete(stream)
-    commit = {}
-    with open(load_out) as f:
-        for line in f:
-            k, _send, ack = line.split()
-            commit[int(k)] = int(ack)
     out = {"rate": rate, "achieved_rate": achieved, "count": count,
            "resolved_interval": ORD_LAT_RESOLVED}
     for name in ("local", "relay"):
