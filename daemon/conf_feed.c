@@ -9,8 +9,6 @@
 
 #include "conf_internal.h"
 
-#include "nats_subject.h"
-
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -513,9 +511,9 @@ static int source_keys_unused(struct loader *ld, const struct raw_file *rf,
 	return rc;
 }
 
-/* A JetStream stream or consumer name as written by hand: letters, digits,
- * '-' and '_' (the server refuses '.', '*', '>' and whitespace; the rest
- * keeps names portable across file stores). */
+/* A durable consumer's name as written by hand: letters, digits, '-' and
+ * '_' (the server refuses '.', '*', '>' and whitespace; the rest keeps
+ * names portable across file stores). */
 static bool nats_name_ok(const char *name)
 {
 	if (!name[0] || strlen(name) > 200)
@@ -543,7 +541,6 @@ static int nats_rules(struct loader *ld, const struct raw_file *rf,
 	};
 	struct setting delivery = conf_setting(rf, sec, "delivery");
 	int rc = 0;
-	char err[256];
 
 	if (delivery.explicit && f->delivery != FEED_DELIVERY_ORDERED) {
 		conf_diag(ld, delivery.line, "delivery: source = nats is always delivered ordered (a batch is acknowledged to JetStream once it is held on disk)");
@@ -569,33 +566,14 @@ static int nats_rules(struct loader *ld, const struct raw_file *rf,
 			rc = -1;
 		}
 	}
-	if (f->nats.subject_prefix &&
-	    nats_subject_prefix_check(f->nats.subject_prefix, err, sizeof(err)) < 0) {
-		conf_diag(ld, conf_setting(rf, sec, "nats_subject_prefix").line,
-			  "nats_subject_prefix: %s", err);
+	if (conf_nats_settings_check(ld, rf, sec, &f->nats) < 0)
+		rc = -1;
+	if (f->nats_durable && !nats_name_ok(f->nats_durable)) {
+		conf_diag(ld, conf_setting(rf, sec, "nats_durable").line,
+			  "nats_durable: '%.100s' must be 1 to 200 letters, digits, - or _",
+			  f->nats_durable);
 		rc = -1;
 	}
-	if ((f->nats.tls_cert != NULL) != (f->nats.tls_key != NULL)) {
-		conf_diag(ld, conf_setting(rf, sec, f->nats.tls_cert ? "nats_tls_cert" : "nats_tls_key").line,
-			  "%s: set nats_tls_cert and nats_tls_key together",
-			  f->nats.tls_cert ? "nats_tls_cert" : "nats_tls_key");
-		rc = -1;
-	}
-	if ((f->nats.user != NULL) != (f->nats.password_file != NULL)) {
-		conf_diag(ld, conf_setting(rf, sec, f->nats.user ? "nats_user" : "nats_password_file").line,
-			  "%s: set nats_user and nats_password_file together",
-			  f->nats.user ? "nats_user" : "nats_password_file");
-		rc = -1;
-	}
-	static const char *const names[] = { "nats_stream", "nats_durable" };
-	const char *values[] = { f->nats.stream, f->nats_durable };
-	for (size_t i = 0; i < 2; i++)
-		if (values[i] && !nats_name_ok(values[i])) {
-			conf_diag(ld, conf_setting(rf, sec, names[i]).line,
-				  "%s: '%.100s' must be 1 to 200 letters, digits, - or _",
-				  names[i], values[i]);
-			rc = -1;
-		}
 	if (!f->nats_feed && !(f->nats_feed = conf_strdup(ld, f->name)))
 		return -1;
 	if (!f->nats_durable) {

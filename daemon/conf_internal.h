@@ -140,6 +140,12 @@ struct setting {
 
 struct setting conf_setting(const struct raw_file *rf,
 			    const struct raw_section *sec, const char *name);
+/* A NATS connection's keys (a nats sink's, a nats source's) fit
+ * together: 0, or -1 with the problems diagnosed. */
+struct nats_settings;
+int conf_nats_settings_check(struct loader *ld, const struct raw_file *rf,
+			     const struct raw_section *sec,
+			     const struct nats_settings *n);
 /* Whether a key is written (non-empty) in this very section. */
 bool conf_set_here(const struct raw_section *sec, const char *name);
 

@@ -98,16 +98,51 @@ static const char *const nats_unused_keys[] = {
 	"policy", "buffer", "low_watermark", "resolved", "replay_grace",
 };
 
-/* A nats sink publishes an ordered feed's journal, under a valid subject
- * prefix, to a stream whose name is one token, with TLS client files and
- * user credentials complete. */
+/* A NATS connection (a nats sink's, a nats source's): a valid subject
+ * prefix, a stream whose name is one token, TLS client files and user
+ * credentials complete. 0 or -1 (diagnosed). */
+int conf_nats_settings_check(struct loader *ld, const struct raw_file *rf,
+			     const struct raw_section *sec,
+			     const struct nats_settings *n)
+{
+	char err[256];
+	int rc = 0;
+
+	if (n->subject_prefix &&
+	    nats_subject_prefix_check(n->subject_prefix, err, sizeof(err)) < 0) {
+		conf_diag(ld, conf_setting(rf, sec, "nats_subject_prefix").line,
+			  "nats_subject_prefix: %s", err);
+		rc = -1;
+	}
+	if (n->stream && n->stream[0] &&
+	    (strpbrk(n->stream, ".*>/\\ \t") || strlen(n->stream) > 255)) {
+		conf_diag(ld, conf_setting(rf, sec, "nats_stream").line,
+			  "nats_stream: '%.100s' is not a stream name (at most 255 bytes, none of . * > / \\ or whitespace)",
+			  n->stream);
+		rc = -1;
+	}
+	if (!n->tls_cert != !n->tls_key) {
+		conf_diag(ld, conf_setting(rf, sec, n->tls_cert ? "nats_tls_cert" : "nats_tls_key").line,
+			  "%s: set nats_tls_cert and nats_tls_key together",
+			  n->tls_cert ? "nats_tls_cert" : "nats_tls_key");
+		rc = -1;
+	}
+	if (!n->user != !n->password_file) {
+		conf_diag(ld, conf_setting(rf, sec, n->user ? "nats_user" : "nats_password_file").line,
+			  n->user ? "nats_user: needs nats_password_file" :
+				    "nats_password_file: needs nats_user");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* A nats sink publishes an ordered feed's journal over a valid
+ * connection (conf_nats_settings_check), to a stream whose duplicate
+ * window its max age allows. */
 static void check_nats_sink(struct loader *ld, const struct raw_file *rf,
 			    const struct raw_section *sec,
 			    const struct sink_config *s, bool ordered)
 {
-	const struct nats_settings *n = &s->nats;
-	char err[256];
-
 	for (size_t i = 0; i < sizeof(nats_unused_keys) / sizeof(nats_unused_keys[0]); i++) {
 		struct setting st = conf_setting(rf, sec, nats_unused_keys[i]);
 		if (st.explicit && conf_set_here(sec, nats_unused_keys[i]))
@@ -117,23 +152,7 @@ static void check_nats_sink(struct loader *ld, const struct raw_file *rf,
 	if (s->feed && raw_feed(rf, s->feed) && !ordered)
 		conf_diag(ld, sec->line, "sink %s: feed %.100s is not ordered; a nats sink publishes the journal of a feed with delivery = ordered (or source = job or nats)",
 			  s->name, s->feed);
-	if (n->subject_prefix &&
-	    nats_subject_prefix_check(n->subject_prefix, err, sizeof(err)) < 0)
-		conf_diag(ld, conf_setting(rf, sec, "nats_subject_prefix").line,
-			  "nats_subject_prefix: %s", err);
-	if (n->stream && n->stream[0] &&
-	    (strpbrk(n->stream, ".*>/\\ \t") || strlen(n->stream) > 255))
-		conf_diag(ld, conf_setting(rf, sec, "nats_stream").line,
-			  "nats_stream: '%.100s' is not a stream name (at most 255 bytes, none of . * > / \\ or whitespace)",
-			  n->stream);
-	if (!n->tls_cert != !n->tls_key)
-		conf_diag(ld, conf_setting(rf, sec, n->tls_cert ? "nats_tls_cert" : "nats_tls_key").line,
-			  "%s: set nats_tls_cert and nats_tls_key together",
-			  n->tls_cert ? "nats_tls_cert" : "nats_tls_key");
-	if (!n->user != !n->password_file)
-		conf_diag(ld, conf_setting(rf, sec, n->user ? "nats_user" : "nats_password_file").line,
-			  n->user ? "nats_user: needs nats_password_file" :
-				    "nats_password_file: needs nats_user");
+	conf_nats_settings_check(ld, rf, sec, &s->nats);
 	if (s->nats_max_age_ms && s->nats_duplicate_window_ms > s->nats_max_age_ms)
 		conf_diag(ld, conf_setting(rf, sec, "nats_duplicate_window").line,
 			  "nats_duplicate_window: longer than nats_max_age (JetStream refuses a duplicate window longer than the stream's max age)");

@@ -163,6 +163,27 @@ static json_t *job_status(const struct feed_stats *st, int64_t now)
 			 "ingest", ingest);
 }
 
+/* A relay's JetStream consumer; JSON null for other sources. */
+static json_t *nats_source_status(const struct feed_stats *st)
+{
+	if (!st->nats)
+		return json_null();
+	return json_pack("{s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "state", st->nats_state,
+			 "connected", st->nats_connected,
+			 "stream", string_or_null(st->nats_stream),
+			 "durable", string_or_null(st->nats_durable),
+			 "delivered", (json_int_t)st->nats_delivered,
+			 "redelivered", (json_int_t)st->nats_redelivered,
+			 "acked", (json_int_t)st->nats_acked,
+			 "duplicates", (json_int_t)st->nats_duplicates,
+			 "ignored_resolved", (json_int_t)st->nats_ignored_resolved,
+			 "malformed", (json_int_t)st->nats_malformed,
+			 "lag", (json_int_t)st->nats_lag,
+			 "last_stream_seq", (json_int_t)st->nats_last_stream_seq,
+			 "reconnects", (json_int_t)st->nats_reconnects);
+}
+
 static json_t *feed_status(const struct daemon_view *view,
 			   const struct feed_view *feed, int64_t now)
 {
@@ -196,7 +217,7 @@ static json_t *feed_status(const struct daemon_view *view,
 	for (size_t i = 0; tables && fcfg && i < fcfg->ntables; i++)
 		json_array_append_new(tables, json_string(fcfg->tables[i]));
 	dsn = fcfg && fcfg->dsn ? config_dsn_mask(fcfg->dsn) : NULL;
-	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*, s:o*, s:o*}",
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o*, s:o*, s:o, s:o*, s:o*, s:o*, s:o*}",
 			"name", feed->name,
 			"state", feed->state,
 			"source", fcfg ? feed_source_name(fcfg->source) : "sinkless",
@@ -218,7 +239,8 @@ static json_t *feed_status(const struct daemon_view *view,
 			"dsn", string_or_null(dsn),
 			"ordered", ordered_status(st),
 			"notify", notify_status(st),
-			"job", job_status(st, now));
+			"job", job_status(st, now),
+			"nats", nats_source_status(st));
 	free(dsn);
 	return obj;
 }

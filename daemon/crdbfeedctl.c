@@ -544,6 +544,33 @@ static void print_pg_table(json_t *status)
 	}
 }
 
+/* Relays (source = nats): their JetStream consumers, when there is one. */
+static void print_relay_table(json_t *status)
+{
+	json_t *item, *nats;
+	bool header = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "feeds"), i, item) {
+		nats = json_object_get(item, "nats");
+		if (!json_is_object(nats))
+			continue;
+		if (!header)
+			printf("\n%-20s  %-10s  %10s  %11s  %10s  %10s  %9s  %8s  %10s  %10s\n",
+			       "NATS RELAY", "STATE", "DELIVERED", "REDELIVERED",
+			       "DUPLICATES", "IGN RESOLV", "MALFORMED", "LAG",
+			       "STREAM SEQ", "RECONNECTS");
+		header = true;
+		printf("%-20.60s  %-10s  %10lld  %11lld  %10lld  %10lld  %9lld  %8lld  %10lld  %10lld\n",
+		       str_or(json_object_get(item, "name"), "?"),
+		       str_or(json_object_get(nats, "state"), "?"),
+		       int_at(nats, "delivered"), int_at(nats, "redelivered"),
+		       int_at(nats, "duplicates"), int_at(nats, "ignored_resolved"),
+		       int_at(nats, "malformed"), int_at(nats, "lag"),
+		       int_at(nats, "last_stream_seq"), int_at(nats, "reconnects"));
+	}
+}
+
 /* nats sinks' publishers: one more table, when there is one; a sink that
  * is not publishing says why on the line below its row. */
 static void print_nats_table(json_t *status)
@@ -591,6 +618,7 @@ static int cmd_status(const char *socket_path, bool as_json)
 		print_ordered_tables(status);
 		print_pg_table(status);
 		print_nats_table(status);
+		print_relay_table(status);
 	}
 	json_decref(status);
 	return EXIT_OK;

@@ -324,47 +324,57 @@ static const struct {
 	  "Updated timestamp of the newest row in the journal (seconds since the epoch)." },
 };
 
-/* A notify feed's released rows that got no seq (stats.h notify_*). */
-static const struct {
+/* A number of struct feed_stats shown for the feeds of one source. */
+struct feed_u64_metric {
 	const char *name;
+	enum metric_type type;
 	size_t offset;
 	const char *help;
-} notify_values[] = {
-	{ "crdbfeedd_feed_notify_deletes_total", offsetof(struct feed_stats, notify_deletes),
+};
+
+/* One family per value, a sample per live feed whose stats say flag. */
+static void render_feed_values(struct textbuf *buf, const struct daemon_view *view,
+			       const struct feed_u64_metric *values, size_t n,
+			       size_t flag_offset)
+{
+	for (size_t m = 0; m < n; m++) {
+		metrics_family(buf, values[m].name, values[m].type, values[m].help);
+		for (size_t i = 0; i < view->nfeeds; i++) {
+			const char *labels[] = { "feed", view->feeds[i].name, NULL };
+			const char *stats = (const char *)&view->feeds[i].stats;
+			uint64_t value;
+			bool flag;
+
+			memcpy(&flag, stats + flag_offset, sizeof(flag));
+			if (!view->feeds[i].live || !flag)
+				continue;
+			memcpy(&value, stats + values[m].offset, sizeof(value));
+			metrics_sample_u64(buf, values[m].name, labels, value);
+		}
+	}
+}
+
+/* A notify feed's released rows that got no seq (stats.h notify_*). */
+static const struct feed_u64_metric notify_values[] = {
+	{ "crdbfeedd_feed_notify_deletes_total", METRIC_COUNTER, offsetof(struct feed_stats, notify_deletes),
 	  "kind = notify: deletions of the notify table's rows, skipped." },
-	{ "crdbfeedd_feed_notify_invalid_total", offsetof(struct feed_stats, notify_invalid),
+	{ "crdbfeedd_feed_notify_invalid_total", METRIC_COUNTER, offsetof(struct feed_stats, notify_invalid),
 	  "kind = notify: rows that are not notifications (logged), dropped." },
-	{ "crdbfeedd_feed_notify_folded_total", offsetof(struct feed_stats, notify_folded),
+	{ "crdbfeedd_feed_notify_folded_total", METRIC_COUNTER, offsetof(struct feed_stats, notify_folded),
 	  "kind = notify: notifications identical to an earlier one of their transaction, folded into it." },
-	{ "crdbfeedd_feed_notify_unfolded_total", offsetof(struct feed_stats, notify_unfolded),
+	{ "crdbfeedd_feed_notify_unfolded_total", METRIC_COUNTER, offsetof(struct feed_stats, notify_unfolded),
 	  "kind = notify: notifications past the fold's bound per transaction, delivered without folding." },
 };
 
 static void render_notify(struct textbuf *buf, const struct daemon_view *view)
 {
-	for (size_t m = 0; m < sizeof(notify_values) / sizeof(notify_values[0]); m++) {
-		metrics_family(buf, notify_values[m].name, METRIC_COUNTER,
-			       notify_values[m].help);
-		for (size_t i = 0; i < view->nfeeds; i++) {
-			const char *labels[] = { "feed", view->feeds[i].name, NULL };
-			uint64_t value;
-
-			if (!view->feeds[i].live || !view->feeds[i].stats.notify)
-				continue;
-			memcpy(&value, (const char *)&view->feeds[i].stats +
-				       notify_values[m].offset, sizeof(value));
-			metrics_sample_u64(buf, notify_values[m].name, labels, value);
-		}
-	}
+	render_feed_values(buf, view, notify_values,
+			   sizeof(notify_values) / sizeof(notify_values[0]),
+			   offsetof(struct feed_stats, notify));
 }
 
 /* A job feed's endpoint (stats.h ingest_*): counters, then gauges. */
-static const struct {
-	const char *name;
-	enum metric_type type;
-	size_t offset;
-	const char *help;
-} job_values[] = {
+static const struct feed_u64_metric job_values[] = {
 	{ "crdbfeedd_feed_ingest_requests_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_requests),
 	  "source = job: HTTPS requests that reached the endpoint's handler." },
 	{ "crdbfeedd_feed_ingest_batches_total", METRIC_COUNTER, offsetof(struct feed_stats, ingest_batches),
@@ -391,22 +401,48 @@ static const struct {
 	  "source = job: connections open now." },
 };
 
+/* A relay's JetStream consumer (stats.h nats_*): counters, then gauges. */
+static const struct feed_u64_metric nats_source_values[] = {
+	{ "crdbfeedd_feed_nats_delivered_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_delivered),
+	  "source = nats: messages taken from the durable consumer." },
+	{ "crdbfeedd_feed_nats_redelivered_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_redelivered),
+	  "source = nats: messages JetStream delivered more than once (not acknowledged in time, or after a restart)." },
+	{ "crdbfeedd_feed_nats_acked_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_acked),
+	  "source = nats: messages acknowledged once held on disk." },
+	{ "crdbfeedd_feed_nats_duplicates_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_duplicates),
+	  "source = nats: rows the hold or the journal had already (redelivered, or published twice): dropped." },
+	{ "crdbfeedd_feed_nats_ignored_resolved_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_ignored_resolved),
+	  "source = nats: resolved messages not above the highest seen (another publisher's, or redelivered): ignored." },
+	{ "crdbfeedd_feed_nats_malformed_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_malformed),
+	  "source = nats: messages that are neither a row nor a resolved line: logged, acknowledged, skipped." },
+	{ "crdbfeedd_feed_nats_reconnects_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_reconnects),
+	  "source = nats: times the consumer's connection was made again." },
+	{ "crdbfeedd_feed_nats_lag", METRIC_GAUGE, offsetof(struct feed_stats, nats_lag),
+	  "source = nats: messages in the stream after the newest taken." },
+	{ "crdbfeedd_feed_nats_last_stream_seq", METRIC_GAUGE, offsetof(struct feed_stats, nats_last_stream_seq),
+	  "source = nats: the stream sequence of the newest message taken." },
+};
+
+static void render_nats_source(struct textbuf *buf, const struct daemon_view *view)
+{
+	render_feed_values(buf, view, nats_source_values,
+			   sizeof(nats_source_values) / sizeof(nats_source_values[0]),
+			   offsetof(struct feed_stats, nats));
+	metrics_family(buf, "crdbfeedd_feed_nats_connected", METRIC_GAUGE,
+		       "source = nats: 1 while the consumer is connected and fetching, else 0.");
+	for (size_t i = 0; i < view->nfeeds; i++) {
+		const char *labels[] = { "feed", view->feeds[i].name, NULL };
+		if (view->feeds[i].live && view->feeds[i].stats.nats)
+			metrics_sample_u64(buf, "crdbfeedd_feed_nats_connected", labels,
+					   view->feeds[i].stats.nats_connected);
+	}
+}
+
 static void render_job(struct textbuf *buf, const struct daemon_view *view)
 {
-	for (size_t m = 0; m < sizeof(job_values) / sizeof(job_values[0]); m++) {
-		metrics_family(buf, job_values[m].name, job_values[m].type,
-			       job_values[m].help);
-		for (size_t i = 0; i < view->nfeeds; i++) {
-			const char *labels[] = { "feed", view->feeds[i].name, NULL };
-			uint64_t value;
-
-			if (!view->feeds[i].live || !view->feeds[i].stats.job)
-				continue;
-			memcpy(&value, (const char *)&view->feeds[i].stats +
-				       job_values[m].offset, sizeof(value));
-			metrics_sample_u64(buf, job_values[m].name, labels, value);
-		}
-	}
+	render_feed_values(buf, view, job_values,
+			   sizeof(job_values) / sizeof(job_values[0]),
+			   offsetof(struct feed_stats, job));
 	metrics_family(buf, "crdbfeedd_feed_job_running", METRIC_GAUGE,
 		       "source = job: 1 while SHOW CHANGEFEED JOB says running, else 0.");
 	for (size_t i = 0; i < view->nfeeds; i++) {
@@ -881,6 +917,7 @@ int metrics_render(struct textbuf *buf, const struct daemon_view *view,
 	render_ordered(buf, view);
 	render_notify(buf, view);
 	render_job(buf, view);
+	render_nats_source(buf, view);
 	render_sinks(buf, view);
 	return buf->failed ? -1 : 0;
 }

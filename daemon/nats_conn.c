@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "nats_nkey.h"
@@ -196,12 +197,19 @@ static int check_readable(const char *path, const char *what, char *errbuf,
 	return 0;
 }
 
-/* The client's last error on this thread, or its status's text. */
+/* The client's last error on this thread, or its status's text, without
+ * the "(conn.c:733): " of the client's own source it may start with. */
 static const char *last_error(natsStatus s)
 {
 	const char *text = nats_GetLastError(NULL);
+	const char *end;
 
-	return text && *text ? text : natsStatus_GetText(s);
+	if (!text || !*text)
+		return natsStatus_GetText(s);
+	if (text[0] == '(' && (end = strstr(text, "): ")) != NULL &&
+	    !memchr(text, ' ', (size_t)(end - text)))
+		return end + 3;
+	return text;
 }
 
 /* Set TLS and credentials on opts. 0, or -1 with errbuf set. */
@@ -305,16 +313,20 @@ static int set_security(const struct nats_settings *s, natsOptions *opts,
 
 /* One line for a failed connect: the servers, then what went wrong in the
  * words an operator searches for. */
-static void connect_error(natsStatus st, const char *shown, char *errbuf,
-			  size_t errlen)
+static void connect_error(natsStatus st, const char *shown, bool tls,
+			  char *errbuf, size_t errlen)
 {
 	const char *text = last_error(st);
 
 	switch (st) {
 	case NATS_CONNECTION_AUTH_FAILED:
 	case NATS_NOT_PERMITTED:
-		snprintf(errbuf, errlen, "nats: %s: authorization violation (%s)",
-			 shown, text);
+		if (!strcasecmp(text, "authorization violation"))
+			snprintf(errbuf, errlen, "nats: %s: authorization violation",
+				 shown);
+		else
+			snprintf(errbuf, errlen,
+				 "nats: %s: authorization violation (%s)", shown, text);
 		break;
 	case NATS_NO_SERVER:
 		snprintf(errbuf, errlen,
@@ -329,7 +341,15 @@ static void connect_error(natsStatus st, const char *shown, char *errbuf,
 			 shown, text);
 		break;
 	default:
-		snprintf(errbuf, errlen, "nats: %s: %s", shown, text);
+		/* A TLS server that wants a client certificate closes the
+		 * connection after the handshake; the client only sees no
+		 * answer to its first PING. */
+		if (tls && strstr(text, "PONG"))
+			snprintf(errbuf, errlen,
+				 "nats: %s: tls: the server closed the connection after the handshake (a client certificate required? nats_tls_cert, nats_tls_key)",
+				 shown);
+		else
+			snprintf(errbuf, errlen, "nats: %s: %s", shown, text);
 		break;
 	}
 }
@@ -388,7 +408,8 @@ int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
 		goto out;
 	st = natsConnection_Connect(nc, opts);
 	if (st != NATS_OK) {
-		connect_error(st, shown, errbuf, errlen);
+		connect_error(st, shown, any_tls || s->tls_ca || s->tls_cert,
+			      errbuf, errlen);
 		*nc = NULL;
 		goto out;
 	}

@@ -50,6 +50,7 @@
 #define CLOSED_CB_WAIT_MS 5000     /* libnats' closed callback at close */
 #define STATE_EVENTS 8             /* state reports waiting for the loop */
 #define WHY_MAX 256
+#define CONN_LOST "nats: connection lost, reconnecting"
 
 struct ring_entry {
 	uint64_t stream_seq;
@@ -663,11 +664,13 @@ static void *fetch_thread(void *arg)
 				     "nats: connection closed");
 			continue;
 		case CONN_DOWN:
-			report_state(f, NATS_FETCH_DOWN,
-				     "nats: connection lost, reconnecting");
+			report_state(f, NATS_FETCH_DOWN, CONN_LOST);
 			pause_ms(f, FETCH_WAIT_MS);
 			continue;
 		case CONN_BACK:
+			/* Said even when the thread missed the outage (it
+			 * was inside a fetch): the loop sees every one. */
+			report_state(f, NATS_FETCH_DOWN, CONN_LOST);
 			/* Acks still count on the new connection: send those
 			 * the loop allowed, drop the rest, bind again. */
 			send_acks(f);

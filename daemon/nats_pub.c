@@ -280,28 +280,47 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	natsMsg_Destroy(msg);
 }
 
-static void on_disconnected(natsConnection *nc, void *closure)
+/* The connection callbacks (a client thread): set the flag, wake the
+ * thread. */
+static void connection_event(void *closure, bool reconnected)
 {
 	struct nats_pub *p = link_acquire(closure);
 
-	(void)nc;
 	if (p) {
-		p->disconnected = true;
+		if (reconnected)
+			p->reconnected = true;
+		else
+			p->disconnected = true;
 		pthread_cond_signal(&p->cond);
 	}
 	link_release(p);
 }
 
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	connection_event(closure, false);
+}
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
-	struct nats_pub *p = link_acquire(closure);
-
 	(void)nc;
-	if (p) {
-		p->reconnected = true;
-		pthread_cond_signal(&p->cond);
+	connection_event(closure, true);
+}
+
+/* Wait on p->cond at most wait_ms (mu held). */
+static void cond_wait_ms(struct nats_pub *p, int64_t wait_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
 	}
-	link_release(p);
+	pthread_cond_timedwait(&p->cond, &p->mu, &ts);
 }
 
 /* Wait until deadline_ms (monotonic), stop, or a reconnect when
@@ -312,7 +331,6 @@ static void wait_not_ready(struct nats_pub *p, int64_t deadline_ms,
 {
 	for (;;) {
 		int64_t now = clock_mono_ms();
-		struct timespec ts;
 
 		if (p->queue.n || p->inflight.n)
 			fail_all(p, why);
@@ -323,14 +341,7 @@ static void wait_not_ready(struct nats_pub *p, int64_t deadline_ms,
 			pthread_cond_wait(&p->cond, &p->mu);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (deadline_ms - now) / 1000;
-		ts.tv_nsec += (long)((deadline_ms - now) % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+		cond_wait_ms(p, deadline_ms - now);
 	}
 }
 
@@ -490,21 +501,10 @@ static void publish_loop(struct nats_pub *p)
 			pthread_mutex_lock(&p->mu);
 			continue;
 		}
-		if (p->inflight.head) {
-			int64_t wait = p->inflight.head->deadline_ms - now;
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&p->cond, &p->mu, &ts);
-		} else {
+		if (p->inflight.head)
+			cond_wait_ms(p, p->inflight.head->deadline_ms - now);
+		else
 			pthread_cond_wait(&p->cond, &p->mu);
-		}
 	}
 }
 
@@ -559,9 +559,10 @@ static void *pub_thread(void *arg)
 		publish_loop(p);
 		if (p->stop)
 			break;
-		/* Lost: the client reconnects by itself; fail what it had. */
-		fail_all(p, "connection to NATS lost");
+		/* Lost: the client reconnects by itself. DOWN first, then the
+		 * failures, so the loop does not submit them again at once. */
 		push_state(p, NATS_PUB_DOWN, "connection to NATS lost", NULL);
+		fail_all(p, "connection to NATS lost");
 		wait_not_ready(p, 0, true, "connection to NATS lost");
 	}
 	fail_all(p, "publisher closing");

@@ -81,7 +81,9 @@ struct sink_nats {
 	bool skipping;                      /* passing over what hw covers */
 	struct nats_high_water hw;
 	bool gap_logged;
-	char last_why[160];
+	char last_why[160];                 /* why it is not ready, for status */
+	char logged_why[160];               /* the last one logged: a server
+					       down for an hour logs it once */
 
 	struct event *pump_ev;
 	struct event *save_ev;
@@ -487,7 +489,7 @@ static void on_state(void *arg, enum nats_pub_state state, const char *why,
 {
 	struct sink_nats *n = arg;
 	const char *who = n->sink->who;
-	bool same = why && strcmp(why, n->last_why) == 0 && state == n->state;
+	bool same = why && strcmp(why, n->logged_why) == 0;
 
 	n->state = state;
 	if (why)
@@ -498,6 +500,7 @@ static void on_state(void *arg, enum nats_pub_state state, const char *why,
 		break;
 	case NATS_PUB_READY:
 		n->last_why[0] = '\0';
+		n->logged_why[0] = '\0';
 		n->hw = hw ? *hw : (struct nats_high_water){ 0 };
 		n->skipping = n->hw.any;
 		n->need_rewind = true;
@@ -518,11 +521,13 @@ static void on_state(void *arg, enum nats_pub_state state, const char *why,
 	case NATS_PUB_DOWN:
 		if (!same)
 			log_warning(who, "NATS: %s", why ? why : "connection lost");
+		snprintf(n->logged_why, sizeof(n->logged_why), "%s", why ? why : "");
 		n->need_rewind = true;
 		break;
 	case NATS_PUB_FAILED:
 		if (!same)
 			log_error(who, "NATS: %s", why ? why : "failed");
+		snprintf(n->logged_why, sizeof(n->logged_why), "%s", why ? why : "");
 		n->need_rewind = true;
 		break;
 	}

@@ -130,6 +130,17 @@ static void feed_from_json(json_t *obj, struct feed_view *feed,
 	feed->stats.notify_invalid = u64_field(obj, "notify_invalid");
 	feed->stats.notify_folded = u64_field(obj, "notify_folded");
 	feed->stats.notify_unfolded = u64_field(obj, "notify_unfolded");
+	feed->stats.nats = json_is_true(json_object_get(obj, "nats"));
+	feed->stats.nats_delivered = u64_field(obj, "nats_delivered");
+	feed->stats.nats_redelivered = u64_field(obj, "nats_redelivered");
+	feed->stats.nats_acked = u64_field(obj, "nats_acked");
+	feed->stats.nats_duplicates = u64_field(obj, "nats_duplicates");
+	feed->stats.nats_ignored_resolved = u64_field(obj, "nats_ignored_resolved");
+	feed->stats.nats_malformed = u64_field(obj, "nats_malformed");
+	feed->stats.nats_reconnects = u64_field(obj, "nats_reconnects");
+	feed->stats.nats_lag = u64_field(obj, "nats_lag");
+	feed->stats.nats_last_stream_seq = u64_field(obj, "nats_last_stream_seq");
+	feed->stats.nats_connected = json_is_true(json_object_get(obj, "nats_connected"));
 }
 
 static void sink_from_json(json_t *obj, struct sink_view *sink,

@@ -154,7 +154,21 @@ static void dump_config(const struct config *cfg, struct text *t)
 		text_add(t, "feed.%s.resolved_stall_ms = %" PRId64 "\n", n,
 			 f->resolved_stall_ms);
 		text_add(t, "feed.%s.source = %s\n", n,
-			 f->source == FEED_SOURCE_JOB ? "job" : "sinkless");
+			 f->source == FEED_SOURCE_JOB ? "job" :
+			 f->source == FEED_SOURCE_NATS ? "nats" : "sinkless");
+		text_add(t, "feed.%s.nats_url = %s\n", n, str(f->nats.url));
+		text_add(t, "feed.%s.nats_subject_prefix = %s\n", n,
+			 str(f->nats.subject_prefix));
+		text_add(t, "feed.%s.nats_stream = %s\n", n, str(f->nats.stream));
+		text_add(t, "feed.%s.nats_creds = %s\n", n, str(f->nats.creds));
+		text_add(t, "feed.%s.nats_feed = %s\n", n, str(f->nats_feed));
+		text_add(t, "feed.%s.nats_durable = %s\n", n, str(f->nats_durable));
+		text_add(t, "feed.%s.nats_fetch_batch = %" PRId64 "\n", n,
+			 f->nats_fetch_batch);
+		text_add(t, "feed.%s.nats_ack_wait_ms = %" PRId64 "\n", n,
+			 f->nats_ack_wait_ms);
+		text_add(t, "feed.%s.nats_max_ack_pending = %" PRId64 "\n", n,
+			 f->nats_max_ack_pending);
 		text_add(t, "feed.%s.job_id = %" PRId64 "\n", n, f->job_id);
 		text_add(t, "feed.%s.job_poll_ms = %" PRId64 "\n", n, f->job_poll_ms);
 		text_add(t, "feed.%s.ingest_listen = %s\n", n, str(f->ingest_listen));
@@ -701,8 +715,9 @@ static void section_text(struct text *t, const char *header,
 		text_add(t, "%s = %s\n", key, value);
 }
 
-/* eq_config: feed f is a job feed (source = job and the keys it needs). */
-static bool eq_job;
+/* eq_config: feed f is a job feed (source = job and the keys it needs),
+ * or a relay (source = nats, with the keys that go in pairs). */
+static bool eq_job, eq_nats;
 
 /* The base config, with key = value in the section of kind (or none);
  * a sink key goes to sink "u" (unix), "o" (stdout), "q" (pg) or "s"
@@ -724,6 +739,11 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 		{ "ingest_client_ca", "/tmp/check-config-eq-ca.crt" },
 		{ "job_client_cert", "/tmp/check-config-eq-job.crt" },
 		{ "job_client_key", "/tmp/check-config-eq-job.key" } };
+	static const struct kv feed_nats[] = { { "source", "nats" },
+		{ "nats_tls_cert", "/tmp/check-config-eq-nats.crt" },
+		{ "nats_tls_key", "/tmp/check-config-eq-nats.key" },
+		{ "nats_user", "u" },
+		{ "nats_password_file", "/tmp/check-config-eq-nats.pw" } };
 	static const struct kv other[] = { { "tables", "u" } };
 	static const struct kv sink_u[] = { { "feed", "f" },
 		{ "path", "/tmp/check-config-eq.sock" } };
@@ -752,6 +772,8 @@ static char *eq_config(enum cfg_section kind, char sink, const char *key,
 	section_text(&t, "[crdbfeedd]", global, 1, NULL, NULL);
 	if (eq_job)
 		section_text(&t, "[feed f]", feed_job, 9, f ? key : NULL, value);
+	else if (eq_nats)
+		section_text(&t, "[feed f]", feed_nats, 5, f ? key : NULL, value);
 	else if (cursor)
 		section_text(&t, "[feed f]", feed_cursor, 3, f ? key : NULL, value);
 	else
@@ -803,7 +825,10 @@ START_TEST(test_reload_every_key)
 	eq_job = true;
 	struct config *jbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
 	eq_job = false;
-	ck_assert_msg(base && cbase && jbase, "the base configs do not load");
+	eq_nats = true;
+	struct config *nbase = eq_load(CFG_SECTION_GLOBAL, 'o', NULL, NULL, false);
+	eq_nats = false;
+	ck_assert_msg(base && cbase && jbase && nbase, "the base configs do not load");
 	size_t covered = 0;
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
@@ -816,7 +841,9 @@ START_TEST(test_reload_every_key)
 		bool cursor = k->type == CFG_HLC;
 		/* Keys of job feeds change a job feed (jbase). */
 		eq_job = (k->flags & CFG_F_JOB_ONLY) != 0;
-		struct config *old = cursor ? cbase : eq_job ? jbase : base;
+		eq_nats = k->section == CFG_SECTION_FEED && (k->flags & CFG_F_NATS_SRC);
+		struct config *old = cursor ? cbase : eq_job ? jbase :
+				     eq_nats ? nbase : base;
 		/* Values to try: the enum's, or by type; the sink type with
 		 * the path a unix sink needs is below. */
 		const char *values[16];
@@ -866,7 +893,7 @@ START_TEST(test_reload_every_key)
 		if (!differs && strcmp(k->name, "source") == 0)
 			differs = !config_feed_equal(config_feed(base, "f"),
 						     config_feed(jbase, "f"));
-		eq_job = false;
+		eq_job = eq_nats = false;
 		if (!differs && strcmp(k->name, "type") == 0 &&
 		    k->section == CFG_SECTION_SINK) {
 			char *path = eq_config(CFG_SECTION_SINK, 'o', "type",
@@ -898,6 +925,7 @@ START_TEST(test_reload_every_key)
 	config_free(base);
 	config_free(cbase);
 	config_free(jbase);
+	config_free(nbase);
 }
 END_TEST
 

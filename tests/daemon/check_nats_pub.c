@@ -5,6 +5,7 @@
  * which exports NATS_URL and NATS_ENV_DIR): stream names, NKey public keys
  * from seeds (vectors computed outside this code), connect errors that name
  * the server or file and never a secret, token / password / NKey logins
+ * and TLS (the server verified, by CA and name; a client certificate)
  * against servers this test starts, stream provisioning and validation,
  * 1000 messages published asynchronously and read back in order with
  * their headers, duplicates and too-large messages flagged, the high-water
@@ -44,6 +45,7 @@ struct record {
 	size_t nstates;
 	struct nats_high_water hw;
 	struct nats_pub_ack acks[ACKS_MAX];
+	enum nats_pub_state ack_state[ACKS_MAX]; /* the state when taken */
 	size_t nacks;
 };
 static struct record rec;
@@ -69,8 +71,13 @@ static void on_acks(void *arg)
 {
 	struct record *r = arg;
 
-	r->nacks += nats_pub_take_acks(r->p, r->acks + r->nacks,
-				       ACKS_MAX - r->nacks);
+	size_t n = nats_pub_take_acks(r->p, r->acks + r->nacks,
+				      ACKS_MAX - r->nacks);
+
+	for (size_t i = r->nacks; i < r->nacks + n; i++)
+		r->ack_state[i] = r->nstates ? r->states[r->nstates - 1]
+					     : NATS_PUB_CONNECTING;
+	r->nacks += n;
 }
 
 static enum nats_pub_state last_state(void)
@@ -317,9 +324,9 @@ static bool port_open(int port)
 	return ok;
 }
 
-/* Start nats-server (NATS_SERVER, exported by nats-env) with args; wait
- * until port listens. */
-static pid_t start_server(int port, char *const argv[])
+/* Run nats-server (NATS_SERVER, exported by nats-env) with argv, its
+ * output discarded. */
+static pid_t spawn_server(char *const argv[])
 {
 	pid_t pid = fork();
 
@@ -332,6 +339,14 @@ static pid_t start_server(int port, char *const argv[])
 		execv(getenv("NATS_SERVER"), argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* spawn_server, then wait until port listens. */
+static pid_t start_server(int port, char *const argv[])
+{
+	pid_t pid = spawn_server(argv);
+
 	for (int i = 0; i < 200 && !port_open(port); i++)
 		usleep(25000);
 	ck_assert_msg(port_open(port), "nats-server on %d did not start", port);
@@ -358,7 +373,7 @@ static bool opens(struct nats_settings *s, char *err, size_t errlen)
 START_TEST(test_logins)
 {
 	struct nats_settings s;
-	char url[64], port_s[16], conf[512], err[512] = "";
+	char url[64], port_s[16], conf[512], err[512] = "", want[128];
 	int port = free_port();
 	char *server = getenv("NATS_SERVER");
 	pid_t pid;
@@ -378,7 +393,8 @@ START_TEST(test_logins)
 	s.connect_timeout_ms = 2000;
 	write_file(tmp_path("wrong-token"), "wrong-token\n");
 	s.token_file = W(tmp_path("wrong-token"));
-	expect_open_error(&s, "authorization", "wrong-token");
+	snprintf(want, sizeof(want), "nats: %s: authorization violation", url);
+	expect_open_error(&s, want, "wrong-token");
 	write_file(tmp_path("right-token"), "right-token\n");
 	s.token_file = W(tmp_path("right-token"));
 	ck_assert_msg(opens(&s, err, sizeof(err)), "%s", err);
@@ -418,6 +434,95 @@ START_TEST(test_logins)
 		   "SUAACAQDAQCQMBYIBEFAWDANBYHRAEISCMKBKFQXDAMRUGY4DUPB6IC5CQ\n");
 	s.nkey_seed = W(tmp_path("user.nk"));
 	ck_assert_msg(opens(&s, err, sizeof(err)), "%s", err);
+	stop_server(pid);
+}
+END_TEST
+
+/* Certificates made at test time by tests/security/tls-lib.sh in dir: ca,
+ * wrong-ca, server (localhost, 127.0.0.1), client, and elsewhere (a server
+ * certificate of ca for another name). */
+static void make_pki(const char *dir)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "fail() { echo \"$*\" >&2; exit 1; }; . '%s/tests/security/tls-lib.sh' && "
+		 "make_test_pki '%s' && make_cert '%s' elsewhere ca elsewhere DNS:elsewhere.example",
+		 getenv("top_srcdir"), dir, dir);
+	ck_assert_msg(getenv("top_srcdir") != NULL, "top_srcdir is not set");
+	ck_assert_msg(system(cmd) == 0, "openssl could not make the test certificates");
+}
+
+START_TEST(test_tls)
+{
+	struct nats_settings s;
+	char url[64], conf[2048], err[512] = "", pki[300], path[4][400];
+	char want[256];
+	int port = free_port();
+	char *server = getenv("NATS_SERVER");
+	pid_t pid;
+
+	ck_assert_msg(server != NULL, "NATS_SERVER is not set: run under tests/nats/nats-env");
+	snprintf(pki, sizeof(pki), "%s/pki", tmpdir);
+	make_pki(pki);
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
+	snprintf(conf, sizeof(conf),
+		 "listen: 127.0.0.1:%d\ntls { cert_file: \"%s/server.crt\", "
+		 "key_file: \"%s/server.key\", ca_file: \"%s/ca.crt\", verify: true }\n",
+		 port, pki, pki, pki);
+	write_file(tmp_path("tls.conf"), conf);
+	{
+		char *argv[] = { server, W("-c"), W(tmp_path("tls.conf")), NULL };
+		pid = start_server(port, argv);
+	}
+	snprintf(path[0], sizeof(path[0]), "%s/wrong-ca.crt", pki);
+	snprintf(path[1], sizeof(path[1]), "%s/ca.crt", pki);
+	snprintf(path[2], sizeof(path[2]), "%s/client.crt", pki);
+	snprintf(path[3], sizeof(path[3]), "%s/client.key", pki);
+	memset(&s, 0, sizeof(s));
+	s.url = url;
+	s.connect_timeout_ms = 2000;
+	s.tls_cert = path[2];
+	s.tls_key = path[3];
+	/* A CA that did not sign the server's certificate. */
+	s.tls_ca = path[0];
+	snprintf(want, sizeof(want),
+		 "nats: %s: tls: SSL handshake error: 20:unable to get local issuer certificate",
+		 url);
+	expect_open_error(&s, want, NULL);
+	/* The right CA, and a client certificate the server requires. */
+	s.tls_ca = path[1];
+	ck_assert_msg(opens(&s, err, sizeof(err)), "%s", err);
+	s.tls_cert = s.tls_key = NULL;
+	snprintf(want, sizeof(want),
+		 "nats: %s: tls: the server closed the connection after the handshake (a client certificate required?",
+		 url);
+	expect_open_error(&s, want, NULL);
+	stop_server(pid);
+
+	/* A certificate of the right CA for another name. */
+	snprintf(conf, sizeof(conf),
+		 "listen: 127.0.0.1:%d\ntls { cert_file: \"%s/elsewhere.crt\", "
+		 "key_file: \"%s/elsewhere.key\" }\n", port, pki, pki);
+	write_file(tmp_path("tls.conf"), conf);
+	{
+		char *argv[] = { server, W("-c"), W(tmp_path("tls.conf")), NULL };
+		pid = start_server(port, argv);
+	}
+	/* A CA configured means TLS required: a server without TLS is
+	 * refused, not used in clear. */
+	{
+		struct nats_settings plain = settings();
+
+		plain.tls_ca = path[1];
+		snprintf(want, sizeof(want), "nats: %s: Secure Connection not available",
+			 plain.url);
+		expect_open_error(&plain, want, NULL);
+	}
+	/* nats.c checks the name (here the IP address) by itself. */
+	snprintf(want, sizeof(want), "nats: %s: tls: SSL handshake error: 64:IP address mismatch",
+		 url);
+	expect_open_error(&s, want, NULL);
 	stop_server(pid);
 }
 END_TEST
@@ -757,6 +862,8 @@ START_TEST(test_server_killed)
 	for (int i = 1; i < 51; i++) {
 		ck_assert_uint_eq(rec.acks[i].tag, (uint64_t)i - 1);
 		ck_assert_int_eq(rec.acks[i].result, NATS_PUB_ACK_ERROR);
+		/* After DOWN: the loop learns it may not resubmit first. */
+		ck_assert_int_eq(rec.ack_state[i], NATS_PUB_DOWN);
 	}
 	ck_assert_uint_eq(nats_pub_outstanding(rec.p), 0);
 	/* Not READY: submitting is refused. */
@@ -770,18 +877,10 @@ START_TEST(test_server_killed)
 
 	snprintf(conf, sizeof(conf), "%s/node-1.conf", getenv("NATS_ENV_DIR"));
 	{
+		/* Stopped by nats-env through the pid file, like node 1. */
 		char *argv[] = { getenv("NATS_SERVER"), W("-c"), conf, NULL };
-		pid_t child = fork();
 
-		ck_assert_int_ge(child, 0);
-		if (child == 0) {
-			int fd = open("/dev/null", O_WRONLY);
-
-			dup2(fd, 1);
-			dup2(fd, 2);
-			execv(argv[0], argv);
-			_exit(127);
-		}
+		spawn_server(argv);
 	}
 	ck_assert(pump(is_ready, 15000));
 	ck_assert_uint_gt(rec.nstates, ready_before + 1);
@@ -857,6 +956,7 @@ static Suite *nats_pub_suite(void)
 	tcase_add_test(tc, test_nkey_public);
 	tcase_add_test(tc, test_connect_errors);
 	tcase_add_test(tc, test_logins);
+	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_stream_ensure);
 	tcase_add_test(tc, test_pub_stream_missing);
 	tcase_add_test(tc, test_publish_1000);

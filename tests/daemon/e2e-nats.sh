@@ -16,6 +16,8 @@ if [ -z "${NATS_URL:-}" ]; then
 fi
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
+t0=$(date +%s)
+elapsed() { echo "$(($(date +%s) - t0))s"; }
 CONSUME=$builddir/tests/nats/nats-consume
 CTL=$builddir/daemon/crdbfeedctl
 [ -x "$CONSUME" ] || fail "$CONSUME is not built"
@@ -36,7 +38,7 @@ acked_all() {
 	_r=$(released_seq)
 	[ "$_r" -gt 0 ] && [ "$(nats_stat bus acked_seq)" -ge "$_r" ]
 }
-feed_running() { [ "$(status | jq -r '.feeds[] | select(.name == "f") | .state')" = running ]; }
+feed_streaming() { [ "$(status | jq -r '.feeds[] | select(.name == "f") | .state')" = streaming ]; }
 released_at_least() { [ "$(released_seq)" -ge "$1" ]; }
 # nats_error_matches SINK REGEX: the sink's status error matches (jq test, case-insensitive).
 nats_error_matches() {
@@ -46,20 +48,23 @@ nats_error_matches() {
 # stops it through its pid file).
 start_node() { ("$NATS_SERVER" -c "$NATS_ENV_DIR/node-1.conf" >/dev/null 2>&1 &); }
 rows_committed() { sql "SELECT count(*) FROM nt"; }
-insert_rows() { # FROM TO, in transactions of 10
-	_i=$1
-	while [ "$_i" -le "$2" ]; do
-		sql "INSERT INTO nt SELECT g, 'v' || g FROM generate_series($_i, $((_i + 9))) AS g"
-		_i=$((_i + 10))
-	done
+# insert_rows FROM TO: transactions of 10 rows, 20 ms apart, on one session.
+insert_rows() {
+	/usr/bin/python3 -c '
+import sys
+a, b = int(sys.argv[1]), int(sys.argv[2])
+for i in range(a, b + 1, 10):
+    print("INSERT INTO nt SELECT g, %s || g FROM generate_series(%d, %d) AS g;" % ("\x27v\x27", i, min(i + 9, b)))
+    print("SELECT pg_sleep(0.02);")
+' "$1" "$2" | psql -X -q -At -v ON_ERROR_STOP=1 "$CRDB_DSN" >/dev/null
 }
 
 # A second nats-server with TLS and a token, for the sinks that must fail.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=e2e-ca \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=e2e-ca \
 	-keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null || fail "openssl: the CA"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=other-ca \
 	-keyout "$work/other.key" -out "$work/other.pem" 2>/dev/null || fail "openssl: the other CA"
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
 	-keyout "$work/srv.key" -out "$work/srv.csr" 2>/dev/null || fail "openssl: the server key"
 printf 'subjectAltName = IP:127.0.0.1\n' >"$work/srv.ext"
 openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
@@ -79,6 +84,7 @@ printf 'wrong-token-77c2\n' >"$work/wrong.token"
 chmod 600 "$work/right.token" "$work/wrong.token"
 
 sql "DROP TABLE IF EXISTS nt; CREATE TABLE nt (id INT PRIMARY KEY, v STRING)"
+sql "SET CLUSTER SETTING kv.rangefeed.enabled = true"
 write_conf "$work/nats.conf" <<EOF
 control_socket = $work/ctl.sock
 [feed f]
@@ -124,19 +130,20 @@ EOF
 kill -9 "$(node_pid)"
 start_daemon "$work/nats.conf"
 wait_for 20 "the control socket" test -S "$work/ctl.sock"
-wait_for 20 "the feed running" feed_running
+wait_for 20 "the feed streaming" feed_streaming
 insert_rows 1 200
 wait_for 20 "200 rows released" released_at_least 200
 nats_stat_is bus connected false || fail "the bus sink is connected with nats-server down"
 [ "$(nats_stat bus acked_seq)" -eq 0 ] || fail "rows acknowledged with nats-server down"
 start_node
 wait_for 20 "the rows published once nats-server is up" acked_all
-pass "nats-server down at start: 200 rows journaled, published once it came up"
+pass "nats-server down at start: 200 rows journaled, published once it came up [at $(elapsed)]"
 
 # crdbfeedd killed -9 while it publishes, then restarted.
 insert_rows 201 1000 &
 writer=$!
 wait_for 20 "publishing under way" nats_stat_at_least bus acked_seq 400
+acked_at_kill=$(nats_stat bus acked_seq)
 kill -9 "$daemon_pid"
 wait "$daemon_pid" 2>/dev/null || true
 daemon_pid=
@@ -145,8 +152,7 @@ start_daemon "$work/nats.conf"
 wait "$writer" || fail "the writer failed"
 wait_for 20 "the control socket again" test -S "$work/ctl.sock"
 wait_for 30 "1000 rows published after the restart" nats_stat_at_least bus acked_seq 1000
-dups_restart=$(nats_stat bus duplicates)
-pass "crdbfeedd killed -9 at position '$killed_at': resumed, $dups_restart duplicates dropped by the stream"
+pass "crdbfeedd killed -9 with seq $acked_at_kill acknowledged, saved position '$killed_at': resumed, $(nats_stat bus skipped) lines skipped by the high-water mark, $(nats_stat bus duplicates) duplicates dropped by the stream [at $(elapsed)]"
 
 # nats-server stopped mid-stream for longer than the journal's retention
 # pass (every 10 s; journal_retention = 1s): the rows not acknowledged are
@@ -157,6 +163,7 @@ wait_for 20 "publishing under way" nats_stat_at_least bus acked_seq 1050
 kill -9 "$(node_pid)"
 sleep 11
 oldest=$(journal_oldest)
+[ "$oldest" != null ] || oldest=$(($(released_seq) + 1)) # all trimmed
 saved=$(cut -d' ' -f2 "$work/state/bus.nats")
 [ "$oldest" -gt 1 ] || fail "the journal's retention never ran (oldest seq $oldest)"
 [ "$oldest" -le $((saved + 1)) ] ||
@@ -166,10 +173,33 @@ start_node
 wait "$writer" || fail "the writer failed"
 wait_for 20 "1300 rows released" released_at_least 1300
 wait_for 30 "1300 rows published after the outage" acked_all
-pass "nats-server down 11 s mid-stream: reconnected ($(nats_stat bus reconnects) reconnects)"
+pass "nats-server down 11 s mid-stream: reconnected ($(nats_stat bus reconnects) reconnects) [at $(elapsed)]"
+
+# The sinks that cannot connect say why, in one line, without the token.
+wait_for 20 "the bad CA's error in status" nats_error_matches badca 'certificate|verify|tls'
+wait_for 20 "the wrong token's error in status" nats_error_matches badtoken 'authori'
+for s in badca badtoken; do
+	err=$(nats_stat $s error)
+	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$s: the error is not one line: $err"
+	nats_stat_is $s connected false || fail "$s says connected"
+	grep -q "sink $s.*NATS: " "$daemon_log" || fail "$s: the error is not logged"
+done
+"$CTL" -s "$work/ctl.sock" status >"$work/status.txt"
+grep -q '^NATS SINK' "$work/status.txt" || fail "no NATS SINK table in crdbfeedctl status"
+! grep -q 'token-8e1f\|token-77c2' "$daemon_log" "$work/status.txt" ||
+	fail "a token appears in the log or status"
+"$CTL" -s "$work/ctl.sock" metrics >"$work/metrics"
+grep -q '^crdbfeedd_sink_nats_acked_seq{sink="bus",feed="f"} ' "$work/metrics" ||
+	fail "metrics: no crdbfeedd_sink_nats_acked_seq for bus"
+grep -q '^crdbfeedd_sink_nats_connected{sink="badca",feed="g"} 0' "$work/metrics" ||
+	fail "metrics: badca not 0 in crdbfeedd_sink_nats_connected"
+pass "bad CA: $(nats_stat badca error); wrong token: $(nats_stat badtoken error) [at $(elapsed)]"
 
 # The stream: every committed row once, in commit order, with its headers.
+# Stopped first: an idle feed goes on publishing resolved timestamps.
 committed=$(rows_committed)
+stop_daemon
+kill "$tls_pid" 2>/dev/null || true
 "$CONSUME" --url "$NATS_URL" --stream E2E --idle-exit 1 --timeout 20 >"$work/stream" ||
 	fail "nats-consume failed"
 /usr/bin/python3 - "$work/stream" "$committed" <<'EOP' || fail "the stream is not every row once, in order (above)"
@@ -213,28 +243,6 @@ if resolved == 0:
 print("stream: %d rows, %d resolved messages" % (rows, resolved))
 sys.exit(bad)
 EOP
-pass "stream E2E: $committed committed rows once each, in commit order, with subjects and headers"
+pass "stream E2E: $committed committed rows once each, in commit order, with subjects and headers [at $(elapsed)]"
 
-# The sinks that cannot connect say why, in one line, without the token.
-wait_for 20 "the bad CA's error in status" nats_error_matches badca 'certificate|verify|tls'
-wait_for 20 "the wrong token's error in status" nats_error_matches badtoken 'authori'
-for s in badca badtoken; do
-	err=$(nats_stat $s error)
-	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$s: the error is not one line: $err"
-	nats_stat_is $s connected false || fail "$s says connected"
-	grep -q "sink $s.*NATS: " "$daemon_log" || fail "$s: the error is not logged"
-done
-"$CTL" -s "$work/ctl.sock" status >"$work/status.txt"
-grep -q '^NATS SINK' "$work/status.txt" || fail "no NATS SINK table in crdbfeedctl status"
-! grep -q 'token-8e1f\|token-77c2' "$daemon_log" "$work/status.txt" ||
-	fail "a token appears in the log or status"
-"$CTL" -s "$work/ctl.sock" metrics >"$work/metrics"
-grep -q '^crdbfeedd_sink_nats_acked_seq{sink="bus",feed="f"} ' "$work/metrics" ||
-	fail "metrics: no crdbfeedd_sink_nats_acked_seq for bus"
-grep -q '^crdbfeedd_sink_nats_connected{sink="badca",feed="g"} 0' "$work/metrics" ||
-	fail "metrics: badca not 0 in crdbfeedd_sink_nats_connected"
-pass "bad CA: $(nats_stat badca error); wrong token: $(nats_stat badtoken error)"
-
-stop_daemon
-kill "$tls_pid" 2>/dev/null || true
-pass "done"
+pass "done [at $(elapsed)]"

@@ -95,6 +95,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-password.conf \
 	tests/daemon/config-cases/bad-pg.conf \
 	tests/daemon/config-cases/bad-references.conf \
+	tests/daemon/config-cases/bad-relay.conf \
 	tests/daemon/config-cases/bad-sockets.conf \
 	tests/daemon/config-cases/bad-syntax.conf \
 	tests/daemon/config-cases/bad-tls-nocreds.conf \
@@ -123,6 +124,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-ordered.conf \
 	tests/daemon/config-cases/good-pg.conf \
 	tests/daemon/config-cases/good-query.conf \
+	tests/daemon/config-cases/good-relay.conf \
 	tests/daemon/config-cases/good-syntax.conf \
 	tests/daemon/config-cases/good-tls.conf \
 	tests/daemon/config-cases/listen-cases.txt
@@ -261,6 +263,10 @@ dist_check_SCRIPTS += tests/daemon/e2e-pg-sink.sh tests/daemon/e2e-pg-sink.py
 # itself) next to crdbsim; tests/nats/nats-consume reads the stream back.
 TESTS += tests/daemon/e2e-nats.sh
 dist_check_SCRIPTS += tests/daemon/e2e-nats.sh
+# A relay (source = nats) end to end: a nats sink's stream relayed by a
+# second crdbfeedd to a Unix socket, the relay killed and restarted.
+TESTS += tests/daemon/e2e-nats-relay.sh
+dist_check_SCRIPTS += tests/daemon/e2e-nats-relay.sh
 tests_daemon_listen_pg_driver_SOURCES = tests/daemon/listen-pg-driver.c
 tests_daemon_listen_pg_driver_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_listen_pg_driver_CFLAGS = $(AM_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)

@@ -1,8 +1,7 @@
-# tests/nats/local.mk: the NATS tests' tools. nats-env starts Debian's
-# nats-server for a test; nats-consume (libnats) reads a JetStream stream
-# back as JSON lines, since Debian 12 has no nats CLI.
-
-dist_check_SCRIPTS += tests/nats/nats-env
+# tests/nats/local.mk: the NATS tests' tools (nats-env, which starts
+# Debian's nats-server for a test, is distributed by tests/daemon/local.mk):
+# nats-consume (libnats) reads a JetStream stream back as JSON lines, since
+# Debian 12 has no nats CLI.
 
 check_PROGRAMS += tests/nats/nats-consume
 tests_nats_nats_consume_SOURCES = tests/nats/nats-consume.c

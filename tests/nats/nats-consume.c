@@ -145,6 +145,14 @@ static natsStatus connect_js(const struct options *o, natsConnection **nc,
 	return s;
 }
 
+static void fail_stream(const char *stream, natsStatus s, jsErrCode jerr)
+{
+	char what[300];
+
+	snprintf(what, sizeof(what), "stream %s", stream);
+	fail_status(what, s, jerr);
+}
+
 static int print_info(jsCtx *js, const struct options *o)
 {
 	jsStreamInfo *si = NULL;
@@ -155,7 +163,7 @@ static int print_info(jsCtx *js, const struct options *o)
 	int i;
 
 	if (s != NATS_OK) {
-		fail_status(o->stream, s, jerr);
+		fail_stream(o->stream, s, jerr);
 		return 1;
 	}
 	subjects = json_array();
@@ -234,7 +242,7 @@ static char *pull_subject(jsCtx *js, const struct options *o)
 		return strdup(o->filter);
 	s = js_GetStreamInfo(&si, js, o->stream, NULL, &jerr);
 	if (s != NATS_OK) {
-		fail_status(o->stream, s, jerr);
+		fail_stream(o->stream, s, jerr);
 		return NULL;
 	}
 	if (si->Config->SubjectsLen == 1)

@@ -9,6 +9,7 @@
 #include "nats_testenv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,7 +49,9 @@ int nats_testenv_start(struct nats_testenv *e, int nodes, char *errbuf,
 	}
 	snprintf(script, sizeof(script), "%s/tests/nats/nats-env", top);
 	snprintf(cluster, sizeof(cluster), "%d", nodes);
-	if (pipe(to_child) || pipe(from_child)) {
+	/* Close-on-exec: a server a test restarts must not hold the pipe
+	 * open, or nats-env would never see it close. */
+	if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) {
 		snprintf(errbuf, errlen, "nats_testenv: pipe: %s",
 			 strerror(errno));
 		return -1;
@@ -155,14 +158,40 @@ int nats_testenv_kill_node(struct nats_testenv *e, int n)
 
 int nats_testenv_start_node(struct nats_testenv *e, int n)
 {
-	char cmd[4096];
+	char conf[1100], log[1100];
+	pid_t pid;
+	int status;
 
-	/* Detached (sh's background job), as nats-env documents: it stops
-	 * the node through its pid file. */
-	snprintf(cmd, sizeof(cmd),
-		 "'%s' -c '%s/node-%d.conf' >>'%s/node-%d.log' 2>&1 </dev/null &",
-		 e->server, e->dir, n, e->dir, n);
-	return system(cmd) == 0 ? 0 : -1;
+	snprintf(conf, sizeof(conf), "%s/node-%d.conf", e->dir, n);
+	snprintf(log, sizeof(log), "%s/node-%d.log", e->dir, n);
+	/* Detached (a grandchild, in a session of its own), with none of
+	 * the test's descriptors: nats-env stops it through its pid file. */
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd;
+
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+			dup2(fd, 0);
+		fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(e->server, e->server, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
 }
 
 void nats_testenv_first_url(const struct nats_testenv *e, char *out,
