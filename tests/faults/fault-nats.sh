@@ -130,7 +130,9 @@ nats_stream() {
 # nats_sample: the nats sink's counters of each running publisher (its
 # pid, published, acknowledged, duplicates JetStream reported, rows skipped
 # by the high-water mark, errors, gaps, reconnects) appended to
-# $work/nats-counters; a daemon's are counted from its start, so the
+# $work/nats-counters, and the relay's consumer's (delivered, redelivered,
+# duplicates dropped, lower resolved ignored, malformed) to
+# $work/relay-counters; a daemon's are counted from its start, so the
 # summary adds each pid's last (taken after every round and before each
 # kill).
 nats_sample() {
@@ -142,6 +144,12 @@ nats_sample() {
 				"\($pid) \(.published) \(.acked) \(.duplicates) \(.skipped) \(.errors) \(.gaps) \(.reconnects)"' \
 			>>"$work/nats-counters" 2>/dev/null || true
 	done
+	_ns_pid=$(pid_of relay)
+	[ -n "$_ns_pid" ] || return 0
+	"$builddir/daemon/crdbfeedctl" -s "$work/relay.ctl" status --json 2>/dev/null |
+		jq -r --arg pid "$_ns_pid" '.feeds[0].nats |
+			"\($pid) \(.delivered) \(.redelivered) \(.duplicates) \(.ignored_resolved) \(.malformed)"' \
+		>>"$work/relay-counters" 2>/dev/null || true
 }
 
 # sink_connected NAME: what NAME's nats sink says of its connection.
@@ -434,6 +442,11 @@ if [ "$scenario" = relay ]; then
 	echo "relay: the subscriber connected $connections times, resuming with after = $(cut -d' ' -f2- "$work/relay-recorded" |
 		jq -r 'select(.type == "_request") | .after' 2>/dev/null | awk 'NR > 1' | tr '\n' ' ')"
 	[ "$connections" -gt "$rounds" ] || fail "the relay's subscriber connected $connections times in $rounds kills of the relay"
+	awk '{ last[$1] = $0 } END {
+		for (p in last) { split(last[p], f, " "); del += f[2]; red += f[3]; dup += f[4]; ign += f[5]; bad += f[6] }
+		printf "relay: consumer delivered=%d redelivered=%d duplicates=%d ignored-resolved=%d malformed=%d (crdbfeedctl status, summed over %d daemons)\n", del, red, dup, ign, bad, length(last)
+	}' "$work/relay-counters" | tee "$work/relay-summary"
+	grep -q ' malformed=0 ' "$work/relay-summary" || fail "the relay found malformed messages in the stream"
 	echo "verdict: the relay's subscriber"
 	ordered_check "$work/relay-recorded" || fail "the relay's subscriber lost, got twice or out of order (see above)"
 fi
