@@ -1591,33 +1591,22 @@ def main():
            "resolved_every": RESOLVED_EVERY, "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
-    if CASES == "ordered":
-        psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
-        res["latency_closed_ts_target"] = closed_ts_target()
-        res["ordered"] = run_ordered_section()
-        res["targets"] = ordered_targets(res["ordered"])
+    # One section alone: its cases, its targets, its own JSON file.
+    alone = {"ordered": (run_ordered_section, ordered_targets, write_ordered_outputs,
+                         print_ordered_table),
+             "ingest": (lambda: run_ingest_section(res), ingest_targets, write_ingest_outputs,
+                        print_ingest_table),
+             "nats": (run_nats_section, nats_targets, write_nats_outputs, print_nats_table)}
+    if CASES in alone:
+        run, section_targets, write, show = alone[CASES]
+        if CASES == "ordered":
+            psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
+            res["latency_closed_ts_target"] = closed_ts_target()
+        res[CASES] = run()
+        res["targets"] = section_targets(res[CASES])
         res["elapsed_s"] = round(time.monotonic() - started, 1)
-        write_ordered_outputs(res)
-        print_ordered_table(res)
-        print_targets(res)
-        return
-    if CASES == "nats":
-        for tool in (NATS_CONSUME,):
-            if not os.path.exists(tool):
-                die(tool + " is not built (run make bench)")
-        res["nats"] = run_nats_section()
-        res["targets"] = nats_targets(res["nats"])
-        res["elapsed_s"] = round(time.monotonic() - started, 1)
-        write_nats_outputs(res)
-        print_nats_table(res)
-        print_targets(res)
-        return
-    if CASES == "ingest":
-        res["ingest"] = run_ingest_section(res)
-        res["targets"] = ingest_targets(res["ingest"])
-        res["elapsed_s"] = round(time.monotonic() - started, 1)
-        write_ingest_outputs(res)
-        print_ingest_table(res)
+        write(res)
+        show(res)
         print_targets(res)
         return
     log("checking the fast encoder against jansson")
