@@ -10,8 +10,9 @@
  * nats_fetch_ack_upto), then those it has not taken yet. Its capacity is
  * the consumer's MaxAckPending, so the server never refuses a fetch for
  * too many unacknowledged messages, and at most max_queued wait untaken.
- * An entry keeps the message's reply subject only: an ack is "+ACK"
- * published there, as nats.c's own auto-ack does (doc/nats.md).
+ * An entry keeps the message's reply subject, not the libnats message:
+ * an ack is "+ACK" published there, as nats.c's own auto-ack does
+ * (doc/nats.md), so a taken message is held once, by the loop.
  *
  * Order across faults: JetStream redelivers an unacknowledged message
  * only after AckWait, and meanwhile delivers newer ones (doc/nats.md,
@@ -728,7 +729,10 @@ static void *fetch_thread(void *arg)
 	return NULL;
 }
 
-/* The loop's side of the eventfd: state reports, then messages. */
+/* The loop's side of the eventfd: state reports, then messages. ready is
+ * called once per wake while messages wait; a loop that leaves some
+ * behind takes them later by itself (the thread adds no more, and so
+ * wakes it no more, once max_queued wait). */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct nats_fetch *f = arg;

@@ -575,6 +575,7 @@ int main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	nats_testenv_stop(&env);
-	nats_Close();
+	/* Waits for the library's threads, so that valgrind sees their memory freed. */
+	nats_CloseAndWait(5000);
 	return failed ? 1 : 0;
 }

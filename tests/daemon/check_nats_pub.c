@@ -797,6 +797,29 @@ static pid_t node_pid(void)
 	return (pid_t)pid;
 }
 
+/* SIGSTOP the server and wait until it is stopped (a signal is
+ * delivered asynchronously: a message sent meanwhile could be stored). */
+static void stop_node(pid_t pid)
+{
+	char path[64], stat[256];
+
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		char *end = NULL;
+
+		ck_assert_ptr_nonnull(f);
+		if (fgets(stat, sizeof(stat), f))
+			end = strrchr(stat, ')');
+		fclose(f);
+		if (end && end[1] == ' ' && (end[2] == 'T' || end[2] == 't'))
+			return;
+		usleep(1000);
+	}
+	ck_abort_msg("nats-server %ld did not stop", (long)pid);
+}
+
 /* A server that stops answering: every message gets ACK_ERROR after the
  * ack timeout, and the publisher stays READY. */
 START_TEST(test_ack_timeout)
@@ -807,7 +830,7 @@ START_TEST(test_ack_timeout)
 	open_pub("PUB_TMO", "tmo.f.>", true, 16, 300);
 	ck_assert(pump(is_ready, 5000));
 	pid = node_pid();
-	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	stop_node(pid);
 	for (int i = 0; i < 5; i++)
 		submit((uint64_t)i, "tmo.f.t", "tmo", false, upd, "t", "x", 1);
 	want_acks = 5;
@@ -841,7 +864,7 @@ START_TEST(test_server_killed)
 	ck_assert_int_eq(rec.acks[0].result, NATS_PUB_ACK_STORED);
 
 	pid = node_pid();
-	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	stop_node(pid);
 	for (int i = 0; i < 50; i++) {
 		snprintf(id, sizeof(id), "kill-%d", i);
 		submit((uint64_t)i, "kill.f.t", id, false, upd, "t", "x", 1);
