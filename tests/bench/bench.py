@@ -47,6 +47,15 @@ measures, in one run on one machine:
               next to a sinkless ordered feed on the firehose; a subscriber
               must receive every posted row. BENCH_CASES=ingest runs only
               these (ingest.json).
+  nats        the ordered firehose through a type = nats sink to one
+              JetStream consumer (tests/nats/nats-consume from the
+              stream's start) against the Unix sink to one subscriber,
+              runs alternating (goal >= 0.5x); and at 1,000 and 10,000
+              commits/s the latency from commit to a subscriber of a relay
+              (a second crdbfeedd, source = nats), next to a subscriber of
+              the publisher's own Unix sink. The run goes on under
+              tests/nats/nats-env (one nats-server); BENCH_CASES=nats runs
+              only these (nats.json).
   memory      crdbfeedd's RSS idle with 10 feeds, under full load, and with
               one stalled subscriber under each slow-consumer policy.
   callgrind   crdbfeedd's instructions per event (the marginal cost between
@@ -57,8 +66,8 @@ Prints one table, writes results.json, throughput.csv, latency.csv and the
 plots (throughput.png/.svg, latency.png/.svg) to tests/bench/results/ (BENCH_RESULTS
 overrides). The targets of README.md are reported as met or missed, never
 asserted. Environment: BENCH_QUICK=1 (short run), BENCH_EVENTS, BENCH_RUNS,
-BENCH_ORDERED_EVENTS, BENCH_CASES=ordered|notify|ingest, BENCH_REPLAY=0 (no replay cases),
-BENCH_INGEST_ROWS, BENCH_INGEST_BATCH,
+BENCH_ORDERED_EVENTS, BENCH_CASES=ordered|notify|ingest|nats, BENCH_REPLAY=0 (no replay cases),
+BENCH_INGEST_ROWS, BENCH_INGEST_BATCH, BENCH_NATS_EVENTS,
 BENCH_ORDERED_RESOLVED (the ordered latency feed's resolved interval, 1s).
 """
 import json
@@ -123,6 +132,16 @@ POST = os.path.join(BUILD, "tests", "bench", "bench_webhook_post")
 WEBHOOK_SINK = os.path.join(BUILD, "tests", "bench", "bench_webhook_sink")
 SHIM = os.environ.get("FIREHOSE_SHIM") or os.path.join(BUILD, "tests", "bench", ".libs", "firehose-shim.so")
 TICK = os.sysconf("SC_CLK_TCK")
+
+# The nats cases: events of the firehose per run, the seconds their
+# alternating runs may take.
+NATS_EVENTS = int(os.environ.get("BENCH_NATS_EVENTS", "50000" if QUICK else "300000"))
+NATS_BUDGET = 120
+NATS_ENV = os.path.join(SRC, "tests", "nats", "nats-env")
+NATS_CONSUME = os.path.join(BUILD, "tests", "nats", "nats-consume")
+# They need a NATS server: the whole run goes on under nats-env (one node).
+if __name__ == "__main__" and CASES in ("all", "nats") and not os.environ.get("NATS_URL"):
+    os.execv(NATS_ENV, [NATS_ENV, sys.executable] + sys.argv)
 
 WORK = tempfile.mkdtemp(prefix="bench.", dir=os.environ.get("CRDBSIM_ENV_DIR") or None)
 started = time.monotonic()
@@ -430,6 +449,33 @@ def percentiles(values):
     return {"p50": at(0.5), "p99": at(0.99), "p99.9": at(0.999), "max": v[-1], "n": len(v)}
 
 
+def load_commits(table, rate, count, feeds, what):
+    """Once crdbsim runs `feeds` changefeeds (every feed of the case: they
+    must be running before the first commit), bench_load commits `count`
+    single-row INSERTs into table at `rate` straight into PostgreSQL; the
+    achieved rate and when each commit was acknowledged (key -> ns)."""
+    deadline = time.monotonic() + 20
+    while True:
+        m = re.search(r"feeds=(\d+)", ctl("stats"))
+        if m and int(m.group(1)) >= feeds:
+            break
+        if time.monotonic() > deadline:
+            die("%s: the feeds did not start" % what)
+        time.sleep(0.1)
+    time.sleep(0.5)
+    load_out = os.path.join(WORK, table + ".load")
+    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
+    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
+                           "--count", str(count), "--out", load_out],
+                          stdout=subprocess.PIPE, check=True)
+    commit = {}
+    with open(load_out) as f:
+        for line in f:
+            k, _send, ack = line.split()
+            commit[int(k)] = int(ack)
+    return json.loads(load.stdout.decode())["rate"], commit
+
+
 def run_latency(rate, count):
     table = "lat%d" % rate
     psql(CRDB_DSN, "CREATE TABLE %s (id INT PRIMARY KEY, v TEXT)" % table)
@@ -443,39 +489,19 @@ def run_latency(rate, count):
     wait_path(sock)
     sub_out = os.path.join(WORK, table + ".sub")
     reader_out = os.path.join(WORK, table + ".reader")
-    load_out = os.path.join(WORK, table + ".load")
     sub = subprocess.Popen([SUB, sock, "--events", str(count), "--latency-out", sub_out],
                            stdout=subprocess.PIPE)
     reader = subprocess.Popen([READER, "--dsn", CRDB_DSN, "--events", str(count),
                                "--latency-out", reader_out, "--sql",
                                "CREATE CHANGEFEED FOR TABLE %s WITH initial_scan = 'no'" % table],
                               stdout=subprocess.PIPE)
-    # Both feeds must be running before the first commit.
-    deadline = time.monotonic() + 20
-    while True:
-        m = re.search(r"feeds=(\d+)", ctl("stats"))
-        if m and int(m.group(1)) >= 2:
-            break
-        if time.monotonic() > deadline:
-            die("latency: the feeds did not start")
-        time.sleep(0.1)
-    time.sleep(0.5)
-    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
-    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
-                           "--count", str(count), "--out", load_out],
-                          stdout=subprocess.PIPE, check=True)
-    achieved = json.loads(load.stdout.decode())["rate"]
+    achieved, commit = load_commits(table, rate, count, 2, "latency")
     sub_result(sub, "latency subscriber", count)
     wait4(reader, 60)
     reader.stdout.close()
     if reader.returncode != 0:
         die("latency reader failed")
     stop_daemon(d)
-    commit = {}
-    with open(load_out) as f:
-        for line in f:
-            k, _send, ack = line.split()
-            commit[int(k)] = int(ack)
     at_sub = read_stamps(sub_out)
     at_reader = read_stamps(reader_out)
     at_daemon = read_stamps(daemon_out)  # written when crdbfeedd exits
@@ -641,11 +667,13 @@ def pair(budget, a, b):
     return summary(runs_a), summary(runs_b)
 
 
-def ordered_latency_added(sub_out, daemon_out):
+def ordered_latency_added(sub_out, daemon_out, strict=True):
     """From the moment crdbfeedd read the resolved row that released a row
     to the subscriber's receipt of that row, in ms. The rows a resolved
     row releases reach the subscriber before its resolved line: a row's
-    releaser is the first resolved line received at or after it."""
+    releaser is the first resolved line received at or after it. Not
+    strict: rows whose resolved line the subscriber did not stay for (it
+    stops at its last row) are left out."""
     rows, res_sub, res_daemon = [], [], {}
     with open(sub_out) as f:
         for line in f:
@@ -665,6 +693,8 @@ def ordered_latency_added(sub_out, daemon_out):
         while i < len(res_sub) and res_sub[i][0] < t:
             i += 1
         if i == len(res_sub):
+            if not strict:
+                break
             die("ordered latency: a row came after the last resolved line")
         hlc = res_sub[i][1]
         if hlc not in res_daemon:
@@ -695,30 +725,11 @@ def run_ordered_latency(rate, count):
     d = start_daemon(conf, table, stamp_out=daemon_out)
     wait_path(sock)
     sub_out = os.path.join(WORK, table + ".sub")
-    load_out = os.path.join(WORK, table + ".load")
     sub = subprocess.Popen([SUB, sock, "--events", str(count), "--ordered", "--first-seq", "1",
                             "--latency-out", sub_out], stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        m = re.search(r"feeds=(\d+)", ctl("stats"))
-        if m and int(m.group(1)) >= 1:
-            break
-        if time.monotonic() > deadline:
-            die("ordered latency: the feed did not start")
-        time.sleep(0.1)
-    time.sleep(0.5)
-    pg_defaultdb = PG_DSN.rsplit("/", 1)[0] + "/defaultdb"
-    load = subprocess.run([LOAD, "--dsn", pg_defaultdb, "--table", table, "--rate", str(rate),
-                           "--count", str(count), "--out", load_out],
-                          stdout=subprocess.PIPE, check=True)
-    achieved = json.loads(load.stdout.decode())["rate"]
+    achieved, commit = load_commits(table, rate, count, 1, "ordered latency")
     sub_result(sub, "ordered latency subscriber", count)
     stop_daemon(d)
-    commit = {}
-    with open(load_out) as f:
-        for line in f:
-            k, _send, ack = line.split()
-            commit[int(k)] = int(ack)
     at_sub = read_stamps(sub_out)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in commit if k in at_sub]
     added, windows = ordered_latency_added(sub_out, daemon_out)
@@ -1049,6 +1060,330 @@ def print_ingest_table(res):
              g["vs_sinkless"], g["nodes_3_vs_1"]))
 
 
+# ------------------------------------------------------------------ nats
+
+NATS_URL = os.environ.get("NATS_URL", "")
+
+
+def nats_request(subject, body=b""):
+    """One request over NATS's text protocol to the first server of
+    NATS_URL (the JetStream API, which nats-consume does not cover); the
+    reply's JSON, or None."""
+    host, port = NATS_URL.split(",")[0].split("//")[-1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\n'
+                  b"SUB _INBOX.bench 1\r\nPUB %s _INBOX.bench %d\r\n%s\r\n"
+                  % (subject.encode(), len(body), body))
+        while True:
+            line = f.readline()
+            if not line:
+                return None
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            elif line.startswith(b"MSG") or line.startswith(b"HMSG"):
+                n = int(line.split()[-1])
+                data = f.read(n + 2)[:-2]
+                if line.startswith(b"HMSG"):  # a status without a body (503: no responders)
+                    hlen = int(line.split()[-2])
+                    data = data[hlen:]
+                try:
+                    return json.loads(data) if data else None
+                except ValueError:
+                    return None
+
+
+def nats_stream_exists(stream):
+    r = nats_request("$JS.API.STREAM.INFO." + stream)
+    return bool(r) and "config" in r
+
+
+def nats_stream_delete(stream):
+    """The runs' streams would fill nats-env's 1 GB file store."""
+    nats_request("$JS.API.STREAM.DELETE." + stream)
+
+
+def wait_stream(stream, daemon, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not nats_stream_exists(stream):
+        if not running(daemon):
+            die("crdbfeedd exited before creating stream %s: see its log in %s" % (stream, WORK))
+        if time.monotonic() > deadline:
+            die("stream %s not created within %d s" % (stream, timeout))
+        time.sleep(0.1)
+
+
+def nats_sink_conf(name, feed, stream, prefix):
+    return ("[sink %s]\nfeed = %s\ntype = nats\nnats_url = %s\nnats_stream = %s\n"
+            "nats_subject_prefix = %s\nnats_stream_create = yes\n"
+            % (name, feed, NATS_URL, stream, prefix))
+
+
+SEQ_IN_PAYLOAD = re.compile(rb'\\"seq\\":(\d+)')
+
+
+class StreamReader:
+    """nats-consume reading a stream from its start (an ephemeral consumer),
+    its lines counted on a thread as they come: rows (the publisher's seq
+    must go 1, 2, 3, ... along the stream: every event once, in order),
+    the receipt times of the first and the last row."""
+
+    def __init__(self, stream):
+        import threading
+        self.proc = subprocess.Popen([NATS_CONSUME, "--url", NATS_URL, "--stream", stream,
+                                      "--timeout", "900"], stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(WORK, stream + ".consume.err"), "w"))
+        self.rows = self.order_errors = 0
+        self.first_ns = self.last_ns = 0
+        self.done = threading.Event()
+        self.want = None
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        for line in self.proc.stdout:
+            if b'\\"type\\":\\"row\\"' not in line:
+                continue
+            t = time.time_ns()
+            self.rows += 1
+            if self.rows == 1:
+                self.first_ns = t
+            self.last_ns = t
+            # The line's own seq is its last member but group_end.
+            m = SEQ_IN_PAYLOAD.match(line, max(0, line.rfind(b'\\"seq\\":')))
+            if not m or int(m.group(1)) != self.rows:
+                self.order_errors += 1
+            if self.want is not None and self.rows >= self.want:
+                break
+        self.done.set()
+
+    def wait(self, events, timeout=600):
+        self.want = events
+        if self.rows >= events:
+            self.done.set()
+        if not self.done.wait(timeout):
+            die("nats consumer: %d of %d rows after %d s" % (self.rows, events, timeout))
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        if self.rows != events or self.order_errors:
+            die("nats consumer: got %d of %d events, %d out of order"
+                % (self.rows, events, self.order_errors))
+        return {"rows": self.rows, "events_per_s": (events - 1) / ((self.last_ns - self.first_ns) / 1e9),
+                "first_ns": self.first_ns, "last_ns": self.last_ns}
+
+
+def nats_server_ticks():
+    """CPU ticks of nats-env's server (node 1)."""
+    try:
+        with open(os.path.join(os.environ["NATS_ENV_DIR"], "node-1.pid")) as f:
+            return cpu_ticks(int(f.read().strip()))
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
+class AckSampler:
+    """The nats sink's acknowledged count (crdbfeedctl status) every 0.1 s
+    on a thread: the rate JetStream acknowledged the publisher's messages,
+    apart from the consumer's."""
+
+    def __init__(self, ctl_sock):
+        import threading
+        self.ctl_sock = ctl_sock
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(0.1):
+            try:
+                out = subprocess.run([CTL, "-s", self.ctl_sock, "status", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     timeout=5).stdout
+                sink = [x for x in json.loads(out)["sinks"] if x["type"] == "nats"][0]
+                self.samples.append((time.monotonic(), sink["nats"]["acked"]))
+            except (ValueError, KeyError, IndexError, subprocess.TimeoutExpired):
+                continue
+
+    def rate(self):
+        """Acknowledged messages/s from the first sample with any to the
+        first with them all (0 when too few samples)."""
+        self.stop.set()
+        self.thread.join()
+        top = max((a for _, a in self.samples), default=0)
+        first = next(((t, a) for t, a in self.samples if a > 0), None)
+        last = next(((t, a) for t, a in self.samples if a >= top), None)
+        if not first or not last or last[0] <= first[0]:
+            return 0
+        return (last[1] - first[1]) / (last[0] - first[0])
+
+
+nats_runs = 0
+
+
+def run_nats_firehose(events):
+    """The ordered firehose (ORD_GROUP rows per commit timestamp, as the
+    ordered cases) through a type = nats sink into a fresh stream, read by
+    one JetStream consumer (nats-consume) from the stream's start."""
+    global nats_runs
+    nats_runs += 1
+    tag = "nats%d" % nats_runs
+    stream, prefix = "BENCH%d" % nats_runs, "bench%d" % nats_runs
+    state = os.path.join(WORK, tag + ".state")
+    shutil.rmtree(state, ignore_errors=True)
+    conf = os.path.join(WORK, tag + ".conf")
+    ctl_sock = os.path.join(WORK, tag + ".ctl")
+    write_conf(conf, "[feed fh]\ntables = crdbsim.firehose\ndelivery = ordered\n"
+               "journal_max_size = 1G\njournal_retention = 0\n"
+               + nats_sink_conf("n", "fh", stream, prefix),
+               common="control_socket = %s\n" % ctl_sock, state=state)
+    ctl("drain on")
+    d = start_daemon(conf, tag, events=events, group=ORD_GROUP)
+    wait_stream(stream, d)
+    reader = StreamReader(stream)
+    time.sleep(0.3)
+    acks = AckSampler(ctl_sock)
+    ticks0, nticks0 = cpu_ticks(d.pid), nats_server_ticks()
+    ctl("drain off")
+    res = reader.wait(events)
+    ticks1, nticks1 = cpu_ticks(d.pid), nats_server_ticks()
+    time.sleep(0.3)  # a sample with every acknowledgement
+    acked_per_s = acks.rate()
+    hwm = proc_status(d.pid, "VmHWM")
+    stop_daemon(d)
+    nats_stream_delete(stream)
+    shutil.rmtree(state, ignore_errors=True)
+    return {"events_per_s": res["events_per_s"], "acked_per_s": acked_per_s,
+            "cpu_s": (ticks1 - ticks0) / TICK,
+            "nats_server_cpu_s": (nticks1 - nticks0) / TICK, "rss_kib": hwm}
+
+
+def run_nats_latency(rate, count):
+    """Single-row commits at `rate` into a table with an ordered feed; its
+    publisher has a Unix sink and a nats sink, a second crdbfeedd relays
+    the stream (source = nats) to its own Unix sink. One subscriber on
+    each socket. Commit -> subscriber on both, and from the publisher's
+    read of the resolved row that released a row (firehose-shim.so) to
+    each subscriber's receipt of it: what the stream and the relay add to
+    local ordered delivery."""
+    table = "latnats%d" % rate
+    stream, prefix = "LAT%d" % rate, "lat%d" % rate
+    psql(CRDB_DSN, "CREATE TABLE %s (id INT PRIMARY KEY, v TEXT)" % table)
+    local_sock = os.path.join(WORK, table + ".sock")
+    relay_sock = os.path.join(WORK, table + ".relay.sock")
+    conf = os.path.join(WORK, table + ".conf")
+    write_conf(conf, "[feed %s]\ntables = %s\nstart = now\ndelivery = ordered\nresolved = %s\n"
+               "[sink s]\nfeed = %s\ntype = unix\npath = %s\npolicy = block\n"
+               % (table, table, ORD_LAT_RESOLVED, table, local_sock)
+               + nats_sink_conf("n", table, stream, prefix),
+               state=os.path.join(WORK, table + ".state"))
+    relay_conf = os.path.join(WORK, table + ".relay.conf")
+    write_conf(relay_conf, "[feed %s]\nsource = nats\nnats_url = %s\nnats_stream = %s\n"
+               "nats_subject_prefix = %s\nnats_durable = relay\n"
+               "[sink s]\nfeed = %s\ntype = unix\npath = %s\npolicy = block\n"
+               % (table, NATS_URL, stream, prefix, table, relay_sock),
+               state=os.path.join(WORK, table + ".relay.state"))
+    daemon_out = os.path.join(WORK, table + ".daemon")
+    d = start_daemon(conf, table, stamp_out=daemon_out)
+    wait_path(local_sock, daemon=d)
+    wait_stream(stream, d)
+    relay = start_daemon(relay_conf, table + ".relay")
+    wait_path(relay_sock, daemon=relay)
+    outs = {}
+    subs = {}
+    for name, sock in (("local", local_sock), ("relay", relay_sock)):
+        outs[name] = os.path.join(WORK, "%s.%s.sub" % (table, name))
+        subs[name] = subprocess.Popen([SUB, sock, "--events", str(count), "--ordered",
+                                       "--first-seq", "1", "--latency-out", outs[name]],
+                                      stdout=subprocess.PIPE)
+    achieved, commit = load_commits(table, rate, count, 1, "nats latency")
+    for name in ("local", "relay"):
+        sub_result(subs[name], "nats latency, %s subscriber" % name, count)
+    stop_daemon(relay)
+    stop_daemon(d)
+    nats_stream_delete(stream)
+    out = {"rate": rate, "achieved_rate": achieved, "count": count,
+           "resolved_interval": ORD_LAT_RESOLVED}
+    for name in ("local", "relay"):
+        at_sub = read_stamps(outs[name])
+        out["commit_to_%s_ms" % name] = percentiles(
+            [(at_sub[k] - commit[k]) / 1e6 for k in commit if k in at_sub])
+        added, _ = ordered_latency_added(outs[name], daemon_out, strict=False)
+        out["resolved_to_%s_ms" % name] = percentiles(added)
+    return out
+
+
+def run_nats_section():
+    """The nats sink against the Unix sink on the same ordered firehose
+    (runs alternating), and the latency through a relay."""
+    out = {"events": NATS_EVENTS, "group": ORD_GROUP}
+    log("nats: firehose of %d events through a nats sink to one JetStream consumer, "
+        "and through a Unix sink to one subscriber (alternating)" % NATS_EVENTS)
+    out["unix-1"], out["nats-1"] = pair(
+        NATS_BUDGET, lambda: run_feed("natsbase", "ordered", NATS_EVENTS, 1),
+        lambda: run_nats_firehose(NATS_EVENTS))
+    out["nats_vs_unix"] = out["nats-1"]["median"] / out["unix-1"]["median"]
+    out["nats_server_cpu_s"] = statistics.median(
+        r["nats_server_cpu_s"] for r in out["nats-1"]["runs"])
+    out["nats_acked_per_s"] = statistics.median(r["acked_per_s"] for r in out["nats-1"]["runs"])
+    for r in out["unix-1"]["runs"]:
+        r.pop("subscribers", None)
+    psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
+    out["closed_ts_target"] = closed_ts_target()
+    out["latency"] = []
+    for rate, count in LAT_RATES:
+        log("nats: latency through a relay at %d commits/s (%d commits)" % (rate, count))
+        out["latency"].append(run_nats_latency(rate, count))
+    return out
+
+
+def nats_targets(n):
+    r = n["nats_vs_unix"]
+    return [{"target": "nats sink to one JetStream consumer >= 0.5x the Unix sink (ordered firehose)",
+             "value": "%.2fx" % r, "met": bool(r >= 0.5)}]
+
+
+def write_nats_outputs(res):
+    with open(os.path.join(RESULTS, "nats.json"), "w") as f:
+        json.dump({k: res[k] for k in ("quick", "machine", "date", "nats", "targets") if k in res},
+                  f, indent=1, sort_keys=True, default=str)
+
+
+def print_nats_table(res):
+    n = res["nats"]
+    print()
+    print("nats: ordered firehose of %d events (%d rows per commit timestamp), "
+          "runs alternating with the Unix sink" % (n["events"], n["group"]))
+    print("| sink | runs | events/s median | min | max | crdbfeedd CPU µs/event "
+          "| nats-server CPU µs/event |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, label in (("unix-1", "Unix socket, 1 subscriber (bench_sub)"),
+                        ("nats-1", "nats, 1 JetStream consumer (nats-consume)")):
+        t = n[name]
+        print("| %s | %d | %.0f | %.0f | %.0f | %.2f | %s |" % (
+            label, len(t["runs"]), t["median"], t["min"], t["max"],
+            t["cpu_s"] * 1e6 / n["events"],
+            "%.2f" % (n["nats_server_cpu_s"] * 1e6 / n["events"]) if name == "nats-1" else "-"))
+    print("nats / unix: %.2fx; messages JetStream acknowledged to the publisher: %.0f/s "
+          "(median; crdbfeedctl status every 0.1 s)" % (n["nats_vs_unix"], n["nats_acked_per_s"]))
+    print()
+    print("latency through NATS: a publisher (ordered feed, resolved = %s, a Unix and a "
+          "nats sink) and a relay (source = nats, a Unix sink), %s = %s"
+          % (ORD_LAT_RESOLVED, CLOSED_TS, n["closed_ts_target"]))
+    print("| latency (ms) | rate (achieved) | p50 | p99 | p99.9 | max |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for l in n["latency"]:
+        for key, label in (("commit_to_local_ms", "commit -> publisher's subscriber"),
+                           ("commit_to_relay_ms", "commit -> relay's subscriber"),
+                           ("resolved_to_local_ms", "resolved read -> publisher's subscriber"),
+                           ("resolved_to_relay_ms", "resolved read -> relay's subscriber")):
+            p = l[key]
+            print("| %s | %d (%.0f) | %.2f | %.2f | %.2f | %.2f |" % (
+                label, l["rate"], l["achieved_rate"], p["p50"], p["p99"], p["p99.9"], p["max"]))
+
+
 # ------------------------------------------------------------------ memory
 
 def run_idle_feeds(nfeeds=10):
@@ -1245,7 +1580,7 @@ def run_notify():
 def main():
     if CASES == "notify":
         sys.exit(run_notify())
-    for tool in (DAEMON, CTL, READER, SUB, LOAD, ENCODE, SHIM, POST, WEBHOOK_SINK):
+    for tool in (DAEMON, CTL, READER, SUB, LOAD, ENCODE, SHIM, POST, WEBHOOK_SINK, NATS_CONSUME):
         if not os.path.exists(tool):
             die(tool + " is not built (run make bench)")
     if not (CRDB_DSN and PG_DSN and CONTROL):
@@ -1256,22 +1591,22 @@ def main():
            "resolved_every": RESOLVED_EVERY, "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
-    if CASES == "ordered":
-        psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
-        res["latency_closed_ts_target"] = closed_ts_target()
-        res["ordered"] = run_ordered_section()
-        res["targets"] = ordered_targets(res["ordered"])
+    # One section alone: its cases, its targets, its own JSON file.
+    alone = {"ordered": (run_ordered_section, ordered_targets, write_ordered_outputs,
+                         print_ordered_table),
+             "ingest": (lambda: run_ingest_section(res), ingest_targets, write_ingest_outputs,
+                        print_ingest_table),
+             "nats": (run_nats_section, nats_targets, write_nats_outputs, print_nats_table)}
+    if CASES in alone:
+        run, section_targets, write, show = alone[CASES]
+        if CASES == "ordered":
+            psql(CRDB_DSN, "SET CLUSTER SETTING %s = DEFAULT" % CLOSED_TS)
+            res["latency_closed_ts_target"] = closed_ts_target()
+        res[CASES] = run()
+        res["targets"] = section_targets(res[CASES])
         res["elapsed_s"] = round(time.monotonic() - started, 1)
-        write_ordered_outputs(res)
-        print_ordered_table(res)
-        print_targets(res)
-        return
-    if CASES == "ingest":
-        res["ingest"] = run_ingest_section(res)
-        res["targets"] = ingest_targets(res["ingest"])
-        res["elapsed_s"] = round(time.monotonic() - started, 1)
-        write_ingest_outputs(res)
-        print_ingest_table(res)
+        write(res)
+        show(res)
         print_targets(res)
         return
     log("checking the fast encoder against jansson")
@@ -1307,6 +1642,7 @@ def main():
         res["latency"].append(run_latency(rate, count))
     res["ordered"] = run_ordered_section()
     res["ingest"] = run_ingest_section(res)
+    res["nats"] = run_nats_section()
 
     log("memory: 10 idle feeds")
     mem = {"idle_10_feeds": run_idle_feeds()}
@@ -1322,14 +1658,16 @@ def main():
     res["callgrind"] = run_callgrind()
 
     res["targets"] = (targets(res) + ordered_targets(res["ordered"]) +
-                      ingest_targets(res["ingest"]))
+                      ingest_targets(res["ingest"]) + nats_targets(res["nats"]))
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     write_outputs(res)
     write_ordered_outputs(res)
     write_ingest_outputs(res)
+    write_nats_outputs(res)
     print_table(res)
     print_ordered_table(res)
     print_ingest_table(res)
+    print_nats_table(res)
     print_targets(res)
 
 

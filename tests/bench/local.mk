@@ -6,7 +6,9 @@
 # from the journal and the latency ordered delivery adds after a resolved
 # timestamp, a job feed's HTTPS endpoint against a minimal HTTPS sink
 # (alone with BENCH_CASES=ingest), LISTEN/NOTIFY against PostgreSQL's
-# (notify-bench; alone with BENCH_CASES=notify); `BENCH_QUICK=1 make bench` is the short
+# (notify-bench; alone with BENCH_CASES=notify), the nats sink against the
+# Unix sink and the latency through a relay (under tests/nats/nats-env;
+# alone with BENCH_CASES=nats); `BENCH_QUICK=1 make bench` is the short
 # version. Results go to tests/bench/results/ (see tests/bench/README.md).
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
@@ -91,7 +93,7 @@ EXTRA_DIST += tests/bench/results/results.json \
 # without -O) and one with sanitizers. The last -O on the line wins, and
 # AM_CFLAGS comes before CFLAGS on automake's compile line.
 bench: daemon/crdbfeedd daemon/crdbfeedctl tests/crdbsim/crdbsim $(BENCH_PROGS) \
-		tests/bench/firehose-shim.la
+		tests/bench/firehose-shim.la tests/nats/nats-consume
 	@opt=-O0; for f in $(AM_CFLAGS) $(CFLAGS); do \
 		case $$f in -O*) opt=$$f;; esac; \
 	done; \

@@ -6,13 +6,21 @@
 # Unix socket. B is killed -9 while rows flow and started again; its
 # subscriber reconnects with {"after": LAST_SEQ}: over both connections it
 # sees every committed row once, in commit order, with B's own seq
-# contiguous from 1. B's status and metrics show the consumer.
+# contiguous from 1. A second relay feed of B reads a stream written by
+# tests/nats/nats-publish in the format a nats sink publishes: its rows
+# waiting for their resolved timestamp, acknowledged to JetStream, survive
+# the kill (the hold is durable) and are released by the resolved message
+# published after the restart; a malformed message is counted and passed
+# over, a resolved timestamp below the highest seen is ignored. B's status
+# and metrics show the consumers.
 if [ -z "${NATS_URL:-}" ]; then
 	exec "${top_srcdir:-$(dirname "$0")/../..}/tests/nats/nats-env" "$0" "$@"
 fi
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
 
 CTL=$builddir/daemon/crdbfeedctl
+PUBLISH=$builddir/tests/nats/nats-publish
+[ -x "$PUBLISH" ] || fail "$PUBLISH is not built"
 relay_pid=
 relay_log=$work/relay.log
 
@@ -20,7 +28,7 @@ relay_log=$work/relay.log
 trap 'rc=$?; if [ $rc -ne 0 ] && [ -f "$relay_log" ]; then echo "--- relay log (last 40 lines) ---"; tail -n 40 "$relay_log"; fi; cleanup' EXIT
 
 relay_status() { "$CTL" -s "$work/b.sock" status --json; }
-relay_stat() { relay_status | jq -r ".feeds[] | select(.name == \"r\") | $1"; }
+relay_stat() { relay_status | jq -r ".feeds[] | select(.name == \"${2:-r}\") | $1"; }
 relay_streaming() { [ "$(relay_stat .state)" = streaming ] && [ "$(relay_stat .nats.connected)" = true ]; }
 start_relay() {
 	"$CRDBFEEDD" -v -c "$work/b.conf" >/dev/null 2>>"$relay_log" &
@@ -33,6 +41,33 @@ insert_rows() { # FROM TO, in transactions of 10
 		sql "INSERT INTO rt SELECT g, 'v' || g FROM generate_series($_i, $((_i + 9))) AS g"
 		_i=$((_i + 10))
 	done
+}
+# hand_held: feed h holds 10 rows, every message acknowledged, the
+# malformed one counted and the stale resolved ignored: a kill now loses
+# the rows unless the hold is durable.
+hand_held() {
+	relay_status | jq -e '.feeds[] | select(.name == "h") | .ordered.held_rows == 10 and .nats.acked == .nats.delivered and .nats.malformed == 1 and .nats.ignored_resolved == 1'
+}
+# hand_messages FROM TO [RESOLVED]: rows FROM..TO of feed "hand" (table ht,
+# updated 1700000000000000000 + i ms) as a nats sink publishes them, then
+# a resolved message at RESOLVED's updated.
+hand_messages() {
+	/usr/bin/python3 - "$@" <<'EOP'
+import json, sys
+def hlc(i): return "%d.0000000000" % (1700000000000000000 + i * 1000000)
+def msg(subject, kind, seq, updated, payload, table=None):
+    h = {"Nats-Msg-Id": "1-%032x" % (seq * 2 + (kind == "resolved")), "Crdb-Type": kind,
+         "Crdb-Seq": str(seq), "Crdb-Updated": updated}
+    if table: h["Crdb-Table"] = table
+    print(json.dumps({"subject": subject, "headers": h, "payload": json.dumps(payload, separators=(",", ":"))}))
+a = sys.argv[1:]
+for i in range(int(a[0]), int(a[1]) + 1):
+    msg("e2e.relay.hand.ht", "row", i, hlc(i), {"v": 1, "type": "row", "feed": "hand", "table": "ht",
+        "key": [i], "op": "upsert", "after": {"id": i}, "updated": hlc(i), "seq": i}, "ht")
+if len(a) > 2:
+    r = int(a[2])
+    msg("e2e.relay.hand._resolved", "resolved", r, hlc(r), {"v": 1, "type": "resolved", "feed": "hand", "resolved": hlc(r), "seq": r})
+EOP
 }
 last_seq() { jq -r 'select(.type == "row") | .seq' "$1" | tail -n 1; }
 
@@ -71,7 +106,18 @@ nats_ack_wait = 5s
 [sink local]
 feed = r
 path = $work/r.sock
+[feed h]
+source = nats
+nats_url = $NATS_URL
+nats_subject_prefix = e2e.relay
+nats_stream = HAND
+nats_feed = hand
+[sink hand]
+feed = h
+path = $work/h.sock
 EOF
+"$PUBLISH" --url "$NATS_URL" --stream HAND --subjects 'e2e.relay.hand.>' </dev/null ||
+	fail "nats-publish cannot create stream HAND"
 
 start_daemon "$work/a.conf"
 wait_for 20 "daemon A's control socket" test -S "$work/a.sock"
@@ -80,18 +126,40 @@ wait_for 20 "the relay's control socket" test -S "$work/b.sock"
 wait_for 20 "the relay consuming" relay_streaming
 [ "$(relay_stat .nats.durable)" = crdbfeed_r ] || fail "durable consumer $(relay_stat .nats.durable), not crdbfeed_r"
 subscribe "$work/r.sock" "$work/sub1" --request '{"after":0}' --duration 60
+sub1_pid=$last_sub_pid
+
+subscribe "$work/h.sock" "$work/h1" --request '{"after":0}' --duration 60
+
+# Feed h: rows 1..10 and their resolved timestamp, rows 11..20 without,
+# a message that is no line, a resolved timestamp below the highest.
+{
+	hand_messages 1 10 10
+	hand_messages 11 20
+	printf '{"subject":"e2e.relay.hand.ht","headers":{},"payload":"not a line"}\n'
+	hand_messages 5 4 5
+} | "$PUBLISH" --url "$NATS_URL" || fail "nats-publish failed"
+wait_for 20 "rows 1..10 of feed h released" rows_at_least "$work/h1" 10
+wait_for 20 "rows 11..20 of feed h held and acknowledged" hand_held
 
 insert_rows 1 600 &
 writer=$!
 wait_for 20 "the subscriber seeing 150 rows" rows_at_least "$work/sub1" 150
+at_kill=$(relay_status | jq -c '.feeds[] | select(.name == "r") | {held: .ordered.held_rows, released: .ordered.released_seq, delivered: .nats.delivered, acked: .nats.acked}')
 kill -9 "$relay_pid"
 wait "$relay_pid" 2>/dev/null || true
-wait_for 10 "the first subscriber closed" sh -c "! kill -0 $last_sub_pid 2>/dev/null"
+wait_for 10 "the first subscriber closed" sh -c "! kill -0 $sub1_pid 2>/dev/null"
 seen=$(last_seq "$work/sub1")
 [ -n "$seen" ] || fail "the first subscriber got no row"
 start_relay
 wait_for 20 "the relay's control socket again" test -S "$work/b.sock"
 subscribe "$work/r.sock" "$work/sub2" --request "{\"after\":$seen}" --duration 60
+subscribe "$work/h.sock" "$work/h2" --request '{"after":10}' --duration 60
+hand_messages 1 0 20 | "$PUBLISH" --url "$NATS_URL" || fail "nats-publish failed"
+wait_for 20 "rows 11..20 of feed h after the restart" rows_at_least "$work/h2" 10
+[ "$(jq -c 'select(.type == "row") | [.seq, .after.id]' "$work/h2" | tr -d '\n')" = \
+  "$(seq 11 20 | sed 's/.*/[&,&]/' | tr -d '\n')" ] ||
+	fail "feed h after the restart: $(jq -c 'select(.type == "row") | [.seq, .after.id]' "$work/h2" | tr '\n' ' ')"
+pass "feed h: 10 rows held and acknowledged survived kill -9, released by the resolved published after it; 1 malformed message and 1 stale resolved passed over"
 wait "$writer" || fail "the writer failed"
 committed=$(sql "SELECT count(*) FROM rt")
 wait_for 30 "every row after seq $seen on the second subscriber" \
@@ -129,7 +197,7 @@ if set(ids) != set(range(1, want + 1)):
 print("relay: %d rows, seq 1..%d, the first connection up to %d" % (len(rows), len(rows), seen))
 sys.exit(bad)
 EOP
-pass "relay killed -9 after seq $seen: $committed rows once each, in order, seq contiguous"
+pass "relay killed -9 at $at_kill, after seq $seen: $committed rows once each, in order, seq contiguous"
 
 # Status and metrics of the relay after the restart.
 delivered=$(relay_stat .nats.delivered)

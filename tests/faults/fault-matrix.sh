@@ -37,6 +37,9 @@
 #            of each kind)
 #   job      source = job (so ordered delivery), as ordered otherwise;
 #            FAULT_ROUNDS default 50
+#   nats     the NATS scenarios (fault-nats.sh, FAULT_NATS_SCENARIO):
+#            an ordered feed published to JetStream, faults on NATS, on
+#            the publisher, on a second publisher and on a relay
 # FAULT_SEED sets the writer's random seed, FAULT_RATE its changes a second
 # (default 150), FAULT_PAUSE the seconds of undisturbed writing before each
 # fault (default 0.5).
@@ -45,7 +48,8 @@ case $delivery in
 stream) rounds=${FAULT_ROUNDS:-45} ;;
 ordered) rounds=${FAULT_ROUNDS:-200} ;;
 job) rounds=${FAULT_ROUNDS:-50} ;;
-*) echo "FAULT_DELIVERY must be stream, ordered or job, not '$delivery'" >&2; exit 1 ;;
+nats) exec "${top_srcdir:-$(dirname "$0")/../..}/tests/faults/fault-nats.sh" "$@" ;;
+*) echo "FAULT_DELIVERY must be stream, ordered, job or nats, not '$delivery'" >&2; exit 1 ;;
 esac
 : "${E2E_TIMEOUT:=$((rounds * 20 + 180))}"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/daemon/e2e-lib.sh"
@@ -62,7 +66,6 @@ elif [ "$delivery" = job ]; then
 	nkinds=9
 fi
 started=$(date +%s)
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 [ -n "${PG_DSN:-}" ] || fail "PG_DSN is not set"
 pgdb="${PG_DSN%/*}/defaultdb"
@@ -145,15 +148,6 @@ wait_for 20 "the feed streaming" grep -q '"state":"streaming"' "$work/recorded"
 writer=$!
 sub_pids="$sub_pids $writer"
 
-# resolved_since MS: a resolved line arrived after time MS, for a
-# timestamp after it (not a mark replayed from the journal).
-resolved_since() {
-	awk -v t="$1" '$1 > t && /"type":"resolved"/ {
-		r = $0; sub(/.*"resolved":"/, "", r); sub(/\..*/, "", r)
-		if (substr(r, 1, 13) + 0 > t) { found = 1; exit }
-	} END { exit !found }' "$work/recorded"
-}
-
 : >"$work/faults"
 round=0
 while [ $round -lt "$rounds" ]; do
@@ -208,7 +202,7 @@ while [ $round -lt "$rounds" ]; do
 	esac
 	echo "$at $kind" >>"$work/faults"
 	round=$((round + 1))
-	wait_for 40 "the feed to recover from $kind (round $round)" resolved_since "$(now_ms)"
+	wait_for 40 "the feed to recover from $kind (round $round)" resolved_since "$work/recorded" "$(now_ms)"
 	[ "$delivery" = job ] && job_sample
 done
 

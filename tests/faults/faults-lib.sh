@@ -47,6 +47,19 @@ resumed_from_checkpoint() {
 		END { exit !ok }' "$daemon_log"
 }
 
+# now_ms: the time in ms since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# resolved_since RECORDING MS: recorder.py's RECORDING has a resolved
+# line that arrived after time MS (ms since the epoch), for a timestamp
+# after it (not a mark replayed from the journal).
+resolved_since() {
+	awk -v t="$2" '$1 > t && /"type":"resolved"/ {
+		r = $0; sub(/.*"resolved":"/, "", r); sub(/\..*/, "", r)
+		if (substr(r, 1, 13) + 0 > t) { found = 1; exit }
+	} END { exit !found }' "$1"
+}
+
 # fm_setup: the fault matrix's table fm (through crdbsim) and, straight in
 # PostgreSQL's defaultdb ($pgdb), the committed history: fm_audit, written
 # by a trigger in the changes' own transactions with their

@@ -3,9 +3,11 @@
 #    quick suite (make check).
 #  - fault-matrix.sh: long, not in TESTS; `make faults` runs it under
 #    crdbsim-env (.ci/run calls it), once per delivery: stream, ordered,
-#    then a job feed (FAULT_DELIVERY). FAULT_ROUNDS sets the round count
-#    of all three, FAULT_STREAM_ROUNDS, FAULT_ORDERED_ROUNDS and
-#    FAULT_JOB_ROUNDS of one. Before them,
+#    a job feed, then the NATS scenarios (FAULT_DELIVERY=nats, one run of
+#    fault-nats.sh per FAULT_NATS_SCENARIO, each under its own crdbsim-env
+#    and nats-env; FAULT_NATS_SCENARIOS picks some). FAULT_ROUNDS sets
+#    the round count of all, FAULT_STREAM_ROUNDS, FAULT_ORDERED_ROUNDS,
+#    FAULT_JOB_ROUNDS and FAULT_NATS_ROUNDS of one. Before them,
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
 #    e2e-journal-crash.sh kills its writer and e2e-checkpoint.sh the
 #    daemon 30 times each (5 in make check), and tests/security/e2e-load.sh
@@ -18,12 +20,13 @@ TESTS += $(FAULTS_E2E_TESTS)
 dist_check_SCRIPTS += $(FAULTS_E2E_TESTS) tests/faults/fault-matrix.sh \
 	tests/faults/recorder.py tests/faults/writer.py tests/faults/fm-check.py \
 	tests/faults/commit-killer.py tests/faults/fm-doctor-ordered.py \
-	tests/faults/fm-check-selftest.sh tests/faults/fm-synth.py
+	tests/faults/fm-check-selftest.sh tests/faults/fm-synth.py \
+	tests/faults/fault-nats.sh tests/faults/fm-nats.py tests/faults/nats-stream.py
 dist_check_DATA += tests/faults/faults-lib.sh tests/faults/malformed.cases \
 	tests/faults/fm_ordered.py
 EXTRA_DIST += tests/faults/README.md
 
-faults: all
+faults: all tests/nats/nats-consume
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
 	JOURNAL_KILLS=$${JOURNAL_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
@@ -41,3 +44,9 @@ faults: all
 	export FAULT_DELIVERY=job FAULT_ROUNDS=$${FAULT_JOB_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
+	for s in $${FAULT_NATS_SCENARIOS:-cluster crash active relay outage}; do \
+		export FAULT_DELIVERY=nats FAULT_NATS_SCENARIO=$$s \
+			FAULT_ROUNDS=$${FAULT_NATS_ROUNDS:-$${FAULT_ROUNDS:-}}; \
+		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+			$(abs_top_srcdir)/tests/faults/fault-matrix.sh || exit 1; \
+	done

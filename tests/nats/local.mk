@@ -17,3 +17,11 @@ tests_daemon_check_nats_fetch_SOURCES = tests/daemon/check_nats_fetch.c \
 tests_daemon_check_nats_fetch_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_nats_fetch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_nats_fetch_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+# nats-publish (libnats): publishes JSON lines, as nats-consume prints
+# them, to JetStream, so a relay's test can put exactly the messages it
+# needs into a stream.
+check_PROGRAMS += tests/nats/nats-publish
+tests_nats_nats_publish_SOURCES = tests/nats/nats-publish.c
+tests_nats_nats_publish_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBNATS_CFLAGS)
+tests_nats_nats_publish_LDADD = $(LIBNATS_LIBS) $(JANSSON_LIBS)
