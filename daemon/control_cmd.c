@@ -177,10 +177,10 @@ static json_t *nats_source_status(const struct feed_stats *st)
 			 "redelivered", (json_int_t)st->nats_redelivered,
 			 "acked", (json_int_t)st->nats_acked,
 			 "duplicates", (json_int_t)st->nats_duplicates,
-			 "ignored_resolved", (json_int_t)st->nats_ignored_resolved,
+			 "resolved_ignored", (json_int_t)st->nats_ignored_resolved,
 			 "malformed", (json_int_t)st->nats_malformed,
 			 "lag", (json_int_t)st->nats_lag,
-			 "last_stream_seq", (json_int_t)st->nats_last_stream_seq,
+			 "stream_seq", (json_int_t)st->nats_last_stream_seq,
 			 "reconnects", (json_int_t)st->nats_reconnects);
 }
 

@@ -565,9 +565,9 @@ static void print_relay_table(json_t *status)
 		       str_or(json_object_get(item, "name"), "?"),
 		       str_or(json_object_get(nats, "state"), "?"),
 		       int_at(nats, "delivered"), int_at(nats, "redelivered"),
-		       int_at(nats, "duplicates"), int_at(nats, "ignored_resolved"),
+		       int_at(nats, "duplicates"), int_at(nats, "resolved_ignored"),
 		       int_at(nats, "malformed"), int_at(nats, "lag"),
-		       int_at(nats, "last_stream_seq"), int_at(nats, "reconnects"));
+		       int_at(nats, "stream_seq"), int_at(nats, "reconnects"));
 	}
 }
 

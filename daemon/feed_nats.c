@@ -461,6 +461,9 @@ static void stop_fetch(struct feed_nats *fn)
 	for (size_t i = fn->stash_at; i < fn->nstash; i++)
 		nats_fetch_msg_free(fn->stash[i]);
 	fn->nstash = fn->stash_at = 0;
+	/* The next consumer's acknowledgements start over: what this one
+	 * did not get across comes again and is acknowledged again. */
+	fn->done_seq = fn->acked_seq = 0;
 	fn->state = NATS_FETCH_CONNECTING;
 	if (fn->retry)
 		evtimer_del(fn->retry);

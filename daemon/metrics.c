@@ -411,15 +411,15 @@ static const struct feed_u64_metric nats_source_values[] = {
 	  "source = nats: messages acknowledged once held on disk." },
 	{ "crdbfeedd_feed_nats_duplicates_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_duplicates),
 	  "source = nats: rows the hold or the journal had already (redelivered, or published twice): dropped." },
-	{ "crdbfeedd_feed_nats_ignored_resolved_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_ignored_resolved),
+	{ "crdbfeedd_feed_nats_resolved_ignored_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_ignored_resolved),
 	  "source = nats: resolved messages not above the highest seen (another publisher's, or redelivered): ignored." },
 	{ "crdbfeedd_feed_nats_malformed_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_malformed),
 	  "source = nats: messages that are neither a row nor a resolved line: logged, acknowledged, skipped." },
 	{ "crdbfeedd_feed_nats_reconnects_total", METRIC_COUNTER, offsetof(struct feed_stats, nats_reconnects),
 	  "source = nats: times the consumer's connection was made again." },
-	{ "crdbfeedd_feed_nats_lag", METRIC_GAUGE, offsetof(struct feed_stats, nats_lag),
+	{ "crdbfeedd_feed_nats_lag_messages", METRIC_GAUGE, offsetof(struct feed_stats, nats_lag),
 	  "source = nats: messages in the stream after the newest taken." },
-	{ "crdbfeedd_feed_nats_last_stream_seq", METRIC_GAUGE, offsetof(struct feed_stats, nats_last_stream_seq),
+	{ "crdbfeedd_feed_nats_stream_seq", METRIC_GAUGE, offsetof(struct feed_stats, nats_last_stream_seq),
 	  "source = nats: the stream sequence of the newest message taken." },
 };
 
