@@ -25,6 +25,7 @@
 #define MIN_RESOLVED_STALL_MS 60000
 #define RECENT_ROWS 65536   /* stream: delivered rows remembered */
 #define DRAIN_BATCH 256     /* results per callback before yielding */
+#define DRAIN_FLUSH_BYTES 16384 /* lines published before the sinks write */
 
 struct pending_resolved {
 	uint64_t seq;  /* the resolved line's position */

@@ -379,9 +379,18 @@ static void feed_check_protocol(struct feed *feed, PGconn *pg)
 	feed_backoff(feed, RECONNECT_BAD_ROW, reason);
 }
 
+/* Have every sink write what it queued, so that a long drain's first
+ * rows leave before its last are decoded. */
+static void feed_flush_sinks(struct feed *feed)
+{
+	for (size_t i = 0; i < feed->nsinks; i++)
+		sink_flush(feed->sinks[i]);
+}
+
 static void feed_drain_results(struct feed *feed)
 {
 	unsigned taken = 0;
+	uint64_t flushed = feed->stats.bytes_out;
 
 	while (feed->conn && !feed->blocked) {
 		PGconn *pg = crdb_conn_pg(feed->conn);
@@ -394,8 +403,13 @@ static void feed_drain_results(struct feed *feed)
 		/* Let the sinks write between bursts: continue in the next
 		 * pass (rows held by libpq would not wake the socket). */
 		if (++taken > DRAIN_BATCH) {
+			feed_flush_sinks(feed);
 			feed_sink_progress(feed);
 			return;
+		}
+		if (feed->stats.bytes_out - flushed >= DRAIN_FLUSH_BYTES) {
+			feed_flush_sinks(feed);
+			flushed = feed->stats.bytes_out;
 		}
 		res = PQgetResult(pg);
 		if (!res) {
