@@ -261,6 +261,8 @@ struct feed_config {
 	int64_t backoff_initial_ms;
 	int64_t backoff_max_ms;
 	int64_t stall_timeout_ms; /* 0 = max(30 s, 5 x resolved) */
+	int64_t checkpoint_interval_ms; /* stream: least time between two
+					   checkpoint file writes; 0 = each */
 	enum feed_kind kind;
 	enum feed_delivery delivery;
 	size_t hold_memory;       /* ordered: held rows kept in memory */

@@ -584,16 +584,19 @@ struct feed *feed_new(struct event_base *base, const struct feed_config *cfg,
 	feed->backoff_timer = evtimer_new(base, on_backoff_timer, feed);
 	feed->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, feed);
 	feed->progress = event_new(base, -1, 0, feed_on_progress, feed);
+	feed->checkpoint_timer = evtimer_new(base, feed_on_checkpoint_timer, feed);
 	feed->recent = recent_new(RECENT_ROWS);
 	if (!feed->name || (state_dir && !feed->state_dir) ||
 	    !feed->backoff_timer || !feed->watchdog || !feed->progress ||
-	    !feed->recent) {
+	    !feed->checkpoint_timer || !feed->recent) {
 		if (feed->backoff_timer)
 			event_free(feed->backoff_timer);
 		if (feed->watchdog)
 			event_free(feed->watchdog);
 		if (feed->progress)
 			event_free(feed->progress);
+		if (feed->checkpoint_timer)
+			event_free(feed->checkpoint_timer);
 		recent_free(feed->recent);
 		free(feed->name);
 		free(feed->state_dir);
@@ -697,6 +700,8 @@ int feed_start(struct feed *feed)
 
 void feed_set_config(struct feed *feed, const struct feed_config *cfg)
 {
+	/* A reload saves what a paced write still owes. */
+	feed_save_checkpoint(feed);
 	feed->cfg = cfg;
 	feed_arm_watchdog(feed);
 }
@@ -705,6 +710,7 @@ void feed_restart(struct feed *feed, const struct feed_config *cfg)
 {
 	bool was_ordered = feed->ordered != NULL;
 
+	feed_save_checkpoint(feed);
 	feed->cfg = cfg;
 	feed->backoff_ms = 0;
 	evtimer_del(feed->backoff_timer);
@@ -764,6 +770,7 @@ void feed_stop(struct feed *feed, const char *why)
 void feed_finish(struct feed *feed)
 {
 	feed_advance_checkpoint(feed);
+	feed_save_checkpoint(feed);
 	if (feed->state != FEED_STOPPED)
 		feed_set_state(feed, FEED_STOPPED, NULL);
 	uint64_t reconnects = 0;
@@ -803,6 +810,7 @@ int feed_pause(struct feed *feed, const char *why)
 	 * (rows after the checkpoint may come again, as after any reconnect). */
 	feed_close_conn(feed);
 	evtimer_del(feed->backoff_timer);
+	feed_save_checkpoint(feed);
 	snprintf(reason, sizeof(reason), "%s", why && *why ? why : "paused by the operator");
 	feed_set_state(feed, FEED_PAUSED, reason);
 	return 0;
@@ -917,6 +925,7 @@ void feed_free(struct feed *feed)
 	event_free(feed->backoff_timer);
 	event_free(feed->watchdog);
 	event_free(feed->progress);
+	event_free(feed->checkpoint_timer);
 	feed->hook = NULL;
 	defer_free(feed_release, feed);
 }

@@ -25,6 +25,7 @@
 #define MIN_RESOLVED_STALL_MS 60000
 #define RECENT_ROWS 65536   /* stream: delivered rows remembered */
 #define DRAIN_BATCH 256     /* results per callback before yielding */
+#define DRAIN_FLUSH_BYTES 16384 /* lines published before the sinks write */
 
 struct pending_resolved {
 	uint64_t seq;  /* the resolved line's position */
@@ -55,6 +56,7 @@ struct feed {
 	struct event *backoff_timer;
 	struct event *watchdog;
 	struct event *progress; /* sink progress, handled outside the sink */
+	struct event *checkpoint_timer; /* the paced checkpoint file write */
 	int64_t backoff_ms;
 	int64_t last_activity_ms; /* when the last result arrived (watchdog) */
 	int64_t drain_now;      /* the clock, read once per feed_drain */
@@ -62,6 +64,7 @@ struct feed {
 	bool attempted;         /* left CONNECTING/STARTING once since the start */
 	bool blocked;           /* a block sink is full: socket not read */
 	bool checkpoint_error;  /* the last write failed (log once) */
+	bool checkpoint_unsaved; /* the file lags the checkpoint (stream) */
 
 	crdb_hlc checkpoint;    /* resume cursor: every earlier event written */
 	crdb_hlc last_resolved; /* newest resolved timestamp received */
@@ -97,6 +100,7 @@ struct feed {
 	struct feed_stats stats;
 	int64_t last_resolved_mono, checkpoint_mono, state_since_mono;
 	int64_t last_row_mono;
+	int64_t checkpoint_saved_mono; /* the last file write (0: none yet) */
 	int64_t checkpoint_file_wall; /* the read file's mtime, until it advances */
 };
 
@@ -142,6 +146,13 @@ void feed_publish(struct feed *feed, struct line *line);
 bool feed_blocked(const struct feed *feed);
 /* Move the checkpoint as far as every block sink has written. */
 void feed_advance_checkpoint(struct feed *feed);
+/* Write the checkpoint file now, or when checkpoint_interval has passed
+ * since the last write (stream feeds; ordered ones commit their journal). */
+void feed_pace_checkpoint(struct feed *feed);
+/* Write the checkpoint file now if it lags (shutdown, reload, pause). */
+void feed_save_checkpoint(struct feed *feed);
+/* The pacing timer fired. */
+void feed_on_checkpoint_timer(evutil_socket_t fd, short what, void *arg);
 /* Take what libpq holds, as long as no block sink is full. */
 void feed_drain(struct feed *feed);
 /* The connection's socket is readable or writable (streaming). */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- publishing ----------------------------------------------------------- */
 
@@ -65,7 +66,7 @@ void feed_advance_checkpoint(struct feed *feed)
 	uint64_t done = feed->seq;
 	size_t popped = 0;
 	crdb_hlc newest = { 0, 0 };
-	char errbuf[256], hlcbuf[CRDB_HLC_BUFSIZE];
+	char hlcbuf[CRDB_HLC_BUFSIZE];
 
 	if (feed->npending == 0)
 		return;
@@ -90,15 +91,61 @@ void feed_advance_checkpoint(struct feed *feed)
 	feed->checkpoint_mono = clock_mono_ms();
 	if (feed->recent)
 		recent_forget_upto(feed->recent, newest);
-	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
+		crdb_hlc_format(newest, hlcbuf);
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
 		return;
 	}
+	feed->checkpoint_unsaved = true;
+	feed_pace_checkpoint(feed);
+}
+
+/*
+ * A stream feed's file follows its checkpoint at most once per
+ * checkpoint_interval (each write is two fsyncs, and resolved rows may
+ * come many times a second): at once when the last write is that old,
+ * else when the timer fires. A crash costs the rows since the file's
+ * checkpoint, which come again (at least once).
+ */
+void feed_pace_checkpoint(struct feed *feed)
+{
+	int64_t interval = feed->cfg->checkpoint_interval_ms;
+	int64_t wait = feed->checkpoint_saved_mono + interval - clock_mono_ms();
+
+	if (!feed->checkpoint_unsaved)
+		return;
+	if (interval <= 0 || feed->checkpoint_saved_mono == 0 || wait <= 0) {
+		feed_save_checkpoint(feed);
+		return;
+	}
+	if (!evtimer_pending(feed->checkpoint_timer, NULL)) {
+		struct timeval tv = { .tv_sec = (time_t)(wait / 1000),
+				      .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+
+		evtimer_add(feed->checkpoint_timer, &tv);
+	}
+}
+
+void feed_on_checkpoint_timer(evutil_socket_t fd, short what, void *arg)
+{
+	feed_save_checkpoint(arg);
+}
+
+/* Write the checkpoint file now if it lags the checkpoint in memory. */
+void feed_save_checkpoint(struct feed *feed)
+{
+	char errbuf[256], hlcbuf[CRDB_HLC_BUFSIZE];
+
+	if (!feed->checkpoint_unsaved || !feed->state_dir)
+		return;
+	evtimer_del(feed->checkpoint_timer);
+	feed->checkpoint_saved_mono = clock_mono_ms();
+	crdb_hlc_format(feed->checkpoint, hlcbuf);
 	/* A failed write keeps the old file (checkpoint.h) and the stream
-	 * going: the next resolved timestamp tries again. One line per
-	 * outage, one when it ends. */
-	if (checkpoint_write(feed->state_dir, feed->name, newest, errbuf, sizeof(errbuf))) {
+	 * going: the next resolved timestamp past the interval tries again.
+	 * One line per outage, one when it ends. */
+	if (checkpoint_write(feed->state_dir, feed->name, feed->checkpoint,
+			     errbuf, sizeof(errbuf))) {
 		feed->stats.checkpoint_errors++;
 		if (!feed->checkpoint_error) {
 			log_error(feed->who, "checkpoint not saved (the old one stays; streaming on): %s",
@@ -108,6 +155,7 @@ void feed_advance_checkpoint(struct feed *feed)
 		feed->checkpoint_error = true;
 		return;
 	}
+	feed->checkpoint_unsaved = false;
 	feed->stats.checkpoint_writes++;
 	if (feed->checkpoint_error)
 		log_notice(feed->who, "checkpoint saved again (%s)", hlcbuf);
@@ -331,9 +379,18 @@ static void feed_check_protocol(struct feed *feed, PGconn *pg)
 	feed_backoff(feed, RECONNECT_BAD_ROW, reason);
 }
 
+/* Have every sink write what it queued, so that a long drain's first
+ * rows leave before its last are decoded. */
+static void feed_flush_sinks(struct feed *feed)
+{
+	for (size_t i = 0; i < feed->nsinks; i++)
+		sink_flush(feed->sinks[i]);
+}
+
 static void feed_drain_results(struct feed *feed)
 {
 	unsigned taken = 0;
+	uint64_t flushed = feed->stats.bytes_out;
 
 	while (feed->conn && !feed->blocked) {
 		PGconn *pg = crdb_conn_pg(feed->conn);
@@ -346,8 +403,13 @@ static void feed_drain_results(struct feed *feed)
 		/* Let the sinks write between bursts: continue in the next
 		 * pass (rows held by libpq would not wake the socket). */
 		if (++taken > DRAIN_BATCH) {
+			feed_flush_sinks(feed);
 			feed_sink_progress(feed);
 			return;
+		}
+		if (feed->stats.bytes_out - flushed >= DRAIN_FLUSH_BYTES) {
+			feed_flush_sinks(feed);
+			flushed = feed->stats.bytes_out;
 		}
 		res = PQgetResult(pg);
 		if (!res) {

@@ -156,6 +156,8 @@ static void sink_free(void *ptr)
 {
 	struct sink *sink = ptr;
 
+	if (sink->flush_ev)
+		event_free(sink->flush_ev);
 	free(sink->name);
 	free(sink->path);
 	free(sink);
@@ -166,8 +168,11 @@ static struct sink *sink_alloc(struct event_base *base, const struct sink_config
 {
 	struct sink *sink = calloc(1, sizeof(*sink));
 
-	if (!sink || !(sink->name = strdup(cfg->name))) {
+	if (!sink || !(sink->name = strdup(cfg->name)) ||
+	    !(sink->flush_ev = event_new(base, -1, 0, sink_on_flush, sink))) {
 		snprintf(errbuf, errlen, "out of memory");
+		if (sink)
+			free(sink->name);
 		free(sink);
 		return NULL;
 	}
@@ -354,6 +359,9 @@ void sink_close(struct sink *sink, const char *why)
 		TAILQ_FOREACH(sub, &sink->subs, link)
 			subscriber_say_goodbye(sub, why);
 	sink->closed = true;
+	if (sink->flush_ev)
+		event_del(sink->flush_ev);
+	sink->flush_scheduled = false;
 	/* The owner is told by subscriber_close; detach first so that a
 	 * closing sink never wakes a feed that is going away. */
 	memset(&sink->owner, 0, sizeof(sink->owner));

@@ -101,6 +101,11 @@ const struct sink_config *sink_config(const struct sink *sink);
 /* Offer a line to every subscriber whose filter takes it. */
 void sink_offer(struct sink *sink, struct line *line);
 
+/* Write what the subscribers have queued now, as far as their sockets
+ * take it (the rest waits for the socket); otherwise it is written once
+ * the event loop runs again. */
+void sink_flush(struct sink *sink);
+
 /* A block sink with a subscriber over its bound: the feed must pause. */
 bool sink_is_blocking(const struct sink *sink);
 

@@ -121,6 +121,10 @@ struct sink {
 	uint64_t drops;        /* drop episodes */
 	size_t high;           /* high_watermark(), cached for the hot path */
 	size_t flush_at;       /* high / 2: write a queue this full at once */
+	/* Subscribers with queued lines are written once per loop pass
+	 * (or when the feed asks, sink_flush): an active event, no poll. */
+	struct event *flush_ev;
+	bool flush_scheduled;  /* flush_ev is active */
 	/* counters (plain adds where things happen; see stats.h) */
 	uint64_t accepted, refused, accept_errors;
 	uint64_t lines_out, bytes_out, dropped;
@@ -134,6 +138,9 @@ struct sink {
 };
 
 /* ---- sink.c ---- */
+
+/* flush_ev fired: sink_flush (subscriber.c). */
+void sink_on_flush(evutil_socket_t fd, short what, void *arg);
 
 /* The owner's name for the sink's own lines; NULL when it has none. */
 const char *sink_owner_name(const struct sink *sink);

@@ -155,14 +155,18 @@ static inline void subscriber_queue(struct subscriber *sub, struct line *line)
 		subscriber_close(sub, CLOSE_OTHER, LOG_LEVEL_ERROR, "out of memory queueing a line");
 		return;
 	}
-	/* Normally the write waits for the loop (one writev per batch); a
+	/* Normally the write waits for the sink's flush, once per loop pass
+	 * or when the feed asks (one writev per batch, straight to the
+	 * socket: its write event is armed only when the socket is full); a
 	 * queue past half its bound is written at once, so that a burst
 	 * decoded in one callback does not overflow a subscriber that reads
-	 * fast. */
+	 * fast. A subscriber waiting for its socket is written by its event. */
 	if (sub->sync_write || sub->queued_bytes >= sub->sink->flush_at)
 		subscriber_flush(sub);
-	else if (!sub->write_armed && sub->write_ev && event_add(sub->write_ev, NULL) == 0)
-		sub->write_armed = true;
+	else if (!sub->write_armed && sub->write_ev && !sub->sink->flush_scheduled) {
+		sub->sink->flush_scheduled = true;
+		event_active(sub->sink->flush_ev, EV_TIMEOUT, 0);
+	}
 }
 
 void subscriber_push(struct subscriber *sub, struct line *line)
@@ -295,6 +299,25 @@ static void subscriber_flush(struct subscriber *sub)
 		subscriber_drained(sub);
 		sink_owner_progress(sink);
 	}
+}
+
+void sink_flush(struct sink *sink)
+{
+	struct subscriber *sub, *next;
+
+	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
+		next = TAILQ_NEXT(sub, link);
+		if (sub->count && !sub->write_armed && sub->write_ev)
+			subscriber_flush(sub);
+	}
+}
+
+void sink_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *sink = arg;
+
+	sink->flush_scheduled = false;
+	sink_flush(sink);
 }
 
 static void on_subscriber_writable(evutil_socket_t fd, short what, void *arg)

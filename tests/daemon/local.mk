@@ -9,6 +9,7 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-sockets.sh \
 	tests/daemon/e2e-policies.sh \
 	tests/daemon/e2e-resume.sh \
+	tests/daemon/e2e-checkpoint-pace.sh \
 	tests/daemon/e2e-reconnect.sh \
 	tests/daemon/e2e-resolved-stall.sh \
 	tests/daemon/e2e-reload.sh \

@@ -45,6 +45,7 @@ backoff_max = 500ms
 [feed fm]
 tables = fm
 start = now
+checkpoint_interval = 0
 [sink fm-socket]
 feed = fm
 type = unix
