@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
+#include "nats_conn.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -250,6 +251,7 @@ static json_t *sink_status(const struct sink_view *sink)
 	const struct sink_config *scfg = sink->cfg;
 	const struct sink_stats *st = &sink->stats;
 	json_t *obj, *journal = json_null(), *pg = json_null(), *nats = json_null();
+	char url[512];
 
 	if (st->pg)
 		pg = json_pack("{s:s?, s:I, s:s?, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I}",
@@ -266,9 +268,11 @@ static json_t *sink_status(const struct sink_view *sink)
 			       "dropped_slow", (json_int_t)st->pg_dropped_slow,
 			       "too_large", (json_int_t)st->pg_too_large,
 			       "not_sent", (json_int_t)st->pg_not_sent);
+	if (st->nats && scfg->nats.url)
+		nats_urls_shown(url, sizeof(url), scfg->nats.url);
 	if (st->nats)
 		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				 "url", scfg->nats.url,
+				 "url", scfg->nats.url ? url : NULL,
 				 "state", st->nats_state,
 				 "connected", st->nats_connected != 0,
 				 "error", st->nats_error[0] ? st->nats_error : NULL,

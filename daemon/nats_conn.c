@@ -43,9 +43,7 @@ int nats_stream_default_name(char *out, size_t cap, const char *feed)
 	return 0;
 }
 
-/* The URL list as messages may show it: each URL without its user
- * information ("nats://u:p@h:4222" -> "nats://h:4222"), comma-joined. */
-static void urls_for_message(char *out, size_t cap, const char *urls)
+void nats_urls_shown(char *out, size_t cap, const char *urls)
 {
 	size_t used = 0;
 	const char *p = urls;
@@ -372,7 +370,7 @@ int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
 		snprintf(errbuf, errlen, "nats: nats_url is not set");
 		return -1;
 	}
-	urls_for_message(shown, sizeof(shown), s->url);
+	nats_urls_shown(shown, sizeof(shown), s->url);
 	n = split_urls(s->url, &url_buf, urls, errbuf, errlen);
 	if (n < 0)
 		goto out;

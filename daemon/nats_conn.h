@@ -27,6 +27,11 @@
  * does not fit. */
 int nats_stream_default_name(char *out, size_t cap, const char *feed);
 
+/* The URL list as messages and status may show it: each URL without its
+ * user information ("nats://u:p@h:4222" -> "nats://h:4222"), comma-joined,
+ * cut to fit cap. */
+void nats_urls_shown(char *out, size_t cap, const char *urls);
+
 /*
  * Connect to s->url (every URL; the client reconnects by itself for ever
  * after a connection once made, with callbacks the caller sets in opts

@@ -111,7 +111,7 @@ nats_connect_timeout = 500ms
 [sink badca]
 feed = g
 type = nats
-nats_url = tls://127.0.0.1:$tls_port
+nats_url = tls://ops:url-secret-5d1a@127.0.0.1:$tls_port
 nats_tls_ca = $work/other.pem
 nats_token_file = $work/right.token
 nats_stream = BADCA
@@ -185,9 +185,12 @@ for s in badca badtoken; do
 	grep -q "sink $s.*NATS: " "$daemon_log" || fail "$s: the error is not logged"
 done
 "$CTL" -s "$work/ctl.sock" status >"$work/status.txt"
+"$CTL" -s "$work/ctl.sock" status --json >>"$work/status.txt"
 grep -q '^NATS SINK' "$work/status.txt" || fail "no NATS SINK table in crdbfeedctl status"
 ! grep -q 'token-8e1f\|token-77c2' "$daemon_log" "$work/status.txt" ||
 	fail "a token appears in the log or status"
+! grep -q 'url-secret-5d1a' "$daemon_log" "$work/status.txt" ||
+	fail "the password of a nats_url appears in the log or status"
 "$CTL" -s "$work/ctl.sock" metrics >"$work/metrics"
 grep -q '^crdbfeedd_sink_nats_acked_seq{sink="bus",feed="f"} ' "$work/metrics" ||
 	fail "metrics: no crdbfeedd_sink_nats_acked_seq for bus"
