@@ -91,11 +91,14 @@ void feed_advance_checkpoint(struct feed *feed)
 	feed->checkpoint_mono = clock_mono_ms();
 	if (feed->recent)
 		recent_forget_upto(feed->recent, newest);
+	/* Logged as it moves: the next statement's cursor is this one, not
+	 * the paced file's. */
+	crdb_hlc_format(newest, hlcbuf);
 	if (!feed->state_dir) {
-		crdb_hlc_format(newest, hlcbuf);
 		log_debug(feed->who, "checkpoint %s (in memory)", hlcbuf);
 		return;
 	}
+	log_debug(feed->who, "checkpoint %s", hlcbuf);
 	feed->checkpoint_unsaved = true;
 	feed_pace_checkpoint(feed);
 }
@@ -160,7 +163,7 @@ void feed_save_checkpoint(struct feed *feed)
 	if (feed->checkpoint_error)
 		log_notice(feed->who, "checkpoint saved again (%s)", hlcbuf);
 	feed->checkpoint_error = false;
-	log_debug(feed->who, "checkpoint %s", hlcbuf);
+	log_debug(feed->who, "checkpoint file written at %s", hlcbuf);
 }
 
 /* The first row of a connection: the feed streams, backoff starts over. */

@@ -103,7 +103,7 @@ while [ $n -lt "$kills" ]; do
 	prev=$cur
 	n=$((n + 1))
 done
-writes=$(grep -c 'debug: feed fm: checkpoint [0-9]' "$daemon_log")
+writes=$(grep -c 'debug: feed fm: checkpoint file written at' "$daemon_log")
 [ "$writes" -ge $((kills * 2)) ] || fail "only $writes checkpoint writes in $kills runs: the kills did not land during updates"
 sanitizer_clean || fail "sanitizer report in the daemon's log"
 
