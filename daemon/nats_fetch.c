@@ -630,6 +630,19 @@ static bool fetch_once(struct nats_fetch *f, char *why, size_t whylen)
 	return false;
 }
 
+/* A failed connect or bind: say why, then wait the next backoff step of
+ * its kind (a FAILED one retries slower than a DOWN one). */
+static void report_and_wait(struct nats_fetch *f, int rc, const char *why,
+			    int64_t *down_step, int64_t *failed_step)
+{
+	report_state(f, rc, why);
+	pause_ms(f, rc == NATS_FETCH_FAILED ?
+		 backoff_next(failed_step, FAILED_BACKOFF_MIN_MS,
+			      FAILED_BACKOFF_MAX_MS, (uint64_t)random()) :
+		 backoff_next(down_step, DOWN_BACKOFF_MIN_MS,
+			      DOWN_BACKOFF_MAX_MS, (uint64_t)random()));
+}
+
 static void *fetch_thread(void *arg)
 {
 	struct nats_fetch *f = arg;
@@ -642,16 +655,8 @@ static void *fetch_thread(void *arg)
 			report_state(f, NATS_FETCH_CONNECTING, NULL);
 			rc = connect_nats(f, why, sizeof(why));
 			if (rc) {
-				report_state(f, rc, why);
-				pause_ms(f, rc == NATS_FETCH_FAILED ?
-				     backoff_next(&failed_step,
-						  FAILED_BACKOFF_MIN_MS,
-						  FAILED_BACKOFF_MAX_MS,
-						  (uint64_t)random()) :
-				     backoff_next(&down_step,
-						  DOWN_BACKOFF_MIN_MS,
-						  DOWN_BACKOFF_MAX_MS,
-						  (uint64_t)random()));
+				report_and_wait(f, rc, why, &down_step,
+						&failed_step);
 				continue;
 			}
 		}
@@ -691,16 +696,8 @@ static void *fetch_thread(void *arg)
 			report_state(f, NATS_FETCH_CONNECTING, NULL);
 			rc = bind_consumer(f, why, sizeof(why));
 			if (rc) {
-				report_state(f, rc, why);
-				pause_ms(f, rc == NATS_FETCH_FAILED ?
-				     backoff_next(&failed_step,
-						  FAILED_BACKOFF_MIN_MS,
-						  FAILED_BACKOFF_MAX_MS,
-						  (uint64_t)random()) :
-				     backoff_next(&down_step,
-						  DOWN_BACKOFF_MIN_MS,
-						  DOWN_BACKOFF_MAX_MS,
-						  (uint64_t)random()));
+				report_and_wait(f, rc, why, &down_step,
+						&failed_step);
 				continue;
 			}
 			down_step = failed_step = 0;
