@@ -267,7 +267,7 @@ static json_t *sink_status(const struct sink_view *sink)
 			       "too_large", (json_int_t)st->pg_too_large,
 			       "not_sent", (json_int_t)st->pg_not_sent);
 	if (st->nats)
-		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				 "url", scfg->nats.url,
 				 "state", st->nats_state,
 				 "connected", st->nats_connected != 0,
@@ -278,6 +278,7 @@ static json_t *sink_status(const struct sink_view *sink)
 				 "duplicates", (json_int_t)st->nats_duplicates,
 				 "too_large", (json_int_t)st->nats_too_large,
 				 "errors", (json_int_t)st->nats_errors,
+				 "backoffs", (json_int_t)st->nats_backoffs,
 				 "skipped", (json_int_t)st->nats_skipped,
 				 "gaps", (json_int_t)st->nats_gaps,
 				 "acked_seq", (json_int_t)st->nats_acked_seq,
