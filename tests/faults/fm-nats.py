@@ -208,7 +208,7 @@ def convert(recording, out_path, prefix, feed, table, identity, strict_order=Fal
                                     "timestamp %s that covers it" % (sseq, ev["updated"], highest))
                 row_updated.append(upd)
                 newest_row = upd if newest_row is None else max(newest_row, upd)
-                interval.append((sseq, (sseq, ev)))
+                interval.append((sseq, ev))
             elif kind == "resolved":
                 if m.get("subject") != resolved_subject:
                     bad["bad-subject"] += 1
