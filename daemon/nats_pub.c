@@ -487,6 +487,21 @@ static void publish_loop(struct nats_pub *p)
 	}
 }
 
+/* Close a connection the server side lost (mu held, released around the
+ * client call): the client does not reconnect it, the thread makes a new
+ * one. */
+static void drop_connection(struct nats_pub *p)
+{
+	natsConnection *nc = p->nc;
+	jsCtx *js = p->js;
+
+	p->nc = NULL;
+	p->js = NULL;
+	pthread_mutex_unlock(&p->mu);
+	nats_conn_close(nc, js);
+	pthread_mutex_lock(&p->mu);
+}
+
 static void *pub_thread(void *arg)
 {
 	struct nats_pub *p = arg;
@@ -500,6 +515,8 @@ static void *pub_thread(void *arg)
 		bool lasting;
 		int64_t delay;
 
+		if (p->nc && p->disconnected)
+			drop_connection(p); /* lost while the stream was checked */
 		if (!p->nc) {
 			push_state(p, NATS_PUB_CONNECTING, NULL, NULL);
 			pthread_mutex_unlock(&p->mu);
@@ -545,11 +562,7 @@ static void *pub_thread(void *arg)
 		 * the sink publishes again from its acked position. */
 		push_state(p, NATS_PUB_DOWN, "connection to NATS lost", NULL);
 		fail_all(p, "connection to NATS lost");
-		pthread_mutex_unlock(&p->mu);
-		nats_conn_close(p->nc, p->js);
-		pthread_mutex_lock(&p->mu);
-		p->nc = NULL;
-		p->js = NULL;
+		drop_connection(p);
 		wait_not_ready(p, clock_mono_ms() + backoff_next(&step,
 				RETRY_INITIAL_MS, RETRY_MAX_MS, (uint64_t)random()),
 			       "connection to NATS lost");
