@@ -271,7 +271,7 @@ static json_t *sink_status(const struct sink_view *sink)
 	if (st->nats && scfg->nats.url)
 		nats_urls_shown(url, sizeof(url), scfg->nats.url);
 	if (st->nats)
-		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		nats = json_pack("{s:s?, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				 "url", scfg->nats.url ? url : NULL,
 				 "state", st->nats_state,
 				 "connected", st->nats_connected != 0,
@@ -282,6 +282,7 @@ static json_t *sink_status(const struct sink_view *sink)
 				 "duplicates", (json_int_t)st->nats_duplicates,
 				 "too_large", (json_int_t)st->nats_too_large,
 				 "errors", (json_int_t)st->nats_errors,
+				 "backoffs", (json_int_t)st->nats_backoffs,
 				 "skipped", (json_int_t)st->nats_skipped,
 				 "gaps", (json_int_t)st->nats_gaps,
 				 "acked_seq", (json_int_t)st->nats_acked_seq,

@@ -353,8 +353,8 @@ static void connect_error(natsStatus st, const char *shown, bool tls,
 }
 
 int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
-		   int64_t api_timeout_ms, natsConnection **nc, jsCtx **js,
-		   char *errbuf, size_t errlen)
+		   bool reconnect, int64_t api_timeout_ms, natsConnection **nc,
+		   jsCtx **js, char *errbuf, size_t errlen)
 {
 	const char *urls[NATS_URLS_MAX];
 	char shown[512];
@@ -387,14 +387,17 @@ int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
 	st = natsOptions_SetServers(opts, urls, n);
 	if (st == NATS_OK && s->connect_timeout_ms > 0)
 		st = natsOptions_SetTimeout(opts, s->connect_timeout_ms);
-	/* After a connection once made, the client reconnects for ever; a
-	 * first connect fails at once and the thread retries with its own
-	 * backoff, reporting why in between. */
+	/* With reconnect, after a connection once made, the client
+	 * reconnects for ever. Without it a lost connection is closed: the
+	 * client's reconnect buffer (8 MB, no way to turn it off) would send
+	 * what was published before the loss after it. A first connect fails
+	 * at once either way and the thread retries with its own backoff,
+	 * reporting why in between. */
 	if (st == NATS_OK)
-		st = natsOptions_SetAllowReconnect(opts, true);
-	if (st == NATS_OK)
+		st = natsOptions_SetAllowReconnect(opts, reconnect);
+	if (st == NATS_OK && reconnect)
 		st = natsOptions_SetMaxReconnect(opts, -1);
-	if (st == NATS_OK)
+	if (st == NATS_OK && reconnect)
 		st = natsOptions_SetReconnectWait(opts, 500);
 	if (st == NATS_OK)
 		st = natsOptions_SetRetryOnFailedConnect(opts, false, NULL, NULL);

@@ -33,9 +33,10 @@ int nats_stream_default_name(char *out, size_t cap, const char *feed);
 void nats_urls_shown(char *out, size_t cap, const char *urls);
 
 /*
- * Connect to s->url (every URL; the client reconnects by itself for ever
- * after a connection once made, with callbacks the caller sets in opts
- * first, or NULL) with TLS, credentials and the connect timeout of s, and
+ * Connect to s->url (every URL; with reconnect the client reconnects by
+ * itself for ever after a connection once made, buffering what is
+ * published meanwhile; without it a lost connection is closed; with
+ * callbacks the caller sets in opts first, or NULL) with TLS, credentials and the connect timeout of s, and
  * open a JetStream context with API timeout api_timeout_ms (js NULL: none,
  * the caller makes its own, e.g. with asynchronous-publish options). A
  * first connect is tried once over the list (no client retry): the
@@ -47,8 +48,8 @@ void nats_urls_shown(char *out, size_t cap, const char *urls);
  * file or directory").
  */
 int nats_conn_open(const struct nats_settings *s, natsOptions *opts,
-		   int64_t api_timeout_ms, natsConnection **nc, jsCtx **js,
-		   char *errbuf, size_t errlen);
+		   bool reconnect, int64_t api_timeout_ms, natsConnection **nc,
+		   jsCtx **js, char *errbuf, size_t errlen);
 void nats_conn_close(natsConnection *nc, jsCtx *js);
 
 /* What a feed's sink wants of its stream. */

@@ -338,7 +338,7 @@ static int connect_nats(struct nats_fetch *f, char *why, size_t whylen)
 	pthread_mutex_lock(&f->mu);
 	f->conn_down = f->conn_back = f->conn_closed = false;
 	pthread_mutex_unlock(&f->mu);
-	rc = nats_conn_open(f->conn, opts, API_TIMEOUT_MS, &f->nc, &f->js,
+	rc = nats_conn_open(f->conn, opts, true, API_TIMEOUT_MS, &f->nc, &f->js,
 			    why, whylen);
 	natsOptions_Destroy(opts);
 	if (rc == 0)

@@ -77,7 +77,7 @@ struct nats_pub {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	/* Under mu. */
-	bool stop, disconnected, reconnected, ready;
+	bool stop, disconnected, ready;
 	struct pub_list queue, inflight;
 	size_t outstanding;        /* submitted, not taken back as acks */
 	struct nats_pub_ack *acks; /* ring of max_pending */
@@ -280,32 +280,18 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	natsMsg_Destroy(msg);
 }
 
-/* The connection callbacks (a client thread): set the flag, wake the
+/* The connection callback (a client thread): set the flag, wake the
  * thread. */
-static void connection_event(void *closure, bool reconnected)
+static void on_disconnected(natsConnection *nc, void *closure)
 {
 	struct nats_pub *p = link_acquire(closure);
 
+	(void)nc;
 	if (p) {
-		if (reconnected)
-			p->reconnected = true;
-		else
-			p->disconnected = true;
+		p->disconnected = true;
 		pthread_cond_signal(&p->cond);
 	}
 	link_release(p);
-}
-
-static void on_disconnected(natsConnection *nc, void *closure)
-{
-	(void)nc;
-	connection_event(closure, false);
-}
-
-static void on_reconnected(natsConnection *nc, void *closure)
-{
-	(void)nc;
-	connection_event(closure, true);
 }
 
 /* Wait on p->cond at most wait_ms (mu held). */
@@ -323,24 +309,18 @@ static void cond_wait_ms(struct nats_pub *p, int64_t wait_ms)
 	pthread_cond_timedwait(&p->cond, &p->mu, &ts);
 }
 
-/* Wait until deadline_ms (monotonic), stop, or a reconnect when
- * for_reconnect; queued messages are failed meanwhile (not READY). mu
- * held. */
+/* Wait until deadline_ms (monotonic) or stop; queued messages are failed
+ * meanwhile (not READY). mu held. */
 static void wait_not_ready(struct nats_pub *p, int64_t deadline_ms,
-			   bool for_reconnect, const char *why)
+			   const char *why)
 {
 	for (;;) {
 		int64_t now = clock_mono_ms();
 
 		if (p->queue.n || p->inflight.n)
 			fail_all(p, why);
-		if (p->stop || (for_reconnect && p->reconnected) ||
-		    (deadline_ms && now >= deadline_ms))
+		if (p->stop || now >= deadline_ms)
 			return;
-		if (!deadline_ms) {
-			pthread_cond_wait(&p->cond, &p->mu);
-			continue;
-		}
 		cond_wait_ms(p, deadline_ms - now);
 	}
 }
@@ -367,13 +347,12 @@ static int connect_once(struct nats_pub *p, char *why, size_t whylen)
 		return -1;
 	}
 	if (natsOptions_SetDisconnectedCB(opts, on_disconnected, closure) !=
-		    NATS_OK ||
-	    natsOptions_SetReconnectedCB(opts, on_reconnected, closure) !=
-		    NATS_OK) {
+	    NATS_OK) {
 		snprintf(why, whylen, "nats: out of memory");
 		goto out;
 	}
-	if (nats_conn_open(p->cfg.conn, opts, 0, &p->nc, NULL, why, whylen))
+	if (nats_conn_open(p->cfg.conn, opts, false, 0, &p->nc, NULL, why,
+			   whylen))
 		goto out;
 	jsOptions_Init(&jo);
 	jo.PublishAsync.MaxPending = (int64_t)p->cfg.max_pending;
@@ -508,6 +487,21 @@ static void publish_loop(struct nats_pub *p)
 	}
 }
 
+/* Close a connection the server side lost (mu held, released around the
+ * client call): the client does not reconnect it, the thread makes a new
+ * one. */
+static void drop_connection(struct nats_pub *p)
+{
+	natsConnection *nc = p->nc;
+	jsCtx *js = p->js;
+
+	p->nc = NULL;
+	p->js = NULL;
+	pthread_mutex_unlock(&p->mu);
+	nats_conn_close(nc, js);
+	pthread_mutex_lock(&p->mu);
+}
+
 static void *pub_thread(void *arg)
 {
 	struct nats_pub *p = arg;
@@ -521,6 +515,8 @@ static void *pub_thread(void *arg)
 		bool lasting;
 		int64_t delay;
 
+		if (p->nc && p->disconnected)
+			drop_connection(p); /* lost while the stream was checked */
 		if (!p->nc) {
 			push_state(p, NATS_PUB_CONNECTING, NULL, NULL);
 			pthread_mutex_unlock(&p->mu);
@@ -531,7 +527,7 @@ static void *pub_thread(void *arg)
 			why[0] = '\0';
 		}
 		if (!why[0] && p->nc) {
-			p->disconnected = p->reconnected = false;
+			p->disconnected = false;
 			pthread_mutex_unlock(&p->mu);
 			if (prepare_stream(p, &hw, why, sizeof(why)) == 0)
 				why[0] = '\0';
@@ -547,7 +543,7 @@ static void *pub_thread(void *arg)
 						       FAILED_MAX_MS, (uint64_t)random())
 					: backoff_next(&step, RETRY_INITIAL_MS,
 						       RETRY_MAX_MS, (uint64_t)random());
-			wait_not_ready(p, clock_mono_ms() + delay, false,
+			wait_not_ready(p, clock_mono_ms() + delay,
 				       "not connected to NATS");
 			continue;
 		}
@@ -559,11 +555,17 @@ static void *pub_thread(void *arg)
 		publish_loop(p);
 		if (p->stop)
 			break;
-		/* Lost: the client reconnects by itself. DOWN first, then the
-		 * failures, so the loop does not submit them again at once. */
+		/* Lost: DOWN first, then the failures, so the loop does not
+		 * submit them again at once. The connection is closed and a
+		 * new one made (no client reconnect): nothing published
+		 * before the loss reaches the server after it, ahead of what
+		 * the sink publishes again from its acked position. */
 		push_state(p, NATS_PUB_DOWN, "connection to NATS lost", NULL);
 		fail_all(p, "connection to NATS lost");
-		wait_not_ready(p, 0, true, "connection to NATS lost");
+		drop_connection(p);
+		wait_not_ready(p, clock_mono_ms() + backoff_next(&step,
+				RETRY_INITIAL_MS, RETRY_MAX_MS, (uint64_t)random()),
+			       "connection to NATS lost");
 	}
 	fail_all(p, "publisher closing");
 	pthread_mutex_unlock(&p->mu);

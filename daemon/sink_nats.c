@@ -10,7 +10,12 @@
  * STATE_DIR/SINK.nats with the journal's epoch, written at most once a
  * second and at close. A restart, a lost connection or an acknowledgement
  * error publish again from there: the stream's duplicate window drops the
- * copies it already has. On each (re)connection the stream's high-water
+ * copies it already has. After a round with an acknowledgement error (a
+ * stream without a leader answers at once) the next one waits, from
+ * 100 ms doubling to 5 s, reset by the first message stored. A resolved
+ * line is published only once every line before it is acknowledged, so
+ * that no row covered by a resolved message can be stored after it, even
+ * when a leader failover stores a republished row after later ones. On each (re)connection the stream's high-water
  * mark for the feed (another daemon publishing the same feed) lets the
  * sink pass over what the stream holds already. The feed's journal
  * retention keeps every row after the acked position (sink_keep_after).
@@ -19,6 +24,7 @@
 
 #include "sink_int.h"
 
+#include "backoff.h"
 #include "line_fields.h"
 #include "log.h"
 #include "nats_pub.h"
@@ -37,6 +43,8 @@
 #define NATS_PUMP_CHUNKS 4        /* journal chunks per loop pass */
 #define NATS_SAVE_MS 1000         /* the position file, at most this often */
 #define NATS_POSITION_MAX 160     /* the position file's bytes, at most */
+#define NATS_RETRY_INITIAL_MS 100 /* after a round with an ack error */
+#define NATS_RETRY_MAX_MS 5000
 
 /* Where the sink stands in its feed's journal: every row up to seq taken,
  * and a resolved line at seq taken when its timestamp <= resolved. */
@@ -78,17 +86,24 @@ struct sink_nats {
 	enum nats_pub_state state;
 	bool need_rewind;                   /* publish again from acked once
 					       nothing is outstanding */
+	bool ack_failed;                    /* that rewind follows an ack
+					       error: it waits retry_ev */
+	bool retry_waiting;                 /* retry_ev is armed */
+	int64_t retry_step_ms;              /* backoff_next's */
 	bool skipping;                      /* passing over what hw covers */
 	struct nats_high_water hw;
 	bool gap_logged;
 	char last_why[160];                 /* why it is not ready, for status */
 	char logged_why[160];               /* the last one logged: a server
 					       down for an hour logs it once */
+	char ack_error[96];                 /* the last ack error's text */
 
 	struct event *pump_ev;
 	struct event *save_ev;
+	struct event *retry_ev;
 
 	uint64_t acked_msgs, duplicates, too_large, errors, skipped, gaps;
+	uint64_t backoffs;                  /* rounds that waited retry_ev */
 	uint64_t last_stream_seq;
 };
 
@@ -406,6 +421,14 @@ static size_t pump_chunk(struct sink_nats *n)
 			taken++;
 			continue;
 		}
+		/* A resolved line waits for every ack before it (the acks
+		 * pump again): a row republished after a failover can then
+		 * never be stored after it. */
+		if (line->kind == LINE_RESOLVED) {
+			ring_advance(n);
+			if (n->ring_count)
+				break;
+		}
 		if (publish_line(n, line))
 			break;
 		taken++;
@@ -430,6 +453,50 @@ static void check_position_in_journal(struct sink_nats *n)
 		    n->acked.seq, last_released);
 	n->acked = (struct nats_position){ 0, { 0, 0 } };
 	n->read = n->acked;
+}
+
+/*
+ * After an ack error round, wait before publishing again: a stream
+ * without a leader fails every publish at once, and republishing at once
+ * is a storm. true when the wait is over, false while it runs (its end
+ * pumps).
+ */
+static bool retry_after_backoff(struct sink_nats *n)
+{
+	struct timeval tv;
+	int64_t delay;
+
+	if (n->retry_waiting)
+		return false;
+	if (!n->ack_failed)
+		return true;
+	delay = backoff_next(&n->retry_step_ms, NATS_RETRY_INITIAL_MS,
+			     NATS_RETRY_MAX_MS, (uint64_t)random());
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+	if (event_add(n->retry_ev, &tv)) {
+		n->ack_failed = false;
+		return true; /* cannot wait: publish again now */
+	}
+	n->retry_waiting = true;
+	n->backoffs++;
+	snprintf(n->last_why, sizeof(n->last_why),
+		 "not acknowledged (%s): publishing again from seq %" PRIu64 " in %" PRId64 " ms",
+		 n->ack_error[0] ? n->ack_error : "error", n->acked.seq, delay);
+	return false;
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink_nats *n = arg;
+
+	(void)fd;
+	(void)what;
+	n->retry_waiting = false;
+	n->ack_failed = false;
+	if (n->state == NATS_PUB_READY)
+		n->last_why[0] = '\0';
+	schedule_pump(n);
 }
 
 static void rewind_to_acked(struct sink_nats *n)
@@ -463,6 +530,8 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	if (n->need_rewind) {
 		if (nats_pub_outstanding(n->pub))
 			return; /* the acks come first */
+		if (n->ack_failed && !retry_after_backoff(n))
+			return;
 		rewind_to_acked(n);
 	}
 	for (int i = 0; i < NATS_PUMP_CHUNKS; i++)
@@ -547,6 +616,7 @@ static void on_ack(struct sink_nats *n, const struct nats_pub_ack *ack)
 		/* fall through */
 	case NATS_PUB_ACK_STORED:
 		n->acked_msgs++;
+		n->retry_step_ms = 0;
 		if (ack->stream_seq > n->last_stream_seq)
 			n->last_stream_seq = ack->stream_seq;
 		e->done = true;
@@ -564,6 +634,9 @@ static void on_ack(struct sink_nats *n, const struct nats_pub_ack *ack)
 				    n->acked.seq);
 		n->errors++;
 		n->need_rewind = true;
+		n->ack_failed = true;
+		snprintf(n->ack_error, sizeof(n->ack_error), "%s",
+			 ack->error[0] ? ack->error : "not acknowledged");
 		break;
 	}
 }
@@ -724,6 +797,8 @@ static void sink_nats_free(struct sink_nats *n)
 		event_free(n->pump_ev);
 	if (n->save_ev)
 		event_free(n->save_ev);
+	if (n->retry_ev)
+		event_free(n->retry_ev);
 	free(n->ring);
 	free(n->stream);
 	free(n->subjects);
@@ -756,7 +831,8 @@ int sink_nats_open(struct sink *sink, char *errbuf, size_t errlen)
 	n->ring = calloc(n->ring_cap, sizeof(*n->ring));
 	n->pump_ev = event_new(sink->base, -1, 0, on_pump, n);
 	n->save_ev = event_new(sink->base, -1, EV_PERSIST, on_save, n);
-	if (!n->ring || !n->pump_ev || !n->save_ev ||
+	n->retry_ev = evtimer_new(sink->base, on_retry, n);
+	if (!n->ring || !n->pump_ev || !n->save_ev || !n->retry_ev ||
 	    event_add(n->save_ev, &second)) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
@@ -824,13 +900,16 @@ void sink_nats_stats(const struct sink *sink, struct sink_stats *out)
 	out->nats_duplicates = n->duplicates;
 	out->nats_too_large = n->too_large;
 	out->nats_errors = n->errors;
+	out->nats_backoffs = n->backoffs;
 	out->nats_skipped = n->skipped;
 	out->nats_gaps = n->gaps;
 	out->nats_acked_seq = n->acked.seq;
 	out->nats_stream_seq = n->last_stream_seq;
 	out->nats_connected = n->state == NATS_PUB_READY;
 	out->nats_reconnects = ps.reconnects;
-	snprintf(out->nats_state, sizeof(out->nats_state), "%s", state_name(n->state));
+	snprintf(out->nats_state, sizeof(out->nats_state), "%s",
+		 n->retry_waiting && n->state == NATS_PUB_READY ? "backoff" :
+		 state_name(n->state));
 	snprintf(out->nats_error, sizeof(out->nats_error), "%s", n->last_why);
 }
 

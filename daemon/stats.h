@@ -149,13 +149,17 @@ struct sink_stats {
 	uint64_t nats_too_large;  /* over the server's max_payload: passed over */
 	uint64_t nats_errors;     /* not acknowledged (published again), or
 				     lines that cannot be published */
+	uint64_t nats_backoffs;   /* waits before publishing again after an
+				     acknowledgement error */
 	uint64_t nats_skipped;    /* in the stream already (high-water mark) */
 	uint64_t nats_gaps;       /* rows gone from the journal unpublished */
 	uint64_t nats_acked_seq;  /* the acknowledged position (journal seq) */
 	uint64_t nats_stream_seq; /* the newest stream seq acknowledged */
 	uint64_t nats_connected;  /* 1 while publishing, else 0 */
 	uint64_t nats_reconnects; /* connections made ready after the first */
-	char nats_state[16];      /* connecting, ready, down, failed */
+	char nats_state[16];      /* connecting, ready, backoff (waiting to
+				     publish again after an ack error), down,
+				     failed */
 	char nats_error[160];     /* why it is not ready, "" = none */
 };
 

@@ -166,7 +166,7 @@ static void open_js(natsConnection **nc, jsCtx **js)
 	struct nats_settings s = settings();
 	char err[256] = "";
 
-	ck_assert_msg(nats_conn_open(&s, NULL, 5000, nc, js, err, sizeof(err)) == 0,
+	ck_assert_msg(nats_conn_open(&s, NULL, true, 5000, nc, js, err, sizeof(err)) == 0,
 		      "%s", err);
 }
 
@@ -251,7 +251,7 @@ static void expect_open_error(struct nats_settings *s, const char *want,
 	jsCtx *js = NULL;
 	char err[512] = "";
 
-	ck_assert_int_eq(nats_conn_open(s, NULL, 2000, &nc, &js, err, sizeof(err)), -1);
+	ck_assert_int_eq(nats_conn_open(s, NULL, true, 2000, &nc, &js, err, sizeof(err)), -1);
 	ck_assert_ptr_null(nc);
 	ck_assert_msg(strstr(err, want) != NULL, "want \"%s\" in \"%s\"", want, err);
 	ck_assert_msg(!strchr(err, '\n'), "two lines: %s", err);
@@ -364,7 +364,7 @@ static bool opens(struct nats_settings *s, char *err, size_t errlen)
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 
-	if (nats_conn_open(s, NULL, 2000, &nc, &js, err, errlen))
+	if (nats_conn_open(s, NULL, true, 2000, &nc, &js, err, errlen))
 		return false;
 	nats_conn_close(nc, js);
 	return true;

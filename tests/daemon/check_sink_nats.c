@@ -5,7 +5,10 @@
  * callbacks: rows go out in journal order with their subjects and
  * content-derived ids, at most max_pending at once; the acked position
  * only moves over a contiguous prefix; an ACK_ERROR publishes again from
- * it only once every outstanding ack is back; TOO_LARGE is passed over;
+ * it only once every outstanding ack is back and a backoff (100 ms
+ * doubling, reset by a stored ack) has passed, shown in the status; a
+ * resolved line goes out only once every line before it is acknowledged;
+ * TOO_LARGE is passed over;
  * a high-water mark skips what the stream holds; the position file is
  * written and resumed from; a position below the first row kept is a gap;
  * retention is held back to the acked position.
@@ -304,6 +307,26 @@ static void deliver_acks(void)
 	run_loop();
 }
 
+/* Run the loop for ms (timers included). */
+static void run_for_ms(int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(fx.base, &tv);
+	event_base_dispatch(fx.base);
+}
+
+/* Fail every outstanding message; 1 when there was any. */
+static int fail_outstanding(void)
+{
+	if (fake->nacked == fake->nsent)
+		return 0;
+	while (fake->nacked < fake->nsent)
+		ack_next(NATS_PUB_ACK_ERROR);
+	deliver_acks();
+	return 1;
+}
+
 static void ack_all_stored(void)
 {
 	while (fake->nacked < fake->nsent) {
@@ -407,11 +430,75 @@ START_TEST(test_error_waits_then_republishes)
 	ack_next(NATS_PUB_ACK_STORED);     /* row 3 */
 	ack_next(NATS_PUB_ACK_STORED);     /* row 4 */
 	deliver_acks();
+	/* Not at once: after the backoff's first step (at most 100 ms). */
+	ck_assert_uint_eq(fake->nsent, 4);
+	ck_assert_str_eq(stats().nats_state, "backoff");
+	ck_assert_msg(strstr(stats().nats_error, "publishing again from seq 1") != NULL,
+		      "%s", stats().nats_error);
+	run_for_ms(150);
+	ck_assert_str_eq(stats().nats_state, "ready");
+	ck_assert_str_eq(stats().nats_error, "");
 	/* Now from the acked position: row 2 again. */
 	ck_assert_uint_ge(fake->nsent, 5);
 	ck_assert_uint_eq(fake->sent[4].seq, 2);
 	ck_assert(!fake->sent[4].resolved);
 	ck_assert_uint_eq(stats().nats_errors, 1);
+	ack_all_stored();
+	ck_assert_uint_eq(stats().nats_acked_seq, NROWS);
+}
+END_TEST
+
+/* A stream without a leader fails every publish at once: 600 ms of it
+ * gives a few rounds (waits of 50-100, 100-200, 200-400 ms), not a
+ * storm; the first stored ack brings the wait back to its start. */
+START_TEST(test_ack_errors_back_off)
+{
+	size_t rounds = 0, sent_before;
+
+	open_sink();
+	ready(NULL);
+	for (int ms = 0; ms < 600; ms += 5) {
+		rounds += (size_t)fail_outstanding();
+		ck_assert_uint_lt(fake->nsent, MAX_MSGS - 8);
+		run_for_ms(5);
+	}
+	ck_assert_msg(rounds >= 2 && rounds <= 5, "%zu rounds in 600 ms", rounds);
+	ck_assert_uint_eq(stats().nats_backoffs, rounds);
+	ck_assert_uint_eq(stats().nats_acked_seq, 0);
+	/* The next round stores: the wait after the next error is short. */
+	run_for_ms(1000);
+	ck_assert_uint_gt(fake->nsent, fake->nacked);
+	ack_next(NATS_PUB_ACK_STORED);    /* row 1 */
+	while (fake->nacked < fake->nsent)
+		ack_next(NATS_PUB_ACK_ERROR);
+	deliver_acks();
+	sent_before = fake->nsent;
+	run_for_ms(150);
+	ck_assert_uint_gt(fake->nsent, sent_before);
+	ck_assert_uint_eq(fake->sent[sent_before].seq, 2);
+	ack_all_stored();
+	ck_assert_uint_eq(stats().nats_acked_seq, NROWS);
+}
+END_TEST
+
+/* With room for more, the resolved line after row 4 still waits for the
+ * acks of rows 1-4. */
+START_TEST(test_resolved_waits_for_acks)
+{
+	fx.cfg.nats_max_pending = 8;
+	open_sink();
+	ready(NULL);
+	ck_assert_uint_eq(fake->nsent, 4);
+	ack_next(NATS_PUB_ACK_STORED);
+	ack_next(NATS_PUB_ACK_STORED);
+	ack_next(NATS_PUB_ACK_DUPLICATE);
+	deliver_acks();
+	ck_assert_uint_eq(fake->nsent, 4);
+	ack_next(NATS_PUB_ACK_STORED);
+	deliver_acks();
+	ck_assert_uint_eq(fake->nsent, NROWS + 1);
+	ck_assert(fake->sent[4].resolved);
+	ck_assert_uint_eq(fake->sent[5].seq, 5);
 	ack_all_stored();
 	ck_assert_uint_eq(stats().nats_acked_seq, NROWS);
 }
@@ -514,6 +601,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_order_window_and_names);
 	tcase_add_test(tc, test_error_waits_then_republishes);
+	tcase_add_test(tc, test_ack_errors_back_off);
+	tcase_add_test(tc, test_resolved_waits_for_acks);
 	tcase_add_test(tc, test_too_large_passed_over);
 	tcase_add_test(tc, test_high_water_skips);
 	tcase_add_test(tc, test_resumes_from_position);

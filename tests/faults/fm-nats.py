@@ -2,7 +2,7 @@
 """fm-nats.py: the NATS fault variant's reading of a JetStream stream, as
 tests/nats/nats-consume recorded it, for the ordered verdict.
 
-usage: fm-nats.py convert RECORDING OUT PREFIX FEED TABLE IDENTITY
+usage: fm-nats.py convert [--strict-order] RECORDING OUT PREFIX FEED TABLE IDENTITY
        fm-nats.py doctor RECORDING OUTDIR
 
 convert: RECORDING holds nats-consume's lines ({"stream_seq":N,
@@ -20,6 +20,16 @@ exit 1:
     daemons publishing the feed write one id per row;
   - Crdb-Type row or resolved, and on rows Crdb-Seq, Crdb-Updated and
     Crdb-Table equal to the payload's seq, updated and table.
+The order the stream keeps (doc/nats.md): no row is stored after a
+resolved message whose timestamp covers it (updated <= resolved), else
+exit 1 (row-after-resolved=N); between two resolved messages the rows are
+the interval's, in the order the publishers got them stored, which a
+leader failover can break (a failed publish stored again after later
+ones). So the rows of each resolved interval are put in commit order
+(updated, then the publisher's seq, group_end last) and counted when
+that moved them (reordered-in-interval=N rows in intervals-reordered=M),
+not an error; with --strict-order they are left in stream order and the
+verdict's order check is the stream's own.
 OUT gets the stream as recorder.py would have received it from one
 ordered feed ("<stream_seq> <line>" lines), for fm-check.py --ordered: the
 row lines in stream order, their seq renumbered 1..N along the stream
@@ -36,6 +46,12 @@ publisher ran ahead of the other): counted, not an error. Prints one
 
 doctor: spoiled copies of RECORDING in OUTDIR, around its 100th row
 message R, each of which convert + the verdict must reject or account for:
+  after-resolved R stored after the first resolved message that covers it:
+                 row-after-resolved=1;
+  interval-swap  from R on, the first row followed by a row of a later
+                 transaction in the same resolved interval: the two
+                 exchanged: reordered-in-interval=2,
+                 accepted (rejected with --strict-order);
   stored-twice   R stored a second time right after itself (a new
                  stream_seq, later ones shifted): a duplicate;
   missing        R never stored: one row lost;
@@ -107,11 +123,19 @@ def messages(path):
                 continue
 
 
-def convert(recording, out_path, prefix, feed, table, identity):
+def interval_key(ev):
+    """Commit order within a resolved interval: a transaction's rows share
+    updated, and its group_end row is its last."""
+    return (hlc(ev["updated"]), bool(ev.get("group_end")), ev.get("seq") or 0)
+
+
+def convert(recording, out_path, prefix, feed, table, identity, strict_order=False):
     row_subject = "%s.%s.%s" % (prefix, token(feed), token(table))
     resolved_subject = "%s.%s._resolved" % (prefix, token(feed))
     total = redelivered = rows = kept_resolved = lower_resolved = 0
-    resolved_after_later = 0
+    resolved_after_later = row_after_resolved = 0
+    reordered = intervals_reordered = 0
+    interval = []            # (stream_seq, row line) since the last kept resolved
     bad = {"bad-subject": 0, "bad-msg-id": 0, "bad-headers": 0, "bad-payload": 0}
     examples = []
     row_updated = []         # updated of each row line so far, in stream order
@@ -134,7 +158,21 @@ def convert(recording, out_path, prefix, feed, table, identity):
     # The stream's sequence has no holes (a limits stream nothing was
     # deleted from): a missing one is a message the consumer never printed.
     unread = (max(by_seq) - len(by_seq)) if by_seq else 0
-    with open(out_path, "w") as out:
+    out = open(out_path, "w")
+
+    def flush_interval():
+        nonlocal rows, reordered, intervals_reordered
+        order = list(interval) if strict_order else sorted(interval, key=lambda t: interval_key(t[1]))
+        moved = sum(1 for a, b in zip(interval, order) if a is not b)
+        if moved:
+            reordered += moved
+            intervals_reordered += 1
+        for sseq, (_, ev) in zip([t[0] for t in interval], order):
+            rows += 1
+            ev["seq"] = rows
+            out.write("%d %s\n" % (sseq, json.dumps(ev, separators=(",", ":"))))
+        interval.clear()
+    with out:
         for sseq in sorted(by_seq):
             m = by_seq[sseq]
             headers = m.get("headers") or {}
@@ -163,12 +201,14 @@ def convert(recording, out_path, prefix, feed, table, identity):
                         or header(headers, "Crdb-Table") != ev.get("table")):
                     bad["bad-headers"] += 1
                     examples.append("stream_seq %s: row headers %s" % (sseq, headers))
-                rows += 1
                 upd = hlc(ev["updated"])
+                if highest is not None and upd <= highest:
+                    row_after_resolved += 1
+                    examples.append("stream_seq %s: a row at %s stored after the resolved "
+                                    "timestamp %s that covers it" % (sseq, ev["updated"], highest))
                 row_updated.append(upd)
                 newest_row = upd if newest_row is None else max(newest_row, upd)
-                ev["seq"] = rows
-                out.write("%d %s\n" % (sseq, json.dumps(ev, separators=(",", ":"))))
+                interval.append((sseq, ev))
             elif kind == "resolved":
                 if m.get("subject") != resolved_subject:
                     bad["bad-subject"] += 1
@@ -181,6 +221,7 @@ def convert(recording, out_path, prefix, feed, table, identity):
                 if highest is not None and r <= highest:
                     lower_resolved += 1
                     continue
+                flush_interval()
                 highest = r
                 kept_resolved += 1
                 covered = sum(1 for u in row_updated if u <= r)
@@ -191,13 +232,16 @@ def convert(recording, out_path, prefix, feed, table, identity):
             else:
                 bad["bad-payload"] += 1
                 examples.append("stream_seq %s: a %r line" % (sseq, kind))
+        flush_interval()
     print("nats: messages=%d redelivered=%d stored=%d unread=%d rows=%d resolved=%d "
-          "resolved-lower-ignored=%d resolved-after-later-rows=%d %s"
+          "resolved-lower-ignored=%d resolved-after-later-rows=%d row-after-resolved=%d "
+          "reordered-in-interval=%d intervals-reordered=%d %s"
           % (total, redelivered, len(by_seq), unread, rows, kept_resolved, lower_resolved,
-             resolved_after_later, " ".join("%s=%d" % kv for kv in bad.items())))
+             resolved_after_later, row_after_resolved, reordered, intervals_reordered,
+             " ".join("%s=%d" % kv for kv in bad.items())))
     for e in examples[:10]:
         print("  " + e, file=sys.stderr)
-    return 1 if any(bad.values()) or unread or not rows else 0
+    return 1 if any(bad.values()) or unread or row_after_resolved or not rows else 0
 
 
 def doctor(recording, outdir):
@@ -207,6 +251,8 @@ def doctor(recording, outdir):
             return json.loads(json.loads(line)["payload"]).get("type") == "row"
         except (ValueError, KeyError, AttributeError):
             return False
+    def payload(line):
+        return json.loads(json.loads(line)["payload"])
     rows = [i for i, l in enumerate(lines) if is_row(l)]
     if len(rows) < 200:
         print("fm-nats doctor: only %d row messages in %s" % (len(rows), recording),
@@ -231,10 +277,43 @@ def doctor(recording, outdir):
     write("bad-msg-id", lines[:r] + [json.dumps(spoiled) + "\n"] + lines[r + 1:])
     spoiled = dict(msg, subject=msg["subject"] + "x")
     write("bad-subject", lines[:r] + [json.dumps(spoiled) + "\n"] + lines[r + 1:])
+    # R's content moved after the first resolved message covering it, the
+    # messages between shifted up one stream_seq.
+    upd = hlc(payload(lines[r])["updated"])
+    cover = next((i for i in range(r + 1, len(lines)) if not is_row(lines[i])
+                  and hlc(payload(lines[i]).get("resolved", "0")) >= upd), None)
+    if cover is None:
+        print("fm-nats doctor: no resolved message after row message %d" % r, file=sys.stderr)
+        return 1
+    seq_of = [json.loads(l)["stream_seq"] for l in lines]
+
+    def at_seq(i, sseq):
+        m = json.loads(lines[i])
+        m["stream_seq"] = sseq
+        return json.dumps(m) + "\n"
+    moved = [at_seq(i, seq_of[i - 1]) for i in range(r + 1, cover + 1)] + [at_seq(r, seq_of[cover])]
+    write("after-resolved", lines[:r] + moved + lines[cover + 1:])
+    # R and the next row of another transaction, both before the next
+    # resolved message, exchanged.
+    def next_other(i):
+        u = hlc(payload(lines[i])["updated"])
+        return next((j for j in range(i + 1, len(lines)) if not is_row(lines[j])
+                     or hlc(payload(lines[j])["updated"]) != u), None)
+    pair = next(((i, j) for i in rows[99:] for j in [next_other(i)]
+                 if j is not None and is_row(lines[j])), None)
+    if pair is None:
+        print("fm-nats doctor: no two transactions in one resolved interval", file=sys.stderr)
+        return 1
+    a, b = pair
+    swapped = list(lines)
+    swapped[a], swapped[b] = at_seq(b, seq_of[a]), at_seq(a, seq_of[b])
+    write("interval-swap", swapped)
     return 0
 
 
 def main():
+    if sys.argv[1:2] == ["convert"] and sys.argv[2:3] == ["--strict-order"] and len(sys.argv) == 9:
+        return convert(*sys.argv[3:9], strict_order=True)
     if sys.argv[1:2] == ["convert"] and len(sys.argv) == 8:
         return convert(*sys.argv[2:8])
     if sys.argv[1:2] == ["doctor"] and len(sys.argv) == 4:
