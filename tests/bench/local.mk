@@ -13,10 +13,11 @@
 # The programs are EXTRA_PROGRAMS: built only for `make bench`.
 BENCH_PROGS = tests/bench/bench_reader tests/bench/bench_sub \
 	tests/bench/bench_load tests/bench/bench_encode \
-	tests/bench/bench_webhook_post tests/bench/bench_webhook_sink
+	tests/bench/bench_webhook_post tests/bench/bench_webhook_sink \
+	tests/bench/bench_fanout
 EXTRA_PROGRAMS = tests/bench/bench_reader tests/bench/bench_sub \
 	tests/bench/bench_load tests/bench/bench_webhook_post \
-	tests/bench/bench_webhook_sink
+	tests/bench/bench_webhook_sink tests/bench/bench_fanout
 CLEANFILES += $(BENCH_PROGS) tests/bench/firehose-shim.la
 
 # bench_encode --verify is also a test: the fast encoder and the direct
@@ -31,6 +32,11 @@ tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_reader_LDADD = $(LIBPQ_LIBS)
 
 tests_bench_bench_sub_SOURCES = tests/bench/bench_sub.c
+
+# The fan-out limit: the firehose to K Unix sockets, batched writes.
+tests_bench_bench_fanout_SOURCES = tests/bench/bench_fanout.c
+tests_bench_bench_fanout_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_bench_bench_fanout_LDADD = $(LIBPQ_LIBS)
 
 tests_bench_bench_load_SOURCES = tests/bench/bench_load.c
 tests_bench_bench_load_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
