@@ -36,3 +36,31 @@ plot for [r in rates] results.'/latency-'.r.'.dat' using 1:2 with lines lw 2 \
          title "commit -> subscriber, ".r."/s", \
      for [r in rates] results.'/latency-'.r.'.dat' using 1:4 with lines dt 2 lw 2 \
          title "added by crdbfeedd, ".r."/s"
+
+set output results.'/fanout.'.fmt
+set title "Fan-out: crdbfeedd against the fan-out limit (median, min-max)"
+set xlabel "Unix-socket subscribers"
+set ylabel "events per second (at the subscribers)"
+unset logscale
+set logscale x 2
+set xrange [0.7:100]
+set yrange [0:*]
+set format y "%.1s%c"
+set key outside bottom center horizontal
+plot results.'/fanout.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title "crdbfeedd", \
+     results.'/fanout.dat' using 1:5:6:7 with yerrorlines lw 2 pt 5 dt 2 \
+         title "fan-out limit (bench_fanout)"
+
+set output results.'/cpu.'.fmt
+set title "CPU time per event of the process that reads the feed, by case"
+set xlabel ""
+set ylabel "µs per event (user + system)"
+unset logscale
+set xrange [*:*]
+set yrange [0:*]
+set format y "%g"
+set style fill solid 0.6 border -1
+set boxwidth 0.7
+set xtics rotate by -40 left
+unset key
+plot results.'/cpu.dat' using 0:2:xtic(1) with boxes
