@@ -33,12 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+#include "bench_firehose.h"
 
 #define FLUSH_BYTES (64 * 1024)
 #define LINE_MAX_BYTES (192 * 1024)
@@ -58,16 +59,6 @@ struct fanout {
 	size_t used;
 	uint64_t bytes, flushes;
 };
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return 0;
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 static int listen_socket(const char *path)
 {
@@ -233,16 +224,9 @@ int main(int argc, char **argv)
 		return 1;
 	close(lfd);
 
-	pg = PQconnectdb(dsn);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "bench_fanout: %s", PQerrorMessage(pg));
+	pg = firehose_start(dsn, sql, "bench_fanout");
+	if (!pg)
 		return 1;
-	}
-	if (!PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 1) ||
-	    !PQsetSingleRowMode(pg)) {
-		fprintf(stderr, "bench_fanout: %s", PQerrorMessage(pg));
-		return 1;
-	}
 	for (;;) {
 		ExecStatusType st;
 
@@ -283,7 +267,7 @@ int main(int argc, char **argv)
 	}
 	printf("{\"rows\":%" PRIu64 ",\"resolved\":%" PRIu64 ",\"bytes\":%" PRIu64
 	       ",\"flushes\":%" PRIu64 ",\"cpu_s\":%.3f}\n", rows, resolved, f.bytes,
-	       f.flushes, cpu_seconds());
+	       f.flushes, process_cpu_seconds());
 	fflush(stdout);
 	for (int i = 0; i < f.nclients; i++)
 		close(f.clients[i]);

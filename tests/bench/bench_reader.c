@@ -21,11 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+#include "bench_firehose.h"
 
 struct stamp {
 	uint64_t key;
@@ -38,16 +39,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return 0;
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /* The n of a key "[n]" (binary bytea: the raw JSON text); 0 if none. */
@@ -100,16 +91,9 @@ int main(int argc, char **argv)
 	/* A stalled feed must not hang the benchmark: SIGALRM ends us. */
 	alarm(timeout);
 
-	pg = PQconnectdb(dsn);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "bench_reader: %s", PQerrorMessage(pg));
+	pg = firehose_start(dsn, sql, "bench_reader");
+	if (!pg)
 		return 1;
-	}
-	if (!PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 1) ||
-	    !PQsetSingleRowMode(pg)) {
-		fprintf(stderr, "bench_reader: %s", PQerrorMessage(pg));
-		return 1;
-	}
 	while ((res = PQgetResult(pg))) {
 		ExecStatusType st = PQresultStatus(res);
 
@@ -173,7 +157,7 @@ int main(int argc, char **argv)
 
 		printf("{\"rows\":%" PRIu64 ",\"resolved\":%" PRIu64 ",\"seconds\":%.6f,"
 		       "\"events_per_s\":%.1f,\"cpu_s\":%.3f}\n", rows, resolved, secs,
-		       secs > 0 ? (double)(rows - 1) / secs : 0, cpu_seconds());
+		       secs > 0 ? (double)(rows - 1) / secs : 0, process_cpu_seconds());
 	}
 	/* Ending an endless feed: closing the connection stops it (§2). */
 	PQfinish(pg);

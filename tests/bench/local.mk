@@ -27,14 +27,16 @@ check_PROGRAMS += tests/bench/bench_encode
 TESTS += tests/bench/check-direct.sh
 dist_check_SCRIPTS += tests/bench/check-direct.sh
 
-tests_bench_bench_reader_SOURCES = tests/bench/bench_reader.c
+tests_bench_bench_reader_SOURCES = tests/bench/bench_reader.c \
+	tests/bench/bench_firehose.c tests/bench/bench_firehose.h
 tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_reader_LDADD = $(LIBPQ_LIBS)
 
 tests_bench_bench_sub_SOURCES = tests/bench/bench_sub.c
 
 # The fan-out limit: the firehose to K Unix sockets, batched writes.
-tests_bench_bench_fanout_SOURCES = tests/bench/bench_fanout.c
+tests_bench_bench_fanout_SOURCES = tests/bench/bench_fanout.c \
+	tests/bench/bench_firehose.c tests/bench/bench_firehose.h
 tests_bench_bench_fanout_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_bench_bench_fanout_LDADD = $(LIBPQ_LIBS)
 
