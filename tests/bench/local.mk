@@ -1,7 +1,9 @@
 # tests/bench/local.mk: make bench, the benchmark harness (never part of make check).
 #
 # `make bench` runs tests/bench/bench.py inside crdbsim-env: throughput
-# against the limit and the Python alternative, fan-out, latency, memory and
+# against the limit and the Python alternative, fan-out against the fan-out
+# limit (bench_fanout; alone with BENCH_CASES=fanout), latency (alone with
+# BENCH_CASES=latency), checkpoint and epoll_ctl counts (strace), memory and
 # callgrind instruction counts, ordered delivery against stream, replay
 # from the journal and the latency ordered delivery adds after a resolved
 # timestamp, a job feed's HTTPS endpoint against a minimal HTTPS sink
