@@ -86,6 +86,9 @@ struct nats_pub {
 	bool loop_woken;           /* the eventfd was written and on_wake has
 				      not yet begun: no need to write again */
 	struct pub_list queue, inflight;
+	struct pub_item *spent;    /* acked items, freed by the loop that
+				      allocated them: a free on the client's
+				      thread contends for the loop's arena */
 	struct nats_pub_ack *acks; /* ring of max_pending */
 	size_t acks_head, acks_n;
 	uint64_t acks_pushed, acks_taken;
@@ -183,7 +186,7 @@ static void wake_loop(struct nats_pub *p)
 		(void)0;
 }
 
-/* Queue an ack for the loop and free the item (mu held). */
+/* Queue an ack for the loop and the item for freeing (mu held). */
 static void push_ack(struct nats_pub *p, struct pub_item *it,
 		     enum nats_pub_result result, uint64_t stream_seq,
 		     const char *why)
@@ -216,7 +219,8 @@ static void push_ack(struct nats_pub *p, struct pub_item *it,
 	if (result == NATS_PUB_ACK_STORED || result == NATS_PUB_ACK_DUPLICATE)
 		if (stream_seq > p->stats.last_stream_seq)
 			p->stats.last_stream_seq = stream_seq;
-	free(it);
+	it->next = p->spent;
+	p->spent = it;
 	wake_loop(p);
 }
 
@@ -736,6 +740,16 @@ fail_mem:
 	return NULL;
 }
 
+static void free_items(struct pub_item *it)
+{
+	while (it) {
+		struct pub_item *next = it->next;
+
+		free(it);
+		it = next;
+	}
+}
+
 void nats_pub_close(struct nats_pub *p)
 {
 	struct pub_link **lp, *gone = NULL;
@@ -768,6 +782,7 @@ void nats_pub_close(struct nats_pub *p)
 		list_remove(&p->inflight, it);
 		free(it);
 	}
+	free_items(p->spent);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mu);
 	event_free(p->wake);
@@ -830,9 +845,12 @@ int nats_pub_submit(struct nats_pub *p, const struct nats_pub_msg *m,
 size_t nats_pub_take_acks(struct nats_pub *p, struct nats_pub_ack *out,
 			  size_t max)
 {
+	struct pub_item *spent;
 	size_t n = 0;
 
 	pthread_mutex_lock(&p->mu);
+	spent = p->spent;
+	p->spent = NULL;
 	while (n < max && p->acks_n && p->acks_taken < p->ack_limit) {
 		out[n++] = p->acks[p->acks_head];
 		p->acks_head = (p->acks_head + 1) % p->cfg.max_pending;
@@ -841,6 +859,7 @@ size_t nats_pub_take_acks(struct nats_pub *p, struct nats_pub_ack *out,
 		p->outstanding--;
 	}
 	pthread_mutex_unlock(&p->mu);
+	free_items(spent);
 	return n;
 }
 
