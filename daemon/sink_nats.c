@@ -41,6 +41,10 @@
 
 #define NATS_ACK_BATCH 256        /* acknowledgements taken at once */
 #define NATS_PUMP_CHUNKS 4        /* journal chunks per loop pass */
+#define NATS_PUMP_MIN_FREE REPLAY_CHUNK_MAX /* with messages in flight,
+					       read the journal once this
+					       many can be submitted (or a
+					       quarter of nats_max_pending) */
 #define NATS_SAVE_MS 1000         /* the position file, at most this often */
 #define NATS_POSITION_MAX 160     /* the position file's bytes, at most */
 #define NATS_RETRY_INITIAL_MS 100 /* after a round with an ack error */
@@ -75,6 +79,7 @@ struct sink_nats {
 
 	struct nats_inflight *ring;
 	size_t ring_cap, ring_head, ring_count;
+	size_t max_pending;                 /* the publisher's */
 	uint64_t head_tag;                  /* the tag of ring[ring_head] */
 
 	struct nats_position acked;         /* the contiguous acknowledged */
@@ -378,6 +383,37 @@ static void check_gap(struct sink_nats *n, uint64_t first_kept)
 	n->acked = n->read;
 }
 
+/*
+ * Lines to read from the journal now: no more than the publisher can take
+ * (a line read and not submitted is decoded again by the next chunk), and
+ * while messages are in flight nothing until a good share of the window is
+ * free, so that a steady stream of acks reads the journal in full chunks
+ * rather than a few lines per ack. 0: wait for acks.
+ */
+static size_t chunk_size(const struct sink_nats *n)
+{
+	size_t room = n->ring_cap - n->ring_count;
+	size_t outstanding = nats_pub_outstanding(n->pub);
+	size_t free_slots = n->max_pending > outstanding
+				    ? n->max_pending - outstanding : 0;
+	size_t batch = n->max_pending / 4 < NATS_PUMP_MIN_FREE
+			       ? n->max_pending / 4 : NATS_PUMP_MIN_FREE;
+	size_t cap;
+
+	if (!free_slots || (outstanding && free_slots < batch))
+		return 0;
+	/* One more than the free slots: a chunk re-reads the line at the
+	 * position. */
+	cap = free_slots + 1;
+	if (cap < REPLAY_CHUNK_MIN)
+		cap = REPLAY_CHUNK_MIN;
+	if (cap > REPLAY_CHUNK_MAX)
+		cap = REPLAY_CHUNK_MAX;
+	if (cap > room)
+		cap = room;
+	return cap < REPLAY_CHUNK_MIN ? 0 : cap;
+}
+
 /* Read one chunk and publish it. Returns lines taken (0: caught up, full
  * or not ready). */
 static size_t pump_chunk(struct sink_nats *n)
@@ -385,14 +421,14 @@ static size_t pump_chunk(struct sink_nats *n)
 	struct sink *sink = n->sink;
 	struct line *lines[REPLAY_CHUNK_MAX];
 	struct nats_chunk chunk = { lines, 0, 0 };
-	size_t room = n->ring_cap - n->ring_count, taken = 0, i;
+	size_t taken = 0, i;
 	uint64_t first_kept = 1, last_released = 0; /* last_released unused */
 	char errbuf[256];
 	int rc;
 
-	if (room < REPLAY_CHUNK_MIN)
+	chunk.cap = chunk_size(n);
+	if (!chunk.cap)
 		return 0;
-	chunk.cap = room < REPLAY_CHUNK_MAX ? room : REPLAY_CHUNK_MAX;
 	sink->owner.replay_bounds(sink->owner.arg, &first_kept, &last_released);
 	check_gap(n, first_kept);
 	rc = sink->owner.replay_read(sink->owner.arg,
@@ -828,6 +864,7 @@ int sink_nats_open(struct sink *sink, char *errbuf, size_t errlen)
 	}
 	/* Room for the unacknowledged and a chunk passed over. */
 	n->ring_cap = (size_t)cfg->nats_max_pending + REPLAY_CHUNK_MAX;
+	n->max_pending = (size_t)cfg->nats_max_pending;
 	n->ring = calloc(n->ring_cap, sizeof(*n->ring));
 	n->pump_ev = event_new(sink->base, -1, 0, on_pump, n);
 	n->save_ev = event_new(sink->base, -1, EV_PERSIST, on_save, n);

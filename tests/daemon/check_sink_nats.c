@@ -11,7 +11,9 @@
  * TOO_LARGE is passed over;
  * a high-water mark skips what the stream holds; the position file is
  * written and resumed from; a position below the first row kept is a gap;
- * retention is held back to the acked position.
+ * retention is held back to the acked position; with the window full,
+ * the journal is read again only once a quarter of it is free, and never
+ * more lines than can be submitted.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -33,6 +35,7 @@
 
 #define MAX_MSGS 256
 #define NROWS 10
+#define JOURNAL_MAX 64
 
 /* ---- the fake publisher ---------------------------------------------------- */
 
@@ -133,9 +136,10 @@ struct fx {
 	char dir[64];
 	struct sink_config cfg;
 	struct sink *sink;
-	struct line *journal[NROWS + 1];
+	struct line *journal[JOURNAL_MAX];
 	size_t njournal;
 	uint64_t first_kept;
+	size_t lines_read;     /* handed out by owner_read, ever */
 };
 
 static struct fx fx;
@@ -187,6 +191,7 @@ static int owner_read(void *arg, uint64_t after, size_t max,
 		fn(line_ref(line), fnarg);
 		n++;
 	}
+	fx.lines_read += n;
 	return (int)n;
 }
 
@@ -194,7 +199,7 @@ static void owner_bounds(void *arg, uint64_t *first_kept, uint64_t *last_release
 {
 	(void)arg;
 	*first_kept = fx.first_kept;
-	*last_released = NROWS;
+	*last_released = fx.journal[fx.njournal - 1]->seq;
 }
 
 static uint32_t owner_epoch(void *arg)
@@ -504,6 +509,47 @@ START_TEST(test_resolved_waits_for_acks)
 }
 END_TEST
 
+/* Rows 1..count only, no resolved line. */
+static void journal_of_rows(uint64_t count)
+{
+	ck_assert_uint_le(count, JOURNAL_MAX);
+	for (size_t i = 0; i < fx.njournal; i++)
+		line_unref(fx.journal[i]);
+	fx.njournal = 0;
+	for (uint64_t seq = 1; seq <= count; seq++)
+		fx.journal[fx.njournal++] = make_row(seq);
+}
+
+START_TEST(test_full_window_reads_in_shares)
+{
+	journal_of_rows(40);
+	fx.cfg.nats_max_pending = 16;
+	open_sink();
+	ready(NULL);
+	ck_assert_uint_eq(fake->nsent, 16);
+	/* The window's worth and the row at the position, nothing that
+	 * would be read again. */
+	ck_assert_uint_eq(fx.lines_read, 17);
+	/* Under a quarter of the window free: no journal read. */
+	for (int i = 0; i < 3; i++)
+		ack_next(NATS_PUB_ACK_STORED);
+	deliver_acks();
+	ck_assert_uint_eq(fake->nsent, 16);
+	ck_assert_uint_eq(fx.lines_read, 17);
+	/* A quarter free: one chunk of the free slots and the position's
+	 * row. */
+	ack_next(NATS_PUB_ACK_STORED);
+	deliver_acks();
+	ck_assert_uint_eq(fake->nsent, 20);
+	ck_assert_uint_eq(fx.lines_read, 22);
+	ack_all_stored();
+	ck_assert_uint_eq(fake->nsent, 40);
+	ck_assert_uint_eq(stats().nats_acked_seq, 40);
+	for (size_t i = 0; i < fake->nsent; i++)
+		ck_assert_uint_eq(fake->sent[i].seq, i + 1);
+}
+END_TEST
+
 START_TEST(test_too_large_passed_over)
 {
 	open_sink();
@@ -603,6 +649,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_error_waits_then_republishes);
 	tcase_add_test(tc, test_ack_errors_back_off);
 	tcase_add_test(tc, test_resolved_waits_for_acks);
+	tcase_add_test(tc, test_full_window_reads_in_shares);
 	tcase_add_test(tc, test_too_large_passed_over);
 	tcase_add_test(tc, test_high_water_skips);
 	tcase_add_test(tc, test_resumes_from_position);
