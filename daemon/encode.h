@@ -27,10 +27,13 @@ enum line_kind {
 	LINE_NOTIFY    /* a notification, for a subscriber of channels */
 };
 
+struct line_slab;
+
 /*
  * One encoded line and what filters need to know about it. The bytes end
- * with '\n'. Allocated once (header, bytes and table name together) and
- * freed when the last reference goes.
+ * with '\n'. Carved from a slab shared with the lines made before and after
+ * it (line_arena.h: consecutive lines' bytes are adjacent), released when
+ * the last reference goes.
  */
 struct line {
 	unsigned refs;
@@ -45,7 +48,8 @@ struct line {
 	const char *table;   /* LINE_ROW: the event's table; LINE_NOTIFY:
 				its channel; else NULL */
 	size_t len;
-	char data[];         /* len bytes, then the table name */
+	char *data;          /* len bytes */
+	struct line_slab *slab; /* where it was carved; NULL: its own allocation */
 };
 
 struct line *line_ref(struct line *line);

@@ -14,6 +14,7 @@
 #include "encode_out.h"
 
 #include "crdb_scan.h"
+#include "line_arena.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,21 +73,11 @@ struct line *out_line(const struct out *o, crdb_op op, const char *table,
 {
 	struct line *line;
 
-	if (o->failed || table_len > SIZE_MAX - sizeof(*line) - o->len - 1)
+	if (o->failed)
 		return NULL;
-	line = malloc(sizeof(*line) + o->len + table_len + 1);
-	if (!line)
-		return NULL;
-	memcpy(line->data, o->p, o->len);
-	line->len = o->len;
-	line->refs = 1;
-	line->kind = LINE_ROW;
-	line->op = op;
-	line->seq = 0;
-	line->updated = (crdb_hlc){ 0, 0 };
-	memcpy(line->data + o->len, table, table_len);
-	line->data[o->len + table_len] = '\0';
-	line->table = line->data + o->len;
+	line = line_arena_new(LINE_ROW, op, table, table_len, o->len);
+	if (line)
+		memcpy(line->data, o->p, o->len);
 	return line;
 }
 

@@ -23,6 +23,7 @@
 #include "encode.h"
 
 #include "channel.h"
+#include "line_arena.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -39,7 +40,7 @@ struct line *line_ref(struct line *line)
 void line_unref(struct line *line)
 {
 	if (line && --line->refs == 0)
-		free(line);
+		line_arena_free(line);
 }
 
 /*
@@ -87,7 +88,6 @@ static size_t dump_flags(const json_t *obj)
 static struct line *line_from_json(enum line_kind kind, json_t *obj,
 				   const char *table)
 {
-	size_t table_len = table ? strlen(table) + 1 : 0;
 	struct line *line = NULL;
 	size_t need, flags;
 
@@ -97,28 +97,16 @@ static struct line *line_from_json(enum line_kind kind, json_t *obj,
 	need = json_dumpb(obj, NULL, 0, flags);
 	if (need == 0)
 		goto out;
-	line = malloc(sizeof(*line) + need + 1 + table_len);
+	line = line_arena_new(kind, CRDB_OP_UNKNOWN, table,
+			      table ? strlen(table) : 0, need + 1);
 	if (!line)
 		goto out;
 	if (json_dumpb(obj, line->data, need, flags) != need) {
-		free(line);
+		line_unref(line);
 		line = NULL;
 		goto out;
 	}
 	line->data[need] = '\n';
-	line->len = need + 1;
-	line->refs = 1;
-	line->kind = kind;
-	line->op = CRDB_OP_UNKNOWN;
-	line->seq = 0;
-	line->updated = (crdb_hlc){ 0, 0 };
-	line->table = NULL;
-	if (table) {
-		char *copy = line->data + line->len;
-
-		memcpy(copy, table, table_len);
-		line->table = copy;
-	}
 out:
 	json_decref(obj);
 	return line;
@@ -297,7 +285,6 @@ struct line *line_new_row_json(const char *feed, const crdb_event *ev,
 			       bool diff, char *errbuf, size_t errlen)
 {
 	const char *table = ev->table ? ev->table : "";
-	size_t table_len = strlen(table) + 1;
 	struct ref r = { .flags = row_flags(ev, diff) };
 	struct line *line = NULL;
 
@@ -336,19 +323,10 @@ struct line *line_new_row_json(const char *feed, const crdb_event *ev,
 	if (ev->has_mvcc)
 		ref_hlc(&r, "mvcc_timestamp", ev->mvcc_timestamp);
 	ref_lit(&r, "}\n");
-	if (!r.failed && r.len <= SIZE_MAX - sizeof(*line) - table_len)
-		line = malloc(sizeof(*line) + r.len + table_len);
-	if (line) {
+	if (!r.failed)
+		line = line_arena_new(LINE_ROW, ev->op, table, strlen(table), r.len);
+	if (line)
 		memcpy(line->data, r.p, r.len);
-		line->len = r.len;
-		line->refs = 1;
-		line->kind = LINE_ROW;
-		line->op = ev->op;
-		line->seq = 0;
-		line->updated = (crdb_hlc){ 0, 0 };
-		memcpy(line->data + r.len, table, table_len);
-		line->table = line->data + r.len;
-	}
 	free(r.p);
 	if (!line)
 		snprintf(errbuf, errlen, "out of memory encoding a row");
@@ -431,39 +409,10 @@ struct line *line_new_resolved_seq(const char *feed, crdb_hlc resolved,
 	return line;
 }
 
-/* A line of len bytes, left for the caller to fill, and its table. */
-static struct line *line_alloc(enum line_kind kind, crdb_op op,
-			       const char *table, size_t table_len, size_t len)
-{
-	size_t tlen = table ? table_len + 1 : 0;
-	struct line *line;
-
-	if (len > SIZE_MAX - sizeof(*line) - tlen)
-		return NULL;
-	line = malloc(sizeof(*line) + len + tlen);
-	if (!line)
-		return NULL;
-	line->len = len;
-	line->refs = 1;
-	line->kind = kind;
-	line->op = op;
-	line->seq = 0;
-	line->updated = (crdb_hlc){ 0, 0 };
-	line->table = NULL;
-	if (table) {
-		char *copy = line->data + len;
-
-		memcpy(copy, table, table_len);
-		copy[table_len] = '\0';
-		line->table = copy;
-	}
-	return line;
-}
-
 struct line *line_new_bytes(enum line_kind kind, crdb_op op, const char *table,
 			    size_t table_len, const char *data, size_t len)
 {
-	struct line *line = line_alloc(kind, op, table, table_len, len);
+	struct line *line = line_arena_new(kind, op, table, table_len, len);
 
 	if (line)
 		memcpy(line->data, data, len);
@@ -482,7 +431,7 @@ struct line *line_new_row_body(const char *feed, const char *body,
 	struct line *line = NULL;
 
 	if (name_len && body_len <= SIZE_MAX - head_len - name_len - 2)
-		line = line_alloc(LINE_ROW, op, table, table_len,
+		line = line_arena_new(LINE_ROW, op, table, table_len,
 				  head_len + name_len + body_len + 2);
 	if (line) {
 		char *p = line->data;
@@ -515,7 +464,7 @@ struct line *line_new_sequenced(const char *row, size_t len, crdb_op op,
 	n = snprintf(tail, sizeof(tail), ",\"seq\":%" PRIu64 "%s%s}\n", seq,
 		     late ? ",\"late\":true" : "",
 		     group_end ? ",\"group_end\":true" : "");
-	line = line_alloc(LINE_ROW, op, table, table_len, len - 2 + (size_t)n);
+	line = line_arena_new(LINE_ROW, op, table, table_len, len - 2 + (size_t)n);
 	if (!line)
 		return NULL;
 	memcpy(line->data, row, len - 2);

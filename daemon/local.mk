@@ -53,6 +53,7 @@ daemon_libcrdbfeedd_la_SOURCES = \
 	daemon/idhash.h \
 	daemon/ingest.c daemon/ingest.h \
 	daemon/line.c \
+	daemon/line_arena.c daemon/line_arena.h \
 	daemon/line_fields.c daemon/line_fields.h \
 	daemon/listen_pg.c daemon/listen_pg.h \
 	daemon/log.c daemon/log.h \

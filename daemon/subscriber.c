@@ -25,6 +25,7 @@
 
 #include "channel.h"
 #include "defer.h"
+#include "line_arena.h"
 #include "log.h"
 
 #include <errno.h>
@@ -215,7 +216,9 @@ static void subscriber_drained(struct subscriber *sub)
 		subscriber_replay_next(sub);
 }
 
-/* Write as much of the queue as the socket takes, in batches. */
+/* Write as much of the queue as the socket takes, in batches of at most
+ * WRITE_BATCH lines; lines whose bytes follow each other in memory (carved
+ * one after another, line_arena.h) share one iovec. */
 static void subscriber_flush(struct subscriber *sub)
 {
 	struct sink *sink = sub->sink;
@@ -223,20 +226,17 @@ static void subscriber_flush(struct subscriber *sub)
 
 	while (sub->count && sub->state != SUB_CLOSED) {
 		struct iovec iov[WRITE_BATCH];
-		size_t mask = sub->ring_cap - 1, total = 0;
-		int niov = 0;
+		size_t mask = sub->ring_cap - 1, total = 0, niov = 0, nlines;
 		ssize_t n;
 
-		for (size_t i = 0; i < sub->count && niov < WRITE_BATCH; i++) {
-			struct line *line = sub->ring[(sub->head + i) & mask];
-			size_t off = i == 0 ? sub->head_off : 0;
+		for (nlines = 0; nlines < sub->count && nlines < WRITE_BATCH; nlines++) {
+			struct line *line = sub->ring[(sub->head + nlines) & mask];
+			size_t off = nlines == 0 ? sub->head_off : 0;
 
-			iov[niov].iov_base = line->data + off;
-			iov[niov].iov_len = line->len - off;
+			niov = line_iov_add(iov, niov, line->data + off, line->len - off);
 			total += line->len - off;
-			niov++;
 		}
-		n = writev(sub->fd, iov, niov);
+		n = writev(sub->fd, iov, (int)niov);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -255,13 +255,13 @@ static void subscriber_flush(struct subscriber *sub)
 		sink->bytes_out += (uint64_t)n;
 		if ((size_t)n == total) {
 			/* The usual case: every line of the batch went out. */
-			for (int i = 0; i < niov; i++)
-				line_unref(sub->ring[(sub->head + (size_t)i) & mask]);
-			sub->head = (sub->head + (size_t)niov) & mask;
-			sub->count -= (size_t)niov;
+			for (size_t i = 0; i < nlines; i++)
+				line_unref(sub->ring[(sub->head + i) & mask]);
+			sub->head = (sub->head + nlines) & mask;
+			sub->count -= nlines;
 			sub->queued_bytes -= total;
 			sub->head_off = 0;
-			sink->lines_out += (uint64_t)niov;
+			sink->lines_out += (uint64_t)nlines;
 			continue;
 		}
 		size_t left = (size_t)n;

@@ -333,3 +333,10 @@ tests_daemon_check_nats_pub_SOURCES = tests/daemon/check_nats_pub.c
 tests_daemon_check_nats_pub_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_nats_pub_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_nats_pub_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/daemon/check_line_arena
+TESTS += tests/daemon/check_line_arena
+tests_daemon_check_line_arena_SOURCES = tests/daemon/check_line_arena.c
+tests_daemon_check_line_arena_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_line_arena_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_line_arena_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
