@@ -247,6 +247,25 @@ struct wrapped {
 	struct span updated, mvcc; /* the strings' contents, len + 1 */
 };
 
+/* Which of "after", "before", "updated", "mvcc_timestamp" (0 to 3) the
+ * member name is, -1 for any other. The lengths differ: one compare of a
+ * constant size each, which the compiler does inline. */
+static int wrapped_member(const char *name, size_t n)
+{
+	switch (n) {
+	case 5:
+		return memcmp(name, "after", 5) == 0 ? 0 : -1;
+	case 6:
+		return memcmp(name, "before", 6) == 0 ? 1 : -1;
+	case 7:
+		return memcmp(name, "updated", 7) == 0 ? 2 : -1;
+	case 14:
+		return memcmp(name, "mvcc_timestamp", 14) == 0 ? 3 : -1;
+	default:
+		return -1;
+	}
+}
+
 /*
  * The wrapped value's top level, in one pass: "after" (and with diff
  * "before", which must follow it, as CockroachDB writes them) go to the
@@ -256,9 +275,6 @@ struct wrapped {
 static bool raw_wrapped(const char *s, size_t len, bool diff,
 			bool number_text, struct out *o, struct wrapped *w)
 {
-	static const char *const names[4] = { "after", "before", "updated",
-					       "mvcc_timestamp" };
-	static const size_t name_lens[4] = { 5, 6, 7, 14 };
 	struct raw r = { .s = s, .len = len, .number_text = number_text };
 	size_t keys[RAW_MAX_MEMBERS], key_lens[RAW_MAX_MEMBERS];
 	size_t members = 0;
@@ -284,10 +300,7 @@ static bool raw_wrapped(const char *s, size_t len, bool diff,
 		keys[members] = start;
 		key_lens[members] = n;
 		members++;
-		for (int i = 0; i < 4; i++)
-			if (name_lens[i] == n && s[start] == names[i][0] &&
-			    memcmp(names[i], s + start, n) == 0)
-				which = i;
+		which = wrapped_member(s + start, n);
 		raw_space(&r);
 		if (r.pos >= r.len || s[r.pos] != ':')
 			return false;
@@ -348,43 +361,82 @@ static bool raw_wrapped(const char *s, size_t len, bool diff,
 }
 
 /*
+ * The value of n (at most 19) decimal digits at s, or -1 when one is not
+ * a digit. Eight at a time where the byte order allows: all eight bytes
+ * are digits when none is below '0' nor, plus 0x46, past 0x7f; then the
+ * pairs, quads and the eight are combined by multiplies.
+ */
+static int64_t digits_value(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t zeros = UINT64_C(0x3030303030303030);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if (((x - zeros) | (x + UINT64_C(0x4646464646464646))) & highs)
+			return -1;
+		x -= zeros;
+		/* The first byte is the most significant digit. */
+		x = x * 10 + (x >> 8);
+		x = ((x & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)) +
+		     ((x >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))) >> 32;
+		v = v * 100000000 + x;
+	}
+#endif
+	for (; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - (unsigned)'0';
+
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	/* 19 digits stay below 2^64; above INT64_MAX is not a wall time. */
+	return v > (uint64_t)INT64_MAX ? -1 : (int64_t)v;
+}
+
+/*
  * Is s exactly crdb_hlc_format()'s output: a wall time without leading
  * zeros that fits int64, '.', ten digits of a logical that fits int32?
- * Then parsing and formatting again would give the same bytes.
+ * Then parsing and formatting again would give the same bytes; *hlc is
+ * the value crdb_hlc_parse() would give.
  */
-static bool hlc_canonical(const char *s, size_t len)
+static bool hlc_canonical(const char *s, size_t len, crdb_hlc *hlc)
 {
 	size_t wall = len - 11;
+	int64_t wall_ns, logical;
 
 	if (len < 12 || len > 30 || s[wall] != '.' ||
 	    (wall > 1 && s[0] == '0'))
 		return false;
-	for (size_t i = 0; i < wall; i++)
-		if ((unsigned char)(s[i] - '0') > 9)
-			return false;
-	for (size_t i = wall + 1; i < len; i++)
-		if ((unsigned char)(s[i] - '0') > 9)
-			return false;
-	return (wall < 19 || (wall == 19 && memcmp(s, "9223372036854775807", 19) <= 0)) &&
-	       memcmp(s + wall + 1, "2147483647", 10) <= 0;
+	wall_ns = digits_value(s, wall);
+	logical = digits_value(s + wall + 1, 10);
+	if (wall_ns < 0 || logical < 0 || logical > INT32_MAX)
+		return false;
+	*hlc = (crdb_hlc){ wall_ns, (int32_t)logical };
+	return true;
 }
 
-/* An HLC member: parsed as the decoder does, written canonically. */
+/* An HLC member: parsed as the decoder does into *hlc, written
+ * canonically. */
 static bool raw_hlc(struct out *o, const char *name, size_t name_len,
-		    const char *s, const struct span *span)
+		    const char *s, const struct span *span, crdb_hlc *hlc)
 {
-	crdb_hlc hlc;
-
 	/* span->len is the contents' length plus one, so that an empty
 	 * string still counts as present. */
-	if (hlc_canonical(s + span->start, span->len - 1)) {
+	if (hlc_canonical(s + span->start, span->len - 1, hlc)) {
 		out_mem(o, name, name_len);
 		out_mem(o, s + span->start - 1, span->len + 1);
 		return true;
 	}
-	if (crdb_hlc_parse(s + span->start, span->len - 1, &hlc, NULL) < 0)
+	if (crdb_hlc_parse(s + span->start, span->len - 1, hlc, NULL) < 0)
 		return false;
-	out_hlc(o, name, name_len, hlc);
+	out_hlc(o, name, name_len, *hlc);
 	return true;
 }
 
@@ -394,6 +446,7 @@ struct line *line_new_row_raw(const char *feed, const char *table,
 			      const crdb_decode_opts *opts)
 {
 	struct wrapped w = { 0 };
+	crdb_hlc updated = { 0, 0 }, mvcc;
 	struct line *line = NULL;
 	struct out o;
 	size_t op_at = 0, i = 0;
@@ -444,21 +497,20 @@ struct line *line_new_row_raw(const char *feed, const char *table,
 			o.failed = true;
 	}
 	if (!o.failed && w.updated.len &&
-	    !raw_hlc(&o, ",\"updated\":", sizeof(",\"updated\":") - 1, value, &w.updated))
+	    !raw_hlc(&o, ",\"updated\":", sizeof(",\"updated\":") - 1, value,
+		     &w.updated, &updated))
 		o.failed = true;
 	if (!o.failed && w.mvcc.len &&
 	    !raw_hlc(&o, ",\"mvcc_timestamp\":", sizeof(",\"mvcc_timestamp\":") - 1,
-		     value, &w.mvcc))
+		     value, &w.mvcc, &mvcc))
 		o.failed = true;
 	if (!o.failed)
 		out_lit(&o, "}\n");
 	line = out_line(&o, op, table, table_len);
 	out_end(&o);
-	/* Ordered delivery sorts by it; raw_hlc already accepted the text. */
-	if (line && w.updated.len &&
-	    crdb_hlc_parse(value + w.updated.start, w.updated.len - 1,
-			   &line->updated, NULL) < 0)
-		line->updated = (crdb_hlc){ 0, 0 };
+	/* Ordered delivery sorts by it. */
+	if (line)
+		line->updated = updated;
 	return line;
 }
 

@@ -14,10 +14,9 @@
 
 #include "recent.h"
 
-#include "idhash.h"
-
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct entry {
 	uint64_t a, b;
@@ -26,6 +25,88 @@ struct entry {
 };
 
 #define NO_POS UINT32_MAX
+
+/*
+ * The fingerprint: two 64-bit lanes with their own seeds and multipliers,
+ * fed the same words in one pass over (updated, lengths, table, key).
+ * Each word is folded in by a full 64x64->128 multiply whose halves are
+ * XORed (every input bit reaches every output bit), the previous state
+ * added back so a word equal to the state does not erase it; each lane
+ * ends with the splitmix64 finaliser. The lengths go in first, so the
+ * table/key boundary is part of the identity. Taking the lanes as
+ * independent random functions, as recent.h's n / 2^128 bound does.
+ */
+#define LANE_SEED_A UINT64_C(0x243f6a8885a308d3)
+#define LANE_SEED_B UINT64_C(0x13198a2e03707344)
+#define LANE_MUL_A UINT64_C(0x9e3779b97f4a7c15)
+#define LANE_MUL_B UINT64_C(0xc2b2ae3d27d4eb4f)
+
+static inline uint64_t fold_mul(uint64_t x, uint64_t k)
+{
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 p = (unsigned __int128)x * k;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+#else
+	/* The same product from 32-bit halves. */
+	uint64_t xl = (uint32_t)x, xh = x >> 32, kl = (uint32_t)k, kh = k >> 32;
+	uint64_t ll = xl * kl, lh = xl * kh, hl = xh * kl, hh = xh * kh;
+	uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+	uint64_t lo = (mid << 32) | (uint32_t)ll;
+	uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+
+	return lo ^ hi;
+#endif
+}
+
+static inline uint64_t finalise(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+struct fingerprint {
+	uint64_t a, b;
+};
+
+static inline void fp_word(struct fingerprint *f, uint64_t w)
+{
+	f->a += fold_mul(f->a ^ w, LANE_MUL_A);
+	f->b += fold_mul(f->b ^ w, LANE_MUL_B);
+}
+
+static inline void fp_bytes(struct fingerprint *f, const char *p, size_t len)
+{
+	uint64_t w = 0;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		fp_word(f, w);
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, p, len);
+		fp_word(f, w);
+	}
+}
+
+static struct fingerprint fingerprint(const char *table, size_t table_len,
+				      const char *key, size_t key_len,
+				      crdb_hlc updated)
+{
+	struct fingerprint f = { LANE_SEED_A, LANE_SEED_B };
+
+	fp_word(&f, (uint64_t)updated.wall);
+	fp_word(&f, (uint64_t)(uint32_t)updated.logical);
+	fp_word(&f, (uint64_t)table_len);
+	fp_word(&f, (uint64_t)key_len);
+	fp_bytes(&f, table, table_len);
+	fp_bytes(&f, key, key_len);
+	f.a = finalise(f.a);
+	f.b = finalise(f.b);
+	return f;
+}
 
 struct recent {
 	size_t max;
@@ -127,10 +208,8 @@ static int grow(struct recent *r)
 int recent_check_add(struct recent *r, const char *table, size_t table_len,
 		     const char *key, size_t key_len, crdb_hlc updated)
 {
-	uint64_t a = idhash_row(IDHASH_SEED_A, table, table_len, key, key_len,
-				updated);
-	uint64_t b = idhash_row(IDHASH_SEED_B, table, table_len, key, key_len,
-				updated);
+	struct fingerprint f = fingerprint(table, table_len, key, key_len, updated);
+	uint64_t a = f.a, b = f.b;
 	if (r->count) {
 		size_t mask = r->table_cap - 1;
 		for (size_t i = (size_t)(a & mask); r->table[i] != NO_POS;
@@ -146,12 +225,16 @@ int recent_check_add(struct recent *r, const char *table, size_t table_len,
 				return -1;
 		} else {
 			table_remove(r, r->head);
-			r->head = (r->head + 1) % r->ring_cap;
+			if (++r->head == r->ring_cap)
+				r->head = 0;
 			r->count--;
 			r->evicted++;
 		}
 	}
-	size_t pos = (r->head + r->count) % r->ring_cap;
+	/* head and count are below ring_cap: one wrap at most, no divide. */
+	size_t pos = r->head + r->count;
+	if (pos >= r->ring_cap)
+		pos -= r->ring_cap;
 	r->ring[pos] = (struct entry){ a, b, updated.wall, updated.logical };
 	r->count++;
 	table_put(r, pos);

@@ -174,6 +174,66 @@ START_TEST(test_numbers_direct)
 }
 END_TEST
 
+/*
+ * The direct path reads an HLC's digits eight at a time: each timestamp
+ * must give the line the decoder gives (same bytes, same line->updated),
+ * or be refused by both. Bytes just outside '0'..'9' sit at every digit
+ * position, and the int64 and int32 limits on either side.
+ */
+START_TEST(test_hlc_direct)
+{
+	static const char *const hlcs[] = {
+		"1764000000000000000.0000000000", "9223372036854775807.2147483647",
+		"9223372036854775808.0000000000", "1700000000000000000.2147483648",
+		"12345678.0000000001", "1234567812345678.9999999999", "0.0000000000",
+		"5.0000000001", "01.0000000001", "1.5", "17", "99999999999999999999.0000000000",
+		"1700000000000000000.000000000", "1700000000000000000.00000000000",
+	};
+	crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .number_text = true };
+	char hlc[64], value[160], errbuf[128];
+	size_t n = sizeof(hlcs) / sizeof(hlcs[0]), base_len = strlen(hlcs[0]);
+
+	for (size_t i = 0; i < n + 2 * base_len; i++) {
+		struct line *direct, *general = NULL;
+		crdb_event ev;
+		crdb_error err;
+		int len;
+
+		if (i < n) {
+			snprintf(hlc, sizeof(hlc), "%s", hlcs[i]);
+		} else {
+			size_t at = (i - n) / 2;
+
+			snprintf(hlc, sizeof(hlc), "%s", hlcs[0]);
+			hlc[at] = (i - n) % 2 ? '/' : ':';
+		}
+		len = snprintf(value, sizeof(value),
+			       "{\"after\": {\"id\": 1}, \"updated\": \"%s\"}", hlc);
+		direct = line_new_row_raw("f", "t", 1, "[1]", 3, value, (size_t)len, &opts);
+		if (crdb_event_decode_raw("t", 1, "[1]", 3, value, (size_t)len, 1, &opts,
+					  &ev, &err) == 0) {
+			general = line_new_row_json("f", &ev, false, errbuf, sizeof(errbuf));
+			ck_assert_ptr_nonnull(general);
+			general->updated = ev.updated;
+			crdb_event_clear(&ev);
+		}
+		ck_assert_msg((direct != NULL) == (general != NULL),
+			      "%s: direct %s, decoder %s", hlc, direct ? "took it" : "refused",
+			      general ? "took it" : "refused");
+		if (direct) {
+			ck_assert_msg(direct->len == general->len &&
+				      memcmp(direct->data, general->data, direct->len) == 0,
+				      "%s: %.*s", hlc, (int)direct->len, direct->data);
+			ck_assert_msg(crdb_hlc_compare(direct->updated, general->updated) == 0,
+				      "%s: updated %lld.%d", hlc, (long long)direct->updated.wall,
+				      (int)direct->updated.logical);
+			line_unref(direct);
+			line_unref(general);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_control_lines)
 {
 	struct line *line = line_new_state("f", "reconnecting", "lost \"it\"\n", NULL);
@@ -261,6 +321,7 @@ int main(void)
 
 	tcase_add_test(tc, test_row_cases);
 	tcase_add_test(tc, test_numbers_direct);
+	tcase_add_test(tc, test_hlc_direct);
 	tcase_add_test(tc, test_control_lines);
 	tcase_add_test(tc, test_checkpoint);
 	suite_add_tcase(s, tc);

@@ -34,11 +34,14 @@ START_TEST(test_identity)
 	ck_assert_int_eq(check_add(r, "t", "[2]", 5, 0), 0);
 	/* The table/key boundary is part of the identity. */
 	ck_assert_int_eq(check_add(r, "t[", "1]", 5, 0), 0);
+	/* So are the lengths: bytes are read in zero-padded words. */
+	ck_assert_int_eq(recent_check_add(r, "t", 1, "[1]\0", 4, (crdb_hlc){ 5, 0 }), 0);
+	ck_assert_int_eq(recent_check_add(r, "t\0", 2, "[1]", 3, (crdb_hlc){ 5, 0 }), 0);
 	ck_assert_int_eq(check_add(r, "", "", 0, 0), 0);
 	ck_assert_int_eq(check_add(r, "", "", 0, 0), 1);
 	struct recent_stats st;
 	recent_get_stats(r, &st);
-	ck_assert_uint_eq(st.entries, 7);
+	ck_assert_uint_eq(st.entries, 9);
 	ck_assert_uint_eq(st.evicted, 0);
 	recent_free(r);
 }
