@@ -273,7 +273,8 @@ struct scram_users *scram_users_load(const char *path, size_t max_users,
 		}
 		u->users = grown;
 		struct scram_user *one = &u->users[u->count];
-		snprintf(one->name, sizeof one->name, "%s", line);
+		/* colon - line <= SCRAM_MAX_USER, checked above */
+		memcpy(one->name, line, (size_t)(colon - line) + 1);
 		char why[200] = "";
 		if (scram_parse_verifier(colon + 1, &one->verifier, why, sizeof why) != 0) {
 			errbuf_add(errbuf, errlen, "%s:%u: %s", path, lineno, why);
