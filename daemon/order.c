@@ -113,6 +113,10 @@ struct order {
 	 * order_sync() leaves them here, possibly above released (a release
 	 * in chunks): rows up to it are asked of seen() too. */
 	crdb_hlc reloaded_max;
+	/* Rows above released up to it may have gone out before a restart
+	 * (a window committed in chunks, the last not reached): each such
+	 * row is asked of seen() as it comes (order_set_seen_upto). */
+	crdb_hlc seen_upto;
 	/* A release stopped at max_rows (or its callback failing) after the
 	 * row whose disk key is mark: rows up to it are out. */
 	bool partial;
@@ -756,6 +760,11 @@ void order_set_released(struct order *o, crdb_hlc resolved)
 	o->partial = false;
 }
 
+void order_set_seen_upto(struct order *o, crdb_hlc upto)
+{
+	o->seen_upto = upto;
+}
+
 crdb_hlc order_released(const struct order *o)
 {
 	return o->released;
@@ -966,6 +975,19 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
 	unsigned char key[KEY_MAX];
 	size_t klen = 0;
 	bool below = hlc_le(row->updated, o->released);
+	if (!below && hlc_le(row->updated, o->seen_upto)) {
+		int seen = o->seen(o->seen_arg, row->table, row->table_len,
+				   row->key, row->key_len, row->updated);
+		if (seen < 0) {
+			fail(errbuf, errlen, "order: asking whether a row was "
+			     "released before failed");
+			return ORDER_ERROR;
+		}
+		if (seen) {
+			o->duplicates++;
+			return ORDER_DUPLICATE;
+		}
+	}
 	if (!below && o->partial) {
 		klen = make_key(row->updated, row->table, row->table_len,
 				row->key, row->key_len, key);

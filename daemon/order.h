@@ -53,6 +53,10 @@ void order_free(struct order *o);
 /* The newest resolved timestamp already released (the checkpoint, at
  * start): rows at or below it are duplicates or late. */
 void order_set_released(struct order *o, crdb_hlc resolved);
+/* Rows above the released timestamp up to upto may have been released
+ * already (a window committed in part before a restart): each is asked of
+ * the seen function when added, and dropped as a duplicate if it was. */
+void order_set_seen_upto(struct order *o, crdb_hlc upto);
 crdb_hlc order_released(const struct order *o);
 
 enum order_add_result {

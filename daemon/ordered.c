@@ -28,6 +28,8 @@
 #include <string.h>
 
 #define RELEASE_CHUNK 4096      /* rows per commit within one window */
+#define FIRST_CHUNK 256         /* a window's first commit: its first rows
+				   go out after a short release */
 #define RETRY_MS 1000           /* a stalled commit is tried again */
 #define TRIM_MS 10000           /* retention runs this often */
 
@@ -65,11 +67,14 @@ struct ordered {
 	char stall_reason[256];
 	struct event *retry;
 	struct event *trim;
+	struct event *next_chunk; /* the window's next chunk, after the
+				     sinks wrote the one committed */
 	uint64_t late;
 };
 
 static void on_retry(evutil_socket_t fd, short what, void *arg);
 static void on_trim(evutil_socket_t fd, short what, void *arg);
+static void on_next_chunk(evutil_socket_t fd, short what, void *arg);
 
 static void arm(struct event *ev, int64_t ms)
 {
@@ -106,6 +111,35 @@ static int seen_in_journal(void *arg, const char *table, size_t table_len,
 		return -1;
 	return journal_seen(o->journal, table, table_len, key, key_len,
 			    updated, &seq, errbuf, sizeof(errbuf));
+}
+
+static int note_newest(const struct journal_item *item, void *arg)
+{
+	crdb_hlc *newest = arg;
+
+	if (!item->is_mark && crdb_hlc_compare(item->row->updated, *newest) > 0)
+		*newest = item->row->updated;
+	return 0;
+}
+
+/*
+ * The journal's last row is above its resolved timestamp when the process
+ * went between two chunks of a window: the changefeed sends that window
+ * again, and its rows up to the last one released must be dropped as
+ * they come.
+ */
+static int note_partial_window(struct ordered *o, const struct journal_checkpoint *cp,
+			       char *errbuf, size_t errlen)
+{
+	crdb_hlc newest = cp->resolved;
+
+	if (cp->last_seq == 0 ||
+	    journal_read(o->journal, cp->last_seq - 1, false, 2, note_newest,
+			 &newest, errbuf, errlen) < 0)
+		return cp->last_seq == 0 ? 0 : -1;
+	if (crdb_hlc_compare(newest, cp->resolved) > 0)
+		order_set_seen_upto(o->order, newest);
+	return 0;
 }
 
 struct ordered *ordered_open(struct event_base *base, const char *state_dir,
@@ -176,9 +210,12 @@ struct ordered *ordered_open(struct event_base *base, const char *state_dir,
 	if (!o->order)
 		goto fail;
 	order_set_released(o->order, cp.resolved);
+	if (note_partial_window(o, &cp, errbuf, errlen) < 0)
+		goto fail;
 	o->retry = evtimer_new(base, on_retry, o);
 	o->trim = evtimer_new(base, on_trim, o);
-	if (!o->retry || !o->trim) {
+	o->next_chunk = event_new(base, -1, 0, on_next_chunk, o);
+	if (!o->retry || !o->trim || !o->next_chunk) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -209,6 +246,8 @@ void ordered_close(struct ordered *o)
 		event_free(o->retry);
 	if (o->trim)
 		event_free(o->trim);
+	if (o->next_chunk)
+		event_free(o->next_chunk);
 	order_free(o->order);
 	journal_close(o->journal);
 	free(o->journal_dir);
@@ -411,25 +450,30 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 	return 0;
 }
 
-/* Release and commit as far as the newest resolved timestamp goes. */
+/*
+ * Release and commit one chunk of the window up to the newest resolved
+ * timestamp. A window with more after it goes on from the event loop, so
+ * that the sinks write each committed chunk before the next is released
+ * (rows early in a large window do not wait for all of it); the first
+ * chunk of a window is small for the same reason.
+ */
 static int flush(struct ordered *o, char *errbuf, size_t errlen)
 {
-	for (;;) {
-		crdb_hlc upto = { 0, 0 };
+	crdb_hlc upto = { 0, 0 };
 
-		if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
-			bool more = false;
-			long n = order_release(o->order, o->target, RELEASE_CHUNK,
-					       on_release, o, &more, errbuf, errlen);
+	if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
+		bool more = false;
+		long n = order_release(o->order, o->target,
+				       o->release_more ? RELEASE_CHUNK : FIRST_CHUNK,
+				       on_release, o, &more, errbuf, errlen);
 
-			if (n < 0)
-				return -1;
-			o->release_more = more;
-		}
-		if (!o->release_more && crdb_hlc_compare(o->target, o->committed) > 0)
-			upto = o->target;
-		if (o->nbatch == 0 && crdb_hlc_is_zero(upto))
-			return 0;
+		if (n < 0)
+			return -1;
+		o->release_more = more;
+	}
+	if (!o->release_more && crdb_hlc_compare(o->target, o->committed) > 0)
+		upto = o->target;
+	if (o->nbatch > 0 || !crdb_hlc_is_zero(upto)) {
 		if (commit_batch(o, upto, errbuf, errlen) < 0)
 			return 0; /* stalled: the retry goes on */
 		if (!crdb_hlc_is_zero(upto)) {
@@ -441,6 +485,21 @@ static int flush(struct ordered *o, char *errbuf, size_t errlen)
 			return 0;
 		}
 	}
+	if (o->release_more)
+		event_active(o->next_chunk, EV_TIMEOUT, 0);
+	return 0;
+}
+
+static void on_next_chunk(evutil_socket_t fd, short what, void *arg)
+{
+	struct ordered *o = arg;
+	char errbuf[256];
+
+	(void)fd, (void)what;
+	if (o->stalled)
+		return; /* the retry goes on from where the stall left it */
+	if (flush(o, errbuf, sizeof(errbuf)) < 0)
+		log_error(o->who, "releasing held rows: %s", errbuf);
 }
 
 enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,

@@ -6,8 +6,10 @@
  * sequence, the order and the groups, that nothing is published before
  * its resolved timestamp, that a reopened feed goes on with the next seq
  * and drops what it released, that a late row goes out flagged, that a
- * stream checkpoint newer than the journal starts a new one, and that
- * replay reads back exactly what was published.
+ * stream checkpoint newer than the journal starts a new one, that
+ * replay reads back exactly what was published, and that a large window
+ * goes out chunk by chunk from the event loop, each chunk committed before
+ * it is published (a crash between chunks repeats none of it).
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -26,7 +28,8 @@
 
 #include <event2/event.h>
 
-#define MAX_SEEN 64
+#define MAX_SEEN 512
+#define BIG_WINDOW 400 /* rows: more than one window's first chunk */
 
 struct recorder {
 	struct line *lines[MAX_SEEN];
@@ -346,6 +349,97 @@ START_TEST(replay_reads_what_was_published)
 }
 END_TEST
 
+/* Rows [0] to [n-1] of table a, ten to a commit timestamp from 1000. */
+static void fx_big_window(struct fx *fx, int n, enum ordered_row_result want)
+{
+	for (int i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(fx_row(fx, "a", key, 1000 + i / 10), want);
+	}
+}
+
+static void fx_run_loop(struct fx *fx)
+{
+	for (int i = 0; i < 100; i++)
+		event_base_loop(fx->base, EVLOOP_NONBLOCK);
+}
+
+/* Contiguous seqs from first, ending in the window's resolved line. */
+static void assert_window(const struct fx *fx, uint64_t first, int64_t resolved)
+{
+	ck_assert_uint_ge(fx->rec.n, 1);
+	for (size_t i = 0; i + 1 < fx->rec.n; i++) {
+		ck_assert_int_eq(fx->rec.lines[i]->kind, LINE_ROW);
+		ck_assert_uint_eq(fx->rec.lines[i]->seq, first + i);
+	}
+	ck_assert_int_eq(fx->rec.lines[fx->rec.n - 1]->kind, LINE_RESOLVED);
+	ck_assert_int_eq(ordered_checkpoint(fx->o).wall, resolved);
+}
+
+START_TEST(large_window_goes_out_chunk_by_chunk)
+{
+	struct fx fx;
+	size_t first_chunk;
+
+	fx_init(&fx);
+	fx_big_window(&fx, BIG_WINDOW, ORDERED_HELD);
+	fx_resolved(&fx, 5000);
+	/* The first chunk is out before the rest is released; the window's
+	 * resolved timestamp is not committed yet. */
+	first_chunk = fx.rec.n;
+	ck_assert_uint_gt(first_chunk, 0);
+	ck_assert_uint_lt(first_chunk, BIG_WINDOW);
+	ck_assert_int_eq(fx.rec.lines[first_chunk - 1]->kind, LINE_ROW);
+	ck_assert_int_eq(ordered_checkpoint(fx.o).wall, 0);
+	fx_run_loop(&fx);
+	ck_assert_uint_eq(fx.rec.n, BIG_WINDOW + 1);
+	assert_window(&fx, 1, 5000);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(crash_between_chunks_repeats_nothing)
+{
+	struct fx fx;
+	size_t first_chunk;
+
+	fx_init(&fx);
+	fx_big_window(&fx, BIG_WINDOW, ORDERED_HELD);
+	fx_resolved(&fx, 5000);
+	first_chunk = fx.rec.n;
+	ck_assert_uint_lt(first_chunk, BIG_WINDOW);
+	/* The process goes before the next chunk: the changefeed resends
+	 * the window from the old checkpoint. */
+	ordered_close(fx.o);
+	rec_clear(&fx.rec);
+	fx_open(&fx, (crdb_hlc){ 0, 0 }, false);
+	ck_assert_uint_eq(ordered_last_seq(fx.o), first_chunk);
+	/* Held again (above the checkpoint) or dropped at once: either
+	 * way the journal's idents keep them from a second seq. */
+	for (int i = 0; i < BIG_WINDOW; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_ne(fx_row(&fx, "a", key, 1000 + i / 10), ORDERED_LATE);
+	}
+	fx_resolved(&fx, 5000);
+	fx_run_loop(&fx);
+	ck_assert_uint_eq(fx.rec.n, BIG_WINDOW - first_chunk + 1);
+	assert_window(&fx, first_chunk + 1, 5000);
+	/* the rows after the first chunk, in order: [256] on */
+	for (size_t i = 0; i + 1 < fx.rec.n; i++) {
+		char key[40];
+
+		snprintf(key, sizeof(key), "\"key\":[%zu]", first_chunk + i);
+		ck_assert_msg(has(fx.rec.lines[i], key), "line %zu is %.*s, expected %s",
+			      i, (int)fx.rec.lines[i]->len, fx.rec.lines[i]->data, key);
+	}
+	fx_done(&fx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ordered");
@@ -359,6 +453,8 @@ int main(void)
 	tcase_add_test(tc, late_row_goes_out_flagged);
 	tcase_add_test(tc, newer_stream_checkpoint_starts_a_new_journal);
 	tcase_add_test(tc, replay_reads_what_was_published);
+	tcase_add_test(tc, large_window_goes_out_chunk_by_chunk);
+	tcase_add_test(tc, crash_between_chunks_repeats_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
