@@ -12,6 +12,8 @@
 
 #include "metrics.h"
 
+#include "line_arena.h"
+
 #include "names.h"
 #include "view.h"
 
@@ -131,6 +133,7 @@ void metrics_process_figures(struct process_figures *out)
 	long page = sysconf(_SC_PAGESIZE);
 	struct rlimit rl;
 	struct rusage ru;
+	struct line_arena_stats lines;
 	FILE *statm;
 	DIR *dir;
 
@@ -164,6 +167,9 @@ void metrics_process_figures(struct process_figures *out)
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		out->max_fds = (int64_t)rl.rlim_cur;
+	line_arena_get_stats(&lines);
+	out->line_slabs = (int64_t)lines.slabs_live;
+	out->lines_live = (int64_t)(lines.slab_lines + lines.own_live);
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		out->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 			((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
@@ -219,6 +225,18 @@ static void render_process(struct textbuf *buf, const struct daemon_view *view,
 			       "Maximum number of open file descriptors.");
 		metrics_sample_u64(buf, "process_max_fds", NULL,
 				   (uint64_t)proc->max_fds);
+	}
+	if (proc->line_slabs >= 0) {
+		metrics_family(buf, "crdbfeedd_line_slabs", METRIC_GAUGE,
+			       "64 KiB slabs holding output lines; a line still queued keeps its whole slab.");
+		metrics_sample_u64(buf, "crdbfeedd_line_slabs", NULL,
+				   (uint64_t)proc->line_slabs);
+	}
+	if (proc->lines_live >= 0) {
+		metrics_family(buf, "crdbfeedd_lines_live", METRIC_GAUGE,
+			       "Output lines alive now (queued for subscribers or sinks, held, or being written).");
+		metrics_sample_u64(buf, "crdbfeedd_lines_live", NULL,
+				   (uint64_t)proc->lines_live);
 	}
 }
 

@@ -40,7 +40,8 @@ void metrics_escape_label(struct textbuf *buf, const char *value);
 
 /*
  * Process figures from /proc/self (Linux): resident memory in bytes, open
- * descriptors and the descriptor limit. -1 where unknown.
+ * descriptors and the descriptor limit; and the calling (event loop)
+ * thread's output lines and their slabs. -1 where unknown.
  */
 struct process_figures {
 	int64_t resident_bytes;
@@ -48,6 +49,8 @@ struct process_figures {
 	int64_t open_fds;
 	int64_t max_fds;
 	double cpu_seconds;
+	int64_t line_slabs;    /* the loop thread's line slabs (line_arena.h) */
+	int64_t lines_live;    /* output lines alive now, in slabs or not */
 };
 void metrics_process_figures(struct process_figures *out);
 

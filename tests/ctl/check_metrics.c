@@ -251,6 +251,8 @@ static void fixture_load(struct fixture *fx)
 	fx->proc.open_fds = (int64_t)u64_field(proc, "open_fds");
 	fx->proc.max_fds = (int64_t)u64_field(proc, "max_fds");
 	fx->proc.cpu_seconds = json_number_value(json_object_get(proc, "cpu_seconds"));
+	fx->proc.line_slabs = (int64_t)u64_field(proc, "line_slabs");
+	fx->proc.lines_live = (int64_t)u64_field(proc, "lines_live");
 }
 
 static void fixture_free(struct fixture *fx)
