@@ -90,6 +90,9 @@ struct subscriber {
 	size_t after_request;  /* bytes read and ignored since */
 	struct request_filter filter;
 	bool resolved;         /* the filter's, or the sink's default */
+	bool takes_every_row;  /* the filter passes every row (no tables,
+				  channels or since; every op): sink_offer's
+				  fast path skips subscriber_wants */
 
 	/* journaled sinks (sink_replay.c) */
 	enum sub_source source;

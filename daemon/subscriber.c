@@ -388,6 +388,14 @@ bool subscriber_wants(const struct subscriber *sub, const struct line *line)
 	}
 }
 
+/* Does the filter pass every row, so that subscriber_wants need not be
+ * asked for rows? */
+static bool filter_takes_every_row(const struct request_filter *filter)
+{
+	return !filter->tables && !filter->channels && !filter->has_since &&
+	       (filter->ops & REQUEST_OPS_ALL) == REQUEST_OPS_ALL;
+}
+
 static void subscriber_too_slow(struct subscriber *sub)
 {
 	char msg[160];
@@ -504,9 +512,34 @@ void sink_offer(struct sink *sink, struct line *line)
 		sink_nats_offer(sink);
 		return;
 	}
+	if (line->kind != LINE_ROW) {
+		for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
+			next = TAILQ_NEXT(sub, link);
+			subscriber_offer(sub, line);
+		}
+		return;
+	}
+	/* Rows, the common line: what does not depend on the subscriber is
+	 * read once here. A live subscriber that takes every row, is not
+	 * dropping, is under its bound (or empty) and, on a journaled sink,
+	 * is at the row's position takes it as subscriber_offer would:
+	 * advance, queue. Every other case takes subscriber_offer's path. */
+	const uint64_t seq = line->seq;
+	const size_t len = line->len, high = sink->high;
+	const bool positioned = sink_journaled(sink);
+
 	for (sub = TAILQ_FIRST(&sink->subs); sub; sub = next) {
 		next = TAILQ_NEXT(sub, link);
-		if (!sub->filter.channels || line->kind != LINE_ROW) {
+		if (sub->takes_every_row && sub->source == SOURCE_LIVE &&
+		    !sub->dropping &&
+		    (!positioned || (seq && seq == sub->pos + 1)) &&
+		    (sub->queued_bytes + len <= high || sub->count == 0)) {
+			if (seq)
+				sub->pos = seq;
+			subscriber_queue(sub, line);
+			continue;
+		}
+		if (!sub->filter.channels) {
 			subscriber_offer(sub, line);
 			continue;
 		}
@@ -644,6 +677,7 @@ static void request_finish(struct subscriber *sub)
 	}
 	request_filter_clear(&sub->filter);
 	sub->filter = filter;
+	sub->takes_every_row = filter_takes_every_row(&filter);
 	if (filter.has_resolved)
 		sub->resolved = filter.resolved;
 	log_info(sub->sink->who, "subscriber %s narrowed its subscription",
@@ -743,6 +777,7 @@ struct subscriber *subscriber_new(struct sink *sink, int fd,
 	sub->fd = fd;
 	sub->is_stdout = is_stdout;
 	sub->filter.ops = REQUEST_OPS_ALL;
+	sub->takes_every_row = true;
 	sub->resolved = sink->cfg->resolved;
 	sub->state = SUB_ACTIVE;
 	sub->source = SOURCE_LIVE;
