@@ -76,6 +76,22 @@ struct line *line_new_row_json(const char *feed, const crdb_event *ev,
  */
 struct line *line_new_row_direct(const char *feed, const PGresult *res,
 				 const crdb_decode_opts *opts);
+/*
+ * What a statement's row description (one for all its rows, though
+ * single-row mode gives each row its own PGresult) means for the direct
+ * path. The caller keeps one per statement, ROW_DESC_UNCHECKED when the
+ * statement is sent: the first row's description is checked once, later
+ * rows only for their count and empty (NULL) fields.
+ */
+enum row_desc {
+	ROW_DESC_UNCHECKED,
+	ROW_DESC_DIRECT, /* table text, key and value binary bytea */
+	ROW_DESC_OTHER   /* every row takes the general path */
+};
+/* line_new_row_direct() with the description checked once per *desc. */
+struct line *line_new_row_described(const char *feed, const PGresult *res,
+				    const crdb_decode_opts *opts,
+				    enum row_desc *desc);
 /* The same from raw column bytes (tests, benchmarks). */
 struct line *line_new_row_raw(const char *feed, const char *table,
 			      size_t table_len, const char *key, size_t key_len,

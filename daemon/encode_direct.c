@@ -514,26 +514,49 @@ struct line *line_new_row_raw(const char *feed, const char *table,
 	return line;
 }
 
-struct line *line_new_row_direct(const char *feed, const PGresult *res,
-				 const crdb_decode_opts *opts)
+/* Is res's row description the one the direct path reads: "table" text,
+ * "key" and "value" bytea in binary format? */
+static bool row_desc_direct(const PGresult *res)
 {
 	static const char *const names[3] = { "table", "key", "value" };
 	static const Oid oids[3] = { 25, 17, 17 };
-	ExecStatusType st = PQresultStatus(res);
 
-	if ((st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) ||
-	    PQntuples(res) != 1 || PQnfields(res) != 3)
-		return NULL;
+	if (PQnfields(res) != 3)
+		return false;
 	for (int i = 0; i < 3; i++) {
 		const char *name = PQfname(res, i);
 
 		if (!name || strcmp(name, names[i]) != 0 || PQftype(res, i) != oids[i] ||
-		    PQgetisnull(res, 0, i) || (i > 0 && PQfformat(res, i) != 1))
-			return NULL;
+		    (i > 0 && PQfformat(res, i) != 1))
+			return false;
 	}
+	return true;
+}
+
+struct line *line_new_row_described(const char *feed, const PGresult *res,
+				    const crdb_decode_opts *opts,
+				    enum row_desc *desc)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if ((st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) || PQntuples(res) != 1)
+		return NULL;
+	if (*desc == ROW_DESC_UNCHECKED)
+		*desc = row_desc_direct(res) ? ROW_DESC_DIRECT : ROW_DESC_OTHER;
+	if (*desc != ROW_DESC_DIRECT)
+		return NULL;
+	/* A NULL field reads as "" of length 0, which line_new_row_raw()
+	 * refuses (resolved rows have a NULL table): no PQgetisnull. */
 	return line_new_row_raw(feed, PQgetvalue(res, 0, 0),
 				(size_t)PQgetlength(res, 0, 0), PQgetvalue(res, 0, 1),
 				(size_t)PQgetlength(res, 0, 1), PQgetvalue(res, 0, 2),
 				(size_t)PQgetlength(res, 0, 2), opts);
 }
 
+struct line *line_new_row_direct(const char *feed, const PGresult *res,
+				 const crdb_decode_opts *opts)
+{
+	enum row_desc desc = ROW_DESC_UNCHECKED;
+
+	return line_new_row_described(feed, res, opts, &desc);
+}

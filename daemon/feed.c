@@ -408,6 +408,8 @@ void feed_send_changefeed(struct feed *feed)
 	}
 	crdb_free(sql);
 	feed->step = STEP_FEED;
+	/* A new statement, a new row description to check. */
+	feed->row_desc = ROW_DESC_UNCHECKED;
 	feed_flush_and_watch(feed, pg);
 }
 

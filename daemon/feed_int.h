@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "encode.h"
 #include "feed.h"
 #include "job.h"
 #include "notify_feed.h"
@@ -53,6 +54,7 @@ struct feed {
 	struct event *sock_ev;
 	enum start_step step;
 	crdb_decode_opts dopts;
+	enum row_desc row_desc; /* the changefeed statement's, for the direct path */
 	struct event *backoff_timer;
 	struct event *watchdog;
 	struct event *progress; /* sink progress, handled outside the sink */

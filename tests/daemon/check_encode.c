@@ -234,6 +234,91 @@ START_TEST(test_hlc_direct)
 }
 END_TEST
 
+/* One single-row result of a statement whose columns are named names and
+ * typed oids (key and value binary); a NULL field where values[i] is NULL. */
+static PGresult *row_result(const char *const names[3], const Oid oids[3],
+			    const char *const values[3])
+{
+	PGresAttDesc attrs[3];
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_SINGLE_TUPLE);
+
+	ck_assert_ptr_nonnull(res);
+	memset(attrs, 0, sizeof(attrs));
+	for (int i = 0; i < 3; i++) {
+		attrs[i].name = (char *)names[i];
+		attrs[i].typid = oids[i];
+		attrs[i].format = i > 0;
+		attrs[i].typlen = -1;
+		attrs[i].atttypmod = -1;
+	}
+	ck_assert(PQsetResultAttrs(res, 3, attrs));
+	for (int i = 0; i < 3; i++)
+		ck_assert(PQsetvalue(res, 0, i, (char *)values[i],
+				     values[i] ? (int)strlen(values[i]) : -1));
+	return res;
+}
+
+/*
+ * The row description is checked on a statement's first row only: later
+ * rows of the statement go direct (a NULL field still goes to the general
+ * path), and a new statement whose description differs (a key column of
+ * the wrong type, a misnamed column) is refused, by the general path,
+ * with an error naming the column.
+ */
+START_TEST(test_row_desc_once)
+{
+	static const char *const names[3] = { "table", "key", "value" };
+	static const char *const misnamed[3] = { "table", "key", "values" };
+	static const Oid oids[3] = { 25, 17, 17 }, text_key[3] = { 25, 25, 17 };
+	static const char *const row[3] = { "t", "[1]", "{\"after\": {\"a\": 1}}" };
+	static const char *const resolved[3] = {
+		NULL, NULL, "{\"resolved\": \"1.0000000000\"}" };
+	static const char want[] =
+		"{\"v\":1,\"type\":\"row\",\"feed\":\"f\",\"table\":\"t\","
+		"\"key\":[1],\"op\":\"upsert\",\"after\":{\"a\":1}}\n";
+	const struct {
+		const char *const *names;
+		const Oid *oids;
+		const char *column; /* the general path's error names it */
+	} wrong[2] = {
+		{ names, text_key, "key column has type OID 25, expected 17" },
+		{ misnamed, oids, "column 3 is named \"values\", expected \"value\"" }
+	};
+	crdb_decode_opts opts = { .envelope = CRDB_ENVELOPE_WRAPPED, .number_text = true };
+	enum row_desc desc = ROW_DESC_UNCHECKED;
+	PGresult *res;
+	struct line *line;
+
+	for (int i = 0; i < 3; i++) {
+		res = row_result(names, oids, i == 1 ? resolved : row);
+		line = line_new_row_described("f", res, &opts, &desc);
+		ck_assert_int_eq(desc, ROW_DESC_DIRECT);
+		if (i == 1) {
+			ck_assert_ptr_null(line);
+		} else {
+			assert_line(line, want);
+			line_unref(line);
+		}
+		PQclear(res);
+	}
+	for (int w = 0; w < 2; w++) {
+		crdb_event ev = { 0 };
+		crdb_error err = { 0 };
+
+		desc = ROW_DESC_UNCHECKED; /* a new statement */
+		for (int i = 0; i < 2; i++) {
+			res = row_result(wrong[w].names, wrong[w].oids, row);
+			ck_assert_ptr_null(line_new_row_described("f", res, &opts, &desc));
+			ck_assert_int_eq(desc, ROW_DESC_OTHER);
+			ck_assert(crdb_event_decode(res, &opts, &ev, &err) < 0);
+			ck_assert_msg(strstr(err.message, wrong[w].column) != NULL,
+				      "description %d refused with \"%s\"", w, err.message);
+			PQclear(res);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_control_lines)
 {
 	struct line *line = line_new_state("f", "reconnecting", "lost \"it\"\n", NULL);
@@ -322,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, test_row_cases);
 	tcase_add_test(tc, test_numbers_direct);
 	tcase_add_test(tc, test_hlc_direct);
+	tcase_add_test(tc, test_row_desc_once);
 	tcase_add_test(tc, test_control_lines);
 	tcase_add_test(tc, test_checkpoint);
 	suite_add_tcase(s, tc);
