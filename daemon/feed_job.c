@@ -210,10 +210,6 @@ static int take_resolved(struct feed_job *fj, crdb_hlc resolved,
 		feed_note_error(feed, reason);
 		return 503;
 	}
-	if (crdb_hlc_compare(ordered_checkpoint(feed->ordered), feed->checkpoint) > 0) {
-		feed->checkpoint = ordered_checkpoint(feed->ordered);
-		feed->checkpoint_mono = feed->last_resolved_mono;
-	}
 	return 200;
 }
 

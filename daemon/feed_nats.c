@@ -239,10 +239,6 @@ static int take_resolved(struct feed_nats *fn, const struct nats_fetch_msg *m,
 	feed->resolved_advanced_mono = feed->last_resolved_mono;
 	feed->rows_updated_first = (crdb_hlc){ 0, 0 };
 	feed->rows_updated_varied = false;
-	if (crdb_hlc_compare(ordered_checkpoint(feed->ordered), feed->checkpoint) > 0) {
-		feed->checkpoint = ordered_checkpoint(feed->ordered);
-		feed->checkpoint_mono = feed->last_resolved_mono;
-	}
 	return 1;
 }
 

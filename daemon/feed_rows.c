@@ -253,11 +253,6 @@ static void feed_ordered_resolved(struct feed *feed, crdb_hlc resolved)
 			     sizeof(errbuf)) < 0) {
 		snprintf(msg, sizeof(msg), "releasing held rows: %s", errbuf);
 		feed_backoff(feed, RECONNECT_ERROR, msg);
-		return;
-	}
-	if (crdb_hlc_compare(ordered_checkpoint(feed->ordered), feed->checkpoint) > 0) {
-		feed->checkpoint = ordered_checkpoint(feed->ordered);
-		feed->checkpoint_mono = feed->drain_now;
 	}
 }
 
@@ -660,6 +655,38 @@ static uint64_t ordered_keep_after(void *arg)
 	return keep;
 }
 
+/* The journal committed a newer checkpoint, now or from the event loop
+ * (a large window's last chunk, a stalled commit that went in). */
+static void ordered_committed(void *arg, crdb_hlc checkpoint)
+{
+	struct feed *feed = arg;
+
+	if (crdb_hlc_compare(checkpoint, feed->checkpoint) > 0) {
+		feed->checkpoint = checkpoint;
+		feed->checkpoint_mono = clock_mono_ms();
+	}
+}
+
+/* A release from the event loop failed: what the feed does when
+ * ordered_resolved fails. A sinkless feed reconnects; a job or relay feed
+ * has no connection of its own: the error is shown and the next resolved
+ * timestamp tries again. */
+static void ordered_failed(void *arg, const char *why)
+{
+	struct feed *feed = arg;
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "releasing held rows: %s", why);
+	if (feed->cfg->source == FEED_SOURCE_SINKLESS &&
+	    (feed->state == FEED_CONNECTING || feed->state == FEED_STARTING ||
+	     feed->state == FEED_STREAMING)) {
+		feed_backoff(feed, RECONNECT_ERROR, msg);
+		return;
+	}
+	log_error(feed->who, "%s", msg);
+	feed_note_error(feed, msg);
+}
+
 static bool notify_admit(void *arg, const struct order_row *row)
 {
 	struct feed *feed = arg;
@@ -670,7 +697,8 @@ static bool notify_admit(void *arg, const struct order_row *row)
 int feed_open_ordered(struct feed *feed, bool start_over)
 {
 	struct ordered_owner owner = { ordered_publish, ordered_stall, feed,
-				       NULL, ordered_keep_after };
+				       NULL, ordered_keep_after,
+				       ordered_committed, ordered_failed };
 	char errbuf[512], msg[600];
 
 	ordered_close(feed->ordered);

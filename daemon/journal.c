@@ -207,6 +207,13 @@ void journal_set_ident_hash(journal_ident_hash_fn *fn)
 	ident_hash = fn ? fn : ident_hash_default;
 }
 
+static int commit_fault = JOURNAL_OK;
+
+void journal_set_commit_fault(int fault)
+{
+	commit_fault = fault;
+}
+
 static void ident_key(unsigned char out[IDENT_KEY], crdb_hlc updated,
 		      uint64_t hash)
 {
@@ -824,6 +831,14 @@ int journal_commit(struct journal *j, crdb_hlc resolved, char *errbuf,
 		pending_clear(j);
 		j->commit_errors++;
 		return JOURNAL_ERROR;
+	}
+	if (commit_fault != JOURNAL_OK) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "journal %s: commit refused (test fault)",
+				 j->dir);
+		pending_clear(j);
+		j->commit_errors++;
+		return commit_fault;
 	}
 	/* Nothing new: no transaction, no fsync. */
 	if (!j->npend && (crdb_hlc_is_zero(resolved) ||

@@ -213,4 +213,9 @@ typedef uint64_t journal_ident_hash_fn(const char *table, size_t table_len,
 				       const char *key, size_t key_len);
 void journal_set_ident_hash(journal_ident_hash_fn *fn);
 
+/* Tests only: while fault is not JOURNAL_OK, every journal_commit drops
+ * what was appended and returns fault, as a full disk (JOURNAL_FULL) or
+ * an I/O error (JOURNAL_ERROR) would. It applies to the whole process. */
+void journal_set_commit_fault(int fault);
+
 #endif /* CRDBFEEDD_JOURNAL_H */

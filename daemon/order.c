@@ -1230,12 +1230,23 @@ static void disk_min_update(struct order *o)
 	mdb_cursor_close(c);
 }
 
+static bool release_fault;
+
+void order_set_release_fault(bool fail)
+{
+	release_fault = fail;
+}
+
 long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 		   order_release_fn fn, void *arg, bool *more,
 		   char *errbuf, size_t errlen)
 {
 	if (more)
 		*more = false;
+	if (release_fault) {
+		fail(errbuf, errlen, "order: release refused (test fault)");
+		return -1;
+	}
 	if (!hlc_le(o->released, resolved) ||
 	    (o->partial && !hlc_le(o->releasing, resolved))) {
 		char a[CRDB_HLC_BUFSIZE], b[CRDB_HLC_BUFSIZE];

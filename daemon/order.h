@@ -118,6 +118,11 @@ long order_release(struct order *o, crdb_hlc resolved, size_t max_rows,
 		   order_release_fn fn, void *arg, bool *more,
 		   char *errbuf, size_t errlen);
 
+/* Tests only: while fail is true, every order_release fails at once,
+ * releasing nothing, as a failing spill store would. It applies to the
+ * whole process. */
+void order_set_release_fault(bool fail);
+
 /* durable: commit and fsync the held rows and the removals of released
  * ones. 0 or -1. Non-durable: 0. */
 int order_sync(struct order *o, char *errbuf, size_t errlen);

@@ -62,6 +62,12 @@ struct ordered {
 	struct batch_row *batch;
 	size_t nbatch, batch_cap;
 	bool release_more;      /* the window is not empty yet */
+	crdb_hlc chunk_upto;    /* the resolved timestamp the batch's commit
+				   makes the checkpoint: the target its
+				   release emptied the window up to (zero: a
+				   chunk before the last, late rows) */
+	bool release_failed;    /* the last release failed: a repeated
+				   resolved timestamp tries again */
 
 	bool stalled;
 	char stall_reason[256];
@@ -444,10 +450,45 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 		free(o->batch[i].key);
 	}
 	o->nbatch = 0;
-	if (!crdb_hlc_is_zero(resolved))
+	if (!crdb_hlc_is_zero(resolved) &&
+	    crdb_hlc_compare(resolved, o->committed) > 0) {
 		o->committed = resolved;
+		if (o->owner.committed)
+			o->owner.committed(o->owner.arg, resolved);
+	}
 	set_stalled(o, false, NULL);
 	return 0;
+}
+
+/*
+ * Commit the batch with the resolved timestamp its release reached, if it
+ * emptied the window, then publish that timestamp's resolved line. 0, or
+ * -1 stalled (the batch and its timestamp kept for the retry).
+ */
+static int commit_chunk(struct ordered *o, char *errbuf, size_t errlen)
+{
+	crdb_hlc upto = o->chunk_upto;
+	struct line *line;
+
+	if (commit_batch(o, upto, errbuf, errlen) < 0)
+		return -1;
+	o->chunk_upto = (crdb_hlc){ 0, 0 };
+	if (crdb_hlc_is_zero(upto))
+		return 0;
+	line = line_new_resolved_seq(o->feed, upto, o->last_seq);
+	if (line)
+		o->owner.publish(o->owner.arg, line);
+	return 0;
+}
+
+/* A release from the event loop failed: the owner hears of it as it would
+ * from ordered_resolved. */
+static void report_failure(struct ordered *o, const char *why)
+{
+	if (o->owner.failed)
+		o->owner.failed(o->owner.arg, why);
+	else
+		log_error(o->who, "releasing held rows: %s", why);
 }
 
 /*
@@ -459,33 +500,24 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
  */
 static int flush(struct ordered *o, char *errbuf, size_t errlen)
 {
-	crdb_hlc upto = { 0, 0 };
-
 	if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
 		bool more = false;
 		long n = order_release(o->order, o->target,
 				       o->release_more ? RELEASE_CHUNK : FIRST_CHUNK,
 				       on_release, o, &more, errbuf, errlen);
 
+		o->release_failed = n < 0;
 		if (n < 0)
 			return -1;
 		o->release_more = more;
+		o->chunk_upto = more ? (crdb_hlc){ 0, 0 } : o->target;
 	}
-	if (!o->release_more && crdb_hlc_compare(o->target, o->committed) > 0)
-		upto = o->target;
-	if (o->nbatch > 0 || !crdb_hlc_is_zero(upto)) {
-		if (commit_batch(o, upto, errbuf, errlen) < 0)
-			return 0; /* stalled: the retry goes on */
-		if (!crdb_hlc_is_zero(upto)) {
-			struct line *line = line_new_resolved_seq(o->feed, upto,
-								  o->last_seq);
-
-			if (line)
-				o->owner.publish(o->owner.arg, line);
-			return 0;
-		}
-	}
-	if (o->release_more)
+	if ((o->nbatch > 0 || !crdb_hlc_is_zero(o->chunk_upto)) &&
+	    commit_chunk(o, errbuf, errlen) < 0)
+		return 0; /* stalled: the retry goes on */
+	/* The window's next chunk, or the newer window a batch left from a
+	 * failed release kept waiting. */
+	if (crdb_hlc_compare(o->target, o->committed) > 0)
 		event_active(o->next_chunk, EV_TIMEOUT, 0);
 	return 0;
 }
@@ -499,7 +531,7 @@ static void on_next_chunk(evutil_socket_t fd, short what, void *arg)
 	if (o->stalled)
 		return; /* the retry goes on from where the stall left it */
 	if (flush(o, errbuf, sizeof(errbuf)) < 0)
-		log_error(o->who, "releasing held rows: %s", errbuf);
+		report_failure(o, errbuf);
 }
 
 enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
@@ -550,9 +582,10 @@ enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
 int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
 		     char *errbuf, size_t errlen)
 {
-	if (crdb_hlc_compare(resolved, o->target) <= 0)
+	if (crdb_hlc_compare(resolved, o->target) <= 0 && !o->release_failed)
 		return 0; /* a repeat after a reconnect */
-	o->target = resolved;
+	if (crdb_hlc_compare(resolved, o->target) > 0)
+		o->target = resolved;
 	if (o->stalled)
 		return 0;
 	return flush(o, errbuf, errlen);
@@ -582,21 +615,15 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		o->journal = j;
 		o->reopen = false;
 	}
-	if (commit_batch(o, o->release_more ? (crdb_hlc){ 0, 0 } : o->target,
-			 errbuf, sizeof(errbuf)) < 0) {
+	/* The stalled batch goes in with the timestamp its own release
+	 * reached, not the target, which may have moved on during the stall
+	 * past rows still held. */
+	if (commit_chunk(o, errbuf, sizeof(errbuf)) < 0) {
 		arm(o->retry, RETRY_MS);
 		return;
 	}
-	if (!o->release_more && o->nbatch == 0 &&
-	    crdb_hlc_compare(o->target, o->committed) == 0) {
-		struct line *line = line_new_resolved_seq(o->feed, o->target,
-							  o->last_seq);
-
-		if (line)
-			o->owner.publish(o->owner.arg, line);
-	}
 	if (flush(o, errbuf, sizeof(errbuf)) < 0)
-		log_error(o->who, "releasing held rows: %s", errbuf);
+		report_failure(o, errbuf);
 }
 
 static void on_trim(evutil_socket_t fd, short what, void *arg)

@@ -36,6 +36,15 @@ struct ordered_owner {
 	/* The seq after which retention must keep every row (what the
 	 * feed's nats sinks have not had acknowledged); NULL: no bound. */
 	uint64_t (*keep_after)(void *arg);
+	/* The journal committed a newer resolved timestamp (the checkpoint):
+	 * from ordered_resolved, or from the event loop when a large window's
+	 * last chunk or a stalled commit goes in later. NULL: not told. */
+	void (*committed)(void *arg, crdb_hlc checkpoint);
+	/* A release from the event loop (a large window's later chunk, the
+	 * window after a stall) failed, for what ordered_resolved returns -1
+	 * for. The window is tried again at the next resolved timestamp,
+	 * repeated or not. NULL: only logged. */
+	void (*failed)(void *arg, const char *why);
 };
 
 /*
@@ -80,7 +89,8 @@ enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
  * A resolved timestamp: release what it covers, commit, publish, then a
  * resolved line. 0, or -1 with errbuf set (a resolved timestamp that went
  * backwards, the hold failing: the feed reconnects). A full journal is not
- * an error: the module stalls and retries by itself.
+ * an error: the module stalls and retries by itself. A repeat of the newest
+ * one does nothing, unless the last release failed: then it tries again.
  */
 int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
 		     char *errbuf, size_t errlen);

@@ -9,12 +9,17 @@
  * stream checkpoint newer than the journal starts a new one, that
  * replay reads back exactly what was published, and that a large window
  * goes out chunk by chunk from the event loop, each chunk committed before
- * it is published (a crash between chunks repeats none of it).
+ * it is published (a crash between chunks repeats none of it), the owner
+ * told of the checkpoint when the last chunk commits and of a later
+ * chunk's failure at once, and that a commit stalled on a full journal
+ * goes in with its own resolved timestamp, not a newer one that came
+ * during the stall while rows below it were still held.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
 #include "daemon/conf.h"
 #include "daemon/encode.h"
+#include "daemon/journal.h"
 #include "daemon/order.h"
 #include "daemon/ordered.h"
 
@@ -35,6 +40,10 @@ struct recorder {
 	struct line *lines[MAX_SEEN];
 	size_t n;
 	bool stalled;
+	crdb_hlc committed;     /* the last checkpoint the owner was told */
+	int ncommitted;
+	char failed[256];       /* the last failure the owner was told */
+	int nfailed;
 };
 
 static void rec_publish(void *arg, struct line *line)
@@ -48,6 +57,22 @@ static void rec_publish(void *arg, struct line *line)
 static void rec_stalled(void *arg, bool stalled, const char *why)
 {
 	((struct recorder *)arg)->stalled = stalled;
+}
+
+static void rec_committed(void *arg, crdb_hlc checkpoint)
+{
+	struct recorder *r = arg;
+
+	r->committed = checkpoint;
+	r->ncommitted++;
+}
+
+static void rec_failed(void *arg, const char *why)
+{
+	struct recorder *r = arg;
+
+	snprintf(r->failed, sizeof(r->failed), "%s", why);
+	r->nfailed++;
 }
 
 static void rec_clear(struct recorder *r)
@@ -70,7 +95,8 @@ static void fx_open(struct fx *fx, crdb_hlc stream_checkpoint, bool start_over)
 {
 	char errbuf[512];
 	struct ordered_owner owner = { rec_publish, rec_stalled, &fx->rec,
-				       fx->admit };
+				       fx->admit, NULL, rec_committed,
+				       rec_failed };
 
 	fx->o = ordered_open(fx->base, fx->dir, "f", "feed f", &fx->cfg,
 			     stream_checkpoint, start_over, &owner, errbuf,
@@ -81,6 +107,8 @@ static void fx_open(struct fx *fx, crdb_hlc stream_checkpoint, bool start_over)
 static void fx_init(struct fx *fx)
 {
 	memset(fx, 0, sizeof(*fx));
+	journal_set_commit_fault(JOURNAL_OK);
+	order_set_release_fault(false);
 	fx->base = event_base_new();
 	ck_assert_ptr_nonnull(fx->base);
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/check_ordered.XXXXXX");
@@ -440,6 +468,91 @@ START_TEST(crash_between_chunks_repeats_nothing)
 }
 END_TEST
 
+START_TEST(owner_told_checkpoint_when_last_chunk_commits)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	fx_big_window(&fx, BIG_WINDOW, ORDERED_HELD);
+	fx_resolved(&fx, 5000);
+	ck_assert_int_eq(fx.rec.ncommitted, 0);
+	/* the last chunk commits from the event loop: the owner hears it
+	 * then, not at its next resolved timestamp */
+	fx_run_loop(&fx);
+	assert_window(&fx, 1, 5000);
+	ck_assert_int_eq(fx.rec.ncommitted, 1);
+	ck_assert_int_eq(fx.rec.committed.wall, 5000);
+	/* a small window: told at once */
+	fx_row(&fx, "a", "[1]", 6000);
+	fx_resolved(&fx, 6100);
+	ck_assert_int_eq(fx.rec.ncommitted, 2);
+	ck_assert_int_eq(fx.rec.committed.wall, 6100);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(later_chunk_failure_reaches_owner_at_once)
+{
+	struct fx fx;
+	size_t first_chunk;
+
+	fx_init(&fx);
+	fx_big_window(&fx, BIG_WINDOW, ORDERED_HELD);
+	fx_resolved(&fx, 5000);
+	first_chunk = fx.rec.n;
+	ck_assert_uint_lt(first_chunk, BIG_WINDOW);
+	order_set_release_fault(true);
+	fx_run_loop(&fx);
+	ck_assert_int_eq(fx.rec.nfailed, 1);
+	ck_assert_msg(strstr(fx.rec.failed, "test fault") != NULL,
+		      "the owner was told \"%s\"", fx.rec.failed);
+	ck_assert_uint_eq(fx.rec.n, first_chunk);
+	ck_assert_int_eq(ordered_checkpoint(fx.o).wall, 0);
+	/* the hold works again: the changefeed, reconnected, repeats the
+	 * resolved timestamp, and the window goes on where it stopped */
+	order_set_release_fault(false);
+	fx_resolved(&fx, 5000);
+	fx_run_loop(&fx);
+	ck_assert_uint_eq(fx.rec.n, BIG_WINDOW + 1);
+	assert_window(&fx, 1, 5000);
+	ck_assert_int_eq(fx.rec.nfailed, 1);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(stalled_commit_goes_in_with_its_own_resolved)
+{
+	struct fx fx;
+	struct feed_stats st;
+
+	fx_init(&fx);
+	fx_row(&fx, "a", "[1]", 100);
+	fx_row(&fx, "a", "[2]", 300);
+	journal_set_commit_fault(JOURNAL_FULL);
+	fx_resolved(&fx, 200);          /* [1] released, its commit fails */
+	ck_assert(fx.rec.stalled);
+	ck_assert_uint_eq(fx.rec.n, 0);
+	fx_resolved(&fx, 400);          /* the target moves on, past [2] */
+	journal_set_commit_fault(JOURNAL_OK);
+	/* the retry, a second later */
+	event_base_loop(fx.base, EVLOOP_ONCE);
+	fx_run_loop(&fx);
+	ck_assert(!fx.rec.stalled);
+	/* [1] with 200, then [2] with 400: no checkpoint passed a row still
+	 * held, nothing stays held */
+	ck_assert_uint_eq(fx.rec.n, 4);
+	ck_assert(has(fx.rec.lines[0], "\"key\":[1]"));
+	assert_tail(&fx, 1, "\"resolved\":\"200.0000000000\",\"seq\":1}\n");
+	ck_assert(has(fx.rec.lines[2], "\"key\":[2]"));
+	assert_tail(&fx, 3, "\"resolved\":\"400.0000000000\",\"seq\":2}\n");
+	ck_assert_int_eq(ordered_checkpoint(fx.o).wall, 400);
+	memset(&st, 0, sizeof(st));
+	ordered_get_stats(fx.o, &st);
+	ck_assert_uint_eq(st.held_rows, 0);
+	fx_done(&fx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ordered");
@@ -455,6 +568,9 @@ int main(void)
 	tcase_add_test(tc, replay_reads_what_was_published);
 	tcase_add_test(tc, large_window_goes_out_chunk_by_chunk);
 	tcase_add_test(tc, crash_between_chunks_repeats_nothing);
+	tcase_add_test(tc, owner_told_checkpoint_when_last_chunk_commits);
+	tcase_add_test(tc, later_chunk_failure_reaches_owner_at_once);
+	tcase_add_test(tc, stalled_commit_goes_in_with_its_own_resolved);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

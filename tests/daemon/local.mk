@@ -22,6 +22,7 @@ DAEMON_E2E_TESTS = \
 	tests/daemon/e2e-shutdown.sh \
 	tests/daemon/e2e-options.sh \
 	tests/daemon/e2e-replay.sh \
+	tests/daemon/e2e-ordered-checkpoint.sh \
 	tests/daemon/e2e-notify.sh \
 	tests/daemon/e2e-job.sh \
 	tests/daemon/e2e-job-gc.sh
