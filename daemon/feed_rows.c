@@ -270,7 +270,7 @@ static void feed_handle_row(struct feed *feed, const PGresult *res)
 	 * general path). Anything else (resolved rows, other envelopes,
 	 * escapes, malformed rows) returns NULL and takes the general
 	 * path, which also says what is wrong. */
-	line = line_new_row_direct(feed->name, res, &feed->dopts);
+	line = line_new_row_described(feed->name, res, &feed->dopts, &feed->row_desc);
 	if (line) {
 		feed_mark_streaming(feed);
 		feed_take_row(feed, res, line);
