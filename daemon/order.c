@@ -951,6 +951,19 @@ static int disk_has(struct order *o, const unsigned char *key, size_t klen,
 	return -1;
 }
 
+/* The owner's answer whether row went out before: 1 yes, 0 no, -1 with
+ * errbuf set. */
+static int ask_seen(struct order *o, const struct order_row *row,
+		    char *errbuf, size_t errlen)
+{
+	int seen = o->seen(o->seen_arg, row->table, row->table_len, row->key,
+			   row->key_len, row->updated);
+
+	if (seen < 0)
+		fail(errbuf, errlen, "order: asking whether a row was released before failed");
+	return seen;
+}
+
 enum order_add_result order_add(struct order *o, const struct order_row *row,
 				char *errbuf, size_t errlen)
 {
@@ -976,13 +989,10 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
 	size_t klen = 0;
 	bool below = hlc_le(row->updated, o->released);
 	if (!below && hlc_le(row->updated, o->seen_upto)) {
-		int seen = o->seen(o->seen_arg, row->table, row->table_len,
-				   row->key, row->key_len, row->updated);
-		if (seen < 0) {
-			fail(errbuf, errlen, "order: asking whether a row was "
-			     "released before failed");
+		int seen = ask_seen(o, row, errbuf, errlen);
+
+		if (seen < 0)
 			return ORDER_ERROR;
-		}
 		if (seen) {
 			o->duplicates++;
 			return ORDER_DUPLICATE;
@@ -1001,14 +1011,9 @@ enum order_add_result order_add(struct order *o, const struct order_row *row,
 		int held = disk_has(o, key, klen, errbuf, errlen);
 		if (held < 0)
 			return ORDER_ERROR;
-		int seen = held ? 1 : o->seen(o->seen_arg, row->table,
-					     row->table_len, row->key,
-					     row->key_len, row->updated);
-		if (seen < 0) {
-			fail(errbuf, errlen, "order: asking whether a row was "
-			     "released before failed");
+		int seen = held ? 1 : ask_seen(o, row, errbuf, errlen);
+		if (seen < 0)
 			return ORDER_ERROR;
-		}
 		if (seen) {
 			o->duplicates++;
 			return ORDER_DUPLICATE;
