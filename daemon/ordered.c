@@ -28,8 +28,12 @@
 #include <string.h>
 
 #define RELEASE_CHUNK 4096      /* rows per commit within one window */
-#define FIRST_CHUNK 256         /* a window's first commit: its first rows
-				   go out after a short release */
+#define FIRST_CHUNK 256         /* a large window's first commit: its
+				   first rows go out after a short release */
+#define SMALL_WINDOW 2048       /* with at most this many rows held, a
+				   window goes out in one commit: splitting
+				   it would cost one more durable commit (two
+				   syncs) to save a release of a few ms */
 #define RETRY_MS 1000           /* a stalled commit is tried again */
 #define TRIM_MS 10000           /* retention runs this often */
 
@@ -496,14 +500,22 @@ static void report_failure(struct ordered *o, const char *why)
  * timestamp. A window with more after it goes on from the event loop, so
  * that the sinks write each committed chunk before the next is released
  * (rows early in a large window do not wait for all of it); the first
- * chunk of a window is small for the same reason.
+ * chunk of a large window is small for the same reason.
  */
 static int flush(struct ordered *o, char *errbuf, size_t errlen)
 {
 	if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
 		bool more = false;
-		long n = order_release(o->order, o->target,
-				       o->release_more ? RELEASE_CHUNK : FIRST_CHUNK,
+		size_t max_rows = RELEASE_CHUNK;
+
+		if (!o->release_more) {
+			struct order_stats held;
+
+			order_get_stats(o->order, &held);
+			if (held.held_rows > SMALL_WINDOW)
+				max_rows = FIRST_CHUNK;
+		}
+		long n = order_release(o->order, o->target, max_rows,
 				       on_release, o, &more, errbuf, errlen);
 
 		o->release_failed = n < 0;

@@ -33,8 +33,8 @@
 
 #include <event2/event.h>
 
-#define MAX_SEEN 512
-#define BIG_WINDOW 400 /* rows: more than one window's first chunk */
+#define MAX_SEEN 4096 /* lines recorded: more than BIG_WINDOW + 1 */
+#define BIG_WINDOW 3000 /* rows: more than a window released in one commit */
 
 struct recorder {
 	struct line *lines[MAX_SEEN];
@@ -406,6 +406,21 @@ static void assert_window(const struct fx *fx, uint64_t first, int64_t resolved)
 	ck_assert_int_eq(ordered_checkpoint(fx->o).wall, resolved);
 }
 
+/* A window of a few hundred rows is one release and one commit: all of
+ * it and its resolved line are out when ordered_resolved returns. */
+START_TEST(small_window_goes_out_in_one_commit)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	fx_big_window(&fx, 1000, ORDERED_HELD);
+	fx_resolved(&fx, 5000);
+	ck_assert_uint_eq(fx.rec.n, 1000 + 1);
+	assert_window(&fx, 1, 5000);
+	fx_done(&fx);
+}
+END_TEST
+
 START_TEST(large_window_goes_out_chunk_by_chunk)
 {
 	struct fx fx;
@@ -566,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, late_row_goes_out_flagged);
 	tcase_add_test(tc, newer_stream_checkpoint_starts_a_new_journal);
 	tcase_add_test(tc, replay_reads_what_was_published);
+	tcase_add_test(tc, small_window_goes_out_in_one_commit);
 	tcase_add_test(tc, large_window_goes_out_chunk_by_chunk);
 	tcase_add_test(tc, crash_between_chunks_repeats_nothing);
 	tcase_add_test(tc, owner_told_checkpoint_when_last_chunk_commits);
