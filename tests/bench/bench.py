@@ -1079,6 +1079,8 @@ def run_webhook_sink(creds, nodes, durable):
     file system crdbfeedd's state_dir is on) under `nodes` nodes."""
     tag = "wsink-%s%d" % ("fsync-" if durable else "", nodes)
     port_file = os.path.join(WORK, tag + ".port")
+    if os.path.exists(port_file):
+        os.unlink(port_file)  # a previous round's: its port is closed now
     argv = [WEBHOOK_SINK, "--cert", creds["cert"], "--key", creds["key"],
             "--token-file", creds["token"], "--port-file", port_file,
             "--path", "/crdbfeed/" + INGEST_FEED]
