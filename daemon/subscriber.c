@@ -534,8 +534,7 @@ void sink_offer(struct sink *sink, struct line *line)
 		    !sub->dropping &&
 		    (!positioned || (seq && seq == sub->pos + 1)) &&
 		    (sub->queued_bytes + len <= high || sub->count == 0)) {
-			if (seq)
-				sub->pos = seq;
+			subscriber_advance(sub, line);
 			subscriber_queue(sub, line);
 			continue;
 		}
