@@ -671,7 +671,9 @@ static void on_ack(struct sink_nats *n, const struct nats_pub_ack *ack)
 		n->errors++;
 		n->need_rewind = true;
 		n->ack_failed = true;
-		snprintf(n->ack_error, sizeof(n->ack_error), "%s",
+		/* Cut to fit, as the status line that quotes it allows. */
+		snprintf(n->ack_error, sizeof(n->ack_error), "%.*s",
+			 (int)sizeof(n->ack_error) - 1,
 			 ack->error[0] ? ack->error : "not acknowledged");
 		break;
 	}
