@@ -26,7 +26,11 @@
 #define MIN_RESOLVED_STALL_MS 60000
 #define RECENT_ROWS 65536   /* stream: delivered rows remembered */
 #define DRAIN_BATCH 256     /* results per callback before yielding */
-#define DRAIN_FLUSH_BYTES 16384 /* lines published before the sinks write */
+/* Lines published in one drain before the sinks write: each write is a
+ * system call and a wake-up per subscriber, so a long drain writes in
+ * 64 KiB batches, as the fan-out limit (tests/bench/bench_fanout.c) does;
+ * a shorter one is written once, when the drain ends. */
+#define DRAIN_FLUSH_BYTES 65536
 
 struct pending_resolved {
 	uint64_t seq;  /* the resolved line's position */
