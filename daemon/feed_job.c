@@ -189,7 +189,9 @@ out:
 }
 
 /* A resolved timestamp: release what it covers, commit, publish. An old
- * or repeated one (a retry, or another node's) says nothing new. */
+ * or repeated one (a retry, or another node's) says nothing new. The feed
+ * takes it as received only once the release succeeded: the job's retry
+ * of a refused one must not be taken for a repeat. */
 static int take_resolved(struct feed_job *fj, crdb_hlc resolved,
 			 char *reason, size_t rlen)
 {
@@ -199,17 +201,18 @@ static int take_resolved(struct feed_job *fj, crdb_hlc resolved,
 	feed->stats.resolved++;
 	if (crdb_hlc_compare(resolved, feed->last_resolved) <= 0)
 		return 200;
+	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
+			     sizeof(errbuf)) < 0) {
+		feed->stats.resolved--;
+		snprintf(reason, rlen, "releasing held rows: %s", errbuf);
+		feed_note_error(feed, reason);
+		return 503;
+	}
 	feed->last_resolved = resolved;
 	feed->last_resolved_mono = clock_mono_ms();
 	feed->resolved_advanced_mono = feed->last_resolved_mono;
 	feed->rows_updated_first = (crdb_hlc){ 0, 0 };
 	feed->rows_updated_varied = false;
-	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
-			     sizeof(errbuf)) < 0) {
-		snprintf(reason, rlen, "releasing held rows: %s", errbuf);
-		feed_note_error(feed, reason);
-		return 503;
-	}
 	return 200;
 }
 
