@@ -174,6 +174,8 @@ void feed_note_row_updated(struct feed *feed, crdb_hlc updated);
 /* ---- feed_job.c (source = job) ---- */
 
 struct feed_job;
+struct ingest;
+struct webhook_body;
 
 /* Open the endpoint and start the job manager (the hold must be open).
  * 0, or -1 with the feed FAILED (a file, the address, the token). */
@@ -190,6 +192,12 @@ int feed_job_request(struct feed *feed, enum job_action action,
 int feed_job_reconfigure(struct feed *feed);
 /* The endpoint's counters and the job's status into the feed's stats. */
 void feed_job_get_stats(const struct feed_job *fj, struct feed_stats *out);
+/* A parsed body from the endpoint (ingest.h's owner call, without the
+ * endpoint so that tests can drive it): the HTTP status, reason set when
+ * not 200. ingest counts batches that were wholly a retry; NULL: none. */
+int feed_job_take_body(struct feed *feed, struct ingest *ingest,
+		       const struct webhook_body *body, char *reason,
+		       size_t rlen);
 
 /* ---- feed_nats.c (source = nats) ---- */
 

@@ -116,10 +116,9 @@ static struct line *message_line(struct feed *feed, const struct webhook_msg *m,
 
 /* A batch: every message encoded first (one bad message refuses the whole
  * batch, nothing held), then held, then made durable. */
-static int take_batch(struct feed_job *fj, const struct webhook_body *b,
-		      char *reason, size_t rlen)
+static int take_batch(struct feed *feed, struct ingest *ingest,
+		      const struct webhook_body *b, char *reason, size_t rlen)
 {
-	struct feed *feed = fj->feed;
 	struct line **lines = calloc(b->nmsgs ? b->nmsgs : 1, sizeof(*lines));
 	char errbuf[256];
 	int status = 200;
@@ -178,8 +177,8 @@ static int take_batch(struct feed_job *fj, const struct webhook_body *b,
 		status = 503;
 		goto out;
 	}
-	if (b->nmsgs && duplicates == b->nmsgs)
-		ingest_note_retry(fj->ingest);
+	if (b->nmsgs && duplicates == b->nmsgs && ingest)
+		ingest_note_retry(ingest);
 out:
 	for (size_t i = 0; i < b->nmsgs; i++)
 		if (lines[i])
@@ -189,36 +188,36 @@ out:
 }
 
 /* A resolved timestamp: release what it covers, commit, publish. An old
- * or repeated one (a retry, or another node's) says nothing new. */
-static int take_resolved(struct feed_job *fj, crdb_hlc resolved,
+ * or repeated one (a retry, or another node's) says nothing new. The feed
+ * takes it as received only once the release succeeded: the job's retry
+ * of a refused one must not be taken for a repeat. */
+static int take_resolved(struct feed *feed, crdb_hlc resolved,
 			 char *reason, size_t rlen)
 {
-	struct feed *feed = fj->feed;
 	char errbuf[256];
 
 	feed->stats.resolved++;
 	if (crdb_hlc_compare(resolved, feed->last_resolved) <= 0)
 		return 200;
+	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
+			     sizeof(errbuf)) < 0) {
+		feed->stats.resolved--;
+		snprintf(reason, rlen, "releasing held rows: %s", errbuf);
+		feed_note_error(feed, reason);
+		return 503;
+	}
 	feed->last_resolved = resolved;
 	feed->last_resolved_mono = clock_mono_ms();
 	feed->resolved_advanced_mono = feed->last_resolved_mono;
 	feed->rows_updated_first = (crdb_hlc){ 0, 0 };
 	feed->rows_updated_varied = false;
-	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
-			     sizeof(errbuf)) < 0) {
-		snprintf(reason, rlen, "releasing held rows: %s", errbuf);
-		feed_note_error(feed, reason);
-		return 503;
-	}
 	return 200;
 }
 
-static int on_body(void *arg, const struct webhook_body *body, char *reason,
-		   size_t rlen)
+int feed_job_take_body(struct feed *feed, struct ingest *ingest,
+		       const struct webhook_body *body, char *reason,
+		       size_t rlen)
 {
-	struct feed_job *fj = arg;
-	struct feed *feed = fj->feed;
-
 	if (!feed->ordered || feed->state == FEED_FAILED ||
 	    feed->state == FEED_STOPPING || feed->state == FEED_STOPPED) {
 		snprintf(reason, rlen, "feed %s is %s", feed->name, feed_public_state(feed));
@@ -231,14 +230,22 @@ static int on_body(void *arg, const struct webhook_body *body, char *reason,
 	}
 	feed->drain_now = clock_mono_ms();
 	int status = body->kind == WEBHOOK_BODY_RESOLVED ?
-		take_resolved(fj, body->resolved, reason, rlen) :
-		take_batch(fj, body, reason, rlen);
+		take_resolved(feed, body->resolved, reason, rlen) :
+		take_batch(feed, ingest, body, reason, rlen);
 	/* Rows or resolved timestamps arrive: the job runs. */
 	if (status == 200 && (feed->state == FEED_CONNECTING || feed->state == FEED_STARTING))
 		feed_set_state(feed, FEED_STREAMING, NULL);
 	if (status >= 400 && status < 500)
 		feed->stats.bad_rows++;
 	return status;
+}
+
+static int on_body(void *arg, const struct webhook_body *body, char *reason,
+		   size_t rlen)
+{
+	struct feed_job *fj = arg;
+
+	return feed_job_take_body(fj->feed, fj->ingest, body, reason, rlen);
 }
 
 /* ---- the job -------------------------------------------------------------- */

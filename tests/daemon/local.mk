@@ -300,6 +300,16 @@ tests_daemon_check_job_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_job_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_job_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 
+# check_feed_job: a job feed's answers to the bodies its endpoint passes
+# on, on a real feed and hold without the endpoint or a job: a resolved
+# timestamp refused (503) releases the held rows when the job retries it.
+check_PROGRAMS += tests/daemon/check_feed_job
+TESTS += tests/daemon/check_feed_job
+tests_daemon_check_feed_job_SOURCES = tests/daemon/check_feed_job.c
+tests_daemon_check_feed_job_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
+tests_daemon_check_feed_job_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
+tests_daemon_check_feed_job_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
+
 # check_job_sim: the job manager against crdbsim's changefeed jobs (needs
 # crdbsim-env's CRDB_DSN): create, restart without a second job (also
 # with the id file lost), job_id adoption, pause/resume/cancel, ALTER,
