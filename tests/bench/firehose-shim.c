@@ -15,6 +15,22 @@
  * Resolved rows are noted as "resolved WALL.LOGICAL ns": ordered delivery
  * releases rows when their resolved row comes in.
  *
+ * It also wraps writev(2), the call with which crdbfeedd sends lines to
+ * its Unix-socket subscribers (daemon/subscriber.c), and notes for every
+ * row line in the written bytes its key, when that writev was called and
+ * when it returned; "key return_ns call_ns" lines go to
+ * $BENCH_STAMP_OUT.write at exit. Together with the read stamp and the
+ * subscriber's receipt this splits what crdbfeedd adds into its own work
+ * (read -> write) and delivery (write -> receipt: the kernel and the
+ * subscriber being scheduled). Both ends of the call are noted because
+ * waking the subscriber can preempt crdbfeedd inside writev: its return
+ * may come after the subscriber has read the line. A row is noted at the write
+ * that holds its key member ("key":[n], near the line's start); a
+ * line cut by a partial write after its key is thus stamped a little early,
+ * which policy = block at the benchmark's rates hardly ever does. Every
+ * stamp here uses CLOCK_REALTIME, as bench_sub and bench_load do: the
+ * stamps of different processes are compared.
+ *
  * With $BENCH_FIREHOSE_GROUP=G it gives the firehose's rows distinct
  * commit timestamps, as a real table's would have: crdbsim stamps every
  * firehose row with one `updated` (its start), so ordered delivery would
@@ -27,11 +43,13 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -81,6 +99,11 @@ int PQsendQueryParams(PGconn *conn, const char *command, int nParams,
 struct stamp {
 	uint64_t key;
 	int64_t ns;
+};
+
+struct write_stamp {
+	uint64_t key;
+	int64_t return_ns, call_ns;
 };
 
 static struct stamp *stamps;
@@ -185,6 +208,77 @@ int PQconsumeInput(PGconn *conn)
 	return real(conn);
 }
 
+static struct write_stamp *write_stamps_at;
+static size_t nwrite_stamps, write_stamps_cap;
+
+static void note_written_keys(const char *data, size_t len, int64_t call_ns,
+			      int64_t return_ns)
+{
+	static const char member[] = "\"key\":[";
+	const char *end = data + len, *p = data;
+
+	while ((p = memmem(p, (size_t)(end - p), member, sizeof(member) - 1))) {
+		uint64_t n = 0;
+
+		for (p += sizeof(member) - 1; p < end && *p >= '0' && *p <= '9'; p++)
+			n = n * 10 + (uint64_t)(*p - '0');
+		if (p == end)
+			return; /* the key's digits may go on in the next write */
+		if (nwrite_stamps == write_stamps_cap) {
+			size_t ncap = write_stamps_cap ? write_stamps_cap * 2 : 4096;
+			struct write_stamp *grown = realloc(write_stamps_at,
+							    ncap * sizeof(*grown));
+
+			if (!grown)
+				return;
+			write_stamps_at = grown;
+			write_stamps_cap = ncap;
+		}
+		write_stamps_at[nwrite_stamps].key = n;
+		write_stamps_at[nwrite_stamps].return_ns = return_ns;
+		write_stamps_at[nwrite_stamps].call_ns = call_ns;
+		nwrite_stamps++;
+	}
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	static ssize_t (*real)(int, const struct iovec *, int);
+	static int enabled = -1;
+	ssize_t n, left;
+	int64_t call_ns, return_ns;
+	int saved_errno;
+
+	if (!real) {
+		real = (ssize_t (*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
+		if (!real) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	if (enabled < 0)
+		enabled = getenv("BENCH_STAMP_OUT") != NULL;
+	if (!enabled)
+		return real(fd, iov, iovcnt);
+	call_ns = now_ns();
+	n = real(fd, iov, iovcnt);
+	saved_errno = errno; /* crdbfeedd looks at it after a failed write */
+	return_ns = now_ns();
+	errno = saved_errno;
+	if (n <= 0)
+		return n;
+	/* Only the bytes that left: a partial write's rest comes again. */
+	left = n;
+	for (int i = 0; i < iovcnt && left > 0; i++) {
+		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
+
+		note_written_keys(iov[i].iov_base, len, call_ns, return_ns);
+		left -= (ssize_t)len;
+	}
+	errno = saved_errno;
+	return n;
+}
+
 PGresult *PQgetResult(PGconn *conn)
 {
 	static PGresult *(*real)(PGconn *);
@@ -236,6 +330,29 @@ PGresult *PQgetResult(PGconn *conn)
 	return res;
 }
 
+/* A second file, so that the readers of the first keep working. */
+static void write_write_stamps(const char *path)
+{
+	size_t len = strlen(path);
+	char *write_path = malloc(len + sizeof(".write"));
+	FILE *f;
+
+	if (!write_path)
+		return;
+	memcpy(write_path, path, len);
+	memcpy(write_path + len, ".write", sizeof(".write"));
+	f = fopen(write_path, "w");
+	free(write_path);
+	if (!f)
+		return;
+	for (size_t i = 0; i < nwrite_stamps; i++)
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 "\n",
+			write_stamps_at[i].key, write_stamps_at[i].return_ns,
+			write_stamps_at[i].call_ns);
+	fclose(f);
+	free(write_stamps_at);
+}
+
 __attribute__((destructor)) static void write_stamps(void)
 {
 	const char *path = getenv("BENCH_STAMP_OUT");
@@ -251,4 +368,5 @@ __attribute__((destructor)) static void write_stamps(void)
 			resolved_stamps[i].ns);
 	fclose(f);
 	free(stamps);
+	write_write_stamps(path);
 }
