@@ -18,13 +18,15 @@
  * It also wraps writev(2), the call with which crdbfeedd sends lines to
  * its Unix-socket subscribers (daemon/subscriber.c), and notes for every
  * row line in the written bytes its key, when that writev was called and
- * when it returned; "key return_ns call_ns" lines go to
- * $BENCH_STAMP_OUT.write at exit. Together with the read stamp and the
+ * when it returned, and the thread's CPU time spent across the call;
+ * "key return_ns call_ns cpu_ns" lines go to $BENCH_STAMP_OUT.write at
+ * exit. Together with the read stamp and the
  * subscriber's receipt this splits what crdbfeedd adds into its own work
  * (read -> write) and delivery (write -> receipt: the kernel and the
  * subscriber being scheduled). Both ends of the call are noted because
  * waking the subscriber can preempt crdbfeedd inside writev: its return
- * may come after the subscriber has read the line. A row is noted at the write
+ * may come after the subscriber has read the line; the CPU time tells
+ * such a wait from work. A row is noted at the write
  * that holds its key member ("key":[n], near the line's start); a
  * line cut by a partial write after its key is thus stamped a little early,
  * which policy = block at the benchmark's rates hardly ever does. Every
@@ -103,7 +105,7 @@ struct stamp {
 
 struct write_stamp {
 	uint64_t key;
-	int64_t return_ns, call_ns;
+	int64_t return_ns, call_ns, cpu_ns;
 };
 
 static struct stamp *stamps;
@@ -195,6 +197,15 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Not comparable across processes: only the difference around one call. */
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int PQconsumeInput(PGconn *conn)
 {
 	static int (*real)(PGconn *);
@@ -211,8 +222,8 @@ int PQconsumeInput(PGconn *conn)
 static struct write_stamp *write_stamps_at;
 static size_t nwrite_stamps, write_stamps_cap;
 
-static void note_written_keys(const char *data, size_t len, int64_t call_ns,
-			      int64_t return_ns)
+static void note_written_keys(const char *data, size_t len,
+			      const struct write_stamp *at)
 {
 	static const char member[] = "\"key\":[";
 	const char *end = data + len, *p = data;
@@ -234,9 +245,8 @@ static void note_written_keys(const char *data, size_t len, int64_t call_ns,
 			write_stamps_at = grown;
 			write_stamps_cap = ncap;
 		}
+		write_stamps_at[nwrite_stamps] = *at;
 		write_stamps_at[nwrite_stamps].key = n;
-		write_stamps_at[nwrite_stamps].return_ns = return_ns;
-		write_stamps_at[nwrite_stamps].call_ns = call_ns;
 		nwrite_stamps++;
 	}
 }
@@ -245,8 +255,9 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	static ssize_t (*real)(int, const struct iovec *, int);
 	static int enabled = -1;
+	struct write_stamp at;
 	ssize_t n, left;
-	int64_t call_ns, return_ns;
+	int64_t cpu_before;
 	int saved_errno;
 
 	if (!real) {
@@ -260,10 +271,12 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 		enabled = getenv("BENCH_STAMP_OUT") != NULL;
 	if (!enabled)
 		return real(fd, iov, iovcnt);
-	call_ns = now_ns();
+	cpu_before = thread_cpu_ns();
+	at.call_ns = now_ns();
 	n = real(fd, iov, iovcnt);
 	saved_errno = errno; /* crdbfeedd looks at it after a failed write */
-	return_ns = now_ns();
+	at.return_ns = now_ns();
+	at.cpu_ns = thread_cpu_ns() - cpu_before;
 	errno = saved_errno;
 	if (n <= 0)
 		return n;
@@ -272,7 +285,7 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	for (int i = 0; i < iovcnt && left > 0; i++) {
 		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
 
-		note_written_keys(iov[i].iov_base, len, call_ns, return_ns);
+		note_written_keys(iov[i].iov_base, len, &at);
 		left -= (ssize_t)len;
 	}
 	errno = saved_errno;
@@ -346,9 +359,9 @@ static void write_write_stamps(const char *path)
 	if (!f)
 		return;
 	for (size_t i = 0; i < nwrite_stamps; i++)
-		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 "\n",
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
 			write_stamps_at[i].key, write_stamps_at[i].return_ns,
-			write_stamps_at[i].call_ns);
+			write_stamps_at[i].call_ns, write_stamps_at[i].cpu_ns);
 	fclose(f);
 	free(write_stamps_at);
 }
