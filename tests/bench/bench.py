@@ -612,6 +612,8 @@ def run_latency(rate, count, run=1):
     at_write = read_stamps(daemon_out + ".write", first=True)
     at_write_call = read_stamps(daemon_out + ".write", first=True, column=2)
     at_write_cpu = read_stamps(daemon_out + ".write", first=True, column=3)
+    at_write_call_cpu = read_stamps(daemon_out + ".write", first=True, column=4)
+    at_daemon_cpu = read_stamps(daemon_out, column=2)
     keys = sorted(commit)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in keys if k in at_sub]
     to_reader = [(at_reader[k] - commit[k]) / 1e6 for k in keys if k in at_reader]
@@ -633,11 +635,13 @@ def run_latency(rate, count, run=1):
     # crdbfeedd's CPU time across that writev: far below in_writev means
     # it waited for a core (preempted), not that it worked.
     in_writev_cpu = [at_write_cpu[k] / 1e6 for k in split]
+    before_writev_cpu = [(at_write_call_cpu[k] - at_daemon_cpu[k]) / 1e6 for k in split]
     with open(os.path.join(RESULTS, "latency-%d.dat" % rate), "w") as f:
         f.write("# percentile commit_to_subscriber_ms commit_to_reader_ms crdbfeedd_added_ms "
-                "crdbfeedd_own_ms delivery_ms in_writev_ms before_writev_ms in_writev_cpu_ms\n")
+                "crdbfeedd_own_ms delivery_ms in_writev_ms before_writev_ms in_writev_cpu_ms "
+                "before_writev_cpu_ms\n")
         cols = [sorted(v) for v in (to_sub, to_reader, added, own, delivery, in_writev,
-                                    before_writev, in_writev_cpu)]
+                                    before_writev, in_writev_cpu, before_writev_cpu)]
         for i in range(1000):
             q = i / 1000
             f.write("%.3f %s\n" % (q * 100, " ".join("%.4f" % c[int(q * len(c))] for c in cols)))
@@ -649,7 +653,8 @@ def run_latency(rate, count, run=1):
             "delivery_ms": percentiles(delivery),
             "in_writev_ms": percentiles(in_writev),
             "before_writev_ms": percentiles(before_writev),
-            "in_writev_cpu_ms": percentiles(in_writev_cpu)}
+            "in_writev_cpu_ms": percentiles(in_writev_cpu),
+            "before_writev_cpu_ms": percentiles(before_writev_cpu)}
 
 
 def run_latency_section():
@@ -666,11 +671,12 @@ def run_latency_section():
             l = run_latency(rate, count, run)
             out.append(l)
             log("  added by crdbfeedd p50/p99 %.3f/%.3f ms = its own (read -> write) "
-                "%.3f/%.3f (before writev %.3f/%.3f, inside %.3f/%.3f of which on a CPU "
-                "%.3f/%.3f) + delivery (write -> subscriber) %.3f/%.3f (the split: not a goal)"
+                "%.3f/%.3f (before writev %.3f/%.3f, on a CPU %.3f/%.3f; inside %.3f/%.3f, on "
+                "a CPU %.3f/%.3f) + delivery (write -> subscriber) %.3f/%.3f (the split: not a "
+                "goal)"
                 % tuple(l[m][p] for m in ("crdbfeedd_added_ms", "crdbfeedd_own_ms",
-                                          "before_writev_ms", "in_writev_ms",
-                                          "in_writev_cpu_ms", "delivery_ms")
+                                          "before_writev_ms", "before_writev_cpu_ms",
+                                          "in_writev_ms", "in_writev_cpu_ms", "delivery_ms")
                         for p in ("p50", "p99")))
     return out, target
 
@@ -2123,7 +2129,7 @@ def write_latency_csv(res):
         for l in res["latency"]:
             for m in ("commit_to_subscriber_ms", "commit_to_reader_ms", "crdbfeedd_added_ms",
                       "crdbfeedd_own_ms", "delivery_ms", "in_writev_ms", "before_writev_ms",
-                      "in_writev_cpu_ms"):
+                      "in_writev_cpu_ms", "before_writev_cpu_ms"):
                 if m not in l:
                     continue
                 p = l[m]
@@ -2185,6 +2191,7 @@ def print_latency_table(res):
                            ("crdbfeedd_added_ms", "added by crdbfeedd"),
                            ("crdbfeedd_own_ms", "of it crdbfeedd's own (read -> write; not a goal)"),
                            ("before_writev_ms", "of own: read -> writev called (not a goal)"),
+                           ("before_writev_cpu_ms", "of that: crdbfeedd on a CPU (not a goal)"),
                            ("in_writev_ms", "of own: inside writev (call -> return; not a goal)"),
                            ("in_writev_cpu_ms", "of that: crdbfeedd on a CPU (not a goal)"),
                            ("delivery_ms", "of it delivery (write -> subscriber; not a goal)")):

@@ -9,8 +9,9 @@
  *
  * With $BENCH_STAMP_OUT set it also notes, for every data row crdbfeedd
  * takes from libpq, the row's key ([n]) and when crdbfeedd last read its
- * socket (the PQconsumeInput() call that brought the row in), and writes
- * "key ns" lines to that file at exit: the start of the latency that
+ * socket (the PQconsumeInput() call that brought the row in), with the
+ * thread's CPU time then, and writes "key ns cpu_ns" lines to that file
+ * at exit: the start of the latency that
  * crdbfeedd adds, measured on the very event the subscriber receives.
  * Resolved rows are noted as "resolved WALL.LOGICAL ns": ordered delivery
  * releases rows when their resolved row comes in.
@@ -18,15 +19,17 @@
  * It also wraps writev(2), the call with which crdbfeedd sends lines to
  * its Unix-socket subscribers (daemon/subscriber.c), and notes for every
  * row line in the written bytes its key, when that writev was called and
- * when it returned, and the thread's CPU time spent across the call;
- * "key return_ns call_ns cpu_ns" lines go to $BENCH_STAMP_OUT.write at
- * exit. Together with the read stamp and the
+ * when it returned, the thread's CPU time spent across the call and its
+ * CPU time at the call; "key return_ns call_ns cpu_ns call_cpu_ns" lines
+ * go to $BENCH_STAMP_OUT.write at exit. Together with the read stamp and the
  * subscriber's receipt this splits what crdbfeedd adds into its own work
  * (read -> write) and delivery (write -> receipt: the kernel and the
  * subscriber being scheduled). Both ends of the call are noted because
  * waking the subscriber can preempt crdbfeedd inside writev: its return
- * may come after the subscriber has read the line; the CPU time tells
- * such a wait from work. A row is noted at the write
+ * may come after the subscriber has read the line; the CPU times tell
+ * such waits from work. The CPU times are the calling thread's: crdbfeedd
+ * reads libpq and writes subscribers on its event loop thread (libnats'
+ * threads use send(), not writev()), so the stamp arrays need no lock. A row is noted at the write
  * that holds its key member ("key":[n], near the line's start); a
  * line cut by a partial write after its key is thus stamped a little early,
  * which policy = block at the benchmark's rates hardly ever does. Every
@@ -47,6 +50,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,17 +104,17 @@ int PQsendQueryParams(PGconn *conn, const char *command, int nParams,
 
 struct stamp {
 	uint64_t key;
-	int64_t ns;
+	int64_t ns, cpu_ns;
 };
 
 struct write_stamp {
 	uint64_t key;
-	int64_t return_ns, call_ns, cpu_ns;
+	int64_t return_ns, call_ns, cpu_ns, call_cpu_ns;
 };
 
 static struct stamp *stamps;
 static size_t nstamps, stamps_cap;
-static int64_t last_read_ns;
+static int64_t last_read_ns, last_read_cpu_ns;
 
 #define RESOLVED_MAX 65536 /* resolved rows noted (one per 1000 rows or per second) */
 static struct {
@@ -197,7 +201,16 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Not comparable across processes: only the difference around one call. */
+static bool stamping(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0)
+		enabled = getenv("BENCH_STAMP_OUT") != NULL;
+	return enabled;
+}
+
+/* The calling thread's: only differences within crdbfeedd's loop mean much. */
 static int64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -215,7 +228,10 @@ int PQconsumeInput(PGconn *conn)
 		if (!real)
 			return 0;
 	}
-	last_read_ns = now_ns();
+	if (stamping()) {
+		last_read_cpu_ns = thread_cpu_ns();
+		last_read_ns = now_ns();
+	}
 	return real(conn);
 }
 
@@ -254,10 +270,8 @@ static void note_written_keys(const char *data, size_t len,
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	static ssize_t (*real)(int, const struct iovec *, int);
-	static int enabled = -1;
 	struct write_stamp at;
 	ssize_t n, left;
-	int64_t cpu_before;
 	int saved_errno;
 
 	if (!real) {
@@ -267,16 +281,14 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 			return -1;
 		}
 	}
-	if (enabled < 0)
-		enabled = getenv("BENCH_STAMP_OUT") != NULL;
-	if (!enabled)
+	if (!stamping())
 		return real(fd, iov, iovcnt);
-	cpu_before = thread_cpu_ns();
+	at.call_cpu_ns = thread_cpu_ns();
 	at.call_ns = now_ns();
 	n = real(fd, iov, iovcnt);
 	saved_errno = errno; /* crdbfeedd looks at it after a failed write */
 	at.return_ns = now_ns();
-	at.cpu_ns = thread_cpu_ns() - cpu_before;
+	at.cpu_ns = thread_cpu_ns() - at.call_cpu_ns;
 	errno = saved_errno;
 	if (n <= 0)
 		return n;
@@ -338,6 +350,7 @@ PGresult *PQgetResult(PGconn *conn)
 		}
 		stamps[nstamps].key = n;
 		stamps[nstamps].ns = last_read_ns;
+		stamps[nstamps].cpu_ns = last_read_cpu_ns;
 		nstamps++;
 	}
 	return res;
@@ -359,9 +372,10 @@ static void write_write_stamps(const char *path)
 	if (!f)
 		return;
 	for (size_t i = 0; i < nwrite_stamps; i++)
-		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
 			write_stamps_at[i].key, write_stamps_at[i].return_ns,
-			write_stamps_at[i].call_ns, write_stamps_at[i].cpu_ns);
+			write_stamps_at[i].call_ns, write_stamps_at[i].cpu_ns,
+			write_stamps_at[i].call_cpu_ns);
 	fclose(f);
 	free(write_stamps_at);
 }
@@ -374,7 +388,8 @@ __attribute__((destructor)) static void write_stamps(void)
 	if (!path || !(f = fopen(path, "w")))
 		return;
 	for (size_t i = 0; i < nstamps; i++)
-		fprintf(f, "%" PRIu64 " %" PRId64 "\n", stamps[i].key, stamps[i].ns);
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 "\n", stamps[i].key,
+			stamps[i].ns, stamps[i].cpu_ns);
 	for (size_t i = 0; i < nresolved; i++)
 		fprintf(f, "resolved %" PRId64 ".%010" PRId32 " %" PRId64 "\n",
 			resolved_stamps[i].wall, resolved_stamps[i].logical,
