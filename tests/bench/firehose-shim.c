@@ -10,31 +10,34 @@
  * With $BENCH_STAMP_OUT set it also notes, for every data row crdbfeedd
  * takes from libpq, the row's key ([n]) and when crdbfeedd last read its
  * socket (the PQconsumeInput() call that brought the row in), with the
- * thread's CPU time then, and writes "key ns cpu_ns" lines to that file
- * at exit: the start of the latency that
- * crdbfeedd adds, measured on the very event the subscriber receives.
- * Resolved rows are noted as "resolved WALL.LOGICAL ns": ordered delivery
- * releases rows when their resolved row comes in.
+ * thread's CPU time then, and writes "key ns cpu_ns" lines to that file at
+ * exit: the start of the latency that crdbfeedd adds, measured on the very
+ * event the subscriber receives. Resolved rows are noted as "resolved
+ * WALL.LOGICAL ns": ordered delivery releases rows when their resolved row
+ * comes in.
  *
  * It also wraps writev(2), the call with which crdbfeedd sends lines to
  * its Unix-socket subscribers (daemon/subscriber.c), and notes for every
  * row line in the written bytes its key, when that writev was called and
- * when it returned, the thread's CPU time spent across the call and its
- * CPU time at the call; "key return_ns call_ns cpu_ns call_cpu_ns" lines
- * go to $BENCH_STAMP_OUT.write at exit. Together with the read stamp and the
- * subscriber's receipt this splits what crdbfeedd adds into its own work
- * (read -> write) and delivery (write -> receipt: the kernel and the
- * subscriber being scheduled). Both ends of the call are noted because
- * waking the subscriber can preempt crdbfeedd inside writev: its return
- * may come after the subscriber has read the line; the CPU times tell
- * such waits from work. The CPU times are the calling thread's: crdbfeedd
- * reads libpq and writes subscribers on its event loop thread (libnats'
- * threads use send(), not writev()), so the stamp arrays need no lock. A row is noted at the write
- * that holds its key member ("key":[n], near the line's start); a
- * line cut by a partial write after its key is thus stamped a little early,
- * which policy = block at the benchmark's rates hardly ever does. Every
- * stamp here uses CLOCK_REALTIME, as bench_sub and bench_load do: the
- * stamps of different processes are compared.
+ * when it returned, the thread's CPU time across the call and at the call;
+ * "key return_ns call_ns cpu_ns call_cpu_ns" lines go to
+ * $BENCH_STAMP_OUT.write at exit. With the read stamp and the subscriber's
+ * receipt this splits what crdbfeedd adds into its own work (read ->
+ * write) and delivery (write -> receipt: the kernel and the subscriber
+ * being scheduled). Both ends of the call are noted because waking the
+ * subscriber can preempt crdbfeedd inside writev: its return may come
+ * after the subscriber read the line; the CPU times tell such waits from
+ * work. They are the calling thread's: crdbfeedd reads libpq and writes
+ * subscribers on its event loop thread (libnats' threads use send(), not
+ * writev()), so the stamp arrays need no lock.
+ *
+ * A row is noted at the write that holds its key member ("key":[n], near
+ * the line's start): a line cut by a partial write after its key is
+ * stamped a little early, one cut inside the key's digits not at all
+ * (bench.py then fails the run); policy = block at the benchmark's rates
+ * hardly ever cuts a line. Every wall-clock stamp is CLOCK_REALTIME, as
+ * bench_sub's and bench_load's: stamps of different processes are
+ * compared.
  *
  * With $BENCH_FIREHOSE_GROUP=G it gives the firehose's rows distinct
  * commit timestamps, as a real table's would have: crdbsim stamps every
