@@ -527,16 +527,19 @@ def repeat(budget, fn, *args):
 
 # ------------------------------------------------------------------ latency
 
-def read_stamps(path):
+def read_stamps(path, first=False, column=1):
     """Rows' "key ns" lines (resolved lines are read by
-    ordered_latency_added)."""
+    ordered_latency_added); a key's last line, or its first if first;
+    column: which field after the key (the .write file has two)."""
     out = {}
     with open(path) as f:
         for line in f:
             if line.startswith("resolved "):
                 continue
-            k, ns = line.split()[:2]
-            out[int(k)] = int(ns)
+            p = line.split()
+            k = int(p[0])
+            if not first or k not in out:
+                out[k] = int(p[column])
     return out
 
 
@@ -606,23 +609,62 @@ def run_latency(rate, count, run=1):
     at_sub = read_stamps(sub_out)
     at_reader = read_stamps(reader_out)
     at_daemon = read_stamps(daemon_out)  # written when crdbfeedd exits
+    at_write = read_stamps(daemon_out + ".write", first=True)
+    at_write_call = read_stamps(daemon_out + ".write", first=True, column=2)
+    at_write_cpu = read_stamps(daemon_out + ".write", first=True, column=3)
+    at_write_call_cpu = read_stamps(daemon_out + ".write", first=True, column=4)
+    at_daemon_cpu = read_stamps(daemon_out, column=2)
     keys = sorted(commit)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in keys if k in at_sub]
     to_reader = [(at_reader[k] - commit[k]) / 1e6 for k in keys if k in at_reader]
     added = [(at_sub[k] - at_daemon[k]) / 1e6 for k in keys if k in at_sub and k in at_daemon]
     if len(added) != count:
         die("latency: crdbfeedd noted %d of %d rows" % (len(added), count))
+    # The split of `added` (information, not a goal): crdbfeedd's own work
+    # (its read to its writev's return) and delivery (writev's return to the
+    # subscriber's read: the kernel and the subscriber being scheduled).
+    split = [k for k in keys if k in at_sub and k in at_daemon and k in at_write]
+    if len(split) != count:
+        die("latency: crdbfeedd's writes held %d of %d rows" % (len(split), count))
+    own = [(at_write[k] - at_daemon[k]) / 1e6 for k in split]
+    delivery = [(at_sub[k] - at_write[k]) / 1e6 for k in split]
+    # Of `own`, the time inside writev: waking the subscriber can preempt
+    # crdbfeedd there, so its return may come after the subscriber read.
+    in_writev = [(at_write[k] - at_write_call[k]) / 1e6 for k in split]
+    before_writev = [(at_write_call[k] - at_daemon[k]) / 1e6 for k in split]
+    # crdbfeedd's CPU time across that writev: far below in_writev means
+    # it waited for a core (preempted), not that it worked.
+    in_writev_cpu = [at_write_cpu[k] / 1e6 for k in split]
+    before_writev_cpu = [(at_write_call_cpu[k] - at_daemon_cpu[k]) / 1e6 for k in split]
+    # Where the tail goes: the rows at or above added's p99, their mean time
+    # before crdbfeedd's writev call and from that call to the subscriber.
+    by_added = sorted(split, key=lambda k: at_sub[k] - at_daemon[k])
+    tail = by_added[min(len(by_added) - 1, int(0.99 * len(by_added))):]
+    tail_split = {"rows": len(tail),
+                  "before_writev_ms": statistics.fmean(
+                      (at_write_call[k] - at_daemon[k]) / 1e6 for k in tail),
+                  "writev_called_to_subscriber_ms": statistics.fmean(
+                      (at_sub[k] - at_write_call[k]) / 1e6 for k in tail)}
     with open(os.path.join(RESULTS, "latency-%d.dat" % rate), "w") as f:
-        f.write("# percentile commit_to_subscriber_ms commit_to_reader_ms crdbfeedd_added_ms\n")
-        s1, s2, s3 = sorted(to_sub), sorted(to_reader), sorted(added)
+        f.write("# percentile commit_to_subscriber_ms commit_to_reader_ms crdbfeedd_added_ms "
+                "crdbfeedd_own_ms delivery_ms in_writev_ms before_writev_ms in_writev_cpu_ms "
+                "before_writev_cpu_ms\n")
+        cols = [sorted(v) for v in (to_sub, to_reader, added, own, delivery, in_writev,
+                                    before_writev, in_writev_cpu, before_writev_cpu)]
         for i in range(1000):
             q = i / 1000
-            f.write("%.3f %.4f %.4f %.4f\n" % (
-                q * 100, s1[int(q * len(s1))], s2[int(q * len(s2))], s3[int(q * len(s3))]))
+            f.write("%.3f %s\n" % (q * 100, " ".join("%.4f" % c[int(q * len(c))] for c in cols)))
     return {"rate": rate, "run": run, "achieved_rate": achieved, "count": count,
             "commit_to_subscriber_ms": percentiles(to_sub),
             "commit_to_reader_ms": percentiles(to_reader),
-            "crdbfeedd_added_ms": percentiles(added)}
+            "crdbfeedd_added_ms": percentiles(added),
+            "crdbfeedd_own_ms": percentiles(own),
+            "delivery_ms": percentiles(delivery),
+            "in_writev_ms": percentiles(in_writev),
+            "before_writev_ms": percentiles(before_writev),
+            "in_writev_cpu_ms": percentiles(in_writev_cpu),
+            "before_writev_cpu_ms": percentiles(before_writev_cpu),
+            "added_p99_tail": tail_split}
 
 
 def run_latency_section():
@@ -636,7 +678,20 @@ def run_latency_section():
         for rate, count in LAT_RATES:
             log("latency at %d commits/s (%d commits), run %d of %d"
                 % (rate, count, run, LAT_RUNS))
-            out.append(run_latency(rate, count, run))
+            l = run_latency(rate, count, run)
+            out.append(l)
+            log("  added by crdbfeedd p50/p99 %.3f/%.3f ms = its own (read -> write) "
+                "%.3f/%.3f (before writev %.3f/%.3f, on a CPU %.3f/%.3f; inside %.3f/%.3f, on "
+                "a CPU %.3f/%.3f) + delivery (write -> subscriber) %.3f/%.3f (the split: not a "
+                "goal)"
+                % tuple(l[m][p] for m in ("crdbfeedd_added_ms", "crdbfeedd_own_ms",
+                                          "before_writev_ms", "before_writev_cpu_ms",
+                                          "in_writev_ms", "in_writev_cpu_ms", "delivery_ms")
+                        for p in ("p50", "p99")))
+            t = l["added_p99_tail"]
+            log("  its %d rows at or above added's p99: mean %.3f ms before crdbfeedd's writev "
+                "call, %.3f ms from that call to the subscriber's read (not a goal)"
+                % (t["rows"], t["before_writev_ms"], t["writev_called_to_subscriber_ms"]))
     return out, target
 
 
@@ -2086,7 +2141,11 @@ def write_latency_csv(res):
     with open(os.path.join(RESULTS, "latency.csv"), "w") as f:
         f.write("rate,run,achieved_rate,measure,p50_ms,p99_ms,p99.9_ms,max_ms,n\n")
         for l in res["latency"]:
-            for m in ("commit_to_subscriber_ms", "commit_to_reader_ms", "crdbfeedd_added_ms"):
+            for m in ("commit_to_subscriber_ms", "commit_to_reader_ms", "crdbfeedd_added_ms",
+                      "crdbfeedd_own_ms", "delivery_ms", "in_writev_ms", "before_writev_ms",
+                      "in_writev_cpu_ms", "before_writev_cpu_ms"):
+                if m not in l:
+                    continue
                 p = l[m]
                 f.write("%d,%d,%.0f,%s,%.3f,%.3f,%.3f,%.3f,%d\n" % (
                     l["rate"], l["run"], l["achieved_rate"], m[:-3], p["p50"], p["p99"],
@@ -2143,7 +2202,15 @@ def print_latency_table(res):
     for l in sorted(res["latency"], key=lambda l: (l["rate"], l["run"])):
         for key, label in (("commit_to_subscriber_ms", "commit -> subscriber"),
                            ("commit_to_reader_ms", "commit -> direct reader"),
-                           ("crdbfeedd_added_ms", "added by crdbfeedd")):
+                           ("crdbfeedd_added_ms", "added by crdbfeedd"),
+                           ("crdbfeedd_own_ms", "of it crdbfeedd's own (read -> write; not a goal)"),
+                           ("before_writev_ms", "of own: read -> writev called (not a goal)"),
+                           ("before_writev_cpu_ms", "of that: crdbfeedd on a CPU (not a goal)"),
+                           ("in_writev_ms", "of own: inside writev (call -> return; not a goal)"),
+                           ("in_writev_cpu_ms", "of that: crdbfeedd on a CPU (not a goal)"),
+                           ("delivery_ms", "of it delivery (write -> subscriber; not a goal)")):
+            if key not in l:
+                continue
             p = l[key]
             print("| %s | %d (%.0f) | %d | %.2f | %.2f | %.2f | %.2f |" % (
                 label, l["rate"], l["achieved_rate"], l["run"], p["p50"], p["p99"],

@@ -9,11 +9,35 @@
  *
  * With $BENCH_STAMP_OUT set it also notes, for every data row crdbfeedd
  * takes from libpq, the row's key ([n]) and when crdbfeedd last read its
- * socket (the PQconsumeInput() call that brought the row in), and writes
- * "key ns" lines to that file at exit: the start of the latency that
- * crdbfeedd adds, measured on the very event the subscriber receives.
- * Resolved rows are noted as "resolved WALL.LOGICAL ns": ordered delivery
- * releases rows when their resolved row comes in.
+ * socket (the PQconsumeInput() call that brought the row in), with the
+ * thread's CPU time then, and writes "key ns cpu_ns" lines to that file at
+ * exit: the start of the latency that crdbfeedd adds, measured on the very
+ * event the subscriber receives. Resolved rows are noted as "resolved
+ * WALL.LOGICAL ns": ordered delivery releases rows when their resolved row
+ * comes in.
+ *
+ * It also wraps writev(2), the call with which crdbfeedd sends lines to
+ * its Unix-socket subscribers (daemon/subscriber.c), and notes for every
+ * row line in the written bytes its key, when that writev was called and
+ * when it returned, the thread's CPU time across the call and at the call;
+ * "key return_ns call_ns cpu_ns call_cpu_ns" lines go to
+ * $BENCH_STAMP_OUT.write at exit. With the read stamp and the subscriber's
+ * receipt this splits what crdbfeedd adds into its own work (read ->
+ * write) and delivery (write -> receipt: the kernel and the subscriber
+ * being scheduled). Both ends of the call are noted because waking the
+ * subscriber can preempt crdbfeedd inside writev: its return may come
+ * after the subscriber read the line; the CPU times tell such waits from
+ * work. They are the calling thread's: crdbfeedd reads libpq and writes
+ * subscribers on its event loop thread (libnats' threads use send(), not
+ * writev()), so the stamp arrays need no lock.
+ *
+ * A row is noted at the write that holds its key member ("key":[n], near
+ * the line's start): a line cut by a partial write after its key is
+ * stamped a little early, one cut inside the key's digits not at all
+ * (bench.py then fails the run); policy = block at the benchmark's rates
+ * hardly ever cuts a line. Every wall-clock stamp is CLOCK_REALTIME, as
+ * bench_sub's and bench_load's: stamps of different processes are
+ * compared.
  *
  * With $BENCH_FIREHOSE_GROUP=G it gives the firehose's rows distinct
  * commit timestamps, as a real table's would have: crdbsim stamps every
@@ -27,11 +51,14 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -80,12 +107,17 @@ int PQsendQueryParams(PGconn *conn, const char *command, int nParams,
 
 struct stamp {
 	uint64_t key;
-	int64_t ns;
+	int64_t ns, cpu_ns;
+};
+
+struct write_stamp {
+	uint64_t key;
+	int64_t return_ns, call_ns, cpu_ns, call_cpu_ns;
 };
 
 static struct stamp *stamps;
 static size_t nstamps, stamps_cap;
-static int64_t last_read_ns;
+static int64_t last_read_ns, last_read_cpu_ns;
 
 #define RESOLVED_MAX 65536 /* resolved rows noted (one per 1000 rows or per second) */
 static struct {
@@ -172,6 +204,24 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static bool stamping(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0)
+		enabled = getenv("BENCH_STAMP_OUT") != NULL;
+	return enabled;
+}
+
+/* The calling thread's: only differences within crdbfeedd's loop mean much. */
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int PQconsumeInput(PGconn *conn)
 {
 	static int (*real)(PGconn *);
@@ -181,8 +231,80 @@ int PQconsumeInput(PGconn *conn)
 		if (!real)
 			return 0;
 	}
-	last_read_ns = now_ns();
+	if (stamping()) {
+		last_read_cpu_ns = thread_cpu_ns();
+		last_read_ns = now_ns();
+	}
 	return real(conn);
+}
+
+static struct write_stamp *write_stamps_at;
+static size_t nwrite_stamps, write_stamps_cap;
+
+static void note_written_keys(const char *data, size_t len,
+			      const struct write_stamp *at)
+{
+	static const char member[] = "\"key\":[";
+	const char *end = data + len, *p = data;
+
+	while ((p = memmem(p, (size_t)(end - p), member, sizeof(member) - 1))) {
+		uint64_t n = 0;
+
+		for (p += sizeof(member) - 1; p < end && *p >= '0' && *p <= '9'; p++)
+			n = n * 10 + (uint64_t)(*p - '0');
+		if (p == end)
+			return; /* the key's digits may go on in the next write */
+		if (nwrite_stamps == write_stamps_cap) {
+			size_t ncap = write_stamps_cap ? write_stamps_cap * 2 : 4096;
+			struct write_stamp *grown = realloc(write_stamps_at,
+							    ncap * sizeof(*grown));
+
+			if (!grown)
+				return;
+			write_stamps_at = grown;
+			write_stamps_cap = ncap;
+		}
+		write_stamps_at[nwrite_stamps] = *at;
+		write_stamps_at[nwrite_stamps].key = n;
+		nwrite_stamps++;
+	}
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	static ssize_t (*real)(int, const struct iovec *, int);
+	struct write_stamp at;
+	ssize_t n, left;
+	int saved_errno;
+
+	if (!real) {
+		real = (ssize_t (*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
+		if (!real) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	if (!stamping())
+		return real(fd, iov, iovcnt);
+	at.call_cpu_ns = thread_cpu_ns();
+	at.call_ns = now_ns();
+	n = real(fd, iov, iovcnt);
+	saved_errno = errno; /* crdbfeedd looks at it after a failed write */
+	at.return_ns = now_ns();
+	at.cpu_ns = thread_cpu_ns() - at.call_cpu_ns;
+	errno = saved_errno;
+	if (n <= 0)
+		return n;
+	/* Only the bytes that left: a partial write's rest comes again. */
+	left = n;
+	for (int i = 0; i < iovcnt && left > 0; i++) {
+		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
+
+		note_written_keys(iov[i].iov_base, len, &at);
+		left -= (ssize_t)len;
+	}
+	errno = saved_errno;
+	return n;
 }
 
 PGresult *PQgetResult(PGconn *conn)
@@ -231,9 +353,34 @@ PGresult *PQgetResult(PGconn *conn)
 		}
 		stamps[nstamps].key = n;
 		stamps[nstamps].ns = last_read_ns;
+		stamps[nstamps].cpu_ns = last_read_cpu_ns;
 		nstamps++;
 	}
 	return res;
+}
+
+/* A second file, so that the readers of the first keep working. */
+static void write_write_stamps(const char *path)
+{
+	size_t len = strlen(path);
+	char *write_path = malloc(len + sizeof(".write"));
+	FILE *f;
+
+	if (!write_path)
+		return;
+	memcpy(write_path, path, len);
+	memcpy(write_path + len, ".write", sizeof(".write"));
+	f = fopen(write_path, "w");
+	free(write_path);
+	if (!f)
+		return;
+	for (size_t i = 0; i < nwrite_stamps; i++)
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+			write_stamps_at[i].key, write_stamps_at[i].return_ns,
+			write_stamps_at[i].call_ns, write_stamps_at[i].cpu_ns,
+			write_stamps_at[i].call_cpu_ns);
+	fclose(f);
+	free(write_stamps_at);
 }
 
 __attribute__((destructor)) static void write_stamps(void)
@@ -244,11 +391,13 @@ __attribute__((destructor)) static void write_stamps(void)
 	if (!path || !(f = fopen(path, "w")))
 		return;
 	for (size_t i = 0; i < nstamps; i++)
-		fprintf(f, "%" PRIu64 " %" PRId64 "\n", stamps[i].key, stamps[i].ns);
+		fprintf(f, "%" PRIu64 " %" PRId64 " %" PRId64 "\n", stamps[i].key,
+			stamps[i].ns, stamps[i].cpu_ns);
 	for (size_t i = 0; i < nresolved; i++)
 		fprintf(f, "resolved %" PRId64 ".%010" PRId32 " %" PRId64 "\n",
 			resolved_stamps[i].wall, resolved_stamps[i].logical,
 			resolved_stamps[i].ns);
 	fclose(f);
 	free(stamps);
+	write_write_stamps(path);
 }
