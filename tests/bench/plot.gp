@@ -49,7 +49,7 @@ set format y "%.1s%c"
 set key outside bottom center horizontal
 plot results.'/fanout.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title "crdbfeedd", \
      results.'/fanout.dat' using 1:5:6:7 with yerrorlines lw 2 pt 5 dt 2 \
-         noenhanced title "fan-out limit (bench_fanout)"
+         title "fan-out limit (bench\\_fanout)"
 
 set output results.'/cpu.'.fmt
 set title "CPU time per event of the process that reads the feed, by case"
