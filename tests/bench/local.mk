@@ -96,7 +96,12 @@ EXTRA_DIST += tests/bench/results/results.json \
 	tests/bench/results/throughput.png tests/bench/results/throughput.svg \
 	tests/bench/results/latency.png tests/bench/results/latency.svg \
 	tests/bench/results/ordered.json tests/bench/results/ordered.csv \
-	tests/bench/results/latency-ordered-10000.dat
+	tests/bench/results/latency-ordered-10000.dat \
+	tests/bench/results/fanout.json tests/bench/results/fanout.dat \
+	tests/bench/results/fanout.png tests/bench/results/fanout.svg \
+	tests/bench/results/cpu.dat tests/bench/results/cpu.png \
+	tests/bench/results/cpu.svg tests/bench/results/ingest.json \
+	tests/bench/results/nats.json tests/bench/results/notify.json
 
 # Figures from an unoptimised or instrumented build mean nothing: make bench
 # refuses a build whose compile line ends at -O0 (--enable-debug, or CFLAGS
