@@ -14,10 +14,11 @@
  * can_send() says yes. At most one history batch (FETCH_ROWS) or scan batch
  * (SCAN_ROWS) is held in memory, plus the duplicate window.
  *
- * Scan/live boundary: note the history head H, open a
- * REPEATABLE READ snapshot, scan the targets in it (rows get `updated` =
- * the wall clock right after the snapshot), then replay history after H
- * skipping every transaction visible in the snapshot. With a cursor and an
+ * Scan/live boundary: note the history head H, open a REPEATABLE READ
+ * snapshot, scan the targets in it (rows get `updated` = the wall clock
+ * right after the snapshot), then replay history from a second before H
+ * skipping every transaction visible in the snapshot (a commit can reach
+ * history before PostgreSQL shows it as committed). With a cursor and an
  * initial scan PostgreSQL cannot read in the past: the scan sees the
  * current state and live changes start at H (documented limitation).
  *

@@ -17,6 +17,10 @@
 
 /* ---- initial scan ---- */
 
+/* How far before the history head a new feed's live replay starts: far
+ * more than a commit takes between its WAL record and its visibility. */
+#define REPLAY_MARGIN_NS 1000000000LL
+
 static void scan_next_target(struct simfeed *f);
 
 static void scan_on_fetch_result(struct simfeed *f, PGresult *res)
@@ -193,9 +197,16 @@ static const struct pg_handler scan_on_snapshot = {
 void scan_begin(struct simfeed *f)
 {
 	if (!f->backfill) {
-		/* Everything in history up to here committed before the
-		 * snapshot; later entries are filtered by visibility. */
+		/* History up to here committed before the snapshot, but not
+		 * all of it need be visible in it: PostgreSQL writes a commit
+		 * record (which logical decoding hands on, and ingest stores)
+		 * before it takes the transaction off its list of running
+		 * ones, so a snapshot taken in between still sees it running
+		 * and the scan misses it. Live replay starts REPLAY_MARGIN_NS
+		 * before the head, and visibility skips what the scan saw. */
 		f->pos = f->e->head;
+		f->pos.wall = f->pos.wall > REPLAY_MARGIN_NS ?
+			f->pos.wall - REPLAY_MARGIN_NS : 0;
 		f->pos_idx = INT32_MAX;
 		f->caught_up = f->pos;
 		f->scan_first = 0;
