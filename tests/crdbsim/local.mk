@@ -177,6 +177,9 @@ TESTS += tests/crdbsim/run_psycopg_notify
 dist_check_SCRIPTS += tests/crdbsim/run_psycopg_notify
 dist_check_DATA += tests/crdbsim/test_psycopg_notify.py
 
+# A row inserted as a feed starts arrives (make faults: many runs).
+dist_check_DATA += tests/crdbsim/test_scan_boundary.py
+
 # Statement classification and rewriting (no server needed).
 check_PROGRAMS += tests/crdbsim/check_sim_intercept
 TESTS += tests/crdbsim/check_sim_intercept

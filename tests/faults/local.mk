@@ -11,7 +11,9 @@
 #    fm-check-selftest.sh tries the ordered verdict on crdbsim's history,
 #    e2e-journal-crash.sh kills its writer and e2e-checkpoint.sh the
 #    daemon 30 times each (5 in make check), and tests/security/e2e-load.sh
-#    keeps its 1,000 subscribers for 30 s (10 in make check).
+#    keeps its 1,000 subscribers for 30 s (10 in make check), and
+#    tests/crdbsim/test_scan_boundary.py starts 600 feeds as a row is
+#    inserted (SCAN_BOUNDARY_RUNS).
 FAULTS_E2E_TESTS = \
 	tests/faults/e2e-malformed.sh \
 	tests/faults/e2e-checkpoint.sh \
@@ -35,6 +37,8 @@ faults: all tests/nats/nats-consume
 		$(abs_top_srcdir)/tests/faults/e2e-checkpoint.sh
 	LOAD_SECONDS=$${LOAD_SECONDS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/security/e2e-load.sh
+	PSYCOPG_TEST=test_scan_boundary.py $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+		$(abs_top_srcdir)/tests/crdbsim/run_psycopg_test
 	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fault-matrix.sh
