@@ -31,13 +31,13 @@ EXTRA_DIST += tests/faults/README.md
 faults: all tests/nats/nats-consume
 	$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/fm-check-selftest.sh
-	JOURNAL_KILLS=$${JOURNAL_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+	export JOURNAL_KILLS=$${JOURNAL_KILLS:-30}; $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/e2e-journal-crash.sh
-	CHECKPOINT_KILLS=$${CHECKPOINT_KILLS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+	export CHECKPOINT_KILLS=$${CHECKPOINT_KILLS:-30}; $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/faults/e2e-checkpoint.sh
-	LOAD_SECONDS=$${LOAD_SECONDS:-30} $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+	export LOAD_SECONDS=$${LOAD_SECONDS:-30}; $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/security/e2e-load.sh
-	PSYCOPG_TEST=test_scan_boundary.py $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
+	export PSYCOPG_TEST=test_scan_boundary.py; $(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
 		$(abs_top_srcdir)/tests/crdbsim/run_psycopg_test
 	export FAULT_DELIVERY=stream FAULT_ROUNDS=$${FAULT_STREAM_ROUNDS:-$${FAULT_ROUNDS:-}}; \
 		$(AM_TESTS_ENVIRONMENT) $(LOG_COMPILER) \
