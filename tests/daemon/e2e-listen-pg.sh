@@ -72,13 +72,18 @@ wait_for 10 "the cancel request counted" stats_has A 'cancel_requests=1 '
 
 # 2. psql: LISTEN, a notification, then a statement: psql prints the
 # notification's line after it.
+# notified_more_than N: endpoint A has answered more than N notify
+# commands (counted at each try: wait_for's arguments are expanded once).
+notified_more_than() {
+	test "$(grep -c '^notified' "$work/a.out")" -gt "$1"
+}
 wait_for 10 "psycopg's session gone" stats_has A 'sessions=0 '
 (
 	echo 'LISTEN pings;'
 	wait_for 10 "psql's LISTEN" stats_has A 'channels=1 '
 	before=$(grep -c '^notified' "$work/a.out")
 	echo 'notify pings hello from psql' >&3
-	wait_for 10 "the notification queued" test "$(grep -c '^notified' "$work/a.out")" -gt "$before"
+	wait_for 10 "the notification queued" notified_more_than "$before"
 	echo 'SELECT 1;'
 ) | psql -X -q -At "$A" >"$work/psql.out" 2>&1 || fail "psql: $(cat "$work/psql.out")"
 grep -qx 'Asynchronous notification "pings" with payload "hello from psql" received from server process with PID 77.' \
