@@ -527,10 +527,11 @@ def repeat(budget, fn, *args):
 
 # ------------------------------------------------------------------ latency
 
-def read_stamps(path, first=False, column=1):
-    """Rows' "key ns" lines (resolved lines are read by
-    ordered_latency_added); a key's last line, or its first if first;
-    column: which field after the key (the .write file has two)."""
+def read_stamps(path, first=False, columns=1):
+    """Rows' "key ns ..." lines (resolved lines are read by
+    ordered_latency_added), read once: key -> the field after the key, or
+    with columns=N a tuple of the N fields after it; a key's last line,
+    or its first if first."""
     out = {}
     with open(path) as f:
         for line in f:
@@ -539,7 +540,7 @@ def read_stamps(path, first=False, column=1):
             p = line.split()
             k = int(p[0])
             if not first or k not in out:
-                out[k] = int(p[column])
+                out[k] = int(p[1]) if columns == 1 else tuple(int(x) for x in p[1:1 + columns])
     return out
 
 
@@ -608,12 +609,14 @@ def run_latency(rate, count, run=1):
     stop_daemon(d)
     at_sub = read_stamps(sub_out)
     at_reader = read_stamps(reader_out)
-    at_daemon = read_stamps(daemon_out)  # written when crdbfeedd exits
-    at_write = read_stamps(daemon_out + ".write", first=True)
-    at_write_call = read_stamps(daemon_out + ".write", first=True, column=2)
-    at_write_cpu = read_stamps(daemon_out + ".write", first=True, column=3)
-    at_write_call_cpu = read_stamps(daemon_out + ".write", first=True, column=4)
-    at_daemon_cpu = read_stamps(daemon_out, column=2)
+    reads = read_stamps(daemon_out, columns=2)  # written when crdbfeedd exits
+    at_daemon = {k: r[0] for k, r in reads.items()}
+    writes = read_stamps(daemon_out + ".write", first=True, columns=4)
+    at_write = {k: w[0] for k, w in writes.items()}
+    at_write_call = {k: w[1] for k, w in writes.items()}
+    at_write_cpu = {k: w[2] for k, w in writes.items()}
+    at_write_call_cpu = {k: w[3] for k, w in writes.items()}
+    at_daemon_cpu = {k: r[1] for k, r in reads.items()}
     keys = sorted(commit)
     to_sub = [(at_sub[k] - commit[k]) / 1e6 for k in keys if k in at_sub]
     to_reader = [(at_reader[k] - commit[k]) / 1e6 for k in keys if k in at_reader]
