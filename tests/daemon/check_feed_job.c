@@ -9,6 +9,7 @@
  */
 #include <config.h> /* autoconf's, from the build directory */
 
+#include "config_text.h"
 #include "daemon/conf.h"
 #include "daemon/defer.h"
 #include "daemon/feed_int.h"
@@ -38,35 +39,6 @@ static struct event_base *base;
 static struct config *cfg;
 static struct feed *feed;
 
-/* The configuration with @ standing for the test directory. */
-static struct config *config_text(const char *text)
-{
-	char path[128], body[2048];
-	struct config_diag diag = { 0 };
-	struct config *c;
-	size_t n = 0;
-	FILE *f;
-
-	for (const char *p = text; *p && n + sizeof(dir) < sizeof(body); p++) {
-		if (*p == '@')
-			n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", dir);
-		else
-			body[n++] = *p;
-	}
-	body[n] = '\0';
-	snprintf(path, sizeof(path), "%s/crdbfeedd.conf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(body, f);
-	fclose(f);
-	c = config_load(path, &diag);
-	if (!c)
-		config_diag_print(&diag, stderr);
-	config_diag_free(&diag);
-	ck_assert_msg(c != NULL, "the test configuration did not load");
-	return c;
-}
-
 /* A job feed as feed_job_open leaves it, less the endpoint and the job
  * (their files are never read); the sink is only configured (a feed
  * needs one): what the feed publishes is counted in lines_out. */
@@ -77,7 +49,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
-	cfg = config_text(
+	cfg = config_text(dir,
 		"[crdbfeedd]\ndsn = " REFUSED_DSN "\nstate_dir = @\n"
 		"[feed j]\nsource = job\ntables = t\n"
 		"ingest_listen = 127.0.0.1:1\n"

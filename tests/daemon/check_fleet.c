@@ -8,6 +8,7 @@
  */
 #include <config.h> /* autoconf's, from the build directory */
 
+#include "config_text.h"
 #include "daemon/conf.h"
 #include "daemon/defer.h"
 #include "daemon/feed.h"
@@ -64,36 +65,6 @@ static bool run_until(bool (*pred)(void *), void *arg, int ms)
 	return pred(arg);
 }
 
-/* A configuration from text, with @ standing for the test directory. */
-static struct config *config_text(const char *text)
-{
-	char path[128], body[4096];
-	struct config_diag diag = { 0 };
-	struct config *cfg;
-	size_t n = 0;
-	FILE *f;
-
-	for (const char *p = text; *p && n + sizeof(dir) < sizeof(body); p++) {
-		if (*p == '@') {
-			n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", dir);
-		} else {
-			body[n++] = *p;
-		}
-	}
-	body[n] = '\0';
-	snprintf(path, sizeof(path), "%s/crdbfeedd.conf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(body, f);
-	fclose(f);
-	cfg = config_load(path, &diag);
-	if (!cfg)
-		config_diag_print(&diag, stderr);
-	config_diag_free(&diag);
-	ck_assert_msg(cfg != NULL, "the test configuration did not load");
-	return cfg;
-}
-
 /* ---- a feed alone ------------------------------------------------------- */
 
 static bool in_backoff(void *arg)
@@ -110,7 +81,7 @@ static bool started(const struct feed *feed)
 
 START_TEST(feed_states_without_a_server)
 {
-	struct config *cfg = config_text(
+	struct config *cfg = config_text(dir,
 		"[crdbfeedd]\ndsn = " REFUSED_DSN "\nstate_dir = @\n"
 		"[feed a]\ntables = t\nbackoff_initial = 10s\n"
 		"[sink s]\nfeed = a\ntype = unix\npath = @/s.sock\n");
@@ -250,7 +221,7 @@ START_TEST(reconciler_keeps_restarts_reopens_and_closes)
 	char text[4096];
 	int sub;
 
-	ck_assert_int_eq(fleet_apply(&fleet, config_text(v1), NULL, 0), 0);
+	ck_assert_int_eq(fleet_apply(&fleet, config_text(dir, v1), NULL, 0), 0);
 	a = fleet.feeds[0];
 	b = fleet.feeds[1];
 	sa = fleet.sinks[0];
@@ -262,7 +233,7 @@ START_TEST(reconciler_keeps_restarts_reopens_and_closes)
 	ck_assert(run_until(one_subscriber, &fleet, 3000));
 
 	/* v2: the same objects where nothing changed; b restarted in place. */
-	ck_assert_int_eq(fleet_apply(&fleet, config_text(v2), NULL, 0), 0);
+	ck_assert_int_eq(fleet_apply(&fleet, config_text(dir, v2), NULL, 0), 0);
 	ck_assert_uint_eq(fleet.cfg->nfeeds, 3);
 	ck_assert_ptr_eq(fleet.feeds[0], a);
 	ck_assert_ptr_eq(fleet.feeds[1], b);
@@ -283,7 +254,7 @@ START_TEST(reconciler_keeps_restarts_reopens_and_closes)
 
 	/* v3: b and sb go, sa is reopened on its new path (its subscriber is
 	 * told and closed), c and a keep their objects in their new places. */
-	ck_assert_int_eq(fleet_apply(&fleet, config_text(v3), NULL, 0), 0);
+	ck_assert_int_eq(fleet_apply(&fleet, config_text(dir, v3), NULL, 0), 0);
 	ck_assert_uint_eq(fleet.cfg->nfeeds, 2);
 	ck_assert_ptr_eq(fleet.feeds[1], a);
 	ck_assert_ptr_nonnull(fleet.sinks[1]);
@@ -320,7 +291,7 @@ START_TEST(reconciler_reports_a_sink_it_cannot_open)
 	char err[512] = "";
 
 	/* A regular file where the socket should be: left alone, an error. */
-	ck_assert_int_eq(fleet_apply(&fleet, config_text(v1), NULL, 0), 0);
+	ck_assert_int_eq(fleet_apply(&fleet, config_text(dir, v1), NULL, 0), 0);
 	{
 		char path[128];
 		FILE *f;
@@ -330,7 +301,7 @@ START_TEST(reconciler_reports_a_sink_it_cannot_open)
 		ck_assert_ptr_nonnull(f);
 		fclose(f);
 	}
-	ck_assert_int_eq(fleet_apply(&fleet, config_text(v2), err, sizeof(err)), -1);
+	ck_assert_int_eq(fleet_apply(&fleet, config_text(dir, v2), err, sizeof(err)), -1);
 	ck_assert_ptr_null(fleet.sinks[2]);
 	ck_assert_ptr_nonnull(fleet.feeds[2]);
 	ck_assert_msg(strstr(err, "sink sc: ") == err, "errbuf: %s", err);

@@ -161,7 +161,8 @@ tests_daemon_check_request_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 # A feed's states without a server, and the reload reconciler.
 check_PROGRAMS += tests/daemon/check_fleet
 TESTS += tests/daemon/check_fleet
-tests_daemon_check_fleet_SOURCES = tests/daemon/check_fleet.c
+tests_daemon_check_fleet_SOURCES = tests/daemon/check_fleet.c \
+	tests/daemon/config_text.c tests/daemon/config_text.h
 tests_daemon_check_fleet_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_fleet_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
@@ -305,7 +306,8 @@ tests_daemon_check_job_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
 # timestamp refused (503) releases the held rows when the job retries it.
 check_PROGRAMS += tests/daemon/check_feed_job
 TESTS += tests/daemon/check_feed_job
-tests_daemon_check_feed_job_SOURCES = tests/daemon/check_feed_job.c
+tests_daemon_check_feed_job_SOURCES = tests/daemon/check_feed_job.c \
+	tests/daemon/config_text.c tests/daemon/config_text.h
 tests_daemon_check_feed_job_CPPFLAGS = $(CRDBFEEDD_CPPFLAGS)
 tests_daemon_check_feed_job_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CRDBFEEDD_DEP_CFLAGS)
 tests_daemon_check_feed_job_LDADD = $(CRDBFEEDD_LIBS) $(CHECK_LIBS)
