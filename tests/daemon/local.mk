@@ -88,6 +88,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/bad-control.conf \
 	tests/daemon/config-cases/bad-env.conf \
 	tests/daemon/config-cases/bad-feed.conf \
+	tests/daemon/config-cases/bad-job.conf \
 	tests/daemon/config-cases/bad-keys.conf \
 	tests/daemon/config-cases/bad-nats.conf \
 	tests/daemon/config-cases/bad-notify.conf \
@@ -120,6 +121,7 @@ dist_check_DATA += \
 	tests/daemon/config-cases/good-env.conf \
 	tests/daemon/config-cases/good-families.conf \
 	tests/daemon/config-cases/good-inherit.conf \
+	tests/daemon/config-cases/good-job.conf \
 	tests/daemon/config-cases/good-metrics-ipv6.conf \
 	tests/daemon/config-cases/good-nats.conf \
 	tests/daemon/config-cases/good-notify.conf \
