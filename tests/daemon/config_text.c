@@ -18,15 +18,14 @@ struct config *config_text(const char *dir, const char *text)
 	FILE *f;
 
 	for (const char *p = text; *p; p++) {
-		ck_assert_msg(n + dir_len + 1 < sizeof(body),
+		const char *piece = *p == '@' ? dir : p;
+		size_t piece_len = *p == '@' ? dir_len : 1;
+
+		ck_assert_msg(n + piece_len < sizeof(body),
 			      "the test configuration is longer than %zu bytes",
 			      sizeof(body) - 1);
-		if (*p == '@') {
-			memcpy(body + n, dir, dir_len);
-			n += dir_len;
-		} else {
-			body[n++] = *p;
-		}
+		memcpy(body + n, piece, piece_len);
+		n += piece_len;
 	}
 	body[n] = '\0';
 	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/crdbfeedd.conf", dir),
