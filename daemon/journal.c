@@ -92,6 +92,12 @@ struct pending {
 	crdb_hlc updated;
 };
 
+/* A pending row's idents record, sorted before the commit writes it. */
+struct ident_put {
+	unsigned char key[IDENT_KEY];
+	unsigned char seq[8];
+};
+
 struct journal {
 	char dir[4096];
 	MDB_env *env;
@@ -103,6 +109,7 @@ struct journal {
 	unsigned char *arena;   /* appended records, back to back */
 	size_t arena_len, arena_cap;
 	struct pending *pend;
+	struct ident_put *iputs; /* pend_cap of them, filled by a commit */
 	size_t npend, pend_cap;
 	uint32_t *slots;        /* open addressing over pend: index + 1 */
 	size_t nslots;
@@ -533,6 +540,7 @@ void journal_close(struct journal *j)
 		mdb_env_close(j->env);
 	free(j->arena);
 	free(j->pend);
+	free(j->iputs);
 	free(j->slots);
 	free(j);
 }
@@ -589,6 +597,10 @@ static int pending_reserve(struct journal *j, size_t reclen)
 		if (!p)
 			return -1;
 		j->pend = p;
+		struct ident_put *ip = realloc(j->iputs, cap * sizeof(*ip));
+		if (!ip)
+			return -1;
+		j->iputs = ip;
 		j->pend_cap = cap;
 	}
 	if ((j->npend + 1) * 2 > j->nslots) {
@@ -752,6 +764,92 @@ static int put_mark(struct journal *j, MDB_txn *txn, uint64_t seq,
 	return mdb_put(txn, j->marks, &k, &v, 0);
 }
 
+/* The pending rows under seqs first_seq...: seqs only grow, so each is
+ * appended, through one cursor that stays at the end of the tree. */
+static int put_rows(struct journal *j, MDB_txn *txn, uint64_t first_seq,
+		    const char **what)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, j->rows, &cur);
+
+	if (rc) {
+		*what = "mdb_cursor_open (rows)";
+		return rc;
+	}
+	for (size_t i = 0; i < j->npend && !rc; i++) {
+		const struct pending *p = &j->pend[i];
+		unsigned char sb[8];
+		MDB_val k = { 8, sb }, v = { p->len, j->arena + p->off };
+
+		put_u64(sb, first_seq + i);
+		rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
+		if (rc)
+			*what = "mdb_put (row)";
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int ident_put_compare(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ident_put));
+}
+
+/*
+ * The pending rows' idents, in key order. A row's updated time is above
+ * the resolved time of every earlier commit unless it came late, so in
+ * key order nearly all of them sort after the database's last key and
+ * are appended; the rest (late rows, a second row with the same key)
+ * take LMDB's search.
+ */
+static int put_idents(struct journal *j, MDB_txn *txn, uint64_t first_seq,
+		      const char **what)
+{
+	unsigned char last[IDENT_KEY];
+	bool have_last = false;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	for (size_t i = 0; i < j->npend; i++) {
+		ident_key(j->iputs[i].key, j->pend[i].updated, j->pend[i].hash);
+		put_u64(j->iputs[i].seq, first_seq + i);
+	}
+	qsort(j->iputs, j->npend, sizeof(*j->iputs), ident_put_compare);
+	rc = mdb_cursor_open(txn, j->idents, &cur);
+	if (rc) {
+		*what = "mdb_cursor_open (idents)";
+		return rc;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (!rc && k.mv_size == IDENT_KEY) {
+		memcpy(last, k.mv_data, IDENT_KEY);
+		have_last = true;
+	}
+	if (rc && rc != MDB_NOTFOUND) {
+		*what = "mdb_cursor_get (idents)";
+		mdb_cursor_close(cur);
+		return rc;
+	}
+	rc = 0;
+	for (size_t i = 0; i < j->npend && !rc; i++) {
+		const struct ident_put *ip = &j->iputs[i];
+		bool above = !have_last || memcmp(ip->key, last, IDENT_KEY) > 0;
+
+		k = (MDB_val){ IDENT_KEY, (void *)ip->key };
+		v = (MDB_val){ 8, (void *)ip->seq };
+		rc = mdb_cursor_put(cur, &k, &v, above ? MDB_APPEND : 0);
+		if (above) {
+			memcpy(last, ip->key, IDENT_KEY);
+			have_last = true;
+		}
+	}
+	if (rc)
+		*what = "mdb_put (ident)";
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 /* The write transaction's body; rc and *what say where it failed. */
 static int commit_body(struct journal *j, MDB_txn *txn, crdb_hlc resolved,
 		       struct jstate *next, const char **what, char *errbuf,
@@ -772,26 +870,12 @@ static int commit_body(struct journal *j, MDB_txn *txn, crdb_hlc resolved,
 		return EBUSY;
 	}
 	*next = now;
-	for (size_t i = 0; i < j->npend; i++) {
-		const struct pending *p = &j->pend[i];
-		const unsigned char *rec = j->arena + p->off;
-		unsigned char sb[8], kb[IDENT_KEY];
-		MDB_val k = { 8, sb }, v = { p->len, (void *)rec };
-		MDB_val ik = { IDENT_KEY, kb }, iv = { 8, sb };
-
-		put_u64(sb, now.last_seq + 1 + i);
-		rc = mdb_put(txn, j->rows, &k, &v, MDB_APPEND);
-		if (rc) {
-			*what = "mdb_put (row)";
-			return rc;
-		}
-		ident_key(kb, p->updated, p->hash);
-		rc = mdb_put(txn, j->idents, &ik, &iv, 0);
-		if (rc) {
-			*what = "mdb_put (ident)";
-			return rc;
-		}
-	}
+	rc = put_rows(j, txn, now.last_seq + 1, what);
+	if (rc)
+		return rc;
+	rc = put_idents(j, txn, now.last_seq + 1, what);
+	if (rc)
+		return rc;
 	next->last_seq = now.last_seq + j->npend;
 	next->bytes = now.bytes + j->arena_len;
 	if (!crdb_hlc_is_zero(resolved)) {

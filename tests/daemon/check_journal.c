@@ -269,6 +269,44 @@ START_TEST(test_seen)
 }
 END_TEST
 
+/* A commit writes its idents sorted and appends those above the last one
+ * committed; rows out of updated order within a commit, late rows below
+ * it, and a row between two committed ones must all be found, also after
+ * a reopen. */
+START_TEST(test_seen_out_of_order)
+{
+	static const struct { const char *key; int64_t wall; } rows[] = {
+		{ "[1]", 30 }, { "[2]", 20 }, { "[3]", 30 }, { "[4]", 20 },  /* commit 1 */
+		{ "[5]", 10 }, { "[6]", 25 }, { "[7]", 40 }, { "[8]", 20 },  /* commit 2 */
+		{ "[9]", 50 }, { "[10]", 5 },                                /* commit 3 */
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	uint64_t seq;
+
+	make_dir();
+	struct journal *j = open_with(0, 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(append(j, i + 1, "t", rows[i].key, hlc(rows[i].wall, 0), i >= 4) ==
+			      JOURNAL_OK, "append %zu: %s", i + 1, errbuf);
+		if (i == 3 || i == 7)
+			commit_ok(j, hlc(i == 3 ? 30 : 40, 0));
+	}
+	commit_ok(j, hlc(50, 0));
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_msg(seen(j, "t", rows[i].key, hlc(rows[i].wall, 0), &seq) == 1,
+				      "pass %d: row %zu not seen", pass, i + 1);
+			ck_assert_uint_eq(seq, i + 1);
+			ck_assert_int_eq(seen(j, "t", rows[i].key, hlc(rows[i].wall, 1), &seq), 0);
+		}
+		journal_close(j);
+		j = open_with(0, 0);
+	}
+	journal_close(j);
+	remove_dir();
+}
+END_TEST
+
 static uint64_t constant_hash(const char *t, size_t tl, const char *k, size_t kl)
 {
 	return 42;
@@ -675,6 +713,7 @@ int main(void)
 	tcase_add_test(tc, test_seq_contiguity);
 	tcase_add_test(tc, test_seen);
 	tcase_add_test(tc, test_seen_collisions);
+	tcase_add_test(tc, test_seen_out_of_order);
 	tcase_add_test(tc, test_resolved);
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_trim_age);
