@@ -281,15 +281,20 @@ START_TEST(test_seen_out_of_order)
 		{ "[9]", 50 }, { "[10]", 5 },                                /* commit 3 */
 	};
 	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	int64_t resolved = 0;
 	uint64_t seq;
 
 	make_dir();
 	struct journal *j = open_with(0, 0);
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_msg(append(j, i + 1, "t", rows[i].key, hlc(rows[i].wall, 0), i >= 4) ==
+		bool late = rows[i].wall <= resolved;
+
+		ck_assert_msg(append(j, i + 1, "t", rows[i].key, hlc(rows[i].wall, 0), late) ==
 			      JOURNAL_OK, "append %zu: %s", i + 1, errbuf);
-		if (i == 3 || i == 7)
-			commit_ok(j, hlc(i == 3 ? 30 : 40, 0));
+		if (i == 3 || i == 7) {
+			resolved = i == 3 ? 30 : 40;
+			commit_ok(j, hlc(resolved, 0));
+		}
 	}
 	commit_ok(j, hlc(50, 0));
 	for (int pass = 0; pass < 2; pass++) {
