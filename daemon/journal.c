@@ -811,6 +811,8 @@ static int put_idents(struct journal *j, MDB_txn *txn, uint64_t first_seq,
 	MDB_val k, v;
 	int rc;
 
+	if (!j->npend)
+		return 0;
 	for (size_t i = 0; i < j->npend; i++) {
 		ident_key(j->iputs[i].key, j->pend[i].updated, j->pend[i].hash);
 		put_u64(j->iputs[i].seq, first_seq + i);
