@@ -39,7 +39,7 @@
 
 struct batch_row {
 	struct line *line;      /* the sequenced line */
-	char *key;
+	size_t key_off;         /* its key: batch_keys + key_off */
 	size_t key_len;
 	bool late;
 };
@@ -65,6 +65,10 @@ struct ordered {
 	/* released rows waiting for their commit (one chunk) */
 	struct batch_row *batch;
 	size_t nbatch, batch_cap;
+	char *batch_keys;       /* the batch's keys, end to end: one buffer
+				   for the chunk instead of an allocation a
+				   row */
+	size_t keys_len, keys_cap;
 	bool release_more;      /* the window is not empty yet */
 	crdb_hlc chunk_upto;    /* the resolved timestamp the batch's commit
 				   makes the checkpoint: the target its
@@ -239,11 +243,10 @@ fail:
 
 static void batch_clear(struct ordered *o)
 {
-	for (size_t i = 0; i < o->nbatch; i++) {
+	for (size_t i = 0; i < o->nbatch; i++)
 		line_unref(o->batch[i].line);
-		free(o->batch[i].key);
-	}
 	o->nbatch = 0;
+	o->keys_len = 0;
 }
 
 void ordered_close(struct ordered *o)
@@ -252,6 +255,7 @@ void ordered_close(struct ordered *o)
 		return;
 	batch_clear(o);
 	free(o->batch);
+	free(o->batch_keys);
 	if (o->retry)
 		event_free(o->retry);
 	if (o->trim)
@@ -307,18 +311,27 @@ static int batch_add(struct ordered *o, const char *row, size_t len,
 		o->batch = grown;
 		o->batch_cap = ncap;
 	}
+	if (!o->batch_keys || key_len > o->keys_cap - o->keys_len) {
+		size_t ncap = o->keys_cap ? o->keys_cap : 4096;
+		char *grown;
+
+		while (key_len > ncap - o->keys_len)
+			ncap *= 2;
+		if (!(grown = realloc(o->batch_keys, ncap)))
+			return -1;
+		o->batch_keys = grown;
+		o->keys_cap = ncap;
+	}
 	b = &o->batch[o->nbatch];
 	b->line = line_new_sequenced(row, len, op, table, table_len, updated,
 				     o->last_seq + o->nbatch + 1, late, group_end);
-	b->key = malloc(key_len ? key_len : 1);
-	if (!b->line || !b->key) {
-		if (b->line)
-			line_unref(b->line);
-		free(b->key);
+	if (!b->line)
 		return -1;
-	}
-	memcpy(b->key, key, key_len);
+	if (key_len)
+		memcpy(o->batch_keys + o->keys_len, key, key_len);
+	b->key_off = o->keys_len;
 	b->key_len = key_len;
+	o->keys_len += key_len;
 	b->late = late;
 	o->nbatch++;
 	return 0;
@@ -415,7 +428,7 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 			.late = b->late,
 			.table = b->line->table,
 			.table_len = b->line->table ? strlen(b->line->table) : 0,
-			.key = b->key,
+			.key = o->batch_keys + b->key_off,
 			.key_len = b->key_len,
 			.line = b->line->data,
 			.line_len = b->line->len,
@@ -451,9 +464,9 @@ static int commit_batch(struct ordered *o, crdb_hlc resolved, char *errbuf,
 		o->batch[i].line = NULL;
 		o->last_seq = line->seq;
 		o->owner.publish(o->owner.arg, line);
-		free(o->batch[i].key);
 	}
 	o->nbatch = 0;
+	o->keys_len = 0;
 	if (!crdb_hlc_is_zero(resolved) &&
 	    crdb_hlc_compare(resolved, o->committed) > 0) {
 		o->committed = resolved;
