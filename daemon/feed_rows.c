@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,13 +245,14 @@ void feed_note_row_updated(struct feed *feed, crdb_hlc updated)
 		feed->rows_updated_varied = true;
 }
 
-/* A resolved timestamp of an ordered feed: release, commit, publish. */
+/* A resolved timestamp of an ordered feed: release, commit, publish, once
+ * the rows already waiting on the connection are read (feed_drain). */
 static void feed_ordered_resolved(struct feed *feed, crdb_hlc resolved)
 {
 	char errbuf[256], msg[300];
 
-	if (ordered_resolved(feed->ordered, resolved, feed->name, errbuf,
-			     sizeof(errbuf)) < 0) {
+	if (ordered_resolved_deferred(feed->ordered, resolved, errbuf,
+				      sizeof(errbuf)) < 0) {
 		snprintf(msg, sizeof(msg), "releasing held rows: %s", errbuf);
 		feed_backoff(feed, RECONNECT_ERROR, msg);
 	}
@@ -385,7 +387,8 @@ static void feed_flush_sinks(struct feed *feed)
 		sink_flush(feed->sinks[i]);
 }
 
-static void feed_drain_results(struct feed *feed)
+/* Whether it stopped with more results waiting (a pass's limit). */
+static bool feed_drain_results(struct feed *feed)
 {
 	unsigned taken = 0;
 	uint64_t flushed = feed->stats.bytes_out;
@@ -396,14 +399,14 @@ static void feed_drain_results(struct feed *feed)
 
 		if (PQisBusy(pg)) {
 			feed_check_protocol(feed, pg);
-			return;
+			return false;
 		}
 		/* Let the sinks write between bursts: continue in the next
 		 * pass (rows held by libpq would not wake the socket). */
 		if (++taken > DRAIN_BATCH) {
 			feed_flush_sinks(feed);
 			feed_sink_progress(feed);
-			return;
+			return true;
 		}
 		if (feed->stats.bytes_out - flushed >= DRAIN_FLUSH_BYTES) {
 			feed_flush_sinks(feed);
@@ -417,7 +420,7 @@ static void feed_drain_results(struct feed *feed)
 			}
 			/* The statement ended without an error result. */
 			feed_backoff(feed, RECONNECT_LOST, "the changefeed statement ended");
-			return;
+			return false;
 		}
 		switch (PQresultStatus(res)) {
 		case PGRES_SINGLE_TUPLE:
@@ -432,13 +435,13 @@ static void feed_drain_results(struct feed *feed)
 				PQclear(res);
 				feed_close_conn(feed);
 				feed_set_state(feed, FEED_STOPPED, "the changefeed completed");
-				return;
+				return false;
 			}
 			break;
 		case PGRES_FATAL_ERROR:
 			feed_result_error(feed, res);
 			PQclear(res);
-			return;
+			return false;
 		default:
 			break;
 		}
@@ -450,6 +453,15 @@ static void feed_drain_results(struct feed *feed)
 			log_debug(feed->who, "a block sink is full: pausing");
 		}
 	}
+	return false;
+}
+
+/* Whether fd has bytes to read now (no wait). */
+static bool socket_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 /*
@@ -460,9 +472,24 @@ static void feed_drain_results(struct feed *feed)
 void feed_drain(struct feed *feed)
 {
 	uint64_t before = feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows;
+	bool more;
 
 	feed->drain_now = clock_mono_ms();
-	feed_drain_results(feed);
+	more = feed_drain_results(feed);
+	if (feed->ordered && ordered_release_deferred(feed->ordered)) {
+		char errbuf[256], msg[300];
+
+		/* libpq reads a socket buffer's worth at a time: rows may
+		 * wait in the socket when it has none. */
+		if (!more && feed->conn)
+			more = socket_readable(PQsocket(crdb_conn_pg(feed->conn)));
+
+		if (ordered_input_read(feed->ordered, more, errbuf,
+				       sizeof(errbuf)) < 0) {
+			snprintf(msg, sizeof(msg), "releasing held rows: %s", errbuf);
+			feed_backoff(feed, RECONNECT_ERROR, msg);
+		}
+	}
 	if (feed->stats.rows + feed->stats.resolved + feed->stats.bad_rows != before)
 		feed->last_activity_ms = feed->drain_now;
 }

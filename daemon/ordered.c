@@ -34,6 +34,7 @@
 				   window goes out in one commit: splitting
 				   it would cost one more durable commit (two
 				   syncs) to save a release of a few ms */
+#define GROUP_COMMIT_MS 10      /* a deferred release waits at most this */
 #define RETRY_MS 1000           /* a stalled commit is tried again */
 #define TRIM_MS 10000           /* retention runs this often */
 
@@ -83,6 +84,7 @@ struct ordered {
 	struct event *trim;
 	struct event *next_chunk; /* the window's next chunk, after the
 				     sinks wrote the one committed */
+	struct event *group_commit; /* a deferred release's deadline */
 	uint64_t late;
 };
 
@@ -229,7 +231,8 @@ struct ordered *ordered_open(struct event_base *base, const char *state_dir,
 	o->retry = evtimer_new(base, on_retry, o);
 	o->trim = evtimer_new(base, on_trim, o);
 	o->next_chunk = event_new(base, -1, 0, on_next_chunk, o);
-	if (!o->retry || !o->trim || !o->next_chunk) {
+	o->group_commit = evtimer_new(base, on_next_chunk, o);
+	if (!o->retry || !o->trim || !o->next_chunk || !o->group_commit) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -262,6 +265,8 @@ void ordered_close(struct ordered *o)
 		event_free(o->trim);
 	if (o->next_chunk)
 		event_free(o->next_chunk);
+	if (o->group_commit)
+		event_free(o->group_commit);
 	order_free(o->order);
 	journal_close(o->journal);
 	free(o->journal_dir);
@@ -517,11 +522,16 @@ static void report_failure(struct ordered *o, const char *why)
  */
 static int flush(struct ordered *o, char *errbuf, size_t errlen)
 {
+	/* A deferred release goes now; it waited for throughput, so its
+	 * first chunk is not cut short for latency. */
+	bool deferred = ordered_release_deferred(o);
+
+	event_del(o->group_commit);
 	if (o->nbatch == 0 && crdb_hlc_compare(o->target, o->committed) > 0) {
 		bool more = false;
 		size_t max_rows = RELEASE_CHUNK;
 
-		if (!o->release_more) {
+		if (!o->release_more && !deferred) {
 			struct order_stats held;
 
 			order_get_stats(o->order, &held);
@@ -612,6 +622,45 @@ int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
 	if (crdb_hlc_compare(resolved, o->target) > 0)
 		o->target = resolved;
 	if (o->stalled)
+		return 0;
+	return flush(o, errbuf, errlen);
+}
+
+/* Whether the hold has a chunk's worth of rows: a deferred release
+ * would gain nothing by waiting longer. */
+static bool hold_has_chunk(const struct ordered *o)
+{
+	struct order_stats held;
+
+	order_get_stats(o->order, &held);
+	return held.held_rows >= RELEASE_CHUNK;
+}
+
+int ordered_resolved_deferred(struct ordered *o, crdb_hlc resolved,
+			      char *errbuf, size_t errlen)
+{
+	if (crdb_hlc_compare(resolved, o->target) <= 0 && !o->release_failed)
+		return 0;
+	if (crdb_hlc_compare(resolved, o->target) > 0)
+		o->target = resolved;
+	if (o->stalled)
+		return 0;
+	if (hold_has_chunk(o))
+		return flush(o, errbuf, errlen);
+	if (!ordered_release_deferred(o))
+		arm(o->group_commit, GROUP_COMMIT_MS);
+	return 0;
+}
+
+bool ordered_release_deferred(const struct ordered *o)
+{
+	return event_pending(o->group_commit, EV_TIMEOUT, NULL);
+}
+
+int ordered_input_read(struct ordered *o, bool more_waiting, char *errbuf,
+		       size_t errlen)
+{
+	if (!ordered_release_deferred(o) || (more_waiting && !hold_has_chunk(o)))
 		return 0;
 	return flush(o, errbuf, errlen);
 }

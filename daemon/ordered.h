@@ -94,6 +94,26 @@ enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
  */
 int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
 		     char *errbuf, size_t errlen);
+/*
+ * A resolved timestamp read while the feed's connection may hold more
+ * rows already: unless the hold has a chunk of rows (ordered.c's
+ * RELEASE_CHUNK) its release is deferred, so that a busy feed's resolved
+ * timestamps share one commit (two syncs) instead of one each. The release
+ * up to the newest such timestamp goes out as ordered_resolved's would, at
+ * the first of: ordered_input_read with nothing more waiting, the hold
+ * reaching a chunk of rows, GROUP_COMMIT_MS (ordered.c) after the first
+ * deferred one; a failure then goes to the owner's failed. 0, or -1 as
+ * ordered_resolved.
+ */
+int ordered_resolved_deferred(struct ordered *o, crdb_hlc resolved,
+			      char *errbuf, size_t errlen);
+/* Whether a deferred release waits. */
+bool ordered_release_deferred(const struct ordered *o);
+/* The feed read what its connection had (more_waiting false) or stopped
+ * with more to read: a deferred release may go out now. 0, or -1 with
+ * errbuf set, as ordered_resolved. */
+int ordered_input_read(struct ordered *o, bool more_waiting, char *errbuf,
+		       size_t errlen);
 
 /* Counters and gauges into the feed's stats. */
 void ordered_get_stats(struct ordered *o, struct feed_stats *out);

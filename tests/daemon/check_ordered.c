@@ -13,7 +13,10 @@
  * told of the checkpoint when the last chunk commits and of a later
  * chunk's failure at once, and that a commit stalled on a full journal
  * goes in with its own resolved timestamp, not a newer one that came
- * during the stall while rows below it were still held.
+ * during the stall while rows below it were still held; and that a
+ * deferred release (a busy feed) waits for the input to be read, for a
+ * chunk of held rows or for its deadline, and then commits every window
+ * it covers at once.
  */
 #include <config.h> /* autoconf's, from the build directory */
 
@@ -33,7 +36,7 @@
 
 #include <event2/event.h>
 
-#define MAX_SEEN 4096 /* lines recorded: more than BIG_WINDOW + 1 */
+#define MAX_SEEN 8192 /* lines recorded: more than a chunk (4,096) + 1 */
 #define BIG_WINDOW 3000 /* rows: more than a window released in one commit */
 
 struct recorder {
@@ -535,6 +538,124 @@ START_TEST(later_chunk_failure_reaches_owner_at_once)
 }
 END_TEST
 
+static void fx_resolved_deferred(struct fx *fx, int64_t wall)
+{
+	char errbuf[256];
+
+	ck_assert_msg(ordered_resolved_deferred(fx->o, T(wall), errbuf,
+						sizeof(errbuf)) == 0,
+		      "ordered_resolved_deferred: %s", errbuf);
+}
+
+static void fx_input_read(struct fx *fx, bool more_waiting)
+{
+	char errbuf[256];
+
+	ck_assert_msg(ordered_input_read(fx->o, more_waiting, errbuf,
+					 sizeof(errbuf)) == 0,
+		      "ordered_input_read: %s", errbuf);
+}
+
+/* A busy feed's resolved timestamps share one commit: nothing goes out
+ * while more input waits; once it is read, both windows go out in one
+ * commit, with the newest resolved line only. */
+START_TEST(deferred_windows_share_one_commit)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	fx_big_window(&fx, 100, ORDERED_HELD);
+	fx_resolved_deferred(&fx, 1100);
+	ck_assert(ordered_release_deferred(fx.o));
+	fx_input_read(&fx, true);
+	ck_assert_uint_eq(fx.rec.n, 0);
+	for (int i = 0; i < 100; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(fx_row(&fx, "b", key, 2000), ORDERED_HELD);
+	}
+	fx_resolved_deferred(&fx, 2100);
+	fx_input_read(&fx, true);
+	ck_assert_uint_eq(fx.rec.n, 0);
+	ck_assert_int_eq(ordered_checkpoint(fx.o).wall, 0);
+	fx_input_read(&fx, false);
+	ck_assert(!ordered_release_deferred(fx.o));
+	ck_assert_uint_eq(fx.rec.n, 200 + 1);
+	assert_window(&fx, 1, 2100);
+	ck_assert_int_eq(fx.rec.ncommitted, 1);
+	ck_assert(has(fx.rec.lines[99], "\"table\":\"a\""));
+	ck_assert(has(fx.rec.lines[100], "\"table\":\"b\""));
+	fx_done(&fx);
+}
+END_TEST
+
+/* A hold of a chunk's rows does not wait: at the resolved timestamp, or
+ * as soon as rows above it fill the hold while input still waits. */
+START_TEST(deferred_release_does_not_wait_past_a_chunk)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	fx_big_window(&fx, 100, ORDERED_HELD);
+	fx_resolved_deferred(&fx, 1100);
+	ck_assert_uint_eq(fx.rec.n, 0);
+	for (int i = 0; i < 4000; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(fx_row(&fx, "b", key, 3000), ORDERED_HELD);
+	}
+	fx_input_read(&fx, true);
+	ck_assert(!ordered_release_deferred(fx.o));
+	ck_assert_uint_eq(fx.rec.n, 100 + 1);
+	assert_window(&fx, 1, 1100);
+	rec_clear(&fx.rec);
+	/* 4,000 held and 96 more: the next resolved timestamp releases at
+	 * once (the first chunk of a large window: not all of it) */
+	for (int i = 0; i < 96; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(fx_row(&fx, "c", key, 3000), ORDERED_HELD);
+	}
+	fx_resolved_deferred(&fx, 3100);
+	ck_assert(!ordered_release_deferred(fx.o));
+	ck_assert_uint_gt(fx.rec.n, 0);
+	fx_run_loop(&fx);
+	ck_assert_uint_eq(fx.rec.n, 4096 + 1);
+	assert_window(&fx, 101, 3100);
+	fx_done(&fx);
+}
+END_TEST
+
+/* With input still waiting, the release goes out from the event loop
+ * after a short while, and a failure then reaches the owner. */
+START_TEST(deferred_release_goes_from_the_event_loop)
+{
+	struct fx fx;
+
+	fx_init(&fx);
+	fx_big_window(&fx, 100, ORDERED_HELD);
+	fx_resolved_deferred(&fx, 1100);
+	fx_input_read(&fx, true);
+	ck_assert_uint_eq(fx.rec.n, 0);
+	event_base_loop(fx.base, EVLOOP_ONCE);
+	ck_assert(!ordered_release_deferred(fx.o));
+	ck_assert_uint_eq(fx.rec.n, 100 + 1);
+	assert_window(&fx, 1, 1100);
+	fx_row(&fx, "a", "[1]", 2000);
+	fx_resolved_deferred(&fx, 2100);
+	order_set_release_fault(true);
+	event_base_loop(fx.base, EVLOOP_ONCE);
+	ck_assert_int_eq(fx.rec.nfailed, 1);
+	ck_assert_msg(strstr(fx.rec.failed, "test fault") != NULL,
+		      "the owner was told \"%s\"", fx.rec.failed);
+	ck_assert_uint_eq(fx.rec.n, 100 + 1);
+	fx_done(&fx);
+}
+END_TEST
+
 START_TEST(stalled_commit_goes_in_with_its_own_resolved)
 {
 	struct fx fx;
@@ -587,6 +708,9 @@ int main(void)
 	tcase_add_test(tc, owner_told_checkpoint_when_last_chunk_commits);
 	tcase_add_test(tc, later_chunk_failure_reaches_owner_at_once);
 	tcase_add_test(tc, stalled_commit_goes_in_with_its_own_resolved);
+	tcase_add_test(tc, deferred_windows_share_one_commit);
+	tcase_add_test(tc, deferred_release_does_not_wait_past_a_chunk);
+	tcase_add_test(tc, deferred_release_goes_from_the_event_loop);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
