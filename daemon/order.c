@@ -44,6 +44,14 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +67,9 @@
 #define STORE_FILE "held.mdb"        /* and held.mdb-lock */
 #define PUTS_PER_TXN 65536           /* bounds a write transaction's pages */
 #define BATCH_ROWS 512               /* disk rows copied per read */
+#define ROW_CLASS 32                 /* memory rows' sizes, rounded up */
+#define ROW_CLASSES 64               /* rows up to 2 KiB are recycled */
+#define ROW_CACHE_MAX 4096           /* released rows kept for reuse */
 #define BATCH_BYTES (256 * 1024)
 
 /* A held row in memory: one allocation. */
@@ -136,6 +147,13 @@ struct order {
 	size_t ntables, tables_cap;
 	uint32_t last_table_id;
 	uint64_t mem_rows, mem_data, mem_alloc;
+	/* Released rows' memory by size class, for the next rows: a window
+	 * freed at once and allocated again row by row fragments malloc's
+	 * heap (about 500 instructions a row in malloc and free). Counted in
+	 * the budget; dropped when a row would not fit otherwise. */
+	void *row_cache[ROW_CLASSES];
+	size_t cached_rows;
+	uint64_t cached_bytes;
 
 	MDB_env *env;
 	MDB_dbi dbi;
@@ -362,8 +380,66 @@ static size_t alloc_cost(size_t n)
 
 static uint64_t memory_bytes(const struct order *o)
 {
-	return o->mem_alloc + o->held_cap * 2 * sizeof(struct hent) +
+	return o->mem_alloc + o->cached_bytes +
+	       o->held_cap * 2 * sizeof(struct hent) +
 	       o->slot_cap * sizeof(struct hslot);
+}
+
+/* ---- memory rows' allocations ---- */
+
+/* The bytes allocated for a row of n: its size class's, when recycled. */
+static size_t row_alloc_size(size_t n)
+{
+	return n <= ROW_CLASS * ROW_CLASSES ?
+	       (n + ROW_CLASS - 1) / ROW_CLASS * ROW_CLASS : n;
+}
+
+static struct hrow *row_alloc(struct order *o, size_t n)
+{
+	size_t size = row_alloc_size(n);
+
+	if (size <= ROW_CLASS * ROW_CLASSES && o->row_cache[size / ROW_CLASS - 1]) {
+		void **slot = &o->row_cache[size / ROW_CLASS - 1];
+		void *r = *slot;
+
+		UNPOISON(r, size);
+		memcpy(slot, r, sizeof(void *));
+		o->cached_rows--;
+		o->cached_bytes -= alloc_cost(size);
+		return r;
+	}
+	return malloc(size);
+}
+
+static void row_release(struct order *o, struct hrow *r, size_t n)
+{
+	size_t size = row_alloc_size(n);
+
+	if (size > ROW_CLASS * ROW_CLASSES || o->cached_rows >= ROW_CACHE_MAX) {
+		free(r);
+		return;
+	}
+	memcpy(r, &o->row_cache[size / ROW_CLASS - 1], sizeof(void *));
+	/* ASan still sees a released row used: only the link is open. */
+	POISON((char *)r + sizeof(void *), size - sizeof(void *));
+	o->row_cache[size / ROW_CLASS - 1] = r;
+	o->cached_rows++;
+	o->cached_bytes += alloc_cost(size);
+}
+
+static void row_cache_drop(struct order *o)
+{
+	for (size_t c = 0; c < ROW_CLASSES; c++) {
+		while (o->row_cache[c]) {
+			void *r = o->row_cache[c];
+
+			memcpy(&o->row_cache[c], r, sizeof(void *));
+			UNPOISON(r, (c + 1) * ROW_CLASS);
+			free(r);
+		}
+	}
+	o->cached_rows = 0;
+	o->cached_bytes = 0;
 }
 
 /* ---- hash table of memory rows ---- */
@@ -733,6 +809,7 @@ void order_free(struct order *o)
 		return;
 	for (size_t i = o->ready_pos; i < o->held_n; i++)
 		free(o->held[i].row);
+	row_cache_drop(o);
 	free(o->held);
 	free(o->scratch);
 	free(o->slots);
@@ -816,7 +893,7 @@ static uint32_t table_id(struct order *o, const char *name, size_t len)
  * it fits the budget (and memory was found), false to spill it. */
 static bool memory_admit(struct order *o, size_t alloc)
 {
-	uint64_t need = alloc_cost(alloc);
+	uint64_t need = alloc_cost(row_alloc_size(alloc));
 	size_t held_cap = o->held_cap;
 	if (o->held_n == held_cap)
 		held_cap = held_cap ? held_cap * 2 : 64;
@@ -825,6 +902,8 @@ static bool memory_admit(struct order *o, size_t alloc)
 	if (slot_cap > o->slot_cap)
 		need += (uint64_t)(slot_cap - o->slot_cap) *
 			sizeof(struct hslot);
+	if (memory_bytes(o) + need > o->budget && o->cached_rows)
+		row_cache_drop(o);
 	if (memory_bytes(o) + need > o->budget)
 		return false;
 	if (held_cap != o->held_cap) {
@@ -849,7 +928,7 @@ static enum order_add_result add_to_memory(struct order *o,
 					   uint64_t hash, size_t alloc,
 					   bool long_ident)
 {
-	struct hrow *r = malloc(alloc);
+	struct hrow *r = row_alloc(o, alloc);
 	if (!r)
 		return ORDER_ERROR;
 	r->updated = row->updated;
@@ -876,7 +955,7 @@ static enum order_add_result add_to_memory(struct order *o,
 	slots_put(o->slots, o->slot_cap, r);
 	o->slot_used++;
 	o->slot_live++;
-	o->mem_alloc += alloc_cost(alloc);
+	o->mem_alloc += alloc_cost(row_alloc_size(alloc));
 	o->held[o->held_n++] = (struct hent){
 		row->updated.wall, row->updated.logical,
 		table_id(o, row->table, row->table_len),
@@ -1091,9 +1170,11 @@ static void memory_drop(struct order *o, struct hrow *r)
 	slots_remove(o, r);
 	o->mem_rows--;
 	o->mem_data -= (uint64_t)r->table_len + r->key_len + r->line_len;
-	o->mem_alloc -= alloc_cost(sizeof(*r) + hrow_ident_len(r) +
-				   r->line_len + (r->long_ident ? FP_LEN : 0));
-	free(r);
+	size_t n = sizeof(*r) + hrow_ident_len(r) + r->line_len +
+		   (r->long_ident ? FP_LEN : 0);
+
+	o->mem_alloc -= alloc_cost(row_alloc_size(n));
+	row_release(o, r, n);
 }
 
 /* The next row of a release: from memory or from disk, whichever sorts

@@ -394,6 +394,66 @@ START_TEST(test_chunks_on_disk)
 }
 END_TEST
 
+/* Rows with keys ["label N"] until the budget spills one: how many were
+ * held in memory. */
+static int fill_memory(struct order *o, int64_t wall, const char *label)
+{
+	struct order_stats st;
+	char key[64];
+	int n = 0;
+
+	for (;; n++) {
+		snprintf(key, sizeof(key), "[\"%s %d\"]", label, n);
+		ck_assert_int_eq(add(o, H(wall, 0), "t", key), ORDER_HELD);
+		order_get_stats(o, &st);
+		if (st.spilled_rows)
+			return n;
+	}
+}
+
+/* Released rows' memory is kept for the next rows and counted in the
+ * budget, and dropped rather than spill a row: rows of another size fit
+ * as many as in a new hold. Rows of the same size reuse it, their bytes
+ * their own. */
+START_TEST(test_released_memory_reused_within_budget)
+{
+	size_t budget = 32768;
+	struct order *fresh = open_order(budget, false);
+	int want = fill_memory(fresh, 100, "a longer key, another size class");
+	order_free(fresh);
+	teardown();
+	setup();
+
+	struct order *o = open_order(budget, false);
+	struct order_stats st;
+	char key[32];
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(add(o, H(50, 0), "t", key), ORDER_HELD);
+	}
+	ck_assert_int_eq(release(o, H(60, 0), 0, NULL), 40);
+	order_get_stats(o, &st);
+	ck_assert_uint_eq(st.held_rows, 0);
+	ck_assert_uint_gt(st.memory_bytes, 40 * 64);
+	ck_assert_uint_le(st.memory_bytes, budget);
+	/* the same size again: the kept memory, the rows' own bytes */
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "[%d]", i + 100);
+		ck_assert_int_eq(add(o, H(70, 0), "t", key), ORDER_HELD);
+	}
+	ck_assert_int_eq(release(o, H(80, 0), 0, NULL), 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "[%d]", i + 100);
+		assert_out((size_t)i, H(70, 0), "t", key, i == 39);
+	}
+	ck_assert_int_eq(fill_memory(o, 100, "a longer key, another size class"),
+			 want);
+	order_get_stats(o, &st);
+	ck_assert_uint_le(st.memory_bytes, budget);
+	order_free(o);
+}
+END_TEST
+
 /* A budget of a few rows: most spill, memory stays within it at every
  * step, a duplicate is found on either side, the order is exact. */
 START_TEST(test_spill)
@@ -765,6 +825,7 @@ int main(void)
 	tcase_add_test(tc, test_chunks);
 	tcase_add_test(tc, test_chunks_on_disk);
 	tcase_add_test(tc, test_spill);
+	tcase_add_test(tc, test_released_memory_reused_within_budget);
 	tcase_add_test(tc, test_durable);
 	tcase_add_test(tc, test_durable_release_waits_for_sync);
 	tcase_add_test(tc, test_long_identity);
