@@ -69,7 +69,8 @@
 #define BATCH_ROWS 512               /* disk rows copied per read */
 #define ROW_CLASS 32                 /* memory rows' sizes, rounded up */
 #define ROW_CLASSES 64               /* rows up to 2 KiB are recycled */
-#define ROW_CACHE_MAX 4096           /* released rows kept for reuse */
+#define ROW_CACHE_MAX 4096           /* released rows kept for reuse, */
+#define ROW_CACHE_BYTES (2 << 20)    /* and their bytes, at most */
 #define BATCH_BYTES (256 * 1024)
 
 /* A held row in memory: one allocation. */
@@ -415,7 +416,8 @@ static void row_release(struct order *o, struct hrow *r, size_t n)
 {
 	size_t size = row_alloc_size(n);
 
-	if (size > ROW_CLASS * ROW_CLASSES || o->cached_rows >= ROW_CACHE_MAX) {
+	if (size > ROW_CLASS * ROW_CLASSES || o->cached_rows >= ROW_CACHE_MAX ||
+	    o->cached_bytes + alloc_cost(size) > ROW_CACHE_BYTES) {
 		free(r);
 		return;
 	}
