@@ -538,6 +538,17 @@ START_TEST(later_chunk_failure_reaches_owner_at_once)
 }
 END_TEST
 
+/* n rows of table at one updated time, keys [0] to [n - 1]: held. */
+static void fx_rows_at(struct fx *fx, const char *table, int n, int64_t updated)
+{
+	for (int i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "[%d]", i);
+		ck_assert_int_eq(fx_row(fx, table, key, updated), ORDERED_HELD);
+	}
+}
+
 static void fx_resolved_deferred(struct fx *fx, int64_t wall)
 {
 	char errbuf[256];
@@ -556,6 +567,18 @@ static void fx_input_read(struct fx *fx, bool more_waiting)
 		      "ordered_input_read: %s", errbuf);
 }
 
+/* A new feed holding 100 rows whose resolved timestamp (1100) came while
+ * more input waited: deferred, nothing out. */
+static void fx_init_deferred_window(struct fx *fx)
+{
+	fx_init(fx);
+	fx_big_window(fx, 100, ORDERED_HELD);
+	fx_resolved_deferred(fx, 1100);
+	fx_input_read(fx, true);
+	ck_assert(ordered_release_deferred(fx->o));
+	ck_assert_uint_eq(fx->rec.n, 0);
+}
+
 /* A busy feed's resolved timestamps share one commit: nothing goes out
  * while more input waits; once it is read, both windows go out in one
  * commit, with the newest resolved line only. */
@@ -563,18 +586,8 @@ START_TEST(deferred_windows_share_one_commit)
 {
 	struct fx fx;
 
-	fx_init(&fx);
-	fx_big_window(&fx, 100, ORDERED_HELD);
-	fx_resolved_deferred(&fx, 1100);
-	ck_assert(ordered_release_deferred(fx.o));
-	fx_input_read(&fx, true);
-	ck_assert_uint_eq(fx.rec.n, 0);
-	for (int i = 0; i < 100; i++) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "[%d]", i);
-		ck_assert_int_eq(fx_row(&fx, "b", key, 2000), ORDERED_HELD);
-	}
+	fx_init_deferred_window(&fx);
+	fx_rows_at(&fx, "b", 100, 2000);
 	fx_resolved_deferred(&fx, 2100);
 	fx_input_read(&fx, true);
 	ck_assert_uint_eq(fx.rec.n, 0);
@@ -596,16 +609,8 @@ START_TEST(deferred_release_does_not_wait_past_a_chunk)
 {
 	struct fx fx;
 
-	fx_init(&fx);
-	fx_big_window(&fx, 100, ORDERED_HELD);
-	fx_resolved_deferred(&fx, 1100);
-	ck_assert_uint_eq(fx.rec.n, 0);
-	for (int i = 0; i < 4000; i++) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "[%d]", i);
-		ck_assert_int_eq(fx_row(&fx, "b", key, 3000), ORDERED_HELD);
-	}
+	fx_init_deferred_window(&fx);
+	fx_rows_at(&fx, "b", 4000, 3000);
 	fx_input_read(&fx, true);
 	ck_assert(!ordered_release_deferred(fx.o));
 	ck_assert_uint_eq(fx.rec.n, 100 + 1);
@@ -613,12 +618,7 @@ START_TEST(deferred_release_does_not_wait_past_a_chunk)
 	rec_clear(&fx.rec);
 	/* 4,000 held and 96 more: the next resolved timestamp releases at
 	 * once (the first chunk of a large window: not all of it) */
-	for (int i = 0; i < 96; i++) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "[%d]", i);
-		ck_assert_int_eq(fx_row(&fx, "c", key, 3000), ORDERED_HELD);
-	}
+	fx_rows_at(&fx, "c", 96, 3000);
 	fx_resolved_deferred(&fx, 3100);
 	ck_assert(!ordered_release_deferred(fx.o));
 	ck_assert_uint_gt(fx.rec.n, 0);
@@ -635,11 +635,7 @@ START_TEST(deferred_release_goes_from_the_event_loop)
 {
 	struct fx fx;
 
-	fx_init(&fx);
-	fx_big_window(&fx, 100, ORDERED_HELD);
-	fx_resolved_deferred(&fx, 1100);
-	fx_input_read(&fx, true);
-	ck_assert_uint_eq(fx.rec.n, 0);
+	fx_init_deferred_window(&fx);
 	event_base_loop(fx.base, EVLOOP_ONCE);
 	ck_assert(!ordered_release_deferred(fx.o));
 	ck_assert_uint_eq(fx.rec.n, 100 + 1);
