@@ -483,7 +483,6 @@ void feed_drain(struct feed *feed)
 		 * wait in the socket when it has none. */
 		if (!more && feed->conn)
 			more = socket_readable(PQsocket(crdb_conn_pg(feed->conn)));
-
 		if (ordered_input_read(feed->ordered, more, errbuf,
 				       sizeof(errbuf)) < 0) {
 			snprintf(msg, sizeof(msg), "releasing held rows: %s", errbuf);

@@ -26,7 +26,9 @@
  * the same updated, the same first 483 bytes and the same fingerprint
  * (probability 2^-128 per pair) would count as one row on disk.
  *
- * In memory: each row is one allocation (its record, identity and line),
+ * In memory: each row is one allocation (its record, identity and line,
+ * rounded up to a 32-byte class; a released row's allocation waits for
+ * the next row of its class, up to 4,096 rows or 2 MiB),
  * an array of entries (updated, table id, the key's first 8 bytes, row)
  * in arrival order, so that most comparisons touch no row, an array of
  * the same size as scratch for the sort, and an open-addressing hash table
@@ -44,6 +46,14 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ASan is told of recycled rows (row_release). */
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
@@ -52,12 +62,6 @@
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define KEY_MAX 511                  /* LMDB's default key size limit */
 #define HLC_KEY_LEN 12

@@ -11,7 +11,10 @@
  * middle of a large window resumes from before it, and the journal's
  * idents drop what was already released. Sequence numbers are handed out
  * once: a chunk whose commit failed keeps its numbers and lines and is
- * committed again, unchanged, when space returns.
+ * committed again, unchanged, when space returns. A busy sinkless feed's
+ * release may wait for the rows already on its connection, so that the
+ * windows of several resolved timestamps go in one commit
+ * (ordered_resolved_deferred).
  */
 #include <config.h> /* autoconf's, from the build directory */
 
