@@ -617,16 +617,22 @@ enum ordered_row_result ordered_row(struct ordered *o, const struct line *line,
 	return ORDERED_LATE;
 }
 
+/* A resolved timestamp becomes the target: whether a release may follow
+ * now (not a repeat, unless the last release failed; not stalled: the
+ * retry goes on by itself). */
+static bool take_target(struct ordered *o, crdb_hlc resolved)
+{
+	if (crdb_hlc_compare(resolved, o->target) <= 0 && !o->release_failed)
+		return false; /* a repeat after a reconnect */
+	if (crdb_hlc_compare(resolved, o->target) > 0)
+		o->target = resolved;
+	return !o->stalled;
+}
+
 int ordered_resolved(struct ordered *o, crdb_hlc resolved, const char *feed,
 		     char *errbuf, size_t errlen)
 {
-	if (crdb_hlc_compare(resolved, o->target) <= 0 && !o->release_failed)
-		return 0; /* a repeat after a reconnect */
-	if (crdb_hlc_compare(resolved, o->target) > 0)
-		o->target = resolved;
-	if (o->stalled)
-		return 0;
-	return flush(o, errbuf, errlen);
+	return take_target(o, resolved) ? flush(o, errbuf, errlen) : 0;
 }
 
 /* Whether the hold has a chunk's worth of rows: a deferred release
@@ -642,11 +648,7 @@ static bool hold_has_chunk(const struct ordered *o)
 int ordered_resolved_deferred(struct ordered *o, crdb_hlc resolved,
 			      char *errbuf, size_t errlen)
 {
-	if (crdb_hlc_compare(resolved, o->target) <= 0 && !o->release_failed)
-		return 0;
-	if (crdb_hlc_compare(resolved, o->target) > 0)
-		o->target = resolved;
-	if (o->stalled)
+	if (!take_target(o, resolved))
 		return 0;
 	if (hold_has_chunk(o))
 		return flush(o, errbuf, errlen);
